@@ -1,0 +1,34 @@
+# Every target installs the dependencies first when package-lock.json is newer than node_modules.
+.PHONY: install generate check-generated lint typecheck test run migrate check clean
+
+install: node_modules
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+generate: node_modules
+	npm run --silent generate
+
+check-generated: node_modules
+	npm run --silent check-generated
+
+lint: node_modules
+	npm run --silent lint
+
+typecheck: node_modules
+	npm run --silent typecheck
+
+test: node_modules
+	npm test
+
+run: node_modules
+	npm start
+
+migrate: node_modules
+	npm run --silent migrate
+
+check: typecheck lint check-generated
+
+clean:
+	rm -rf node_modules data coverage test-artifacts

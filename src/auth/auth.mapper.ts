@@ -1,0 +1,16 @@
+import type { Schemas } from '../http/contract';
+import type { Principal } from './auth.service';
+
+export function toMe(principal: Principal): Schemas['Me'] {
+  const { member } = principal;
+  return {
+    user: { id: member.user_id, username: member.username, created_at: member.user_created_at.toISOString() },
+    organization: {
+      id: member.organization_id,
+      name: member.organization_name,
+      created_at: member.organization_created_at.toISOString(),
+    },
+    role: member.role,
+    scopes: [...principal.scopes],
+  };
+}

@@ -1,0 +1,41 @@
+import type { Db } from '../db/database';
+
+export async function insertRevokedToken(db: Db, jti: string, expiresAt: Date): Promise<void> {
+  await db
+    .insertInto('revoked_tokens')
+    .values({ jti, expires_at: expiresAt })
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .execute();
+}
+
+export async function isTokenRevoked(db: Db, jti: string): Promise<boolean> {
+  const row = await db.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Revocations of tokens that have expired anyway are dead weight. */
+export async function deleteExpiredRevocations(db: Db, now: Date): Promise<void> {
+  await db.deleteFrom('revoked_tokens').where('expires_at', '<', now).execute();
+}
+
+/** The user and their role in the organization, or nothing when either is gone. */
+export function findMember(db: Db, organizationId: string, userId: string) {
+  return db
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .innerJoin('organizations', 'organizations.id', 'memberships.organization_id')
+    .select([
+      'users.id as user_id',
+      'users.username',
+      'users.created_at as user_created_at',
+      'organizations.id as organization_id',
+      'organizations.name as organization_name',
+      'organizations.created_at as organization_created_at',
+      'memberships.role',
+    ])
+    .where('memberships.organization_id', '=', organizationId)
+    .where('memberships.user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+export type Member = NonNullable<Awaited<ReturnType<typeof findMember>>>;

@@ -1,0 +1,63 @@
+import type { Db } from '../db/database';
+import { AppError } from '../errors';
+import { findFirstMembershipOfUser } from '../organizations/organizations.repository';
+import { findUserByUsername } from '../users/users.repository';
+import { deleteExpiredRevocations, findMember, insertRevokedToken, isTokenRevoked, type Member } from './auth.repository';
+import { signLoginToken, verifyLoginToken, type TokenSettings } from './login-tokens';
+import { verifyPassword } from './passwords';
+import { SCOPES_BY_ROLE, type Role, type Scope } from './scopes';
+
+/** Who is calling, as established from their credentials. */
+export interface Principal {
+  userId: string;
+  organizationId: string;
+  role: Role;
+  scopes: readonly Scope[];
+  /** The user, organization and role rows read while authenticating. */
+  member: Member;
+  /** The login token's id and expiry, for logout. */
+  session: { jti: string; expiresAt: Date };
+  /** How the credentials came: `cookie` requests need a CSRF check when they change state. */
+  via: 'authorization_header' | 'cookie';
+}
+
+const INVALID_CREDENTIALS = 'The username or password is wrong.';
+
+export async function logIn(db: Db, tokens: TokenSettings, username: string, password: string) {
+  const user = await findUserByUsername(db, username);
+  const passwordMatches = await verifyPassword(user?.password_hash, password);
+  if (!user || !passwordMatches) throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
+  const membership = await findFirstMembershipOfUser(db, user.id);
+  if (!membership) throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
+  return { accessToken: signLoginToken(tokens, user.id, membership.organization_id), expiresIn: tokens.ttlSeconds };
+}
+
+/** Turns a login token into a principal, or throws `invalid_token`/`token_expired`. */
+export async function authenticateLoginToken(
+  db: Db,
+  tokens: TokenSettings,
+  token: string,
+  via: Principal['via'],
+): Promise<Principal> {
+  const claims = verifyLoginToken(tokens, token);
+  const [member, revoked] = await Promise.all([
+    findMember(db, claims.organizationId, claims.userId),
+    isTokenRevoked(db, claims.jti),
+  ]);
+  if (revoked) throw new AppError('invalid_token', 'The token has been revoked by logging out.');
+  if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
+  return {
+    userId: member.user_id,
+    organizationId: member.organization_id,
+    role: member.role,
+    scopes: SCOPES_BY_ROLE[member.role],
+    member,
+    session: { jti: claims.jti, expiresAt: claims.expiresAt },
+    via,
+  };
+}
+
+export async function logOut(db: Db, principal: Principal): Promise<void> {
+  await insertRevokedToken(db, principal.session.jti, principal.session.expiresAt);
+  await deleteExpiredRevocations(db, new Date());
+}

@@ -1,0 +1,126 @@
+import path from 'node:path';
+
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL server; when absent the embedded PGlite database in `dataDir` is used. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  jwt: {
+    /** When absent (embedded mode only) a secret is generated and kept in `dataDir`. */
+    secret: string | undefined;
+    algorithm: JwtAlgorithm;
+    issuer: string;
+    audience: string;
+    ttlSeconds: number;
+  };
+  admin: { username: string; password: string | undefined; organizationName: string };
+  logLevel: (typeof LOG_LEVELS)[number];
+  validateResponses: boolean;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  rateLimitPerMinute: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the configuration from `env`, reporting every invalid variable at once. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const boolean = (name: string, fallback: boolean): boolean => {
+    const raw = read(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    problems.push(`${name} must be true or false, got "${raw}"`);
+    return fallback;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+      return fallback;
+    }
+    return raw as T;
+  };
+
+  const databaseUrl = read('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const secret = read('JWT_SECRET');
+  if (secret !== undefined && secret.length < 32) {
+    problems.push('JWT_SECRET must be at least 32 characters');
+  }
+  if (secret === undefined && databaseUrl !== undefined) {
+    problems.push('JWT_SECRET is required with DATABASE_URL, so that every API process signs with the same key');
+  }
+  const adminPassword = read('ADMIN_PASSWORD');
+  if (adminPassword !== undefined && adminPassword.length < 12) {
+    problems.push('ADMIN_PASSWORD must be at least 12 characters');
+  }
+  const adminUsername = read('ADMIN_USERNAME') ?? 'admin';
+  if (!/^\S{1,254}$/.test(adminUsername)) {
+    problems.push('ADMIN_USERNAME must be 1 to 254 characters without spaces');
+  }
+
+  const config: Config = {
+    port: integer('PORT', 8080, 0, 65535),
+    host: read('HOST') ?? '0.0.0.0',
+    databaseUrl,
+    dataDir: path.resolve(read('DATA_DIR') ?? './data'),
+    jwt: {
+      secret,
+      algorithm: oneOf('JWT_ALGORITHM', JWT_ALGORITHMS, 'HS256'),
+      issuer: read('JWT_ISSUER') ?? 'fourfold',
+      audience: read('JWT_AUDIENCE') ?? 'fourfold-api',
+      ttlSeconds: integer('TOKEN_TTL_SECONDS', 28800, 60, 604800),
+    },
+    admin: {
+      username: adminUsername,
+      password: adminPassword,
+      organizationName: read('ADMIN_ORGANIZATION') ?? 'Default organization',
+    },
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    validateResponses: boolean('VALIDATE_RESPONSES', false),
+    bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1048576, 1024, 104857600),
+    trustProxy: boolean('TRUST_PROXY', false),
+    rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', 1000, 1, 1000000),
+    shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const child of Object.values(value)) {
+    if (child !== null && typeof child === 'object') deepFreeze(child);
+  }
+  return Object.freeze(value);
+}

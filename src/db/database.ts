@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { Database } from './schema';
+import * as identity from './migrations/0001_identity';
+
+export type Db = Kysely<Database>;
+
+/** Migrations in the order they apply; add new ones at the end with the next number. */
+const migrations: Record<string, Migration> = {
+  '0001_identity': identity,
+};
+
+/**
+ * Opens the PostgreSQL server at `databaseUrl`, or else the embedded PGlite database kept in
+ * `<dataDir>/pgdata` (`dataDir: null` keeps it in memory, for tests).
+ */
+export function openDatabase(options: { databaseUrl?: string; dataDir: string | null }): Db {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  let dataDir: string | undefined;
+  if (options.dataDir !== null) {
+    dataDir = path.join(options.dataDir, 'pgdata');
+    fs.mkdirSync(dataDir, { recursive: true });
+  }
+  return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(dataDir)) });
+}
+
+/** Brings the schema up to date; throws with the failing migration's error. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).map((r) => r.migrationName);
+}
+
+/** Answers whether the database runs a query within `timeoutMs`. */
+export async function pingDatabase(db: Db, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const ping = sql`select 1`
+    .execute(db)
+    .then(() => true)
+    .catch(() => false);
+  try {
+    return await Promise.race([ping, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,77 @@
+import { parse as parseCookies } from 'cookie';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { authenticateLoginToken, type Principal } from '../auth/auth.service';
+import type { TokenSettings } from '../auth/login-tokens';
+import type { Db } from '../db/database';
+import { AppError } from '../errors';
+import { isPublic } from './operations';
+
+export const SESSION_COOKIE = 'fourfold_session';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Establishes who is calling from `Authorization: Bearer` or the session cookie, without
+ * rejecting anything yet: the rate limiter keys on the result, and `requireCredentials`
+ * decides, from the operation's security in the spec, whether it is enough.
+ */
+export function identifyCaller(db: Db, tokens: TokenSettings): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const presented = presentedToken(req);
+    if (presented === undefined || !res.locals.operation || isPublic(res.locals.operation)) return next();
+    try {
+      if (presented.token === '') throw new AppError('invalid_token', 'The Authorization header must be "Bearer <token>".');
+      res.locals.principal = await authenticateLoginToken(db, tokens, presented.token, presented.via);
+    } catch (error) {
+      if (!(error instanceof AppError)) return next(error);
+      res.locals.credentialsError = error;
+    }
+    next();
+  };
+}
+
+/** Rejects requests to non-public operations without valid credentials, and cross-site cookie writes. */
+export const requireCredentials: RequestHandler = (req, res, next) => {
+  const { operation, principal, credentialsError } = res.locals;
+  if (!operation || isPublic(operation)) return next();
+  if (credentialsError) throw credentialsError;
+  if (!principal) {
+    throw new AppError(
+      'unauthenticated',
+      'This operation needs credentials. Send "Authorization: Bearer <token>" or the session cookie.',
+    );
+  }
+  if (principal.via === 'cookie' && !SAFE_METHODS.has(req.method)) assertSameOrigin(req);
+  next();
+};
+
+function presentedToken(req: Request): { token: string; via: Principal['via'] } | undefined {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer +([^\s]+) *$/i.exec(header);
+    return { token: match?.[1] ?? '', via: 'authorization_header' };
+  }
+  const cookie = req.headers.cookie ? parseCookies(req.headers.cookie)[SESSION_COOKIE] : undefined;
+  return cookie ? { token: cookie, via: 'cookie' } : undefined;
+}
+
+/**
+ * CSRF defence for cookie-authenticated writes: browsers send `Origin` with every cross-site
+ * (and same-origin) unsafe request, and a page on another origin cannot forge it.
+ */
+function assertSameOrigin(req: Request): void {
+  const origin = req.get('origin');
+  const ownOrigin = `${req.protocol}://${req.get('host')}`;
+  if (origin !== ownOrigin) {
+    throw new AppError(
+      'csrf_check_failed',
+      `A request authenticated by the session cookie must carry an Origin header naming this API's origin (${ownOrigin}).`,
+    );
+  }
+}
+
+/** The caller of an operation that requires credentials (`requireCredentials` has let it through). */
+export function principalOf(res: Response): Principal {
+  const { principal } = res.locals;
+  if (!principal) throw new Error('principalOf called on a request that has no principal');
+  return principal;
+}

@@ -1,0 +1,26 @@
+import type { Request, Response } from 'express';
+import type { components, operations } from '../../generated/openapi';
+
+export type Schemas = components['schemas'];
+type OperationId = keyof operations;
+
+type JsonContent<T> = T extends { content: { 'application/json': infer Body } } ? Body : never;
+/** `Fallback` where the spec has nothing (openapi-typescript says `never`). */
+type OrElse<T, Fallback> = [T] extends [never] ? Fallback : T;
+type Responses<Id extends OperationId> = operations[Id]['responses'];
+type SuccessStatus<Id extends OperationId> = Extract<keyof Responses<Id>, 200 | 201 | 202 | 204>;
+
+/** The JSON body of the operation's success responses. */
+export type SuccessBody<Id extends OperationId> = JsonContent<Responses<Id>[SuccessStatus<Id>]>;
+export type RequestBody<Id extends OperationId> = JsonContent<NonNullable<operations[Id]['requestBody']>>;
+type PathParams<Id extends OperationId> = OrElse<NonNullable<operations[Id]['parameters']['path']>, Record<string, string>>;
+type QueryParams<Id extends OperationId> = OrElse<NonNullable<operations[Id]['parameters']['query']>, Record<string, never>>;
+
+/**
+ * An Express handler typed by the spec operation it implements: its body, params and query
+ * are the spec's, and `res.json` accepts only the spec's success body.
+ */
+export type OperationHandler<Id extends OperationId> = (
+  req: Request<PathParams<Id>, OrElse<SuccessBody<Id>, unknown>, OrElse<RequestBody<Id>, unknown>, QueryParams<Id>>,
+  res: Response<OrElse<SuccessBody<Id>, unknown>>,
+) => Promise<void> | void;

@@ -1,0 +1,83 @@
+import type { ErrorRequestHandler } from 'express';
+import type { components } from '../../generated/openapi';
+import { AppError, type ErrorCode, type ErrorDetail } from '../errors';
+
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  malformed_json: 400,
+  invalid_cursor: 400,
+  unauthenticated: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  insufficient_scope: 403,
+  csrf_check_failed: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+};
+
+/** What express-openapi-validator and body-parser attach to the errors they raise. */
+interface LibraryError extends Error {
+  status?: number;
+  type?: string;
+  errors?: { path: string; message: string }[];
+}
+
+/** Renders every error, ours or a library's, in the spec's error shape; logs the unexpected ones. */
+export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
+  if (res.headersSent) return next(error);
+  const appError = error instanceof AppError ? error : translate(error as LibraryError);
+  const status = STATUS_BY_CODE[appError.code];
+  if (status >= 500) {
+    // pino-http logs the response line with this error attached; the client sees none of it.
+    res.err = error instanceof Error ? error : new Error(String(error));
+  }
+  for (const [name, value] of Object.entries(appError.headers)) res.setHeader(name, value);
+  if (status === 401) res.setHeader('WWW-Authenticate', wwwAuthenticate(appError));
+  const body: components['schemas']['Error'] = {
+    error: { code: appError.code, message: appError.message, request_id: String(req.id), details: appError.details },
+  };
+  res.status(status).json(body);
+};
+
+function translate(error: LibraryError): AppError {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new AppError('malformed_json', `The request body is not valid JSON: ${error.message}.`);
+    case 'entity.too.large':
+      return new AppError('payload_too_large', `The request body is larger than the limit of ${(error as { limit?: number }).limit} bytes.`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('unsupported_media_type', `${error.message}.`);
+  }
+  // express-openapi-validator: 400 for a request that breaks the schema, 415 for a media type
+  // the operation does not take; its response validation raises 500s, which stay internal.
+  if (error.status === 400 && error.errors) {
+    return new AppError('validation_failed', 'The request is invalid; see details.', error.errors.map(toDetail));
+  }
+  if (error.status === 415) {
+    return new AppError('unsupported_media_type', `${error.message}. Send the body as application/json.`);
+  }
+  if (error.status === 413) return new AppError('payload_too_large', error.message);
+  return new AppError('internal_error', 'Something went wrong on our side. Quote the request id when you report it.');
+}
+
+/** `/body/items/0/name` or `.query.limit` → `body.items.0.name`, `query.limit`. */
+function toDetail(item: { path: string; message: string }): ErrorDetail {
+  const field = item.path.replace(/^[./]+/, '').replace(/[/]/g, '.');
+  return { field: /^(body|query|path|header|cookie)(\.|$)/.test(field) ? field : null, issue: item.message };
+}
+
+function wwwAuthenticate(error: AppError): string {
+  if (error.code === 'invalid_token' || error.code === 'token_expired') {
+    return `Bearer realm="fourfold", error="invalid_token", error_description="${error.message.replace(/["\\]/g, "'")}"`;
+  }
+  return 'Bearer realm="fourfold"';
+}

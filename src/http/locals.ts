@@ -1,0 +1,20 @@
+import type { Principal } from '../auth/auth.service';
+import type { Operation } from './operations';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** The spec operation this request addresses; unset when none matches. */
+      operation?: Operation;
+      /** The methods the path allows, when it exists but not for this method. */
+      allowedMethods?: string[];
+      /** The caller, when valid credentials came with the request. */
+      principal?: Principal;
+      /** Why the credentials that came with the request were refused. */
+      credentialsError?: Error;
+    }
+  }
+}
+
+export {};

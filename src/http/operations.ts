@@ -1,0 +1,70 @@
+import type { OpenAPIV3_1 } from 'openapi-types';
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+type Method = (typeof METHODS)[number];
+
+export interface Operation {
+  operationId: string;
+  method: Method;
+  path: string;
+  /** The effective security requirement: the operation's own, or else the document's. */
+  security: OpenAPIV3_1.SecurityRequirementObject[];
+}
+
+interface PathEntry {
+  pattern: RegExp;
+  operations: Map<Method, Operation>;
+}
+
+/** Finds the spec operation behind a request, so middleware can act on what the spec declares. */
+export class OperationIndex {
+  private readonly paths: PathEntry[] = [];
+
+  constructor(document: OpenAPIV3_1.Document) {
+    for (const [template, item] of Object.entries(document.paths ?? {})) {
+      const operations = new Map<Method, Operation>();
+      for (const method of METHODS) {
+        const op = item?.[method];
+        if (!op?.operationId) continue;
+        operations.set(method, {
+          operationId: op.operationId,
+          method,
+          path: template,
+          security: op.security ?? document.security ?? [],
+        });
+      }
+      this.paths.push({ pattern: templateToRegExp(template), operations });
+    }
+    // Literal segments win over templated ones (`/v1/audits/latest` before `/v1/audits/{id}`).
+    this.paths.sort((a, b) => templatedSegments(a.pattern) - templatedSegments(b.pattern));
+  }
+
+  /** The operation for `method` on `path`; else the methods the path allows; else nothing. */
+  find(method: string, path: string): { operation: Operation } | { allowed: string[] } | undefined {
+    const entry = this.paths.find((p) => p.pattern.test(path));
+    if (!entry) return undefined;
+    const wanted = method.toLowerCase() as Method;
+    const operation = entry.operations.get(wanted) ?? (wanted === 'head' ? entry.operations.get('get') : undefined);
+    if (operation) return { operation };
+    const allowed = [...entry.operations.keys()].map((m) => m.toUpperCase());
+    if (allowed.includes('GET') && !allowed.includes('HEAD')) allowed.push('HEAD');
+    return { allowed };
+  }
+}
+
+/** Whether the operation can be called without credentials (`security: []` or an empty alternative). */
+export function isPublic(operation: Operation): boolean {
+  return operation.security.length === 0 || operation.security.some((r) => Object.keys(r).length === 0);
+}
+
+function templateToRegExp(template: string): RegExp {
+  const source = template
+    .split('/')
+    .map((segment) => (/^\{[^}]+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}/?$`);
+}
+
+function templatedSegments(pattern: RegExp): number {
+  return pattern.source.split('[^/]+').length - 1;
+}

@@ -1,0 +1,25 @@
+import type { RequestHandler } from 'express';
+import { AppError } from '../errors';
+import type { OperationIndex } from './operations';
+
+/** Finds the spec operation the request addresses (see `res.locals.operation`). */
+export function resolveOperation(index: OperationIndex): RequestHandler {
+  return (req, res, next) => {
+    const match = index.find(req.method, req.path);
+    if (match && 'operation' in match) res.locals.operation = match.operation;
+    if (match && 'allowed' in match) res.locals.allowedMethods = match.allowed;
+    next();
+  };
+}
+
+/** 404 for paths the spec does not have, 405 (with `Allow`) for methods it does not have there. */
+export const requireKnownOperation: RequestHandler = (req, res, next) => {
+  if (res.locals.operation) return next();
+  const allowed = res.locals.allowedMethods;
+  if (allowed) {
+    throw new AppError('method_not_allowed', `${req.method} is not supported on ${req.path}; use ${allowed.join(', ')}.`, [], {
+      Allow: allowed.join(', '),
+    });
+  }
+  throw new AppError('not_found', `Nothing is at ${req.method} ${req.path}.`);
+};

@@ -1,0 +1,8 @@
+import { ulid } from 'ulidx';
+
+export type IdPrefix = 'org' | 'usr' | 'req';
+
+/** `<prefix>_<ULID>`, the shape of every id the API hands out. */
+export function newId(prefix: IdPrefix): string {
+  return `${prefix}_${ulid()}`;
+}

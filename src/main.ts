@@ -1,0 +1,63 @@
+import type { Server } from 'node:http';
+import pino from 'pino';
+import { createApp } from './app';
+import { resolveSigningSecret } from './auth/signing-secret';
+import { ConfigError, loadConfig } from './config';
+import { migrateToLatest, openDatabase } from './db/database';
+import { bootstrapFirstOwner } from './organizations/organizations.service';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+  const logger = pino({ level: config.logLevel });
+  const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const applied = await migrateToLatest(db);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
+  await bootstrapFirstOwner(db, config.admin, logger);
+
+  const app = createApp({ config, db, logger, signingSecret: resolveSigningSecret(config) });
+  const server = app.listen(config.port, config.host, () => {
+    logger.info(
+      { port: config.port, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` },
+      `fourfold listening on http://localhost:${config.port}`,
+    );
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing in-flight requests');
+    const forced = setTimeout(() => {
+      logger.error({ timeout_ms: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; closing them');
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    forced.unref();
+    await closeServer(server);
+    await db.destroy();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Stops accepting connections and resolves once in-flight requests have been answered. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive connections with no request in flight would hold close() open.
+    server.closeIdleConnections();
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error('fourfold failed to start:', error);
+  process.exit(1);
+});

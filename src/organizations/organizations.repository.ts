@@ -1,0 +1,38 @@
+import type { Db } from '../db/database';
+import type { MembershipsTable } from '../db/schema';
+
+export async function insertOrganization(db: Db, organization: { id: string; name: string }): Promise<void> {
+  await db.insertInto('organizations').values(organization).execute();
+}
+
+export async function insertMembership(
+  db: Db,
+  membership: { organization_id: string; user_id: string; role: MembershipsTable['role'] },
+): Promise<void> {
+  await db.insertInto('memberships').values(membership).execute();
+}
+
+export function findOrganizationById(db: Db, id: string) {
+  return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function findMembership(db: Db, organizationId: string, userId: string) {
+  return db
+    .selectFrom('memberships')
+    .select(['organization_id', 'user_id', 'role'])
+    .where('organization_id', '=', organizationId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+/** The organization a user logs in to: their oldest membership. */
+export function findFirstMembershipOfUser(db: Db, userId: string) {
+  return db
+    .selectFrom('memberships')
+    .select(['organization_id', 'role'])
+    .where('user_id', '=', userId)
+    .orderBy('created_at')
+    .orderBy('organization_id')
+    .limit(1)
+    .executeTakeFirst();
+}

@@ -1,0 +1,48 @@
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { Db } from '../db/database';
+import { newId } from '../ids';
+import { generatePassword, hashPassword } from '../auth/passwords';
+import { hasAnyUser, insertUser } from '../users/users.repository';
+import { insertMembership, insertOrganization } from './organizations.repository';
+
+/** Creates an organization and its first owner. Run it inside a transaction: it writes three rows. */
+export async function insertOrganizationWithOwner(
+  trx: Db,
+  input: { name: string; username: string; password: string },
+): Promise<{ organizationId: string; userId: string }> {
+  const organizationId = newId('org');
+  const userId = newId('usr');
+  await insertOrganization(trx, { id: organizationId, name: input.name });
+  await insertUser(trx, { id: userId, username: input.username, password_hash: await hashPassword(input.password) });
+  await insertMembership(trx, { organization_id: organizationId, user_id: userId, role: 'owner' });
+  return { organizationId, userId };
+}
+
+/**
+ * On a database with no users, creates the first organization and its owner from
+ * ADMIN_USERNAME/ADMIN_PASSWORD, or with a generated password printed once in the log.
+ * Safe when several processes start at once: they serialize on an advisory lock.
+ */
+export async function bootstrapFirstOwner(db: Db, admin: Config['admin'], logger: Logger): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext('fourfold.bootstrap'))`.execute(trx);
+    if (await hasAnyUser(trx)) return;
+    const password = admin.password ?? generatePassword();
+    const { organizationId } = await insertOrganizationWithOwner(trx, {
+      name: admin.organizationName,
+      username: admin.username,
+      password,
+    });
+    const context = { username: admin.username, organization_id: organizationId };
+    if (admin.password) {
+      logger.info(context, 'created the first owner from ADMIN_USERNAME and ADMIN_PASSWORD');
+    } else {
+      logger.warn(
+        { ...context, password },
+        'created the first owner with a generated password; it is shown only this once, so keep it now',
+      );
+    }
+  });
+}

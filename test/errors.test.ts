@@ -1,0 +1,77 @@
+import { sql } from 'kysely';
+import request from 'supertest';
+import { startTestApp, type TestApp } from './support/app';
+import { expectError } from './support/expectations';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ BODY_LIMIT_BYTES: '2048' });
+});
+afterAll(() => t.close());
+
+describe('errors in the spec shape', () => {
+  it('answers an unknown path with 404 not_found', async () => {
+    const response = await request(t.app).get('/v1/nothing-here');
+    expectError(response, 404, 'not_found');
+    expect(response.body.error.message).toContain('/v1/nothing-here');
+  });
+
+  it('answers a wrong method with 405 method_not_allowed and an Allow header', async () => {
+    const response = await request(t.app).delete('/auth/login');
+    expectError(response, 405, 'method_not_allowed');
+    expect(response.headers.allow).toBe('POST');
+  });
+
+  it('answers malformed JSON with 400 malformed_json', async () => {
+    const response = await request(t.app)
+      .post('/auth/login')
+      .set('Content-Type', 'application/json')
+      .send('{"username": "a",');
+    expectError(response, 400, 'malformed_json');
+  });
+
+  it('answers an invalid field with 422 validation_failed and one detail per field', async () => {
+    const response = await request(t.app).post('/auth/login').send({ username: 'has space', extra: true });
+    expectError(response, 422, 'validation_failed');
+    const fields = (response.body.error.details as { field: string }[]).map((d) => d.field).sort();
+    expect(fields).toEqual(['body.extra', 'body.password', 'body.username']);
+    for (const detail of response.body.error.details) expect(detail.issue).toEqual(expect.any(String));
+  });
+
+  it('answers an unknown query parameter with 422 naming it', async () => {
+    const response = await request(t.app).get('/health?verbose=1');
+    expectError(response, 422, 'validation_failed');
+    expect(response.body.error.details).toEqual([{ field: 'query.verbose', issue: expect.stringContaining('verbose') }]);
+  });
+
+  it('answers a body in the wrong content type with 415 unsupported_media_type', async () => {
+    const response = await request(t.app)
+      .post('/auth/login')
+      .set('Content-Type', 'text/plain')
+      .send('username=a&password=b');
+    expectError(response, 415, 'unsupported_media_type');
+    expect(response.body.error.message).toContain('text/plain');
+  });
+
+  it('answers an oversize body with 413 payload_too_large', async () => {
+    const response = await request(t.app)
+      .post('/auth/login')
+      .send({ username: 'a', password: 'x'.repeat(4000) });
+    expectError(response, 413, 'payload_too_large');
+    expect(response.body.error.message).toContain('2048');
+  });
+
+  it('answers an unexpected failure with 500 internal_error that reveals nothing, and logs it', async () => {
+    await sql`alter table users rename to users_gone`.execute(t.db);
+    let response;
+    try {
+      response = await request(t.app).post('/auth/login').send({ username: 'a', password: 'b' });
+    } finally {
+      await sql`alter table users_gone rename to users`.execute(t.db);
+    }
+    expectError(response, 500, 'internal_error');
+    expect(JSON.stringify(response.body)).not.toMatch(/users|relation|select|\.ts|stack/i);
+    const line = t.logs.find((l) => l.request_id === response.headers['x-request-id']);
+    expect(line).toMatchObject({ level: 50, res: { status: 500 }, err: { message: expect.stringContaining('users') } });
+  });
+});

@@ -1,0 +1,58 @@
+import type { Express } from 'express';
+import pino, { type Logger } from 'pino';
+import request from 'supertest';
+import { createApp } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import type { Db } from '../../src/db/database';
+import { bootstrapFirstOwner } from '../../src/organizations/organizations.service';
+import { createTestDatabase, type TestDatabase } from './database';
+
+export const OWNER = { username: 'owner@example.com', password: 'correct-horse-battery-staple' };
+export const TEST_SECRET = 'test-signing-secret-that-is-long-enough-0123456789';
+
+export interface TestApp {
+  app: Express;
+  db: Db;
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Every line the app logged, parsed. */
+  logs: Record<string, unknown>[];
+  /** Logs in as the bootstrap owner and answers the bearer token. */
+  ownerToken(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * The application on a fresh database holding one organization and its owner (`OWNER`), with
+ * response validation on: a handler answering outside the spec fails its test with a 500.
+ */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database: TestDatabase = await createTestDatabase();
+  const config = loadConfig({
+    VALIDATE_RESPONSES: 'true',
+    JWT_SECRET: TEST_SECRET,
+    ADMIN_USERNAME: OWNER.username,
+    ADMIN_PASSWORD: OWNER.password,
+    DATA_DIR: '/nonexistent/test-data-dir-is-not-used',
+    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    ...env,
+  });
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
+  await bootstrapFirstOwner(database.db, config.admin, logger);
+  const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET });
+  return {
+    app,
+    db: database.db,
+    config,
+    logger,
+    logs,
+    ownerToken: () => logInAs(app, OWNER.username, OWNER.password),
+    close: () => database.drop(),
+  };
+}
+
+export async function logInAs(app: Express, username: string, password: string): Promise<string> {
+  const response = await request(app).post('/auth/login').send({ username, password }).expect(200);
+  return (response.body as { access_token: string }).access_token;
+}
