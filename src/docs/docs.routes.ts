@@ -11,6 +11,7 @@ const DOCS_PAGE = `<!doctype html>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>fourfold API reference</title>
+    <link rel="icon" href="data:,">
     <style>body { margin: 0; padding: 0; }</style>
   </head>
   <body>
@@ -39,7 +40,7 @@ export function docsRoutes(): Router {
     res.type('application/json').end(json);
   };
   const getOpenApiYaml: OperationHandler<'getOpenApiYaml'> = (_req, res) => {
-    res.type('application/yaml').end(yaml);
+    res.type('application/yaml; charset=utf-8').end(yaml);
   };
   const getDocsPage: OperationHandler<'getDocsPage'> = (_req, res) => {
     res.setHeader('Content-Security-Policy', DOCS_CSP);
