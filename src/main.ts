@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from './app';
 import { resolveSigningSecret } from './auth/signing-secret';
@@ -23,9 +24,10 @@ async function main(): Promise<void> {
 
   const app = createApp({ config, db, logger, signingSecret: resolveSigningSecret(config) });
   const server = app.listen(config.port, config.host, () => {
+    const { port } = server.address() as AddressInfo;
     logger.info(
-      { port: config.port, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` },
-      `fourfold listening on http://localhost:${config.port}`,
+      { port, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` },
+      `fourfold listening on http://localhost:${port}`,
     );
   });
 
@@ -51,8 +53,13 @@ async function main(): Promise<void> {
 /** Stops accepting connections and resolves once in-flight requests have been answered. */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    // Keep-alive connections with no request in flight would hold close() open.
+    // Keep-alive connections would hold close() open until they time out: close each one as
+    // soon as it has no request in flight.
+    const closeIdle = setInterval(() => server.closeIdleConnections(), 100);
+    server.close(() => {
+      clearInterval(closeIdle);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }

@@ -1,0 +1,50 @@
+import type { OpenAPIV3_1 } from 'openapi-types';
+import { isPublic, OperationIndex } from '../src/http/operations';
+
+const document = {
+  openapi: '3.1.0',
+  info: { title: 't', version: '1' },
+  security: [{ bearerAuth: [] }],
+  paths: {
+    '/v1/audits/{id}': { get: { operationId: 'getAudit' }, delete: { operationId: 'deleteAudit' } },
+    '/v1/audits/latest': { get: { operationId: 'getLatestAudit' } },
+    '/health': { get: { operationId: 'getHealth', security: [] } },
+  },
+} as unknown as OpenAPIV3_1.Document;
+
+describe('OperationIndex', () => {
+  const index = new OperationIndex(document);
+  const operationId = (method: string, path: string) => {
+    const match = index.find(method, path);
+    return match && 'operation' in match ? match.operation.operationId : match;
+  };
+
+  it('finds the operation for a method and a concrete path', () => {
+    expect(operationId('GET', '/v1/audits/aud_123')).toBe('getAudit');
+    expect(operationId('DELETE', '/v1/audits/aud_123')).toBe('deleteAudit');
+  });
+
+  it('prefers a literal segment to a template', () => {
+    expect(operationId('GET', '/v1/audits/latest')).toBe('getLatestAudit');
+  });
+
+  it('answers HEAD with the GET operation', () => {
+    expect(operationId('HEAD', '/health')).toBe('getHealth');
+  });
+
+  it('answers the allowed methods when the path exists but the method does not', () => {
+    expect(index.find('PUT', '/v1/audits/aud_123')).toEqual({ allowed: ['GET', 'DELETE', 'HEAD'] });
+  });
+
+  it('answers nothing for an unknown path, or one with an extra segment', () => {
+    expect(index.find('GET', '/v1/nope')).toBeUndefined();
+    expect(index.find('GET', '/v1/audits/aud_123/extra')).toBeUndefined();
+  });
+
+  it('inherits the document security, unless the operation sets its own', () => {
+    const audit = index.find('GET', '/v1/audits/x') as { operation: Parameters<typeof isPublic>[0] };
+    const health = index.find('GET', '/health') as { operation: Parameters<typeof isPublic>[0] };
+    expect(isPublic(audit.operation)).toBe(false);
+    expect(isPublic(health.operation)).toBe(true);
+  });
+});

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { OpenAPIV3_1 } from 'openapi-types';
+
+// The conventions of DESIGN.md that the linters do not check, over the bundled document.
+const document = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', 'generated', 'openapi.json'), 'utf8'),
+) as OpenAPIV3_1.Document;
+
+function resolve<T>(value: T | OpenAPIV3_1.ReferenceObject): T {
+  if (value && typeof value === 'object' && '$ref' in value) {
+    const target = value.$ref
+      .slice(2)
+      .split('/')
+      .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key.replace(/~1/g, '/')], document);
+    return resolve(target as T);
+  }
+  return value as T;
+}
+
+const operations = Object.entries(document.paths ?? {}).flatMap(([route, item]) =>
+  (['get', 'put', 'post', 'delete', 'patch'] as const)
+    .filter((method) => item?.[method])
+    .map((method) => [`${method.toUpperCase()} ${route}`, item![method]!] as const),
+);
+
+describe.each(operations)('%s', (_name, operation) => {
+  it('has a camelCase verbNoun operationId, one tag, a summary and a description', () => {
+    expect(operation.operationId).toMatch(/^(get|list|create|update|delete|replace|start|cancel|reanalyze|test|import|export|revoke|download)[A-Z][A-Za-z]*$/);
+    expect(operation.tags).toHaveLength(1);
+    expect(operation.summary).toEqual(expect.any(String));
+    expect(operation.description).toEqual(expect.any(String));
+  });
+
+  it('has an example for its request body and for every response with a body', () => {
+    const media = [
+      ...Object.values(operation.requestBody ? resolve(operation.requestBody).content : {}),
+      ...Object.values(operation.responses ?? {}).flatMap((response) => Object.values(resolve(response).content ?? {})),
+    ];
+    for (const content of media) expect(content.examples ?? content.example).toBeDefined();
+  });
+
+  it('declares X-Request-Id and the rate-limit headers on every response, and Retry-After on 429', () => {
+    for (const [status, ref] of Object.entries(operation.responses ?? {})) {
+      const headers = Object.keys(resolve(ref).headers ?? {});
+      expect(headers).toEqual(expect.arrayContaining(['X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']));
+      if (status === '429') expect(headers).toContain('Retry-After');
+    }
+  });
+
+  it('documents 500 and 429, and 401 unless it is public', () => {
+    const statuses = Object.keys(operation.responses ?? {});
+    expect(statuses).toEqual(expect.arrayContaining(['429', '500']));
+    const isPublic = operation.security?.length === 0;
+    if (!isPublic) expect(statuses).toContain('401');
+  });
+});
