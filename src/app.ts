@@ -7,7 +7,7 @@ import type { TokenSettings } from './auth/login-tokens';
 import type { Config } from './config';
 import type { Db } from './db/database';
 import { docsRoutes } from './docs/docs.routes';
-import { identifyCaller, requireCredentials } from './http/authenticate';
+import { identifyCaller, requireCredentials, requireScopes } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
 import { loadOpenApiDocument } from './http/openapi-document';
 import { OperationIndex } from './http/operations';
@@ -44,6 +44,7 @@ export function createApp({ config, db, logger, signingSecret }: AppDeps): expre
   app.use(rateLimitPerCaller(config.rateLimitPerMinute));
   app.use(requireKnownOperation);
   app.use(requireCredentials);
+  app.use(requireScopes);
   app.use(express.json({ limit: config.bodyLimitBytes }));
   app.use(
     OpenApiValidator.middleware({

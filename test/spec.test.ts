@@ -48,6 +48,17 @@ describe.each(operations)('%s', (_name, operation) => {
     }
   });
 
+  it('lists the same known scopes for every security scheme it accepts', () => {
+    const known = Object.keys(
+      (document.components?.securitySchemes?.oauth2 as OpenAPIV3_1.OAuth2SecurityScheme).flows.authorizationCode!.scopes,
+    );
+    const lists = (operation.security ?? document.security ?? []).map((requirement) => Object.values(requirement).flat().sort());
+    for (const list of lists) {
+      expect(list).toEqual(lists[0]);
+      for (const scope of list) expect(known).toContain(scope);
+    }
+  });
+
   it('documents 500 and 429, and 401 unless it is public', () => {
     const statuses = Object.keys(operation.responses ?? {});
     expect(statuses).toEqual(expect.arrayContaining(['429', '500']));

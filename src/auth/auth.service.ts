@@ -7,6 +7,9 @@ import { signLoginToken, verifyLoginToken, type TokenSettings } from './login-to
 import { verifyPassword } from './passwords';
 import { SCOPES_BY_ROLE, type Role, type Scope } from './scopes';
 
+/** What authenticated the request; `id` tells one credential from another (rate limits key on it). */
+export type Credential = { kind: 'session'; id: string; expiresAt: Date };
+
 /** Who is calling, as established from their credentials. */
 export interface Principal {
   userId: string;
@@ -15,8 +18,7 @@ export interface Principal {
   scopes: readonly Scope[];
   /** The user, organization and role rows read while authenticating. */
   member: Member;
-  /** The login token's id and expiry, for logout. */
-  session: { jti: string; expiresAt: Date };
+  credential: Credential;
   /** How the credentials came: `cookie` requests need a CSRF check when they change state. */
   via: 'authorization_header' | 'cookie';
 }
@@ -52,12 +54,14 @@ export async function authenticateLoginToken(
     role: member.role,
     scopes: SCOPES_BY_ROLE[member.role],
     member,
-    session: { jti: claims.jti, expiresAt: claims.expiresAt },
+    credential: { kind: 'session', id: claims.jti, expiresAt: claims.expiresAt },
     via,
   };
 }
 
+/** Revokes the login token behind the request; other credentials are revoked where they are managed. */
 export async function logOut(db: Db, principal: Principal): Promise<void> {
-  await insertRevokedToken(db, principal.session.jti, principal.session.expiresAt);
+  if (principal.credential.kind !== 'session') return;
+  await insertRevokedToken(db, principal.credential.id, principal.credential.expiresAt);
   await deleteExpiredRevocations(db, new Date());
 }

@@ -44,6 +44,27 @@ export const requireCredentials: RequestHandler = (req, res, next) => {
   next();
 };
 
+/**
+ * 403 `insufficient_scope` unless the caller holds every scope the operation's security
+ * requirement lists in the spec (RFC 6750 §3.1 names them in `WWW-Authenticate`).
+ */
+export const requireScopes: RequestHandler = (_req, res, next) => {
+  const { operation, principal } = res.locals;
+  if (!operation || !principal) return next();
+  const held = new Set<string>(principal.scopes);
+  const missing = operation.requiredScopes.filter((scope) => !held.has(scope));
+  if (missing.length > 0) {
+    const required = operation.requiredScopes.join(' ');
+    throw new AppError(
+      'insufficient_scope',
+      `This operation needs the scope${operation.requiredScopes.length > 1 ? 's' : ''} ${required}; these credentials lack ${missing.join(', ')}.`,
+      missing.map((scope) => ({ field: null, issue: `missing scope ${scope}` })),
+      { 'WWW-Authenticate': `Bearer realm="fourfold", error="insufficient_scope", scope="${required}"` },
+    );
+  }
+  next();
+};
+
 function presentedToken(req: Request): { token: string; via: Principal['via'] } | undefined {
   const header = req.headers.authorization;
   if (header !== undefined) {

@@ -9,6 +9,8 @@ export interface Operation {
   path: string;
   /** The effective security requirement: the operation's own, or else the document's. */
   security: OpenAPIV3_1.SecurityRequirementObject[];
+  /** The scopes a caller must hold: those its security requirement lists (all schemes list the same). */
+  requiredScopes: string[];
 }
 
 interface PathEntry {
@@ -26,11 +28,13 @@ export class OperationIndex {
       for (const method of METHODS) {
         const op = item?.[method];
         if (!op?.operationId) continue;
+        const security = op.security ?? document.security ?? [];
         operations.set(method, {
           operationId: op.operationId,
           method,
           path: template,
-          security: op.security ?? document.security ?? [],
+          security,
+          requiredScopes: [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))],
         });
       }
       this.paths.push({ pattern: templateToRegExp(template), operations });

@@ -3,7 +3,7 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { AppError } from '../errors';
 
 /**
- * One budget per minute per caller: per login session when authenticated, per client IP
+ * One budget per minute per caller: per credential (login session, token) when authenticated, per client IP
  * otherwise. Sends `X-RateLimit-Limit/Remaining/Reset` (Reset in epoch seconds, as the spec
  * says) on every response, and `Retry-After` with the 429.
  *
@@ -18,7 +18,7 @@ export function rateLimitPerCaller(limitPerMinute: number): RequestHandler {
     legacyHeaders: true,
     keyGenerator: (req, res) => {
       const principal = res.locals.principal;
-      return principal ? `session:${principal.session.jti}` : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+      return principal ? `${principal.credential.kind}:${principal.credential.id}` : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
     },
     handler: (_req, res, next) => {
       next(new AppError('rate_limited', `Too many requests; try again in ${String(res.getHeader('Retry-After'))} seconds.`));

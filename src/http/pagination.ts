@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { AppError } from '../errors';
+
+export const DEFAULT_LIMIT = 50;
+
+/** A keyset position: the sort keys of the last row of a page, in sort order. */
+export type CursorKeys = (string | number)[];
+
+/**
+ * Cursors are opaque to clients: base64url JSON of the last row's sort keys and a digest of the
+ * filters and sort that produced the page, so a cursor reused with other filters is refused.
+ */
+export function encodeCursor(keys: CursorKeys, binding: unknown): string {
+  return Buffer.from(JSON.stringify({ k: keys, b: digest(binding) })).toString('base64url');
+}
+
+/** The keyset position in `cursor`; 400 `invalid_cursor` if it is corrupt or was made for other filters. */
+export function decodeCursor(cursor: string, binding: unknown, keyCount: number): CursorKeys {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    decoded = undefined;
+  }
+  const { k, b } = (decoded ?? {}) as { k?: unknown; b?: unknown };
+  const keysValid =
+    Array.isArray(k) && k.length === keyCount && k.every((key) => typeof key === 'string' || typeof key === 'number');
+  if (!keysValid) {
+    throw new AppError('invalid_cursor', 'The cursor is not one this API issued.', [{ field: 'query.cursor', issue: 'corrupt cursor' }]);
+  }
+  if (b !== digest(binding)) {
+    throw new AppError('invalid_cursor', 'The cursor belongs to a listing with other filters or sort; start again without it.', [
+      { field: 'query.cursor', issue: 'made for other filters or sort' },
+    ]);
+  }
+  return k as CursorKeys;
+}
+
+/**
+ * Turns `limit + 1` rows fetched after the cursor into a page of the list envelope; the extra row
+ * only says whether another page follows.
+ */
+export function toPage<Row, Item>(
+  rows: Row[],
+  limit: number,
+  binding: unknown,
+  keysOf: (row: Row) => CursorKeys,
+  toItem: (row: Row) => Item,
+): { data: Item[]; next_cursor: string | null; has_more: boolean } {
+  const hasMore = rows.length > limit;
+  const pageRows = hasMore ? rows.slice(0, limit) : rows;
+  const last = pageRows.at(-1);
+  return {
+    data: pageRows.map(toItem),
+    next_cursor: hasMore && last !== undefined ? encodeCursor(keysOf(last), binding) : null,
+    has_more: hasMore,
+  };
+}
+
+function digest(binding: unknown): string {
+  return createHash('sha256').update(stableJson(binding)).digest('base64url').slice(0, 16);
+}
+
+/** JSON with object keys sorted, so equal filters always give the same digest. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
