@@ -15,7 +15,10 @@ import { rateLimitPerCaller } from './http/rate-limit';
 import { requestLogger } from './http/request-logger';
 import { requireKnownOperation, resolveOperation } from './http/resolve-operation';
 import './http/locals';
+import { memberRoutes } from './members/members.handlers';
+import { organizationRoutes } from './organizations/organizations.handlers';
 import { systemRoutes } from './system/system.routes';
+import { tokenRoutes } from './tokens/tokens.handlers';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -60,6 +63,9 @@ export function createApp({ config, db, logger, signingSecret }: AppDeps): expre
   app.use(systemRoutes(db));
   app.use(docsRoutes());
   app.use(authRoutes(db, tokens));
+  app.use(organizationRoutes(db));
+  app.use(memberRoutes(db, tokens));
+  app.use(tokenRoutes(db, { allowNoExpiry: config.patAllowNoExpiry }));
 
   app.use(errorHandler);
   return app;

@@ -24,6 +24,8 @@ export interface Config {
   bodyLimitBytes: number;
   trustProxy: boolean;
   rateLimitPerMinute: number;
+  /** Whether personal access tokens may be created without an expiry. */
+  patAllowNoExpiry: boolean;
   shutdownTimeoutMs: number;
 }
 
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1048576, 1024, 104857600),
     trustProxy: boolean('TRUST_PROXY', false),
     rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', 1000, 1, 1000000),
+    patAllowNoExpiry: boolean('PAT_ALLOW_NO_EXPIRY', false),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
   };
   if (problems.length > 0) throw new ConfigError(problems);

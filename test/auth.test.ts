@@ -92,7 +92,7 @@ describe('GET /v1/me', () => {
     expectStandardHeaders(response);
     expect(response.body).toEqual({
       user: { id: expect.stringMatching(/^usr_/), username: OWNER.username, created_at: expect.any(String) },
-      organization: { id: expect.stringMatching(/^org_/), name: 'Default organization', created_at: expect.any(String) },
+      organization: { id: expect.stringMatching(/^org_/), name: 'Default organization', created_at: expect.any(String), updated_at: expect.any(String) },
       role: 'owner',
       scopes: expect.arrayContaining(['findings:read', 'audits:write', 'org:admin']),
     });

@@ -31,6 +31,7 @@ export function findMember(db: Db, organizationId: string, userId: string) {
       'organizations.id as organization_id',
       'organizations.name as organization_name',
       'organizations.created_at as organization_created_at',
+      'organizations.updated_at as organization_updated_at',
       'memberships.role',
     ])
     .where('memberships.organization_id', '=', organizationId)

@@ -5,10 +5,13 @@ import { findUserByUsername } from '../users/users.repository';
 import { deleteExpiredRevocations, findMember, insertRevokedToken, isTokenRevoked, type Member } from './auth.repository';
 import { signLoginToken, verifyLoginToken, type TokenSettings } from './login-tokens';
 import { verifyPassword } from './passwords';
+import { authenticatePersonalAccessToken, PAT_PREFIX } from '../tokens/tokens.service';
 import { SCOPES_BY_ROLE, type Role, type Scope } from './scopes';
 
 /** What authenticated the request; `id` tells one credential from another (rate limits key on it). */
-export type Credential = { kind: 'session'; id: string; expiresAt: Date };
+export type Credential =
+  | { kind: 'session'; id: string; expiresAt: Date }
+  | { kind: 'personal_access_token'; id: string };
 
 /** Who is calling, as established from their credentials. */
 export interface Principal {
@@ -27,15 +30,21 @@ const INVALID_CREDENTIALS = 'The username or password is wrong.';
 
 export async function logIn(db: Db, tokens: TokenSettings, username: string, password: string) {
   const user = await findUserByUsername(db, username);
-  const passwordMatches = await verifyPassword(user?.password_hash, password);
+  const passwordMatches = await verifyPassword(user?.password_hash ?? undefined, password);
   if (!user || !passwordMatches) throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
   const membership = await findFirstMembershipOfUser(db, user.id);
   if (!membership) throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
   return { accessToken: signLoginToken(tokens, user.id, membership.organization_id), expiresIn: tokens.ttlSeconds };
 }
 
+/** Turns a bearer token of any kind into a principal, or throws `invalid_token`/`token_expired`. */
+export function authenticateBearer(db: Db, tokens: TokenSettings, token: string, via: Principal['via']): Promise<Principal> {
+  if (token.startsWith(PAT_PREFIX)) return authenticatePersonalAccessToken(db, token, via);
+  return authenticateLoginToken(db, tokens, token, via);
+}
+
 /** Turns a login token into a principal, or throws `invalid_token`/`token_expired`. */
-export async function authenticateLoginToken(
+async function authenticateLoginToken(
   db: Db,
   tokens: TokenSettings,
   token: string,

@@ -1,12 +1,12 @@
 import { parse as parseCookies } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { authenticateLoginToken, type Principal } from '../auth/auth.service';
+import { authenticateBearer, type Principal } from '../auth/auth.service';
+import { SESSION_COOKIE } from '../auth/session-cookie';
 import type { TokenSettings } from '../auth/login-tokens';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { isPublic } from './operations';
 
-export const SESSION_COOKIE = 'fourfold_session';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -20,7 +20,7 @@ export function identifyCaller(db: Db, tokens: TokenSettings): RequestHandler {
     if (presented === undefined || !res.locals.operation || isPublic(res.locals.operation)) return next();
     try {
       if (presented.token === '') throw new AppError('invalid_token', 'The Authorization header must be "Bearer <token>".');
-      res.locals.principal = await authenticateLoginToken(db, tokens, presented.token, presented.via);
+      res.locals.principal = await authenticateBearer(db, tokens, presented.token, presented.via);
     } catch (error) {
       if (!(error instanceof AppError)) return next(error);
       res.locals.credentialsError = error;

@@ -36,3 +36,12 @@ export function findFirstMembershipOfUser(db: Db, userId: string) {
     .limit(1)
     .executeTakeFirst();
 }
+
+export function renameOrganization(db: Db, id: string, name: string) {
+  return db
+    .updateTable('organizations')
+    .set({ name, updated_at: new Date() })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}

@@ -1,0 +1,16 @@
+import type { Request, Response } from 'express';
+
+export const SESSION_COOKIE = 'fourfold_session';
+
+function cookieOptions(req: Request) {
+  return { httpOnly: true, sameSite: 'lax' as const, secure: req.secure, path: '/' };
+}
+
+/** The browser session: the login token in an HTTP-only cookie, `Secure` when served over https. */
+export function setSessionCookie(req: Request, res: Response, token: string, expiresInSeconds: number): void {
+  res.cookie(SESSION_COOKIE, token, { ...cookieOptions(req), maxAge: expiresInSeconds * 1000 });
+}
+
+export function clearSessionCookie(req: Request, res: Response): void {
+  res.clearCookie(SESSION_COOKIE, cookieOptions(req));
+}

@@ -1,0 +1,59 @@
+import { Router } from 'express';
+import { setSessionCookie } from '../auth/session-cookie';
+import type { TokenSettings } from '../auth/login-tokens';
+import type { Db } from '../db/database';
+import { principalOf } from '../http/authenticate';
+import type { OperationHandler } from '../http/contract';
+import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { toMember } from './members.mapper';
+import { listMembers } from './members.repository';
+import { acceptInvitation, addMember, changeRole, removeMember, requireMember } from './members.service';
+
+export function memberRoutes(db: Db, tokens: TokenSettings): Router {
+  const listMembersHandler: OperationHandler<'listMembers'> = async (req, res) => {
+    const limit = req.query.limit ?? DEFAULT_LIMIT;
+    const filter = { role: req.query.role };
+    const binding = { list: 'members', ...filter };
+    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, 1) : undefined;
+    const rows = await listMembers(db, principalOf(res).organizationId, filter, limit + 1, after?.[0] as string | undefined);
+    res.json(toPage(rows, limit, binding, (row) => [row.user_id], toMember));
+  };
+
+  const createMember: OperationHandler<'createMember'> = async (req, res) => {
+    const { member, invitation } = await addMember(db, principalOf(res), req.body);
+    res
+      .status(201)
+      .location(`/v1/members/${member.user_id}`)
+      .json({
+        ...toMember(member),
+        invitation: invitation ? { token: invitation.token, expires_at: invitation.expiresAt.toISOString() } : null,
+      });
+  };
+
+  const getMember: OperationHandler<'getMember'> = async (req, res) => {
+    res.json(toMember(await requireMember(db, principalOf(res), req.params.user_id)));
+  };
+
+  const updateMember: OperationHandler<'updateMember'> = async (req, res) => {
+    res.json(toMember(await changeRole(db, principalOf(res), req.params.user_id, req.body.role)));
+  };
+
+  const deleteMember: OperationHandler<'deleteMember'> = async (req, res) => {
+    await removeMember(db, principalOf(res), req.params.user_id);
+    res.status(204).end();
+  };
+
+  const acceptInvitationHandler: OperationHandler<'acceptInvitation'> = async (req, res) => {
+    const { accessToken, expiresIn } = await acceptInvitation(db, tokens, req.body.invitation_token, req.body.password);
+    setSessionCookie(req, res, accessToken, expiresIn);
+    res.json({ access_token: accessToken, token_type: 'bearer', expires_in: expiresIn });
+  };
+
+  return Router()
+    .get('/v1/members', listMembersHandler)
+    .post('/v1/members', createMember)
+    .get('/v1/members/:user_id', getMember)
+    .patch('/v1/members/:user_id', updateMember)
+    .delete('/v1/members/:user_id', deleteMember)
+    .post('/auth/invitations/accept', acceptInvitationHandler);
+}

@@ -1,0 +1,121 @@
+import type { Principal } from '../auth/auth.service';
+import { signLoginToken, type TokenSettings } from '../auth/login-tokens';
+import { hashPassword } from '../auth/passwords';
+import type { Role } from '../auth/scopes';
+import type { Db } from '../db/database';
+import { AppError } from '../errors';
+import type { Schemas } from '../http/contract';
+import { newId } from '../ids';
+import { insertMembership } from '../organizations/organizations.repository';
+import { generateSecret, hashSecret } from '../tokens/token-secrets';
+import { findUserByUsername, insertUser } from '../users/users.repository';
+import {
+  deleteInvitation,
+  deleteMembership,
+  deleteUserWithoutMemberships,
+  findInvitationByHash,
+  findMemberRow,
+  insertInvitation,
+  lockOwners,
+  setPasswordHash,
+  updateRole,
+  type MemberRow,
+} from './members.repository';
+
+export const INVITATION_PREFIX = 'ffi_';
+const INVITATION_LIFETIME_MS = 7 * 86_400_000;
+
+/** Adds a user to the caller's organization, with a password or a one-time invitation. */
+export async function addMember(db: Db, principal: Principal, input: Schemas['MemberCreate']) {
+  assertMayGrant(principal, input.role);
+  const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
+  const invitationSecret = input.password === undefined ? generateSecret(INVITATION_PREFIX) : undefined;
+  const expiresAt = new Date(Date.now() + INVITATION_LIFETIME_MS);
+  const userId = newId('usr');
+  const member = await db.transaction().execute(async (trx) => {
+    if (await findUserByUsername(trx, input.username)) throw usernameTaken(input.username);
+    await insertUser(trx, { id: userId, username: input.username, password_hash: passwordHash });
+    await insertMembership(trx, { organization_id: principal.organizationId, user_id: userId, role: input.role });
+    if (invitationSecret) {
+      await insertInvitation(trx, {
+        token_hash: hashSecret(invitationSecret),
+        organization_id: principal.organizationId,
+        user_id: userId,
+        expires_at: expiresAt,
+      });
+    }
+    return (await findMemberRow(trx, principal.organizationId, userId)) as MemberRow;
+  }).catch((error: unknown) => {
+    // Two concurrent adds of one username: the unique index decides.
+    if ((error as { code?: string }).code === '23505') throw usernameTaken(input.username);
+    throw error;
+  });
+  return { member, invitation: invitationSecret ? { token: invitationSecret, expiresAt } : null };
+}
+
+export async function changeRole(db: Db, principal: Principal, userId: string, role: Role): Promise<MemberRow> {
+  return db.transaction().execute(async (trx) => {
+    const target = await requireMember(trx, principal, userId);
+    if (target.role === role) return target;
+    if (target.role === 'owner') assertMayGrant(principal, 'owner');
+    assertMayGrant(principal, role);
+    if (target.role === 'owner') await assertNotLastOwner(trx, principal.organizationId, userId, 'demoted');
+    await updateRole(trx, principal.organizationId, userId, role);
+    return { ...target, role };
+  });
+}
+
+/** Removes a member; a user left in no organization is deleted with them. */
+export async function removeMember(db: Db, principal: Principal, userId: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const target = await requireMember(trx, principal, userId);
+    if (target.role === 'owner') {
+      assertMayGrant(principal, 'owner');
+      await assertNotLastOwner(trx, principal.organizationId, userId, 'removed');
+    }
+    await deleteMembership(trx, principal.organizationId, userId);
+    await deleteUserWithoutMemberships(trx, userId);
+  });
+}
+
+/** Redeems an invitation: sets the password and logs the new member in. */
+export async function acceptInvitation(db: Db, tokens: TokenSettings, secret: string, password: string) {
+  const tokenHash = hashSecret(secret);
+  const passwordHash = await hashPassword(password);
+  const invitation = await db.transaction().execute(async (trx) => {
+    const found = await findInvitationByHash(trx, tokenHash);
+    if (!found) throw new AppError('invalid_token', 'The invitation is not valid: unknown or already accepted.');
+    if (found.expires_at <= new Date()) throw new AppError('token_expired', 'The invitation has expired; ask for a new one.');
+    await setPasswordHash(trx, found.user_id, passwordHash);
+    await deleteInvitation(trx, tokenHash);
+    return found;
+  });
+  return {
+    accessToken: signLoginToken(tokens, invitation.user_id, invitation.organization_id),
+    expiresIn: tokens.ttlSeconds,
+  };
+}
+
+export async function requireMember(db: Db, principal: Principal, userId: string): Promise<MemberRow> {
+  const member = await findMemberRow(db, principal.organizationId, userId);
+  if (!member) throw new AppError('not_found', `No member ${userId} in this organization.`);
+  return member;
+}
+
+/** Only owners make, unmake or remove owners. */
+function assertMayGrant(principal: Principal, role: Role): void {
+  if (role === 'owner' && principal.role !== 'owner') {
+    throw new AppError('forbidden', 'Only an owner can make someone an owner, or change or remove an owner.');
+  }
+}
+
+async function assertNotLastOwner(db: Db, organizationId: string, userId: string, action: string): Promise<void> {
+  const owners = await lockOwners(db, organizationId);
+  if (owners.length === 1 && owners[0] === userId) {
+    throw new AppError('last_owner', `The last owner cannot be ${action}; make another member an owner first.`);
+  }
+}
+
+function usernameTaken(username: string): AppError {
+  return new AppError('username_taken', `The username ${username} is taken.`, [{ field: 'body.username', issue: 'already taken' }]);
+}

@@ -1,0 +1,49 @@
+import { Router } from 'express';
+import type { Db } from '../db/database';
+import { AppError } from '../errors';
+import { principalOf } from '../http/authenticate';
+import type { OperationHandler } from '../http/contract';
+import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { toPersonalAccessToken } from './tokens.mapper';
+import { findToken, listTokens, revokeToken } from './tokens.repository';
+import { createPersonalAccessToken } from './tokens.service';
+
+export function tokenRoutes(db: Db, options: { allowNoExpiry: boolean }): Router {
+  const listTokensHandler: OperationHandler<'listTokens'> = async (req, res) => {
+    const { organizationId, userId } = principalOf(res);
+    const limit = req.query.limit ?? DEFAULT_LIMIT;
+    const binding = { list: 'tokens' };
+    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, 1) : undefined;
+    const rows = await listTokens(db, organizationId, userId, limit + 1, after?.[0] as string | undefined);
+    res.json(toPage(rows, limit, binding, (row) => [row.id], toPersonalAccessToken));
+  };
+
+  const createToken: OperationHandler<'createToken'> = async (req, res) => {
+    const { row, secret } = await createPersonalAccessToken(db, principalOf(res), req.body, {
+      allowNoExpiry: options.allowNoExpiry,
+      now: new Date(),
+    });
+    res.status(201).location(`/v1/tokens/${row.id}`).json({ ...toPersonalAccessToken(row), token: secret });
+  };
+
+  const getToken: OperationHandler<'getToken'> = async (req, res) => {
+    const { organizationId, userId } = principalOf(res);
+    const token = await findToken(db, organizationId, userId, req.params.id);
+    if (!token) throw new AppError('not_found', `You have no token ${req.params.id}.`);
+    res.json(toPersonalAccessToken(token));
+  };
+
+  const deleteToken: OperationHandler<'deleteToken'> = async (req, res) => {
+    const { organizationId, userId } = principalOf(res);
+    if (!(await revokeToken(db, organizationId, userId, req.params.id))) {
+      throw new AppError('not_found', `You have no token ${req.params.id}.`);
+    }
+    res.status(204).end();
+  };
+
+  return Router()
+    .get('/v1/tokens', listTokensHandler)
+    .post('/v1/tokens', createToken)
+    .get('/v1/tokens/:id', getToken)
+    .delete('/v1/tokens/:id', deleteToken);
+}
