@@ -19,6 +19,10 @@ export interface TestApp {
   logs: Record<string, unknown>[];
   /** Logs in as the bootstrap owner and answers the bearer token. */
   ownerToken(): Promise<string>;
+  /** Adds a member with this role (as the owner) and answers their id and a login token. */
+  addMember(role: 'owner' | 'admin' | 'member' | 'viewer'): Promise<{ userId: string; username: string; token: string }>;
+  /** Creates a personal access token with these scopes for the holder of `token`; answers the secret and id. */
+  createPat(token: string, scopes: string[], extra?: object): Promise<{ id: string; secret: string }>;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
   await bootstrapFirstOwner(database.db, config.admin, logger);
   const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET });
+  let memberCount = 0;
   return {
     app,
     db: database.db,
@@ -48,6 +53,24 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     logger,
     logs,
     ownerToken: () => logInAs(app, OWNER.username, OWNER.password),
+    addMember: async (role) => {
+      const username = `${role}-${++memberCount}@example.com`;
+      const password = 'member-password-0123456789';
+      const response = await request(app)
+        .post('/v1/members')
+        .set('Authorization', `Bearer ${await logInAs(app, OWNER.username, OWNER.password)}`)
+        .send({ username, role, password })
+        .expect(201);
+      return { userId: response.body.user_id as string, username, token: await logInAs(app, username, password) };
+    },
+    createPat: async (token, scopes, extra = {}) => {
+      const response = await request(app)
+        .post('/v1/tokens')
+        .set('Authorization', `Bearer ${token}`)
+        .send({ name: 'test token', scopes, ...extra })
+        .expect(201);
+      return { id: response.body.id as string, secret: response.body.token as string };
+    },
     close: () => database.drop(),
   };
 }

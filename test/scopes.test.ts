@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { OpenAPIV3_1 } from 'openapi-types';
+import request from 'supertest';
+import { OperationIndex, type Operation } from '../src/http/operations';
+import { startTestApp, type TestApp } from './support/app';
+import { expectError } from './support/expectations';
+
+// Driven by the spec: every operation that declares scopes refuses a token that lacks them.
+const document = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'generated', 'openapi.json'), 'utf8')) as OpenAPIV3_1.Document;
+const ALL_SCOPES = document.components!.schemas!.Scope!.enum as string[];
+const scoped: [string, Operation][] = [];
+for (const [route, item] of Object.entries(document.paths ?? {})) {
+  for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
+    if (!item?.[method]) continue;
+    const concrete = route.replace(/\{[^}]+\}/g, 'usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF');
+    const match = new OperationIndex(document).find(method, concrete);
+    if (match && 'operation' in match && match.operation.requiredScopes.length > 0) {
+      scoped.push([`${method.toUpperCase()} ${route}`, match.operation]);
+    }
+  }
+}
+
+let t: TestApp;
+let owner: string;
+beforeAll(async () => {
+  t = await startTestApp();
+  owner = await t.ownerToken();
+});
+afterAll(() => t.close());
+
+it('finds scoped operations in the spec to check', () => {
+  expect(scoped.length).toBeGreaterThanOrEqual(6);
+});
+
+it.each(scoped)('%s refuses a token lacking its scopes with 403 insufficient_scope', async (_name, operation) => {
+  const lacking = ALL_SCOPES.filter((scope) => !operation.requiredScopes.includes(scope));
+  const { secret } = await t.createPat(owner, lacking);
+  const concretePath = operation.path.replace(/\{[^}]+\}/g, 'usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF');
+  const response = await request(t.app)[operation.method as 'get'](concretePath).set('Authorization', `Bearer ${secret}`).send({});
+  expectError(response, 403, 'insufficient_scope');
+  expect(response.body.error.message).toContain(operation.requiredScopes.join(' '));
+  expect(response.headers['www-authenticate']).toBe(
+    `Bearer realm="fourfold", error="insufficient_scope", scope="${operation.requiredScopes.join(' ')}"`,
+  );
+});
