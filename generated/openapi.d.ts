@@ -79,7 +79,8 @@ export interface paths {
         /**
          * Log out
          * @description Revokes the login token that authenticated this request, so it is refused from now on,
-         *     and clears the session cookie. Send no body.
+         *     and clears the session cookie. Send no body. A personal access token is not revoked here
+         *     (use `DELETE /v1/tokens/{id}`): the answer is the same, and the token keeps working.
          */
         post: operations["deleteSession"];
         delete?: never;
