@@ -251,6 +251,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List cloud accounts
+         * @description The organization's cloud accounts (AWS accounts, Azure subscriptions, GCP projects), oldest first.
+         */
+        get: operations["listAccounts"];
+        put?: never;
+        /**
+         * Add a cloud account
+         * @description Registers a cloud account to audit. `external_id` is checked per provider: an AWS account id
+         *     is 12 digits, an Azure subscription id a UUID, a GCP project id 6 to 30 lowercase letters,
+         *     digits and hyphens, starting with a letter and not ending with a hyphen. An organization has
+         *     each (provider, external_id) once (`409 account_exists`).
+         */
+        post: operations["createAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a cloud account
+         * @description One cloud account of the organization.
+         */
+        get: operations["getAccount"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a cloud account
+         * @description Deletes the account. While resources reference it the answer is `409 account_in_use`,
+         *     unless `force=true`, which deletes its resources (and their versions) with it, all in one
+         *     transaction.
+         */
+        delete: operations["deleteAccount"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a cloud account
+         * @description Changes the account's `name` or `labels` (labels are replaced as a whole). The provider and external id cannot change.
+         */
+        patch: operations["updateAccount"];
+        trace?: never;
+    };
+    "/v1/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List resources
+         * @description The organization's resources, filtered and sorted. Filters combine with AND; a filter given
+         *     several times (`type`, `tag`) matches any of its values. Pages are keyset-based: page 10,000
+         *     costs what page 1 costs, and rows inserted while you page neither repeat nor go missing from
+         *     the pages still ahead. A `cursor` is valid only with the filters and sort that made it.
+         */
+        get: operations["listResources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/resources/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a resource
+         * @description One resource, with its configuration (`attributes`), tags and relationships as of its current version.
+         */
+        get: operations["getResource"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/resources/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a resource's versions
+         * @description Every configuration the resource has had, newest first: an import stores a new version only
+         *     when the resource's canonical content (its hash) changed. Audits record the version they
+         *     evaluated, so a reanalysis sees exactly what the audit saw.
+         */
+        get: operations["listResourceVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens/{id}": {
         parameters: {
             query?: never;
@@ -399,7 +539,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "rate_limited" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -555,6 +695,132 @@ export interface components {
         LastUsedAt: null | components["schemas"]["Timestamp"];
         /** @description When it stops working; `null` if never. */
         ExpiresAt: null | components["schemas"]["Timestamp"];
+        /**
+         * @description The cloud provider.
+         * @enum {string}
+         */
+        Provider: "aws" | "azure" | "gcp";
+        /** @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        AccountId: string;
+        /** @description The provider's own id: AWS account id (12 digits), Azure subscription id (UUID) or GCP project id. */
+        ExternalId: string;
+        /** @description Free key/value labels, for your own grouping. */
+        Labels: {
+            [key: string]: string;
+        };
+        AccountName: string;
+        Account: {
+            id: components["schemas"]["AccountId"];
+            provider: components["schemas"]["Provider"];
+            external_id: components["schemas"]["ExternalId"];
+            name: components["schemas"]["AccountName"];
+            labels: components["schemas"]["Labels"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+            /** @description When an import last succeeded; `null` before the first. */
+            last_import_at: null | components["schemas"]["Timestamp"];
+        };
+        AccountCreate: {
+            provider: components["schemas"]["Provider"];
+            external_id: components["schemas"]["ExternalId"];
+            name: components["schemas"]["AccountName"];
+            labels?: components["schemas"]["Labels"];
+        };
+        AccountUpdate: {
+            name?: components["schemas"]["AccountName"];
+            labels?: components["schemas"]["Labels"];
+        };
+        AccountList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["Account"][];
+        };
+        /** @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        ResourceId: string;
+        /**
+         * @description A Terraform resource type name, the shared vocabulary of types.
+         * @example aws_s3_bucket
+         */
+        ResourceType: string;
+        /**
+         * @description `gone`: a `full` import of its account no longer contained it.
+         * @enum {string}
+         */
+        ResourceStatus: "active" | "gone";
+        Region: string;
+        Tags: {
+            [key: string]: string;
+        };
+        /** @description The resource's configuration as its provider reports it, with Terraform attribute names. */
+        Attributes: {
+            [key: string]: unknown;
+        };
+        Relationship: {
+            /** @enum {string} */
+            type: "attached_to";
+            resource_native_id: string;
+        };
+        Relationships: components["schemas"]["Relationship"][];
+        NullableRegion: null | components["schemas"]["Region"];
+        NullableResourceName: null | string;
+        /** @description A resource without its configuration (`attributes`), as lists show it. */
+        ResourceSummary: {
+            id: components["schemas"]["ResourceId"];
+            account_id: components["schemas"]["AccountId"];
+            provider: components["schemas"]["Provider"];
+            type: components["schemas"]["ResourceType"];
+            /** @description ARN, Azure resource id or GCP self link. */
+            native_id: string;
+            region: components["schemas"]["NullableRegion"];
+            name: components["schemas"]["NullableResourceName"];
+            tags: components["schemas"]["Tags"];
+            relationships: components["schemas"]["Relationships"];
+            first_seen_at: components["schemas"]["Timestamp"];
+            last_seen_at: components["schemas"]["Timestamp"];
+            status: components["schemas"]["ResourceStatus"];
+            /**
+             * Format: int32
+             * @description The current version's number.
+             */
+            version: number;
+        };
+        Resource: {
+            id: components["schemas"]["ResourceId"];
+            account_id: components["schemas"]["AccountId"];
+            provider: components["schemas"]["Provider"];
+            type: components["schemas"]["ResourceType"];
+            /** @description ARN, Azure resource id or GCP self link. */
+            native_id: string;
+            region: components["schemas"]["NullableRegion"];
+            name: components["schemas"]["NullableResourceName"];
+            tags: components["schemas"]["Tags"];
+            relationships: components["schemas"]["Relationships"];
+            first_seen_at: components["schemas"]["Timestamp"];
+            last_seen_at: components["schemas"]["Timestamp"];
+            status: components["schemas"]["ResourceStatus"];
+            /**
+             * Format: int32
+             * @description The current version's number.
+             */
+            version: number;
+            attributes: components["schemas"]["Attributes"];
+        };
+        ResourceList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["ResourceSummary"][];
+        };
+        ResourceVersion: {
+            /** Format: int32 */
+            version: number;
+            /** @description SHA-256 of the canonical JSON of the content. */
+            content_hash: string;
+            recorded_at: components["schemas"]["Timestamp"];
+            name: components["schemas"]["NullableResourceName"];
+            region: components["schemas"]["NullableRegion"];
+            tags: components["schemas"]["Tags"];
+            attributes: components["schemas"]["Attributes"];
+            relationships: components["schemas"]["Relationships"];
+        };
+        ResourceVersionList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["ResourceVersion"][];
+        };
         ScopeList: components["schemas"]["Scope"][];
         Me: {
             user: components["schemas"]["User"];
@@ -755,6 +1021,16 @@ export interface components {
          * @example usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
         userId: components["schemas"]["UserId"];
+        /**
+         * @description The account's id.
+         * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        accountId: components["schemas"]["AccountId"];
+        /**
+         * @description The resource's id.
+         * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        resourceId: components["schemas"]["ResourceId"];
         /**
          * @description The token's id.
          * @example pat_01JD8X3N5W6Q2R4T7Y9ZABCDEF
@@ -1343,6 +1619,402 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAccounts: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only accounts of this cloud provider.
+                 * @example aws
+                 */
+                provider?: components["schemas"]["Provider"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of accounts. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountCreate"];
+            };
+        };
+        responses: {
+            /** @description The account. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The new account.
+                     * @example /v1/accounts/acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteAccount: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Delete the account's resources with it.
+                 * @example true
+                 */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account is deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountUpdate"];
+            };
+        };
+        responses: {
+            /** @description The account as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listResources: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only resources of this account.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                account_id?: components["schemas"]["AccountId"];
+                /**
+                 * @description Only resources of this provider.
+                 * @example aws
+                 */
+                provider?: components["schemas"]["Provider"];
+                /**
+                 * @description Only resources of these types (Terraform type names); repeat for several.
+                 * @example [
+                 *       "aws_s3_bucket",
+                 *       "aws_instance"
+                 *     ]
+                 */
+                type?: components["schemas"]["ResourceType"][];
+                /**
+                 * @description Only resources in this region.
+                 * @example eu-west-1
+                 */
+                region?: components["schemas"]["Region"];
+                /**
+                 * @description Only resources with this status.
+                 * @example active
+                 */
+                status?: components["schemas"]["ResourceStatus"];
+                /**
+                 * @description Only resources with this tag: `key` (any value) or `key:value`; repeat for several (any of them).
+                 * @example [
+                 *       "env:prod"
+                 *     ]
+                 */
+                tag?: string[];
+                /**
+                 * @description Only resources whose name contains this text (case-insensitive).
+                 * @example logs
+                 */
+                name?: string;
+                /**
+                 * @description Free text, matched case-insensitively against name and native id.
+                 * @example arn:aws:s3
+                 */
+                q?: string;
+                /**
+                 * @description Only resources last seen at or after this time.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                seen_after?: components["schemas"]["Timestamp"];
+                /**
+                 * @description Only resources last seen before this time.
+                 * @example 2026-11-22T00:00:00Z
+                 */
+                seen_before?: components["schemas"]["Timestamp"];
+                /**
+                 * @description The order: a field, descending with a leading `-`. Ties are broken by id.
+                 * @example name
+                 */
+                sort?: "last_seen_at" | "-last_seen_at" | "first_seen_at" | "-first_seen_at" | "name" | "-name" | "type" | "-type";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of resources. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getResource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resource. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resource"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listResourceVersions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceVersionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

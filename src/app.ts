@@ -2,6 +2,7 @@ import express from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
+import { accountRoutes } from './accounts/accounts.handlers';
 import { authRoutes } from './auth/auth.routes';
 import type { TokenSettings } from './auth/login-tokens';
 import type { Config } from './config';
@@ -17,6 +18,7 @@ import { requireKnownOperation, resolveOperation } from './http/resolve-operatio
 import './http/locals';
 import { memberRoutes } from './members/members.handlers';
 import { organizationRoutes } from './organizations/organizations.handlers';
+import { resourceRoutes } from './resources/resources.handlers';
 import { systemRoutes } from './system/system.routes';
 import { tokenRoutes } from './tokens/tokens.handlers';
 
@@ -66,6 +68,8 @@ export function createApp({ config, db, logger, signingSecret }: AppDeps): expre
   app.use(organizationRoutes(db));
   app.use(memberRoutes(db, tokens));
   app.use(tokenRoutes(db, { allowNoExpiry: config.patAllowNoExpiry }));
+  app.use(accountRoutes(db));
+  app.use(resourceRoutes(db));
 
   app.use(errorHandler);
   return app;

@@ -1,6 +1,6 @@
 import { monotonicFactory } from 'ulidx';
 
-export type IdPrefix = 'org' | 'usr' | 'req' | 'pat';
+export type IdPrefix = 'org' | 'usr' | 'req' | 'pat' | 'acc' | 'res' | 'imp';
 
 // Monotonic, so ids made by one process sort in the order they were made, even within a millisecond.
 const ulid = monotonicFactory();

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { Database } from './schema';
 import * as identity from './migrations/0001_identity';
 import * as membersAndTokens from './migrations/0002_members_and_tokens';
+import * as inventory from './migrations/0005_inventory';
 
 export type Db = Kysely<Database>;
 
@@ -14,6 +15,7 @@ export type Db = Kysely<Database>;
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
   '0002_members_and_tokens': membersAndTokens,
+  '0005_inventory': inventory,
 };
 
 /**

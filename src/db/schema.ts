@@ -59,6 +59,52 @@ export interface PersonalAccessTokensTable {
   revoked_at: ColumnType<Date | null, never, Date>;
 }
 
+export interface AccountsTable {
+  id: string;
+  organization_id: string;
+  provider: components['schemas']['Provider'];
+  external_id: string;
+  name: string;
+  labels: ColumnType<Record<string, string>, string | undefined, string>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  last_import_at: ColumnType<Date | null, never, Date>;
+}
+
+type Json<T> = ColumnType<T, string, string>;
+
+export interface ResourcesTable {
+  id: string;
+  organization_id: string;
+  account_id: string;
+  provider: components['schemas']['Provider'];
+  type: string;
+  native_id: string;
+  region: string | null;
+  name: string | null;
+  tags: Json<Record<string, string>>;
+  attributes: Json<Record<string, unknown>>;
+  relationships: Json<components['schemas']['Relationship'][]>;
+  /** SHA-256 of the canonical JSON of name, region, tags, attributes and relationships. */
+  content_hash: string;
+  version: number;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  status: components['schemas']['ResourceStatus'];
+}
+
+export interface ResourceVersionsTable {
+  resource_id: string;
+  version: number;
+  content_hash: string;
+  name: string | null;
+  region: string | null;
+  tags: Json<Record<string, string>>;
+  attributes: Json<Record<string, unknown>>;
+  relationships: Json<components['schemas']['Relationship'][]>;
+  recorded_at: Date;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -66,9 +112,15 @@ export interface Database {
   revoked_tokens: RevokedTokensTable;
   invitations: InvitationsTable;
   personal_access_tokens: PersonalAccessTokensTable;
+  accounts: AccountsTable;
+  resources: ResourcesTable;
+  resource_versions: ResourceVersionsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
 export type UserRow = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type PersonalAccessTokenRow = Selectable<PersonalAccessTokensTable>;
+export type AccountRow = Selectable<AccountsTable>;
+export type ResourceRow = Selectable<ResourcesTable>;
+export type ResourceVersionRow = Selectable<ResourceVersionsTable>;

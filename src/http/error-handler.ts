@@ -17,6 +17,8 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   conflict: 409,
   username_taken: 409,
   last_owner: 409,
+  account_exists: 409,
+  account_in_use: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,

@@ -1,0 +1,50 @@
+import { Router } from 'express';
+import type { Db } from '../db/database';
+import { AppError } from '../errors';
+import { principalOf } from '../http/authenticate';
+import type { OperationHandler } from '../http/contract';
+import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { toAccount } from './accounts.mapper';
+import { listAccounts, updateAccount } from './accounts.repository';
+import { createAccount, removeAccount, requireAccount } from './accounts.service';
+
+export function accountRoutes(db: Db): Router {
+  const listAccountsHandler: OperationHandler<'listAccounts'> = async (req, res) => {
+    const limit = req.query.limit ?? DEFAULT_LIMIT;
+    const filter = { provider: req.query.provider };
+    const binding = { list: 'accounts', ...filter };
+    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, 1) : undefined;
+    const rows = await listAccounts(db, principalOf(res).organizationId, filter, limit + 1, after?.[0] as string | undefined);
+    res.json(toPage(rows, limit, binding, (row) => [row.id], toAccount));
+  };
+
+  const createAccountHandler: OperationHandler<'createAccount'> = async (req, res) => {
+    const account = await createAccount(db, principalOf(res), req.body);
+    res.status(201).location(`/v1/accounts/${account.id}`).json(toAccount(account));
+  };
+
+  const getAccount: OperationHandler<'getAccount'> = async (req, res) => {
+    res.json(toAccount(await requireAccount(db, principalOf(res), req.params.id)));
+  };
+
+  const updateAccountHandler: OperationHandler<'updateAccount'> = async (req, res) => {
+    const updated = await updateAccount(db, principalOf(res).organizationId, req.params.id, {
+      name: req.body.name?.trim(),
+      labels: req.body.labels,
+    });
+    if (!updated) throw new AppError('not_found', `No account ${req.params.id} in this organization.`);
+    res.json(toAccount(updated));
+  };
+
+  const deleteAccountHandler: OperationHandler<'deleteAccount'> = async (req, res) => {
+    await removeAccount(db, principalOf(res), req.params.id, req.query.force ?? false);
+    res.status(204).end();
+  };
+
+  return Router()
+    .get('/v1/accounts', listAccountsHandler)
+    .post('/v1/accounts', createAccountHandler)
+    .get('/v1/accounts/:id', getAccount)
+    .patch('/v1/accounts/:id', updateAccountHandler)
+    .delete('/v1/accounts/:id', deleteAccountHandler);
+}

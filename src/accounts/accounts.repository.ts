@@ -1,0 +1,55 @@
+import type { Db } from '../db/database';
+import type { AccountsTable } from '../db/schema';
+
+type Provider = AccountsTable['provider'];
+
+export function insertAccount(
+  db: Db,
+  account: { id: string; organization_id: string; provider: Provider; external_id: string; name: string; labels: Record<string, string> },
+) {
+  return db
+    .insertInto('accounts')
+    .values({ ...account, labels: JSON.stringify(account.labels) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function findAccount(db: Db, organizationId: string, id: string) {
+  return db.selectFrom('accounts').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+}
+
+export function findAccountByExternalId(db: Db, organizationId: string, provider: Provider, externalId: string) {
+  return db
+    .selectFrom('accounts')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('provider', '=', provider)
+    .where('external_id', '=', externalId)
+    .executeTakeFirst();
+}
+
+/** Accounts in id order (ULIDs, so oldest first), after the keyset position `afterId`. */
+export function listAccounts(db: Db, organizationId: string, filter: { provider?: Provider }, limit: number, afterId?: string) {
+  let query = db.selectFrom('accounts').selectAll().where('organization_id', '=', organizationId);
+  if (filter.provider) query = query.where('provider', '=', filter.provider);
+  if (afterId !== undefined) query = query.where('id', '>', afterId);
+  return query.orderBy('id').limit(limit).execute();
+}
+
+export function updateAccount(db: Db, organizationId: string, id: string, changes: { name?: string; labels?: Record<string, string> }) {
+  return db
+    .updateTable('accounts')
+    .set({
+      updated_at: new Date(),
+      ...(changes.name !== undefined ? { name: changes.name } : {}),
+      ...(changes.labels !== undefined ? { labels: JSON.stringify(changes.labels) } : {}),
+    })
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function deleteAccount(db: Db, organizationId: string, id: string): Promise<void> {
+  await db.deleteFrom('accounts').where('organization_id', '=', organizationId).where('id', '=', id).execute();
+}

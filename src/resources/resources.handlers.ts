@@ -1,0 +1,68 @@
+import { Router } from 'express';
+import type { Db } from '../db/database';
+import { AppError } from '../errors';
+import { principalOf } from '../http/authenticate';
+import type { OperationHandler } from '../http/contract';
+import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { toResource, toResourceSummary, toResourceVersion } from './resources.mapper';
+import {
+  findResource,
+  listResources,
+  listResourceVersions,
+  sortKeyOf,
+  type ResourceFilter,
+  type ResourceSort,
+  type ResourceSortField,
+} from './resources.repository';
+
+export function resourceRoutes(db: Db): Router {
+  const listResourcesHandler: OperationHandler<'listResources'> = async (req, res) => {
+    const { query } = req;
+    const limit = query.limit ?? DEFAULT_LIMIT;
+    const filter: ResourceFilter = {
+      accountId: query.account_id,
+      provider: query.provider,
+      types: query.type,
+      region: query.region,
+      status: query.status,
+      tags: query.tag?.map((tag) => {
+        const colon = tag.indexOf(':');
+        return colon < 0 ? { key: tag } : { key: tag.slice(0, colon), value: tag.slice(colon + 1) };
+      }),
+      name: query.name,
+      q: query.q,
+      seenAfter: query.seen_after ? new Date(query.seen_after) : undefined,
+      seenBefore: query.seen_before ? new Date(query.seen_before) : undefined,
+    };
+    const sortParam = query.sort ?? '-last_seen_at';
+    const sort: ResourceSort = { field: sortParam.replace(/^-/, '') as ResourceSortField, descending: sortParam.startsWith('-') };
+    const binding = { list: 'resources', filter, sort };
+    const after = query.cursor ? (decodeCursor(query.cursor, binding, 2) as [string, string]) : undefined;
+    const rows = await listResources(db, principalOf(res).organizationId, filter, sort, limit + 1, after);
+    res.json(toPage(rows, limit, binding, (row) => [sortKeyOf(row, sort.field), row.id], toResourceSummary));
+  };
+
+  const requireResource = async (organizationId: string, id: string) => {
+    const resource = await findResource(db, organizationId, id);
+    if (!resource) throw new AppError('not_found', `No resource ${id} in this organization.`);
+    return resource;
+  };
+
+  const getResource: OperationHandler<'getResource'> = async (req, res) => {
+    res.json(toResource(await requireResource(principalOf(res).organizationId, req.params.id)));
+  };
+
+  const listResourceVersionsHandler: OperationHandler<'listResourceVersions'> = async (req, res) => {
+    const resource = await requireResource(principalOf(res).organizationId, req.params.id);
+    const limit = req.query.limit ?? DEFAULT_LIMIT;
+    const binding = { list: 'resource_versions', resource: resource.id };
+    const before = req.query.cursor ? (decodeCursor(req.query.cursor, binding, 1)[0] as number) : undefined;
+    const rows = await listResourceVersions(db, resource.id, limit + 1, before);
+    res.json(toPage(rows, limit, binding, (row) => [row.version], toResourceVersion));
+  };
+
+  return Router()
+    .get('/v1/resources', listResourcesHandler)
+    .get('/v1/resources/:id', getResource)
+    .get('/v1/resources/:id/versions', listResourceVersionsHandler);
+}

@@ -1,0 +1,120 @@
+import { sql, type Expression, type Insertable, type SqlBool } from 'kysely';
+import type { Db } from '../db/database';
+import type { ResourcesTable, ResourceVersionsTable } from '../db/schema';
+import type { Schemas } from '../http/contract';
+
+export interface ResourceFilter {
+  accountId?: string;
+  provider?: Schemas['Provider'];
+  types?: string[];
+  region?: string;
+  status?: Schemas['ResourceStatus'];
+  /** Any of these: `{ key }` has the tag, `{ key, value }` has it with that value. */
+  tags?: { key: string; value?: string }[];
+  name?: string;
+  q?: string;
+  seenAfter?: Date;
+  seenBefore?: Date;
+}
+
+export type ResourceSortField = 'last_seen_at' | 'first_seen_at' | 'name' | 'type';
+export interface ResourceSort {
+  field: ResourceSortField;
+  descending: boolean;
+}
+
+/** The sort key as SQL; `name` sorts nulls as empty so that the keyset comparison stays total. */
+function sortKey(field: ResourceSortField) {
+  return field === 'name' ? sql<string>`coalesce(name, '')` : sql.ref<string | Date>(field);
+}
+
+/** The key of `row` under `field`, as a cursor stores it. */
+export function sortKeyOf(row: { last_seen_at: Date; first_seen_at: Date; name: string | null; type: string }, field: ResourceSortField) {
+  if (field === 'name') return row.name ?? '';
+  if (field === 'type') return row.type;
+  return row[field].toISOString();
+}
+
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** One page of the organization's resources after the keyset position `after` (sort key, id). */
+export function listResources(
+  db: Db,
+  organizationId: string,
+  filter: ResourceFilter,
+  sort: ResourceSort,
+  limit: number,
+  after?: [string, string],
+) {
+  const key = sortKey(sort.field);
+  const direction = sort.descending ? 'desc' : 'asc';
+  return db
+    .selectFrom('resources')
+    .select([
+      'id', 'account_id', 'provider', 'type', 'native_id', 'region', 'name', 'tags', 'relationships',
+      'first_seen_at', 'last_seen_at', 'status', 'version',
+    ])
+    .where('organization_id', '=', organizationId)
+    .where((eb) => {
+      const conditions: Expression<SqlBool>[] = [];
+      if (filter.accountId) conditions.push(eb('account_id', '=', filter.accountId));
+      if (filter.provider) conditions.push(eb('provider', '=', filter.provider));
+      if (filter.types?.length) conditions.push(eb('type', 'in', filter.types));
+      if (filter.region) conditions.push(eb('region', '=', filter.region));
+      if (filter.status) conditions.push(eb('status', '=', filter.status));
+      if (filter.tags?.length) {
+        conditions.push(
+          eb.or(
+            filter.tags.map(({ key: tagKey, value }) =>
+              value === undefined
+                ? sql<SqlBool>`tags ? ${tagKey}`
+                : sql<SqlBool>`tags @> ${JSON.stringify({ [tagKey]: value })}::jsonb`,
+            ),
+          ),
+        );
+      }
+      if (filter.name) conditions.push(eb('name', 'ilike', likePattern(filter.name)));
+      if (filter.q) {
+        const pattern = likePattern(filter.q);
+        conditions.push(eb.or([eb('name', 'ilike', pattern), eb('native_id', 'ilike', pattern)]));
+      }
+      if (filter.seenAfter) conditions.push(eb('last_seen_at', '>=', filter.seenAfter));
+      if (filter.seenBefore) conditions.push(eb('last_seen_at', '<', filter.seenBefore));
+      if (after) {
+        const [afterKey, afterId] = after;
+        const keyValue = sort.field === 'last_seen_at' || sort.field === 'first_seen_at' ? new Date(afterKey) : afterKey;
+        conditions.push(sql<SqlBool>`(${key}, id) ${sql.raw(sort.descending ? '<' : '>')} (${keyValue}, ${afterId})`);
+      }
+      return eb.and(conditions);
+    })
+    .orderBy(key, direction)
+    .orderBy('id', direction)
+    .limit(limit)
+    .execute();
+}
+
+export function findResource(db: Db, organizationId: string, id: string) {
+  return db.selectFrom('resources').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+}
+
+/** Versions of a resource, newest first, below version `beforeVersion`. */
+export function listResourceVersions(db: Db, resourceId: string, limit: number, beforeVersion?: number) {
+  let query = db.selectFrom('resource_versions').selectAll().where('resource_id', '=', resourceId);
+  if (beforeVersion !== undefined) query = query.where('version', '<', beforeVersion);
+  return query.orderBy('version', 'desc').limit(limit).execute();
+}
+
+export async function countResourcesOfAccount(db: Db, accountId: string): Promise<number> {
+  const row = await db.selectFrom('resources').select((eb) => eb.fn.countAll<string>().as('count')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export async function insertResources(db: Db, rows: Insertable<ResourcesTable>[]): Promise<void> {
+  if (rows.length > 0) await db.insertInto('resources').values(rows).execute();
+}
+
+export async function insertResourceVersions(db: Db, rows: Insertable<ResourceVersionsTable>[]): Promise<void> {
+  if (rows.length > 0) await db.insertInto('resource_versions').values(rows).execute();
+}
