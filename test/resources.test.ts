@@ -96,7 +96,7 @@ describe('GET /v1/resources', () => {
     let cursor: string | null = null;
     let page = 0;
     do {
-      const response = await request(t.app)
+      const response: request.Response = await request(t.app)
         .get(`/v1/resources?account_id=${account}&sort=last_seen_at&limit=4${cursor ? `&cursor=${cursor}` : ''}`)
         .set(as(owner));
       seen.push(...response.body.data.map((r: { id: string }) => r.id));
