@@ -333,10 +333,10 @@ function gcpRelative(value: string): string {
   return value.replace(/^https:\/\/www\.googleapis\.com\/[a-z]+\/(v1|beta)\//, '');
 }
 
-/** The keys a reference may use for a resource: native id, id, ARN, self link, name. */
+/** The keys a reference may use for a resource: native id, id, ARN, self link, name, bucket name. */
 function referenceKeys(resource: CanonicalResource): string[] {
   const a = resource.attributes;
-  const keys = [resource.native_id, a.id, a.arn, a.self_link, a.name].filter((key): key is string => typeof key === 'string' && key !== '');
+  const keys = [resource.native_id, a.id, a.arn, a.self_link, a.name, a.bucket].filter((key): key is string => typeof key === 'string' && key !== '');
   if (resource.provider === 'gcp') keys.push(...keys.map(gcpRelative));
   return [...new Set(keys)];
 }

@@ -35,7 +35,7 @@ function validateItem(item: unknown, source: string, problems: ImportProblem[]):
   if (!PROVIDERS.includes(provider as Provider)) problem('provider', `required: one of ${PROVIDERS.join(', ')}`);
   if (typeof type !== 'string' || type === '') problem('type', 'required: a non-empty Terraform resource type such as aws_s3_bucket');
   else if (PROVIDERS.includes(provider as Provider) && !type.startsWith(PROVIDER_TYPE_PREFIX[provider as Provider])) {
-    problem('type', `a ${String(provider)} resource type must start with "${PROVIDER_TYPE_PREFIX[provider as Provider]}"`);
+    problem('type', `${String(provider)} resource types start with "${PROVIDER_TYPE_PREFIX[provider as Provider]}"`);
   }
   if (region !== null && (typeof region !== 'string' || region === '')) problem('region', 'expected a non-empty string or null');
   if (name !== null && (typeof name !== 'string' || name === '')) problem('name', 'expected a non-empty string or null');
