@@ -1,0 +1,384 @@
+import type { CanonicalResource, ImportProblem, ParseResult, Provider } from './import-parsers';
+
+/** A step into an attribute value: an object key or an array index. */
+export type AttributePath = (string | number)[];
+
+/** One managed resource instance read from a Terraform state or `terraform show -json` document. */
+export interface TerraformInstance {
+  /** Full Terraform address, e.g. module.net.aws_security_group.web["a"]. */
+  address: string;
+  type: string;
+  /** Provider source such as registry.terraform.io/hashicorp/aws, or a bare name such as aws. */
+  providerSource: string | null;
+  attributes: Record<string, unknown>;
+  /** Paths Terraform marks sensitive for this instance. */
+  sensitivePaths: AttributePath[];
+  /** Plans: a resource that is not created yet has no cloud id; its address stands in for it. */
+  addressIsIdentity: boolean;
+}
+
+export const PROVIDER_TYPE_PREFIX: Readonly<Record<Provider, string>> = { aws: 'aws_', azure: 'azurerm_', gcp: 'google_' };
+export const PROVIDERS: readonly Provider[] = ['aws', 'azure', 'gcp'];
+
+const PROVIDER_BY_TERRAFORM_NAME: Readonly<Record<string, Provider>> = {
+  aws: 'aws',
+  azurerm: 'azure',
+  google: 'gcp',
+  'google-beta': 'gcp',
+};
+
+// Utility providers whose resources are not cloud objects (random_password, null_resource,
+// terraform_data, ...). Real states are full of them; they are skipped, not reported.
+const NON_CLOUD_PROVIDERS = new Set(['random', 'null', 'tls', 'time', 'local', 'archive', 'external', 'http', 'template', 'cloudinit', 'terraform']);
+
+// Attributes the providers' schemas declare sensitive. Terraform records those in
+// `sensitive_attributes`, but files from older Terraform versions or edited by hand may not, and
+// secrets must never enter the inventory, so these are blanked whatever the file says.
+const SCHEMA_SENSITIVE: Readonly<Record<string, readonly string[]>> = {
+  aws_db_instance: ['password'],
+  aws_rds_cluster: ['master_password'],
+  aws_iam_access_key: ['secret', 'ses_smtp_password_v4'],
+  aws_iam_user_login_profile: ['password'],
+  aws_secretsmanager_secret_version: ['secret_string', 'secret_binary'],
+  azurerm_key_vault_secret: ['value'],
+  azurerm_storage_account: [
+    'primary_access_key',
+    'secondary_access_key',
+    'primary_connection_string',
+    'secondary_connection_string',
+    'primary_blob_connection_string',
+    'secondary_blob_connection_string',
+  ],
+  google_service_account_key: ['private_key'],
+  google_sql_user: ['password'],
+};
+
+interface Reference {
+  /** Dotted attribute path; `[]` after a segment walks every element of a list. */
+  path: string;
+  /** Resource types the value refers to, used to resolve it to their native id. */
+  targets: readonly string[];
+}
+
+// Attributes that hold ids, ARNs, names or self links of the resources this one is attached to.
+const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
+  aws_instance: [
+    { path: 'vpc_security_group_ids[]', targets: ['aws_security_group'] },
+    { path: 'security_groups[]', targets: ['aws_security_group'] },
+    { path: 'subnet_id', targets: ['aws_subnet'] },
+  ],
+  aws_db_instance: [{ path: 'vpc_security_group_ids[]', targets: ['aws_security_group'] }],
+  aws_lb: [{ path: 'security_groups[]', targets: ['aws_security_group'] }],
+  aws_network_interface: [{ path: 'security_groups[]', targets: ['aws_security_group'] }],
+  aws_volume_attachment: [
+    { path: 'volume_id', targets: ['aws_ebs_volume'] },
+    { path: 'instance_id', targets: ['aws_instance'] },
+  ],
+  aws_eip: [
+    { path: 'instance', targets: ['aws_instance'] },
+    { path: 'network_interface', targets: ['aws_network_interface'] },
+  ],
+  aws_eip_association: [
+    { path: 'allocation_id', targets: ['aws_eip'] },
+    { path: 'instance_id', targets: ['aws_instance'] },
+  ],
+  aws_lb_target_group_attachment: [
+    { path: 'target_group_arn', targets: ['aws_lb_target_group', 'aws_alb_target_group'] },
+    { path: 'target_id', targets: ['aws_instance', 'aws_lb'] },
+  ],
+  aws_iam_access_key: [{ path: 'user', targets: ['aws_iam_user'] }],
+  aws_s3_bucket_acl: [{ path: 'bucket', targets: ['aws_s3_bucket'] }],
+  aws_s3_bucket_public_access_block: [{ path: 'bucket', targets: ['aws_s3_bucket'] }],
+  aws_s3_bucket_policy: [{ path: 'bucket', targets: ['aws_s3_bucket'] }],
+  aws_s3_bucket_versioning: [{ path: 'bucket', targets: ['aws_s3_bucket'] }],
+  aws_s3_bucket_server_side_encryption_configuration: [{ path: 'bucket', targets: ['aws_s3_bucket'] }],
+  aws_kms_alias: [{ path: 'target_key_id', targets: ['aws_kms_key'] }],
+  azurerm_network_interface_security_group_association: [
+    { path: 'network_interface_id', targets: ['azurerm_network_interface'] },
+    { path: 'network_security_group_id', targets: ['azurerm_network_security_group'] },
+  ],
+  azurerm_subnet_network_security_group_association: [
+    { path: 'subnet_id', targets: ['azurerm_subnet'] },
+    { path: 'network_security_group_id', targets: ['azurerm_network_security_group'] },
+  ],
+  azurerm_network_interface: [{ path: 'ip_configuration[].subnet_id', targets: ['azurerm_subnet'] }],
+  azurerm_linux_virtual_machine: [{ path: 'network_interface_ids[]', targets: ['azurerm_network_interface'] }],
+  azurerm_windows_virtual_machine: [{ path: 'network_interface_ids[]', targets: ['azurerm_network_interface'] }],
+  azurerm_key_vault_secret: [{ path: 'key_vault_id', targets: ['azurerm_key_vault'] }],
+  azurerm_storage_container: [{ path: 'storage_account_id', targets: ['azurerm_storage_account'] }],
+  google_compute_instance: [
+    { path: 'network_interface[].network', targets: ['google_compute_network'] },
+    { path: 'network_interface[].subnetwork', targets: ['google_compute_subnetwork'] },
+    { path: 'attached_disk[].source', targets: ['google_compute_disk'] },
+    { path: 'boot_disk[].source', targets: ['google_compute_disk'] },
+  ],
+  google_compute_firewall: [{ path: 'network', targets: ['google_compute_network'] }],
+  google_compute_subnetwork: [{ path: 'network', targets: ['google_compute_network'] }],
+  google_storage_bucket_iam_member: [{ path: 'bucket', targets: ['google_storage_bucket'] }],
+  google_storage_bucket_iam_binding: [{ path: 'bucket', targets: ['google_storage_bucket'] }],
+};
+
+// Join resources also attach one end to the other: the volume of an aws_volume_attachment is
+// attached to its instance, the network interface of an NSG association to the NSG, and so on.
+const JOINS: Readonly<Record<string, { attached: Reference; to: Reference }>> = {
+  aws_volume_attachment: { attached: { path: 'volume_id', targets: ['aws_ebs_volume'] }, to: { path: 'instance_id', targets: ['aws_instance'] } },
+  aws_eip_association: { attached: { path: 'allocation_id', targets: ['aws_eip'] }, to: { path: 'instance_id', targets: ['aws_instance'] } },
+  aws_lb_target_group_attachment: {
+    attached: { path: 'target_id', targets: ['aws_instance', 'aws_lb'] },
+    to: { path: 'target_group_arn', targets: ['aws_lb_target_group', 'aws_alb_target_group'] },
+  },
+  azurerm_network_interface_security_group_association: {
+    attached: { path: 'network_interface_id', targets: ['azurerm_network_interface'] },
+    to: { path: 'network_security_group_id', targets: ['azurerm_network_security_group'] },
+  },
+  azurerm_subnet_network_security_group_association: {
+    attached: { path: 'subnet_id', targets: ['azurerm_subnet'] },
+    to: { path: 'network_security_group_id', targets: ['azurerm_network_security_group'] },
+  },
+};
+
+const NAME_ATTRIBUTES = ['name', 'bucket', 'identifier', 'domain_name'] as const;
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function nonEmptyString(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/** The provider's short name from a source such as registry.terraform.io/hashicorp/aws. */
+function providerNameOf(source: string | null, type: string): string {
+  if (source !== null) return source.split('/').at(-1) ?? source;
+  return type.split('_')[0] ?? type;
+}
+
+/** Maps Terraform resource instances onto canonical resources, then resolves their references. */
+export function mapTerraformInstances(instances: readonly TerraformInstance[], problems: ImportProblem[]): ParseResult {
+  const resources: CanonicalResource[] = [];
+  for (const instance of instances) {
+    const providerName = providerNameOf(instance.providerSource, instance.type);
+    if (NON_CLOUD_PROVIDERS.has(providerName)) continue;
+    const provider = PROVIDER_BY_TERRAFORM_NAME[providerName];
+    if (provider === undefined) {
+      problems.push({
+        item: instance.address,
+        field: 'provider',
+        message: `unsupported provider "${instance.providerSource ?? providerName}": fourfold imports resources of the aws, azurerm and google providers`,
+      });
+      continue;
+    }
+    if (!instance.type.startsWith(PROVIDER_TYPE_PREFIX[provider])) {
+      problems.push({ item: instance.address, field: 'type', message: `type "${instance.type}" does not belong to the ${providerName} provider` });
+      continue;
+    }
+    const attributes = redactSensitive(instance.type, instance.attributes, instance.sensitivePaths);
+    const nativeId = nativeIdOf(provider, attributes) ?? (instance.addressIsIdentity ? instance.address : null);
+    if (nativeId === null) {
+      problems.push({ item: instance.address, field: 'id', message: `no native id: the resource has no ${nativeIdAttributes(provider)}` });
+      continue;
+    }
+    const tags = tagsOf(provider, attributes);
+    resources.push({
+      type: instance.type,
+      native_id: nativeId,
+      provider,
+      region: regionOf(provider, attributes, nativeId),
+      name: nameOf(attributes, tags),
+      tags,
+      attributes,
+      relationships: [],
+      source: instance.address,
+    });
+  }
+  reportDuplicates(resources, problems);
+  resolveRelationships(resources);
+  return { resources, problems };
+}
+
+/** Problems for resources that share a type and native id with an earlier one. */
+export function reportDuplicates(resources: readonly CanonicalResource[], problems: ImportProblem[]): void {
+  const seen = new Map<string, string>();
+  for (const resource of resources) {
+    const key = `${resource.type}\u0000${resource.native_id}`;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, resource.source);
+    else problems.push({ item: resource.source, field: 'native_id', message: `duplicate ${resource.type} "${resource.native_id}", also at ${first}` });
+  }
+}
+
+function nativeIdAttributes(provider: Provider): string {
+  return provider === 'aws' ? 'arn or id' : provider === 'azure' ? 'id' : 'self_link or id';
+}
+
+function nativeIdOf(provider: Provider, attributes: Record<string, unknown>): string | null {
+  switch (provider) {
+    case 'aws':
+      return nonEmptyString(attributes.arn) ?? nonEmptyString(attributes.id);
+    case 'azure':
+      // Key Vault secrets and keys have versioned ids that change on every rotation; the
+      // versionless id keeps the resource (and its findings) stable.
+      return nonEmptyString(attributes.resource_versionless_id) ?? nonEmptyString(attributes.versionless_id) ?? nonEmptyString(attributes.id);
+    case 'gcp':
+      return nonEmptyString(attributes.self_link) ?? nonEmptyString(attributes.id);
+  }
+}
+
+/** The region of an ARN (arn:partition:service:region:account:resource); null for global services. */
+export function regionFromArn(arn: string): string | null {
+  if (!arn.startsWith('arn:')) return null;
+  return nonEmptyString(arn.split(':')[3]);
+}
+
+function lastSegment(value: string): string {
+  return value.split('/').at(-1) ?? value;
+}
+
+function regionOf(provider: Provider, attributes: Record<string, unknown>, nativeId: string): string | null {
+  switch (provider) {
+    case 'aws': {
+      const explicit = nonEmptyString(attributes.region);
+      if (explicit !== null) return explicit;
+      const fromArn = regionFromArn(nonEmptyString(attributes.arn) ?? nativeId);
+      if (fromArn !== null) return fromArn;
+      const zone = nonEmptyString(attributes.availability_zone);
+      return zone !== null && /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(zone) ? zone.slice(0, -1) : null;
+    }
+    case 'azure': {
+      const location = nonEmptyString(attributes.location);
+      // Azure accepts "West Europe" and "westeurope" alike and stores the latter.
+      return location === null ? null : location.toLowerCase().replace(/\s+/g, '');
+    }
+    case 'gcp': {
+      const region = nonEmptyString(attributes.region) ?? nonEmptyString(attributes.location);
+      if (region !== null) return lastSegment(region).toLowerCase();
+      const zone = nonEmptyString(attributes.zone);
+      return zone === null ? null : lastSegment(zone).replace(/-[a-z]$/, '');
+    }
+  }
+}
+
+function stringMap(value: unknown): Record<string, string> | null {
+  if (!isPlainObject(value)) return null;
+  const result: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(value)) if (typeof entry === 'string') result[key] = entry;
+  return result;
+}
+
+function tagsOf(provider: Provider, attributes: Record<string, unknown>): Record<string, string> {
+  switch (provider) {
+    case 'aws':
+      // tags_all adds the provider's default_tags: what is really on the resource.
+      return stringMap(attributes.tags_all) ?? stringMap(attributes.tags) ?? {};
+    case 'azure':
+      return stringMap(attributes.tags) ?? {};
+    case 'gcp':
+      // effective_labels (provider 5+) includes labels set outside this configuration.
+      return stringMap(attributes.effective_labels) ?? stringMap(attributes.labels) ?? {};
+  }
+}
+
+function nameOf(attributes: Record<string, unknown>, tags: Record<string, string>): string | null {
+  for (const key of NAME_ATTRIBUTES) {
+    const value = nonEmptyString(attributes[key]);
+    if (value !== null) return value;
+  }
+  return nonEmptyString(tags.Name);
+}
+
+/** The attributes with every sensitive value replaced by null; the input is not modified. */
+export function redactSensitive(type: string, attributes: Record<string, unknown>, sensitivePaths: readonly AttributePath[]): Record<string, unknown> {
+  let result = attributes;
+  const paths = [...sensitivePaths, ...(SCHEMA_SENSITIVE[type] ?? []).map((key) => [key])];
+  for (const path of paths) result = nullAt(result, path) as Record<string, unknown>;
+  return result;
+}
+
+/** A copy of `value` with the value at `path` replaced by null, copying only along the path. */
+function nullAt(value: unknown, path: AttributePath): unknown {
+  const [step, ...rest] = path;
+  if (step === undefined) return value === undefined ? value : null;
+  if (Array.isArray(value) && typeof step === 'number' && step < value.length) {
+    const copy = [...value];
+    copy[step] = nullAt(value[step], rest);
+    return copy;
+  }
+  if (isPlainObject(value) && typeof step === 'string' && Object.hasOwn(value, step)) {
+    if (rest.length === 0 && value[step] === null) return value;
+    return { ...value, [step]: nullAt(value[step], rest) };
+  }
+  return value;
+}
+
+/** Every non-empty string at a reference path such as network_interface[].network. */
+function valuesAt(attributes: Record<string, unknown>, path: string): string[] {
+  let current: unknown[] = [attributes];
+  for (const segment of path.split('.')) {
+    const each = segment.endsWith('[]');
+    const key = each ? segment.slice(0, -2) : segment;
+    const next: unknown[] = [];
+    for (const value of current) {
+      if (!isPlainObject(value)) continue;
+      const child = value[key];
+      if (each && Array.isArray(child)) next.push(...child);
+      else if (!each) next.push(child);
+    }
+    current = next;
+  }
+  return current.flatMap((value) => (Array.isArray(value) ? value : [value])).filter((value): value is string => typeof value === 'string' && value !== '');
+}
+
+// GCP references use self links while ids are relative names ("projects/p/global/networks/n").
+function gcpRelative(value: string): string {
+  return value.replace(/^https:\/\/www\.googleapis\.com\/[a-z]+\/(v1|beta)\//, '');
+}
+
+/** The keys a reference may use for a resource: native id, id, ARN, self link, name, bucket name. */
+function referenceKeys(resource: CanonicalResource): string[] {
+  const a = resource.attributes;
+  const keys = [resource.native_id, a.id, a.arn, a.self_link, a.name, a.bucket].filter((key): key is string => typeof key === 'string' && key !== '');
+  if (resource.provider === 'gcp') keys.push(...keys.map(gcpRelative));
+  return [...new Set(keys)];
+}
+
+function resolveRelationships(resources: readonly CanonicalResource[]): void {
+  // type + key → resource; null when two resources share the key (e.g. a name), so it stays raw.
+  const index = new Map<string, CanonicalResource | null>();
+  for (const resource of resources) {
+    for (const key of referenceKeys(resource)) {
+      const indexKey = `${resource.type}\u0000${key}`;
+      const known = index.get(indexKey);
+      index.set(indexKey, known === undefined || known === resource ? resource : null);
+    }
+  }
+  const resolve = (value: string, targets: readonly string[]): CanonicalResource | null => {
+    for (const type of targets) {
+      for (const key of [value, gcpRelative(value)]) {
+        const found = index.get(`${type}\u0000${key}`);
+        if (found !== undefined) return found;
+      }
+    }
+    return null;
+  };
+  const attach = (resource: CanonicalResource, target: string): void => {
+    if (target === resource.native_id || resource.relationships.some((r) => r.resource_native_id === target)) return;
+    resource.relationships.push({ type: 'attached_to', resource_native_id: target });
+  };
+
+  for (const resource of resources) {
+    for (const reference of REFERENCES[resource.type] ?? []) {
+      for (const value of valuesAt(resource.attributes, reference.path)) {
+        attach(resource, resolve(value, reference.targets)?.native_id ?? value);
+      }
+    }
+    const join = JOINS[resource.type];
+    if (join === undefined) continue;
+    for (const attachedValue of valuesAt(resource.attributes, join.attached.path)) {
+      const attached = resolve(attachedValue, join.attached.targets);
+      if (attached === null) continue;
+      for (const toValue of valuesAt(resource.attributes, join.to.path)) {
+        attach(attached, resolve(toValue, join.to.targets)?.native_id ?? toValue);
+      }
+    }
+  }
+}
