@@ -314,6 +314,82 @@ export interface paths {
         patch: operations["updateAccount"];
         trace?: never;
     };
+    "/v1/accounts/{id}/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an account's imports
+         * @description The account's imports, newest first, failed ones included.
+         */
+        get: operations["listAccountImports"];
+        put?: never;
+        /**
+         * Import resources into an account
+         * @description Sends an inventory file as the request body (JSON, up to `IMPORT_BODY_LIMIT_BYTES`, 64 MiB by
+         *     default) in one of three formats, chosen by `format`:
+         *
+         *     - `native`: `{"resources": [{"type", "native_id", "provider", "region", "name", "tags", "attributes", "relationships"}, …]}`;
+         *     - `terraform_state`: a Terraform state file, version 4, as Terraform writes `terraform.tfstate` (modules, `count` and `for_each` included; data sources skipped; sensitive attributes dropped);
+         *     - `terraform_show`: the output of `terraform show -json`, of a state (`values`) or of a plan (`planned_values`).
+         *
+         *     ```sh
+         *     curl -s "https://api.fourfold.example/v1/accounts/$ACCOUNT/imports?format=terraform_state&mode=full" \
+         *       -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' --data-binary @terraform.tfstate
+         *     ```
+         *
+         *     Only the resources of the account's provider are imported; others (a Terraform state may
+         *     span providers) are counted as `skipped`, for their own accounts. A resource whose content changed gets a
+         *     new version; one that did not only has its `last_seen_at` moved. With `mode=full` the
+         *     account's active resources missing from the file become `gone`; `incremental` never does that.
+         *
+         *     All or nothing: if the file is not the declared format, has an unsupported state version, or
+         *     any item is invalid, the answer is `422 invalid_import` listing the first problems with their
+         *     address, the inventory is left exactly as it was, and the attempt is recorded as a `failed`
+         *     import. This operation has the `heavy` rate-limit budget.
+         */
+        post: operations["createImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The import's id.
+                 * @example imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["importId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an import
+         * @description One import, with its counts and, when it failed, its problems.
+         */
+        get: operations["getImport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/resources": {
         parameters: {
             query?: never;
@@ -539,7 +615,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "rate_limited" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -821,6 +897,72 @@ export interface components {
         ResourceVersionList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["ResourceVersion"][];
         };
+        /** @example imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        ImportId: string;
+        /** @enum {string} */
+        ImportFormat: "native" | "terraform_state" | "terraform_show";
+        /**
+         * @default incremental
+         * @enum {string}
+         */
+        ImportMode: "full" | "incremental";
+        ImportProblem: {
+            /** @description Where: `$` (the whole file), an index path such as `resources[3]`, or a Terraform address. */
+            item: string;
+            field: null | string;
+            message: string;
+        };
+        Import: {
+            id: components["schemas"]["ImportId"];
+            account_id: components["schemas"]["AccountId"];
+            format: components["schemas"]["ImportFormat"];
+            mode: components["schemas"]["ImportMode"];
+            /**
+             * @description `failed`: the file was refused as a whole and nothing was written; `problems` says why.
+             * @enum {string}
+             */
+            status: "succeeded" | "failed";
+            counts: {
+                /**
+                 * Format: int32
+                 * @description New resources.
+                 */
+                created: number;
+                /**
+                 * Format: int32
+                 * @description Resources with a new version, or back from `gone`.
+                 */
+                updated: number;
+                /**
+                 * Format: int32
+                 * @description Resources seen again as they were.
+                 */
+                unchanged: number;
+                /**
+                 * Format: int32
+                 * @description Resources a `full` import marked `gone`.
+                 */
+                gone: number;
+                /**
+                 * Format: int32
+                 * @description Resources of other providers in the file (a Terraform state may hold several), left for their own accounts.
+                 */
+                skipped: number;
+                /**
+                 * Format: int32
+                 * @description Items with problems (a failed import).
+                 */
+                rejected: number;
+            };
+            /** @description The first problems of a failed import; empty when it succeeded. */
+            problems: components["schemas"]["ImportProblem"][];
+            created_by: components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            finished_at: components["schemas"]["Timestamp"];
+        };
+        ImportList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["Import"][];
+        };
         ScopeList: components["schemas"]["Scope"][];
         Me: {
             user: components["schemas"]["User"];
@@ -1031,6 +1173,11 @@ export interface components {
          * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
         resourceId: components["schemas"]["ResourceId"];
+        /**
+         * @description The import's id.
+         * @example imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        importId: components["schemas"]["ImportId"];
         /**
          * @description The token's id.
          * @example pat_01JD8X3N5W6Q2R4T7Y9ZABCDEF
@@ -1828,6 +1975,152 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAccountImports: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of imports. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createImport: {
+        parameters: {
+            query: {
+                /**
+                 * @description The format of the body.
+                 * @example terraform_state
+                 */
+                format: components["schemas"]["ImportFormat"];
+                /**
+                 * @description `full`: the file is the whole account, missing resources become `gone`; `incremental`: only what the file holds changes.
+                 * @example full
+                 */
+                mode?: components["schemas"]["ImportMode"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description The import is done. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The import.
+                     * @example /v1/imports/imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Import"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The import's id.
+                 * @example imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["importId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The import. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Import"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

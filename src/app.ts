@@ -16,6 +16,7 @@ import { rateLimitPerCaller } from './http/rate-limit';
 import { requestLogger } from './http/request-logger';
 import { requireKnownOperation, resolveOperation } from './http/resolve-operation';
 import './http/locals';
+import { importRoutes } from './imports/imports.handlers';
 import { memberRoutes } from './members/members.handlers';
 import { organizationRoutes } from './organizations/organizations.handlers';
 import { resourceRoutes } from './resources/resources.handlers';
@@ -50,7 +51,9 @@ export function createApp({ config, db, logger, signingSecret }: AppDeps): expre
   app.use(requireKnownOperation);
   app.use(requireCredentials);
   app.use(requireScopes);
-  app.use(express.json({ limit: config.bodyLimitBytes }));
+  const parseJson = express.json({ limit: config.bodyLimitBytes });
+  const parseLargeJson = express.json({ limit: config.importBodyLimitBytes });
+  app.use((req, res, next) => (res.locals.operation?.bodyLimit === 'import' ? parseLargeJson : parseJson)(req, res, next));
   app.use(
     OpenApiValidator.middleware({
       // The validator rewrites the document it is given; the served copy stays untouched.
@@ -70,6 +73,7 @@ export function createApp({ config, db, logger, signingSecret }: AppDeps): expre
   app.use(tokenRoutes(db, { allowNoExpiry: config.patAllowNoExpiry }));
   app.use(accountRoutes(db));
   app.use(resourceRoutes(db));
+  app.use(importRoutes(db));
 
   app.use(errorHandler);
   return app;

@@ -22,6 +22,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   validateResponses: boolean;
   bodyLimitBytes: number;
+  /** The body limit of operations marked `x-body-limit: import` in the spec. */
+  importBodyLimitBytes: number;
   trustProxy: boolean;
   rateLimitPerMinute: number;
   /** Whether personal access tokens may be created without an expiry. */
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     validateResponses: boolean('VALIDATE_RESPONSES', false),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1048576, 1024, 104857600),
+    importBodyLimitBytes: integer('IMPORT_BODY_LIMIT_BYTES', 67108864, 1048576, 1073741824),
     trustProxy: boolean('TRUST_PROXY', false),
     rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', 1000, 1, 1000000),
     patAllowNoExpiry: boolean('PAT_ALLOW_NO_EXPIRY', false),

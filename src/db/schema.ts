@@ -105,6 +105,20 @@ export interface ResourceVersionsTable {
   recorded_at: Date;
 }
 
+export interface ImportsTable {
+  id: string;
+  organization_id: string;
+  account_id: string;
+  format: components['schemas']['ImportFormat'];
+  mode: components['schemas']['ImportMode'];
+  status: components['schemas']['Import']['status'];
+  counts: Json<components['schemas']['Import']['counts']>;
+  problems: Json<components['schemas']['ImportProblem'][]>;
+  created_by: string;
+  created_at: Date;
+  finished_at: Date;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -115,6 +129,7 @@ export interface Database {
   accounts: AccountsTable;
   resources: ResourcesTable;
   resource_versions: ResourceVersionsTable;
+  imports: ImportsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -124,3 +139,4 @@ export type PersonalAccessTokenRow = Selectable<PersonalAccessTokensTable>;
 export type AccountRow = Selectable<AccountsTable>;
 export type ResourceRow = Selectable<ResourcesTable>;
 export type ResourceVersionRow = Selectable<ResourceVersionsTable>;
+export type ImportRow = Selectable<ImportsTable>;

@@ -11,6 +11,8 @@ export interface Operation {
   security: OpenAPIV3_1.SecurityRequirementObject[];
   /** The scopes a caller must hold: those its security requirement lists (all schemes list the same). */
   requiredScopes: string[];
+  /** `import` for operations whose `x-body-limit` allows inventory-sized bodies. */
+  bodyLimit: 'default' | 'import';
 }
 
 interface PathEntry {
@@ -35,6 +37,7 @@ export class OperationIndex {
           path: template,
           security,
           requiredScopes: [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))],
+          bodyLimit: (op as { 'x-body-limit'?: string })['x-body-limit'] === 'import' ? 'import' : 'default',
         });
       }
       this.paths.push({ pattern: templateToRegExp(template), operations });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors';
+import { stableJson } from '../stable-json';
 
 export const DEFAULT_LIMIT = 50;
 
@@ -59,16 +60,4 @@ export function toPage<Row, Item>(
 
 function digest(binding: unknown): string {
   return createHash('sha256').update(stableJson(binding)).digest('base64url').slice(0, 16);
-}
-
-/** JSON with object keys sorted, so equal filters always give the same digest. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

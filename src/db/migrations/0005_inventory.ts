@@ -59,10 +59,27 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('recorded_at', 'timestamptz', (c) => c.notNull())
     .addPrimaryKeyConstraint('resource_versions_pkey', ['resource_id', 'version'])
     .execute();
+
+  await db.schema
+    .createTable('imports')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('organization_id', 'text', (c) => c.notNull())
+    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('format', 'text', (c) => c.notNull())
+    .addColumn('mode', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('counts', 'jsonb', (c) => c.notNull())
+    .addColumn('problems', 'jsonb', (c) => c.notNull())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('finished_at', 'timestamptz', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('imports_account_idx').on('imports').columns(['organization_id', 'account_id', 'id']).execute();
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('imports').execute();
   await db.schema.dropTable('resource_versions').execute();
   await db.schema.dropTable('resources').execute();
   await db.schema.dropTable('accounts').execute();

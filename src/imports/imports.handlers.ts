@@ -1,0 +1,44 @@
+import { Router } from 'express';
+import { requireAccount } from '../accounts/accounts.service';
+import type { Db } from '../db/database';
+import { AppError } from '../errors';
+import { principalOf } from '../http/authenticate';
+import type { OperationHandler } from '../http/contract';
+import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { toImport } from './imports.mapper';
+import { findImport, listImports } from './imports.repository';
+import { importInventory } from './imports.service';
+
+export function importRoutes(db: Db): Router {
+  const createImport: OperationHandler<'createImport'> = async (req, res) => {
+    const principal = principalOf(res);
+    const account = await requireAccount(db, principal, req.params.id);
+    const done = await importInventory(db, principal, account, {
+      format: req.query.format,
+      mode: req.query.mode ?? 'incremental',
+      document: req.body,
+    });
+    res.status(201).location(`/v1/imports/${done.id}`).json(toImport(done));
+  };
+
+  const listAccountImports: OperationHandler<'listAccountImports'> = async (req, res) => {
+    const principal = principalOf(res);
+    const account = await requireAccount(db, principal, req.params.id);
+    const limit = req.query.limit ?? DEFAULT_LIMIT;
+    const binding = { list: 'imports', account: account.id };
+    const before = req.query.cursor ? (decodeCursor(req.query.cursor, binding, 1)[0] as string) : undefined;
+    const rows = await listImports(db, principal.organizationId, account.id, limit + 1, before);
+    res.json(toPage(rows, limit, binding, (row) => [row.id], toImport));
+  };
+
+  const getImport: OperationHandler<'getImport'> = async (req, res) => {
+    const found = await findImport(db, principalOf(res).organizationId, req.params.id);
+    if (!found) throw new AppError('not_found', `No import ${req.params.id} in this organization.`);
+    res.json(toImport(found));
+  };
+
+  return Router()
+    .post('/v1/accounts/:id/imports', createImport)
+    .get('/v1/accounts/:id/imports', listAccountImports)
+    .get('/v1/imports/:id', getImport);
+}

@@ -1,0 +1,61 @@
+import { sql, type Insertable } from 'kysely';
+import type { Db } from '../db/database';
+import type { ImportsTable } from '../db/schema';
+
+export function insertImport(db: Db, row: Insertable<ImportsTable>) {
+  return db.insertInto('imports').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findImport(db: Db, organizationId: string, id: string) {
+  return db.selectFrom('imports').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+}
+
+/** An account's imports, newest first, below the keyset position `beforeId`. */
+export function listImports(db: Db, organizationId: string, accountId: string, limit: number, beforeId?: string) {
+  let query = db.selectFrom('imports').selectAll().where('organization_id', '=', organizationId).where('account_id', '=', accountId);
+  if (beforeId !== undefined) query = query.where('id', '<', beforeId);
+  return query.orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** Takes the account's row lock: imports into one account run one after the other. */
+export async function lockAccount(db: Db, accountId: string): Promise<void> {
+  await db.selectFrom('accounts').select('id').where('id', '=', accountId).forUpdate().execute();
+}
+
+export function findAccountResourceStates(db: Db, accountId: string) {
+  return db.selectFrom('resources').select(['id', 'native_id', 'content_hash', 'version', 'status']).where('account_id', '=', accountId).execute();
+}
+
+export async function updateResourceContent(
+  db: Db,
+  row: {
+    id: string; type: string; name: string | null; region: string | null; tags: string; attributes: string;
+    relationships: string; content_hash: string; version: number; last_seen_at: Date;
+  },
+): Promise<void> {
+  const { id, ...changes } = row;
+  await db.updateTable('resources').set({ ...changes, status: 'active' }).where('id', '=', id).execute();
+}
+
+/** Marks resources seen again, unchanged (and active, in case they had gone). */
+export async function markResourcesSeen(db: Db, ids: string[], seenAt: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('resources').set({ last_seen_at: seenAt, status: 'active' }).where('id', '=', sql<string>`any(${ids}::text[])`).execute();
+}
+
+/** Marks the account's active resources not seen since `seenAt` as gone; answers how many. */
+export async function markUnseenResourcesGone(db: Db, accountId: string, seenAt: Date): Promise<number> {
+  const rows = await db
+    .updateTable('resources')
+    .set({ status: 'gone' })
+    .where('account_id', '=', accountId)
+    .where('status', '=', 'active')
+    .where('last_seen_at', '<', seenAt)
+    .returning('id')
+    .execute();
+  return rows.length;
+}
+
+export async function recordAccountImport(db: Db, accountId: string, at: Date): Promise<void> {
+  await db.updateTable('accounts').set({ last_import_at: at }).where('id', '=', accountId).execute();
+}

@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
+import { logInAs, startTestApp, type TestApp } from './support/app';
+import { expectError, expectStandardHeaders } from './support/expectations';
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'inventory');
+const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
+
+let t: TestApp;
+let owner: string;
+beforeAll(async () => {
+  t = await startTestApp();
+  owner = await t.ownerToken();
+});
+afterAll(() => t.close());
+
+const as = (token: string) => ({ Authorization: `Bearer ${token}` });
+let accountCount = 0;
+async function newAccount(provider = 'aws'): Promise<string> {
+  const externalId = provider === 'aws' ? String(100000000000 + ++accountCount) : `project-${++accountCount}x`;
+  return (await request(t.app).post('/v1/accounts').set(as(owner)).send({ provider, external_id: externalId, name: `a${accountCount}` }).expect(201)).body.id;
+}
+function importInto(account: string, format: string, body: unknown, mode = 'incremental') {
+  return request(t.app).post(`/v1/accounts/${account}/imports?format=${format}&mode=${mode}`).set(as(owner)).send(body as object);
+}
+async function inventoryOf(account: string) {
+  const response = await request(t.app).get(`/v1/resources?account_id=${account}&limit=200&sort=name`).set(as(owner)).expect(200);
+  return response.body.data as { id: string; native_id: string; type: string; status: string; version: number; relationships: unknown[]; tags: Record<string, string> }[];
+}
+
+describe('imports', () => {
+  it('imports a native file: the account provider\'s resources, others skipped', async () => {
+    const account = await newAccount();
+    const response = await importInto(account, 'native', fixture('native.json'));
+    expect(response.status).toBe(201);
+    expectStandardHeaders(response);
+    expect(response.headers.location).toBe(`/v1/imports/${response.body.id}`);
+    expect(response.body).toMatchObject({
+      account_id: account,
+      format: 'native',
+      mode: 'incremental',
+      status: 'succeeded',
+      counts: { created: 7, updated: 0, unchanged: 0, gone: 0, skipped: 5, rejected: 0 },
+      problems: [],
+    });
+    const resources = await inventoryOf(account);
+    expect(resources).toHaveLength(7);
+    expect(resources.every((r) => r.version === 1 && r.status === 'active')).toBe(true);
+    expect((await request(t.app).get(`/v1/accounts/${account}`).set(as(owner))).body.last_import_at).toEqual(expect.any(String));
+    expect((await request(t.app).get(`/v1/imports/${response.body.id}`).set(as(owner))).body).toEqual(response.body);
+  });
+
+  it('imports a Terraform state with modules, count and for_each, and resolves relationships', async () => {
+    const account = await newAccount();
+    const response = await importInto(account, 'terraform_state', fixture('terraform.tfstate'));
+    expect(response.status).toBe(201);
+    expect(response.body.counts).toMatchObject({ created: 29, skipped: 10 });
+    const resources = await inventoryOf(account);
+    const byNativeId = new Map(resources.map((r) => [r.native_id, r]));
+    const instance = byNativeId.get('arn:aws:ec2:eu-west-1:123456789012:instance/i-0a12b34c56d78e901')!;
+    expect(instance.type).toBe('aws_instance');
+    expect(instance.relationships).toContainEqual({ type: 'attached_to', resource_native_id: 'arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0f3a9c2e7b1d45a60' });
+    expect(byNativeId.has('arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0f3a9c2e7b1d45a60')).toBe(true);
+    const full = await request(t.app).get(`/v1/resources/${instance.id}`).set(as(owner));
+    expect(full.body.attributes).toMatchObject({ instance_type: expect.any(String) });
+  });
+
+  it.each([['show-state.json', 29], ['show-plan.json', 7]])('imports terraform show -json output (%s)', async (file, created) => {
+    const account = await newAccount();
+    const response = await importInto(account, 'terraform_show', fixture(file));
+    expect(response.status).toBe(201);
+    expect(response.body.counts.created).toBe(created);
+  });
+
+  it('versions only what changed; incremental keeps missing resources, full marks them gone', async () => {
+    const account = await newAccount();
+    const original = fixture('native.json');
+    await importInto(account, 'native', original).expect(201);
+
+    const again = await importInto(account, 'native', original);
+    expect(again.body.counts).toMatchObject({ created: 0, updated: 0, unchanged: 7 });
+
+    const awsItems = original.resources.filter((r: { provider: string }) => r.provider === 'aws');
+    const [changed, removed] = [awsItems[0], awsItems[1]];
+    const edited = {
+      resources: original.resources
+        .filter((r: unknown) => r !== removed)
+        .map((r: { tags: object }) => (r === changed ? { ...r, tags: { ...r.tags, reviewed: 'yes' } } : r)),
+    };
+    const incremental = await importInto(account, 'native', edited, 'incremental');
+    expect(incremental.body.counts).toMatchObject({ created: 0, updated: 1, unchanged: 5, gone: 0 });
+    let resources = await inventoryOf(account);
+    const changedNow = resources.find((r) => r.native_id === changed.native_id)!;
+    expect(changedNow).toMatchObject({ version: 2, tags: { reviewed: 'yes' } });
+    const versions = await request(t.app).get(`/v1/resources/${changedNow.id}/versions`).set(as(owner));
+    expect(versions.body.data.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+    expect(versions.body.data[1].tags).not.toHaveProperty('reviewed');
+    expect(resources.find((r) => r.native_id === removed.native_id)!.status).toBe('active');
+
+    const full = await importInto(account, 'native', edited, 'full');
+    expect(full.body.counts).toMatchObject({ created: 0, updated: 0, unchanged: 6, gone: 1 });
+    resources = await inventoryOf(account);
+    expect(resources.find((r) => r.native_id === removed.native_id)!.status).toBe('gone');
+    expect(resources.filter((r) => r.status === 'active')).toHaveLength(6);
+  });
+
+  it.each([
+    ['broken/state-version-3.tfstate', 'terraform_state', ['$: unsupported Terraform state version 3']],
+    ['broken/state-item-without-id.tfstate', 'terraform_state', ['module.network.aws_security_group.this["web"] id: no native id']],
+    ['broken/native-invalid-items.json', 'native', ['resources[1] native_id: required', 'resources[2] type:']],
+    ['broken/aws-cli-describe-instances.json', 'terraform_state', ['$: not a Terraform state']],
+    ['terraform.tfstate', 'native', ['resources[0]']],
+  ])('refuses %s as %s with 422, naming the problems, and changes nothing', async (file, format, issues) => {
+    const account = await newAccount();
+    await importInto(account, 'native', fixture('native.json')).expect(201);
+    const before = await inventoryOf(account);
+
+    const response = await importInto(account, format, fixture(file), 'full');
+    expectError(response, 422, 'invalid_import');
+    const reported = response.body.error.details.map((d: { issue: string }) => d.issue);
+    for (const issue of issues) expect(reported.some((r: string) => r.startsWith(issue))).toBe(true);
+
+    expect(await inventoryOf(account)).toEqual(before);
+    const imports = await request(t.app).get(`/v1/accounts/${account}/imports`).set(as(owner));
+    expect(imports.body.data[0]).toMatchObject({ status: 'failed', counts: { created: 0, rejected: expect.any(Number) } });
+    expect(imports.body.data[0].counts.rejected).toBeGreaterThan(0);
+    expect(imports.body.data[0].problems.length).toBeGreaterThan(0);
+  });
+
+  it('needs the format, and names the allowed ones', async () => {
+    const account = await newAccount();
+    const response = await request(t.app).post(`/v1/accounts/${account}/imports?format=csv`).set(as(owner)).send({});
+    expectError(response, 422, 'validation_failed');
+    expect(response.body.error.details[0]).toMatchObject({ field: 'query.format', issue: expect.stringContaining('native, terraform_state, terraform_show') });
+  });
+
+  it('takes bodies above the general limit, up to IMPORT_BODY_LIMIT_BYTES, and 413 beyond', async () => {
+    const limited = await startTestApp({ IMPORT_BODY_LIMIT_BYTES: String(3 * 1024 * 1024) });
+    try {
+      const token = await limited.ownerToken();
+      const account = (await request(limited.app).post('/v1/accounts').set(as(token)).send({ provider: 'aws', external_id: '123123123123', name: 'big' })).body.id;
+      const padding = 'x'.repeat(2 * 1024 * 1024);
+      const big = { resources: [{ type: 'aws_s3_bucket', native_id: 'arn:aws:s3:::big', provider: 'aws', region: 'eu-west-1', name: 'big', tags: {}, attributes: { padding }, relationships: [] }] };
+      await request(limited.app).post(`/v1/accounts/${account}/imports?format=native`).set(as(token)).send(big).expect(201);
+      // The general limit still applies elsewhere.
+      expectError(await request(limited.app).patch(`/v1/accounts/${account}`).set(as(token)).send({ name: padding }), 413, 'payload_too_large');
+      const tooBig = { resources: [], padding: 'x'.repeat(4 * 1024 * 1024) };
+      const refused = await request(limited.app).post(`/v1/accounts/${account}/imports?format=native`).set(as(token)).send(tooBig);
+      expectError(refused, 413, 'payload_too_large');
+      expect(refused.body.error.message).toContain(String(3 * 1024 * 1024));
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("answers another organization's accounts and imports with 404", async () => {
+    const account = await newAccount();
+    const done = (await importInto(account, 'native', fixture('native.json'))).body;
+    await t.db.transaction().execute((trx) => insertOrganizationWithOwner(trx, { name: 'Other', username: 'imp-other', password: 'other-password-123' }));
+    const other = await logInAs(t.app, 'imp-other', 'other-password-123');
+    expectError(await request(t.app).post(`/v1/accounts/${account}/imports?format=native`).set(as(other)).send(fixture('native.json')), 404, 'not_found');
+    expectError(await request(t.app).get(`/v1/accounts/${account}/imports`).set(as(other)), 404, 'not_found');
+    expectError(await request(t.app).get(`/v1/imports/${done.id}`).set(as(other)), 404, 'not_found');
+    expect((await inventoryOf(account)).length).toBe(7);
+  });
+});
