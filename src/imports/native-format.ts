@@ -4,12 +4,16 @@ import type { CanonicalResource, ImportProblem, ParseResult, Provider } from './
 /** Reads fourfold's own format: `{"resources": [ canonical resources ]}`, validating every item. */
 export function parseNativeInventory(document: unknown): ParseResult {
   const problems: ImportProblem[] = [];
+  const fail = (message: string): ParseResult => ({ resources: [], problems: [{ item: '$', field: null, message }] });
+  // A state also has a "resources" array; without this, every item would fail on its own.
+  if (isPlainObject(document) && typeof document.version === 'number' && (typeof document.terraform_version === 'string' || typeof document.lineage === 'string')) {
+    return fail('not a native inventory: this looks like a Terraform state file; import it with format terraform_state');
+  }
+  if (isPlainObject(document) && typeof document.format_version === 'string' && document.resources === undefined) {
+    return fail('not a native inventory: this looks like `terraform show -json` output; import it with format terraform_show');
+  }
   if (!isPlainObject(document) || !Array.isArray(document.resources)) {
-    const isState = isPlainObject(document) && typeof document.version === 'number' && typeof document.terraform_version === 'string';
-    const message = isState
-      ? 'not a native inventory: this looks like a Terraform state file; import it with format terraform_state'
-      : 'not a native inventory: expected an object with a "resources" array';
-    return { resources: [], problems: [{ item: '$', field: null, message }] };
+    return fail('not a native inventory: expected an object with a "resources" array');
   }
   const resources: CanonicalResource[] = [];
   document.resources.forEach((item: unknown, index) => {

@@ -1,0 +1,345 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { syntheticResources, writeNativeInventory } from '../scripts/synthetic-inventory';
+import { parseInventory, type CanonicalResource, type ImportFormat, type ParseResult } from '../src/imports/import-parsers';
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'inventory');
+const ACCOUNT = '123456789012';
+
+function fixture(name: string): unknown {
+  return JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8'));
+}
+
+function parseFixture(format: ImportFormat, name: string): ParseResult {
+  return parseInventory(format, fixture(name));
+}
+
+function countsByType(resources: CanonicalResource[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const resource of resources) counts[resource.type] = (counts[resource.type] ?? 0) + 1;
+  return counts;
+}
+
+function bySource(resources: CanonicalResource[], source: string): CanonicalResource {
+  const found = resources.find((resource) => resource.source === source);
+  if (found === undefined) throw new Error(`no resource from ${source}`);
+  return found;
+}
+
+function targets(resource: CanonicalResource): string[] {
+  return resource.relationships.map((relationship) => relationship.resource_native_id);
+}
+
+const STATE_COUNTS = {
+  aws_acm_certificate: 2,
+  aws_db_instance: 2,
+  aws_ebs_volume: 3,
+  aws_eip: 1,
+  aws_iam_access_key: 1,
+  aws_iam_user: 3,
+  aws_instance: 3,
+  aws_kms_key: 1,
+  aws_lb: 1,
+  aws_s3_bucket: 2,
+  aws_s3_bucket_acl: 2,
+  aws_s3_bucket_public_access_block: 2,
+  aws_secretsmanager_secret: 1,
+  aws_security_group: 3,
+  aws_volume_attachment: 2,
+  azurerm_key_vault: 1,
+  azurerm_key_vault_secret: 1,
+  azurerm_network_interface: 1,
+  azurerm_network_interface_security_group_association: 1,
+  azurerm_network_security_group: 1,
+  azurerm_storage_account: 1,
+  google_compute_firewall: 1,
+  google_compute_instance: 1,
+  google_compute_network: 1,
+  google_storage_bucket: 1,
+};
+
+describe('parseInventory terraform_state', () => {
+  const { resources, problems } = parseFixture('terraform_state', 'terraform.tfstate');
+
+  it('maps every managed resource instance, skipping data sources and utility providers', () => {
+    expect(problems).toEqual([]);
+    expect(countsByType(resources)).toEqual(STATE_COUNTS);
+    expect(resources.some((r) => r.type === 'aws_caller_identity' || r.type === 'random_password')).toBe(false);
+  });
+
+  it('writes module, count and for_each addresses into source', () => {
+    const sources = resources.map((r) => r.source);
+    expect(sources).toEqual(
+      expect.arrayContaining([
+        'module.compute.aws_instance.app[0]',
+        'module.compute.aws_instance.app[1]',
+        'module.network.aws_security_group.this["bastion"]',
+        'aws_iam_user.team["alice"]',
+        'module.azure.module.nsg.azurerm_network_security_group.this',
+        'module.gcp.google_compute_instance.worker[0]',
+      ]),
+    );
+  });
+
+  it('takes native ids from arn, Azure resource ids and GCP self links', () => {
+    expect(bySource(resources, 'module.compute.aws_instance.app[0]')).toMatchObject({
+      native_id: `arn:aws:ec2:eu-west-1:${ACCOUNT}:instance/i-0a12b34c56d78e901`,
+      provider: 'aws',
+      name: 'acme-app-0',
+    });
+    expect(bySource(resources, 'module.azure.azurerm_storage_account.logs').native_id).toBe(
+      '/subscriptions/3f2c1a7e-5b8d-4e6f-9a0b-1c2d3e4f5a6b/resourceGroups/rg-acme-prod/providers/Microsoft.Storage/storageAccounts/acmeprodlogs01',
+    );
+    expect(bySource(resources, 'module.azure.azurerm_key_vault_secret.db_password').native_id).toMatch(/\/vaults\/kv-acme-prod\/secrets\/db-password$/);
+    expect(bySource(resources, 'module.gcp.google_storage_bucket.data').native_id).toBe('https://www.googleapis.com/storage/v1/b/acme-prod-data-4821');
+    // No ARN: the id is all there is.
+    expect(bySource(resources, 'aws_iam_access_key.deploy').native_id).toBe('AKIAQ7XK4M2N5P8R3T6V');
+  });
+
+  it('takes regions from the attribute, the ARN, the location or the zone', () => {
+    expect(bySource(resources, 'aws_acm_certificate.www').region).toBe('us-east-1');
+    expect(bySource(resources, 'aws_db_instance.reports').region).toBe('eu-west-1');
+    expect(bySource(resources, 'aws_iam_user.deploy').region).toBeNull();
+    expect(bySource(resources, 'aws_s3_bucket.assets').region).toBe('eu-west-1');
+    expect(bySource(resources, 'module.azure.azurerm_storage_account.logs').region).toBe('westeurope');
+    expect(bySource(resources, 'module.gcp.google_compute_instance.worker[0]').region).toBe('europe-west1');
+    expect(bySource(resources, 'module.gcp.google_storage_bucket.data').region).toBe('europe-west1');
+    expect(bySource(resources, 'module.gcp.google_compute_firewall.allow_ssh').region).toBeNull();
+  });
+
+  it('reads AWS tags (with default tags), Azure tags and GCP labels', () => {
+    expect(bySource(resources, 'aws_db_instance.reports').tags).toEqual({
+      'managed-by': 'terraform',
+      'cost-center': 'cc-4410',
+      env: 'prod',
+      owner: 'bi-team',
+      team: 'analytics',
+    });
+    expect(bySource(resources, 'module.azure.azurerm_key_vault.main').tags).toEqual({ env: 'prod', owner: 'platform-team', team: 'platform' });
+    const worker = bySource(resources, 'module.gcp.google_compute_instance.worker[0]');
+    expect(worker.tags).toEqual({ env: 'prod', owner: 'data-team', team: 'data', role: 'worker', 'goog-terraform-provisioned': 'true' });
+    // GCP "tags" are network tags, not labels.
+    expect(worker.attributes.tags).toEqual(['ssh', 'worker']);
+  });
+
+  it('resolves references to the native ids of resources in the same file', () => {
+    const sg = (id: string): string => `arn:aws:ec2:eu-west-1:${ACCOUNT}:security-group/${id}`;
+    const instance = (id: string): string => `arn:aws:ec2:eu-west-1:${ACCOUNT}:instance/${id}`;
+    expect(targets(bySource(resources, 'module.compute.aws_instance.bastion'))).toContain(sg('sg-0b7e4d2c9a1f36e85'));
+    expect(targets(bySource(resources, 'aws_lb.api'))).toEqual([sg('sg-0f3a9c2e7b1d45a60')]);
+    expect(targets(bySource(resources, 'module.compute.aws_volume_attachment.data[1]'))).toEqual([
+      `arn:aws:ec2:eu-west-1:${ACCOUNT}:volume/vol-0f2e3d4c5b6a79889`,
+      instance('i-0b23c45d67e89f012'),
+    ]);
+    expect(targets(bySource(resources, 'module.compute.aws_ebs_volume.data[0]'))).toEqual([instance('i-0a12b34c56d78e901')]);
+    expect(targets(bySource(resources, 'aws_ebs_volume.orphaned'))).toEqual([]);
+    expect(targets(bySource(resources, 'module.compute.aws_eip.app'))).toContain(instance('i-0a12b34c56d78e901'));
+    expect(targets(bySource(resources, 'aws_iam_access_key.deploy'))).toEqual([`arn:aws:iam::${ACCOUNT}:user/ci-deploy`]);
+    expect(targets(bySource(resources, 'aws_s3_bucket_acl.public_site'))).toEqual(['arn:aws:s3:::acme-prod-public-site']);
+    const nsg = bySource(resources, 'module.azure.module.nsg.azurerm_network_security_group.this').native_id;
+    expect(targets(bySource(resources, 'module.azure.azurerm_network_interface.app'))).toContain(nsg);
+    expect(targets(bySource(resources, 'module.gcp.google_compute_firewall.allow_ssh'))).toEqual([
+      bySource(resources, 'module.gcp.google_compute_network.vpc').native_id,
+    ]);
+  });
+
+  it('keeps a reference to a resource outside the file as its raw value', () => {
+    expect(targets(bySource(resources, 'module.compute.aws_instance.app[0]'))).toContain('subnet-07e9d8c6b5a4f3e21');
+  });
+
+  it('blanks sensitive attributes, nested ones included, so no secret enters the inventory', () => {
+    expect(bySource(resources, 'aws_db_instance.reports').attributes.password).toBeNull();
+    expect(bySource(resources, 'aws_iam_access_key.deploy').attributes).toMatchObject({ secret: null, ses_smtp_password_v4: null, status: 'Active' });
+    expect(bySource(resources, 'module.azure.azurerm_key_vault_secret.db_password').attributes.value).toBeNull();
+    expect(bySource(resources, 'module.azure.azurerm_storage_account.logs').attributes).toMatchObject({ primary_access_key: null, primary_connection_string: null });
+    expect(bySource(resources, 'module.gcp.google_compute_instance.worker[0]').attributes.metadata).toEqual({ 'enable-oslogin': 'TRUE', 'startup-script': null });
+    const everything = JSON.stringify(resources);
+    for (const secret of ['Xk9#pL2vQ8mR4tZ7', 'reports-2019!', 'wJalrXUtnFEMI', 'qt_live_', 'c2VjcmV0LWFjY2Vzcy1rZXkt']) expect(everything).not.toContain(secret);
+  });
+
+  it('does not modify the document it reads', () => {
+    const document = fixture('terraform.tfstate');
+    const before = JSON.stringify(document);
+    parseInventory('terraform_state', document);
+    expect(JSON.stringify(document)).toBe(before);
+  });
+
+  it('keeps the misconfigurations the audit rules look for', () => {
+    expect(bySource(resources, 'aws_s3_bucket_acl.public_site').attributes.acl).toBe('public-read');
+    expect(bySource(resources, 'aws_s3_bucket_public_access_block.public_site').attributes.block_public_acls).toBe(false);
+    expect(bySource(resources, 'module.network.aws_security_group.this["bastion"]').attributes.ingress).toEqual([
+      expect.objectContaining({ from_port: 22, to_port: 22, cidr_blocks: ['0.0.0.0/0'] }),
+    ]);
+    expect(bySource(resources, 'aws_db_instance.reports').attributes).toMatchObject({ storage_encrypted: false, publicly_accessible: true });
+    expect(bySource(resources, 'aws_acm_certificate.api').attributes.not_after).toBe('2026-12-10T23:59:59Z');
+  });
+});
+
+describe('parseInventory terraform_show', () => {
+  it('reads the show -json of a state, nested child modules included, exactly like the state itself', () => {
+    const show = parseFixture('terraform_show', 'show-state.json');
+    const state = parseFixture('terraform_state', 'terraform.tfstate');
+    expect(show.problems).toEqual([]);
+    const sorted = (resources: CanonicalResource[]): CanonicalResource[] => [...resources].sort((a, b) => a.source.localeCompare(b.source));
+    expect(sorted(show.resources)).toEqual(sorted(state.resources));
+  });
+
+  it('reads planned_values of a plan; resources not created yet are identified by their address', () => {
+    const { resources, problems } = parseFixture('terraform_show', 'show-plan.json');
+    expect(problems).toEqual([]);
+    expect(countsByType(resources)).toEqual({
+      aws_db_instance: 1,
+      aws_instance: 1,
+      aws_s3_bucket: 2,
+      aws_s3_bucket_acl: 1,
+      aws_security_group: 2,
+      azurerm_storage_account: 1,
+      google_storage_bucket: 1,
+    });
+    expect(bySource(resources, 'aws_s3_bucket.assets').native_id).toBe('arn:aws:s3:::acme-staging-assets');
+    expect(bySource(resources, 'module.network.aws_security_group.this["ssh"]').native_id).toBe('module.network.aws_security_group.this["ssh"]');
+    expect(targets(bySource(resources, 'aws_s3_bucket_acl.exports'))).toEqual(['aws_s3_bucket.exports']);
+    expect(targets(bySource(resources, 'module.compute.aws_instance.app[0]'))).toContain(
+      'arn:aws:ec2:eu-central-1:210987654321:security-group/sg-0123456789abcdef0',
+    );
+    expect(bySource(resources, 'aws_db_instance.analytics').attributes).toMatchObject({ password: null, storage_encrypted: false, publicly_accessible: true });
+    expect(bySource(resources, 'google_storage_bucket.exports').region).toBe('europe-west3');
+  });
+
+  it('reads an empty state as no resources', () => {
+    expect(parseInventory('terraform_show', { format_version: '1.0' })).toEqual({ resources: [], problems: [] });
+  });
+});
+
+describe('parseInventory native', () => {
+  it('accepts valid canonical resources as they are, with their index as source', () => {
+    const { resources, problems } = parseFixture('native', 'native.json');
+    expect(problems).toEqual([]);
+    expect(resources).toHaveLength(12);
+    expect(countsByType(resources)).toMatchObject({ aws_s3_bucket: 1, aws_security_group: 1, azurerm_storage_account: 1, google_compute_instance: 1 });
+    const instance = resources[2];
+    expect(instance).toMatchObject({ type: 'aws_instance', source: 'resources[2]', region: 'us-west-2' });
+    expect(targets(instance as CanonicalResource)).toEqual([resources[1]?.native_id]);
+    expect(resources.find((r) => r.type === 'google_storage_bucket')?.tags).toEqual({ env: 'dev', team: 'data', 'goog-terraform-provisioned': 'true' });
+  });
+
+  it('reports every invalid item with its index and field', () => {
+    const { problems } = parseFixture('native', 'broken/native-invalid-items.json');
+    expect(problems).toEqual([
+      { item: 'resources[1]', field: 'native_id', message: expect.stringContaining('required') },
+      { item: 'resources[2]', field: 'type', message: 'aws resource types start with "aws_"' },
+      { item: 'resources[3]', field: 'provider', message: 'required: one of aws, azure, gcp' },
+      { item: 'resources[3]', field: 'tags.env', message: 'expected a string' },
+      { item: 'resources[3]', field: 'attributes', message: 'expected an object' },
+      { item: 'resources[3]', field: 'relationships[0].type', message: 'expected "attached_to"' },
+      { item: 'resources[3]', field: 'relationships[0].resource_native_id', message: 'required: a non-empty string' },
+      { item: 'resources[4]', field: 'native_id', message: 'duplicate aws_s3_bucket "arn:aws:s3:::acme-dev-uploads", also at resources[0]' },
+    ]);
+  });
+
+  it('defaults the optional fields', () => {
+    const { resources, problems } = parseInventory('native', { resources: [{ type: 'aws_kms_key', native_id: 'arn:aws:kms:eu-west-1:1:key/k', provider: 'aws' }] });
+    expect(problems).toEqual([]);
+    expect(resources[0]).toEqual({
+      type: 'aws_kms_key',
+      native_id: 'arn:aws:kms:eu-west-1:1:key/k',
+      provider: 'aws',
+      region: null,
+      name: null,
+      tags: {},
+      attributes: {},
+      relationships: [],
+      source: 'resources[0]',
+    });
+  });
+});
+
+describe('parseInventory with a file of the wrong format', () => {
+  const only = (result: ParseResult): string => {
+    expect(result.resources).toEqual([]);
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]).toMatchObject({ item: '$', field: null });
+    return result.problems[0]?.message ?? '';
+  };
+
+  it('names the expected format', () => {
+    expect(only(parseFixture('native', 'broken/aws-cli-describe-instances.json'))).toBe('not a native inventory: expected an object with a "resources" array');
+    expect(only(parseFixture('terraform_state', 'broken/aws-cli-describe-instances.json'))).toBe('not a Terraform state: missing "version" or "resources"');
+    expect(only(parseFixture('terraform_show', 'broken/aws-cli-describe-instances.json'))).toBe('not `terraform show -json` output: missing "format_version"');
+    expect(only(parseInventory('terraform_state', []))).toBe('not a Terraform state: expected a JSON object');
+  });
+
+  it('says which format a Terraform file really is', () => {
+    expect(only(parseFixture('terraform_show', 'terraform.tfstate'))).toMatch(/looks like a Terraform state file; import it with format terraform_state/);
+    expect(only(parseFixture('terraform_state', 'show-state.json'))).toMatch(/looks like `terraform show -json` output; import it with format terraform_show/);
+    expect(only(parseFixture('native', 'terraform.tfstate'))).toMatch(/looks like a Terraform state file/);
+    expect(only(parseFixture('native', 'show-plan.json'))).toMatch(/looks like `terraform show -json` output/);
+  });
+
+  it('refuses a state version other than 4, naming it', () => {
+    expect(only(parseFixture('terraform_state', 'broken/state-version-3.tfstate'))).toMatch(/^unsupported Terraform state version 3: fourfold reads version 4/);
+  });
+});
+
+describe('parseInventory with unmappable Terraform items', () => {
+  it('reports an item without an id and an unsupported provider by address', () => {
+    const { resources, problems } = parseFixture('terraform_state', 'broken/state-item-without-id.tfstate');
+    expect(resources.map((r) => r.source)).toEqual(['aws_s3_bucket.ok']);
+    expect(problems).toEqual([
+      { item: 'module.network.aws_security_group.this["web"]', field: 'id', message: 'no native id: the resource has no arn or id' },
+      { item: 'kubernetes_namespace.apps', field: 'provider', message: expect.stringContaining('unsupported provider "registry.terraform.io/hashicorp/kubernetes"') },
+    ]);
+  });
+
+  it('reports resources without instances or attributes', () => {
+    const { problems } = parseInventory('terraform_state', {
+      version: 4,
+      resources: [
+        { mode: 'managed', type: 'aws_s3_bucket', name: 'a', provider: 'provider["registry.terraform.io/hashicorp/aws"]' },
+        { mode: 'managed', type: 'aws_s3_bucket', name: 'b', provider: 'provider["registry.terraform.io/hashicorp/aws"]', instances: [{ index_key: 2 }] },
+        'nonsense',
+      ],
+    });
+    expect(problems).toEqual([
+      { item: 'aws_s3_bucket.a', field: 'instances', message: 'expected an array of instances' },
+      { item: 'aws_s3_bucket.b[2]', field: 'attributes', message: 'expected an "attributes" object' },
+      { item: 'resources[2]', field: null, message: 'expected a resource object' },
+    ]);
+  });
+});
+
+describe('synthetic inventory generator', () => {
+  it('writes a native inventory that parses without problems', async () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await writeNativeInventory(syntheticResources(2000, 1), out);
+    out.end();
+    const { resources, problems } = parseInventory('native', JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    expect(problems).toEqual([]);
+    expect(resources).toHaveLength(2000);
+    expect(new Set(resources.map((r) => r.provider))).toEqual(new Set(['aws', 'azure', 'gcp']));
+    expect(Object.keys(countsByType(resources)).length).toBeGreaterThanOrEqual(15);
+    expect(resources.filter((r) => r.relationships.length > 0).length).toBeGreaterThan(200);
+    expect(resources.every((r) => r.type === 'aws_iam_access_key' || (r.tags.env !== undefined && r.tags.team !== undefined))).toBe(true);
+  });
+
+  it('is deterministic for a seed and differs between seeds', () => {
+    const one = JSON.stringify([...syntheticResources(300, 42)]);
+    expect(JSON.stringify([...syntheticResources(300, 42)])).toBe(one);
+    expect(JSON.stringify([...syntheticResources(300, 43)])).not.toBe(one);
+  });
+
+  it('misconfigures about 5% of the resources', () => {
+    const resources = [...syntheticResources(20000, 7)];
+    const sshOpen = resources.filter(
+      (r) => r.type === 'aws_security_group' && JSON.stringify(r.attributes.ingress).includes('"from_port":22'),
+    ).length;
+    const securityGroups = resources.filter((r) => r.type === 'aws_security_group').length;
+    expect(sshOpen / securityGroups).toBeGreaterThan(0.03);
+    expect(sshOpen / securityGroups).toBeLessThan(0.07);
+    const publicDatabases = resources.filter((r) => r.type === 'aws_db_instance' && r.attributes.publicly_accessible === true).length;
+    expect(publicDatabases).toBeGreaterThan(0);
+  });
+});
