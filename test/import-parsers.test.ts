@@ -283,12 +283,11 @@ describe('parseInventory with a file of the wrong format', () => {
 });
 
 describe('parseInventory with unmappable Terraform items', () => {
-  it('reports an item without an id and an unsupported provider by address', () => {
+  it('reports an item without an id by address, and skips resources of non-cloud providers', () => {
     const { resources, problems } = parseFixture('terraform_state', 'broken/state-item-without-id.tfstate');
     expect(resources.map((r) => r.source)).toEqual(['aws_s3_bucket.ok']);
     expect(problems).toEqual([
       { item: 'module.network.aws_security_group.this["web"]', field: 'id', message: 'no native id: the resource has no arn or id' },
-      { item: 'kubernetes_namespace.apps', field: 'provider', message: expect.stringContaining('unsupported provider "registry.terraform.io/hashicorp/kubernetes"') },
     ]);
   });
 

@@ -27,9 +27,6 @@ const PROVIDER_BY_TERRAFORM_NAME: Readonly<Record<string, Provider>> = {
   'google-beta': 'gcp',
 };
 
-// Utility providers whose resources are not cloud objects (random_password, null_resource,
-// terraform_data, ...). Real states are full of them; they are skipped, not reported.
-const NON_CLOUD_PROVIDERS = new Set(['random', 'null', 'tls', 'time', 'local', 'archive', 'external', 'http', 'template', 'cloudinit', 'terraform']);
 
 // Attributes the providers' schemas declare sensitive. Terraform records those in
 // `sensitive_attributes`, but files from older Terraform versions or edited by hand may not, and
@@ -158,16 +155,10 @@ export function mapTerraformInstances(instances: readonly TerraformInstance[], p
   const resources: CanonicalResource[] = [];
   for (const instance of instances) {
     const providerName = providerNameOf(instance.providerSource, instance.type);
-    if (NON_CLOUD_PROVIDERS.has(providerName)) continue;
     const provider = PROVIDER_BY_TERRAFORM_NAME[providerName];
-    if (provider === undefined) {
-      problems.push({
-        item: instance.address,
-        field: 'provider',
-        message: `unsupported provider "${instance.providerSource ?? providerName}": fourfold imports resources of the aws, azurerm and google providers`,
-      });
-      continue;
-    }
+    // Real states also hold resources of other providers (random, tls, kubernetes, helm, ...):
+    // they are not cloud objects fourfold audits, so they are skipped rather than refused.
+    if (provider === undefined) continue;
     if (!instance.type.startsWith(PROVIDER_TYPE_PREFIX[provider])) {
       problems.push({ item: instance.address, field: 'type', message: `type "${instance.type}" does not belong to the ${providerName} provider` });
       continue;
