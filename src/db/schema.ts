@@ -34,11 +34,20 @@ export interface RevokedTokensTable {
   revoked_at: CreatedAt;
 }
 
+/** One fixed-window counter of the rate limiter per budget and caller; a row is stale once `reset_at` has passed. */
+export interface RateLimitsTable {
+  /** `<budget>:<caller>`, e.g. `default:session:<jti>` or `login-username:alice`. */
+  key: string;
+  hits: number;
+  reset_at: Date;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
   memberships: MembershipsTable;
   revoked_tokens: RevokedTokensTable;
+  rate_limits: RateLimitsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
