@@ -2,6 +2,8 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 type Method = (typeof METHODS)[number];
+const RATE_LIMIT_BUDGETS = ['default', 'heavy'] as const;
+export type RateLimitBudget = (typeof RATE_LIMIT_BUDGETS)[number];
 
 export interface Operation {
   operationId: string;
@@ -11,6 +13,8 @@ export interface Operation {
   security: OpenAPIV3_1.SecurityRequirementObject[];
   /** The scopes a caller must hold: those its security requirement lists (all schemes list the same). */
   requiredScopes: string[];
+  /** Which per-credential budget the operation spends: its `x-rate-limit-budget`, else `default`. */
+  rateLimitBudget: RateLimitBudget;
 }
 
 interface PathEntry {
@@ -35,6 +39,7 @@ export class OperationIndex {
           path: template,
           security,
           requiredScopes: [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))],
+          rateLimitBudget: rateLimitBudgetOf(op as { 'x-rate-limit-budget'?: unknown }, `${method.toUpperCase()} ${template}`),
         });
       }
       this.paths.push({ pattern: templateToRegExp(template), operations });
@@ -59,6 +64,14 @@ export class OperationIndex {
 /** Whether the operation can be called without credentials (`security: []` or an empty alternative). */
 export function isPublic(operation: Operation): boolean {
   return operation.security.length === 0 || operation.security.some((r) => Object.keys(r).length === 0);
+}
+
+function rateLimitBudgetOf(op: { 'x-rate-limit-budget'?: unknown }, where: string): RateLimitBudget {
+  const mark = op['x-rate-limit-budget'] ?? 'default';
+  if (!(RATE_LIMIT_BUDGETS as readonly unknown[]).includes(mark)) {
+    throw new Error(`${where}: x-rate-limit-budget must be one of ${RATE_LIMIT_BUDGETS.join(', ')}, got ${JSON.stringify(mark)}`);
+  }
+  return mark as RateLimitBudget;
 }
 
 function templateToRegExp(template: string): RegExp {
