@@ -6,7 +6,7 @@ import { loadOpenApiDocument } from '../src/http/openapi-document';
 import { OWNER, startTestApp, type TestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Every app a test starts, closed after it: the first of two sharing a database drops it, so last. */
 let started: TestApp[] = [];

@@ -1,0 +1,100 @@
+import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
+import { sql } from 'kysely';
+import { FallbackStore, PostgresStore } from '../src/http/rate-limit-store';
+import { createTestDatabase, type TestDatabase } from './support/database';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.drop());
+
+const options = { windowMs: 60_000 } as Options;
+
+function postgresStore(budget: string): PostgresStore {
+  const store = new PostgresStore(database.db, budget);
+  store.init(options);
+  return store;
+}
+
+/** Moves the window of `key` into the past, as if its minute were over. */
+async function endWindow(key: string, agoMs: number): Promise<void> {
+  await sql`update rate_limits set reset_at = now() - ${agoMs}::integer * interval '1 millisecond' where key = ${key}`.execute(
+    database.db,
+  );
+}
+
+describe('PostgresStore', () => {
+  it('counts hits in a fixed window that ends windowMs after the first hit', async () => {
+    const store = postgresStore('counting');
+    const before = Date.now();
+    const first = await store.increment('caller');
+    const second = await store.increment('caller');
+    expect([first.totalHits, second.totalHits]).toEqual([1, 2]);
+    expect(second.resetTime).toEqual(first.resetTime);
+    expect(first.resetTime!.getTime()).toBeGreaterThan(before + 59_000);
+    expect(first.resetTime!.getTime()).toBeLessThan(Date.now() + 61_000);
+  });
+
+  it('loses no hit when many arrive at once', async () => {
+    const store = postgresStore('concurrent');
+    const results = await Promise.all(Array.from({ length: 25 }, () => store.increment('caller')));
+    expect(results.map((r) => r.totalHits).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+  });
+
+  it('starts a new window, from one hit, when the last one has ended', async () => {
+    const store = postgresStore('expiry');
+    await store.increment('caller');
+    await store.increment('caller');
+    await endWindow('expiry:caller', 1);
+    expect(await store.get('caller')).toBeUndefined();
+    const fresh = await store.increment('caller');
+    expect(fresh.totalHits).toBe(1);
+    expect(fresh.resetTime!.getTime()).toBeGreaterThan(Date.now() + 59_000);
+  });
+
+  it('keeps budgets apart by prefix, and decrements and resets one key', async () => {
+    const a = postgresStore('budget-a');
+    const b = postgresStore('budget-b');
+    await a.increment('caller');
+    await a.increment('caller');
+    expect((await b.increment('caller')).totalHits).toBe(1);
+    await a.decrement('caller');
+    expect((await a.get('caller'))?.totalHits).toBe(1);
+    await a.resetKey('caller');
+    expect(await a.get('caller')).toBeUndefined();
+    expect((await b.get('caller'))?.totalHits).toBe(1);
+  });
+
+  it('deletes counters whose window ended over a minute ago, and no others', async () => {
+    const store = postgresStore('cleanup');
+    for (const key of ['stale', 'recent', 'live']) await store.increment(key);
+    await endWindow('cleanup:stale', 61_000);
+    await endWindow('cleanup:recent', 1_000);
+    expect(await store.deleteStale()).toBeGreaterThanOrEqual(1);
+    const keys = await database.db.selectFrom('rate_limits').select('key').where('key', 'like', 'cleanup:%').orderBy('key').execute();
+    expect(keys.map((k) => k.key)).toEqual(['cleanup:live', 'cleanup:recent']);
+  });
+});
+
+describe('FallbackStore', () => {
+  it('counts in this process while the shared store fails, and reports the failure', async () => {
+    const failures: unknown[] = [];
+    const broken: Store = {
+      prefix: 'broken:',
+      localKeys: false,
+      increment: (): Promise<ClientRateLimitInfo> => Promise.reject(new Error('connection refused')),
+      decrement: () => Promise.reject(new Error('connection refused')),
+      resetKey: () => Promise.reject(new Error('connection refused')),
+    };
+    const store = new FallbackStore(broken, (error) => failures.push(error));
+    await store.init(options);
+    try {
+      expect((await store.increment('caller')).totalHits).toBe(1);
+      expect((await store.increment('caller')).totalHits).toBe(2);
+      expect(failures).toEqual([new Error('connection refused')]);
+    } finally {
+      store.shutdown();
+    }
+  });
+});
