@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import { sql } from 'kysely';
-import { FallbackStore, PostgresStore } from '../src/http/rate-limit-store';
+import pino from 'pino';
+import { FallbackStore, openRedis, PostgresStore, RecoveringRedisStore, redisStores } from '../src/http/rate-limit-store';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 let database: TestDatabase;
@@ -95,6 +97,51 @@ describe('FallbackStore', () => {
       expect(failures).toEqual([new Error('connection refused')]);
     } finally {
       store.shutdown();
+    }
+  });
+});
+
+describe('Redis stores', () => {
+  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `fourfold-test:${randomUUID()}:`;
+  const client = openRedis(redisUrl);
+  afterAll(async () => {
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+    await client.quit();
+  });
+
+  it('loads its scripts again when Redis did not answer at start', async () => {
+    let refuse = true;
+    const store = new RecoveringRedisStore({
+      prefix: `${prefix}recovering:`,
+      sendCommand: (command: string, ...args: string[]) =>
+        refuse ? Promise.reject(new Error('connection refused')) : (client.call(command, args) as Promise<never>),
+    });
+    await expect(store.init(options)).rejects.toThrow('connection refused');
+    await expect(store.increment('caller')).rejects.toThrow('connection refused');
+    refuse = false;
+    await expect(store.increment('caller')).rejects.toThrow('connection refused');
+    expect((await store.increment('caller')).totalHits).toBe(1);
+    expect((await store.increment('caller')).totalHits).toBe(2);
+  });
+
+  it('counts in the process, without waiting, once the connection to Redis is lost', async () => {
+    const own = openRedis(redisUrl);
+    const failures: unknown[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => failures.push(JSON.parse(line)) });
+    const store = redisStores(own, prefix, logger)('lost');
+    await store.init?.(options);
+    try {
+      expect((await store.increment('caller')).totalHits).toBe(1);
+      expect((await store.increment('caller')).totalHits).toBe(2);
+      own.disconnect();
+      expect((await store.increment('caller')).totalHits).toBe(1);
+      expect(failures).toEqual([expect.objectContaining({ msg: expect.stringContaining('rate-limit store failed') })]);
+      expect(await client.get(`${prefix}rl:lost:caller`)).toBe('2');
+    } finally {
+      await store.shutdown?.();
+      own.disconnect();
     }
   });
 });

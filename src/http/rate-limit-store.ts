@@ -164,26 +164,51 @@ export function postgresStores(db: Db, logger: Logger): RateLimitStoreFactory {
   return (budget) => new FallbackStore(new PostgresStore(db, budget, onCleanupError), reportFailure(logger));
 }
 
+/**
+ * rate-limit-redis loads its Lua scripts once, at start, and keeps a failed load for good: a
+ * process started while Redis was down would never count there. This one loads them again
+ * after a failure, so the process joins the shared count once Redis answers.
+ */
+export class RecoveringRedisStore extends RedisStore {
+  override async increment(key: string): Promise<ClientRateLimitInfo> {
+    try {
+      return await super.increment(key);
+    } catch (error) {
+      const loaded = await this.incrementScriptSha.then(
+        () => true,
+        () => false,
+      );
+      if (!loaded) {
+        this.incrementScriptSha = this.loadIncrementScript();
+        this.incrementScriptSha.catch(() => {});
+      }
+      throw error;
+    }
+  }
+}
+
 /** Counters in Redis, under `<keyPrefix>rl:<budget>:`. */
 export function redisStores(client: Redis, keyPrefix: string, logger: Logger): RateLimitStoreFactory {
+  let connectedOnce = client.status === 'ready';
+  client.once('ready', () => {
+    connectedOnce = true;
+  });
+  // Once connected, a lost connection fails commands at once, so requests fall back to the
+  // in-process count without waiting for reconnection attempts; before that, commands wait
+  // for the first connection (the client fails them if that attempt fails).
+  const sendCommand = (command: string, ...args: string[]) =>
+    !connectedOnce || client.status === 'ready'
+      ? (client.call(command, args) as Promise<never>)
+      : Promise.reject(new Error(`Redis is not connected (${client.status})`));
   return (budget) =>
-    new FallbackStore(
-      new RedisStore({
-        prefix: `${keyPrefix}rl:${budget}:`,
-        sendCommand: (command: string, ...args: string[]) => client.call(command, args) as Promise<never>,
-      }),
-      reportFailure(logger),
-    );
+    new FallbackStore(new RecoveringRedisStore({ prefix: `${keyPrefix}rl:${budget}:`, sendCommand }), reportFailure(logger));
 }
 
 function reportFailure(logger: Logger): (error: unknown) => void {
   return (error) => logger.error({ err: error }, 'rate-limit store failed; counting in this process until it answers again');
 }
 
-/**
- * A client for `REDIS_URL`. It connects in the background and queues commands until then;
- * a request fails rather than waiting long when Redis is down.
- */
+/** A client for `REDIS_URL`; it connects in the background and reconnects by itself. */
 export function openRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5000 });
+  return new Redis(url, { maxRetriesPerRequest: 0, connectTimeout: 2000 });
 }
