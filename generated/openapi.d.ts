@@ -59,6 +59,10 @@ export interface paths {
          *     the HTTP-only, `SameSite=Lax` cookie `fourfold_session` (`Secure` when served over https)
          *     for browsers. A wrong username and a wrong password answer the same `401`
          *     `invalid_credentials`, in the same time.
+         *
+         *     Against password guessing, attempts are limited per username (10 in 15 minutes by
+         *     default, from any IP) and per client IP (100 in 15 minutes); past either, the answer is
+         *     `429` `rate_limited`, even for the right password.
          */
         post: operations["createSession"];
         delete?: never;
@@ -1111,7 +1115,12 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `rate_limited`: the caller used up the budget of the current window; wait `Retry-After` seconds. */
+        /**
+         * @description `rate_limited`: the caller used up a budget of the current window (see "Rate limits" in
+         *     the introduction): its credential's default or heavy budget, its IP's, or for
+         *     `POST /auth/login` the username's or the IP's login budget. Wait `Retry-After` seconds;
+         *     the `X-RateLimit-*` headers describe the budget that was spent.
+         */
         TooManyRequests: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1198,7 +1207,7 @@ export interface components {
          */
         "X-Request-Id": string;
         /**
-         * @description How many requests the current window allows for this caller.
+         * @description How many requests the current window allows for this caller, in the tightest budget the request counted against.
          * @example 1000
          */
         "X-RateLimit-Limit": number;

@@ -1,6 +1,8 @@
 import express from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
+import type { Redis } from 'ioredis';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Logger } from 'pino';
 import { accountRoutes } from './accounts/accounts.handlers';
 import { authRoutes } from './auth/auth.routes';
@@ -12,7 +14,8 @@ import { identifyCaller, requireCredentials, requireScopes } from './http/authen
 import { errorHandler } from './http/error-handler';
 import { loadOpenApiDocument } from './http/openapi-document';
 import { OperationIndex } from './http/operations';
-import { rateLimitPerCaller } from './http/rate-limit';
+import { rateLimitLogin, rateLimitPerCaller } from './http/rate-limit';
+import { postgresStores, redisStores } from './http/rate-limit-store';
 import { requestLogger } from './http/request-logger';
 import { requireKnownOperation, resolveOperation } from './http/resolve-operation';
 import './http/locals';
@@ -29,12 +32,16 @@ export interface AppDeps {
   logger: Logger;
   /** The JWT signing secret (see `resolveSigningSecret`). */
   signingSecret: string;
+  /** The client for `config.redisUrl`; the rate-limit counters live there when it is given. */
+  redis?: Redis;
+  /** Tests only: the spec to route by instead of the bundled one (e.g. with an operation marked heavy). */
+  document?: OpenAPIV3_1.Document;
 }
 
 /** Builds the HTTP application without listening. */
-export function createApp({ config, db, logger, signingSecret }: AppDeps): express.Express {
-  const { document } = loadOpenApiDocument();
+export function createApp({ config, db, logger, signingSecret, redis, document = loadOpenApiDocument().document }: AppDeps): express.Express {
   const tokens: TokenSettings = { ...config.jwt, secret: signingSecret };
+  const rateLimitStores = redis ? redisStores(redis, config.redisKeyPrefix, logger) : postgresStores(db, logger);
   const app = express();
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
@@ -47,7 +54,7 @@ export function createApp({ config, db, logger, signingSecret }: AppDeps): expre
   );
   app.use(resolveOperation(new OperationIndex(document)));
   app.use(identifyCaller(db, tokens));
-  app.use(rateLimitPerCaller(config.rateLimitPerMinute));
+  app.use(rateLimitPerCaller(config.rateLimits, rateLimitStores, logger));
   app.use(requireKnownOperation);
   app.use(requireCredentials);
   app.use(requireScopes);
@@ -64,6 +71,8 @@ export function createApp({ config, db, logger, signingSecret }: AppDeps): expre
       validateFormats: true,
     }),
   );
+
+  app.use(rateLimitLogin(config.rateLimits, rateLimitStores, logger));
 
   app.use(systemRoutes(db));
   app.use(docsRoutes());

@@ -25,9 +25,23 @@ export interface Config {
   /** The body limit of operations marked `x-body-limit: import` in the spec. */
   importBodyLimitBytes: number;
   trustProxy: boolean;
-  rateLimitPerMinute: number;
   /** Whether personal access tokens may be created without an expiry. */
   patAllowNoExpiry: boolean;
+  /** Rate-limit budgets (see src/http/rate-limit.ts). */
+  rateLimits: {
+    /** Requests a minute per credential, and per IP without credentials. */
+    perMinute: number;
+    /** Requests a minute per credential to operations marked `x-rate-limit-budget: heavy`. */
+    heavyPerMinute: number;
+    /** Login attempts per username, and per IP, in each `loginWindowSeconds`. */
+    loginPerUsername: number;
+    loginPerIp: number;
+    loginWindowSeconds: number;
+  };
+  /** Redis for the rate-limit counters; when absent they live in the database. */
+  redisUrl: string | undefined;
+  /** Prepended to every key fourfold writes to Redis, so several deployments can share one. */
+  redisKeyPrefix: string;
   shutdownTimeoutMs: number;
 }
 
@@ -85,6 +99,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (secret === undefined && databaseUrl !== undefined) {
     problems.push('JWT_SECRET is required with DATABASE_URL, so that every API process signs with the same key');
   }
+  const redisUrl = read('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+  }
   const adminPassword = read('ADMIN_PASSWORD');
   if (adminPassword !== undefined && adminPassword.length < 12) {
     problems.push('ADMIN_PASSWORD must be at least 12 characters');
@@ -116,8 +134,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1048576, 1024, 104857600),
     importBodyLimitBytes: integer('IMPORT_BODY_LIMIT_BYTES', 67108864, 1048576, 1073741824),
     trustProxy: boolean('TRUST_PROXY', false),
-    rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', 1000, 1, 1000000),
     patAllowNoExpiry: boolean('PAT_ALLOW_NO_EXPIRY', false),
+    rateLimits: {
+      perMinute: integer('RATE_LIMIT_PER_MINUTE', 1000, 1, 1000000),
+      heavyPerMinute: integer('RATE_LIMIT_HEAVY_PER_MINUTE', 60, 1, 1000000),
+      loginPerUsername: integer('RATE_LIMIT_LOGIN_PER_USERNAME', 10, 1, 1000000),
+      loginPerIp: integer('RATE_LIMIT_LOGIN_PER_IP', 100, 1, 1000000),
+      loginWindowSeconds: integer('RATE_LIMIT_LOGIN_WINDOW_SECONDS', 900, 1, 86400),
+    },
+    redisUrl,
+    redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'fourfold:',
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -5,6 +5,7 @@ import { createApp } from './app';
 import { resolveSigningSecret } from './auth/signing-secret';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase } from './db/database';
+import { openRedis } from './http/rate-limit-store';
 import { bootstrapFirstOwner } from './organizations/organizations.service';
 
 async function main(): Promise<void> {
@@ -22,11 +23,17 @@ async function main(): Promise<void> {
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
   await bootstrapFirstOwner(db, config.admin, logger);
 
-  const app = createApp({ config, db, logger, signingSecret: resolveSigningSecret(config) });
+  const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
+  redis?.on('error', (error: Error) => logger.error({ err: error }, 'redis error'));
+  const app = createApp({ config, db, logger, signingSecret: resolveSigningSecret(config), redis });
   const server = app.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;
     logger.info(
-      { port, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` },
+      {
+        port,
+        database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}`,
+        rate_limit_store: redis ? 'redis' : 'database',
+      },
       `fourfold listening on http://localhost:${port}`,
     );
   });
@@ -42,6 +49,7 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     forced.unref();
     await closeServer(server);
+    await redis?.quit();
     await db.destroy();
     logger.info('stopped');
     process.exit(0);

@@ -37,4 +37,43 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/x' })).toThrow(/JWT_SECRET is required/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://localhost/x', JWT_SECRET: 'x'.repeat(32) })).toThrow(/DATABASE_URL/);
   });
+
+  it('reads the rate-limit budgets and the Redis store, with production defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      rateLimits: { perMinute: 1000, heavyPerMinute: 60, loginPerUsername: 10, loginPerIp: 100, loginWindowSeconds: 900 },
+      redisUrl: undefined,
+      redisKeyPrefix: 'fourfold:',
+    });
+    expect(
+      loadConfig({ RATE_LIMIT_HEAVY_PER_MINUTE: '5', RATE_LIMIT_LOGIN_PER_USERNAME: '3', REDIS_URL: 'redis://cache:6379/2' }),
+    ).toMatchObject({ rateLimits: { heavyPerMinute: 5, loginPerUsername: 3 }, redisUrl: 'redis://cache:6379/2' });
+  });
+
+  it('names every invalid rate-limit variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        RATE_LIMIT_PER_MINUTE: '0',
+        RATE_LIMIT_HEAVY_PER_MINUTE: 'many',
+        RATE_LIMIT_LOGIN_PER_USERNAME: '-1',
+        RATE_LIMIT_LOGIN_PER_IP: '1.5',
+        RATE_LIMIT_LOGIN_WINDOW_SECONDS: '86401',
+        REDIS_URL: 'http://cache:6379',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of [
+      'RATE_LIMIT_PER_MINUTE',
+      'RATE_LIMIT_HEAVY_PER_MINUTE',
+      'RATE_LIMIT_LOGIN_PER_USERNAME',
+      'RATE_LIMIT_LOGIN_PER_IP',
+      'RATE_LIMIT_LOGIN_WINDOW_SECONDS',
+      'REDIS_URL',
+    ]) {
+      expect(problems).toContain(name);
+    }
+  });
 });

@@ -9,6 +9,7 @@ const document = {
     '/v1/audits/{id}': { get: { operationId: 'getAudit' }, delete: { operationId: 'deleteAudit' } },
     '/v1/audits/latest': { get: { operationId: 'getLatestAudit' } },
     '/health': { get: { operationId: 'getHealth', security: [] } },
+    '/v1/audits': { post: { operationId: 'createAudit', 'x-rate-limit-budget': 'heavy' } },
   },
 } as unknown as OpenAPIV3_1.Document;
 
@@ -46,5 +47,17 @@ describe('OperationIndex', () => {
     const health = index.find('GET', '/health') as { operation: Parameters<typeof isPublic>[0] };
     expect(isPublic(audit.operation)).toBe(false);
     expect(isPublic(health.operation)).toBe(true);
+  });
+
+  it('reads the rate-limit budget an operation declares with x-rate-limit-budget, default otherwise', () => {
+    const budget = (method: string, path: string) => (index.find(method, path) as { operation: { rateLimitBudget: string } }).operation.rateLimitBudget;
+    expect(budget('POST', '/v1/audits')).toBe('heavy');
+    expect(budget('GET', '/v1/audits/aud_123')).toBe('default');
+  });
+
+  it('refuses a document that names an unknown budget, rather than silently using the default one', () => {
+    const wrong = structuredClone(document);
+    (wrong.paths!['/v1/audits']!.post as Record<string, unknown>)['x-rate-limit-budget'] = 'huge';
+    expect(() => new OperationIndex(wrong)).toThrow(/POST \/v1\/audits: x-rate-limit-budget must be one of default, heavy, got "huge"/);
   });
 });

@@ -8,6 +8,7 @@ import type { Database } from './schema';
 import * as identity from './migrations/0001_identity';
 import * as membersAndTokens from './migrations/0002_members_and_tokens';
 import * as inventory from './migrations/0005_inventory';
+import * as rateLimits from './migrations/0003_rate_limits';
 
 export type Db = Kysely<Database>;
 
@@ -15,6 +16,7 @@ export type Db = Kysely<Database>;
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
   '0002_members_and_tokens': membersAndTokens,
+  '0003_rate_limits': rateLimits,
   '0005_inventory': inventory,
 };
 

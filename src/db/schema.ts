@@ -119,6 +119,14 @@ export interface ImportsTable {
   finished_at: Date;
 }
 
+/** One fixed-window counter of the rate limiter per budget and caller; a row is stale once `reset_at` has passed. */
+export interface RateLimitsTable {
+  /** `<budget>:<caller>`, e.g. `default:session:<jti>` or `login-username:alice`. */
+  key: string;
+  hits: number;
+  reset_at: Date;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -130,6 +138,7 @@ export interface Database {
   resources: ResourcesTable;
   resource_versions: ResourceVersionsTable;
   imports: ImportsTable;
+  rate_limits: RateLimitsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;

@@ -1,3 +1,4 @@
+import type { RateLimitInfo } from 'express-rate-limit';
 import type { Principal } from '../auth/auth.service';
 import type { Operation } from './operations';
 
@@ -13,6 +14,8 @@ declare global {
       principal?: Principal;
       /** Why the credentials that came with the request were refused. */
       credentialsError?: Error;
+      /** The tightest rate-limit budget the request counted against, as sent in `X-RateLimit-*`. */
+      rateLimit?: RateLimitInfo;
     }
   }
 }

@@ -2,6 +2,8 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 type Method = (typeof METHODS)[number];
+const RATE_LIMIT_BUDGETS = ['default', 'heavy'] as const;
+export type RateLimitBudget = (typeof RATE_LIMIT_BUDGETS)[number];
 
 export interface Operation {
   operationId: string;
@@ -13,6 +15,8 @@ export interface Operation {
   requiredScopes: string[];
   /** `import` for operations whose `x-body-limit` allows inventory-sized bodies. */
   bodyLimit: 'default' | 'import';
+  /** Which per-credential budget the operation spends: its `x-rate-limit-budget`, else `default`. */
+  rateLimitBudget: RateLimitBudget;
 }
 
 interface PathEntry {
@@ -38,6 +42,7 @@ export class OperationIndex {
           security,
           requiredScopes: [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))],
           bodyLimit: (op as { 'x-body-limit'?: string })['x-body-limit'] === 'import' ? 'import' : 'default',
+          rateLimitBudget: rateLimitBudgetOf(op as { 'x-rate-limit-budget'?: unknown }, `${method.toUpperCase()} ${template}`),
         });
       }
       this.paths.push({ pattern: templateToRegExp(template), operations });
@@ -62,6 +67,14 @@ export class OperationIndex {
 /** Whether the operation can be called without credentials (`security: []` or an empty alternative). */
 export function isPublic(operation: Operation): boolean {
   return operation.security.length === 0 || operation.security.some((r) => Object.keys(r).length === 0);
+}
+
+function rateLimitBudgetOf(op: { 'x-rate-limit-budget'?: unknown }, where: string): RateLimitBudget {
+  const mark = op['x-rate-limit-budget'] ?? 'default';
+  if (!(RATE_LIMIT_BUDGETS as readonly unknown[]).includes(mark)) {
+    throw new Error(`${where}: x-rate-limit-budget must be one of ${RATE_LIMIT_BUDGETS.join(', ')}, got ${JSON.stringify(mark)}`);
+  }
+  return mark as RateLimitBudget;
 }
 
 function templateToRegExp(template: string): RegExp {

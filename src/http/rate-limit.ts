@@ -1,27 +1,149 @@
-import type { RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import type { Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
 import { AppError } from '../errors';
+import type { RateLimitStoreFactory } from './rate-limit-store';
+
+const MINUTE_MS = 60_000;
+const LOGIN_OPERATION_ID = 'createSession';
+
+interface Budget {
+  /** Names the budget's counters in the store, so no two budgets share one. */
+  name: string;
+  limit: number;
+  windowMs: number;
+  /** Whom the request counts against, or `undefined` when this budget does not apply to it. */
+  key(req: Request, res: Response): string | undefined;
+}
 
 /**
- * One budget per minute per caller: per credential (login session, token) when authenticated, per client IP
- * otherwise. Sends `X-RateLimit-Limit/Remaining/Reset` (Reset in epoch seconds, as the spec
- * says) on every response, and `Retry-After` with the 429.
- *
- * The counters live in this process's memory for now: several API processes each count their
- * own share until a store shared by all of them replaces the default one.
+ * The budgets every request counts against, once the caller is known (after `identifyCaller`):
+ * - `default`: per credential, `perMinute` requests a minute;
+ * - `heavy`: per credential, `heavyPerMinute` a minute, for the operations the spec marks
+ *   `x-rate-limit-budget: heavy` (those count only here, not against `default`);
+ * - `ip`: per client IP for requests without valid credentials, `perMinute` a minute.
  */
-export function rateLimitPerCaller(limitPerMinute: number): RequestHandler {
-  return rateLimit({
-    windowMs: 60_000,
-    limit: limitPerMinute,
-    standardHeaders: false,
-    legacyHeaders: true,
-    keyGenerator: (req, res) => {
-      const principal = res.locals.principal;
-      return principal ? `${principal.credential.kind}:${principal.credential.id}` : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+export function rateLimitPerCaller(
+  settings: Config['rateLimits'],
+  stores: RateLimitStoreFactory,
+  logger: Logger,
+): RequestHandler[] {
+  const credential = (res: Response) => {
+    const principal = res.locals.principal;
+    return principal && `${principal.credential.kind}:${principal.credential.id}`;
+  };
+  const isHeavy = (res: Response) => res.locals.operation?.rateLimitBudget === 'heavy';
+  const budgets: Budget[] = [
+    {
+      name: 'default',
+      limit: settings.perMinute,
+      windowMs: MINUTE_MS,
+      key: (_req, res) => (isHeavy(res) ? undefined : credential(res)),
     },
-    handler: (_req, res, next) => {
-      next(new AppError('rate_limited', `Too many requests; try again in ${String(res.getHeader('Retry-After'))} seconds.`));
+    {
+      name: 'heavy',
+      limit: settings.heavyPerMinute,
+      windowMs: MINUTE_MS,
+      key: (_req, res) => (isHeavy(res) ? credential(res) : undefined),
+    },
+    {
+      name: 'ip',
+      limit: settings.perMinute,
+      windowMs: MINUTE_MS,
+      key: (req, res) => (res.locals.principal ? undefined : clientIp(req)),
+    },
+  ];
+  return budgets.map((budget) => enforce(budget, stores, logger));
+}
+
+/**
+ * The extra budgets of `POST /auth/login`, against password guessing; they need the parsed,
+ * validated body, so they run after the request validator:
+ * - `login-username`: attempts per username (lower-cased, as usernames are case-insensitive),
+ *   from any IP, so spreading guesses over many addresses does not help. The default, 10 per
+ *   15 minutes (960 a day), leaves a person who mistypes room for several tries, and keeps an
+ *   online attack on one account to a few hundred thousand guesses a year, hopeless against the
+ *   ≥ 12-character passwords we hand out. Successful logins count too: a script that logs in
+ *   over and over should use a personal access token instead.
+ * - `login-ip`: attempts per client IP over all usernames, against one address trying one
+ *   common password on many accounts. Higher by default (100 per 15 minutes), since an office
+ *   or a NAT puts many people behind one address.
+ */
+export function rateLimitLogin(settings: Config['rateLimits'], stores: RateLimitStoreFactory, logger: Logger): RequestHandler[] {
+  const isLogin = (res: Response) => res.locals.operation?.operationId === LOGIN_OPERATION_ID;
+  const windowMs = settings.loginWindowSeconds * 1000;
+  const budgets: Budget[] = [
+    {
+      name: 'login-ip',
+      limit: settings.loginPerIp,
+      windowMs,
+      key: (req, res) => (isLogin(res) ? clientIp(req) : undefined),
+    },
+    {
+      name: 'login-username',
+      limit: settings.loginPerUsername,
+      windowMs,
+      key: (req, res) => {
+        const username = (req.body as { username?: unknown } | undefined)?.username;
+        return isLogin(res) && typeof username === 'string' ? username.toLowerCase() : undefined;
+      },
+    },
+  ];
+  return budgets.map((budget) => enforce(budget, stores, logger));
+}
+
+function clientIp(req: Request): string {
+  // One key per IPv6 /56, since one subscriber usually holds a whole prefix.
+  return ipKeyGenerator(req.ip ?? 'unknown');
+}
+
+/**
+ * Counts the request against `budget` and answers 429 `rate_limited` once it is spent. The
+ * `X-RateLimit-*` headers describe the tightest of the budgets the request counted against.
+ */
+function enforce(budget: Budget, stores: RateLimitStoreFactory, logger: Logger): RequestHandler {
+  const limiter = rateLimit({
+    windowMs: budget.windowMs,
+    limit: budget.limit,
+    store: stores(budget.name),
+    // The headers are written below, so that several budgets can agree on one set.
+    standardHeaders: false,
+    legacyHeaders: false,
+    keyGenerator: (req, res) => budget.key(req, res) ?? '',
+    logger,
+    handler: (req, res, next) => {
+      const info = (req as Request & { rateLimit: RateLimitInfo }).rateLimit;
+      res.locals.rateLimit = undefined;
+      report(res, info);
+      const retryAfter = Math.max(0, Math.ceil(((info.resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000));
+      next(
+        new AppError('rate_limited', `Too many requests; try again in ${retryAfter} seconds.`, [], {
+          'Retry-After': String(retryAfter),
+        }),
+      );
     },
   });
+  return (req, res, next) => {
+    if (budget.key(req, res) === undefined) return next();
+    void limiter(req, res, (error?: unknown) => {
+      if (error !== undefined) return next(error);
+      report(res, (req as Request & { rateLimit: RateLimitInfo }).rateLimit);
+      next();
+    });
+  };
+}
+
+/** Sends `info` as the `X-RateLimit-*` headers unless an earlier budget of this request is tighter. */
+function report(res: Response, info: RateLimitInfo): void {
+  const current = res.locals.rateLimit;
+  const tighter =
+    !current ||
+    info.remaining < current.remaining ||
+    (info.remaining === current.remaining && (info.resetTime?.getTime() ?? 0) > (current.resetTime?.getTime() ?? 0));
+  if (!tighter) return;
+  res.locals.rateLimit = info;
+  res.setHeader('X-RateLimit-Limit', String(info.limit));
+  res.setHeader('X-RateLimit-Remaining', String(info.remaining));
+  res.setHeader('X-RateLimit-Reset', String(Math.ceil((info.resetTime?.getTime() ?? Date.now()) / 1000)));
 }

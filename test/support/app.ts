@@ -1,9 +1,11 @@
 import type { Express } from 'express';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import pino, { type Logger } from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/database';
+import { openRedis } from '../../src/http/rate-limit-store';
 import { bootstrapFirstOwner } from '../../src/organizations/organizations.service';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -26,25 +28,40 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** Another test app whose database this one shares (as two API processes would); it owns the database. */
+  sharing?: TestApp;
+  /** The spec to route by instead of the bundled one. */
+  document?: OpenAPIV3_1.Document;
+}
+
 /**
  * The application on a fresh database holding one organization and its owner (`OWNER`), with
  * response validation on: a handler answering outside the spec fails its test with a 500.
+ * With `REDIS_URL` in `env` its rate-limit counters live in that Redis.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const database: TestDatabase = await createTestDatabase();
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  const database: TestDatabase = options.sharing
+    ? { db: options.sharing.db, databaseUrl: options.sharing.config.databaseUrl, drop: async () => {} }
+    : await createTestDatabase();
   const config = loadConfig({
     VALIDATE_RESPONSES: 'true',
     JWT_SECRET: TEST_SECRET,
     ADMIN_USERNAME: OWNER.username,
     ADMIN_PASSWORD: OWNER.password,
     DATA_DIR: '/nonexistent/test-data-dir-is-not-used',
+    // Test files log in as the owner far more often than the login budget allows a person;
+    // the rate-limit tests set the budgets they exercise.
+    RATE_LIMIT_LOGIN_PER_USERNAME: '10000',
+    RATE_LIMIT_LOGIN_PER_IP: '10000',
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     ...env,
   });
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
   await bootstrapFirstOwner(database.db, config.admin, logger);
-  const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET });
+  const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
+  const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, document: options.document });
   let memberCount = 0;
   return {
     app,
@@ -71,7 +88,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
         .expect(201);
       return { id: response.body.id as string, secret: response.body.token as string };
     },
-    close: () => database.drop(),
+    close: async () => {
+      await redis?.quit();
+      await database.drop();
+    },
   };
 }
 

@@ -1,0 +1,214 @@
+import { MemoryStore, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import { RedisStore } from 'rate-limit-redis';
+import type { Logger } from 'pino';
+import type { Db } from '../db/database';
+
+/** Makes the store of one budget; every budget needs its own (express-rate-limit refuses to share one). */
+export type RateLimitStoreFactory = (budget: string) => Store;
+
+/** How long a counter outlives its window before cleanup deletes it. */
+const CLEANUP_GRACE_MS = 60_000;
+/** How often one store deletes stale counters, at most. */
+const CLEANUP_EVERY_MS = 5 * 60_000;
+
+/**
+ * Fixed-window counters in the `rate_limits` table, shared by every API process on the database.
+ * Each increment is one statement, so concurrent requests from any number of processes cannot
+ * lose a hit, and the window boundaries come from the database's clock, not each process's.
+ */
+export class PostgresStore implements Store {
+  /** Counters are shared with other processes, not kept in this one. */
+  readonly localKeys = false;
+  readonly prefix: string;
+  private windowMs = 60_000;
+  private lastCleanup = Date.now();
+
+  constructor(
+    private readonly db: Db,
+    budget: string,
+    private readonly onCleanupError: (error: unknown) => void = () => {},
+  ) {
+    this.prefix = `${budget}:`;
+  }
+
+  init(options: Options): void {
+    this.windowMs = options.windowMs;
+  }
+
+  async increment(key: string): Promise<ClientRateLimitInfo> {
+    const resetAt = sql<Date>`now() + ${this.windowMs}::integer * interval '1 millisecond'`;
+    const expired = sql<boolean>`rate_limits.reset_at <= now()`;
+    const row = await this.db
+      .insertInto('rate_limits')
+      .values({ key: this.prefix + key, hits: 1, reset_at: resetAt })
+      .onConflict((conflict) =>
+        // Every expression on the right reads the row as it was before this update.
+        conflict.column('key').doUpdateSet({
+          hits: sql<number>`case when ${expired} then 1 else rate_limits.hits + 1 end`,
+          reset_at: sql<Date>`case when ${expired} then ${resetAt} else rate_limits.reset_at end`,
+        }),
+      )
+      .returning(['hits', 'reset_at'])
+      .executeTakeFirstOrThrow();
+    this.cleanUpNowAndThen();
+    return { totalHits: row.hits, resetTime: new Date(row.reset_at) };
+  }
+
+  async get(key: string): Promise<ClientRateLimitInfo | undefined> {
+    const row = await this.db
+      .selectFrom('rate_limits')
+      .select(['hits', 'reset_at'])
+      .where('key', '=', this.prefix + key)
+      .where('reset_at', '>', sql<Date>`now()`)
+      .executeTakeFirst();
+    return row && { totalHits: row.hits, resetTime: new Date(row.reset_at) };
+  }
+
+  async decrement(key: string): Promise<void> {
+    await this.db
+      .updateTable('rate_limits')
+      .set({ hits: sql<number>`greatest(hits - 1, 0)` })
+      .where('key', '=', this.prefix + key)
+      .where('reset_at', '>', sql<Date>`now()`)
+      .execute();
+  }
+
+  async resetKey(key: string): Promise<void> {
+    await this.db.deleteFrom('rate_limits').where('key', '=', this.prefix + key).execute();
+  }
+
+  /** Deletes the counters of every budget whose window ended more than a minute ago. */
+  async deleteStale(): Promise<number> {
+    const result = await this.db
+      .deleteFrom('rate_limits')
+      .where('reset_at', '<', sql<Date>`now() - ${CLEANUP_GRACE_MS}::integer * interval '1 millisecond'`)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /**
+   * Expired rows are harmless (the next increment resets them) but callers that never return
+   * would leave them forever. Runs in the background so no request waits for it.
+   */
+  private cleanUpNowAndThen(): void {
+    if (Date.now() - this.lastCleanup < CLEANUP_EVERY_MS) return;
+    this.lastCleanup = Date.now();
+    this.deleteStale().catch(this.onCleanupError);
+  }
+}
+
+/** How often, at most, one store reports that the shared store is failing. */
+const REPORT_FAILURE_EVERY_MS = 10_000;
+
+/**
+ * The shared store, or, for as long as it fails, a count in this process's memory: an outage of
+ * Redis or of the database must neither fail requests that do not need it (the liveness probe)
+ * nor lift every limit. Meanwhile each process enforces the budget on its own.
+ */
+export class FallbackStore implements Store {
+  readonly localKeys = false;
+  readonly prefix: string | undefined;
+  private readonly local = new MemoryStore();
+  private lastReport = 0;
+
+  constructor(
+    private readonly shared: Store,
+    private readonly onFailure: (error: unknown) => void,
+  ) {
+    this.prefix = shared.prefix;
+  }
+
+  init(options: Options): void | Promise<void> {
+    this.local.init(options);
+    return this.shared.init?.(options);
+  }
+
+  increment(key: string): Promise<ClientRateLimitInfo> {
+    return this.either(async (store) => store.increment(key));
+  }
+
+  get(key: string): Promise<ClientRateLimitInfo | undefined> {
+    return this.either(async (store) => store.get?.(key));
+  }
+
+  decrement(key: string): Promise<void> {
+    return this.either(async (store) => store.decrement(key));
+  }
+
+  resetKey(key: string): Promise<void> {
+    return this.either(async (store) => store.resetKey(key));
+  }
+
+  shutdown(): void {
+    void this.local.shutdown();
+  }
+
+  private async either<T>(work: (store: Store) => Promise<T>): Promise<T> {
+    try {
+      return await work(this.shared);
+    } catch (error) {
+      if (Date.now() - this.lastReport >= REPORT_FAILURE_EVERY_MS) {
+        this.lastReport = Date.now();
+        this.onFailure(error);
+      }
+      return work(this.local);
+    }
+  }
+}
+
+/** Counters in the PostgreSQL (or PGlite) database. */
+export function postgresStores(db: Db, logger: Logger): RateLimitStoreFactory {
+  const onCleanupError = (error: unknown) => logger.warn({ err: error }, 'could not delete stale rate-limit counters');
+  return (budget) => new FallbackStore(new PostgresStore(db, budget, onCleanupError), reportFailure(logger));
+}
+
+/**
+ * rate-limit-redis loads its Lua scripts once, at start, and keeps a failed load for good: a
+ * process started while Redis was down would never count there. This one loads them again
+ * after a failure, so the process joins the shared count once Redis answers.
+ */
+export class RecoveringRedisStore extends RedisStore {
+  override async increment(key: string): Promise<ClientRateLimitInfo> {
+    try {
+      return await super.increment(key);
+    } catch (error) {
+      const loaded = await this.incrementScriptSha.then(
+        () => true,
+        () => false,
+      );
+      if (!loaded) {
+        this.incrementScriptSha = this.loadIncrementScript();
+        this.incrementScriptSha.catch(() => {});
+      }
+      throw error;
+    }
+  }
+}
+
+/** Counters in Redis, under `<keyPrefix>rl:<budget>:`. */
+export function redisStores(client: Redis, keyPrefix: string, logger: Logger): RateLimitStoreFactory {
+  let connectedOnce = client.status === 'ready';
+  client.once('ready', () => {
+    connectedOnce = true;
+  });
+  // Once connected, a lost connection fails commands at once, so requests fall back to the
+  // in-process count without waiting for reconnection attempts; before that, commands wait
+  // for the first connection (the client fails them if that attempt fails).
+  const sendCommand = (command: string, ...args: string[]) =>
+    !connectedOnce || client.status === 'ready'
+      ? (client.call(command, args) as Promise<never>)
+      : Promise.reject(new Error(`Redis is not connected (${client.status})`));
+  return (budget) =>
+    new FallbackStore(new RecoveringRedisStore({ prefix: `${keyPrefix}rl:${budget}:`, sendCommand }), reportFailure(logger));
+}
+
+function reportFailure(logger: Logger): (error: unknown) => void {
+  return (error) => logger.error({ err: error }, 'rate-limit store failed; counting in this process until it answers again');
+}
+
+/** A client for `REDIS_URL`; it connects in the background and reconnects by itself. */
+export function openRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 0, connectTimeout: 2000 });
+}
