@@ -1,6 +1,7 @@
 import { ulid } from 'ulidx';
 
-export type IdPrefix = 'org' | 'usr' | 'req';
+/** `cli` OAuth clients; `oau` a user's authorization of one; `ocd`/`otk` OAuth code and token rows (internal). */
+export type IdPrefix = 'org' | 'usr' | 'req' | 'cli' | 'oau' | 'ocd' | 'otk';
 
 /** `<prefix>_<ULID>`, the shape of every id the API hands out. */
 export function newId(prefix: IdPrefix): string {

@@ -6,12 +6,14 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Database } from './schema';
 import * as identity from './migrations/0001_identity';
+import * as oauth from './migrations/0004_oauth';
 
 export type Db = Kysely<Database>;
 
 /** Migrations in the order they apply; add new ones at the end with the next number. */
 const migrations: Record<string, Migration> = {
   '0001_identity': identity,
+  '0004_oauth': oauth,
 };
 
 /**
