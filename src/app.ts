@@ -10,6 +10,8 @@ import { docsRoutes } from './docs/docs.routes';
 import { identifyCaller, requireCredentials, requireScopes } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
 import { loadOpenApiDocument } from './http/openapi-document';
+import { oauthAdminRoutes } from './oauth/oauth-admin.handlers';
+import { oauthFormParser, oauthRoutes } from './oauth/oauth.routes';
 import { OperationIndex } from './http/operations';
 import { rateLimitPerCaller } from './http/rate-limit';
 import { requestLogger } from './http/request-logger';
@@ -46,6 +48,7 @@ export function createApp({ config, db, logger, signingSecret }: AppDeps): expre
   app.use(requireCredentials);
   app.use(requireScopes);
   app.use(express.json({ limit: config.bodyLimitBytes }));
+  app.use('/oauth', oauthFormParser(config.bodyLimitBytes));
   app.use(
     OpenApiValidator.middleware({
       // The validator rewrites the document it is given; the served copy stays untouched.
@@ -60,6 +63,8 @@ export function createApp({ config, db, logger, signingSecret }: AppDeps): expre
   app.use(systemRoutes(db));
   app.use(docsRoutes());
   app.use(authRoutes(db, tokens));
+  app.use(oauthRoutes(db, tokens));
+  app.use(oauthAdminRoutes(db));
 
   app.use(errorHandler);
   return app;

@@ -1,21 +1,22 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { Db } from '../db/database';
 import type { OperationHandler } from '../http/contract';
-import { principalOf, SESSION_COOKIE } from '../http/authenticate';
+import { principalOf } from '../http/authenticate';
 import { toMe } from './auth.mapper';
 import { logIn, logOut } from './auth.service';
 import type { TokenSettings } from './login-tokens';
+import { clearSessionCookie, setSessionCookie } from './session-cookie';
 
 export function authRoutes(db: Db, tokens: TokenSettings): Router {
   const createSession: OperationHandler<'createSession'> = async (req, res) => {
     const { accessToken, expiresIn } = await logIn(db, tokens, req.body.username, req.body.password);
-    res.cookie(SESSION_COOKIE, accessToken, { ...cookieOptions(req), maxAge: expiresIn * 1000 });
+    setSessionCookie(req, res, accessToken, expiresIn);
     res.json({ access_token: accessToken, token_type: 'bearer', expires_in: expiresIn });
   };
 
   const deleteSession: OperationHandler<'deleteSession'> = async (req, res) => {
     await logOut(db, principalOf(res));
-    res.clearCookie(SESSION_COOKIE, cookieOptions(req));
+    clearSessionCookie(req, res);
     res.status(204).end();
   };
 
@@ -24,8 +25,4 @@ export function authRoutes(db: Db, tokens: TokenSettings): Router {
   };
 
   return Router().post('/auth/login', createSession).post('/auth/logout', deleteSession).get('/v1/me', getMe);
-}
-
-function cookieOptions(req: Request) {
-  return { httpOnly: true, sameSite: 'lax' as const, secure: req.secure, path: '/' };
 }

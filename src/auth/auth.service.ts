@@ -8,7 +8,10 @@ import { verifyPassword } from './passwords';
 import { SCOPES_BY_ROLE, type Role, type Scope } from './scopes';
 
 /** What authenticated the request; `id` tells one credential from another (rate limits key on it). */
-export type Credential = { kind: 'session'; id: string; expiresAt: Date };
+export type Credential =
+  | { kind: 'session'; id: string; expiresAt: Date }
+  /** An OAuth 2.0 access token (`ffo_…`); `id` is its row, `clientId` the app it was issued to. */
+  | { kind: 'oauth'; id: string; clientId: string; expiresAt: Date };
 
 /** Who is calling, as established from their credentials. */
 export interface Principal {

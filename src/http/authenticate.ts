@@ -1,6 +1,7 @@
 import { parse as parseCookies } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { authenticateLoginToken, type Principal } from '../auth/auth.service';
+import { authenticateOAuthAccessToken, isOAuthAccessToken } from '../oauth/oauth.service';
 import type { TokenSettings } from '../auth/login-tokens';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
@@ -20,13 +21,41 @@ export function identifyCaller(db: Db, tokens: TokenSettings): RequestHandler {
     if (presented === undefined || !res.locals.operation || isPublic(res.locals.operation)) return next();
     try {
       if (presented.token === '') throw new AppError('invalid_token', 'The Authorization header must be "Bearer <token>".');
-      res.locals.principal = await authenticateLoginToken(db, tokens, presented.token, presented.via);
+      res.locals.principal = await authenticateBearer(db, tokens, presented.token, presented.via);
     } catch (error) {
       if (!(error instanceof AppError)) return next(error);
       res.locals.credentialsError = error;
     }
     next();
   };
+}
+
+/** Dispatches on the token's prefix: each credential kind with a prefix, else a login JWT. */
+function authenticateBearer(db: Db, tokens: TokenSettings, token: string, via: Principal['via']): Promise<Principal> {
+  // OAuth 2.0 access tokens (`ffo_…`), from apps the user authorized.
+  if (isOAuthAccessToken(token)) return authenticateOAuthAccessToken(db, token, via);
+  return authenticateLoginToken(db, tokens, token, via);
+}
+
+/**
+ * The browser session from the `fourfold_session` cookie alone (never a bearer header), for
+ * pages of public operations that act for the logged-in user, such as the OAuth consent page.
+ * Undefined when there is none or it is no longer valid.
+ */
+export async function browserSession(db: Db, tokens: TokenSettings, req: Request): Promise<Principal | undefined> {
+  const cookie = req.headers.cookie ? parseCookies(req.headers.cookie)[SESSION_COOKIE] : undefined;
+  if (!cookie) return undefined;
+  try {
+    return await authenticateLoginToken(db, tokens, cookie, 'cookie');
+  } catch (error) {
+    if (error instanceof AppError) return undefined;
+    throw error;
+  }
+}
+
+/** Whether the request carries an `Origin` header naming this server (CSRF defence for form posts). */
+export function isSameOrigin(req: Request): boolean {
+  return req.get('origin') === `${req.protocol}://${req.get('host')}`;
 }
 
 /** Rejects requests to non-public operations without valid credentials, and cross-site cookie writes. */
@@ -80,9 +109,8 @@ function presentedToken(req: Request): { token: string; via: Principal['via'] } 
  * (and same-origin) unsafe request, and a page on another origin cannot forge it.
  */
 function assertSameOrigin(req: Request): void {
-  const origin = req.get('origin');
   const ownOrigin = `${req.protocol}://${req.get('host')}`;
-  if (origin !== ownOrigin) {
+  if (!isSameOrigin(req)) {
     throw new AppError(
       'csrf_check_failed',
       `A request authenticated by the session cookie must carry an Origin header naming this API's origin (${ownOrigin}).`,

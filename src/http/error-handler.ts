@@ -18,6 +18,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,
+  invalid_redirect_uri: 422,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
