@@ -45,6 +45,9 @@ export function sendPage(res: Response, { status, title, body, formTargets = [] 
     ].join('; '),
   );
   res.setHeader('Cache-Control', 'no-store');
+  // Browsers send `Origin: null` on form posts from a `no-referrer` page; `same-origin` keeps the
+  // real Origin on posts to this server (our CSRF check) and still sends no Referer elsewhere.
+  res.setHeader('Referrer-Policy', 'same-origin');
   res
     .status(status)
     .type('text/html')
