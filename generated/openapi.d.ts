@@ -373,7 +373,7 @@ export interface paths {
         };
         /**
          * List the apps you authorized
-         * @description The OAuth clients the caller approved, with the scopes approved, most recently approved first. Any authenticated user; each sees only their own.
+         * @description The OAuth clients the caller approved, with the scopes last approved, newest first. Any authenticated user; each sees only their own.
          */
         get: operations["listAuthorizations"];
         put?: never;
