@@ -243,7 +243,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Log in during an authorization
+         * Submit the login form of an authorization
          * @description The login page's form target. Needs an `Origin` header naming this server. On success it sets the same `fourfold_session` cookie as `POST /auth/login` and redirects back to the authorization request in `return_to`; on failure it shows the login page again with a message. No credentials needed.
          */
         post: operations["createBrowserSession"];

@@ -380,10 +380,13 @@ describe('POST /oauth/token', () => {
   });
 
   it('answers RFC 6749 errors for unsupported grants and missing parameters', async () => {
-    const unsupported = await tokenRequest(t.app, { grant_type: 'password', client_id: confidential.id, client_secret: confidential.client_secret! });
+    const unsupported = await tokenRequest(t.app, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: confidential.id, client_secret: confidential.client_secret! });
     expect(unsupported.status).toBe(400);
     expect(unsupported.body.error).toBe('unsupported_grant_type');
-    const noGrant = await tokenRequest(t.app, { client_id: publicClient.id });
+    // Grants the library knows but our clients may not use (password, client_credentials).
+    const password = await tokenRequest(t.app, { grant_type: 'password', client_id: confidential.id, client_secret: confidential.client_secret! });
+    expect(password.body.error).toBe('unauthorized_client');
+    const noGrant = await tokenRequest(t.app, { client_id: confidential.id, client_secret: confidential.client_secret! });
     expect(noGrant.body.error).toBe('invalid_request');
   });
 });
