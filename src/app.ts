@@ -13,6 +13,8 @@ import { docsRoutes } from './docs/docs.routes';
 import { identifyCaller, requireCredentials, requireScopes } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
 import { loadOpenApiDocument } from './http/openapi-document';
+import { oauthAdminRoutes } from './oauth/oauth-admin.handlers';
+import { oauthFormParser, oauthRoutes } from './oauth/oauth.routes';
 import { OperationIndex } from './http/operations';
 import { rateLimitLogin, rateLimitPerCaller } from './http/rate-limit';
 import { postgresStores, redisStores } from './http/rate-limit-store';
@@ -61,6 +63,7 @@ export function createApp({ config, db, logger, signingSecret, redis, document =
   const parseJson = express.json({ limit: config.bodyLimitBytes });
   const parseLargeJson = express.json({ limit: config.importBodyLimitBytes });
   app.use((req, res, next) => (res.locals.operation?.bodyLimit === 'import' ? parseLargeJson : parseJson)(req, res, next));
+  app.use('/oauth', oauthFormParser(config.bodyLimitBytes));
   app.use(
     OpenApiValidator.middleware({
       // The validator rewrites the document it is given; the served copy stays untouched.
@@ -83,6 +86,8 @@ export function createApp({ config, db, logger, signingSecret, redis, document =
   app.use(accountRoutes(db));
   app.use(resourceRoutes(db));
   app.use(importRoutes(db));
+  app.use(oauthRoutes(db, tokens));
+  app.use(oauthAdminRoutes(db));
 
   app.use(errorHandler);
   return app;

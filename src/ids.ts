@@ -1,6 +1,7 @@
 import { monotonicFactory } from 'ulidx';
 
-export type IdPrefix = 'org' | 'usr' | 'req' | 'pat' | 'acc' | 'res' | 'imp';
+/** `cli` OAuth clients; `oau` a user's authorization of one; `ocd`/`otk` OAuth code and token rows (internal). */
+export type IdPrefix = 'org' | 'usr' | 'req' | 'pat' | 'acc' | 'res' | 'imp' | 'cli' | 'oau' | 'ocd' | 'otk';
 
 // Monotonic, so ids made by one process sort in the order they were made, even within a millisecond.
 const ulid = monotonicFactory();

@@ -2,10 +2,10 @@ import { Router } from 'express';
 import type { Db } from '../db/database';
 import type { OperationHandler } from '../http/contract';
 import { principalOf } from '../http/authenticate';
-import { clearSessionCookie, setSessionCookie } from './session-cookie';
 import { toMe } from './auth.mapper';
 import { logIn, logOut } from './auth.service';
 import type { TokenSettings } from './login-tokens';
+import { clearSessionCookie, setSessionCookie } from './session-cookie';
 
 export function authRoutes(db: Db, tokens: TokenSettings): Router {
   const createSession: OperationHandler<'createSession'> = async (req, res) => {

@@ -5,13 +5,16 @@ import { findUserByUsername } from '../users/users.repository';
 import { deleteExpiredRevocations, findMember, insertRevokedToken, isTokenRevoked, type Member } from './auth.repository';
 import { signLoginToken, verifyLoginToken, type TokenSettings } from './login-tokens';
 import { verifyPassword } from './passwords';
+import { authenticateOAuthAccessToken, isOAuthAccessToken } from '../oauth/oauth.service';
 import { authenticatePersonalAccessToken, PAT_PREFIX } from '../tokens/tokens.service';
 import { SCOPES_BY_ROLE, type Role, type Scope } from './scopes';
 
 /** What authenticated the request; `id` tells one credential from another (rate limits key on it). */
 export type Credential =
   | { kind: 'session'; id: string; expiresAt: Date }
-  | { kind: 'personal_access_token'; id: string };
+  | { kind: 'personal_access_token'; id: string }
+  /** An OAuth 2.0 access token (`ffo_…`); `id` is its row, `clientId` the app it was issued to. */
+  | { kind: 'oauth'; id: string; clientId: string; expiresAt: Date };
 
 /** Who is calling, as established from their credentials. */
 export interface Principal {
@@ -40,11 +43,12 @@ export async function logIn(db: Db, tokens: TokenSettings, username: string, pas
 /** Turns a bearer token of any kind into a principal, or throws `invalid_token`/`token_expired`. */
 export function authenticateBearer(db: Db, tokens: TokenSettings, token: string, via: Principal['via']): Promise<Principal> {
   if (token.startsWith(PAT_PREFIX)) return authenticatePersonalAccessToken(db, token, via);
+  if (isOAuthAccessToken(token)) return authenticateOAuthAccessToken(db, token, via);
   return authenticateLoginToken(db, tokens, token, via);
 }
 
 /** Turns a login token into a principal, or throws `invalid_token`/`token_expired`. */
-async function authenticateLoginToken(
+export async function authenticateLoginToken(
   db: Db,
   tokens: TokenSettings,
   token: string,

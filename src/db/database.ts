@@ -9,6 +9,7 @@ import * as identity from './migrations/0001_identity';
 import * as membersAndTokens from './migrations/0002_members_and_tokens';
 import * as inventory from './migrations/0005_inventory';
 import * as rateLimits from './migrations/0003_rate_limits';
+import * as oauth from './migrations/0004_oauth';
 
 export type Db = Kysely<Database>;
 
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0001_identity': identity,
   '0002_members_and_tokens': membersAndTokens,
   '0003_rate_limits': rateLimits,
+  '0004_oauth': oauth,
   '0005_inventory': inventory,
 };
 

@@ -127,6 +127,67 @@ export interface RateLimitsTable {
   reset_at: Date;
 }
 
+/** A JSON array of strings: written as its JSON text, read back as the array. */
+type JsonStrings = ColumnType<string[], string, string>;
+type Nullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
+
+export interface OAuthClientsTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  client_type: components['schemas']['OAuthClientType'];
+  /** SHA-256 (hex) of a confidential client's secret; null for public clients. */
+  secret_hash: string | null;
+  redirect_uris: JsonStrings;
+  scopes: JsonStrings;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** A user's approval of a client; deleting it revokes every code and token issued under it. */
+export interface OAuthAuthorizationsTable {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  client_id: string;
+  scopes: JsonStrings;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface OAuthCodesTable {
+  id: string;
+  organization_id: string;
+  authorization_id: string;
+  client_id: string;
+  user_id: string;
+  code_hash: string;
+  redirect_uri: string;
+  scopes: JsonStrings;
+  code_challenge: string | null;
+  code_challenge_method: string | null;
+  expires_at: Date;
+  used_at: Nullable<Date>;
+  created_at: CreatedAt;
+}
+
+export interface OAuthTokensTable {
+  id: string;
+  organization_id: string;
+  authorization_id: string;
+  client_id: string;
+  user_id: string;
+  family_id: string;
+  access_token_hash: string;
+  access_expires_at: Date;
+  refresh_token_hash: string | null;
+  refresh_expires_at: Date | null;
+  scopes: JsonStrings;
+  rotated_at: Nullable<Date>;
+  revoked_at: Nullable<Date>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -139,6 +200,10 @@ export interface Database {
   resource_versions: ResourceVersionsTable;
   imports: ImportsTable;
   rate_limits: RateLimitsTable;
+  oauth_clients: OAuthClientsTable;
+  oauth_authorizations: OAuthAuthorizationsTable;
+  oauth_codes: OAuthCodesTable;
+  oauth_tokens: OAuthTokensTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;

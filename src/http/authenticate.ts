@@ -1,6 +1,6 @@
 import { parse as parseCookies } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { authenticateBearer, type Principal } from '../auth/auth.service';
+import { authenticateBearer, authenticateLoginToken, type Principal } from '../auth/auth.service';
 import { SESSION_COOKIE } from '../auth/session-cookie';
 import type { TokenSettings } from '../auth/login-tokens';
 import type { Db } from '../db/database';
@@ -27,6 +27,27 @@ export function identifyCaller(db: Db, tokens: TokenSettings): RequestHandler {
     }
     next();
   };
+}
+
+/**
+ * The browser session from the `fourfold_session` cookie alone (never a bearer header), for
+ * pages of public operations that act for the logged-in user, such as the OAuth consent page.
+ * Undefined when there is none or it is no longer valid.
+ */
+export async function browserSession(db: Db, tokens: TokenSettings, req: Request): Promise<Principal | undefined> {
+  const cookie = req.headers.cookie ? parseCookies(req.headers.cookie)[SESSION_COOKIE] : undefined;
+  if (!cookie) return undefined;
+  try {
+    return await authenticateLoginToken(db, tokens, cookie, 'cookie');
+  } catch (error) {
+    if (error instanceof AppError) return undefined;
+    throw error;
+  }
+}
+
+/** Whether the request carries an `Origin` header naming this server (CSRF defence for form posts). */
+export function isSameOrigin(req: Request): boolean {
+  return req.get('origin') === `${req.protocol}://${req.get('host')}`;
 }
 
 /** Rejects requests to non-public operations without valid credentials, and cross-site cookie writes. */
@@ -80,9 +101,8 @@ function presentedToken(req: Request): { token: string; via: Principal['via'] } 
  * (and same-origin) unsafe request, and a page on another origin cannot forge it.
  */
 function assertSameOrigin(req: Request): void {
-  const origin = req.get('origin');
   const ownOrigin = `${req.protocol}://${req.get('host')}`;
-  if (origin !== ownOrigin) {
+  if (!isSameOrigin(req)) {
     throw new AppError(
       'csrf_check_failed',
       `A request authenticated by the session cookie must carry an Origin header naming this API's origin (${ownOrigin}).`,

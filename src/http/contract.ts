@@ -5,6 +5,7 @@ export type Schemas = components['schemas'];
 type OperationId = keyof operations;
 
 type JsonContent<T> = T extends { content: { 'application/json': infer Body } } ? Body : never;
+type FormContent<T> = T extends { content: { 'application/x-www-form-urlencoded': infer Body } } ? Body : never;
 /** `Fallback` where the spec has nothing (openapi-typescript says `never`). */
 type OrElse<T, Fallback> = [T] extends [never] ? Fallback : T;
 type Responses<Id extends OperationId> = operations[Id]['responses'];
@@ -12,7 +13,10 @@ type SuccessStatus<Id extends OperationId> = Extract<keyof Responses<Id>, 200 | 
 
 /** The JSON body of the operation's success responses. */
 export type SuccessBody<Id extends OperationId> = JsonContent<Responses<Id>[SuccessStatus<Id>]>;
-export type RequestBody<Id extends OperationId> = JsonContent<NonNullable<operations[Id]['requestBody']>>;
+/** The request body: JSON, or the fields of a form post (`application/x-www-form-urlencoded`). */
+export type RequestBody<Id extends OperationId> =
+  | JsonContent<NonNullable<operations[Id]['requestBody']>>
+  | FormContent<NonNullable<operations[Id]['requestBody']>>;
 type PathParams<Id extends OperationId> = OrElse<NonNullable<operations[Id]['parameters']['path']>, Record<string, string>>;
 type QueryParams<Id extends OperationId> = OrElse<NonNullable<operations[Id]['parameters']['query']>, Record<string, never>>;
 

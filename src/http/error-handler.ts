@@ -24,6 +24,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   validation_failed: 422,
   scope_not_held: 422,
   invalid_import: 422,
+  invalid_redirect_uri: 422,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

@@ -1,0 +1,62 @@
+import { Router } from 'express';
+import type { Db } from '../db/database';
+import { AppError } from '../errors';
+import { principalOf } from '../http/authenticate';
+import type { OperationHandler } from '../http/contract';
+import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { registerClient } from './oauth-clients.service';
+import { toAuthorizationResource, toOAuthClientResource } from './oauth.mapper';
+import { deleteAuthorization, deleteClient, findClient, listAuthorizations, listClients } from './oauth.repository';
+
+/** `/v1/oauth-clients` (admins manage the organization's apps) and `/v1/authorizations` (users, their approvals). */
+export function oauthAdminRoutes(db: Db): Router {
+  const listOAuthClients: OperationHandler<'listOAuthClients'> = async (req, res) => {
+    const { organizationId } = principalOf(res);
+    const limit = req.query.limit ?? DEFAULT_LIMIT;
+    const binding = { list: 'oauth-clients' };
+    const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, 1)[0]);
+    const rows = await listClients(db, organizationId, limit, after);
+    res.json(toPage(rows, limit, binding, (row) => [row.id], toOAuthClientResource));
+  };
+
+  const createOAuthClient: OperationHandler<'createOAuthClient'> = async (req, res) => {
+    const { row, secret } = await registerClient(db, principalOf(res).organizationId, req.body);
+    res.status(201).location(`/v1/oauth-clients/${row.id}`).json({ ...toOAuthClientResource(row), client_secret: secret });
+  };
+
+  const getOAuthClient: OperationHandler<'getOAuthClient'> = async (req, res) => {
+    const row = await findClient(db, principalOf(res).organizationId, req.params.id);
+    if (!row) throw new AppError('not_found', `No OAuth client ${req.params.id} in your organization.`);
+    res.json(toOAuthClientResource(row));
+  };
+
+  const deleteOAuthClient: OperationHandler<'deleteOAuthClient'> = async (req, res) => {
+    const deleted = await deleteClient(db, principalOf(res).organizationId, req.params.id);
+    if (!deleted) throw new AppError('not_found', `No OAuth client ${req.params.id} in your organization.`);
+    res.status(204).end();
+  };
+
+  const listAuthorizationsHandler: OperationHandler<'listAuthorizations'> = async (req, res) => {
+    const { organizationId, userId } = principalOf(res);
+    const limit = req.query.limit ?? DEFAULT_LIMIT;
+    const binding = { list: 'authorizations' };
+    const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, 1)[0]);
+    const rows = await listAuthorizations(db, organizationId, userId, limit, after);
+    res.json(toPage(rows, limit, binding, (row) => [row.id], toAuthorizationResource));
+  };
+
+  const deleteAuthorizationHandler: OperationHandler<'deleteAuthorization'> = async (req, res) => {
+    const { organizationId, userId } = principalOf(res);
+    const deleted = await deleteAuthorization(db, organizationId, userId, req.params.id);
+    if (!deleted) throw new AppError('not_found', `You have no authorization ${req.params.id}.`);
+    res.status(204).end();
+  };
+
+  return Router()
+    .get('/v1/oauth-clients', listOAuthClients)
+    .post('/v1/oauth-clients', createOAuthClient)
+    .get('/v1/oauth-clients/:id', getOAuthClient)
+    .delete('/v1/oauth-clients/:id', deleteOAuthClient)
+    .get('/v1/authorizations', listAuthorizationsHandler)
+    .delete('/v1/authorizations/:id', deleteAuthorizationHandler);
+}
