@@ -5,16 +5,16 @@ import type { Redis } from 'ioredis';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Logger } from 'pino';
 import { accountRoutes } from './accounts/accounts.handlers';
-import { authRoutes } from './auth/auth.routes';
+import { authRoutes } from './auth/auth.handlers';
 import type { TokenSettings } from './auth/login-tokens';
 import type { Config } from './config';
 import type { Db } from './db/database';
-import { docsRoutes } from './docs/docs.routes';
+import { docsRoutes } from './docs/docs.handlers';
 import { identifyCaller, requireCredentials, requireScopes } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
 import { loadOpenApiDocument } from './http/openapi-document';
 import { oauthAdminRoutes } from './oauth/oauth-admin.handlers';
-import { oauthFormParser, oauthRoutes } from './oauth/oauth.routes';
+import { oauthFormParser, oauthRoutes } from './oauth/oauth.handlers';
 import { OperationIndex } from './http/operations';
 import { rateLimitLogin, rateLimitPerCaller } from './http/rate-limit';
 import { postgresStores, redisStores } from './http/rate-limit-store';
@@ -25,7 +25,7 @@ import { importRoutes } from './imports/imports.handlers';
 import { memberRoutes } from './members/members.handlers';
 import { organizationRoutes } from './organizations/organizations.handlers';
 import { resourceRoutes } from './resources/resources.handlers';
-import { systemRoutes } from './system/system.routes';
+import { systemRoutes } from './system/system.handlers';
 import { tokenRoutes } from './tokens/tokens.handlers';
 
 export interface AppDeps {
