@@ -1,6 +1,7 @@
 import { sql, type Insertable } from 'kysely';
 import type { Db } from '../db/database';
 import type { ImportsTable } from '../db/schema';
+import type { NewResource } from '../resources/resources.repository';
 
 export function insertImport(db: Db, row: Insertable<ImportsTable>) {
   return db.insertInto('imports').values(row).returningAll().executeTakeFirstOrThrow();
@@ -26,15 +27,20 @@ export function findAccountResourceStates(db: Db, accountId: string) {
   return db.selectFrom('resources').select(['id', 'native_id', 'content_hash', 'version', 'status']).where('account_id', '=', accountId).execute();
 }
 
-export async function updateResourceContent(
+/** Gives resources new content and version in one statement (see `insertResources` for the jsonb batch). */
+export async function updateResourcesContent(
   db: Db,
-  row: {
-    id: string; type: string; name: string | null; region: string | null; tags: string; attributes: string;
-    relationships: string; content_hash: string; version: number; last_seen_at: Date;
-  },
+  rows: Pick<NewResource, 'id' | 'type' | 'name' | 'region' | 'tags' | 'attributes' | 'relationships' | 'content_hash' | 'version' | 'last_seen_at'>[],
 ): Promise<void> {
-  const { id, ...changes } = row;
-  await db.updateTable('resources').set({ ...changes, status: 'active' }).where('id', '=', id).execute();
+  if (rows.length === 0) return;
+  await sql`
+    update resources set type = r.type, name = r.name, region = r.region, tags = r.tags, attributes = r.attributes,
+      relationships = r.relationships, content_hash = r.content_hash, version = r.version, last_seen_at = r.last_seen_at,
+      status = 'active'
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+      id text, type text, name text, region text, tags jsonb, attributes jsonb, relationships jsonb,
+      content_hash text, version integer, last_seen_at timestamptz)
+    where resources.id = r.id`.execute(db);
 }
 
 /** Marks resources seen again, unchanged (and active, in case they had gone). */

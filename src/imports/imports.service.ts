@@ -5,7 +5,7 @@ import type { AccountRow, ImportRow } from '../db/schema';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
-import { insertResources, insertResourceVersions } from '../resources/resources.repository';
+import { insertResources, insertResourceVersions, type NewResource, type NewResourceVersion } from '../resources/resources.repository';
 import { stableJson } from '../stable-json';
 import { parseInventory, type CanonicalResource, type ImportProblem } from './import-parsers';
 import {
@@ -15,11 +15,11 @@ import {
   markResourcesSeen,
   markUnseenResourcesGone,
   recordAccountImport,
-  updateResourceContent,
+  updateResourcesContent,
 } from './imports.repository';
 
 const SHOWN_PROBLEMS = 100;
-const INSERT_CHUNK = 1000;
+const WRITE_BATCH = 5000;
 
 type Counts = Schemas['Import']['counts'];
 
@@ -97,7 +97,7 @@ function contentOf(resource: CanonicalResource) {
 }
 
 /** SHA-256 of the canonical JSON of what an import can change about a resource. */
-export function contentHash(resource: CanonicalResource): string {
+function contentHash(resource: CanonicalResource): string {
   return createHash('sha256').update(stableJson(contentOf(resource))).digest('hex');
 }
 
@@ -110,51 +110,41 @@ async function applyResources(
 ): Promise<Counts> {
   const counts: Counts = { created: 0, updated: 0, unchanged: 0, gone: 0, skipped: 0, rejected: 0 };
   const existing = new Map((await findAccountResourceStates(db, account.id)).map((row) => [row.native_id, row]));
-  const newResources = [];
-  const versions = [];
+  const created: NewResource[] = [];
+  const changed: Parameters<typeof updateResourcesContent>[1] = [];
+  const versions: NewResourceVersion[] = [];
   const seenAgain: string[] = [];
   for (const resource of resources) {
-    const hash = contentHash(resource);
-    const json = {
-      tags: JSON.stringify(resource.tags),
-      attributes: JSON.stringify(resource.attributes),
-      relationships: JSON.stringify(resource.relationships),
-    };
     const current = existing.get(resource.native_id);
-    const version = (current?.version ?? 0) + 1;
-    const versionRow = { version, content_hash: hash, name: resource.name, region: resource.region, ...json, recorded_at: seenAt };
+    const content = { ...contentOf(resource), content_hash: contentHash(resource), version: (current?.version ?? 0) + 1 };
     if (!current) {
       const id = newId('res');
       counts.created++;
-      newResources.push({
+      created.push({
+        ...content,
         id,
         organization_id: organizationId,
         account_id: account.id,
         provider: resource.provider,
-        type: resource.type,
         native_id: resource.native_id,
-        name: resource.name,
-        region: resource.region,
-        ...json,
-        content_hash: hash,
-        version: 1,
         first_seen_at: seenAt,
         last_seen_at: seenAt,
-        status: 'active' as const,
+        status: 'active',
       });
-      versions.push({ resource_id: id, ...versionRow });
-    } else if (current.content_hash !== hash) {
+      versions.push({ ...content, resource_id: id, recorded_at: seenAt });
+    } else if (current.content_hash !== content.content_hash) {
       counts.updated++;
-      await updateResourceContent(db, { id: current.id, type: resource.type, name: resource.name, region: resource.region, ...json, content_hash: hash, version, last_seen_at: seenAt });
-      versions.push({ resource_id: current.id, ...versionRow });
+      changed.push({ ...content, id: current.id, last_seen_at: seenAt });
+      versions.push({ ...content, resource_id: current.id, recorded_at: seenAt });
     } else {
       if (current.status === 'gone') counts.updated++;
       else counts.unchanged++;
       seenAgain.push(current.id);
     }
   }
-  for (let i = 0; i < newResources.length; i += INSERT_CHUNK) await insertResources(db, newResources.slice(i, i + INSERT_CHUNK));
-  for (let i = 0; i < versions.length; i += INSERT_CHUNK) await insertResourceVersions(db, versions.slice(i, i + INSERT_CHUNK));
+  for (let i = 0; i < created.length; i += WRITE_BATCH) await insertResources(db, created.slice(i, i + WRITE_BATCH));
+  for (let i = 0; i < changed.length; i += WRITE_BATCH) await updateResourcesContent(db, changed.slice(i, i + WRITE_BATCH));
+  for (let i = 0; i < versions.length; i += WRITE_BATCH) await insertResourceVersions(db, versions.slice(i, i + WRITE_BATCH));
   await markResourcesSeen(db, seenAgain, seenAt);
   return counts;
 }

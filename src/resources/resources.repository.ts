@@ -1,6 +1,5 @@
-import { sql, type Expression, type Insertable, type SqlBool } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../db/database';
-import type { ResourcesTable, ResourceVersionsTable } from '../db/schema';
 import type { Schemas } from '../http/contract';
 
 export interface ResourceFilter {
@@ -111,10 +110,52 @@ export async function countResourcesOfAccount(db: Db, accountId: string): Promis
   return Number(row.count);
 }
 
-export async function insertResources(db: Db, rows: Insertable<ResourcesTable>[]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('resources').values(rows).execute();
+/** A new resource row, with its JSON columns as values (they are serialized once per batch). */
+export interface NewResource {
+  id: string;
+  organization_id: string;
+  account_id: string;
+  provider: Schemas['Provider'];
+  type: string;
+  native_id: string;
+  region: string | null;
+  name: string | null;
+  tags: Record<string, string>;
+  attributes: Record<string, unknown>;
+  relationships: Schemas['Relationship'][];
+  content_hash: string;
+  version: number;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  status: Schemas['ResourceStatus'];
 }
 
-export async function insertResourceVersions(db: Db, rows: Insertable<ResourceVersionsTable>[]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('resource_versions').values(rows).execute();
+export type NewResourceVersion = Pick<NewResource, 'version' | 'content_hash' | 'name' | 'region' | 'tags' | 'attributes' | 'relationships'> & {
+  resource_id: string;
+  recorded_at: Date;
+};
+
+// Bulk inserts send a whole batch as one jsonb parameter and let PostgreSQL unpack it: one
+// statement and one parameter per batch, whatever its size, instead of 16 parameters a row.
+export async function insertResources(db: Db, rows: NewResource[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
+                           relationships, content_hash, version, first_seen_at, last_seen_at, status)
+    select id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
+           relationships, content_hash, version, first_seen_at, last_seen_at, status
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+      id text, organization_id text, account_id text, provider text, type text, native_id text, region text, name text,
+      tags jsonb, attributes jsonb, relationships jsonb, content_hash text, version integer,
+      first_seen_at timestamptz, last_seen_at timestamptz, status text)`.execute(db);
+}
+
+export async function insertResourceVersions(db: Db, rows: NewResourceVersion[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    insert into resource_versions (resource_id, version, content_hash, name, region, tags, attributes, relationships, recorded_at)
+    select resource_id, version, content_hash, name, region, tags, attributes, relationships, recorded_at
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+      resource_id text, version integer, content_hash text, name text, region text,
+      tags jsonb, attributes jsonb, relationships jsonb, recorded_at timestamptz)`.execute(db);
 }
