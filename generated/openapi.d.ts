@@ -247,6 +247,9 @@ export interface paths {
          *
          *     The secret (`token`, starting `ffp_`, with a checksum secret scanners recognise) is in this
          *     answer only: fourfold keeps only its hash. Use it as `Authorization: Bearer <token>`.
+         *
+         *     Tokens are managed with a login session only (`403 forbidden` for a personal access token
+         *     or an OAuth token), so a leaked token cannot mint longer-lived ones.
          */
         post: operations["createToken"];
         delete?: never;
@@ -766,7 +769,7 @@ export interface paths {
         };
         /**
          * List the apps you authorized
-         * @description The OAuth clients the caller approved, with the scopes last approved, newest first. Any authenticated user; each sees only their own.
+         * @description The OAuth clients the caller approved, with the scopes last approved, newest first. Any user, with a login session (not an app's OAuth token); each sees only their own.
          */
         get: operations["listAuthorizations"];
         put?: never;
@@ -2124,6 +2127,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -2162,6 +2166,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -2740,6 +2745,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
@@ -2773,6 +2779,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];

@@ -446,8 +446,9 @@ describe('/v1/authorizations', () => {
     const entry = list.body.data.find((a: { client: { id: string } }) => a.client.id === client.id);
     expect(entry).toMatchObject({ id: expect.stringMatching(/^oau_/), client: { name: 'Revocable' }, scopes: ['findings:read'] });
 
-    // The OAuth token itself can list them too (any authenticated user).
-    await request(t.app).get('/v1/authorizations').set('Authorization', `Bearer ${tokens.body.access_token}`).expect(200);
+    // An app's own token cannot see or revoke the user's other apps: that takes a login session.
+    expectError(await request(t.app).get('/v1/authorizations').set('Authorization', `Bearer ${tokens.body.access_token}`), 403, 'forbidden');
+    expectError(await request(t.app).post('/v1/tokens').set('Authorization', `Bearer ${tokens.body.access_token}`).send({ name: 'escape', scopes: ['findings:read'] }), 403, 'forbidden');
 
     const other = await logInAs(t.app, 'other@example.com', 'another-long-password');
     expectError(await request(t.app).delete(`/v1/authorizations/${entry.id}`).set('Authorization', `Bearer ${other}`), 404, 'not_found');

@@ -140,6 +140,17 @@ describe('login throttling', () => {
     expectRateLimited(await login(t, '192.0.2.7', 'dan'), 3, 600);
     expectError(await login(t, '192.0.2.8', 'dan'), 401, 'invalid_credentials');
   });
+
+  it('counts the OAuth login form against the same login budgets as POST /auth/login', async () => {
+    const t = await start({ RATE_LIMIT_LOGIN_PER_USERNAME: '3', RATE_LIMIT_LOGIN_WINDOW_SECONDS: '600' });
+    const form = (password: string) =>
+      request(t.app).post('/oauth/login').set('Origin', 'http://fourfold.test').set('Host', 'fourfold.test').type('form').send({ username: OWNER.username, password, return_to: '/oauth/authorize?response_type=code' });
+    await form('wrong-password-1');
+    await form('wrong-password-2');
+    expectError(await request(t.app).post('/auth/login').send({ username: OWNER.username, password: 'wrong-password-3' }), 401, 'invalid_credentials');
+    expectRateLimited(await form(OWNER.password), 3, 600);
+    expectRateLimited(await request(t.app).post('/auth/login').send(OWNER), 3, 600);
+  });
 });
 
 describe('one limit shared by every API process', () => {

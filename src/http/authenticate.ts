@@ -8,6 +8,11 @@ import { AppError } from '../errors';
 import { isPublic } from './operations';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const CREDENTIAL_NAMES: Record<Principal['credential']['kind'], string> = {
+  session: 'a login session',
+  personal_access_token: 'a personal access token',
+  oauth: 'an OAuth access token',
+};
 
 /**
  * Establishes who is calling from `Authorization: Bearer` or the session cookie, without
@@ -59,6 +64,13 @@ export const requireCredentials: RequestHandler = (req, res, next) => {
     throw new AppError(
       'unauthenticated',
       'This operation needs credentials. Send "Authorization: Bearer <token>" or the session cookie.',
+    );
+  }
+  if (operation.credentialKinds && !operation.credentialKinds.includes(principal.credential.kind)) {
+    throw new AppError(
+      'forbidden',
+      `This operation takes a login session (POST /auth/login, or the session cookie), not ${CREDENTIAL_NAMES[principal.credential.kind]}: ` +
+        'a credential must not be able to mint or manage other credentials.',
     );
   }
   if (principal.via === 'cookie' && !SAFE_METHODS.has(req.method)) assertSameOrigin(req);

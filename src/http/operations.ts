@@ -2,7 +2,7 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 type Method = (typeof METHODS)[number];
-const RATE_LIMIT_BUDGETS = ['default', 'heavy'] as const;
+const RATE_LIMIT_BUDGETS = ['default', 'heavy', 'login'] as const;
 export type RateLimitBudget = (typeof RATE_LIMIT_BUDGETS)[number];
 
 export interface Operation {
@@ -17,6 +17,8 @@ export interface Operation {
   bodyLimit: 'default' | 'import';
   /** Which per-credential budget the operation spends: its `x-rate-limit-budget`, else `default`. */
   rateLimitBudget: RateLimitBudget;
+  /** The credential kinds the operation accepts (its `x-credential-kinds`); undefined: any. */
+  credentialKinds: string[] | undefined;
 }
 
 interface PathEntry {
@@ -42,6 +44,7 @@ export class OperationIndex {
           security,
           requiredScopes: [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))],
           bodyLimit: (op as { 'x-body-limit'?: string })['x-body-limit'] === 'import' ? 'import' : 'default',
+          credentialKinds: (op as { 'x-credential-kinds'?: string[] })['x-credential-kinds'],
           rateLimitBudget: rateLimitBudgetOf(op as { 'x-rate-limit-budget'?: unknown }, `${method.toUpperCase()} ${template}`),
         });
       }

@@ -6,7 +6,6 @@ import { AppError } from '../errors';
 import type { RateLimitStoreFactory } from './rate-limit-store';
 
 const MINUTE_MS = 60_000;
-const LOGIN_OPERATION_ID = 'createSession';
 
 interface Budget {
   /** Names the budget's counters in the store, so no two budgets share one. */
@@ -31,7 +30,10 @@ export function rateLimitPerCaller(
 ): RequestHandler[] {
   const credential = (res: Response) => {
     const principal = res.locals.principal;
-    return principal && `${principal.credential.kind}:${principal.credential.id}`;
+    if (!principal) return undefined;
+    // An OAuth app's budget is per client and user: refreshing, which makes a new token, must not reset it.
+    const { credential: c } = principal;
+    return c.kind === 'oauth' ? `oauth:${c.clientId}:${principal.userId}` : `${c.kind}:${c.id}`;
   };
   const isHeavy = (res: Response) => res.locals.operation?.rateLimitBudget === 'heavy';
   const budgets: Budget[] = [
@@ -58,7 +60,8 @@ export function rateLimitPerCaller(
 }
 
 /**
- * The extra budgets of `POST /auth/login`, against password guessing; they need the parsed,
+ * The extra budgets of the operations the spec marks `x-rate-limit-budget: login` (every form
+ * that checks a password), against password guessing; they need the parsed,
  * validated body, so they run after the request validator:
  * - `login-username`: attempts per username (lower-cased, as usernames are case-insensitive),
  *   from any IP, so spreading guesses over many addresses does not help. The default, 10 per
@@ -71,7 +74,7 @@ export function rateLimitPerCaller(
  *   or a NAT puts many people behind one address.
  */
 export function rateLimitLogin(settings: Config['rateLimits'], stores: RateLimitStoreFactory, logger: Logger): RequestHandler[] {
-  const isLogin = (res: Response) => res.locals.operation?.operationId === LOGIN_OPERATION_ID;
+  const isLogin = (res: Response) => res.locals.operation?.rateLimitBudget === 'login';
   const windowMs = settings.loginWindowSeconds * 1000;
   const budgets: Budget[] = [
     {
