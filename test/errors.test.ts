@@ -75,3 +75,18 @@ describe('errors in the spec shape', () => {
     expect(line).toMatchObject({ level: 50, res: { status: 500 }, err: { message: expect.stringContaining('users') } });
   });
 });
+
+describe('error details', () => {
+  it('names a path parameter as path.<name>', async () => {
+    const token = await t.ownerToken();
+    const response = await request(t.app).get('/v1/members/xyz').set('Authorization', `Bearer ${token}`);
+    expectError(response, 422, 'validation_failed');
+    expect(response.body.error.details[0].field).toBe('path.user_id');
+  });
+
+  it('says when a body comes without a Content-Type', async () => {
+    const response = await request(t.app).post('/auth/login').set('Content-Type', '').send('x');
+    expectError(response, 415, 'unsupported_media_type');
+    expect(response.body.error.message).not.toContain('undefined');
+  });
+});

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { encodeCursor } from '../src/http/pagination';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { logInAs, startTestApp, type TestApp } from './support/app';
 import { expectError } from './support/expectations';
@@ -81,6 +82,21 @@ describe('GET /v1/resources', () => {
     expect(second.body.data.map((r: { name: string }) => r.name)).toEqual(['logs-archive', 'old-volume']);
     expectError(await request(t.app).get(`/v1/resources?sort=-name&limit=2&cursor=${first.body.next_cursor}`).set(as(owner)), 400, 'invalid_cursor');
     expectError(await request(t.app).get(`/v1/resources?sort=name&type=aws_instance&cursor=${first.body.next_cursor}`).set(as(owner)), 400, 'invalid_cursor');
+  });
+
+  it('refuses hand-edited cursors, and binds the time filters too', async () => {
+    const forge = (keys: unknown[], binding: unknown) => encodeCursor(keys as (string | number)[], binding);
+    const sort = { field: 'last_seen_at', descending: true };
+    const filter = {};
+    const badTime = forge(['not-a-date', 'res_01JD8X3N5W6Q2R4T7Y9ZABCDEF'], { list: 'resources', filter, sort });
+    expectError(await request(t.app).get(`/v1/resources?cursor=${badTime}`).set(as(owner)), 400, 'invalid_cursor');
+    const [resource] = (await request(t.app).get('/v1/resources?limit=1').set(as(owner))).body.data;
+    const badVersion = forge(['abc'], { list: 'resource_versions', resource: resource.id });
+    expectError(await request(t.app).get(`/v1/resources/${resource.id}/versions?cursor=${badVersion}`).set(as(owner)), 400, 'invalid_cursor');
+
+    const first = await request(t.app).get('/v1/resources?limit=1&seen_after=2000-01-01T00:00:00Z').set(as(owner));
+    const moved = await request(t.app).get(`/v1/resources?limit=1&seen_after=2100-01-01T00:00:00Z&cursor=${first.body.next_cursor}`).set(as(owner));
+    expectError(moved, 400, 'invalid_cursor');
   });
 
   it('pages through a set while resources are inserted, without duplicates or gaps', async () => {

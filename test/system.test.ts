@@ -62,3 +62,15 @@ describe('probes', () => {
     expect(JSON.stringify(t.logs)).not.toContain(token);
   });
 });
+
+describe('HEAD', () => {
+  it('answers HEAD like GET, without a body, on public and authenticated operations', async () => {
+    const health = await request(t.app).head('/health');
+    expect(health.status).toBe(200);
+    expect(health.text).toBeUndefined();
+    expectStandardHeaders(health);
+    const me = await request(t.app).head('/v1/me').set('Authorization', `Bearer ${await t.ownerToken()}`);
+    expect(me.status).toBe(200);
+    expectError(await request(t.app).get('/v1/me'), 401, 'unauthenticated');
+  });
+});

@@ -13,7 +13,7 @@ export function accountRoutes(db: Db): Router {
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const filter = { provider: req.query.provider };
     const binding = { list: 'accounts', ...filter };
-    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, 1) : undefined;
+    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
     const rows = await listAccounts(db, principalOf(res).organizationId, filter, limit + 1, after?.[0] as string | undefined);
     res.json(toPage(rows, limit, binding, (row) => [row.id], toAccount));
   };

@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Request } from 'express';
 import type { components } from '../../generated/openapi';
 import { AppError, type ErrorCode, type ErrorDetail } from '../errors';
 
@@ -40,7 +40,7 @@ interface LibraryError extends Error {
 /** Renders every error, ours or a library's, in the spec's error shape; logs the unexpected ones. */
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
   if (res.headersSent) return next(error);
-  const appError = error instanceof AppError ? error : translate(error as LibraryError);
+  const appError = error instanceof AppError ? error : translate(error as LibraryError, req);
   const status = STATUS_BY_CODE[appError.code];
   if (status >= 500) {
     // pino-http logs the response line with this error attached; the client sees none of it.
@@ -54,7 +54,7 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
   res.status(status).json(body);
 };
 
-function translate(error: LibraryError): AppError {
+function translate(error: LibraryError, req: Request): AppError {
   switch (error.type) {
     case 'entity.parse.failed':
       return new AppError('malformed_json', `The request body is not valid JSON: ${error.message}.`);
@@ -70,15 +70,25 @@ function translate(error: LibraryError): AppError {
     return new AppError('validation_failed', 'The request is invalid; see details.', error.errors.map(toDetail));
   }
   if (error.status === 415) {
-    return new AppError('unsupported_media_type', `${error.message}. Send the body as application/json.`);
+    const type = req.headers['content-type'];
+    return new AppError(
+      'unsupported_media_type',
+      type ? `This operation does not accept ${type.split(';')[0]}; see the spec for the media types it takes.` : 'The request has a body but no Content-Type; send Content-Type: application/json.',
+    );
   }
   if (error.status === 413) return new AppError('payload_too_large', error.message);
   return new AppError('internal_error', 'Something went wrong on our side. Quote the request id when you report it.');
 }
 
-/** `/body/items/0/name` or `.query.limit` → `body.items.0.name`, `query.limit`. */
+// express-openapi-validator names request parts as Express does.
+const PART_NAMES: Record<string, string> = { params: 'path', headers: 'header', cookies: 'cookie' };
+
+/** `/body/items/0/name`, `.query.limit` or `.params.id` → `body.items.0.name`, `query.limit`, `path.id`. */
 function toDetail(item: { path: string; message: string }): ErrorDetail {
-  const field = item.path.replace(/^[./]+/, '').replace(/[/]/g, '.');
+  const field = item.path
+    .replace(/^[./]+/, '')
+    .replace(/[/]/g, '.')
+    .replace(/^(params|headers|cookies)(?=\.|$)/, (part) => PART_NAMES[part] ?? part);
   return { field: /^(body|query|path|header|cookie)(\.|$)/.test(field) ? field : null, issue: item.message };
 }
 

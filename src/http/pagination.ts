@@ -15,8 +15,21 @@ export function encodeCursor(keys: CursorKeys, binding: unknown): string {
   return Buffer.from(JSON.stringify({ k: keys, b: digest(binding) })).toString('base64url');
 }
 
-/** The keyset position in `cursor`; 400 `invalid_cursor` if it is corrupt or was made for other filters. */
-export function decodeCursor(cursor: string, binding: unknown, keyCount: number): CursorKeys {
+/** What each key of a cursor must be: an API id, an RFC 3339 timestamp, any text, an integer. */
+export type CursorKeyKind = 'id' | 'timestamp' | 'text' | 'integer';
+
+const KEY_CHECKS: Record<CursorKeyKind, (key: unknown) => boolean> = {
+  id: (key) => typeof key === 'string' && /^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/.test(key),
+  timestamp: (key) => typeof key === 'string' && /^\d{4}-\d\d-\d\dT/.test(key) && !Number.isNaN(Date.parse(key)),
+  text: (key) => typeof key === 'string',
+  integer: (key) => Number.isSafeInteger(key),
+};
+
+/**
+ * The keyset position in `cursor`, its keys of the `kinds` given; 400 `invalid_cursor` if it is
+ * corrupt (a hand-edited cursor included) or was made for other filters or sort.
+ */
+export function decodeCursor(cursor: string, binding: unknown, kinds: CursorKeyKind[]): CursorKeys {
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -24,8 +37,7 @@ export function decodeCursor(cursor: string, binding: unknown, keyCount: number)
     decoded = undefined;
   }
   const { k, b } = (decoded ?? {}) as { k?: unknown; b?: unknown };
-  const keysValid =
-    Array.isArray(k) && k.length === keyCount && k.every((key) => typeof key === 'string' || typeof key === 'number');
+  const keysValid = Array.isArray(k) && k.length === kinds.length && kinds.every((kind, i) => KEY_CHECKS[kind](k[i]));
   if (!keysValid) {
     throw new AppError('invalid_cursor', 'The cursor is not one this API issued.', [{ field: 'query.cursor', issue: 'corrupt cursor' }]);
   }

@@ -26,7 +26,7 @@ export function importRoutes(db: Db): Router {
     const account = await requireAccount(db, principal, req.params.id);
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const binding = { list: 'imports', account: account.id };
-    const before = req.query.cursor ? (decodeCursor(req.query.cursor, binding, 1)[0] as string) : undefined;
+    const before = req.query.cursor ? (decodeCursor(req.query.cursor, binding, ['id'])[0] as string) : undefined;
     const rows = await listImports(db, principal.organizationId, account.id, limit + 1, before);
     res.json(toPage(rows, limit, binding, (row) => [row.id], toImport));
   };

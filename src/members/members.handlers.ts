@@ -14,7 +14,7 @@ export function memberRoutes(db: Db, tokens: TokenSettings): Router {
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const filter = { role: req.query.role };
     const binding = { list: 'members', ...filter };
-    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, 1) : undefined;
+    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
     const rows = await listMembers(db, principalOf(res).organizationId, filter, limit + 1, after?.[0] as string | undefined);
     res.json(toPage(rows, limit, binding, (row) => [row.user_id], toMember));
   };

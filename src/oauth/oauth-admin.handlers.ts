@@ -14,7 +14,7 @@ export function oauthAdminRoutes(db: Db): Router {
     const { organizationId } = principalOf(res);
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const binding = { list: 'oauth-clients' };
-    const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, 1)[0]);
+    const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, ['id'])[0]);
     const rows = await listClients(db, organizationId, limit, after);
     res.json(toPage(rows, limit, binding, (row) => [row.id], toOAuthClientResource));
   };
@@ -40,7 +40,7 @@ export function oauthAdminRoutes(db: Db): Router {
     const { organizationId, userId } = principalOf(res);
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const binding = { list: 'authorizations' };
-    const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, 1)[0]);
+    const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, ['id'])[0]);
     const rows = await listAuthorizations(db, organizationId, userId, limit, after);
     res.json(toPage(rows, limit, binding, (row) => [row.id], toAuthorizationResource));
   };

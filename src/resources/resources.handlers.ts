@@ -37,7 +37,7 @@ export function resourceRoutes(db: Db): Router {
     const sortParam = query.sort ?? '-last_seen_at';
     const sort: ResourceSort = { field: sortParam.replace(/^-/, '') as ResourceSortField, descending: sortParam.startsWith('-') };
     const binding = { list: 'resources', filter, sort };
-    const after = query.cursor ? (decodeCursor(query.cursor, binding, 2) as [string, string]) : undefined;
+    const after = query.cursor ? (decodeCursor(query.cursor, binding, [sort.field.endsWith('_seen_at') ? 'timestamp' : 'text', 'id']) as [string, string]) : undefined;
     const rows = await listResources(db, principalOf(res).organizationId, filter, sort, limit + 1, after);
     res.json(toPage(rows, limit, binding, (row) => [sortKeyOf(row, sort.field), row.id], toResourceSummary));
   };
@@ -56,7 +56,7 @@ export function resourceRoutes(db: Db): Router {
     const resource = await requireResource(principalOf(res).organizationId, req.params.id);
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const binding = { list: 'resource_versions', resource: resource.id };
-    const before = req.query.cursor ? (decodeCursor(req.query.cursor, binding, 1)[0] as number) : undefined;
+    const before = req.query.cursor ? (decodeCursor(req.query.cursor, binding, ['integer'])[0] as number) : undefined;
     const rows = await listResourceVersions(db, resource.id, limit + 1, before);
     res.json(toPage(rows, limit, binding, (row) => [row.version], toResourceVersion));
   };

@@ -13,7 +13,7 @@ export function tokenRoutes(db: Db, options: { allowNoExpiry: boolean }): Router
     const { organizationId, userId } = principalOf(res);
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const binding = { list: 'tokens' };
-    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, 1) : undefined;
+    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
     const rows = await listTokens(db, organizationId, userId, limit + 1, after?.[0] as string | undefined);
     res.json(toPage(rows, limit, binding, (row) => [row.id], toPersonalAccessToken));
   };
