@@ -53,3 +53,18 @@ export function updateAccount(db: Db, organizationId: string, id: string, change
 export async function deleteAccount(db: Db, organizationId: string, id: string): Promise<void> {
   await db.deleteFrom('accounts').where('organization_id', '=', organizationId).where('id', '=', id).execute();
 }
+
+/**
+ * Takes the account's row lock until the transaction ends, so that imports into one account, and
+ * its deletion, run one after the other. Answers false when the account is gone.
+ */
+export async function lockAccount(db: Db, organizationId: string, accountId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('accounts')
+    .select('id')
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', accountId)
+    .forUpdate()
+    .executeTakeFirst();
+  return row !== undefined;
+}

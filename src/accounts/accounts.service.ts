@@ -5,7 +5,7 @@ import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { countResourcesOfAccount } from '../resources/resources.repository';
-import { deleteAccount, findAccount, findAccountByExternalId, insertAccount } from './accounts.repository';
+import { deleteAccount, findAccount, findAccountByExternalId, insertAccount, lockAccount } from './accounts.repository';
 
 type Provider = Schemas['Provider'];
 
@@ -56,7 +56,7 @@ export async function requireAccount(db: Db, principal: Principal, id: string): 
 /** Deletes the account; with `force` its resources go too, otherwise their existence is a conflict. */
 export async function removeAccount(db: Db, principal: Principal, id: string, force: boolean): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    await requireAccount(trx, principal, id);
+    if (!(await lockAccount(trx, principal.organizationId, id))) throw new AppError('not_found', `No account ${id} in this organization.`);
     if (!force && (await countResourcesOfAccount(trx, id)) > 0) {
       throw new AppError('account_in_use', 'Resources reference this account; delete with force=true to delete them too.');
     }

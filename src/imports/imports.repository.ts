@@ -18,11 +18,6 @@ export function listImports(db: Db, organizationId: string, accountId: string, l
   return query.orderBy('id', 'desc').limit(limit).execute();
 }
 
-/** Takes the account's row lock: imports into one account run one after the other. */
-export async function lockAccount(db: Db, accountId: string): Promise<void> {
-  await db.selectFrom('accounts').select('id').where('id', '=', accountId).forUpdate().execute();
-}
-
 export function findAccountResourceStates(db: Db, accountId: string) {
   return db.selectFrom('resources').select(['id', 'native_id', 'content_hash', 'version', 'status']).where('account_id', '=', accountId).execute();
 }

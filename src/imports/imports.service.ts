@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Principal } from '../auth/auth.service';
 import type { Db } from '../db/database';
 import type { AccountRow, ImportRow } from '../db/schema';
+import { lockAccount } from '../accounts/accounts.repository';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
@@ -11,7 +12,6 @@ import { parseInventory, type CanonicalResource, type ImportProblem } from './im
 import {
   findAccountResourceStates,
   insertImport,
-  lockAccount,
   markResourcesSeen,
   markUnseenResourcesGone,
   recordAccountImport,
@@ -64,10 +64,14 @@ export async function importInventory(
   }
 
   return db.transaction().execute(async (trx) => {
-    await lockAccount(trx, account.id);
-    const counts = { ...(await applyResources(trx, principal.organizationId, account, resources, startedAt)), skipped };
-    if (input.mode === 'full') counts.gone = await markUnseenResourcesGone(trx, account.id, startedAt);
-    await recordAccountImport(trx, account.id, startedAt);
+    if (!(await lockAccount(trx, principal.organizationId, account.id))) {
+      throw new AppError('not_found', `No account ${account.id} in this organization.`);
+    }
+    // Taken once the lock is held, so that imports queued on one account stamp in the order they apply.
+    const seenAt = new Date();
+    const counts = { ...(await applyResources(trx, principal.organizationId, account, resources, seenAt)), skipped };
+    if (input.mode === 'full') counts.gone = await markUnseenResourcesGone(trx, account.id, seenAt);
+    await recordAccountImport(trx, account.id, seenAt);
     return insertImport(trx, record('succeeded', counts, []));
   });
 }

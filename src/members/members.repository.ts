@@ -72,12 +72,9 @@ export async function insertInvitation(
   await db.insertInto('invitations').values(invitation).execute();
 }
 
-export function findInvitationByHash(db: Db, tokenHash: string) {
-  return db.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
-}
-
-export async function deleteInvitation(db: Db, tokenHash: string): Promise<void> {
-  await db.deleteFrom('invitations').where('token_hash', '=', tokenHash).execute();
+/** Takes the invitation out of the store and answers it: of two concurrent claims, one gets it. */
+export function claimInvitation(db: Db, tokenHash: string) {
+  return db.deleteFrom('invitations').where('token_hash', '=', tokenHash).returningAll().executeTakeFirst();
 }
 
 export async function setPasswordHash(db: Db, userId: string, passwordHash: string): Promise<void> {

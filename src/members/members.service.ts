@@ -10,10 +10,9 @@ import { insertMembership } from '../organizations/organizations.repository';
 import { generateSecret, hashSecret } from '../tokens/token-secrets';
 import { findUserByUsername, insertUser } from '../users/users.repository';
 import {
-  deleteInvitation,
   deleteMembership,
   deleteUserWithoutMemberships,
-  findInvitationByHash,
+  claimInvitation,
   findMemberRow,
   insertInvitation,
   lockOwners,
@@ -83,11 +82,11 @@ export async function acceptInvitation(db: Db, tokens: TokenSettings, secret: st
   const tokenHash = hashSecret(secret);
   const passwordHash = await hashPassword(password);
   const invitation = await db.transaction().execute(async (trx) => {
-    const found = await findInvitationByHash(trx, tokenHash);
+    const found = await claimInvitation(trx, tokenHash);
     if (!found) throw new AppError('invalid_token', 'The invitation is not valid: unknown or already accepted.');
+    // Throwing rolls the claim back: an expired invitation stays (and stays expired).
     if (found.expires_at <= new Date()) throw new AppError('token_expired', 'The invitation has expired; ask for a new one.');
     await setPasswordHash(trx, found.user_id, passwordHash);
-    await deleteInvitation(trx, tokenHash);
     return found;
   });
   return {
