@@ -1283,6 +1283,8 @@ export interface components {
             scope?: string;
             client_id?: string;
             client_secret?: string;
+        } & {
+            [key: string]: unknown;
         };
         OAuthTokenResponse: {
             /** @description Opaque; send it as `Authorization: Bearer <access_token>`. */
@@ -1305,6 +1307,8 @@ export interface components {
             token_type_hint?: string;
             client_id?: string;
             client_secret?: string;
+        } & {
+            [key: string]: unknown;
         };
         /** @description RFC 7662 §2.2. An inactive, unknown or foreign token answers only `{"active": false}`. */
         OAuthIntrospection: {

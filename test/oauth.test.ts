@@ -173,6 +173,13 @@ describe('GET /oauth/authorize', () => {
     expect(response.text).not.toContain('<script>');
   });
 
+  it('ignores token request parameters it does not know (RFC 6749 §3.2)', async () => {
+    const response = await request(t.app).post('/oauth/token').type('form').send({ grant_type: 'refresh_token', refresh_token: 'ffr_unknown', client_id: 'cli_01JD8X3N5W6Q2R4T7Y9ZABCDEF', resource: 'https://api.example' });
+    expect(response.status).toBe(400);
+    expect(response.body.error).not.toBe('validation_failed');
+    expect(typeof response.body.error).toBe('string');
+  });
+
   it('shows an error page and never redirects for an unknown client or a redirect URI that does not match exactly', async () => {
     for (const overrides of [
       { client_id: 'cli_01JD8X3N5W6Q2R4T7Y9ZABCDEF' },
