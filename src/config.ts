@@ -24,7 +24,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** The body limit of operations marked `x-body-limit: import` in the spec. */
   importBodyLimitBytes: number;
-  trustProxy: boolean;
+  /** Express's `trust proxy`: false, how many proxies are in front, or their addresses. */
+  trustProxy: false | number | string[];
   /** Whether personal access tokens may be created without an expiry. */
   patAllowNoExpiry: boolean;
   /** Rate-limit budgets (see src/http/rate-limit.ts). */
@@ -133,7 +134,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     validateResponses: boolean('VALIDATE_RESPONSES', false),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1048576, 1024, 104857600),
     importBodyLimitBytes: integer('IMPORT_BODY_LIMIT_BYTES', 67108864, 1048576, 1073741824),
-    trustProxy: boolean('TRUST_PROXY', false),
+    trustProxy: trustedProxies(read('TRUST_PROXY'), problems),
     patAllowNoExpiry: boolean('PAT_ALLOW_NO_EXPIRY', false),
     rateLimits: {
       perMinute: integer('RATE_LIMIT_PER_MINUTE', 1000, 1, 1000000),
@@ -148,6 +149,24 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/**
+ * `TRUST_PROXY`: `false`, the number of proxies in front of the API, or their addresses/CIDRs
+ * (and Express's names `loopback`, `linklocal`, `uniquelocal`). Not `true`: trusting every hop
+ * would let any client choose its IP with an X-Forwarded-For header, and so its rate limits.
+ */
+function trustedProxies(raw: string | undefined, problems: string[]): false | number | string[] {
+  if (raw === undefined || raw.toLowerCase() === 'false' || raw === '0') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (raw.toLowerCase() === 'true') {
+    problems.push('TRUST_PROXY=true would trust an X-Forwarded-For any client can forge; give the number of proxies in front (e.g. 1) or their addresses');
+    return false;
+  }
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const invalid = entries.filter((entry) => !/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(entry));
+  if (invalid.length > 0) problems.push(`TRUST_PROXY has entries that are not addresses or CIDRs: ${invalid.join(', ')}`);
+  return entries;
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {

@@ -41,7 +41,7 @@ describe('POST /auth/login', () => {
   });
 
   it('marks the cookie Secure when served over https behind a trusted proxy', async () => {
-    const proxied = await startTestApp({ TRUST_PROXY: 'true' });
+    const proxied = await startTestApp({ TRUST_PROXY: '1' });
     try {
       const response = await request(proxied.app).post('/auth/login').set('X-Forwarded-Proto', 'https').send(OWNER);
       expect(response.status).toBe(200);

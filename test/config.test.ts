@@ -33,6 +33,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('takes TRUST_PROXY as a hop count or addresses, and refuses true', () => {
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toEqual(['10.0.0.0/8', 'loopback']);
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY=true would trust/);
+    expect(() => loadConfig({ TRUST_PROXY: 'proxy.internal' })).toThrow(/TRUST_PROXY has entries/);
+  });
+
   it('requires JWT_SECRET with DATABASE_URL, since processes must share one key', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/x' })).toThrow(/JWT_SECRET is required/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://localhost/x', JWT_SECRET: 'x'.repeat(32) })).toThrow(/DATABASE_URL/);

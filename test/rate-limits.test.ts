@@ -96,7 +96,7 @@ describe('rate limits per credential', () => {
 
 describe('rate limits without credentials', () => {
   it('limits requests without credentials per client IP', async () => {
-    const t = await start({ RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: 'true' });
+    const t = await start({ RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: '1' });
     const from = (ip: string) => request(t.app).get('/health').set('X-Forwarded-For', ip);
     expect(rateLimitHeaders(await from('203.0.113.5').expect(200))).toMatchObject({ limit: 2, remaining: 1 });
     await from('203.0.113.5').expect(200);
@@ -110,7 +110,7 @@ describe('login throttling', () => {
     request(t.app).post('/auth/login').set('X-Forwarded-For', ip).send({ username, password });
 
   it('throttles guesses at one username from any number of IPs, whatever the case of the username', async () => {
-    const t = await start({ TRUST_PROXY: 'true', RATE_LIMIT_LOGIN_PER_USERNAME: '3', RATE_LIMIT_LOGIN_WINDOW_SECONDS: '600' });
+    const t = await start({ TRUST_PROXY: '1', RATE_LIMIT_LOGIN_PER_USERNAME: '3', RATE_LIMIT_LOGIN_WINDOW_SECONDS: '600' });
     const guesses = [
       await login(t, '198.51.100.1', OWNER.username),
       await login(t, '198.51.100.2', OWNER.username.toUpperCase()),
@@ -133,7 +133,7 @@ describe('login throttling', () => {
   });
 
   it('throttles login attempts from one IP over all usernames', async () => {
-    const t = await start({ TRUST_PROXY: 'true', RATE_LIMIT_LOGIN_PER_IP: '3', RATE_LIMIT_LOGIN_WINDOW_SECONDS: '600' });
+    const t = await start({ TRUST_PROXY: '1', RATE_LIMIT_LOGIN_PER_IP: '3', RATE_LIMIT_LOGIN_WINDOW_SECONDS: '600' });
     for (const username of ['ann', 'bob', 'cat']) {
       expectError(await login(t, '192.0.2.7', username), 401, 'invalid_credentials');
     }
