@@ -1,10 +1,13 @@
-// Applies pending migrations to the configured database (DATABASE_URL, else PGlite in DATA_DIR).
-import { loadConfig } from '../src/config';
+// Applies pending migrations to DATABASE_URL, else to the PGlite database in DATA_DIR (./data).
+// It needs nothing else of the server's configuration.
+import path from 'node:path';
 import { migrateToLatest, openDatabase } from '../src/db/database';
 
 async function migrate(): Promise<void> {
-  const config = loadConfig(process.env);
-  const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = openDatabase({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    dataDir: path.resolve(process.env.DATA_DIR || './data'),
+  });
   try {
     const applied = await migrateToLatest(db);
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'the database is up to date');

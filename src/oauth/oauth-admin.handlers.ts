@@ -15,7 +15,7 @@ export function oauthAdminRoutes(db: Db): Router {
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const binding = { list: 'oauth-clients' };
     const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, ['id'])[0]);
-    const rows = await listClients(db, organizationId, limit, after);
+    const rows = await listClients(db, organizationId, limit + 1, after);
     res.json(toPage(rows, limit, binding, (row) => [row.id], toOAuthClientResource));
   };
 
@@ -41,7 +41,7 @@ export function oauthAdminRoutes(db: Db): Router {
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const binding = { list: 'authorizations' };
     const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, ['id'])[0]);
-    const rows = await listAuthorizations(db, organizationId, userId, limit, after);
+    const rows = await listAuthorizations(db, organizationId, userId, limit + 1, after);
     res.json(toPage(rows, limit, binding, (row) => [row.id], toAuthorizationResource));
   };
 

@@ -31,7 +31,7 @@ export function insertClient(db: Db, client: NewClient) {
 export function listClients(db: Db, organizationId: string, limit: number, afterId: string | undefined) {
   let query = db.selectFrom('oauth_clients').select(CLIENT_COLUMNS).where('organization_id', '=', organizationId);
   if (afterId !== undefined) query = query.where('id', '<', afterId);
-  return query.orderBy('id', 'desc').limit(limit + 1).execute();
+  return query.orderBy('id', 'desc').limit(limit).execute();
 }
 
 export function findClient(db: Db, organizationId: string, id: string) {
@@ -79,7 +79,7 @@ export function listAuthorizations(db: Db, organizationId: string, userId: strin
     .where('a.organization_id', '=', organizationId)
     .where('a.user_id', '=', userId);
   if (afterId !== undefined) query = query.where('a.id', '<', afterId);
-  return query.orderBy('a.id', 'desc').limit(limit + 1).execute();
+  return query.orderBy('a.id', 'desc').limit(limit).execute();
 }
 
 /** Deletes the authorization and, by cascade, every code and token issued under it. */

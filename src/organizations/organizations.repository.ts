@@ -16,15 +16,6 @@ export function findOrganizationById(db: Db, id: string) {
   return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export function findMembership(db: Db, organizationId: string, userId: string) {
-  return db
-    .selectFrom('memberships')
-    .select(['organization_id', 'user_id', 'role'])
-    .where('organization_id', '=', organizationId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-}
-
 /** The organization a user logs in to: their oldest membership. */
 export function findFirstMembershipOfUser(db: Db, userId: string) {
   return db
