@@ -129,6 +129,26 @@ describe('imports', () => {
     expect(imports.body.data[0].problems.length).toBeGreaterThan(0);
   });
 
+  it('refuses resources the API could not answer with (bad region, type, too many tags, a NUL)', async () => {
+    const account = await newAccount();
+    const bucket = { type: 'aws_s3_bucket', native_id: 'arn:aws:s3:::ok', provider: 'aws', region: 'eu-west-1', name: 'ok', tags: {}, attributes: {}, relationships: [] };
+    const response = await importInto(account, 'native', {
+      resources: [
+        bucket,
+        { ...bucket, native_id: 'arn:aws:s3:::a', region: 'eu west 1' },
+        { ...bucket, native_id: 'arn:aws:s3:::b', tags: Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`k${i}`, 'v'])) },
+        { ...bucket, native_id: 'arn:aws:s3:::c', attributes: { policy: 'x\u0000y' } },
+      ],
+    });
+    expectError(response, 422, 'invalid_import');
+    expect(response.body.error.details.map((d: { issue: string }) => d.issue)).toEqual([
+      expect.stringMatching(/^resources\[1\] region: must match pattern/),
+      expect.stringMatching(/^resources\[2\] tags: must NOT have more than 100 properties/),
+      'resources[3]: contains a NUL character, which cannot be stored',
+    ]);
+    expect(await inventoryOf(account)).toEqual([]);
+  });
+
   it('needs the format, and names the allowed ones', async () => {
     const account = await newAccount();
     const response = await request(t.app).post(`/v1/accounts/${account}/imports?format=csv`).set(as(owner)).send({});

@@ -9,6 +9,7 @@ import { newId } from '../ids';
 import { insertResources, insertResourceVersions, type NewResource, type NewResourceVersion } from '../resources/resources.repository';
 import { stableJson } from '../stable-json';
 import { parseInventory, type CanonicalResource, type ImportProblem } from './import-parsers';
+import { resourceLimitProblems } from './resource-limits';
 import {
   findAccountResourceStates,
   insertImport,
@@ -37,7 +38,7 @@ export async function importInventory(
   const parsed = parseInventory(input.format, input.document);
   const resources = parsed.resources.filter((resource) => resource.provider === account.provider);
   const skipped = parsed.resources.length - resources.length;
-  const problems = [...parsed.problems, ...duplicateProblems(resources)];
+  const problems = [...parsed.problems, ...duplicateProblems(resources), ...resourceLimitProblems(resources)];
   const record = (status: ImportRow['status'], counts: Counts, shown: ImportProblem[]) => ({
     id: newId('imp'),
     organization_id: principal.organizationId,
