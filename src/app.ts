@@ -46,6 +46,7 @@ export function createApp({ config, db, logger, signingSecret, redis, document =
   const rateLimitStores = redis ? redisStores(redis, config.redisKeyPrefix, logger) : postgresStores(db, logger);
   const app = express();
   app.set('trust proxy', config.trustProxy);
+  if (config.publicUrl) app.set('public origin', config.publicUrl);
   app.disable('x-powered-by');
 
   app.use(requestLogger(logger));

@@ -7,6 +7,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export interface Config {
   port: number;
   host: string;
+  /** The origin clients reach the API at (OAuth issuer, same-origin checks); else taken from each request. */
+  publicUrl: string | undefined;
   /** PostgreSQL server; when absent the embedded PGlite database in `dataDir` is used. */
   databaseUrl: string | undefined;
   dataDir: string;
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const config: Config = {
     port: integer('PORT', 8080, 0, 65535),
     host: read('HOST') ?? '0.0.0.0',
+    publicUrl: publicOrigin(read('PUBLIC_URL'), problems),
     databaseUrl,
     dataDir: path.resolve(read('DATA_DIR') ?? './data'),
     jwt: {
@@ -167,6 +170,18 @@ function trustedProxies(raw: string | undefined, problems: string[]): false | nu
   const invalid = entries.filter((entry) => !/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(entry));
   if (invalid.length > 0) problems.push(`TRUST_PROXY has entries that are not addresses or CIDRs: ${invalid.join(', ')}`);
   return entries;
+}
+
+function publicOrigin(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const url = new URL(raw);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url.origin;
+  } catch {
+    // reported below
+  }
+  problems.push(`PUBLIC_URL must be an http(s) URL such as https://api.example.com, got "${raw}"`);
+  return undefined;
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {

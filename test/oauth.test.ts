@@ -173,6 +173,17 @@ describe('GET /oauth/authorize', () => {
     expect(response.text).not.toContain('<script>');
   });
 
+  it('takes the issuer from PUBLIC_URL, not from the Host a client sends', async () => {
+    const configured = await startTestApp({ PUBLIC_URL: 'https://api.fourfold.test/' });
+    try {
+      const response = await request(configured.app).get('/.well-known/oauth-authorization-server').set('Host', 'evil.example');
+      expect(response.body.issuer).toBe('https://api.fourfold.test');
+      expect(response.body.token_endpoint).toBe('https://api.fourfold.test/oauth/token');
+    } finally {
+      await configured.close();
+    }
+  });
+
   it('ignores token request parameters it does not know (RFC 6749 §3.2)', async () => {
     const response = await request(t.app).post('/oauth/token').type('form').send({ grant_type: 'refresh_token', refresh_token: 'ffr_unknown', client_id: 'cli_01JD8X3N5W6Q2R4T7Y9ZABCDEF', resource: 'https://api.example' });
     expect(response.status).toBe(400);

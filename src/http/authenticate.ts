@@ -51,8 +51,16 @@ export async function browserSession(db: Db, tokens: TokenSettings, req: Request
 }
 
 /** Whether the request carries an `Origin` header naming this server (CSRF defence for form posts). */
+/**
+ * This API's own origin: PUBLIC_URL's when configured (it must be in production, where the Host
+ * header is the client's to choose), else the request's, for local use.
+ */
+export function ownOrigin(req: Request): string {
+  return (req.app.get('public origin') as string | undefined) ?? `${req.protocol}://${req.get('host')}`;
+}
+
 export function isSameOrigin(req: Request): boolean {
-  return req.get('origin') === `${req.protocol}://${req.get('host')}`;
+  return req.get('origin') === ownOrigin(req);
 }
 
 /** Rejects requests to non-public operations without valid credentials, and cross-site cookie writes. */
@@ -113,11 +121,10 @@ function presentedToken(req: Request): { token: string; via: Principal['via'] } 
  * (and same-origin) unsafe request, and a page on another origin cannot forge it.
  */
 function assertSameOrigin(req: Request): void {
-  const ownOrigin = `${req.protocol}://${req.get('host')}`;
   if (!isSameOrigin(req)) {
     throw new AppError(
       'csrf_check_failed',
-      `A request authenticated by the session cookie must carry an Origin header naming this API's origin (${ownOrigin}).`,
+      `A request authenticated by the session cookie must carry an Origin header naming this API's origin (${ownOrigin(req)}).`,
     );
   }
 }

@@ -6,7 +6,7 @@ import { setSessionCookie } from '../auth/session-cookie';
 import { SCOPES_BY_ROLE } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
-import { browserSession, isSameOrigin } from '../http/authenticate';
+import { browserSession, isSameOrigin, ownOrigin } from '../http/authenticate';
 import type { OperationHandler, Schemas } from '../http/contract';
 import { sendConsentPage, sendErrorPage, sendLoginPage } from './oauth.pages';
 import { findClientById } from './oauth.repository';
@@ -40,9 +40,6 @@ function pickParams(source: Record<string, unknown>): AuthorizeParams {
   return params;
 }
 
-function issuerOf(req: Request): string {
-  return `${req.protocol}://${req.get('host')}`;
-}
 
 /** RFC 6749 §4.1.2.1: errors the client must hear of go back to its (verified) redirect URI. */
 function redirectWithError(req: Request, res: Response, params: AuthorizeParams, error: string, description: string): void {
@@ -50,7 +47,7 @@ function redirectWithError(req: Request, res: Response, params: AuthorizeParams,
   target.searchParams.set('error', error);
   target.searchParams.set('error_description', description);
   if (params.state) target.searchParams.set('state', params.state);
-  target.searchParams.set('iss', issuerOf(req));
+  target.searchParams.set('iss', ownOrigin(req));
   res.redirect(303, target.toString());
 }
 
@@ -154,7 +151,7 @@ export function oauthRoutes(db: Db, tokens: TokenSettings): Router {
       if (!(error instanceof OAuthError) || !response.get('location') || error.code >= 500) throw error;
     }
     const target = new URL(response.get('location') as string);
-    target.searchParams.set('iss', issuerOf(req));
+    target.searchParams.set('iss', ownOrigin(req));
     res.redirect(303, target.toString());
   };
 
@@ -233,11 +230,11 @@ export function oauthRoutes(db: Db, tokens: TokenSettings): Router {
     const caller = await clientOf(req, res, { confidentialOnly: true });
     if (!caller) return;
     res.setHeader('Cache-Control', 'no-store');
-    res.json(await introspectOAuthToken(db, caller.client, caller.token, issuerOf(req)));
+    res.json(await introspectOAuthToken(db, caller.client, caller.token, ownOrigin(req)));
   };
 
   const getAuthorizationServerMetadata: OperationHandler<'getAuthorizationServerMetadata'> = (req, res) => {
-    const issuer = issuerOf(req);
+    const issuer = ownOrigin(req);
     res.json({
       issuer,
       authorization_endpoint: `${issuer}/oauth/authorize`,
