@@ -7,7 +7,7 @@ import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { insertMembership } from '../organizations/organizations.repository';
-import { generateSecret, hashSecret } from '../tokens/token-secrets';
+import { generateSecret, hashSecret } from '../secrets';
 import { findUserByUsername, insertUser } from '../users/users.repository';
 import {
   deleteMembership,

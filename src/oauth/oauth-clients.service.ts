@@ -2,7 +2,8 @@ import type { Db } from '../db/database';
 import { AppError, type ErrorDetail } from '../errors';
 import { newId } from '../ids';
 import type { Schemas } from '../http/contract';
-import { CLIENT_SECRET_PREFIX, newSecret, sha256 } from './oauth-secrets';
+import { generateSecret, hashSecret } from '../secrets';
+import { CLIENT_SECRET_PREFIX } from './oauth-secrets';
 import { insertClient } from './oauth.repository';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -31,13 +32,13 @@ function redirectUriProblems(uris: readonly string[]): ErrorDetail[] {
 export async function registerClient(db: Db, organizationId: string, input: Schemas['OAuthClientCreate']) {
   const problems = redirectUriProblems(input.redirect_uris);
   if (problems.length > 0) throw new AppError('invalid_redirect_uri', 'A redirect URI is not acceptable; see details.', problems);
-  const secret = input.client_type === 'confidential' ? newSecret(CLIENT_SECRET_PREFIX) : null;
+  const secret = input.client_type === 'confidential' ? generateSecret(CLIENT_SECRET_PREFIX) : null;
   const row = await insertClient(db, {
     id: newId('cli'),
     organization_id: organizationId,
     name: input.name,
     client_type: input.client_type,
-    secret_hash: secret === null ? null : sha256(secret),
+    secret_hash: secret === null ? null : hashSecret(secret),
     redirect_uris: input.redirect_uris,
     scopes: input.scopes,
   });

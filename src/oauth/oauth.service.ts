@@ -31,11 +31,9 @@ import { newId } from '../ids';
 import {
   ACCESS_TOKEN_PREFIX,
   CODE_PREFIX,
-  hashesMatch,
-  newSecret,
   REFRESH_TOKEN_PREFIX,
-  sha256,
 } from './oauth-secrets';
+import { generateSecret, hashSecret, secretMatchesHash } from '../secrets';
 import {
   findClientById,
   findCodeByHash,
@@ -97,7 +95,7 @@ export async function authenticateClient(db: Db, clientId: string, clientSecret:
   const row = await findClientById(db, clientId);
   if (!row) return null;
   if (row.client_type === 'confidential') {
-    if (!clientSecret || !row.secret_hash || !hashesMatch(row.secret_hash, clientSecret)) return null;
+    if (!clientSecret || !row.secret_hash || !secretMatchesHash(row.secret_hash, clientSecret)) return null;
   } else if (clientSecret) {
     return null;
   }
@@ -153,13 +151,13 @@ function createModel(db: Db, { authenticateClients }: { authenticateClients: boo
     },
 
     async generateAuthorizationCode() {
-      return newSecret(CODE_PREFIX);
+      return generateSecret(CODE_PREFIX);
     },
     async generateAccessToken() {
-      return newSecret(ACCESS_TOKEN_PREFIX);
+      return generateSecret(ACCESS_TOKEN_PREFIX);
     },
     async generateRefreshToken() {
-      return newSecret(REFRESH_TOKEN_PREFIX);
+      return generateSecret(REFRESH_TOKEN_PREFIX);
     },
 
     async saveAuthorizationCode(code, client, user) {
@@ -178,7 +176,7 @@ function createModel(db: Db, { authenticateClients }: { authenticateClients: boo
         authorization_id: authorizationId,
         client_id: client.id,
         user_id: grantUser.id,
-        code_hash: sha256(code.authorizationCode),
+        code_hash: hashSecret(code.authorizationCode),
         redirect_uri: code.redirectUri,
         scopes,
         code_challenge: code.codeChallenge ?? null,
@@ -189,7 +187,7 @@ function createModel(db: Db, { authenticateClients }: { authenticateClients: boo
     },
 
     async getAuthorizationCode(authorizationCode) {
-      const row = await findCodeByHash(db, sha256(authorizationCode));
+      const row = await findCodeByHash(db, hashSecret(authorizationCode));
       if (!row) return false;
       if (row.used_at !== null) {
         // A replayed code: whoever holds it may be an attacker, so what it bought is revoked.
@@ -211,7 +209,7 @@ function createModel(db: Db, { authenticateClients }: { authenticateClients: boo
     },
 
     async revokeAuthorizationCode(code) {
-      return markCodeUsed(db, sha256(code.authorizationCode));
+      return markCodeUsed(db, hashSecret(code.authorizationCode));
     },
 
     async saveToken(token, client, user) {
@@ -224,9 +222,9 @@ function createModel(db: Db, { authenticateClients }: { authenticateClients: boo
         client_id: client.id,
         user_id: grantUser.id,
         family_id: grantUser.familyId,
-        access_token_hash: sha256(token.accessToken),
+        access_token_hash: hashSecret(token.accessToken),
         access_expires_at: token.accessTokenExpiresAt ?? new Date(Date.now() + ACCESS_TOKEN_TTL_SECONDS * 1000),
-        refresh_token_hash: token.refreshToken ? sha256(token.refreshToken) : null,
+        refresh_token_hash: token.refreshToken ? hashSecret(token.refreshToken) : null,
         refresh_expires_at: token.refreshTokenExpiresAt ?? null,
         scopes: token.scope ?? [],
       });
@@ -234,7 +232,7 @@ function createModel(db: Db, { authenticateClients }: { authenticateClients: boo
     },
 
     async getRefreshToken(refreshToken) {
-      const row = await findTokenByRefreshHash(db, sha256(refreshToken));
+      const row = await findTokenByRefreshHash(db, hashSecret(refreshToken));
       if (!row || row.revoked_at !== null) return false;
       if (row.rotated_at !== null) {
         // A retired refresh token came back: it was stolen or the client is broken. Revoke the family.
@@ -248,14 +246,14 @@ function createModel(db: Db, { authenticateClients }: { authenticateClients: boo
     },
 
     async revokeToken(token) {
-      const retired = await markRefreshTokenRotated(db, sha256(token.refreshToken));
+      const retired = await markRefreshTokenRotated(db, hashSecret(token.refreshToken));
       // Lost a race with another use of the same refresh token: treat it as reuse.
       if (!retired) await revokeTokenFamily(db, (token.user as GrantUser).familyId ?? '');
       return retired;
     },
 
     async getAccessToken(accessToken) {
-      const row = await findTokenByAccessHash(db, sha256(accessToken));
+      const row = await findTokenByAccessHash(db, hashSecret(accessToken));
       if (!row || row.revoked_at !== null) return false;
       const user = await grantUserOf(row, row.family_id);
       if (!user) return false;
@@ -302,7 +300,7 @@ export function isOAuthAccessToken(token: string): boolean {
  * user's role still grants, so a demoted user's apps lose what the user lost.
  */
 export async function authenticateOAuthAccessToken(db: Db, token: string, via: Principal['via']): Promise<Principal> {
-  const row = await findTokenByAccessHash(db, sha256(token));
+  const row = await findTokenByAccessHash(db, hashSecret(token));
   if (!row || row.revoked_at !== null) throw new AppError('invalid_token', 'The OAuth access token is unknown or has been revoked.');
   if (row.access_expires_at <= new Date()) throw new AppError('token_expired', 'The OAuth access token has expired. Refresh it.');
   const member = await findMember(db, row.organization_id, row.user_id);
@@ -363,7 +361,7 @@ export async function introspectOAuthToken(db: Db, client: OAuthClient, token: s
 }
 
 function findIssuedToken(db: Db, token: string) {
-  if (token.startsWith(ACCESS_TOKEN_PREFIX)) return findTokenByAccessHash(db, sha256(token));
-  if (token.startsWith(REFRESH_TOKEN_PREFIX)) return findTokenByRefreshHash(db, sha256(token));
+  if (token.startsWith(ACCESS_TOKEN_PREFIX)) return findTokenByAccessHash(db, hashSecret(token));
+  if (token.startsWith(REFRESH_TOKEN_PREFIX)) return findTokenByRefreshHash(db, hashSecret(token));
   return Promise.resolve(undefined);
 }

@@ -5,7 +5,7 @@ import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
-import { generateSecret, hashSecret, hasValidChecksum } from './token-secrets';
+import { generateSecret, hashSecret, hasValidChecksum } from '../secrets';
 import { findTokenByHash, insertToken, recordTokenUse } from './tokens.repository';
 
 export const PAT_PREFIX = 'ffp_';

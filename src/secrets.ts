@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /**
- * A bearer secret in the shape secret scanners recognise (as GitHub's tokens): a fixed prefix,
+ * Every secret fourfold hands out (tokens, codes, client secrets, invitations) is one of these:
+ * a bearer secret in the shape secret scanners recognise (as GitHub's tokens): a fixed prefix,
  * 32 random bytes in base62, and a CRC-32 of the rest in 6 base62 characters, so a scanner (and
  * we, before touching the database) can tell a real token from a look-alike.
  */
@@ -39,4 +40,11 @@ function checksum(text: string): Buffer {
   const out = Buffer.alloc(4);
   out.writeUInt32BE(crc32(text));
   return out;
+}
+
+/** Whether `secret` hashes to `expectedHash`, compared in constant time. */
+export function secretMatchesHash(expectedHash: string, secret: string): boolean {
+  const expected = Buffer.from(expectedHash, 'hex');
+  const actual = Buffer.from(hashSecret(secret), 'hex');
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
