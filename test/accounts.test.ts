@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, startTestApp, type TestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 import { seedResources } from './support/inventory';
 
@@ -12,7 +12,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const as = (token: string) => ({ Authorization: `Bearer ${token}` });
 const create = (body: object, token = owner) => request(t.app).post('/v1/accounts').set(as(token)).send(body);
 
 describe('cloud accounts', () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, startTestApp, type TestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'inventory');
@@ -16,7 +16,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const as = (token: string) => ({ Authorization: `Bearer ${token}` });
 let accountCount = 0;
 async function newAccount(provider = 'aws'): Promise<string> {
   const externalId = provider === 'aws' ? String(100000000000 + ++accountCount) : `project-${++accountCount}x`;

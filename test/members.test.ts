@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { logInAs, OWNER, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, OWNER, startTestApp, type TestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
 let t: TestApp;
@@ -12,7 +12,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const as = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 describe('organization', () => {
   it('is readable by any member and renamed only with org:admin', async () => {

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { encodeCursor } from '../src/http/pagination';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, startTestApp, type TestApp } from './support/app';
 import { expectError } from './support/expectations';
 import { seedResources } from './support/inventory';
 
@@ -29,9 +29,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-function as(token: string) {
-  return { Authorization: `Bearer ${token}` };
-}
 async function names(query: string): Promise<(string | null)[]> {
   const response = await request(t.app).get(`/v1/resources?${query}`).set(as(owner));
   expect(response.status).toBe(200);

@@ -99,3 +99,8 @@ export async function logInAs(app: Express, username: string, password: string):
   const response = await request(app).post('/auth/login').send({ username, password }).expect(200);
   return (response.body as { access_token: string }).access_token;
 }
+
+/** The `Authorization` header of a bearer token: `request(app).get(url).set(as(token))`. */
+export function as(token: string): { Authorization: string } {
+  return { Authorization: `Bearer ${token}` };
+}
