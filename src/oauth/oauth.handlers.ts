@@ -40,7 +40,6 @@ function pickParams(source: Record<string, unknown>): AuthorizeParams {
   return params;
 }
 
-
 /** RFC 6749 §4.1.2.1: errors the client must hear of go back to its (verified) redirect URI. */
 function redirectWithError(req: Request, res: Response, params: AuthorizeParams, error: string, description: string): void {
   const target = new URL(params.redirect_uri!);
