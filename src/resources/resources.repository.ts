@@ -47,6 +47,18 @@ export function listResources(
   limit: number,
   after?: [string, string],
 ) {
+  return resourceListQuery(db, organizationId, filter, sort, limit, after).execute();
+}
+
+/** The query behind `listResources`, unexecuted (benchmarks EXPLAIN it). */
+export function resourceListQuery(
+  db: Db,
+  organizationId: string,
+  filter: ResourceFilter,
+  sort: ResourceSort,
+  limit: number,
+  after?: [string, string],
+) {
   const key = sortKey(sort.field);
   const direction = sort.descending ? 'desc' : 'asc';
   return db
@@ -90,8 +102,7 @@ export function listResources(
     })
     .orderBy(key, direction)
     .orderBy('id', direction)
-    .limit(limit)
-    .execute();
+    .limit(limit);
 }
 
 export function findResource(db: Db, organizationId: string, id: string) {
