@@ -1,13 +1,8 @@
 // Imports N synthetic resources (native format) through HTTP into a fresh database on the
 // PostgreSQL server, then re-imports the same file (all unchanged), and prints resources/s.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-import.ts [--count 100000]
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { createTestDatabase } from '../test/support/database';
-import { createApp } from '../src/app';
-import { loadConfig } from '../src/config';
-import { bootstrapFirstOwner } from '../src/organizations/organizations.service';
+import { startBenchServer } from './bench-server';
 import { syntheticResources } from './synthetic-inventory';
 
 const TARGET_PER_SECOND = 20_000;
@@ -15,25 +10,8 @@ const TARGET_PER_SECOND = 20_000;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' } } });
   const count = Number(values.count);
-  if (!process.env.DATABASE_URL) throw new Error('set DATABASE_URL to the PostgreSQL server (the benchmark creates and drops its own database)');
 
-  const database = await createTestDatabase();
-  const secret = 'bench-signing-secret-0123456789-0123456789';
-  const config = loadConfig({
-    DATABASE_URL: database.databaseUrl!,
-    JWT_SECRET: secret,
-    ADMIN_USERNAME: 'bench',
-    ADMIN_PASSWORD: 'bench-password-123',
-    IMPORT_BODY_LIMIT_BYTES: String(1024 * 1024 * 1024),
-    RATE_LIMIT_HEAVY_PER_MINUTE: '1000',
-    LOG_LEVEL: 'silent',
-  });
-  const logger = pino({ level: 'silent' });
-  await bootstrapFirstOwner(database.db, config.admin, logger);
-  const server = createApp({ config, db: database.db, logger, signingSecret: secret }).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
+  const { base, token, close } = await startBenchServer({ IMPORT_BODY_LIMIT_BYTES: String(1024 * 1024 * 1024), RATE_LIMIT_HEAVY_PER_MINUTE: '1000' });
   try {
     const call = async (method: string, path: string, body: string, token?: string) => {
       const response = await fetch(`${base}${path}`, {
@@ -45,8 +23,6 @@ async function main(): Promise<void> {
       if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
       return json;
     };
-    const token = (await call('POST', '/auth/login', JSON.stringify({ username: 'bench', password: 'bench-password-123' })))
-      .access_token as string;
     const account = (await call('POST', '/v1/accounts', JSON.stringify({ provider: 'aws', external_id: '123456789012', name: 'bench' }), token))
       .id as string;
 
@@ -64,8 +40,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    server.close();
-    await database.drop();
+    await close();
   }
 }
 

@@ -2,16 +2,11 @@
 // server, with a type and a tag filter: median latency of page 1 and of page 2,000 (target:
 // within 1.2x of page 1), requests/s at 32 concurrent connections, and the EXPLAIN of the query.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-resources.ts [--count 1000000]
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import pino from 'pino';
-import { createApp } from '../src/app';
-import { loadConfig } from '../src/config';
 import { newId } from '../src/ids';
-import { bootstrapFirstOwner } from '../src/organizations/organizations.service';
 import { insertResources, resourceListQuery, type NewResource } from '../src/resources/resources.repository';
-import { createTestDatabase } from '../test/support/database';
+import { startBenchServer } from './bench-server';
 import { syntheticResources } from './synthetic-inventory';
 
 // Two of the commonest generated types and the commonest env: about an eighth of the estate,
@@ -24,35 +19,13 @@ const SAMPLES = 41;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { count: { type: 'string', default: '1000000' } } });
   const count = Number(values.count);
-  if (!process.env.DATABASE_URL) throw new Error('set DATABASE_URL to the PostgreSQL server (the benchmark creates and drops its own database)');
 
-  const database = await createTestDatabase();
-  const secret = 'bench-signing-secret-0123456789-0123456789';
-  const config = loadConfig({
-    DATABASE_URL: database.databaseUrl!,
-    JWT_SECRET: secret,
-    ADMIN_USERNAME: 'bench',
-    ADMIN_PASSWORD: 'bench-password-123',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    LOG_LEVEL: 'silent',
-  });
-  const logger = pino({ level: 'silent' });
-  await bootstrapFirstOwner(database.db, config.admin, logger);
-  const server = createApp({ config, db: database.db, logger, signingSecret: secret }).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
+  const { base, token, db, close } = await startBenchServer({ RATE_LIMIT_PER_MINUTE: '1000000' });
   try {
-    const login = await fetch(`${base}/auth/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: 'bench', password: 'bench-password-123' }),
-    });
-    const token = ((await login.json()) as { access_token: string }).access_token;
     const headers = { Authorization: `Bearer ${token}` };
-    const organizationId = (await database.db.selectFrom('organizations').select('id').executeTakeFirstOrThrow()).id;
+    const organizationId = (await db.selectFrom('organizations').select('id').executeTakeFirstOrThrow()).id;
     const accountId = newId('acc');
-    await database.db.insertInto('accounts').values({ id: accountId, organization_id: organizationId, provider: 'aws', external_id: '123456789012', name: 'bench' }).execute();
+    await db.insertInto('accounts').values({ id: accountId, organization_id: organizationId, provider: 'aws', external_id: '123456789012', name: 'bench' }).execute();
 
     let started = Date.now();
     let batch: NewResource[] = [];
@@ -61,12 +34,12 @@ async function main(): Promise<void> {
       const { source: _source, ...content } = resource;
       batch.push({ ...content, id: newId('res'), organization_id: organizationId, account_id: accountId, content_hash: '0'.repeat(64), version: 1, first_seen_at: seenAt, last_seen_at: seenAt, status: 'active' });
       if (batch.length === 5000) {
-        await insertResources(database.db, batch);
+        await insertResources(db, batch);
         batch = [];
       }
     }
-    await insertResources(database.db, batch);
-    await sql`analyze resources`.execute(database.db);
+    await insertResources(db, batch);
+    await sql`analyze resources`.execute(db);
     console.log(`seeded ${count} resources in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
     const get = async (cursor?: string) => {
@@ -109,12 +82,11 @@ async function main(): Promise<void> {
     console.log(`  32 concurrent connections, page 1: ${(done / 10).toFixed(0)} requests/s`);
 
     const sort = { field: 'last_seen_at' as const, descending: true };
-    const plan = await resourceListQuery(database.db, organizationId, FILTER, sort, 51).explain(undefined, sql`analyze, buffers`);
+    const plan = await resourceListQuery(db, organizationId, FILTER, sort, 51).explain(undefined, sql`analyze, buffers`);
     console.log('EXPLAIN (page 1):');
     for (const row of plan) console.log(`  ${Object.values(row)[0]}`);
   } finally {
-    server.close();
-    await database.drop();
+    await close();
   }
 }
 

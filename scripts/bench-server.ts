@@ -1,0 +1,42 @@
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { createApp } from '../src/app';
+import { loadConfig } from '../src/config';
+import type { Db } from '../src/db/database';
+import { bootstrapFirstOwner } from '../src/organizations/organizations.service';
+import { createTestDatabase } from '../test/support/database';
+
+/**
+ * The API on a fresh database of the PostgreSQL server named by DATABASE_URL, listening on a
+ * free local port, with a logged-in owner: what each benchmark measures against.
+ */
+export async function startBenchServer(env: Record<string, string>): Promise<{ base: string; token: string; db: Db; close(): Promise<void> }> {
+  if (!process.env.DATABASE_URL) throw new Error('set DATABASE_URL to the PostgreSQL server (the benchmark creates and drops its own database)');
+  const database = await createTestDatabase();
+  const secret = 'bench-signing-secret-0123456789-0123456789';
+  const owner = { username: 'bench', password: 'bench-password-123' };
+  const config = loadConfig({
+    DATABASE_URL: database.databaseUrl!,
+    JWT_SECRET: secret,
+    ADMIN_USERNAME: owner.username,
+    ADMIN_PASSWORD: owner.password,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const logger = pino({ level: 'silent' });
+  await bootstrapFirstOwner(database.db, config.admin, logger);
+  const server = createApp({ config, db: database.db, logger, signingSecret: secret }).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const login = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(owner) });
+  const token = ((await login.json()) as { access_token: string }).access_token;
+  return {
+    base,
+    token,
+    db: database.db,
+    close: async () => {
+      server.close();
+      await database.drop();
+    },
+  };
+}
