@@ -9,12 +9,13 @@ import { expectError } from './support/expectations';
 // Driven by the spec: every operation that declares scopes refuses a token that lacks them.
 const document = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'generated', 'openapi.json'), 'utf8')) as OpenAPIV3_1.Document;
 const ALL_SCOPES = document.components!.schemas!.Scope!.enum as string[];
+const index = new OperationIndex(document);
 const scoped: [string, Operation][] = [];
 for (const [route, item] of Object.entries(document.paths ?? {})) {
   for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
     if (!item?.[method]) continue;
     const concrete = route.replace(/\{[^}]+\}/g, 'usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF');
-    const match = new OperationIndex(document).find(method, concrete);
+    const match = index.find(method, concrete);
     if (match && 'operation' in match && match.operation.requiredScopes.length > 0) {
       scoped.push([`${method.toUpperCase()} ${route}`, match.operation]);
     }
