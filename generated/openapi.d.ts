@@ -363,6 +363,12 @@ export interface paths {
          *     any item is invalid, the answer is `422 invalid_import` listing the first problems with their
          *     address, the inventory is left exactly as it was, and the attempt is recorded as a `failed`
          *     import. This operation has the `heavy` rate-limit budget.
+         *
+         *     Small files are written inside the request: `201` with the finished import. A file of more
+         *     than `IMPORT_INLINE_MAX_RESOURCES` resources (5,000 by default) is checked inside the request
+         *     (so a bad file still answers `422` at once), then written by a background worker: `202` with
+         *     the import `queued` and a `Location` to poll until it is `succeeded` (or, if it could not be
+         *     written, `failed`). Imports into one account apply one at a time, in the order they were sent.
          */
         post: operations["createImport"];
         delete?: never;
@@ -1143,10 +1149,12 @@ export interface components {
             format: components["schemas"]["ImportFormat"];
             mode: components["schemas"]["ImportMode"];
             /**
-             * @description `failed`: the file was refused as a whole and nothing was written; `problems` says why.
+             * @description `queued`: a large file, checked and accepted, waiting for a worker; `running`: being
+             *     written; `succeeded`: written; `failed`: refused as a whole (or, rarely, a queued import
+             *     that could not be written), nothing was written, and `problems` says why.
              * @enum {string}
              */
-            status: "succeeded" | "failed";
+            status: "queued" | "running" | "succeeded" | "failed";
             counts: {
                 /**
                  * Format: int32
@@ -1183,7 +1191,8 @@ export interface components {
             problems: components["schemas"]["ImportProblem"][];
             created_by: components["schemas"]["UserId"];
             created_at: components["schemas"]["Timestamp"];
-            finished_at: components["schemas"]["Timestamp"];
+            /** @description When the import succeeded or failed; `null` while it is `queued` or `running`. */
+            finished_at: null | components["schemas"]["Timestamp"];
         };
         ImportList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["Import"][];
@@ -2477,6 +2486,24 @@ export interface operations {
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     /**
                      * @description The import.
+                     * @example /v1/imports/imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Import"];
+                };
+            };
+            /** @description The file is valid and large; a worker writes it. Poll `Location`. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The import, to poll.
                      * @example /v1/imports/imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF
                      */
                     Location: string;

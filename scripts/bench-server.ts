@@ -3,6 +3,8 @@ import pino from 'pino';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import type { Db } from '../src/db/database';
+import { JobQueue } from '../src/jobs/job-queue';
+import { startWorkers } from '../src/jobs/workers';
 import { bootstrapFirstOwner } from '../src/organizations/organizations.service';
 import { createTestDatabase } from '../test/support/database';
 
@@ -25,7 +27,9 @@ export async function startBenchServer(env: Record<string, string>): Promise<{ b
   });
   const logger = pino({ level: 'silent' });
   await bootstrapFirstOwner(database.db, config.admin, logger);
-  const server = createApp({ config, db: database.db, logger, signingSecret: secret }).listen(0, '127.0.0.1');
+  const jobs = new JobQueue(database.db, { databaseUrl: config.databaseUrl, pollingIntervalSeconds: 1 }, logger);
+  await startWorkers(jobs, database.db, logger);
+  const server = createApp({ config, db: database.db, logger, signingSecret: secret, jobs }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const login = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(owner) });
@@ -36,6 +40,7 @@ export async function startBenchServer(env: Record<string, string>): Promise<{ b
     db: database.db,
     close: async () => {
       server.close();
+      await jobs.stop();
       await database.drop();
     },
   };

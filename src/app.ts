@@ -22,6 +22,7 @@ import { requestLogger } from './http/request-logger';
 import { requireKnownOperation, resolveOperation } from './http/resolve-operation';
 import './http/locals';
 import { importRoutes } from './imports/imports.handlers';
+import type { JobQueue } from './jobs/job-queue';
 import { memberRoutes } from './members/members.handlers';
 import { organizationRoutes } from './organizations/organizations.handlers';
 import { resourceRoutes } from './resources/resources.handlers';
@@ -36,12 +37,14 @@ export interface AppDeps {
   signingSecret: string;
   /** The client for `config.redisUrl`; the rate-limit counters live there when it is given. */
   redis?: Redis;
+  /** The background job queue (large imports, audits, reports). */
+  jobs: JobQueue;
   /** Tests only: the spec to route by instead of the bundled one (e.g. with an operation marked heavy). */
   document?: OpenAPIV3_1.Document;
 }
 
 /** Builds the HTTP application without listening. */
-export function createApp({ config, db, logger, signingSecret, redis, document = loadOpenApiDocument().document }: AppDeps): express.Express {
+export function createApp({ config, db, logger, signingSecret, redis, jobs, document = loadOpenApiDocument().document }: AppDeps): express.Express {
   const tokens: TokenSettings = { ...config.jwt, secret: signingSecret };
   const rateLimitStores = redis ? redisStores(redis, config.redisKeyPrefix, logger) : postgresStores(db, logger);
   const app = express();
@@ -86,7 +89,7 @@ export function createApp({ config, db, logger, signingSecret, redis, document =
   app.use(tokenRoutes(db, { allowNoExpiry: config.patAllowNoExpiry }));
   app.use(accountRoutes(db));
   app.use(resourceRoutes(db));
-  app.use(importRoutes(db));
+  app.use(importRoutes(db, { jobs, inlineMaxResources: config.importInlineMaxResources }));
   app.use(oauthRoutes(db, tokens));
   app.use(oauthAdminRoutes(db));
 

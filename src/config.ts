@@ -26,6 +26,12 @@ export interface Config {
   bodyLimitBytes: number;
   /** The body limit of operations marked `x-body-limit: import` in the spec. */
   importBodyLimitBytes: number;
+  /** Imports of more resources than this are written by a worker (202) rather than in the request. */
+  importInlineMaxResources: number;
+  /** Whether this process also works the job queues (else only `npm run worker` processes do). */
+  runWorkers: boolean;
+  /** How often an idle worker polls the job queue. */
+  jobPollingSeconds: number;
   /** Express's `trust proxy`: false, how many proxies are in front, or their addresses. */
   trustProxy: false | number | string[];
   /** Whether personal access tokens may be created without an expiry. */
@@ -137,6 +143,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     validateResponses: boolean('VALIDATE_RESPONSES', false),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1048576, 1024, 104857600),
     importBodyLimitBytes: integer('IMPORT_BODY_LIMIT_BYTES', 67108864, 1048576, 1073741824),
+    importInlineMaxResources: integer('IMPORT_INLINE_MAX_RESOURCES', 5000, 0, 1000000),
+    runWorkers: boolean('RUN_WORKERS', true),
+    jobPollingSeconds: integer('JOB_POLLING_SECONDS', 2, 1, 60),
     trustProxy: trustedProxies(read('TRUST_PROXY'), problems),
     patAllowNoExpiry: boolean('PAT_ALLOW_NO_EXPIRY', false),
     rateLimits: {

@@ -6,6 +6,8 @@ import { resolveSigningSecret } from './auth/signing-secret';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase } from './db/database';
 import { openRedis } from './http/rate-limit-store';
+import { JobQueue } from './jobs/job-queue';
+import { startWorkers } from './jobs/workers';
 import { bootstrapFirstOwner } from './organizations/organizations.service';
 
 async function main(): Promise<void> {
@@ -25,7 +27,9 @@ async function main(): Promise<void> {
 
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   redis?.on('error', (error: Error) => logger.error({ err: error }, 'redis error'));
-  const app = createApp({ config, db, logger, signingSecret: resolveSigningSecret(config), redis });
+  const jobs = new JobQueue(db, { databaseUrl: config.databaseUrl, pollingIntervalSeconds: config.jobPollingSeconds }, logger);
+  if (config.runWorkers) await startWorkers(jobs, db, logger);
+  const app = createApp({ config, db, logger, signingSecret: resolveSigningSecret(config), redis, jobs });
   const server = app.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;
     logger.info(
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     forced.unref();
     await closeServer(server);
+    await jobs.stop(config.shutdownTimeoutMs);
     await redis?.quit();
     await db.destroy();
     logger.info('stopped');

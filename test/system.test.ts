@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import request from 'supertest';
+import { JobQueue } from '../src/jobs/job-queue';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import type { Database } from '../src/db/schema';
@@ -35,7 +36,9 @@ describe('probes', () => {
     const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
     const deadDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const config = loadConfig({ VALIDATE_RESPONSES: 'true', JWT_SECRET: TEST_SECRET, DATABASE_URL: 'postgres://127.0.0.1:1/none' });
-    const app = createApp({ config, db: deadDb, logger: pino({ level: 'silent' }), signingSecret: TEST_SECRET });
+    const logger = pino({ level: 'silent' });
+    const jobs = new JobQueue(deadDb, { databaseUrl: config.databaseUrl }, logger);
+    const app = createApp({ config, db: deadDb, logger, signingSecret: TEST_SECRET, jobs });
     try {
       const response = await request(app).get('/ready');
       expectError(response, 503, 'service_unavailable');

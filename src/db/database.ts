@@ -10,6 +10,7 @@ import * as membersAndTokens from './migrations/0002_members_and_tokens';
 import * as inventory from './migrations/0005_inventory';
 import * as rateLimits from './migrations/0003_rate_limits';
 import * as oauth from './migrations/0004_oauth';
+import * as queuedImports from './migrations/0007_queued_imports';
 
 export type Db = Kysely<Database>;
 
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0003_rate_limits': rateLimits,
   '0004_oauth': oauth,
   '0005_inventory': inventory,
+  '0007_queued_imports': queuedImports,
 };
 
 /**
@@ -36,7 +38,17 @@ export function openDatabase(options: { databaseUrl?: string; dataDir: string | 
     dataDir = path.join(options.dataDir, 'pgdata');
     fs.mkdirSync(dataDir, { recursive: true });
   }
-  return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(dataDir)) });
+  const pglite = new PGlite(dataDir);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  embeddedDatabases.set(db, pglite);
+  return db;
+}
+
+const embeddedDatabases = new WeakMap<Db, PGlite>();
+
+/** The PGlite instance behind `db`, when it is the embedded database. */
+export function embeddedDatabaseOf(db: Db): PGlite | undefined {
+  return embeddedDatabases.get(db);
 }
 
 /** Brings the schema up to date; throws with the failing migration's error. */

@@ -1,5 +1,6 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { components } from '../../generated/openapi';
+import type { CanonicalResource } from '../imports/import-parsers';
 
 /** Set by the database's default, never by an insert. */
 type CreatedAt = ColumnType<Date, never, never>;
@@ -116,7 +117,13 @@ export interface ImportsTable {
   problems: Json<components['schemas']['ImportProblem'][]>;
   created_by: string;
   created_at: Date;
-  finished_at: Date;
+  finished_at: Date | null;
+}
+
+/** The canonical resources of a queued import, until a worker writes them. */
+export interface ImportPayloadsTable {
+  import_id: string;
+  resources: Json<CanonicalResource[]>;
 }
 
 /** One fixed-window counter of the rate limiter per budget and caller; a row is stale once `reset_at` has passed. */
@@ -199,6 +206,7 @@ export interface Database {
   resources: ResourcesTable;
   resource_versions: ResourceVersionsTable;
   imports: ImportsTable;
+  import_payloads: ImportPayloadsTable;
   rate_limits: RateLimitsTable;
   oauth_clients: OAuthClientsTable;
   oauth_authorizations: OAuthAuthorizationsTable;

@@ -7,18 +7,21 @@ import type { OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import { toImport } from './imports.mapper';
 import { findImport, listImports } from './imports.repository';
-import { importInventory } from './imports.service';
+import { importInventory, type ImportSettings } from './imports.service';
 
-export function importRoutes(db: Db): Router {
+export function importRoutes(db: Db, settings: ImportSettings): Router {
   const createImport: OperationHandler<'createImport'> = async (req, res) => {
     const principal = principalOf(res);
     const account = await requireAccount(db, principal, req.params.id);
-    const done = await importInventory(db, principal, account, {
+    const created = await importInventory(db, settings, principal, account, {
       format: req.query.format,
       mode: req.query.mode ?? 'incremental',
       document: req.body,
     });
-    res.status(201).location(`/v1/imports/${done.id}`).json(toImport(done));
+    res
+      .status(created.status === 'queued' ? 202 : 201)
+      .location(`/v1/imports/${created.id}`)
+      .json(toImport(created));
   };
 
   const listAccountImports: OperationHandler<'listAccountImports'> = async (req, res) => {

@@ -12,6 +12,6 @@ export function toImport(row: ImportRow): Schemas['Import'] {
     problems: row.problems,
     created_by: row.created_by,
     created_at: row.created_at.toISOString(),
-    finished_at: row.finished_at.toISOString(),
+    finished_at: row.finished_at?.toISOString() ?? null,
   };
 }

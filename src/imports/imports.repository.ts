@@ -1,10 +1,47 @@
 import { sql, type Insertable } from 'kysely';
 import type { Db } from '../db/database';
-import type { ImportsTable } from '../db/schema';
+import type { ImportRow, ImportsTable } from '../db/schema';
+import type { Schemas } from '../http/contract';
 import type { NewResource } from '../resources/resources.repository';
+import type { CanonicalResource, ImportProblem } from './import-parsers';
 
 export function insertImport(db: Db, row: Insertable<ImportsTable>) {
   return db.insertInto('imports').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function insertImportPayload(db: Db, importId: string, resources: CanonicalResource[]): Promise<void> {
+  await db.insertInto('import_payloads').values({ import_id: importId, resources: JSON.stringify(resources) }).execute();
+}
+
+/** Removes and answers a queued import's resources (undefined once an attempt has written them). */
+export async function takeImportPayload(db: Db, importId: string): Promise<CanonicalResource[] | undefined> {
+  const row = await db.deleteFrom('import_payloads').where('import_id', '=', importId).returning('resources').executeTakeFirst();
+  return row?.resources;
+}
+
+/** Marks a queued (or retried) import `running`; undefined if it is finished or gone. */
+export function startQueuedImport(db: Db, importId: string): Promise<ImportRow | undefined> {
+  return db
+    .updateTable('imports')
+    .set({ status: 'running' })
+    .where('id', '=', importId)
+    .where('status', 'in', ['queued', 'running'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function finishImport(
+  db: Db,
+  importId: string,
+  status: 'succeeded' | 'failed',
+  counts: Schemas['Import']['counts'],
+  problems: ImportProblem[],
+): Promise<void> {
+  await db
+    .updateTable('imports')
+    .set({ status, counts: JSON.stringify(counts), problems: JSON.stringify(problems), finished_at: new Date() })
+    .where('id', '=', importId)
+    .execute();
 }
 
 export function findImport(db: Db, organizationId: string, id: string) {

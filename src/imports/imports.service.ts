@@ -10,9 +10,14 @@ import { insertResources, insertResourceVersions, type NewResource, type NewReso
 import { stableJson } from '../stable-json';
 import { parseInventory, type CanonicalResource, type ImportProblem } from './import-parsers';
 import { resourceLimitProblems } from './resource-limits';
+import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import {
+  finishImport,
   findAccountResourceStates,
   insertImport,
+  insertImportPayload,
+  startQueuedImport,
+  takeImportPayload,
   markResourcesSeen,
   markUnseenResourcesGone,
   recordAccountImport,
@@ -24,12 +29,22 @@ const WRITE_BATCH = 5000;
 
 type Counts = Schemas['Import']['counts'];
 
+export interface ImportSettings {
+  jobs: JobQueue;
+  /** Files with more resources than this are written by a worker (202) instead of in the request (201). */
+  inlineMaxResources: number;
+}
+
+const NO_COUNTS: Counts = { created: 0, updated: 0, unchanged: 0, gone: 0, skipped: 0, rejected: 0 };
+
 /**
  * Imports an inventory file into an account, all or nothing: a file with any problem writes
- * nothing but a `failed` import record, and answers 422 with the first problems.
+ * nothing but a `failed` import record, and answers 422 with the first problems. A valid file is
+ * written at once, or, when large, queued for a worker (`applyQueuedImport`) with its resources.
  */
 export async function importInventory(
   db: Db,
+  settings: ImportSettings,
   principal: Principal,
   account: AccountRow,
   input: { format: Schemas['ImportFormat']; mode: Schemas['ImportMode']; document: unknown },
@@ -50,13 +65,13 @@ export async function importInventory(
     problems: JSON.stringify(shown),
     created_by: principal.userId,
     created_at: startedAt,
-    finished_at: new Date(),
+    finished_at: status === 'queued' ? null : new Date(),
   });
 
   if (problems.length > 0) {
     const rejected = new Set(problems.map((p) => p.item)).size;
     const shown = problems.slice(0, SHOWN_PROBLEMS);
-    const failed = await insertImport(db, record('failed', { created: 0, updated: 0, unchanged: 0, gone: 0, skipped, rejected }, shown));
+    const failed = await insertImport(db, record('failed', { ...NO_COUNTS, skipped, rejected }, shown));
     throw new AppError(
       'invalid_import',
       `The ${input.format} file has ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was imported (import ${failed.id}).`,
@@ -64,17 +79,61 @@ export async function importInventory(
     );
   }
 
+  if (resources.length > settings.inlineMaxResources) {
+    return db.transaction().execute(async (trx) => {
+      const queued = await insertImport(trx, record('queued', { ...NO_COUNTS, skipped }, []));
+      await insertImportPayload(trx, queued.id, resources);
+      await settings.jobs.send(QUEUES.imports, { import_id: queued.id } satisfies ImportJob, trx);
+      return queued;
+    });
+  }
+
   return db.transaction().execute(async (trx) => {
     if (!(await lockAccount(trx, principal.organizationId, account.id))) {
       throw new AppError('not_found', `No account ${account.id} in this organization.`);
     }
-    // Taken once the lock is held, so that imports queued on one account stamp in the order they apply.
-    const seenAt = new Date();
-    const counts = { ...(await applyResources(trx, principal.organizationId, account, resources, seenAt)), skipped };
-    if (input.mode === 'full') counts.gone = await markUnseenResourcesGone(trx, account.id, seenAt);
-    await recordAccountImport(trx, account.id, seenAt);
-    return insertImport(trx, record('succeeded', counts, []));
+    const counts = await writeResources(trx, principal.organizationId, account.id, input.mode, resources);
+    return insertImport(trx, record('succeeded', { ...counts, skipped }, []));
   });
+}
+
+export interface ImportJob {
+  import_id: string;
+}
+
+/**
+ * Writes a queued import's resources, in one transaction. A worker that dies leaves the import
+ * `running` and its job to pg-boss's retry; on the last attempt a failure marks it `failed`.
+ */
+export async function applyQueuedImport(db: Db, importId: string, lastAttempt: boolean): Promise<void> {
+  const pending = await startQueuedImport(db, importId);
+  if (!pending) return; // finished by an earlier attempt, or its account was deleted
+  try {
+    await db.transaction().execute(async (trx) => {
+      if (!(await lockAccount(trx, pending.organization_id, pending.account_id))) return;
+      const resources = await takeImportPayload(trx, importId);
+      if (!resources) return;
+      const counts = await writeResources(trx, pending.organization_id, pending.account_id, pending.mode, resources);
+      await finishImport(trx, importId, 'succeeded', { ...counts, skipped: pending.counts.skipped }, []);
+    });
+  } catch (error) {
+    if (lastAttempt) {
+      await finishImport(db, importId, 'failed', pending.counts, [
+        { item: '$', field: null, message: 'the import could not be written; nothing was imported. Send the file again.' },
+      ]);
+    }
+    throw error;
+  }
+}
+
+/** Applies canonical resources to an account whose lock `db` holds; answers the counts. */
+async function writeResources(db: Db, organizationId: string, accountId: string, mode: Schemas['ImportMode'], resources: CanonicalResource[]) {
+  // Taken once the lock is held, so that imports of one account stamp in the order they apply.
+  const seenAt = new Date();
+  const counts = await applyResources(db, organizationId, accountId, resources, seenAt);
+  if (mode === 'full') counts.gone = await markUnseenResourcesGone(db, accountId, seenAt);
+  await recordAccountImport(db, accountId, seenAt);
+  return counts;
 }
 
 /** The one problem the parsers cannot see across items: a native id twice. */
@@ -109,12 +168,12 @@ function contentHash(resource: CanonicalResource): string {
 async function applyResources(
   db: Db,
   organizationId: string,
-  account: AccountRow,
+  accountId: string,
   resources: CanonicalResource[],
   seenAt: Date,
 ): Promise<Counts> {
   const counts: Counts = { created: 0, updated: 0, unchanged: 0, gone: 0, skipped: 0, rejected: 0 };
-  const existing = new Map((await findAccountResourceStates(db, account.id)).map((row) => [row.native_id, row]));
+  const existing = new Map((await findAccountResourceStates(db, accountId)).map((row) => [row.native_id, row]));
   const created: NewResource[] = [];
   const changed: Parameters<typeof updateResourcesContent>[1] = [];
   const versions: NewResourceVersion[] = [];
@@ -129,7 +188,7 @@ async function applyResources(
         ...content,
         id,
         organization_id: organizationId,
-        account_id: account.id,
+        account_id: accountId,
         provider: resource.provider,
         native_id: resource.native_id,
         first_seen_at: seenAt,

@@ -6,6 +6,8 @@ import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/database';
 import { openRedis } from '../../src/http/rate-limit-store';
+import { JobQueue } from '../../src/jobs/job-queue';
+import { startWorkers } from '../../src/jobs/workers';
 import { bootstrapFirstOwner } from '../../src/organizations/organizations.service';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -19,6 +21,7 @@ export interface TestApp {
   logger: Logger;
   /** Every line the app logged, parsed. */
   logs: Record<string, unknown>[];
+  jobs: JobQueue;
   /** Logs in as the bootstrap owner and answers the bearer token. */
   ownerToken(): Promise<string>;
   /** Adds a member with this role (as the owner) and answers their id and a login token. */
@@ -33,6 +36,8 @@ export interface TestAppOptions {
   sharing?: TestApp;
   /** The spec to route by instead of the bundled one. */
   document?: OpenAPIV3_1.Document;
+  /** Work the job queues in this process, as the API does by default. */
+  workers?: boolean;
 }
 
 /**
@@ -61,7 +66,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
   await bootstrapFirstOwner(database.db, config.admin, logger);
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
-  const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, document: options.document });
+  const jobs = new JobQueue(database.db, { databaseUrl: config.databaseUrl, pollingIntervalSeconds: 1 }, logger);
+  if (options.workers) await startWorkers(jobs, database.db, logger);
+  const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, jobs, document: options.document });
   let memberCount = 0;
   return {
     app,
@@ -69,6 +76,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     config,
     logger,
     logs,
+    jobs,
     ownerToken: () => logInAs(app, OWNER.username, OWNER.password),
     addMember: async (role) => {
       const username = `${role}-${++memberCount}@example.com`;
@@ -89,6 +97,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       return { id: response.body.id as string, secret: response.body.token as string };
     },
     close: async () => {
+      await jobs.stop();
       await redis?.quit();
       await database.drop();
     },

@@ -1,0 +1,97 @@
+import { CompiledQuery } from 'kysely';
+import PgBoss from 'pg-boss';
+import type { Logger } from 'pino';
+import { embeddedDatabaseOf, type Db } from '../db/database';
+
+/** Every queue fourfold uses; created when the queue starts. */
+export const QUEUES = {
+  imports: 'imports',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** How long a job may run before pg-boss considers its worker dead and retries it. */
+const EXPIRE_IN_SECONDS = 15 * 60;
+const RETRY_LIMIT = 3;
+
+export interface JobQueueOptions {
+  databaseUrl: string | undefined;
+  /** How often an idle worker asks for work; in-process sends wake local workers at once. */
+  pollingIntervalSeconds?: number;
+}
+
+/**
+ * pg-boss over fourfold's database. It starts on first use, so processes (and test files) that
+ * never queue anything do not pay for creating its schema.
+ */
+export class JobQueue {
+  readonly #boss: PgBoss;
+  readonly #pollingIntervalSeconds: number;
+  readonly #localWorkers = new Map<string, string[]>();
+  #started: Promise<void> | undefined;
+
+  constructor(db: Db, options: JobQueueOptions, logger: Logger) {
+    const embedded = embeddedDatabaseOf(db);
+    const connection: PgBoss.ConstructorOptions = embedded
+      ? { db: embeddedExecutor(db, embedded) }
+      : { connectionString: options.databaseUrl, max: 4, application_name: 'fourfold-jobs' };
+    this.#boss = new PgBoss({ ...connection, schedule: false, retryLimit: RETRY_LIMIT, expireInSeconds: EXPIRE_IN_SECONDS });
+    this.#boss.on('error', (error) => logger.error({ err: error }, 'job queue error'));
+    this.#pollingIntervalSeconds = options.pollingIntervalSeconds ?? 2;
+  }
+
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      await this.#boss.start();
+      for (const name of Object.values(QUEUES)) await this.#boss.createQueue(name);
+    })();
+    return this.#started;
+  }
+
+  /**
+   * Queues a job. With `within`, the job is written in that transaction, so it exists exactly
+   * when the rows it refers to do.
+   */
+  async send(queue: QueueName, data: object, within?: Db): Promise<void> {
+    await this.start();
+    await this.#boss.send(queue, data, within ? { db: kyselyExecutor(within) } : {});
+    for (const workerId of this.#localWorkers.get(queue) ?? []) this.#boss.notifyWorker(workerId);
+  }
+
+  /** Works `queue` in this process, one job at a time; a handler that throws has its job retried. */
+  async work<Data extends object>(queue: QueueName, handler: (job: PgBoss.JobWithMetadata<Data>) => Promise<void>): Promise<void> {
+    await this.start();
+    const workerId = await this.#boss.work<Data>(
+      queue,
+      { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: this.#pollingIntervalSeconds },
+      async (jobs) => {
+        for (const job of jobs) await handler(job);
+      },
+    );
+    this.#localWorkers.set(queue, [...(this.#localWorkers.get(queue) ?? []), workerId]);
+  }
+
+  /** Lets running jobs finish (up to `timeoutMs`), then stops. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (!this.#started) return;
+    await this.#started;
+    await this.#boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
+  }
+}
+
+function kyselyExecutor(db: Db): PgBoss.Db {
+  return { executeSql: (text, values) => db.executeQuery(CompiledQuery.raw(text, values ?? [])) as Promise<{ rows: never[] }> };
+}
+
+/**
+ * PGlite has one connection: pg-boss's statements go through Kysely's, so they queue behind
+ * open transactions instead of landing inside them. Its schema scripts hold several statements,
+ * which only PGlite's simple-protocol `exec` accepts.
+ */
+function embeddedExecutor(db: Db, pglite: NonNullable<ReturnType<typeof embeddedDatabaseOf>>): PgBoss.Db {
+  return {
+    executeSql: (text, values) =>
+      values && values.length > 0
+        ? (db.executeQuery(CompiledQuery.raw(text, values)) as Promise<{ rows: never[] }>)
+        : db.connection().execute(async () => (await pglite.exec(text)).at(-1) ?? { rows: [] }),
+  };
+}

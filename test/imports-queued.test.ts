@@ -1,0 +1,124 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import { newId } from '../src/ids';
+import { insertImport, insertImportPayload } from '../src/imports/imports.repository';
+import { applyQueuedImport } from '../src/imports/imports.service';
+import { as, startTestApp, type TestApp } from './support/app';
+import { expectError, expectStandardHeaders } from './support/expectations';
+
+const native = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'inventory', 'native.json'), 'utf8'));
+
+// Any file of more than 3 resources goes to the queue; the fixture has 7 AWS ones.
+let t: TestApp;
+let owner: string;
+beforeAll(async () => {
+  t = await startTestApp({ IMPORT_INLINE_MAX_RESOURCES: '3' }, { workers: true });
+  owner = await t.ownerToken();
+});
+afterAll(() => t.close());
+
+let accounts = 0;
+async function newAccount(): Promise<string> {
+  const body = { provider: 'aws', external_id: String(200000000000 + ++accounts), name: `queued-${accounts}` };
+  return (await request(t.app).post('/v1/accounts').set(as(owner)).send(body).expect(201)).body.id;
+}
+
+async function waitUntilFinished(location: string | undefined) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const response = await request(t.app).get(location!).set(as(owner)).expect(200);
+    if (response.body.status === 'succeeded' || response.body.status === 'failed') return response.body;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${location} did not finish`);
+}
+
+describe('queued imports', () => {
+  it('answers 202 with the import queued and a Location; a worker writes it', async () => {
+    const account = await newAccount();
+    const response = await request(t.app).post(`/v1/accounts/${account}/imports?format=native&mode=full`).set(as(owner)).send(native);
+    expect(response.status).toBe(202);
+    expectStandardHeaders(response);
+    expect(response.headers.location).toBe(`/v1/imports/${response.body.id}`);
+    expect(response.body).toMatchObject({
+      status: 'queued',
+      finished_at: null,
+      counts: { created: 0, updated: 0, unchanged: 0, gone: 0, skipped: 5, rejected: 0 },
+    });
+
+    const finished = await waitUntilFinished(response.headers.location);
+    expect(finished).toMatchObject({ status: 'succeeded', counts: { created: 7, skipped: 5, gone: 0 }, problems: [], finished_at: expect.any(String) });
+    const listed = await request(t.app).get(`/v1/resources?account_id=${account}`).set(as(owner)).expect(200);
+    expect(listed.body.data).toHaveLength(7);
+    expect(await t.db.selectFrom('import_payloads').selectAll().execute()).toEqual([]);
+  });
+
+  it('applies queued imports of one account in turn: a second, unchanged file counts everything unchanged', async () => {
+    const account = await newAccount();
+    const send = () => request(t.app).post(`/v1/accounts/${account}/imports?format=native&mode=full`).set(as(owner)).send(native).expect(202);
+    const [first, second] = [await send(), await send()];
+    await waitUntilFinished(first.headers.location);
+    const finished = await waitUntilFinished(second.headers.location);
+    expect(finished.counts).toMatchObject({ created: 0, unchanged: 7 });
+  });
+
+  it('still refuses a bad file at once with 422, writing nothing', async () => {
+    const account = await newAccount();
+    const broken = { resources: [...native.resources, { type: 'aws_s3_bucket', provider: 'aws' }] };
+    const response = await request(t.app).post(`/v1/accounts/${account}/imports?format=native`).set(as(owner)).send(broken);
+    expectError(response, 422, 'invalid_import');
+    expect(await t.db.selectFrom('import_payloads').selectAll().execute()).toEqual([]);
+  });
+
+  it('a retry writes an import whose first worker died; a redelivery after success changes nothing', async () => {
+    const account = await newAccount();
+    const importId = await queueWithoutJob(account, native.resources.filter((r: { provider: string }) => r.provider === 'aws'));
+    // As a worker that died mid-write leaves it: running, its payload still there.
+    await t.db.updateTable('imports').set({ status: 'running' }).where('id', '=', importId).execute();
+    await applyQueuedImport(t.db, importId, false);
+    const done = await request(t.app).get(`/v1/imports/${importId}`).set(as(owner)).expect(200);
+    expect(done.body).toMatchObject({ status: 'succeeded', counts: { created: 7 } });
+
+    await applyQueuedImport(t.db, importId, false);
+    expect((await request(t.app).get(`/v1/imports/${importId}`).set(as(owner))).body).toEqual(done.body);
+    expect(await resourceCount(account)).toBe(7);
+  });
+
+  it('the last attempt that cannot write marks the import failed and writes nothing', async () => {
+    const account = await newAccount();
+    const resources = native.resources.filter((r: { provider: string }) => r.provider === 'aws');
+    // Damaged after checking: a payload the database refuses (no type).
+    const importId = await queueWithoutJob(account, [...resources, { ...resources[0], native_id: 'arn:aws:s3:::other', type: null }]);
+    await expect(applyQueuedImport(t.db, importId, false)).rejects.toThrow();
+    expect((await request(t.app).get(`/v1/imports/${importId}`).set(as(owner))).body.status).toBe('running');
+    await expect(applyQueuedImport(t.db, importId, true)).rejects.toThrow();
+    const failed = await request(t.app).get(`/v1/imports/${importId}`).set(as(owner)).expect(200);
+    expect(failed.body).toMatchObject({ status: 'failed', finished_at: expect.any(String), problems: [{ item: '$', field: null }] });
+    expect(await resourceCount(account)).toBe(0);
+  });
+});
+
+/** A queued import with its payload but no job, so that the test plays the worker. */
+async function queueWithoutJob(account: string, resources: object[]): Promise<string> {
+  const { organization_id: organizationId } = await t.db.selectFrom('accounts').select('organization_id').where('id', '=', account).executeTakeFirstOrThrow();
+  const { id: userId } = await t.db.selectFrom('users').select('id').executeTakeFirstOrThrow();
+  const row = await insertImport(t.db, {
+    id: newId('imp'),
+    organization_id: organizationId,
+    account_id: account,
+    format: 'native',
+    mode: 'full',
+    status: 'queued',
+    counts: JSON.stringify({ created: 0, updated: 0, unchanged: 0, gone: 0, skipped: 0, rejected: 0 }),
+    problems: '[]',
+    created_by: userId,
+    created_at: new Date(),
+    finished_at: null,
+  });
+  await insertImportPayload(t.db, row.id, resources.map((r) => ({ ...r, source: 'test' })) as never);
+  return row.id;
+}
+
+async function resourceCount(account: string): Promise<number> {
+  return (await t.db.selectFrom('resources').select('id').where('account_id', '=', account).execute()).length;
+}
