@@ -1,0 +1,110 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { loadCatalogue, type Catalogue } from '../src/rules/catalogue';
+import { evaluateInventory } from '../src/rules/evaluate-inventory';
+import { evaluateRule, type RuleResource } from '../src/rules/rule-evaluation';
+
+const NOW = new Date('2026-11-26T00:00:00Z');
+const FIXTURES = path.join(__dirname, 'fixtures/rules');
+
+interface FixtureResource {
+  type?: string;
+  tags?: Record<string, string>;
+  attributes?: Record<string, unknown>;
+  relationships?: RuleResource['relationships'];
+}
+interface FixtureCase extends FixtureResource {
+  related?: FixtureResource[];
+  referenced_by?: FixtureResource[];
+  /** The expected cost estimate of a failing cost rule. */
+  monthly_usd?: number;
+}
+
+const cases: Record<string, { pass: FixtureCase; fail: FixtureCase }> = Object.assign(
+  {},
+  ...readdirSync(path.join(FIXTURES, 'cases')).map((file) => parseYaml(readFileSync(path.join(FIXTURES, 'cases', file), 'utf8'))),
+);
+
+let catalogue: Catalogue;
+beforeAll(async () => {
+  catalogue = await loadCatalogue();
+});
+
+function resourceOf(fixture: FixtureResource, defaultType: string, provider: RuleResource['provider'], nativeId: string): RuleResource {
+  return {
+    id: null,
+    type: fixture.type ?? defaultType,
+    provider,
+    native_id: nativeId,
+    region: null,
+    name: null,
+    tags: fixture.tags ?? {},
+    attributes: fixture.attributes ?? {},
+    relationships: fixture.relationships ?? [],
+  };
+}
+
+describe('the built-in catalogue', () => {
+  it('has at least 60 rules over every dimension and provider', () => {
+    const count = (key: 'dimension' | 'provider', value: string) => catalogue.rules.filter((r) => r.rule[key] === value).length;
+    expect(catalogue.rules.length).toBeGreaterThanOrEqual(60);
+    expect(count('dimension', 'security')).toBeGreaterThanOrEqual(25);
+    expect(count('dimension', 'cost')).toBeGreaterThanOrEqual(12);
+    expect(count('dimension', 'architecture')).toBeGreaterThanOrEqual(12);
+    expect(count('dimension', 'compliance')).toBeGreaterThanOrEqual(10);
+    for (const provider of ['aws', 'azure', 'gcp']) expect(count('provider', provider)).toBeGreaterThan(0);
+    expect(catalogue.version).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it('has a passing and a failing fixture for every rule, and none for unknown rules', () => {
+    expect(Object.keys(cases).sort()).toEqual(catalogue.rules.map((r) => r.rule.id));
+  });
+
+  it('maps rules to the frameworks, and cost rules estimate a cost', () => {
+    expect(catalogue.rules.filter((r) => r.rule.compliance.cis_aws_foundations.length > 0).length).toBeGreaterThanOrEqual(15);
+    for (const { rule } of catalogue.rules) expect(rule.cost !== null).toBe(rule.dimension === 'cost');
+  });
+
+  describe.each(Object.keys(cases).sort())('%s', (id) => {
+    const evaluate = (kind: 'pass' | 'fail') => {
+      const compiled = catalogue.byId.get(id);
+      if (!compiled) throw new Error(`no rule ${id}`);
+      const fixture = cases[id]![kind];
+      const { rule } = compiled;
+      const make = (r: FixtureResource, i: number, role: string) => resourceOf(r, rule.resource_types[0]!, rule.provider, `fixture:${id}:${kind}:${role}${i}`);
+      const resource = make(fixture, 0, 'self');
+      expect(rule.resource_types).toContain(resource.type);
+      return evaluateRule(compiled, resource, {
+        related: (fixture.related ?? []).map((r, i) => make(r, i, 'related')),
+        referencedBy: (fixture.referenced_by ?? []).map((r, i) => make(r, i, 'referrer')),
+        now: NOW,
+      });
+    };
+
+    it('fails on its failing fixture, with evidence', () => {
+      const outcome = evaluate('fail');
+      expect(outcome).toMatchObject({ outcome: 'fail' });
+      if (outcome.outcome !== 'fail') return;
+      expect(outcome.evidence.map((e) => e.path)).toEqual(catalogue.byId.get(id)!.rule.evidence);
+      const expectedCost = cases[id]!.fail.monthly_usd;
+      expect(outcome.monthly_usd).toBe(expectedCost ?? null);
+    });
+
+    it('passes on its passing fixture', () => {
+      expect(evaluate('pass')).toEqual({ outcome: 'pass' });
+    });
+  });
+
+  it('finds exactly the expected misconfigurations of the native fixture inventory', () => {
+    const inventory = JSON.parse(readFileSync(path.join(__dirname, 'fixtures/inventory/native.json'), 'utf8')) as { resources: Omit<RuleResource, 'id'>[] };
+    const expected = JSON.parse(readFileSync(path.join(FIXTURES, 'expected-native-findings.json'), 'utf8')) as Record<string, string[]>;
+    const found: Record<string, string[]> = {};
+    for (const { rule, resource, outcome } of evaluateInventory(catalogue, inventory.resources.map((r) => ({ id: null, ...r })), NOW)) {
+      expect(outcome.outcome).not.toBe('error');
+      if (outcome.outcome === 'fail') (found[rule.rule.id] ??= []).push(resource.native_id);
+    }
+    for (const ids of Object.values(found)) ids.sort();
+    expect(found).toEqual(expected);
+  });
+});
