@@ -11,6 +11,7 @@ import * as inventory from './migrations/0005_inventory';
 import * as rateLimits from './migrations/0003_rate_limits';
 import * as oauth from './migrations/0004_oauth';
 import * as queuedImports from './migrations/0007_queued_imports';
+import * as audits from './migrations/0008_audits';
 
 export type Db = Kysely<Database>;
 
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0004_oauth': oauth,
   '0005_inventory': inventory,
   '0007_queued_imports': queuedImports,
+  '0008_audits': audits,
 };
 
 /**

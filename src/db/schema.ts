@@ -1,6 +1,7 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { components } from '../../generated/openapi';
 import type { CanonicalResource } from '../imports/import-parsers';
+import type { Dimension, Severity } from '../rules/rule-definition';
 
 /** Set by the database's default, never by an insert. */
 type CreatedAt = ColumnType<Date, never, never>;
@@ -126,6 +127,105 @@ export interface ImportPayloadsTable {
   resources: Json<CanonicalResource[]>;
 }
 
+export type AuditStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+export type AuditMode = 'full' | 'incremental' | 'reanalysis';
+export type FindingStatus = 'open' | 'resolved' | 'suppressed' | 'risk_accepted';
+
+export interface AuditsTable {
+  id: string;
+  organization_id: string;
+  parent_audit_id: string | null;
+  mode: AuditMode;
+  /** null: every account of the organization. */
+  account_ids: Json<string[] | null>;
+  status: AuditStatus;
+  resources_total: ColumnType<number, number | undefined, number>;
+  resources_evaluated: ColumnType<number, number | undefined, number>;
+  error_code: string | null;
+  error_message: string | null;
+  catalogue_version: string | null;
+  /** Rule id → version, of every rule the audit applied. */
+  rule_versions: Json<Record<string, number> | null>;
+  summary: Json<AuditSummaryData | null>;
+  created_by: string;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+/** What a finished audit found, as stored; the API's `summary` is shaped from it. */
+export interface AuditSummaryData {
+  /** dimension → severity → failing findings. */
+  findings: Record<Dimension, Record<Severity, number>>;
+  new: number;
+  recurring: number;
+  resolved: number;
+  /** dimension → severity-weighted evaluations and failures behind its score. */
+  weights: Record<Dimension, { evaluated: number; failed: number }>;
+  coverage: { resources_evaluated: number; rules_evaluated: number; evaluations: number; evaluation_errors: number };
+  /** rule id → how many resources it was evaluated on, failed on, and could not be evaluated on (compliance reads this). */
+  rule_results: Record<string, { evaluated: number; failed: number; errors: number }>;
+  /** The first evaluation errors: which rule could not be evaluated on which resource, and why. */
+  errors: { rule_id: string; resource_id: string; message: string }[];
+}
+
+export interface AuditResourcesTable {
+  audit_id: string;
+  resource_id: string;
+  version: number;
+}
+
+export interface FindingsTable {
+  id: string;
+  organization_id: string;
+  fingerprint: string;
+  rule_id: string;
+  rule_version: number;
+  resource_id: string;
+  account_id: string;
+  resource_type: string;
+  region: string | null;
+  title: string;
+  description: string;
+  dimension: Dimension;
+  severity: Severity;
+  severity_rank: number;
+  status: FindingStatus;
+  status_reason: string | null;
+  expires_at: Date | null;
+  note: string | null;
+  evidence: Json<{ path: string; value: unknown }[]>;
+  remediation: Json<{ text: string; terraform: string | null }>;
+  compliance: Json<Record<string, string[]>>;
+  cost_monthly_usd: number | null;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  first_audit_id: string;
+  last_audit_id: string;
+  resolved_at: Date | null;
+  updated_at: Date;
+}
+
+export interface AuditFindingsTable {
+  audit_id: string;
+  finding_id: string;
+}
+
+export type FindingEventType = 'opened' | 'resolved' | 'reopened' | 'status_changed' | 'expired';
+
+export interface FindingEventsTable {
+  id: string;
+  finding_id: string;
+  type: FindingEventType;
+  from_status: FindingStatus | null;
+  to_status: FindingStatus;
+  reason: string | null;
+  /** The user who changed it; null when an audit, an import or the expiry job did. */
+  actor_user_id: string | null;
+  audit_id: string | null;
+  created_at: Date;
+}
+
 /** One fixed-window counter of the rate limiter per budget and caller; a row is stale once `reset_at` has passed. */
 export interface RateLimitsTable {
   /** `<budget>:<caller>`, e.g. `default:session:<jti>` or `login-username:alice`. */
@@ -207,6 +307,11 @@ export interface Database {
   resource_versions: ResourceVersionsTable;
   imports: ImportsTable;
   import_payloads: ImportPayloadsTable;
+  audits: AuditsTable;
+  audit_resources: AuditResourcesTable;
+  findings: FindingsTable;
+  audit_findings: AuditFindingsTable;
+  finding_events: FindingEventsTable;
   rate_limits: RateLimitsTable;
   oauth_clients: OAuthClientsTable;
   oauth_authorizations: OAuthAuthorizationsTable;
@@ -222,3 +327,6 @@ export type AccountRow = Selectable<AccountsTable>;
 export type ResourceRow = Selectable<ResourcesTable>;
 export type ResourceVersionRow = Selectable<ResourceVersionsTable>;
 export type ImportRow = Selectable<ImportsTable>;
+export type AuditRow = Selectable<AuditsTable>;
+export type FindingRow = Selectable<FindingsTable>;
+export type FindingEventRow = Selectable<FindingEventsTable>;
