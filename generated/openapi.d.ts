@@ -846,7 +846,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "rate_limited" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
