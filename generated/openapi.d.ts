@@ -809,6 +809,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audits
+         * @description The organization's audits, newest first.
+         */
+        get: operations["listAudits"];
+        put?: never;
+        /**
+         * Start an audit
+         * @description Queues an audit of the given accounts (all of the organization's when `account_ids` is
+         *     absent) and answers at once with it `queued` and its `Location`. A worker then evaluates every
+         *     rule of the catalogue that applies to each resource: poll the audit until it is `succeeded`
+         *     (its `progress` counts resources meanwhile), then read its findings with
+         *     `GET /v1/findings?audit_id=…`.
+         *
+         *     The audit writes its findings, their events and its summary in one transaction when it
+         *     ends: a canceled audit, or an attempt whose worker stopped, writes nothing, and the
+         *     retried attempt starts again. This operation has the `heavy` rate-limit budget.
+         */
+        post: operations["createAudit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audits/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The audit's id.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["auditId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an audit
+         * @description The audit: its state and progress while it runs; once it has succeeded, its summary
+         *     (findings by dimension and severity, new / recurring / resolved counts, a score per
+         *     dimension with the weights behind it, and coverage), the catalogue version and every rule
+         *     version it applied.
+         */
+        get: operations["getAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audits/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The audit's id.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["auditId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an audit
+         * @description Cancels a `queued` or `running` audit: it ends `canceled` and writes no findings. An audit
+         *     that has already ended answers `409 audit_not_cancelable`.
+         */
+        post: operations["cancelAudit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audits/{id}/reanalyze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The audit's id.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["auditId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reanalyze an audit
+         * @description Queues a new audit (mode `reanalysis`, `parent_audit_id` this one) that evaluates exactly the
+         *     resource versions this audit evaluated, with the current rule catalogue, without touching the
+         *     inventory: how today's rules judge the estate as it was then. The parent audit is left as it
+         *     is. Only a `succeeded` audit can be reanalyzed (`409 audit_not_finished`). This operation has
+         *     the `heavy` rate-limit budget.
+         */
+        post: operations["reanalyzeAudit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1198,6 +1316,151 @@ export interface components {
             data?: components["schemas"]["Import"][];
         };
         ScopeList: components["schemas"]["Scope"][];
+        /** @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        AuditId: string;
+        /**
+         * @description `queued` → `running` → `succeeded` | `failed` | `canceled`.
+         * @enum {string}
+         */
+        AuditStatus: "queued" | "running" | "succeeded" | "failed" | "canceled";
+        /**
+         * @description `full`: every active resource of the audited accounts; `incremental`: only resources whose
+         *     version no succeeded audit has evaluated yet; `reanalysis`: the resource versions a parent
+         *     audit evaluated, with the current rules (made by `reanalyze`).
+         * @enum {string}
+         */
+        AuditMode: "full" | "incremental" | "reanalysis";
+        SeverityCounts: {
+            /** Format: int32 */
+            info: number;
+            /** Format: int32 */
+            low: number;
+            /** Format: int32 */
+            medium: number;
+            /** Format: int32 */
+            high: number;
+            /** Format: int32 */
+            critical: number;
+        };
+        /** @description 0 (every weighted evaluation failed) to 100 (none did); `null` when no rule of the dimension was evaluated. */
+        DimensionScore: null | number;
+        /**
+         * @description What the audit found. `findings` counts the failing (rule, resource) pairs by dimension and
+         *     severity. `new` findings failed for the first time, `recurring` ones had failed before
+         *     (a resolved finding failing again is reopened), `resolved` ones were open and passed.
+         *
+         *     **Scores.** Each evaluation of a rule on a resource weighs by the rule's severity: info 0,
+         *     low 1, medium 3, high 5, critical 10. A dimension's score is
+         *     `round(100 × (1 − failed weight ÷ evaluated weight))` over that dimension's evaluations in
+         *     this audit (`weights` gives both sums, so the score can be checked by hand); `null` when
+         *     nothing of that dimension was evaluated. Evaluations that errored count in neither sum.
+         */
+        AuditSummary: {
+            findings: {
+                security: components["schemas"]["SeverityCounts"];
+                cost: components["schemas"]["SeverityCounts"];
+                architecture: components["schemas"]["SeverityCounts"];
+                compliance: components["schemas"]["SeverityCounts"];
+            };
+            /** Format: int32 */
+            new: number;
+            /** Format: int32 */
+            recurring: number;
+            /** Format: int32 */
+            resolved: number;
+            scores: {
+                security: components["schemas"]["DimensionScore"];
+                cost: components["schemas"]["DimensionScore"];
+                architecture: components["schemas"]["DimensionScore"];
+                compliance: components["schemas"]["DimensionScore"];
+            };
+            weights: {
+                security: components["schemas"]["ScoreWeights"];
+                cost: components["schemas"]["ScoreWeights"];
+                architecture: components["schemas"]["ScoreWeights"];
+                compliance: components["schemas"]["ScoreWeights"];
+            };
+            coverage: {
+                /** Format: int32 */
+                resources_evaluated: number;
+                /**
+                 * Format: int32
+                 * @description Rules evaluated on at least one resource.
+                 */
+                rules_evaluated: number;
+                /**
+                 * Format: int32
+                 * @description (rule, resource) pairs evaluated, errors included.
+                 */
+                evaluations: number;
+                /** Format: int32 */
+                evaluation_errors: number;
+            };
+            /** @description The first evaluations that could not complete (a condition that met data it cannot handle). */
+            evaluation_errors: {
+                rule_id: string;
+                resource_id: components["schemas"]["ResourceId"];
+                message: string;
+            }[];
+        };
+        ScoreWeights: {
+            /**
+             * Format: int64
+             * @description Sum of the severity weights of the dimension's evaluations.
+             */
+            evaluated: number;
+            /**
+             * Format: int64
+             * @description Sum of the severity weights of those that failed.
+             */
+            failed: number;
+        };
+        Audit: {
+            id: components["schemas"]["AuditId"];
+            /** @description The audit a reanalysis evaluates again; `null` otherwise. */
+            parent_audit_id: null | components["schemas"]["AuditId"];
+            mode: components["schemas"]["AuditMode"];
+            /** @description The audited accounts; `null` for all of the organization's. */
+            account_ids: null | components["schemas"]["AccountId"][];
+            status: components["schemas"]["AuditStatus"];
+            /** @description While `running`, resources evaluated so far out of those to evaluate. */
+            progress: {
+                /** Format: int32 */
+                resources_evaluated: number;
+                /** Format: int32 */
+                resources_total: number;
+            };
+            /** @description Why a `failed` audit failed: `worker_lost` when its workers kept stopping before it finished. `null` otherwise. */
+            error: null | {
+                code: string;
+                message: string;
+            };
+            /** @description The rule catalogue the audit used (`null` until it runs). */
+            catalogue_version: null | string;
+            /** @description Every rule the audit applied, with its version (`null` until it succeeds). */
+            rule_versions: null | {
+                [key: string]: number;
+            };
+            /** @description Set when the audit has succeeded; `null` before. */
+            summary: null | components["schemas"]["AuditSummary"];
+            created_by: components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            started_at: null | components["schemas"]["Timestamp"];
+            finished_at: null | components["schemas"]["Timestamp"];
+        };
+        AuditCreate: {
+            /** @description The accounts to audit; absent, all of the organization's. */
+            account_ids?: components["schemas"]["AccountId"][];
+            /**
+             * @description `full` evaluates every active resource; `incremental` only those whose current version no succeeded audit has evaluated.
+             * @default full
+             * @enum {string}
+             */
+            mode: "full" | "incremental";
+        };
+        AuditList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["Audit"][];
+        };
         Me: {
             user: components["schemas"]["User"];
             organization: components["schemas"]["Organization"];
@@ -1592,6 +1855,11 @@ export interface components {
          * @example imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
         importId: components["schemas"]["ImportId"];
+        /**
+         * @description The audit's id.
+         * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        auditId: components["schemas"]["AuditId"];
         /**
          * @description The token's id.
          * @example pat_01JD8X3N5W6Q2R4T7Y9ZABCDEF
@@ -3588,6 +3856,230 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAudits: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only audits in this state.
+                 * @example succeeded
+                 */
+                status?: components["schemas"]["AuditStatus"];
+                /**
+                 * @description Only audits of this mode.
+                 * @example full
+                 */
+                mode?: components["schemas"]["AuditMode"];
+                /**
+                 * @description Only audits that covered this account (audits of all accounts included).
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                account_id?: components["schemas"]["AccountId"];
+                /**
+                 * @description Only audits created at or after this time.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                created_after?: components["schemas"]["Timestamp"];
+                /**
+                 * @description Only audits created before this time.
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                created_before?: components["schemas"]["Timestamp"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audits. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AuditCreate"];
+            };
+        };
+        responses: {
+            /** @description The audit, queued. Poll `Location`. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The audit, to poll.
+                     * @example /v1/audits/aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Audit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The audit's id.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["auditId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The audit. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Audit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    cancelAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The audit's id.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["auditId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The audit, canceled. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Audit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    reanalyzeAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The audit's id.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["auditId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new audit, queued. Poll `Location`. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The new audit, to poll.
+                     * @example /v1/audits/aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Audit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

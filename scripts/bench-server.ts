@@ -23,11 +23,12 @@ export async function startBenchServer(env: Record<string, string>): Promise<{ b
     ADMIN_USERNAME: owner.username,
     ADMIN_PASSWORD: owner.password,
     LOG_LEVEL: 'silent',
+    JOB_POLLING_SECONDS: '1',
     ...env,
   });
   const logger = pino({ level: 'silent' });
   await bootstrapFirstOwner(database.db, config.admin, logger);
-  const jobs = new JobQueue(database.db, { databaseUrl: config.databaseUrl, pollingIntervalSeconds: 1 }, logger);
+  const jobs = new JobQueue(database.db, config, logger);
   await startWorkers(jobs, database.db, logger);
   const server = createApp({ config, db: database.db, logger, signingSecret: secret, jobs }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Logger } from 'pino';
 import { accountRoutes } from './accounts/accounts.handlers';
+import { auditRoutes } from './audits/audits.handlers';
 import { authRoutes } from './auth/auth.handlers';
 import type { TokenSettings } from './auth/login-tokens';
 import type { Config } from './config';
@@ -90,6 +91,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(accountRoutes(db));
   app.use(resourceRoutes(db));
   app.use(importRoutes(db, { jobs, inlineMaxResources: config.importInlineMaxResources }));
+  app.use(auditRoutes(db, jobs));
   app.use(oauthRoutes(db, tokens));
   app.use(oauthAdminRoutes(db));
 

@@ -32,6 +32,10 @@ export interface Config {
   runWorkers: boolean;
   /** How often an idle worker polls the job queue. */
   jobPollingSeconds: number;
+  /** How often the queue retries jobs whose worker died. */
+  jobMaintenanceSeconds: number;
+  /** How long one audit attempt may run before its worker is presumed dead and the audit retried. */
+  auditTimeoutSeconds: number;
   /** Express's `trust proxy`: false, how many proxies are in front, or their addresses. */
   trustProxy: false | number | string[];
   /** Whether personal access tokens may be created without an expiry. */
@@ -146,6 +150,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     importInlineMaxResources: integer('IMPORT_INLINE_MAX_RESOURCES', 5000, 0, 1000000),
     runWorkers: boolean('RUN_WORKERS', true),
     jobPollingSeconds: integer('JOB_POLLING_SECONDS', 2, 1, 60),
+    jobMaintenanceSeconds: integer('JOB_MAINTENANCE_SECONDS', 60, 1, 3600),
+    auditTimeoutSeconds: integer('AUDIT_TIMEOUT_SECONDS', 900, 1, 86400),
     trustProxy: trustedProxies(read('TRUST_PROXY'), problems),
     patAllowNoExpiry: boolean('PAT_ALLOW_NO_EXPIRY', false),
     rateLimits: {

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(db);
-  const jobs = new JobQueue(db, { databaseUrl: config.databaseUrl, pollingIntervalSeconds: config.jobPollingSeconds }, logger);
+  const jobs = new JobQueue(db, config, logger);
   await startWorkers(jobs, db, logger);
   logger.info('fourfold worker started');
 

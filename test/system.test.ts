@@ -37,7 +37,7 @@ describe('probes', () => {
     const deadDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const config = loadConfig({ VALIDATE_RESPONSES: 'true', JWT_SECRET: TEST_SECRET, DATABASE_URL: 'postgres://127.0.0.1:1/none' });
     const logger = pino({ level: 'silent' });
-    const jobs = new JobQueue(deadDb, { databaseUrl: config.databaseUrl }, logger);
+    const jobs = new JobQueue(deadDb, config, logger);
     const app = createApp({ config, db: deadDb, logger, signingSecret: TEST_SECRET, jobs });
     try {
       const response = await request(app).get('/ready');

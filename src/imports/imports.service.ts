@@ -10,6 +10,7 @@ import { insertResources, insertResourceVersions, type NewResource, type NewReso
 import { stableJson } from '../stable-json';
 import { parseInventory, type CanonicalResource, type ImportProblem } from './import-parsers';
 import { resourceLimitProblems } from './resource-limits';
+import { resolveFindingsOfGoneResources } from '../audits/audit-results.repository';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import {
   finishImport,
@@ -80,6 +81,7 @@ export async function importInventory(
   }
 
   if (resources.length > settings.inlineMaxResources) {
+    await settings.jobs.start();
     return db.transaction().execute(async (trx) => {
       const queued = await insertImport(trx, record('queued', { ...NO_COUNTS, skipped }, []));
       await insertImportPayload(trx, queued.id, resources);
@@ -131,7 +133,10 @@ async function writeResources(db: Db, organizationId: string, accountId: string,
   // Taken once the lock is held, so that imports of one account stamp in the order they apply.
   const seenAt = new Date();
   const counts = await applyResources(db, organizationId, accountId, resources, seenAt);
-  if (mode === 'full') counts.gone = await markUnseenResourcesGone(db, accountId, seenAt);
+  if (mode === 'full') {
+    counts.gone = await markUnseenResourcesGone(db, accountId, seenAt);
+    await resolveFindingsOfGoneResources(db, accountId, seenAt);
+  }
   await recordAccountImport(db, accountId, seenAt);
   return counts;
 }

@@ -1,23 +1,23 @@
 import { CompiledQuery } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
+import type { Config } from '../config';
 import { embeddedDatabaseOf, type Db } from '../db/database';
 
 /** Every queue fourfold uses; created when the queue starts. */
 export const QUEUES = {
   imports: 'imports',
+  audits: 'audits',
+  /** Audit jobs that ran out of attempts land here, so that their audits end as failed. */
+  abandonedAudits: 'audits-abandoned',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
-/** How long a job may run before pg-boss considers its worker dead and retries it. */
+/** How long an import job may run before pg-boss considers its worker dead and retries it. */
 const EXPIRE_IN_SECONDS = 15 * 60;
 const RETRY_LIMIT = 3;
 
-export interface JobQueueOptions {
-  databaseUrl: string | undefined;
-  /** How often an idle worker asks for work; in-process sends wake local workers at once. */
-  pollingIntervalSeconds?: number;
-}
+export type JobQueueSettings = Pick<Config, 'databaseUrl' | 'jobPollingSeconds' | 'jobMaintenanceSeconds' | 'auditTimeoutSeconds'>;
 
 /**
  * pg-boss over fourfold's database. It starts on first use, so processes (and test files) that
@@ -27,22 +27,36 @@ export class JobQueue {
   readonly #boss: PgBoss;
   readonly #pollingIntervalSeconds: number;
   readonly #localWorkers = new Map<string, string[]>();
+  readonly #auditTimeoutSeconds: number;
   #started: Promise<void> | undefined;
 
-  constructor(db: Db, options: JobQueueOptions, logger: Logger) {
+  constructor(db: Db, settings: JobQueueSettings, logger: Logger) {
     const embedded = embeddedDatabaseOf(db);
     const connection: PgBoss.ConstructorOptions = embedded
       ? { db: embeddedExecutor(db, embedded) }
-      : { connectionString: options.databaseUrl, max: 4, application_name: 'fourfold-jobs' };
-    this.#boss = new PgBoss({ ...connection, schedule: false, retryLimit: RETRY_LIMIT, expireInSeconds: EXPIRE_IN_SECONDS });
+      : { connectionString: settings.databaseUrl, max: 4, application_name: 'fourfold-jobs' };
+    this.#boss = new PgBoss({
+      ...connection,
+      schedule: false,
+      retryLimit: RETRY_LIMIT,
+      expireInSeconds: EXPIRE_IN_SECONDS,
+      maintenanceIntervalSeconds: settings.jobMaintenanceSeconds,
+    });
+    this.#auditTimeoutSeconds = settings.auditTimeoutSeconds;
     this.#boss.on('error', (error) => logger.error({ err: error }, 'job queue error'));
-    this.#pollingIntervalSeconds = options.pollingIntervalSeconds ?? 2;
+    this.#pollingIntervalSeconds = settings.jobPollingSeconds;
   }
 
   start(): Promise<void> {
     this.#started ??= (async () => {
       await this.#boss.start();
-      for (const name of Object.values(QUEUES)) await this.#boss.createQueue(name);
+      await this.#boss.createQueue(QUEUES.imports);
+      await this.#boss.createQueue(QUEUES.abandonedAudits);
+      await this.#boss.createQueue(QUEUES.audits, {
+        name: QUEUES.audits,
+        expireInSeconds: this.#auditTimeoutSeconds,
+        deadLetter: QUEUES.abandonedAudits,
+      });
     })();
     return this.#started;
   }
@@ -52,6 +66,9 @@ export class JobQueue {
    * when the rows it refers to do.
    */
   async send(queue: QueueName, data: object, within?: Db): Promise<void> {
+    // Starting creates pg-boss's schema through the database; inside `within` on PGlite's one
+    // connection that would wait for the transaction it runs in. Callers start the queue first.
+    if (within && !this.#started) throw new Error('start the job queue before sending a job within a transaction');
     await this.start();
     await this.#boss.send(queue, data, within ? { db: kyselyExecutor(within) } : {});
     for (const workerId of this.#localWorkers.get(queue) ?? []) this.#boss.notifyWorker(workerId);

@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database';
+import { failAbandonedAudit, runAudit, type AuditRunSettings } from '../audits/audit-runner';
+import type { AuditJob } from '../audits/audits.service';
 import { applyQueuedImport, type ImportJob } from '../imports/imports.service';
+import { loadCatalogue } from '../rules/catalogue';
 import { QUEUES, type JobQueue } from './job-queue';
 
 /** Works every queue in this process (the API's by default; `npm run worker` for a worker alone). */
-export async function startWorkers(jobs: JobQueue, db: Db, logger: Logger): Promise<void> {
+export async function startWorkers(jobs: JobQueue, db: Db, logger: Logger, audits: AuditRunSettings = DEFAULT_AUDIT_SETTINGS): Promise<void> {
   await jobs.work<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {
@@ -15,4 +18,21 @@ export async function startWorkers(jobs: JobQueue, db: Db, logger: Logger): Prom
       throw error;
     }
   });
+  await jobs.work<AuditJob>(QUEUES.audits, async (job) => {
+    const log = logger.child({ job: job.id, audit: job.data.audit_id, attempt: job.retryCount + 1 });
+    try {
+      await runAudit(db, job.data.audit_id, audits);
+      log.info('audit finished');
+    } catch (error) {
+      log.error({ err: error }, 'audit attempt failed');
+      if (job.retryCount >= job.retryLimit) await failAbandonedAudit(db, job.data.audit_id);
+      throw error;
+    }
+  });
+  await jobs.work<AuditJob>(QUEUES.abandonedAudits, async (job) => {
+    logger.error({ audit: job.data.audit_id }, 'audit abandoned after its last attempt');
+    await failAbandonedAudit(db, job.data.audit_id);
+  });
 }
+
+const DEFAULT_AUDIT_SETTINGS: AuditRunSettings = { catalogue: loadCatalogue, now: () => new Date() };

@@ -6,6 +6,7 @@ import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/database';
 import { openRedis } from '../../src/http/rate-limit-store';
+import type { AuditRunSettings } from '../../src/audits/audit-runner';
 import { JobQueue } from '../../src/jobs/job-queue';
 import { startWorkers } from '../../src/jobs/workers';
 import { bootstrapFirstOwner } from '../../src/organizations/organizations.service';
@@ -38,6 +39,8 @@ export interface TestAppOptions {
   document?: OpenAPIV3_1.Document;
   /** Work the job queues in this process, as the API does by default. */
   workers?: boolean;
+  /** The catalogue and clock audits run with (default: the built-in catalogue, the real clock). */
+  auditSettings?: AuditRunSettings;
 }
 
 /**
@@ -59,6 +62,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     // the rate-limit tests set the budgets they exercise.
     RATE_LIMIT_LOGIN_PER_USERNAME: '10000',
     RATE_LIMIT_LOGIN_PER_IP: '10000',
+    JOB_POLLING_SECONDS: '1',
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     ...env,
   });
@@ -66,8 +70,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
   await bootstrapFirstOwner(database.db, config.admin, logger);
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
-  const jobs = new JobQueue(database.db, { databaseUrl: config.databaseUrl, pollingIntervalSeconds: 1 }, logger);
-  if (options.workers) await startWorkers(jobs, database.db, logger);
+  const jobs = new JobQueue(database.db, config, logger);
+  if (options.workers) await startWorkers(jobs, database.db, logger, options.auditSettings);
   const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, jobs, document: options.document });
   let memberCount = 0;
   return {

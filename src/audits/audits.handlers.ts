@@ -1,0 +1,53 @@
+import { Router } from 'express';
+import type { Db } from '../db/database';
+import { principalOf } from '../http/authenticate';
+import type { OperationHandler } from '../http/contract';
+import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { JobQueue } from '../jobs/job-queue';
+import { toAudit } from './audits.mapper';
+import { listAudits, type AuditFilter } from './audits.repository';
+import { cancelAudit, reanalyzeAudit, requireAudit, startAudit } from './audits.service';
+
+export function auditRoutes(db: Db, jobs: JobQueue): Router {
+  const createAudit: OperationHandler<'createAudit'> = async (req, res) => {
+    const body = req.body ?? {};
+    const audit = await startAudit(db, jobs, principalOf(res), { accountIds: body.account_ids, mode: body.mode ?? 'full' });
+    res.status(202).location(`/v1/audits/${audit.id}`).json(toAudit(audit));
+  };
+
+  const listAuditsHandler: OperationHandler<'listAudits'> = async (req, res) => {
+    const { query } = req;
+    const limit = query.limit ?? DEFAULT_LIMIT;
+    const filter: AuditFilter = {
+      status: query.status,
+      mode: query.mode,
+      accountId: query.account_id,
+      createdAfter: query.created_after ? new Date(query.created_after) : undefined,
+      createdBefore: query.created_before ? new Date(query.created_before) : undefined,
+    };
+    const binding = { list: 'audits', filter };
+    const before = query.cursor ? (decodeCursor(query.cursor, binding, ['id'])[0] as string) : undefined;
+    const rows = await listAudits(db, principalOf(res).organizationId, filter, limit + 1, before);
+    res.json(toPage(rows, limit, binding, (row) => [row.id], toAudit));
+  };
+
+  const getAudit: OperationHandler<'getAudit'> = async (req, res) => {
+    res.json(toAudit(await requireAudit(db, principalOf(res), req.params.id)));
+  };
+
+  const cancelAuditHandler: OperationHandler<'cancelAudit'> = async (req, res) => {
+    res.json(toAudit(await cancelAudit(db, principalOf(res), req.params.id)));
+  };
+
+  const reanalyzeAuditHandler: OperationHandler<'reanalyzeAudit'> = async (req, res) => {
+    const audit = await reanalyzeAudit(db, jobs, principalOf(res), req.params.id);
+    res.status(202).location(`/v1/audits/${audit.id}`).json(toAudit(audit));
+  };
+
+  return Router()
+    .post('/v1/audits', createAudit)
+    .get('/v1/audits', listAuditsHandler)
+    .get('/v1/audits/:id', getAudit)
+    .post('/v1/audits/:id/cancel', cancelAuditHandler)
+    .post('/v1/audits/:id/reanalyze', reanalyzeAuditHandler);
+}

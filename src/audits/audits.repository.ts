@@ -1,0 +1,140 @@
+import { sql, type Insertable } from 'kysely';
+import type { Db } from '../db/database';
+import type { AuditRow, AuditsTable, AuditStatus } from '../db/schema';
+import type { RuleResource } from '../rules/rule-evaluation';
+
+export function insertAudit(db: Db, row: Insertable<AuditsTable>): Promise<AuditRow> {
+  return db.insertInto('audits').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findAudit(db: Db, organizationId: string, id: string): Promise<AuditRow | undefined> {
+  return db.selectFrom('audits').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+}
+
+export interface AuditFilter {
+  status?: AuditStatus;
+  mode?: AuditRow['mode'];
+  accountId?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+}
+
+/** The organization's audits, newest first, below the keyset position `beforeId`. */
+export function listAudits(db: Db, organizationId: string, filter: AuditFilter, limit: number, beforeId?: string): Promise<AuditRow[]> {
+  let query = db.selectFrom('audits').selectAll().where('organization_id', '=', organizationId);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.mode) query = query.where('mode', '=', filter.mode);
+  // An audit of every account (account_ids null) covers any account.
+  if (filter.accountId) query = query.where(sql<boolean>`(account_ids is null or account_ids @> ${JSON.stringify([filter.accountId])}::jsonb)`);
+  if (filter.createdAfter) query = query.where('created_at', '>=', filter.createdAfter);
+  if (filter.createdBefore) query = query.where('created_at', '<', filter.createdBefore);
+  if (beforeId !== undefined) query = query.where('id', '<', beforeId);
+  return query.orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** Moves a queued audit (or one whose worker died) to `running`; undefined if it was canceled or finished. */
+export function startAuditRun(db: Db, id: string, at: Date): Promise<AuditRow | undefined> {
+  return db
+    .updateTable('audits')
+    .set({ status: 'running', started_at: at, resources_evaluated: 0 })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Records progress; answers false once the audit is no longer running (canceled). */
+export async function recordAuditProgress(db: Db, id: string, evaluated: number, total: number): Promise<boolean> {
+  const row = await db
+    .updateTable('audits')
+    .set({ resources_evaluated: evaluated, resources_total: total })
+    .where('id', '=', id)
+    .where('status', '=', 'running')
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Ends a running or queued audit; answers false if it had already ended. */
+export async function endAudit(
+  db: Db,
+  id: string,
+  end: Partial<Pick<AuditsTable, 'error_code' | 'error_message'>> & { status: 'succeeded' | 'failed' | 'canceled' },
+  fromStatuses: AuditStatus[] = ['running'],
+): Promise<boolean> {
+  const row = await db
+    .updateTable('audits')
+    .set({ ...end, finished_at: new Date() })
+    .where('id', '=', id)
+    .where('status', 'in', fromStatuses)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** A resource as an audit evaluates it: the rules' view plus the version and account. */
+export type AuditedResource = RuleResource & { id: string; account_id: string; version: number };
+
+const AUDITED_COLUMNS = ['id', 'account_id', 'provider', 'type', 'native_id', 'region', 'name', 'tags', 'attributes', 'relationships', 'version'] as const;
+
+/** The organization's active resources at their current version, in pages by id (the estate an audit sees). */
+export async function* activeResources(db: Db, organizationId: string, pageSize = 5000): AsyncGenerator<AuditedResource[]> {
+  let after = '';
+  for (;;) {
+    const rows = await db
+      .selectFrom('resources')
+      .select(AUDITED_COLUMNS)
+      .where('organization_id', '=', organizationId)
+      .where('status', '=', 'active')
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(pageSize)
+      .execute();
+    if (rows.length === 0) return;
+    yield rows as AuditedResource[];
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+/** The resource versions an audit evaluated, with their content then (what a reanalysis evaluates). */
+export async function* auditedResourceVersions(db: Db, auditId: string, pageSize = 5000): AsyncGenerator<AuditedResource[]> {
+  let after = '';
+  for (;;) {
+    const rows = await db
+      .selectFrom('audit_resources as ar')
+      .innerJoin('resources as r', 'r.id', 'ar.resource_id')
+      .innerJoin('resource_versions as v', (join) => join.onRef('v.resource_id', '=', 'ar.resource_id').onRef('v.version', '=', 'ar.version'))
+      .select(['r.id', 'r.account_id', 'r.provider', 'r.type', 'r.native_id', 'v.region', 'v.name', 'v.tags', 'v.attributes', 'v.relationships', 'v.version'])
+      .where('ar.audit_id', '=', auditId)
+      .where('ar.resource_id', '>', after)
+      .orderBy('ar.resource_id')
+      .limit(pageSize)
+      .execute();
+    if (rows.length === 0) return;
+    yield rows as AuditedResource[];
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+/** Of these resources, the ids whose current version a succeeded audit has already evaluated. */
+export async function alreadyEvaluated(db: Db, resources: { id: string; version: number }[]): Promise<Set<string>> {
+  if (resources.length === 0) return new Set();
+  const rows = await sql<{ resource_id: string }>`
+    select distinct ar.resource_id
+    from jsonb_to_recordset(${JSON.stringify(resources)}::jsonb) as r(id text, version integer)
+    join audit_resources ar on ar.resource_id = r.id and ar.version = r.version
+    join audits a on a.id = ar.audit_id and a.status = 'succeeded'`.execute(db);
+  return new Set(rows.rows.map((row) => row.resource_id));
+}
+
+export async function insertAuditResources(db: Db, auditId: string, resources: { id: string; version: number }[]): Promise<void> {
+  if (resources.length === 0) return;
+  await sql`
+    insert into audit_resources (audit_id, resource_id, version)
+    select ${auditId}, id, version from jsonb_to_recordset(${JSON.stringify(resources)}::jsonb) as r(id text, version integer)`.execute(db);
+}
+
+/** Holds the organization's row lock: audits of one organization write their results one at a time. */
+export async function lockOrganization(db: Db, organizationId: string): Promise<void> {
+  await db.selectFrom('organizations').select('id').where('id', '=', organizationId).forUpdate().execute();
+}

@@ -1,0 +1,82 @@
+import type { Principal } from '../auth/auth.service';
+import type { Db } from '../db/database';
+import type { AuditRow } from '../db/schema';
+import { AppError } from '../errors';
+import { newId } from '../ids';
+import { QUEUES, type JobQueue } from '../jobs/job-queue';
+import { endAudit, findAudit, insertAudit } from './audits.repository';
+
+export interface AuditJob {
+  audit_id: string;
+}
+
+/** Queues an audit of the given accounts (all of them when absent); 404 names an unknown one. */
+export async function startAudit(
+  db: Db,
+  jobs: JobQueue,
+  principal: Principal,
+  input: { accountIds: string[] | undefined; mode: 'full' | 'incremental' },
+): Promise<AuditRow> {
+  const accountIds = input.accountIds ? [...new Set(input.accountIds)] : null;
+  if (accountIds) {
+    const known = await db.selectFrom('accounts').select('id').where('organization_id', '=', principal.organizationId).where('id', 'in', accountIds).execute();
+    const unknown = accountIds.filter((id) => !known.some((row) => row.id === id));
+    if (unknown.length > 0) {
+      throw new AppError('not_found', `No account ${unknown.join(', ')} in this organization.`, unknown.map((id) => ({ field: 'body.account_ids', issue: `unknown account ${id}` })));
+    }
+  }
+  return queueAudit(db, jobs, principal, { mode: input.mode, account_ids: accountIds, parent_audit_id: null });
+}
+
+/** Queues a new audit of the same resource versions as `parentId`, with the current rules. */
+export async function reanalyzeAudit(db: Db, jobs: JobQueue, principal: Principal, parentId: string): Promise<AuditRow> {
+  const parent = await requireAudit(db, principal, parentId);
+  if (parent.status !== 'succeeded') {
+    throw new AppError('audit_not_finished', `Audit ${parent.id} is ${parent.status}; only a succeeded audit records the resource versions to reanalyze.`);
+  }
+  return queueAudit(db, jobs, principal, { mode: 'reanalysis', account_ids: parent.account_ids, parent_audit_id: parent.id });
+}
+
+/** Cancels a queued or running audit; a finished one answers 409 `audit_not_cancelable`. */
+export async function cancelAudit(db: Db, principal: Principal, id: string): Promise<AuditRow> {
+  const audit = await requireAudit(db, principal, id);
+  const canceled = await endAudit(db, audit.id, { status: 'canceled' }, ['queued', 'running']);
+  if (!canceled) throw new AppError('audit_not_cancelable', `Audit ${audit.id} has already ended (${audit.status}).`);
+  return (await findAudit(db, principal.organizationId, id))!;
+}
+
+export async function requireAudit(db: Db, principal: Principal, id: string): Promise<AuditRow> {
+  const audit = await findAudit(db, principal.organizationId, id);
+  if (!audit) throw new AppError('not_found', `No audit ${id} in this organization.`);
+  return audit;
+}
+
+async function queueAudit(
+  db: Db,
+  jobs: JobQueue,
+  principal: Principal,
+  audit: { mode: AuditRow['mode']; account_ids: string[] | null; parent_audit_id: string | null },
+): Promise<AuditRow> {
+  await jobs.start();
+  return db.transaction().execute(async (trx) => {
+    const row = await insertAudit(trx, {
+      id: newId('aud'),
+      organization_id: principal.organizationId,
+      parent_audit_id: audit.parent_audit_id,
+      mode: audit.mode,
+      account_ids: JSON.stringify(audit.account_ids),
+      status: 'queued',
+      error_code: null,
+      error_message: null,
+      catalogue_version: null,
+      rule_versions: JSON.stringify(null),
+      summary: JSON.stringify(null),
+      created_by: principal.userId,
+      created_at: new Date(),
+      started_at: null,
+      finished_at: null,
+    });
+    await jobs.send(QUEUES.audits, { audit_id: row.id } satisfies AuditJob, trx);
+    return row;
+  });
+}

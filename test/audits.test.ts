@@ -1,0 +1,306 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { sql } from 'kysely';
+import YAML from 'yaml';
+import { startWorkers } from '../src/jobs/workers';
+import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
+import { readCatalogue, type Catalogue } from '../src/rules/catalogue';
+import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { runAuditThroughHttp, waitForAudit } from './support/audits';
+import { expectError, expectStandardHeaders } from './support/expectations';
+
+const native = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'inventory', 'native.json'), 'utf8'));
+const RULES_DIR = path.join(__dirname, '..', 'src', 'rules');
+// The fixtures' certificate expires within 30 days of this day.
+const NOW = new Date('2026-11-26T00:00:00Z');
+
+// Rule → the fixture resources (native ids) it fails on: the whole of what an audit of
+// test/fixtures/inventory/native.json must find.
+const EXPECTED: Record<string, string[]> = {
+  'aws.acm.certificate_expiring': ['arn:aws:acm:us-west-2:345678901234:certificate/2e4f6a8c-1b3d-4e5f-8a7b-9c0d1e2f3a4b'],
+  'aws.ec2.ebs_volume_unattached': ['arn:aws:ec2:us-west-2:345678901234:volume/vol-0f9e8d7c6b5a43210'],
+  'aws.ec2.ebs_volume_unencrypted': ['arn:aws:ec2:us-west-2:345678901234:volume/vol-0f9e8d7c6b5a43210'],
+  'aws.ec2.instance_outside_autoscaling': ['arn:aws:ec2:us-west-2:345678901234:instance/i-0e56f78a90b1c2d34'],
+  'aws.ec2.security_group_ssh_open': ['arn:aws:ec2:us-west-2:345678901234:security-group/sg-0b7e4d2c9a1f36e85'],
+  'aws.iam.user_without_mfa': ['arn:aws:iam::345678901234:user/legacy-backup'],
+  'aws.rds.backup_retention_short': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
+  'aws.rds.deletion_protection_off': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
+  'aws.rds.publicly_accessible': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
+  'aws.rds.single_az': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
+  'aws.rds.storage_unencrypted': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
+  'aws.s3.access_logging_disabled': ['arn:aws:s3:::acme-dev-uploads'],
+  'aws.s3.bucket_public_read': ['arn:aws:s3:::acme-dev-uploads'],
+  'aws.s3.versioning_disabled': ['arn:aws:s3:::acme-dev-uploads'],
+  ...expectedFromFixture(['azure.', 'gcp.']),
+};
+
+/** Azure and GCP rows of the table, kept beside the catalogue's own fixture of expectations. */
+function expectedFromFixture(prefixes: string[]): Record<string, string[]> {
+  const table = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'rules', 'expected-native-findings.json'), 'utf8')) as Record<string, string[]>;
+  return Object.fromEntries(Object.entries(table).filter(([rule]) => prefixes.some((p) => rule.startsWith(p))));
+}
+
+let catalogue: Catalogue;
+let t: TestApp;
+let owner: string;
+beforeAll(async () => {
+  catalogue = await readCatalogue(path.join(RULES_DIR, 'catalogue'), path.join(RULES_DIR, 'frameworks.yaml'));
+  t = await startTestApp({}, { workers: true, auditSettings: { catalogue: async () => catalogue, now: () => NOW } });
+  owner = await t.ownerToken();
+});
+afterAll(() => t.close());
+
+const externalIds: Record<string, () => string> = {
+  aws: () => String(300000000000 + ++accounts),
+  azure: () => `3f2c1a7e-5b8d-4e6f-9a0b-${String(++accounts).padStart(12, '0')}`,
+  gcp: () => `acme-test-${++accounts}`,
+};
+let accounts = 0;
+async function newAccount(provider: 'aws' | 'azure' | 'gcp', token = owner): Promise<string> {
+  const body = { provider, external_id: externalIds[provider]!(), name: `${provider}-${accounts}` };
+  return (await request(t.app).post('/v1/accounts').set(as(token)).send(body).expect(201)).body.id;
+}
+async function importNative(account: string, resources: object[], mode = 'full') {
+  await request(t.app).post(`/v1/accounts/${account}/imports?format=native&mode=${mode}`).set(as(owner)).send({ resources }).expect(201);
+}
+function withAttributes(nativeId: string, attributes: object) {
+  return native.resources.map((r: { native_id: string; attributes: object }) => (r.native_id === nativeId ? { ...r, attributes: { ...r.attributes, ...attributes } } : r));
+}
+
+/** rule id → native ids of the resources it failed on in this audit, from the database. */
+async function failuresOf(auditId: string): Promise<Record<string, string[]>> {
+  const rows = await t.db
+    .selectFrom('audit_findings as af')
+    .innerJoin('findings as f', 'f.id', 'af.finding_id')
+    .innerJoin('resources as r', 'r.id', 'f.resource_id')
+    .select(['f.rule_id', 'r.native_id'])
+    .where('af.audit_id', '=', auditId)
+    .execute();
+  const table: Record<string, string[]> = {};
+  for (const row of rows) (table[row.rule_id] ??= []).push(row.native_id);
+  for (const ids of Object.values(table)) ids.sort();
+  return table;
+}
+
+async function findingOf(ruleId: string, nativeId: string) {
+  return t.db
+    .selectFrom('findings as f')
+    .innerJoin('resources as r', 'r.id', 'f.resource_id')
+    .selectAll('f')
+    .where('f.rule_id', '=', ruleId)
+    .where('r.native_id', '=', nativeId)
+    .executeTakeFirstOrThrow();
+}
+
+describe('audits', () => {
+  let aws: string;
+  let firstAudit: { id: string; summary: Record<string, unknown> };
+
+  it('an audit of the fixture inventory finds exactly the expected findings, with evidence and a summary', async () => {
+    aws = await newAccount('aws');
+    for (const provider of ['aws', 'azure', 'gcp'] as const) {
+      const account = provider === 'aws' ? aws : await newAccount(provider);
+      await importNative(account, native.resources.filter((r: { provider: string }) => r.provider === provider));
+    }
+    const started = await request(t.app).post('/v1/audits').set(as(owner)).send({});
+    expect(started.status).toBe(202);
+    expectStandardHeaders(started);
+    expect(started.headers.location).toBe(`/v1/audits/${started.body.id}`);
+    expect(started.body).toMatchObject({ status: 'queued', mode: 'full', account_ids: null, summary: null, parent_audit_id: null });
+
+    const audit = await waitForAudit(t.app, owner, started.body.id);
+    expect(audit.status).toBe('succeeded');
+    expect(await failuresOf(audit.id)).toEqual(EXPECTED);
+    const total = Object.values(EXPECTED).flat().length;
+    expect(audit.summary).toMatchObject({ new: total, recurring: 0, resolved: 0, coverage: { resources_evaluated: 12, evaluation_errors: 0 } });
+    const counted = Object.values(audit.summary.findings as Record<string, Record<string, number>>).flatMap((bySeverity) => Object.values(bySeverity));
+    expect(counted.reduce((a, b) => a + b, 0)).toBe(total);
+    // Each score is what its weights say (AuditSummary in the spec).
+    for (const [dimension, { evaluated, failed }] of Object.entries(audit.summary.weights as Record<string, { evaluated: number; failed: number }>)) {
+      expect(audit.summary.scores[dimension]).toBe(evaluated === 0 ? null : Math.round(100 * (1 - failed / evaluated)));
+    }
+    expect(audit.catalogue_version).toBe(catalogue.version);
+    expect(audit.rule_versions['aws.s3.bucket_public_read']).toBe(1);
+    expect(audit.progress).toEqual({ resources_evaluated: 12, resources_total: 12 });
+
+    const publicBucket = await findingOf('aws.s3.bucket_public_read', 'arn:aws:s3:::acme-dev-uploads');
+    expect(publicBucket).toMatchObject({ status: 'open', severity: expect.any(String), first_audit_id: audit.id, last_audit_id: audit.id });
+    expect(publicBucket.evidence).toContainEqual({ path: 'attributes.acl', value: 'public-read' });
+    const evaluated = await t.db.selectFrom('audit_resources').select(['resource_id', 'version']).where('audit_id', '=', audit.id).execute();
+    expect(evaluated).toHaveLength(12);
+    expect(evaluated.every((row) => row.version === 1)).toBe(true);
+    firstAudit = audit;
+  });
+
+  it('fixing a resource resolves its finding; breaking it again reopens it; incremental audits evaluate only what changed', async () => {
+    const bucket = 'arn:aws:s3:::acme-dev-uploads';
+    const privateGrants = { acl: 'private', grant: [] };
+    await importNative(aws, withAttributes(bucket, privateGrants).filter((r: { provider: string }) => r.provider === 'aws'));
+    const fixed = await runAuditThroughHttp(t.app, owner, { mode: 'incremental' });
+    expect(fixed.status).toBe('succeeded');
+    expect(fixed.summary.coverage.resources_evaluated).toBe(1);
+    const resolved = await findingOf('aws.s3.bucket_public_read', bucket);
+    expect(resolved).toMatchObject({ status: 'resolved', status_reason: 'passed', last_audit_id: firstAudit.id });
+    // Findings of resources the incremental audit did not evaluate stay as they were.
+    expect((await findingOf('aws.rds.single_az', 'arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm')).status).toBe('open');
+    expect(fixed.summary.resolved).toBeGreaterThanOrEqual(1);
+
+    await importNative(aws, native.resources.filter((r: { provider: string }) => r.provider === 'aws'));
+    const broken = await runAuditThroughHttp(t.app, owner, { mode: 'full' });
+    expect(broken.summary.coverage.resources_evaluated).toBe(12);
+    const reopened = await findingOf('aws.s3.bucket_public_read', bucket);
+    expect(reopened).toMatchObject({ id: resolved.id, status: 'open', last_audit_id: broken.id, first_audit_id: firstAudit.id });
+    const events = await t.db.selectFrom('finding_events').select(['type', 'from_status', 'to_status', 'audit_id']).where('finding_id', '=', resolved.id).orderBy('id').execute();
+    expect(events).toEqual([
+      { type: 'opened', from_status: null, to_status: 'open', audit_id: firstAudit.id },
+      { type: 'resolved', from_status: 'open', to_status: 'resolved', audit_id: fixed.id },
+      { type: 'reopened', from_status: 'resolved', to_status: 'open', audit_id: broken.id },
+    ]);
+
+    const nothingChanged = await runAuditThroughHttp(t.app, owner, { mode: 'incremental' });
+    expect(nothingChanged.summary.coverage.resources_evaluated).toBe(0);
+  });
+
+  it('a resource gone in a full import resolves its findings', async () => {
+    const user = 'arn:aws:iam::345678901234:user/legacy-backup';
+    await importNative(aws, native.resources.filter((r: { provider: string; native_id: string }) => r.provider === 'aws' && r.native_id !== user));
+    expect(await findingOf('aws.iam.user_without_mfa', user)).toMatchObject({ status: 'resolved', status_reason: 'resource_gone' });
+    await importNative(aws, native.resources.filter((r: { provider: string }) => r.provider === 'aws'));
+  });
+
+  it('reanalysis after a rule file changes gives a new audit with the new result, the old audit untouched', async () => {
+    const parent = await runAuditThroughHttp(t.app, owner, { mode: 'full' });
+    const parentFailures = await failuresOf(parent.id);
+    // The inventory changes after the parent audit: the reanalysis must still see the old versions.
+    await importNative(aws, withAttributes('arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm', { multi_az: true }).filter((r: { provider: string }) => r.provider === 'aws'));
+
+    const changedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fourfold-catalogue-'));
+    for (const file of fs.readdirSync(path.join(RULES_DIR, 'catalogue'))) {
+      const text = fs.readFileSync(path.join(RULES_DIR, 'catalogue', file), 'utf8');
+      const document = YAML.parse(text) as { rules: { id: string; version: number; condition: string }[] };
+      // Public-read buckets stop counting (a new version of the rule); everything else stays.
+      for (const rule of document.rules.filter((r) => r.id === 'aws.s3.bucket_public_read')) Object.assign(rule, { version: 2, condition: 'false' });
+      fs.writeFileSync(path.join(changedDir, file), YAML.stringify(document));
+    }
+    const previous = catalogue;
+    catalogue = await readCatalogue(changedDir, path.join(RULES_DIR, 'frameworks.yaml'));
+    try {
+      expect(catalogue.byId.get('aws.s3.bucket_public_read')!.rule.version).toBe(2);
+      const started = await request(t.app).post(`/v1/audits/${parent.id}/reanalyze`).set(as(owner)).expect(202);
+      expect(started.body).toMatchObject({ mode: 'reanalysis', parent_audit_id: parent.id, status: 'queued' });
+      const reanalysis = await waitForAudit(t.app, owner, started.body.id);
+      expect(reanalysis.status).toBe('succeeded');
+      const { ['aws.s3.bucket_public_read']: _gone, ...rest } = parentFailures;
+      // Same versions as the parent (the database is still single-AZ there), new rules.
+      expect(await failuresOf(reanalysis.id)).toEqual(rest);
+      expect(reanalysis.rule_versions['aws.s3.bucket_public_read']).toBe(2);
+      expect(reanalysis.catalogue_version).not.toBe(parent.catalogue_version);
+      expect((await request(t.app).get(`/v1/audits/${parent.id}`).set(as(owner))).body).toEqual(parent);
+      expect(await failuresOf(parent.id)).toEqual(parentFailures);
+    } finally {
+      catalogue = previous;
+    }
+  });
+
+  it('cancels a queued audit; an ended one answers 409 audit_not_cancelable', async () => {
+    // An audit of an account nobody works yet: queue it on a second app that has no workers.
+    const idle = await startTestApp({}, { sharing: t });
+    try {
+      const queued = await request(idle.app).post('/v1/audits').set(as(owner)).send({ account_ids: [aws] }).expect(202);
+      const canceled = await request(t.app).post(`/v1/audits/${queued.body.id}/cancel`).set(as(owner));
+      if (canceled.status === 409) {
+        // The worker finished it first: then cancel must refuse, as it does below.
+        expectError(canceled, 409, 'audit_not_cancelable');
+      } else {
+        expect(canceled.status).toBe(200);
+        expect(canceled.body).toMatchObject({ status: 'canceled', finished_at: expect.any(String), summary: null });
+        expect(await failuresOf(queued.body.id)).toEqual({});
+      }
+      expectError(await request(t.app).post(`/v1/audits/${queued.body.id}/cancel`).set(as(owner)), 409, 'audit_not_cancelable');
+    } finally {
+      await idle.close();
+    }
+  });
+
+  it('lists audits newest first with filters and cursors bound to them', async () => {
+    const all = (await request(t.app).get('/v1/audits?limit=200').set(as(owner)).expect(200)).body.data as { id: string; created_at: string }[];
+    expect(all.map((a) => a.id)).toEqual([...all.map((a) => a.id)].sort().reverse());
+    const first = await request(t.app).get('/v1/audits?limit=2&status=succeeded').set(as(owner)).expect(200);
+    expect(first.body.has_more).toBe(true);
+    const second = await request(t.app).get(`/v1/audits?limit=2&status=succeeded&cursor=${first.body.next_cursor}`).set(as(owner)).expect(200);
+    expect(second.body.data[0].id < first.body.data[1].id).toBe(true);
+    expectError(await request(t.app).get(`/v1/audits?limit=2&status=failed&cursor=${first.body.next_cursor}`).set(as(owner)), 400, 'invalid_cursor');
+    const reanalyses = (await request(t.app).get('/v1/audits?mode=reanalysis').set(as(owner)).expect(200)).body.data;
+    expect(reanalyses.length).toBe(1);
+    const future = (await request(t.app).get('/v1/audits?created_after=2100-01-01T00:00:00Z').set(as(owner)).expect(200)).body.data;
+    expect(future).toEqual([]);
+  });
+
+  it('refuses bad input clearly', async () => {
+    expectError(await request(t.app).post('/v1/audits').set(as(owner)).send({ mode: 'sometimes' }), 422, 'validation_failed');
+    expectError(await request(t.app).post('/v1/audits').set(as(owner)).send({ account_ids: ['acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF'] }), 404, 'not_found');
+    const queued = await request(t.app).post('/v1/audits').set(as(owner)).send({ account_ids: [aws] }).expect(202);
+    const reanalyzeUnfinished = await request(t.app).post(`/v1/audits/${queued.body.id}/reanalyze`).set(as(owner));
+    if (reanalyzeUnfinished.status !== 202) expectError(reanalyzeUnfinished, 409, 'audit_not_finished');
+    await waitForAudit(t.app, owner, queued.body.id);
+  });
+
+  it("answers 404 for another organization's audits, and hides its accounts", async () => {
+    const audit = (await request(t.app).get('/v1/audits?limit=1').set(as(owner)).expect(200)).body.data[0];
+    await t.db.transaction().execute((trx) => insertOrganizationWithOwner(trx, { name: 'Other', username: 'aud-other', password: 'other-password-123' }));
+    const other = await logInAs(t.app, 'aud-other', 'other-password-123');
+    expectError(await request(t.app).get(`/v1/audits/${audit.id}`).set(as(other)), 404, 'not_found');
+    expectError(await request(t.app).post(`/v1/audits/${audit.id}/cancel`).set(as(other)), 404, 'not_found');
+    expectError(await request(t.app).post(`/v1/audits/${audit.id}/reanalyze`).set(as(other)), 404, 'not_found');
+    expectError(await request(t.app).post('/v1/audits').set(as(other)).send({ account_ids: [aws] }), 404, 'not_found');
+    expect((await request(t.app).get('/v1/audits').set(as(other)).expect(200)).body.data).toEqual([]);
+    // Its own (empty) audit finds nothing of ours.
+    const own = await runAuditThroughHttp(t.app, other);
+    expect(own.summary.coverage.resources_evaluated).toBe(0);
+  });
+
+  it('a viewer can read audits but not start one', async () => {
+    const viewer = await t.addMember('viewer');
+    await request(t.app).get('/v1/audits').set(as(viewer.token)).expect(200);
+    expectError(await request(t.app).post('/v1/audits').set(as(viewer.token)).send({}), 403, 'insufficient_scope');
+  });
+});
+
+describe('audits whose worker dies', () => {
+  let d: TestApp;
+  let token: string;
+  beforeAll(async () => {
+    // No workers until the test has played a worker that took the job and died; expired jobs are looked for every second.
+    d = await startTestApp({ JOB_MAINTENANCE_SECONDS: '1', AUDIT_TIMEOUT_SECONDS: '30' });
+    token = await d.ownerToken();
+    const account = (await request(d.app).post('/v1/accounts').set(as(token)).send({ provider: 'aws', external_id: '400000000001', name: 'dies' }).expect(201)).body.id;
+    await request(d.app).post(`/v1/accounts/${account}/imports?format=native`).set(as(token)).send(native).expect(201);
+  });
+  afterAll(() => d.close());
+
+  /** What a worker that took the audit's job and then died leaves behind. */
+  async function dieMidAudit(auditId: string, attemptsLeft: boolean) {
+    await d.db.updateTable('audits').set({ status: 'running', started_at: new Date(), resources_evaluated: 3, resources_total: 7 }).where('id', '=', auditId).execute();
+    await sql`
+      update pgboss.job set state = 'active', started_on = now() - interval '1 hour',
+        retry_count = case when ${attemptsLeft} then 0 else retry_limit end
+      where name = 'audits' and data->>'audit_id' = ${auditId}`.execute(d.db);
+  }
+
+  it('a retried job finishes the audit; out of attempts, the audit fails cleanly with worker_lost instead of staying running', async () => {
+    const retried = (await request(d.app).post('/v1/audits').set(as(token)).send({}).expect(202)).body.id as string;
+    const abandoned = (await request(d.app).post('/v1/audits').set(as(token)).send({}).expect(202)).body.id as string;
+    await dieMidAudit(retried, true);
+    await dieMidAudit(abandoned, false);
+    await startWorkers(d.jobs, d.db, d.logger);
+    expect(await waitForAudit(d.app, token, retried)).toMatchObject({ status: 'succeeded', progress: { resources_evaluated: 7, resources_total: 7 } });
+    expect(await waitForAudit(d.app, token, abandoned)).toMatchObject({
+      status: 'failed',
+      error: { code: 'worker_lost', message: expect.any(String) },
+      summary: null,
+      finished_at: expect.any(String),
+    });
+  });
+});
