@@ -25,6 +25,7 @@ import { importRoutes } from './imports/imports.handlers';
 import { memberRoutes } from './members/members.handlers';
 import { organizationRoutes } from './organizations/organizations.handlers';
 import { resourceRoutes } from './resources/resources.handlers';
+import { ruleRoutes } from './rules/rules.handlers';
 import { systemRoutes } from './system/system.handlers';
 import { tokenRoutes } from './tokens/tokens.handlers';
 
@@ -87,6 +88,7 @@ export function createApp({ config, db, logger, signingSecret, redis, document =
   app.use(accountRoutes(db));
   app.use(resourceRoutes(db));
   app.use(importRoutes(db));
+  app.use(ruleRoutes());
   app.use(oauthRoutes(db, tokens));
   app.use(oauthAdminRoutes(db));
 
