@@ -480,6 +480,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List rules
+         * @description The built-in rule catalogue, ordered by id. Filters combine with AND. Pages are keyset-based
+         *     on the rule id; a `cursor` is valid only with the filters that made it.
+         */
+        get: operations["listRules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The rule's id.
+                 * @example aws.s3.bucket_public_read
+                 */
+                id: components["parameters"]["ruleId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a rule
+         * @description One rule of the built-in catalogue, with its CEL condition, evidence paths, remediation and compliance mapping.
+         */
+        get: operations["getRule"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens/{id}": {
         parameters: {
             query?: never;
@@ -1157,6 +1204,70 @@ export interface components {
         };
         AccountList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["Account"][];
+        };
+        /**
+         * @description One of the four dimensions a rule audits.
+         * @enum {string}
+         */
+        Dimension: "security" | "cost" | "architecture" | "compliance";
+        /**
+         * @description How serious a violation is.
+         * @enum {string}
+         */
+        Severity: "info" | "low" | "medium" | "high" | "critical";
+        /**
+         * @description A compliance framework: CIS AWS Foundations Benchmark 3.0.0, SOC 2 Trust Services Criteria, PCI DSS 4.0.
+         * @enum {string}
+         */
+        FrameworkId: "cis_aws_foundations" | "soc2" | "pci_dss";
+        /**
+         * @description `<provider>.<service>.<check>`; stable across versions of the rule.
+         * @example aws.s3.bucket_public_read
+         */
+        RuleId: string;
+        ControlIds: string[];
+        Rule: {
+            id: components["schemas"]["RuleId"];
+            /**
+             * Format: int32
+             * @description Raised whenever the rule's meaning changes.
+             */
+            version: number;
+            title: string;
+            description: string;
+            dimension: components["schemas"]["Dimension"];
+            severity: components["schemas"]["Severity"];
+            provider: components["schemas"]["Provider"];
+            /** @description The resource types (Terraform type names) the rule applies to. */
+            resource_types: components["schemas"]["ResourceType"][];
+            /** @description A CEL expression over `resource`, `related`, `referenced_by` and `now`; true when the resource violates the rule. */
+            condition: string;
+            /** @description Paths into the resource (`attributes.acl`) whose values a finding shows as evidence. */
+            evidence: string[];
+            remediation: {
+                text: string;
+                /** @description A Terraform snippet that fixes it, when one applies. */
+                terraform: string | null;
+            };
+            references: string[];
+            /** @description The controls of each framework the rule helps meet; empty when none. */
+            compliance: {
+                cis_aws_foundations: components["schemas"]["ControlIds"];
+                soc2: components["schemas"]["ControlIds"];
+                pci_dss: components["schemas"]["ControlIds"];
+            };
+            /** @description Cost rules only (otherwise null) — how a finding's monthly cost is estimated. */
+            cost: null | {
+                /** @description A CEL expression giving the monthly cost in USD of a failing resource. */
+                monthly_usd: string;
+                /** @description The prices and region assumed. */
+                assumptions: string;
+            };
+            /** @description The version of the whole catalogue the rule belongs to; it changes with any rule. */
+            catalogue_version: string;
+        };
+        RuleList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["Rule"][];
         };
         /** @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         ResourceId: string;
@@ -1865,6 +1976,11 @@ export interface components {
          * @example pat_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
         tokenId: components["schemas"]["PersonalAccessTokenId"];
+        /**
+         * @description The rule's id.
+         * @example aws.s3.bucket_public_read
+         */
+        ruleId: components["schemas"]["RuleId"];
         /**
          * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
          *     sort that produced it (otherwise `400` `invalid_cursor`).
@@ -3007,6 +3123,109 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listRules: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only rules of this dimension.
+                 * @example security
+                 */
+                dimension?: components["schemas"]["Dimension"];
+                /**
+                 * @description Only rules of this severity.
+                 * @example critical
+                 */
+                severity?: components["schemas"]["Severity"];
+                /**
+                 * @description Only rules of this provider.
+                 * @example aws
+                 */
+                provider?: components["schemas"]["Provider"];
+                /**
+                 * @description Only rules that apply to this resource type.
+                 * @example aws_s3_bucket
+                 */
+                resource_type?: components["schemas"]["ResourceType"];
+                /**
+                 * @description Only rules that cite at least one control of this compliance framework.
+                 * @example cis_aws_foundations
+                 */
+                framework?: components["schemas"]["FrameworkId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The rule's id.
+                 * @example aws.s3.bucket_public_read
+                 */
+                id: components["parameters"]["ruleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rule. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

@@ -27,6 +27,7 @@ import type { JobQueue } from './jobs/job-queue';
 import { memberRoutes } from './members/members.handlers';
 import { organizationRoutes } from './organizations/organizations.handlers';
 import { resourceRoutes } from './resources/resources.handlers';
+import { ruleRoutes } from './rules/rules.handlers';
 import { systemRoutes } from './system/system.handlers';
 import { tokenRoutes } from './tokens/tokens.handlers';
 
@@ -92,6 +93,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(resourceRoutes(db));
   app.use(importRoutes(db, { jobs, inlineMaxResources: config.importInlineMaxResources }));
   app.use(auditRoutes(db, jobs));
+  app.use(ruleRoutes());
   app.use(oauthRoutes(db, tokens));
   app.use(oauthAdminRoutes(db));
 

@@ -9,6 +9,7 @@ import { openRedis } from './http/rate-limit-store';
 import { JobQueue } from './jobs/job-queue';
 import { startWorkers } from './jobs/workers';
 import { bootstrapFirstOwner } from './organizations/organizations.service';
+import { loadCatalogue } from './rules/catalogue';
 
 async function main(): Promise<void> {
   let config;
@@ -20,6 +21,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = pino({ level: config.logLevel });
+  // A broken built-in rule stops the start here, naming its file and rule, rather than at the first audit.
+  const catalogue = await loadCatalogue();
+  logger.info({ rules: catalogue.rules.length, catalogue_version: catalogue.version }, 'rule catalogue loaded');
   const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');

@@ -1,0 +1,99 @@
+import request from 'supertest';
+import { as, startTestApp, type TestApp } from './support/app';
+import { expectError } from './support/expectations';
+
+let t: TestApp;
+let owner: string;
+beforeAll(async () => {
+  t = await startTestApp();
+  owner = await t.ownerToken();
+});
+afterAll(() => t.close());
+
+async function ids(query: string): Promise<string[]> {
+  const response = await request(t.app).get(`/v1/rules?${query}`).set(as(owner));
+  expect(response.status).toBe(200);
+  return response.body.data.map((rule: { id: string }) => rule.id);
+}
+
+describe('GET /v1/rules', () => {
+  it('lists the catalogue in id order', async () => {
+    const response = await request(t.app).get('/v1/rules?limit=200').set(as(owner));
+    expect(response.status).toBe(200);
+    const listed: string[] = response.body.data.map((rule: { id: string }) => rule.id);
+    expect(listed.length).toBeGreaterThanOrEqual(60);
+    expect(listed).toEqual([...listed].sort());
+    expect(response.body).toMatchObject({ has_more: false, next_cursor: null });
+  });
+
+  it.each([
+    ['dimension=cost', (r: Rule) => r.dimension === 'cost'],
+    ['severity=critical', (r: Rule) => r.severity === 'critical'],
+    ['provider=gcp', (r: Rule) => r.provider === 'gcp'],
+    ['resource_type=aws_db_instance', (r: Rule) => r.resource_types.includes('aws_db_instance')],
+    ['framework=cis_aws_foundations', (r: Rule) => r.compliance.cis_aws_foundations.length > 0],
+    ['provider=aws&dimension=architecture&severity=medium', (r: Rule) => r.provider === 'aws' && r.dimension === 'architecture' && r.severity === 'medium'],
+  ])('filters: %s', async (query, matches) => {
+    const all: Rule[] = (await request(t.app).get('/v1/rules?limit=200').set(as(owner))).body.data;
+    const expected = all.filter(matches).map((r) => r.id);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(await ids(`${query}&limit=200`)).toEqual(expected);
+  });
+
+  it('includes the publicly-accessible-database rule among the database rules', async () => {
+    expect(await ids('resource_type=aws_db_instance&dimension=security')).toEqual(['aws.rds.publicly_accessible', 'aws.rds.storage_unencrypted']);
+  });
+
+  it('pages with a cursor bound to the filters', async () => {
+    const all = await ids('dimension=security&limit=200');
+    const first = await request(t.app).get('/v1/rules?dimension=security&limit=10').set(as(owner));
+    expect(first.body).toMatchObject({ has_more: true, next_cursor: expect.any(String) });
+    const second = await request(t.app).get(`/v1/rules?dimension=security&limit=10&cursor=${first.body.next_cursor}`).set(as(owner));
+    expect(second.body.data.map((r: Rule) => r.id)).toEqual(all.slice(10, 20));
+    expectError(await request(t.app).get(`/v1/rules?dimension=cost&limit=10&cursor=${first.body.next_cursor}`).set(as(owner)), 400, 'invalid_cursor');
+    expectError(await request(t.app).get('/v1/rules?cursor=bm90LWEtY3Vyc29y').set(as(owner)), 400, 'invalid_cursor');
+  });
+
+  it('refuses an unknown filter value', async () => {
+    expectError(await request(t.app).get('/v1/rules?dimension=speed').set(as(owner)), 422, 'validation_failed');
+  });
+
+  it('needs policies:read', async () => {
+    const { secret } = await t.createPat(owner, ['findings:read']);
+    expectError(await request(t.app).get('/v1/rules').set(as(secret)), 403, 'insufficient_scope');
+    const { secret: reader } = await t.createPat(owner, ['policies:read']);
+    expect((await request(t.app).get('/v1/rules').set(as(reader))).status).toBe(200);
+    expectError(await request(t.app).get('/v1/rules'), 401, 'unauthenticated');
+  });
+});
+
+describe('GET /v1/rules/{id}', () => {
+  it('answers one rule with every field', async () => {
+    const response = await request(t.app).get('/v1/rules/aws.ec2.ebs_volume_unattached').set(as(owner));
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({
+      id: 'aws.ec2.ebs_volume_unattached',
+      dimension: 'cost',
+      provider: 'aws',
+      resource_types: ['aws_ebs_volume'],
+      compliance: { cis_aws_foundations: [], soc2: [], pci_dss: [] },
+      cost: { monthly_usd: expect.stringContaining('attributes.size'), assumptions: expect.stringContaining('gp3') },
+      catalogue_version: expect.stringMatching(/^[0-9a-f]{12}$/),
+    });
+    const security = await request(t.app).get('/v1/rules/aws.rds.publicly_accessible').set(as(owner));
+    expect(security.body).toMatchObject({ cost: null, compliance: { cis_aws_foundations: ['2.3.3'] } });
+  });
+
+  it('answers 404 for an unknown rule', async () => {
+    expectError(await request(t.app).get('/v1/rules/aws.s3.no_such_rule').set(as(owner)), 404, 'not_found');
+  });
+});
+
+interface Rule {
+  id: string;
+  dimension: string;
+  severity: string;
+  provider: string;
+  resource_types: string[];
+  compliance: { cis_aws_foundations: string[]; soc2: string[]; pci_dss: string[] };
+}
