@@ -6,6 +6,7 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Logger } from 'pino';
 import { accountRoutes } from './accounts/accounts.handlers';
 import { authRoutes } from './auth/auth.handlers';
+import { complianceRoutes } from './compliance/compliance.handlers';
 import type { TokenSettings } from './auth/login-tokens';
 import type { Config } from './config';
 import type { Db } from './db/database';
@@ -92,6 +93,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(importRoutes(db, { jobs, inlineMaxResources: config.importInlineMaxResources }));
   app.use(oauthRoutes(db, tokens));
   app.use(oauthAdminRoutes(db));
+  app.use(complianceRoutes(db));
 
   app.use(errorHandler);
   return app;
