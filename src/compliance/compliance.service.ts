@@ -1,13 +1,20 @@
 import type { Db } from '../db/database';
 import type { AuditSummaryData } from '../db/schema';
 import { AppError } from '../errors';
-import { loadCatalogue, type Catalogue } from '../rules/catalogue';
-import type { Framework } from '../rules/rule-definition';
+import { loadCatalogue } from '../rules/catalogue';
+import type { Framework, RuleDefinition } from '../rules/rule-definition';
 import { findAudit, findLatestSucceededAudit, listAuditFailures } from './compliance.repository';
 
 export type ControlStatus = 'passed' | 'failed' | 'not_evaluated';
 
 export const SCORE_FORMULA = 'score = round(100 × passed / (passed + failed), 1); overall uses the sums over the frameworks; null when passed + failed = 0';
+
+/** What compliance needs of the catalogue (a `Catalogue` is one): its rules' control mappings. */
+export interface ControlMapping {
+  version: string;
+  rules: readonly { rule: Pick<RuleDefinition, 'id' | 'title' | 'compliance'> }[];
+  frameworks: readonly Framework[];
+}
 
 /** What compliance needs of a succeeded audit. */
 export interface AuditBasis {
@@ -86,7 +93,7 @@ export function tally(passed: number, failed: number, notEvaluated: number): Tal
  * failed, and is not evaluated otherwise. Which rules map to which control is the catalogue's.
  */
 export function assessCompliance(
-  catalogue: Pick<Catalogue, 'version' | 'rules' | 'frameworks'>,
+  catalogue: ControlMapping,
   audit: AuditBasis | null,
   failures: readonly Failure[],
 ): ComplianceAssessment {
