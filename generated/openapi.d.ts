@@ -900,7 +900,7 @@ export interface paths {
          *       `round(100 × Σpassed / Σ(passed + failed), 1)`, so each evaluated control weighs the
          *       same whichever framework it belongs to (it is not the mean of the framework scores).
          *     - A score is `null` when no control was evaluated (`passed + failed = 0`).
-         *     - Rounding is to one decimal, halves away from zero (2/3 → 66.7).
+         *     - Rounding is to one decimal, halves up (2/3 → 66.7, 1/16 → 6.3).
          *
          *     With no succeeded audit yet the answer is still `200`, with `audit_id` `null`, every control
          *     excluded and every score `null`. An `audit_id` that does not exist or belongs to another
