@@ -974,6 +974,113 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/compliance/frameworks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List compliance frameworks
+         * @description The compliance frameworks the built-in rules map to, with how many controls each has. The
+         *     list is small and fixed (it changes with the rule catalogue), so it is always one page:
+         *     `next_cursor` is `null` and `has_more` is `false`. `GET /v1/compliance/frameworks/{id}`
+         *     tells how the organization stands against one.
+         */
+        get: operations["listComplianceFrameworks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/compliance/frameworks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The framework's id, as `GET /v1/compliance/frameworks` lists them; another answers `404 not_found`.
+                 * @example cis_aws_foundations
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a framework's controls
+         * @description Every control of the framework with its status as of the organization's latest succeeded
+         *     audit (the one that finished last), or as of the audit named by `audit_id`:
+         *
+         *     - `failed`: at least one of the control's rules failed on at least one resource in that
+         *       audit. Failures are the findings the audit saw failing; one whose status is now
+         *       `suppressed` (declared a false positive) does not count, whereas `open`, `resolved` (fixed
+         *       since) and `risk_accepted` (still failing, knowingly) ones do. Suppressing a finding
+         *       therefore also changes the view of the earlier audits that saw it.
+         *     - `passed`: its rules were evaluated on at least one resource and none failed.
+         *     - `not_evaluated`: none of its rules was evaluated, because the audit saw no resource of
+         *       their types or because no rule maps to the control.
+         *
+         *     `failing_resources` counts distinct resources (a resource failing two rules of a control
+         *     counts once). Each rule behind a control shows how many resources the audit evaluated it on,
+         *     could not evaluate it on (`errors`, counted neither way) and found failing. `summary` holds
+         *     the framework's counts and score (`round(100 × passed / (passed + failed), 1)`).
+         *
+         *     With no succeeded audit yet the answer is still `200`: `audit_id` is `null` and every
+         *     control `not_evaluated`. An `audit_id` that does not exist or belongs to another
+         *     organization answers `404 not_found`; one that has not succeeded (queued, running, failed
+         *     or canceled) answers `409 audit_not_finished`.
+         */
+        get: operations["getComplianceFramework"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/compliance/score": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the compliance scores
+         * @description A score per framework and an overall one, as of the organization's latest succeeded audit
+         *     or the audit named by `audit_id`, with every number behind them so that a person can check
+         *     them by hand. Control statuses are those of `GET /v1/compliance/frameworks/{id}`.
+         *
+         *     - Per framework: `score = round(100 × passed / (passed + failed), 1)`, where `passed` and
+         *       `failed` count its controls of that status (listed in `passed_controls` and
+         *       `failed_controls`). Controls `not_evaluated` (listed in `excluded_controls`) are left out:
+         *       the audit had no data on them, and `coverage = round(100 × (passed + failed) /
+         *       (passed + failed + not_evaluated), 1)` says how much of the framework the score covers.
+         *     - Overall: the same formula over the sums of all frameworks,
+         *       `round(100 × Σpassed / Σ(passed + failed), 1)`, so each evaluated control weighs the
+         *       same whichever framework it belongs to (it is not the mean of the framework scores).
+         *     - A score is `null` when no control was evaluated (`passed + failed = 0`).
+         *     - Rounding is to one decimal, halves up (2/3 → 66.7, 1/16 → 6.3).
+         *
+         *     With no succeeded audit yet the answer is still `200`, with `audit_id` `null`, every control
+         *     excluded and every score `null`. An `audit_id` that does not exist or belongs to another
+         *     organization answers `404 not_found`; one that has not succeeded answers
+         *     `409 audit_not_finished`.
+         */
+        get: operations["getComplianceScore"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1578,6 +1685,129 @@ export interface components {
             role: components["schemas"]["Role"];
             /** @description The scopes these credentials hold, capped by the role. */
             scopes: components["schemas"]["Scope"][];
+        };
+        /**
+         * @description A compliance framework the built-in rules map to: the CIS AWS Foundations Benchmark, SOC 2, PCI DSS.
+         * @enum {string}
+         */
+        ComplianceFrameworkId: "cis_aws_foundations" | "soc2" | "pci_dss";
+        /**
+         * @description As of the audit: `failed` when at least one of the control's rules failed on at least one
+         *     resource (a finding that is now `suppressed`, a declared false positive, does not count;
+         *     `open`, `resolved` and `risk_accepted` ones do); `passed` when its rules were evaluated on at
+         *     least one resource and none failed; `not_evaluated` when none of its rules was evaluated
+         *     (the audit saw no resource of their types, or no rule maps to the control).
+         * @enum {string}
+         */
+        ComplianceControlStatus: "passed" | "failed" | "not_evaluated";
+        /**
+         * @description The control's number in its framework, such as `2.1.4` (CIS), `CC6.1` (SOC 2) or `1.3.1` (PCI DSS).
+         * @example 2.1.4
+         */
+        ComplianceControlId: string;
+        ComplianceControlIds: components["schemas"]["ComplianceControlId"][];
+        /** Format: int32 */
+        ComplianceCount: number;
+        /** @description A percentage from 0 to 100 with one decimal; `null` when its denominator is 0. */
+        CompliancePercent: null | number;
+        /**
+         * @description The controls of a framework (or of all frameworks) by status, and the numbers made of them:
+         *     `score = round(100 × passed / (passed + failed), 1)`, `null` when `passed + failed = 0`;
+         *     `coverage = round(100 × (passed + failed) / (passed + failed + not_evaluated), 1)`, the share
+         *     of controls the audit had data for. `not_evaluated` controls are left out of the score.
+         */
+        ComplianceTally: {
+            score: components["schemas"]["CompliancePercent"];
+            passed: components["schemas"]["ComplianceCount"];
+            failed: components["schemas"]["ComplianceCount"];
+            not_evaluated: components["schemas"]["ComplianceCount"];
+            coverage: components["schemas"]["CompliancePercent"];
+        };
+        ComplianceFrameworkSummary: {
+            id: components["schemas"]["ComplianceFrameworkId"];
+            name: string;
+            /** @description The version of the framework the controls are taken from. */
+            version: string;
+            controls_count: components["schemas"]["ComplianceCount"];
+        };
+        ComplianceFrameworkList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["ComplianceFrameworkSummary"][];
+        };
+        /** @description One rule behind a control, and what the audit made of it. */
+        ComplianceRuleResult: {
+            /** @description The rule's id in the catalogue. */
+            id: string;
+            title: string;
+            /** @description Resources the audit evaluated the rule on, from its summary's `rule_results`; 0 when it evaluated none, or without an audit. */
+            evaluated: components["schemas"]["ComplianceCount"];
+            /** @description Resources the rule could not be evaluated on; they count neither as passed nor as failed. */
+            errors: components["schemas"]["ComplianceCount"];
+            /** @description Distinct resources the rule failed on in the audit, suppressed findings left out. */
+            failing_resources: components["schemas"]["ComplianceCount"];
+        };
+        ComplianceControl: {
+            id: components["schemas"]["ComplianceControlId"];
+            title: string;
+            status: components["schemas"]["ComplianceControlStatus"];
+            /** @description Distinct resources at least one of the control's rules failed on (a resource failing two of them counts once), suppressed findings left out. */
+            failing_resources: components["schemas"]["ComplianceCount"];
+            /** @description The catalogue's rules that map to the control, by id; empty when none does. */
+            rules: components["schemas"]["ComplianceRuleResult"][];
+        };
+        /** @description A framework's controls as of one audit. */
+        ComplianceFramework: {
+            id: components["schemas"]["ComplianceFrameworkId"];
+            name: string;
+            version: string;
+            /** @description The succeeded audit the statuses come from; `null` when the organization has none yet (then every control is `not_evaluated`). */
+            audit_id: null | components["schemas"]["AuditId"];
+            /** @description When that audit finished; `null` without an audit. */
+            audit_finished_at: null | components["schemas"]["Timestamp"];
+            /**
+             * @description The version of the rule catalogue the audit ran (the current catalogue's without an
+             *     audit). Controls and the rules mapped to them are always the current catalogue's.
+             */
+            catalogue_version: string;
+            summary: components["schemas"]["ComplianceTally"];
+            /** @description Every control of the framework, in the framework's order. */
+            controls: components["schemas"]["ComplianceControl"][];
+        };
+        /**
+         * @description A framework's score and the controls behind it: `passed_controls` and `failed_controls`
+         *     counted, `excluded_controls` (`not_evaluated`) left out for lack of data.
+         */
+        ComplianceFrameworkScore: {
+            id: components["schemas"]["ComplianceFrameworkId"];
+            name: string;
+            score: components["schemas"]["CompliancePercent"];
+            passed: components["schemas"]["ComplianceCount"];
+            failed: components["schemas"]["ComplianceCount"];
+            not_evaluated: components["schemas"]["ComplianceCount"];
+            coverage: components["schemas"]["CompliancePercent"];
+            passed_controls: components["schemas"]["ComplianceControlIds"];
+            failed_controls: components["schemas"]["ComplianceControlIds"];
+            excluded_controls: components["schemas"]["ComplianceControlIds"];
+        };
+        /**
+         * @description Compliance scores as of one audit, with every number they are made of. For each framework
+         *     `score = round(100 × passed / (passed + failed), 1)`; `overall` applies the same formula to
+         *     the sums over the frameworks (`100 × Σpassed / Σ(passed + failed)`), so it is not the mean of
+         *     the framework scores. A score is `null` when no control was evaluated.
+         */
+        ComplianceScore: {
+            /** @description The succeeded audit the statuses come from; `null` when the organization has none yet (then every control is `not_evaluated`). */
+            audit_id: null | components["schemas"]["AuditId"];
+            /** @description When that audit finished; `null` without an audit. */
+            audit_finished_at: null | components["schemas"]["Timestamp"];
+            /**
+             * @description The version of the rule catalogue the audit ran (the current catalogue's without an
+             *     audit). Controls and the rules mapped to them are always the current catalogue's.
+             */
+            catalogue_version: string;
+            /** @description The score formula, in words, for people reading the answer. */
+            formula: string;
+            overall: components["schemas"]["ComplianceTally"];
+            frameworks: components["schemas"]["ComplianceFrameworkScore"][];
         };
         /** @example cli_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         OAuthClientId: string;
@@ -4299,6 +4529,165 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listComplianceFrameworks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every framework, in one page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceFrameworkList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getComplianceFramework: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The audit to report on, instead of the latest succeeded one; it must have succeeded.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                audit_id?: components["schemas"]["AuditId"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The framework's id, as `GET /v1/compliance/frameworks` lists them; another answers `404 not_found`.
+                 * @example cis_aws_foundations
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The framework's controls as of the audit. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceFramework"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: no such framework, or no such audit in this organization. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `audit_not_finished`: the audit named by `audit_id` has not succeeded. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getComplianceScore: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The audit to score, instead of the latest succeeded one; it must have succeeded.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                audit_id?: components["schemas"]["AuditId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The scores and the numbers behind them. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceScore"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: no such audit in this organization. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `audit_not_finished`: the audit named by `audit_id` has not succeeded. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { accountRoutes } from './accounts/accounts.handlers';
 import { auditRoutes } from './audits/audits.handlers';
 import { authRoutes } from './auth/auth.handlers';
+import { complianceRoutes } from './compliance/compliance.handlers';
 import type { TokenSettings } from './auth/login-tokens';
 import type { Config } from './config';
 import type { Db } from './db/database';
@@ -96,6 +97,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(ruleRoutes());
   app.use(oauthRoutes(db, tokens));
   app.use(oauthAdminRoutes(db));
+  app.use(complianceRoutes(db));
 
   app.use(errorHandler);
   return app;

@@ -1,0 +1,37 @@
+import type { Db } from '../db/database';
+
+const AUDIT_COLUMNS = ['id', 'status', 'finished_at', 'catalogue_version', 'summary'] as const;
+
+/** The organization's audit `id`, whatever its status; undefined when it has none of that id. */
+export function findAudit(db: Db, organizationId: string, id: string) {
+  return db.selectFrom('audits').select(AUDIT_COLUMNS).where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+}
+
+/** The organization's succeeded audit that finished last. */
+export function findLatestSucceededAudit(db: Db, organizationId: string) {
+  return db
+    .selectFrom('audits')
+    .select(AUDIT_COLUMNS)
+    .where('organization_id', '=', organizationId)
+    .where('status', '=', 'succeeded')
+    .orderBy('finished_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/**
+ * Each (rule, resource) the audit saw failing, once, leaving out findings now `suppressed`
+ * (declared false positives).
+ */
+export function listAuditFailures(db: Db, organizationId: string, auditId: string): Promise<{ rule_id: string; resource_id: string }[]> {
+  return db
+    .selectFrom('audit_findings')
+    .innerJoin('findings', 'findings.id', 'audit_findings.finding_id')
+    .select(['findings.rule_id', 'findings.resource_id'])
+    .distinct()
+    .where('audit_findings.audit_id', '=', auditId)
+    .where('findings.organization_id', '=', organizationId)
+    .where('findings.status', '<>', 'suppressed')
+    .execute();
+}
