@@ -6,6 +6,7 @@ import { embeddedDatabaseOf, type Db } from '../db/database';
 /** Every queue fourfold uses; created when the queue starts. */
 export const QUEUES = {
   imports: 'imports',
+  findingExpiry: 'finding-expiry',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -34,7 +35,9 @@ export class JobQueue {
     const connection: PgBoss.ConstructorOptions = embedded
       ? { db: embeddedExecutor(db, embedded) }
       : { connectionString: options.databaseUrl, max: 4, application_name: 'fourfold-jobs' };
-    this.#boss = new PgBoss({ ...connection, schedule: false, retryLimit: RETRY_LIMIT, expireInSeconds: EXPIRE_IN_SECONDS });
+    // `schedule: true` runs pg-boss's cron clock in every process that starts the queue; pg-boss
+    // lets one of them at a time send each due job, so recurring work runs once however many run.
+    this.#boss = new PgBoss({ ...connection, schedule: true, retryLimit: RETRY_LIMIT, expireInSeconds: EXPIRE_IN_SECONDS });
     this.#boss.on('error', (error) => logger.error({ err: error }, 'job queue error'));
     this.#pollingIntervalSeconds = options.pollingIntervalSeconds ?? 2;
   }
@@ -55,6 +58,12 @@ export class JobQueue {
     await this.start();
     await this.#boss.send(queue, data, within ? { db: kyselyExecutor(within) } : {});
     for (const workerId of this.#localWorkers.get(queue) ?? []) this.#boss.notifyWorker(workerId);
+  }
+
+  /** Sends a job to `queue` at every time `cron` (UTC) names; scheduling it again replaces the schedule. */
+  async schedule(queue: QueueName, cron: string): Promise<void> {
+    await this.start();
+    await this.#boss.schedule(queue, cron);
   }
 
   /** Works `queue` in this process, one job at a time; a handler that throws has its job retried. */
