@@ -1081,6 +1081,151 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/findings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List findings
+         * @description The organization's findings, most severe first by default. Filters combine with AND;
+         *     `severity` and `status` take comma-separated lists (any of them). An unknown severity answers
+         *     `422 invalid_severity_filter`, an unknown status `422 invalid_filter`. Pages are keyset-based:
+         *     page 10,000 costs what page 1 costs. A `cursor` is valid only with the filters and sort that
+         *     made it.
+         */
+        get: operations["listFindings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/findings/batch-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Triage many findings
+         * @description Applies one change (as in `PATCH /v1/findings/{id}`) to up to 200 findings, each on its own:
+         *     one that cannot take the change never blocks the others. The answer has a result per id, in
+         *     the order given: `updated`, `not_found` (no such finding in this organization) or
+         *     `invalid_transition` (its status does not allow the change). A change that is invalid
+         *     whatever the findings' statuses (such as `suppressed` without a `reason`) answers `422` and
+         *     changes nothing.
+         */
+        post: operations["updateFindings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/findings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The finding's id.
+                 * @example fnd_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["schemas"]["FindingId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a finding
+         * @description One finding, with its resource, evidence, remediation, compliance controls and cost.
+         */
+        get: operations["getFinding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Triage a finding
+         * @description Changes a finding's status, its reason, its risk-acceptance expiry or its note. People may
+         *     move a finding `open` → `suppressed` (with a `reason`, e.g. a false positive) or
+         *     `risk_accepted` (with a `reason` and a future `expires_at`), and `suppressed` or
+         *     `risk_accepted` → `open`. Any other change of status answers `409 invalid_transition` naming
+         *     both statuses: `resolved` findings are left to audits, which reopen them when they fail
+         *     again. `resolved` is not a status people can set (`422 validation_failed`). Without a
+         *     change of status, `reason` and `expires_at` change those of a suppressed or risk-accepted
+         *     finding (on other statuses: `409 invalid_transition`). `note` can change on any finding.
+         *
+         *     Each change of status is recorded as an event (`GET /v1/findings/{id}/events`) in the same
+         *     transaction; a change of note, reason or expiry alone is not. When `expires_at` passes, the
+         *     finding opens again by itself (event `expired`).
+         */
+        patch: operations["updateFinding"];
+        trace?: never;
+    };
+    "/v1/findings/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The finding's id.
+                 * @example fnd_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["schemas"]["FindingId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a finding's history
+         * @description Every change of the finding's status, oldest first: who made it (a person, an audit, or
+         *     fourfold when a risk acceptance expired), when, from which status to which, and why.
+         */
+        get: operations["listFindingEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/resources/{id}/findings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a resource's findings
+         * @description The findings on one resource, most severe first by default, with the filters, sorts and
+         *     cursor rules of `GET /v1/findings`. An unknown resource, or another organization's, answers
+         *     `404`.
+         */
+        get: operations["listResourceFindings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1532,6 +1677,159 @@ export interface components {
         };
         ImportList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["Import"][];
+        };
+        /** @example fnd_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        FindingId: string;
+        /**
+         * @description `open`: the rule fails on the resource. `resolved`: an audit saw the resource pass, or the
+         *     resource is gone (`status_reason` `passed` or `resource_gone`); only audits resolve, and an
+         *     audit that sees it fail again reopens it. `suppressed`: a person marked it a false
+         *     positive. `risk_accepted`: a person accepted the risk until `expires_at`, when it opens again.
+         * @enum {string}
+         */
+        FindingStatus: "open" | "resolved" | "suppressed" | "risk_accepted";
+        /** @description Comma-separated statuses, any of them: `open`, `resolved`, `suppressed`, `risk_accepted`. */
+        FindingStatusFilter: string;
+        /** @description Comma-separated severities, any of them: `info`, `low`, `medium`, `high`, `critical`. */
+        SeverityFilter: string;
+        /**
+         * @description The order: a field, descending with a leading `-`; ties are broken by id. `cost_impact`
+         *     sorts findings without one as the cheapest (last with `-cost_impact`).
+         * @default -severity
+         * @enum {string}
+         */
+        FindingSort: "-severity" | "severity" | "first_seen_at" | "-first_seen_at" | "last_seen_at" | "-last_seen_at" | "cost_impact" | "-cost_impact";
+        /** @description The resource the rule fails on. */
+        FindingResource: {
+            id: components["schemas"]["ResourceId"];
+            type: components["schemas"]["ResourceType"];
+            name: components["schemas"]["NullableResourceName"];
+            /** @description ARN, Azure resource id or GCP self link. */
+            native_id: string;
+            account_id: components["schemas"]["AccountId"];
+            region: components["schemas"]["NullableRegion"];
+        };
+        FindingEvidence: {
+            /** @description Where in the resource, e.g. `attributes.acl`. */
+            path: string;
+            /** @description The value found there, any JSON (`null` when it is absent). */
+            value: unknown;
+        };
+        /**
+         * @description A triage change. `suppressed` needs a `reason`; `risk_accepted` needs a `reason` and an
+         *     `expires_at` in the future. Without `status`, `reason` and `expires_at` change those of
+         *     the current status (suppressed or risk accepted). `note` is free text for any status;
+         *     `null` clears it.
+         */
+        FindingUpdate: {
+            /**
+             * @description The new status. `resolved` is not among them; only audits resolve findings.
+             * @enum {string}
+             */
+            status?: "open" | "suppressed" | "risk_accepted";
+            /** @description Why (a false positive, the accepted risk, why it is open again). */
+            reason?: string;
+            /** @description When a risk acceptance ends and the finding opens again; in the future. */
+            expires_at?: components["schemas"]["Timestamp"];
+            /** @description Free text kept with the finding; `null` clears it. */
+            note?: null | string;
+        };
+        /** @description One rule failing (or having failed) on one resource, stable across audits. */
+        Finding: {
+            id: components["schemas"]["FindingId"];
+            rule_id: components["schemas"]["RuleId"];
+            /**
+             * Format: int32
+             * @description The version of the rule that last evaluated it.
+             */
+            rule_version: number;
+            /** @description The organization's policy behind the finding; `null` for built-in rules (so far, all of them). */
+            policy_id: null | string;
+            title: string;
+            description: string;
+            dimension: components["schemas"]["Dimension"];
+            severity: components["schemas"]["Severity"];
+            status: components["schemas"]["FindingStatus"];
+            /** @description Why it has its status: `passed` or `resource_gone` for resolved ones, the reason a person gave, `risk_acceptance_expired`; `null` when none. */
+            status_reason: string | null;
+            /** @description When a risk acceptance ends; `null` for other statuses. */
+            expires_at: null | components["schemas"]["Timestamp"];
+            /** @description Free text a person kept with it; `null` when none. */
+            note: string | null;
+            resource: components["schemas"]["FindingResource"];
+            /** @description The values that make the rule fail. */
+            evidence: components["schemas"]["FindingEvidence"][];
+            remediation: {
+                text: string;
+                /** @description A Terraform snippet that fixes it; `null` when there is none. */
+                terraform: string | null;
+            };
+            /** @description Framework id → the ids of its controls the rule maps to. */
+            compliance: {
+                [key: string]: string[];
+            };
+            /** @description What the finding wastes, for cost rules; `null` otherwise. */
+            cost_impact: null | {
+                /** Format: double */
+                monthly_usd: number;
+            };
+            first_seen_at: components["schemas"]["Timestamp"];
+            /** @description When an audit last saw it fail. */
+            last_seen_at: components["schemas"]["Timestamp"];
+            first_audit_id: components["schemas"]["AuditId"];
+            last_audit_id: components["schemas"]["AuditId"];
+            /** @description When an audit resolved it; `null` unless it is `resolved`. */
+            resolved_at: null | components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        FindingList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["Finding"][];
+        };
+        FindingBatchUpdate: {
+            ids: components["schemas"]["FindingId"][];
+            change: components["schemas"]["FindingUpdate"];
+        };
+        FindingBatchUpdateResult: {
+            /** @description One entry per id, in the order given. */
+            results: {
+                id: components["schemas"]["FindingId"];
+                /**
+                 * @description `not_found`: no such finding in this organization. `invalid_transition`: its current status does not allow the change.
+                 * @enum {string}
+                 */
+                result: "updated" | "not_found" | "invalid_transition";
+                /** @description Why it was not updated; `null` when it was. */
+                message: string | null;
+            }[];
+        };
+        /** @description Who made the change. */
+        FindingEventActor: {
+            /** @constant */
+            type: "user";
+            user_id: components["schemas"]["UserId"];
+        } | {
+            /** @constant */
+            type: "system";
+            audit_id: null | components["schemas"]["AuditId"];
+        };
+        FindingEvent: {
+            id: string;
+            /**
+             * @description `opened`: an audit first saw it fail; `resolved`: an audit saw it pass or its resource
+             *     gone; `reopened`: an audit saw a resolved one fail again; `status_changed`: a person
+             *     triaged it; `expired`: its risk acceptance ended.
+             * @enum {string}
+             */
+            type: "opened" | "resolved" | "reopened" | "status_changed" | "expired";
+            /** @description The status before; `null` for `opened`. */
+            from_status: null | components["schemas"]["FindingStatus"];
+            to_status: components["schemas"]["FindingStatus"];
+            reason: string | null;
+            actor: components["schemas"]["FindingEventActor"];
+            created_at: components["schemas"]["Timestamp"];
+        };
+        FindingEventList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["FindingEvent"][];
         };
         ScopeList: components["schemas"]["Scope"][];
         /** @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
@@ -2019,6 +2317,19 @@ export interface components {
         };
     };
     responses: {
+        /** @description `validation_failed`, `invalid_severity_filter` (an unknown severity) or `invalid_filter` (an unknown status); `details` names the parameter. */
+        422: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The request is malformed: `malformed_json` (the body is not JSON), `invalid_cursor`. */
         BadRequest: {
             headers: {
@@ -4688,6 +4999,396 @@ export interface operations {
                 };
             };
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listFindings: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only findings of these severities, comma-separated: `info`, `low`, `medium`, `high`, `critical` (otherwise `422 invalid_severity_filter`).
+                 * @example high,critical
+                 */
+                severity?: components["schemas"]["SeverityFilter"];
+                /**
+                 * @description Only findings of this severity or a more severe one.
+                 * @example medium
+                 */
+                min_severity?: components["schemas"]["Severity"];
+                /**
+                 * @description Only findings of this dimension.
+                 * @example security
+                 */
+                dimension?: components["schemas"]["Dimension"];
+                /**
+                 * @description Only findings with these statuses, comma-separated: `open`, `resolved`, `suppressed`, `risk_accepted` (otherwise `422 invalid_filter`).
+                 * @example open,risk_accepted
+                 */
+                status?: components["schemas"]["FindingStatusFilter"];
+                /**
+                 * @description Only findings of this rule.
+                 * @example aws.s3.bucket_public_read
+                 */
+                rule_id?: components["schemas"]["RuleId"];
+                /**
+                 * @description Only findings on this resource.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                resource_id?: components["schemas"]["ResourceId"];
+                /**
+                 * @description Only findings on resources of this type.
+                 * @example aws_s3_bucket
+                 */
+                resource_type?: components["schemas"]["ResourceType"];
+                /**
+                 * @description Only findings on resources of this account.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                account_id?: components["schemas"]["AccountId"];
+                /**
+                 * @description Only findings this audit saw failing.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                audit_id?: components["schemas"]["AuditId"];
+                /**
+                 * @description Only findings on resources in this region.
+                 * @example eu-west-1
+                 */
+                region?: components["schemas"]["Region"];
+                /**
+                 * @description Only findings that map to a control of this compliance framework.
+                 * @example cis_aws_foundations
+                 */
+                framework?: string;
+                /**
+                 * @description Only findings that map to this control id (of `framework` when given, of any framework otherwise).
+                 * @example 2.1.5
+                 */
+                control?: string;
+                /**
+                 * @description Only findings first seen at or after this time.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                first_seen_after?: components["schemas"]["Timestamp"];
+                /**
+                 * @description Only findings first seen before this time.
+                 * @example 2026-11-22T00:00:00Z
+                 */
+                first_seen_before?: components["schemas"]["Timestamp"];
+                /**
+                 * @description Free text, matched case-insensitively against the title, the rule id, and the resource's name and native id.
+                 * @example public
+                 */
+                q?: string;
+                /**
+                 * @description The order: a field, descending with a leading `-`. Ties are broken by id.
+                 * @example -cost_impact
+                 */
+                sort?: components["schemas"]["FindingSort"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of findings. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FindingList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `validation_failed`, `invalid_severity_filter` (an unknown severity) or `invalid_filter` (an unknown status); `details` names the parameter. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateFindings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FindingBatchUpdate"];
+            };
+        };
+        responses: {
+            /** @description What happened to each finding. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FindingBatchUpdateResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getFinding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The finding's id.
+                 * @example fnd_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["schemas"]["FindingId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The finding. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Finding"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateFinding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The finding's id.
+                 * @example fnd_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["schemas"]["FindingId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FindingUpdate"];
+            };
+        };
+        responses: {
+            /** @description The finding as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Finding"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description `invalid_transition`: the finding's current status does not allow the change. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listFindingEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The finding's id.
+                 * @example fnd_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["schemas"]["FindingId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FindingEventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listResourceFindings: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only findings of these severities, comma-separated: `info`, `low`, `medium`, `high`, `critical` (otherwise `422 invalid_severity_filter`).
+                 * @example high,critical
+                 */
+                severity?: components["schemas"]["SeverityFilter"];
+                /**
+                 * @description Only findings of this severity or a more severe one.
+                 * @example medium
+                 */
+                min_severity?: components["schemas"]["Severity"];
+                /**
+                 * @description Only findings of this dimension.
+                 * @example security
+                 */
+                dimension?: components["schemas"]["Dimension"];
+                /**
+                 * @description Only findings with these statuses, comma-separated: `open`, `resolved`, `suppressed`, `risk_accepted` (otherwise `422 invalid_filter`).
+                 * @example open
+                 */
+                status?: components["schemas"]["FindingStatusFilter"];
+                /**
+                 * @description Only findings of this rule.
+                 * @example aws.s3.bucket_public_read
+                 */
+                rule_id?: components["schemas"]["RuleId"];
+                /**
+                 * @description The order: a field, descending with a leading `-`. Ties are broken by id.
+                 * @example -last_seen_at
+                 */
+                sort?: components["schemas"]["FindingSort"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the resource's findings. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FindingList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["422"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

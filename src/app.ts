@@ -12,6 +12,7 @@ import type { TokenSettings } from './auth/login-tokens';
 import type { Config } from './config';
 import type { Db } from './db/database';
 import { docsRoutes } from './docs/docs.handlers';
+import { findingRoutes } from './findings/findings.handlers';
 import { identifyCaller, requireCredentials, requireScopes } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
 import { loadOpenApiDocument } from './http/openapi-document';
@@ -98,6 +99,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(oauthRoutes(db, tokens));
   app.use(oauthAdminRoutes(db));
   app.use(complianceRoutes(db));
+  app.use(findingRoutes(db));
 
   app.use(errorHandler);
   return app;

@@ -12,6 +12,7 @@ import * as rateLimits from './migrations/0003_rate_limits';
 import * as oauth from './migrations/0004_oauth';
 import * as queuedImports from './migrations/0007_queued_imports';
 import * as audits from './migrations/0008_audits';
+import * as findingsIndexes from './migrations/0009_findings_indexes';
 
 export type Db = Kysely<Database>;
 
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0005_inventory': inventory,
   '0007_queued_imports': queuedImports,
   '0008_audits': audits,
+  '0009_findings_indexes': findingsIndexes,
 };
 
 /**

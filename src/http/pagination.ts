@@ -15,14 +15,15 @@ export function encodeCursor(keys: CursorKeys, binding: unknown): string {
   return Buffer.from(JSON.stringify({ k: keys, b: digest(binding) })).toString('base64url');
 }
 
-/** What each key of a cursor must be: an API id, an RFC 3339 timestamp, any text, an integer. */
-export type CursorKeyKind = 'id' | 'timestamp' | 'text' | 'integer';
+/** What each key of a cursor must be: an API id, an RFC 3339 timestamp, any text, an integer, any finite number. */
+export type CursorKeyKind = 'id' | 'timestamp' | 'text' | 'integer' | 'number';
 
 const KEY_CHECKS: Record<CursorKeyKind, (key: unknown) => boolean> = {
   id: (key) => typeof key === 'string' && /^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/.test(key),
   timestamp: (key) => typeof key === 'string' && /^\d{4}-\d\d-\d\dT/.test(key) && !Number.isNaN(Date.parse(key)),
   text: (key) => typeof key === 'string',
   integer: (key) => Number.isSafeInteger(key),
+  number: (key) => typeof key === 'number' && Number.isFinite(key),
 };
 
 /**

@@ -10,6 +10,7 @@ export const QUEUES = {
   audits: 'audits',
   /** Audit jobs that ran out of attempts land here, so that their audits end as failed. */
   abandonedAudits: 'audits-abandoned',
+  findingExpiry: 'finding-expiry',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -37,7 +38,9 @@ export class JobQueue {
       : { connectionString: settings.databaseUrl, max: 4, application_name: 'fourfold-jobs' };
     this.#boss = new PgBoss({
       ...connection,
-      schedule: false,
+      // `schedule: true` runs pg-boss's cron clock in every process that starts the queue; pg-boss
+      // lets one of them at a time send each due job, so recurring work runs once however many run.
+      schedule: true,
       retryLimit: RETRY_LIMIT,
       expireInSeconds: EXPIRE_IN_SECONDS,
       maintenanceIntervalSeconds: settings.jobMaintenanceSeconds,
@@ -72,6 +75,12 @@ export class JobQueue {
     await this.start();
     await this.#boss.send(queue, data, within ? { db: kyselyExecutor(within) } : {});
     for (const workerId of this.#localWorkers.get(queue) ?? []) this.#boss.notifyWorker(workerId);
+  }
+
+  /** Sends a job to `queue` at every time `cron` (UTC) names; scheduling it again replaces the schedule. */
+  async schedule(queue: QueueName, cron: string): Promise<void> {
+    await this.start();
+    await this.#boss.schedule(queue, cron);
   }
 
   /** Works `queue` in this process, one job at a time; a handler that throws has its job retried. */

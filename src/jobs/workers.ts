@@ -2,9 +2,13 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/database';
 import { failAbandonedAudit, runAudit, type AuditRunSettings } from '../audits/audit-runner';
 import type { AuditJob } from '../audits/audits.service';
+import { reopenExpiredRiskAcceptances } from '../findings/findings.service';
 import { applyQueuedImport, type ImportJob } from '../imports/imports.service';
 import { loadCatalogue } from '../rules/catalogue';
 import { QUEUES, type JobQueue } from './job-queue';
+
+/** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
+export const EXPIRY_CRON = '* * * * *';
 
 /** Works every queue in this process (the API's by default; `npm run worker` for a worker alone). */
 export async function startWorkers(jobs: JobQueue, db: Db, logger: Logger, audits: AuditRunSettings = DEFAULT_AUDIT_SETTINGS): Promise<void> {
@@ -33,6 +37,12 @@ export async function startWorkers(jobs: JobQueue, db: Db, logger: Logger, audit
     logger.error({ audit: job.data.audit_id }, 'audit abandoned after its last attempt');
     await failAbandonedAudit(db, job.data.audit_id);
   });
+
+  await jobs.work(QUEUES.findingExpiry, async (job) => {
+    const reopened = await reopenExpiredRiskAcceptances(db, new Date());
+    if (reopened > 0) logger.info({ job: job.id, reopened }, 'expired risk acceptances reopened');
+  });
+  await jobs.schedule(QUEUES.findingExpiry, EXPIRY_CRON);
 }
 
 const DEFAULT_AUDIT_SETTINGS: AuditRunSettings = { catalogue: loadCatalogue, now: () => new Date() };

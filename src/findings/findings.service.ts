@@ -1,0 +1,146 @@
+import type { Principal } from '../auth/auth.service';
+import type { Db } from '../db/database';
+import type { FindingStatus } from '../db/schema';
+import { AppError } from '../errors';
+import type { Schemas } from '../http/contract';
+import { newId } from '../ids';
+import { findFinding, insertFindingEvents, lockFinding, reopenExpiredBatch, updateFindingTriage, type FindingWithResource } from './findings.repository';
+
+export type FindingChange = Schemas['FindingUpdate'];
+export type BatchResult = Schemas['FindingBatchUpdateResult']['results'][number];
+
+/** The status changes people may make; `resolved` is the audits' to set and to leave. */
+const TRANSITIONS: Record<FindingStatus, readonly FindingStatus[]> = {
+  open: ['suppressed', 'risk_accepted'],
+  suppressed: ['open'],
+  risk_accepted: ['open'],
+  resolved: [],
+};
+
+/** `status_reason` of findings reopened because their risk acceptance ended. */
+export const RISK_ACCEPTANCE_EXPIRED = 'risk_acceptance_expired';
+
+export async function requireFinding(db: Db, organizationId: string, id: string): Promise<FindingWithResource> {
+  const finding = await findFinding(db, organizationId, id);
+  if (!finding) throw notFound(id);
+  return finding;
+}
+
+/** Applies `change` to one finding (see `applyChange`) and answers the finding as it is now. */
+export async function triageFinding(db: Db, principal: Principal, id: string, change: FindingChange, now = new Date()): Promise<FindingWithResource> {
+  checkChange(change, now);
+  await db.transaction().execute((trx) => applyChange(trx, principal, id, change, now));
+  return requireFinding(db, principal.organizationId, id);
+}
+
+/** Applies `change` to each finding in its own transaction, so one that cannot take it blocks none of the others. */
+export async function triageFindings(db: Db, principal: Principal, ids: string[], change: FindingChange, now = new Date()): Promise<BatchResult[]> {
+  checkChange(change, now);
+  const results: BatchResult[] = [];
+  for (const id of ids) {
+    try {
+      await db.transaction().execute((trx) => applyChange(trx, principal, id, change, now));
+      results.push({ id, result: 'updated', message: null });
+    } catch (error) {
+      if (!(error instanceof AppError) || (error.code !== 'not_found' && error.code !== 'invalid_transition')) throw error;
+      results.push({ id, result: error.code, message: error.message });
+    }
+  }
+  return results;
+}
+
+/**
+ * Reopens every risk-accepted finding whose `expires_at` is at or before `now`, with an `expired`
+ * event by the system; answers how many. Works in batches, each its own transaction, so a large
+ * backlog holds no long locks.
+ */
+export async function reopenExpiredRiskAcceptances(db: Db, now: Date): Promise<number> {
+  const batchSize = 500;
+  let reopened = 0;
+  for (;;) {
+    const ids = await db.transaction().execute(async (trx) => {
+      const batch = await reopenExpiredBatch(trx, now, batchSize, RISK_ACCEPTANCE_EXPIRED);
+      await insertFindingEvents(
+        trx,
+        batch.map((findingId) => ({
+          id: newId('fev'),
+          finding_id: findingId,
+          type: 'expired',
+          from_status: 'risk_accepted',
+          to_status: 'open',
+          reason: RISK_ACCEPTANCE_EXPIRED,
+          actor_user_id: null,
+          audit_id: null,
+          created_at: now,
+        })),
+      );
+      return batch;
+    });
+    reopened += ids.length;
+    if (ids.length < batchSize) return reopened;
+  }
+}
+
+/** What is wrong with `change` whatever the finding's status: 422 before anything is touched. */
+function checkChange(change: FindingChange, now: Date): void {
+  const invalid = (field: string, issue: string) => new AppError('validation_failed', `${field} ${issue}.`, [{ field: `body.${field}`, issue }]);
+  if ((change.status === 'suppressed' || change.status === 'risk_accepted') && change.reason === undefined) {
+    throw invalid('reason', `is required to make a finding ${change.status}`);
+  }
+  if (change.status === 'risk_accepted' && change.expires_at === undefined) throw invalid('expires_at', 'is required to accept a risk');
+  if (change.expires_at !== undefined) {
+    if (change.status !== undefined && change.status !== 'risk_accepted') throw invalid('expires_at', 'applies only to risk_accepted findings');
+    if (new Date(change.expires_at) <= now) throw invalid('expires_at', 'must be in the future');
+  }
+}
+
+/** Changes one finding under a row lock, recording a change of status as an event in the same transaction. */
+async function applyChange(trx: Db, principal: Principal, id: string, change: FindingChange, now: Date): Promise<void> {
+  const current = await lockFinding(trx, principal.organizationId, id);
+  if (!current) throw notFound(id);
+  const from = current.status;
+  const to = change.status ?? from;
+  if (to !== from && !TRANSITIONS[from].includes(to)) {
+    const why = from === 'resolved' ? 'only audits reopen resolved findings' : `allowed from ${from}: ${TRANSITIONS[from].join(', ')}`;
+    throw new AppError('invalid_transition', `A finding cannot go from ${from} to ${to}: ${why}.`, [{ field: 'body.status', issue: `${from} → ${to} is not allowed` }]);
+  }
+  if (to === from) {
+    // Without a change of status, reason and expiry are those of the current status, which must have them.
+    if (change.reason !== undefined && from !== 'suppressed' && from !== 'risk_accepted') {
+      throw new AppError('invalid_transition', `A ${from} finding has no reason to change; reasons belong to suppressed and risk_accepted findings.`, [
+        { field: 'body.reason', issue: `not applicable to a ${from} finding` },
+      ]);
+    }
+    if (change.expires_at !== undefined && from !== 'risk_accepted') {
+      throw new AppError('invalid_transition', `A ${from} finding has no expiry to change; only risk_accepted findings expire.`, [
+        { field: 'body.expires_at', issue: `not applicable to a ${from} finding` },
+      ]);
+    }
+  }
+  await updateFindingTriage(trx, id, {
+    status: to,
+    status_reason: to === from ? (change.reason ?? current.status_reason) : (change.reason ?? null),
+    expires_at: to !== 'risk_accepted' ? null : change.expires_at !== undefined ? new Date(change.expires_at) : current.expires_at,
+    note: change.note === undefined ? current.note : change.note,
+    updated_at: now,
+  });
+  if (to !== from) {
+    await insertFindingEvents(trx, [
+      {
+        id: newId('fev'),
+        finding_id: id,
+        type: 'status_changed',
+        from_status: from,
+        to_status: to,
+        reason: change.reason ?? null,
+        actor_user_id: principal.userId,
+        audit_id: null,
+        created_at: now,
+      },
+    ]);
+  }
+}
+
+function notFound(id: string): AppError {
+  return new AppError('not_found', `No finding ${id} in this organization.`);
+}

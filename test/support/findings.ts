@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../../src/db/database';
+import type { FindingStatus } from '../../src/db/schema';
+import { newId } from '../../src/ids';
+import type { Dimension, Severity } from '../../src/rules/rule-definition';
+import { seedResources } from './inventory';
+
+const SEVERITY_RANKS: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+
+export interface FindingSeed {
+  /** The seeded resource (see `seedFindings`' resources) the finding is on, by index. */
+  resource: number;
+  ruleId?: string;
+  title?: string;
+  dimension?: Dimension;
+  severity?: Severity;
+  status?: FindingStatus;
+  statusReason?: string | null;
+  expiresAt?: Date | null;
+  compliance?: Record<string, string[]>;
+  costMonthlyUsd?: number | null;
+  firstSeenAt?: Date;
+  lastSeenAt?: Date;
+  /** Whether the seeded audit saw it failing (an `audit_findings` row); default true. */
+  inAudit?: boolean;
+}
+
+/**
+ * Seeds, straight into the store, resources of `accountId`, one succeeded audit, and findings on
+ * those resources as an audit would have written them; answers the ids.
+ */
+export async function seedFindings(
+  db: Db,
+  organizationId: string,
+  accountId: string,
+  resources: Parameters<typeof seedResources>[3],
+  findings: FindingSeed[],
+): Promise<{ auditId: string; resourceIds: string[]; findingIds: string[] }> {
+  const resourceIds = await seedResources(db, organizationId, accountId, resources);
+  const auditId = newId('aud');
+  const at = new Date(Date.UTC(2026, 10, 22, 8));
+  await db
+    .insertInto('audits')
+    .values({
+      id: auditId,
+      organization_id: organizationId,
+      parent_audit_id: null,
+      mode: 'full',
+      account_ids: JSON.stringify(null),
+      status: 'succeeded',
+      error_code: null,
+      error_message: null,
+      catalogue_version: '1',
+      rule_versions: JSON.stringify(null),
+      summary: JSON.stringify(null),
+      created_by: 'usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF',
+      created_at: at,
+      started_at: at,
+      finished_at: at,
+    })
+    .execute();
+  const rows = findings.map((seed, i) => {
+    const resource = resources[seed.resource]!;
+    const resourceId = resourceIds[seed.resource]!;
+    const ruleId = seed.ruleId ?? `aws.test.rule_${i}`;
+    const severity = seed.severity ?? 'medium';
+    const status = seed.status ?? 'open';
+    const firstSeenAt = seed.firstSeenAt ?? new Date(Date.UTC(2026, 10, 1) + i * 3_600_000);
+    return {
+      id: newId('fnd'),
+      organization_id: organizationId,
+      fingerprint: createHash('sha256').update(`${ruleId}|${resourceId}`).digest('hex'),
+      rule_id: ruleId,
+      rule_version: 1,
+      resource_id: resourceId,
+      account_id: accountId,
+      resource_type: resource.type,
+      region: resource.region ?? 'eu-west-1',
+      title: seed.title ?? `Finding ${i}`,
+      description: `What finding ${i} means.`,
+      dimension: seed.dimension ?? 'security',
+      severity,
+      severity_rank: SEVERITY_RANKS[severity],
+      status,
+      status_reason: seed.statusReason ?? (status === 'resolved' ? 'passed' : null),
+      expires_at: seed.expiresAt ?? null,
+      note: null,
+      evidence: JSON.stringify([{ path: 'attributes.acl', value: 'public-read' }]),
+      remediation: JSON.stringify({ text: 'Make it private.', terraform: null }),
+      compliance: JSON.stringify(seed.compliance ?? { cis_aws_foundations: [], soc2: [], pci_dss: [] }),
+      cost_monthly_usd: seed.costMonthlyUsd ?? null,
+      first_seen_at: firstSeenAt,
+      last_seen_at: seed.lastSeenAt ?? at,
+      first_audit_id: auditId,
+      last_audit_id: auditId,
+      resolved_at: status === 'resolved' ? at : null,
+      updated_at: at,
+    };
+  });
+  if (rows.length > 0) await db.insertInto('findings').values(rows).execute();
+  const seen = rows.filter((_, i) => findings[i]!.inAudit !== false).map((row) => ({ audit_id: auditId, finding_id: row.id }));
+  if (seen.length > 0) await db.insertInto('audit_findings').values(seen).execute();
+  return { auditId, resourceIds, findingIds: rows.map((row) => row.id) };
+}
