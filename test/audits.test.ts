@@ -69,29 +69,30 @@ function withAttributes(nativeId: string, attributes: object) {
   return native.resources.map((r: { native_id: string; attributes: object }) => (r.native_id === nativeId ? { ...r, attributes: { ...r.attributes, ...attributes } } : r));
 }
 
-/** rule id → native ids of the resources it failed on in this audit, from the database. */
+/** Every page of a findings listing. */
+type ListedFinding = { id: string; rule_id: string; status: string; resource: { native_id: string } };
+async function allFindings(query: string): Promise<ListedFinding[]> {
+  const found: ListedFinding[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { body: { data: ListedFinding[]; next_cursor: string | null } } = await request(t.app).get(`/v1/findings?${query}&limit=200${cursor ? `&cursor=${cursor}` : ''}`).set(as(owner)).expect(200);
+    found.push(...page.body.data);
+    cursor = page.body.next_cursor;
+  } while (cursor);
+  return found;
+}
+
+/** rule id → native ids of the resources an audit saw failing. */
 async function failuresOf(auditId: string): Promise<Record<string, string[]>> {
-  const rows = await t.db
-    .selectFrom('audit_findings as af')
-    .innerJoin('findings as f', 'f.id', 'af.finding_id')
-    .innerJoin('resources as r', 'r.id', 'f.resource_id')
-    .select(['f.rule_id', 'r.native_id'])
-    .where('af.audit_id', '=', auditId)
-    .execute();
   const table: Record<string, string[]> = {};
-  for (const row of rows) (table[row.rule_id] ??= []).push(row.native_id);
+  for (const finding of await allFindings(`audit_id=${auditId}`)) (table[finding.rule_id] ??= []).push(finding.resource.native_id);
   for (const ids of Object.values(table)) ids.sort();
   return table;
 }
 
 async function findingOf(ruleId: string, nativeId: string) {
-  return t.db
-    .selectFrom('findings as f')
-    .innerJoin('resources as r', 'r.id', 'f.resource_id')
-    .selectAll('f')
-    .where('f.rule_id', '=', ruleId)
-    .where('r.native_id', '=', nativeId)
-    .executeTakeFirstOrThrow();
+  const [finding] = (await allFindings(`rule_id=${ruleId}`)).filter((f) => f.resource.native_id === nativeId);
+  return (await request(t.app).get(`/v1/findings/${finding!.id}`).set(as(owner)).expect(200)).body;
 }
 
 describe('audits', () => {
@@ -126,7 +127,10 @@ describe('audits', () => {
     expect(audit.progress).toEqual({ resources_evaluated: 12, resources_total: 12 });
 
     const publicBucket = await findingOf('aws.s3.bucket_public_read', 'arn:aws:s3:::acme-dev-uploads');
-    expect(publicBucket).toMatchObject({ status: 'open', severity: expect.any(String), first_audit_id: audit.id, last_audit_id: audit.id });
+    expect(publicBucket).toMatchObject({ status: 'open', severity: 'critical', dimension: 'security', first_audit_id: audit.id, last_audit_id: audit.id });
+    expect(publicBucket.remediation.text).toEqual(expect.any(String));
+    const volume = await findingOf('aws.ec2.ebs_volume_unattached', 'arn:aws:ec2:us-west-2:345678901234:volume/vol-0f9e8d7c6b5a43210');
+    expect(volume.cost_impact).toEqual({ monthly_usd: 8 });
     expect(publicBucket.evidence).toContainEqual({ path: 'attributes.acl', value: 'public-read' });
     const evaluated = await t.db.selectFrom('audit_resources').select(['resource_id', 'version']).where('audit_id', '=', audit.id).execute();
     expect(evaluated).toHaveLength(12);
@@ -152,11 +156,11 @@ describe('audits', () => {
     expect(broken.summary.coverage.resources_evaluated).toBe(12);
     const reopened = await findingOf('aws.s3.bucket_public_read', bucket);
     expect(reopened).toMatchObject({ id: resolved.id, status: 'open', last_audit_id: broken.id, first_audit_id: firstAudit.id });
-    const events = await t.db.selectFrom('finding_events').select(['type', 'from_status', 'to_status', 'audit_id']).where('finding_id', '=', resolved.id).orderBy('id').execute();
-    expect(events).toEqual([
-      { type: 'opened', from_status: null, to_status: 'open', audit_id: firstAudit.id },
-      { type: 'resolved', from_status: 'open', to_status: 'resolved', audit_id: fixed.id },
-      { type: 'reopened', from_status: 'resolved', to_status: 'open', audit_id: broken.id },
+    const events = (await request(t.app).get(`/v1/findings/${resolved.id}/events`).set(as(owner)).expect(200)).body.data;
+    expect(events.map(({ type, from_status, to_status, actor }: Record<string, unknown>) => ({ type, from_status, to_status, actor }))).toEqual([
+      { type: 'opened', from_status: null, to_status: 'open', actor: { type: 'system', audit_id: firstAudit.id } },
+      { type: 'resolved', from_status: 'open', to_status: 'resolved', actor: { type: 'system', audit_id: fixed.id } },
+      { type: 'reopened', from_status: 'resolved', to_status: 'open', actor: { type: 'system', audit_id: broken.id } },
     ]);
 
     const nothingChanged = await runAuditThroughHttp(t.app, owner, { mode: 'incremental' });

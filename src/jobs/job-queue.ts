@@ -53,13 +53,12 @@ export class JobQueue {
   start(): Promise<void> {
     this.#started ??= (async () => {
       await this.#boss.start();
-      await this.#boss.createQueue(QUEUES.imports);
-      await this.#boss.createQueue(QUEUES.abandonedAudits);
-      await this.#boss.createQueue(QUEUES.audits, {
-        name: QUEUES.audits,
-        expireInSeconds: this.#auditTimeoutSeconds,
-        deadLetter: QUEUES.abandonedAudits,
-      });
+      // Dead-letter queues first: a queue's dead letter must exist when it is created.
+      const ordered = [QUEUES.abandonedAudits, ...Object.values(QUEUES).filter((name) => name !== QUEUES.abandonedAudits)];
+      for (const name of ordered) {
+        const options = name === QUEUES.audits ? { expireInSeconds: this.#auditTimeoutSeconds, deadLetter: QUEUES.abandonedAudits } : {};
+        await this.#boss.createQueue(name, { name, ...options });
+      }
     })();
     return this.#started;
   }
