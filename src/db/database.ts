@@ -10,6 +10,7 @@ import * as membersAndTokens from './migrations/0002_members_and_tokens';
 import * as inventory from './migrations/0005_inventory';
 import * as rateLimits from './migrations/0003_rate_limits';
 import * as oauth from './migrations/0004_oauth';
+import * as importSpeed from './migrations/0006_import_speed';
 
 export type Db = Kysely<Database>;
 
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0003_rate_limits': rateLimits,
   '0004_oauth': oauth,
   '0005_inventory': inventory,
+  '0006_import_speed': importSpeed,
 };
 
 /**

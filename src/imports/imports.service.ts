@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Principal } from '../auth/auth.service';
 import type { Db } from '../db/database';
 import type { AccountRow, ImportRow } from '../db/schema';
@@ -6,9 +5,9 @@ import { lockAccount } from '../accounts/accounts.repository';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
-import { insertResources, insertResourceVersions, type NewResource, type NewResourceVersion } from '../resources/resources.repository';
-import { stableJson } from '../stable-json';
+import { insertResourceContents, type ResourceContentRow } from '../resources/resources.repository';
 import { parseInventory, type CanonicalResource, type ImportProblem } from './import-parsers';
+import { contentHashOf, contentJson } from './resource-content';
 import { resourceLimitProblems } from './resource-limits';
 import {
   findAccountResourceStates,
@@ -90,22 +89,6 @@ function duplicateProblems(resources: CanonicalResource[]): ImportProblem[] {
   return problems;
 }
 
-function contentOf(resource: CanonicalResource) {
-  return {
-    type: resource.type,
-    name: resource.name,
-    region: resource.region,
-    tags: resource.tags,
-    attributes: resource.attributes,
-    relationships: resource.relationships,
-  };
-}
-
-/** SHA-256 of the canonical JSON of what an import can change about a resource. */
-function contentHash(resource: CanonicalResource): string {
-  return createHash('sha256').update(stableJson(contentOf(resource))).digest('hex');
-}
-
 async function applyResources(
   db: Db,
   organizationId: string,
@@ -115,41 +98,28 @@ async function applyResources(
 ): Promise<Counts> {
   const counts: Counts = { created: 0, updated: 0, unchanged: 0, gone: 0, skipped: 0, rejected: 0 };
   const existing = new Map((await findAccountResourceStates(db, account.id)).map((row) => [row.native_id, row]));
-  const created: NewResource[] = [];
-  const changed: Parameters<typeof updateResourcesContent>[1] = [];
-  const versions: NewResourceVersion[] = [];
+  const created: ResourceContentRow[] = [];
+  const changed: ResourceContentRow[] = [];
   const seenAgain: string[] = [];
   for (const resource of resources) {
     const current = existing.get(resource.native_id);
-    const content = { ...contentOf(resource), content_hash: contentHash(resource), version: (current?.version ?? 0) + 1 };
+    const content = contentJson(resource);
+    const hash = contentHashOf(content);
     if (!current) {
-      const id = newId('res');
       counts.created++;
-      created.push({
-        ...content,
-        id,
-        organization_id: organizationId,
-        account_id: account.id,
-        provider: resource.provider,
-        native_id: resource.native_id,
-        first_seen_at: seenAt,
-        last_seen_at: seenAt,
-        status: 'active',
-      });
-      versions.push({ ...content, resource_id: id, recorded_at: seenAt });
-    } else if (current.content_hash !== content.content_hash) {
+      created.push({ id: newId('res'), native_id: resource.native_id, content_hash: hash, version: 1, content });
+    } else if (current.content_hash !== hash) {
       counts.updated++;
-      changed.push({ ...content, id: current.id, last_seen_at: seenAt });
-      versions.push({ ...content, resource_id: current.id, recorded_at: seenAt });
+      changed.push({ id: current.id, native_id: resource.native_id, content_hash: hash, version: current.version + 1, content });
     } else {
       if (current.status === 'gone') counts.updated++;
       else counts.unchanged++;
       seenAgain.push(current.id);
     }
   }
-  for (let i = 0; i < created.length; i += WRITE_BATCH) await insertResources(db, created.slice(i, i + WRITE_BATCH));
-  for (let i = 0; i < changed.length; i += WRITE_BATCH) await updateResourcesContent(db, changed.slice(i, i + WRITE_BATCH));
-  for (let i = 0; i < versions.length; i += WRITE_BATCH) await insertResourceVersions(db, versions.slice(i, i + WRITE_BATCH));
+  const owner = { organizationId, accountId: account.id, provider: account.provider };
+  for (let i = 0; i < created.length; i += WRITE_BATCH) await insertResourceContents(db, owner, created.slice(i, i + WRITE_BATCH), seenAt);
+  for (let i = 0; i < changed.length; i += WRITE_BATCH) await updateResourcesContent(db, changed.slice(i, i + WRITE_BATCH), seenAt);
   await markResourcesSeen(db, seenAgain, seenAt);
   return counts;
 }
