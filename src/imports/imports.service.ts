@@ -1,3 +1,4 @@
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { Principal } from '../auth/auth.service';
 import type { Db } from '../db/database';
 import type { AccountRow, ImportRow } from '../db/schema';
@@ -20,6 +21,7 @@ import {
 
 const SHOWN_PROBLEMS = 100;
 const WRITE_BATCH = 5000;
+const YIELD_EVERY = 500;
 
 type Counts = Schemas['Import']['counts'];
 
@@ -98,28 +100,84 @@ async function applyResources(
 ): Promise<Counts> {
   const counts: Counts = { created: 0, updated: 0, unchanged: 0, gone: 0, skipped: 0, rejected: 0 };
   const existing = new Map((await findAccountResourceStates(db, account.id)).map((row) => [row.native_id, row]));
-  const created: ResourceContentRow[] = [];
-  const changed: ResourceContentRow[] = [];
-  const seenAgain: string[] = [];
-  for (const resource of resources) {
-    const current = existing.get(resource.native_id);
-    const content = contentJson(resource);
-    const hash = contentHashOf(content);
-    if (!current) {
-      counts.created++;
-      created.push({ id: newId('res'), native_id: resource.native_id, content_hash: hash, version: 1, content });
-    } else if (current.content_hash !== hash) {
-      counts.updated++;
-      changed.push({ id: current.id, native_id: resource.native_id, content_hash: hash, version: current.version + 1, content });
-    } else {
-      if (current.status === 'gone') counts.updated++;
-      else counts.unchanged++;
-      seenAgain.push(current.id);
-    }
-  }
   const owner = { organizationId, accountId: account.id, provider: account.provider };
-  for (let i = 0; i < created.length; i += WRITE_BATCH) await insertResourceContents(db, owner, created.slice(i, i + WRITE_BATCH), seenAt);
-  for (let i = 0; i < changed.length; i += WRITE_BATCH) await updateResourcesContent(db, changed.slice(i, i + WRITE_BATCH), seenAt);
-  await markResourcesSeen(db, seenAgain, seenAt);
+  // Each full batch is written while the next ones are hashed: the database and this process
+  // work at the same time instead of in turn.
+  const writes = new WriteQueue();
+  let created: ResourceContentRow[] = [];
+  let changed: ResourceContentRow[] = [];
+  let seenAgain: string[] = [];
+  const flush = (all: boolean) => {
+    if (created.length >= (all ? 1 : WRITE_BATCH)) {
+      const batch = created;
+      writes.push(() => insertResourceContents(db, owner, batch, seenAt));
+      created = [];
+    }
+    if (changed.length >= (all ? 1 : WRITE_BATCH)) {
+      const batch = changed;
+      writes.push(() => updateResourcesContent(db, batch, seenAt));
+      changed = [];
+    }
+    if (seenAgain.length >= (all ? 1 : WRITE_BATCH)) {
+      const batch = seenAgain;
+      writes.push(() => markResourcesSeen(db, batch, seenAt));
+      seenAgain = [];
+    }
+  };
+  try {
+    for (let i = 0; i < resources.length; i++) {
+      const resource = resources[i]!;
+      const current = existing.get(resource.native_id);
+      const content = contentJson(resource);
+      const hash = contentHashOf(content);
+      if (!current) {
+        counts.created++;
+        created.push({ id: newId('res'), native_id: resource.native_id, content_hash: hash, version: 1, content });
+      } else if (current.content_hash !== hash) {
+        counts.updated++;
+        changed.push({ id: current.id, native_id: resource.native_id, content_hash: hash, version: current.version + 1, content });
+      } else {
+        if (current.status === 'gone') counts.updated++;
+        else counts.unchanged++;
+        seenAgain.push(current.id);
+      }
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) {
+        flush(false);
+        await yieldToIo(); // lets the connection send and receive while the loop goes on
+      }
+    }
+    flush(true);
+  } catch (error) {
+    writes.fail(error); // no write may start once the caller gives up on the transaction
+  }
+  await writes.drained();
   return counts;
+}
+
+/** Runs writes one after another, in order, without the caller waiting for each; the first failure stops the rest. */
+class WriteQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+
+  push(write: () => Promise<void>): void {
+    this.tail = this.tail.then(async () => {
+      if (this.failure) return;
+      try {
+        await write();
+      } catch (error) {
+        this.failure ??= { error };
+      }
+    });
+  }
+
+  /** Starts no more writes; `drained` rejects with `error` unless a write failed first. */
+  fail(error: unknown): void {
+    this.failure ??= { error };
+  }
+
+  /** Resolves once every write is done; rejects with the first failure. */
+  async drained(): Promise<void> {
+    await this.tail;
+    if (this.failure) throw this.failure.error;
+  }
 }
