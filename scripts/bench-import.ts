@@ -1,7 +1,9 @@
 // Imports N synthetic resources (native format) through HTTP into a fresh database on the
 // PostgreSQL server, then re-imports the same file (all unchanged), and prints resources/s.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-import.ts [--count 100000]
+// N counts AWS resources (the account's provider): the file holds exactly N, all imported.
 import { parseArgs } from 'node:util';
+import type { CanonicalResource } from '../src/imports/import-parsers';
 import { startBenchServer } from './bench-server';
 import { syntheticResources } from './synthetic-inventory';
 
@@ -26,7 +28,12 @@ async function main(): Promise<void> {
     const account = (await call('POST', '/v1/accounts', JSON.stringify({ provider: 'aws', external_id: '123456789012', name: 'bench' }), token))
       .id as string;
 
-    const resources = [...syntheticResources(count, 1)].filter((r) => r.provider === 'aws');
+    // The generator mixes providers; draw until there are exactly `count` AWS ones.
+    const resources: CanonicalResource[] = [];
+    for (const resource of syntheticResources(Number.MAX_SAFE_INTEGER, 1)) {
+      if (resources.length === count) break;
+      if (resource.provider === 'aws') resources.push(resource);
+    }
     const body = JSON.stringify({ resources: resources.map(({ source: _source, ...r }) => r) });
     console.log(`inventory: ${resources.length} aws resources, ${(body.length / 1024 / 1024).toFixed(1)} MiB of JSON`);
 

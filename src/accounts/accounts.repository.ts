@@ -58,13 +58,7 @@ export async function deleteAccount(db: Db, organizationId: string, id: string):
  * Takes the account's row lock until the transaction ends, so that imports into one account, and
  * its deletion, run one after the other. Answers false when the account is gone.
  */
-export async function lockAccount(db: Db, organizationId: string, accountId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('accounts')
-    .select('id')
-    .where('organization_id', '=', organizationId)
-    .where('id', '=', accountId)
-    .forUpdate()
-    .executeTakeFirst();
-  return row !== undefined;
+/** Locks the account's row for the rest of the transaction; answers it, or undefined if it is not the organization's. */
+export function lockAccount(db: Db, organizationId: string, accountId: string) {
+  return db.selectFrom('accounts').selectAll().where('organization_id', '=', organizationId).where('id', '=', accountId).forUpdate().executeTakeFirst();
 }

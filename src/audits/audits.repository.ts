@@ -100,11 +100,19 @@ export async function* activeResources(db: Db, organizationId: string, pageSize 
 export async function* auditedResourceVersions(db: Db, auditId: string, pageSize = 5000): AsyncGenerator<AuditedResource[]> {
   let after = '';
   for (;;) {
+    // A version still current lives in the resources row; superseded ones in resource_versions.
     const rows = await db
       .selectFrom('audit_resources as ar')
       .innerJoin('resources as r', 'r.id', 'ar.resource_id')
-      .innerJoin('resource_versions as v', (join) => join.onRef('v.resource_id', '=', 'ar.resource_id').onRef('v.version', '=', 'ar.version'))
-      .select(['r.id', 'r.account_id', 'r.provider', 'r.type', 'r.native_id', 'v.region', 'v.name', 'v.tags', 'v.attributes', 'v.relationships', 'v.version'])
+      .leftJoin('resource_versions as v', (join) => join.onRef('v.resource_id', '=', 'ar.resource_id').onRef('v.version', '=', 'ar.version'))
+      .select((eb) => [
+        'r.id', 'r.account_id', 'r.provider', 'r.type', 'r.native_id', 'ar.version',
+        eb.fn.coalesce('v.region', 'r.region').as('region'),
+        eb.fn.coalesce('v.name', 'r.name').as('name'),
+        eb.fn.coalesce('v.tags', 'r.tags').as('tags'),
+        eb.fn.coalesce('v.attributes', 'r.attributes').as('attributes'),
+        eb.fn.coalesce('v.relationships', 'r.relationships').as('relationships'),
+      ])
       .where('ar.audit_id', '=', auditId)
       .where('ar.resource_id', '>', after)
       .orderBy('ar.resource_id')

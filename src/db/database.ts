@@ -10,6 +10,7 @@ import * as membersAndTokens from './migrations/0002_members_and_tokens';
 import * as inventory from './migrations/0005_inventory';
 import * as rateLimits from './migrations/0003_rate_limits';
 import * as oauth from './migrations/0004_oauth';
+import * as importSpeed from './migrations/0006_import_speed';
 import * as queuedImports from './migrations/0007_queued_imports';
 import * as audits from './migrations/0008_audits';
 import * as findingsIndexes from './migrations/0009_findings_indexes';
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0003_rate_limits': rateLimits,
   '0004_oauth': oauth,
   '0005_inventory': inventory,
+  '0006_import_speed': importSpeed,
   '0007_queued_imports': queuedImports,
   '0008_audits': audits,
   '0009_findings_indexes': findingsIndexes,

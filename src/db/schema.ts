@@ -93,8 +93,11 @@ export interface ResourcesTable {
   first_seen_at: Date;
   last_seen_at: Date;
   status: components['schemas']['ResourceStatus'];
+  /** When the current version was recorded; the versions it superseded are in `resource_versions`. */
+  version_recorded_at: Date;
 }
 
+/** The versions of a resource that a newer one has superseded (the current one is its `resources` row). */
 export interface ResourceVersionsTable {
   resource_id: string;
   version: number;

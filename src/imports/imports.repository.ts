@@ -2,7 +2,7 @@ import { sql, type Insertable } from 'kysely';
 import type { Db } from '../db/database';
 import type { ImportRow, ImportsTable } from '../db/schema';
 import type { Schemas } from '../http/contract';
-import type { NewResource } from '../resources/resources.repository';
+import { CONTENT_COLUMNS, contentRowJson, jsonRowsParam, type ResourceContentRow } from '../resources/resources.repository';
 import type { CanonicalResource, ImportProblem } from './import-parsers';
 
 export function insertImport(db: Db, row: Insertable<ImportsTable>) {
@@ -59,20 +59,26 @@ export function findAccountResourceStates(db: Db, accountId: string) {
   return db.selectFrom('resources').select(['id', 'native_id', 'content_hash', 'version', 'status']).where('account_id', '=', accountId).execute();
 }
 
-/** Gives resources new content and version in one statement (see `insertResources` for the jsonb batch). */
-export async function updateResourcesContent(
-  db: Db,
-  rows: Pick<NewResource, 'id' | 'type' | 'name' | 'region' | 'tags' | 'attributes' | 'relationships' | 'content_hash' | 'version' | 'last_seen_at'>[],
-): Promise<void> {
+/**
+ * Gives resources new content and version, seen and recorded at `seenAt` (and active, in case
+ * they had gone); the content they had moves to `resource_versions`. One statement: its parts
+ * share one snapshot, so the archived rows are the ones before the update.
+ */
+export async function updateResourcesContent(db: Db, rows: ResourceContentRow[], seenAt: Date): Promise<void> {
   if (rows.length === 0) return;
   await sql`
+    with r as materialized (
+      select r.* from ${jsonRowsParam(rows.map(contentRowJson))}, jsonb_to_record(s.row::jsonb) as r(${CONTENT_COLUMNS})
+    ), archived as (
+      insert into resource_versions (resource_id, version, content_hash, name, region, tags, attributes, relationships, recorded_at)
+      select resources.id, resources.version, resources.content_hash, resources.name, resources.region, resources.tags,
+             resources.attributes, resources.relationships, resources.version_recorded_at
+      from resources join r on resources.id = r.id
+    )
     update resources set type = r.type, name = r.name, region = r.region, tags = r.tags, attributes = r.attributes,
-      relationships = r.relationships, content_hash = r.content_hash, version = r.version, last_seen_at = r.last_seen_at,
-      status = 'active'
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
-      id text, type text, name text, region text, tags jsonb, attributes jsonb, relationships jsonb,
-      content_hash text, version integer, last_seen_at timestamptz)
-    where resources.id = r.id`.execute(db);
+      relationships = r.relationships, content_hash = r.content_hash, version = r.version, last_seen_at = ${seenAt},
+      version_recorded_at = ${seenAt}, status = 'active'
+    from r where resources.id = r.id`.execute(db);
 }
 
 /** Marks resources seen again, unchanged (and active, in case they had gone). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { Principal } from '../auth/auth.service';
 import type { Db } from '../db/database';
 import type { AccountRow, ImportRow } from '../db/schema';
@@ -6,9 +6,9 @@ import { lockAccount } from '../accounts/accounts.repository';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
-import { insertResources, insertResourceVersions, type NewResource, type NewResourceVersion } from '../resources/resources.repository';
-import { stableJson } from '../stable-json';
+import { insertResourceContents, type ResourceContentRow } from '../resources/resources.repository';
 import { parseInventory, type CanonicalResource, type ImportProblem } from './import-parsers';
+import { contentHashOf, contentJson } from './resource-content';
 import { resourceLimitProblems } from './resource-limits';
 import { resolveFindingsOfGoneResources } from '../audits/audit-results.repository';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
@@ -27,6 +27,7 @@ import {
 
 const SHOWN_PROBLEMS = 100;
 const WRITE_BATCH = 5000;
+const YIELD_EVERY = 500;
 
 type Counts = Schemas['Import']['counts'];
 
@@ -94,7 +95,7 @@ export async function importInventory(
     if (!(await lockAccount(trx, principal.organizationId, account.id))) {
       throw new AppError('not_found', `No account ${account.id} in this organization.`);
     }
-    const counts = await writeResources(trx, principal.organizationId, account.id, input.mode, resources);
+    const counts = await writeResources(trx, account, input.mode, resources);
     return insertImport(trx, record('succeeded', { ...counts, skipped }, []));
   });
 }
@@ -112,10 +113,11 @@ export async function applyQueuedImport(db: Db, importId: string, lastAttempt: b
   if (!pending) return; // finished by an earlier attempt, or its account was deleted
   try {
     await db.transaction().execute(async (trx) => {
-      if (!(await lockAccount(trx, pending.organization_id, pending.account_id))) return;
+      const account = await lockAccount(trx, pending.organization_id, pending.account_id);
+      if (!account) return;
       const resources = await takeImportPayload(trx, importId);
       if (!resources) return;
-      const counts = await writeResources(trx, pending.organization_id, pending.account_id, pending.mode, resources);
+      const counts = await writeResources(trx, account, pending.mode, resources);
       await finishImport(trx, importId, 'succeeded', { ...counts, skipped: pending.counts.skipped }, []);
     });
   } catch (error) {
@@ -129,15 +131,15 @@ export async function applyQueuedImport(db: Db, importId: string, lastAttempt: b
 }
 
 /** Applies canonical resources to an account whose lock `db` holds; answers the counts. */
-async function writeResources(db: Db, organizationId: string, accountId: string, mode: Schemas['ImportMode'], resources: CanonicalResource[]) {
+async function writeResources(db: Db, account: AccountRow, mode: Schemas['ImportMode'], resources: CanonicalResource[]) {
   // Taken once the lock is held, so that imports of one account stamp in the order they apply.
   const seenAt = new Date();
-  const counts = await applyResources(db, organizationId, accountId, resources, seenAt);
+  const counts = await applyResources(db, account.organization_id, account, resources, seenAt);
   if (mode === 'full') {
-    counts.gone = await markUnseenResourcesGone(db, accountId, seenAt);
-    await resolveFindingsOfGoneResources(db, accountId, seenAt);
+    counts.gone = await markUnseenResourcesGone(db, account.id, seenAt);
+    await resolveFindingsOfGoneResources(db, account.id, seenAt);
   }
-  await recordAccountImport(db, accountId, seenAt);
+  await recordAccountImport(db, account.id, seenAt);
   return counts;
 }
 
@@ -154,66 +156,93 @@ function duplicateProblems(resources: CanonicalResource[]): ImportProblem[] {
   return problems;
 }
 
-function contentOf(resource: CanonicalResource) {
-  return {
-    type: resource.type,
-    name: resource.name,
-    region: resource.region,
-    tags: resource.tags,
-    attributes: resource.attributes,
-    relationships: resource.relationships,
-  };
-}
-
-/** SHA-256 of the canonical JSON of what an import can change about a resource. */
-function contentHash(resource: CanonicalResource): string {
-  return createHash('sha256').update(stableJson(contentOf(resource))).digest('hex');
-}
-
 async function applyResources(
   db: Db,
   organizationId: string,
-  accountId: string,
+  account: AccountRow,
   resources: CanonicalResource[],
   seenAt: Date,
 ): Promise<Counts> {
   const counts: Counts = { created: 0, updated: 0, unchanged: 0, gone: 0, skipped: 0, rejected: 0 };
-  const existing = new Map((await findAccountResourceStates(db, accountId)).map((row) => [row.native_id, row]));
-  const created: NewResource[] = [];
-  const changed: Parameters<typeof updateResourcesContent>[1] = [];
-  const versions: NewResourceVersion[] = [];
-  const seenAgain: string[] = [];
-  for (const resource of resources) {
-    const current = existing.get(resource.native_id);
-    const content = { ...contentOf(resource), content_hash: contentHash(resource), version: (current?.version ?? 0) + 1 };
-    if (!current) {
-      const id = newId('res');
-      counts.created++;
-      created.push({
-        ...content,
-        id,
-        organization_id: organizationId,
-        account_id: accountId,
-        provider: resource.provider,
-        native_id: resource.native_id,
-        first_seen_at: seenAt,
-        last_seen_at: seenAt,
-        status: 'active',
-      });
-      versions.push({ ...content, resource_id: id, recorded_at: seenAt });
-    } else if (current.content_hash !== content.content_hash) {
-      counts.updated++;
-      changed.push({ ...content, id: current.id, last_seen_at: seenAt });
-      versions.push({ ...content, resource_id: current.id, recorded_at: seenAt });
-    } else {
-      if (current.status === 'gone') counts.updated++;
-      else counts.unchanged++;
-      seenAgain.push(current.id);
+  const existing = new Map((await findAccountResourceStates(db, account.id)).map((row) => [row.native_id, row]));
+  const owner = { organizationId, accountId: account.id, provider: account.provider };
+  // Each full batch is written while the next ones are hashed: the database and this process
+  // work at the same time instead of in turn.
+  const writes = new WriteQueue();
+  let created: ResourceContentRow[] = [];
+  let changed: ResourceContentRow[] = [];
+  let seenAgain: string[] = [];
+  const flush = (all: boolean) => {
+    if (created.length >= (all ? 1 : WRITE_BATCH)) {
+      const batch = created;
+      writes.push(() => insertResourceContents(db, owner, batch, seenAt));
+      created = [];
     }
+    if (changed.length >= (all ? 1 : WRITE_BATCH)) {
+      const batch = changed;
+      writes.push(() => updateResourcesContent(db, batch, seenAt));
+      changed = [];
+    }
+    if (seenAgain.length >= (all ? 1 : WRITE_BATCH)) {
+      const batch = seenAgain;
+      writes.push(() => markResourcesSeen(db, batch, seenAt));
+      seenAgain = [];
+    }
+  };
+  try {
+    for (let i = 0; i < resources.length; i++) {
+      const resource = resources[i]!;
+      const current = existing.get(resource.native_id);
+      const content = contentJson(resource);
+      const hash = contentHashOf(content);
+      if (!current) {
+        counts.created++;
+        created.push({ id: newId('res'), native_id: resource.native_id, content_hash: hash, version: 1, content });
+      } else if (current.content_hash !== hash) {
+        counts.updated++;
+        changed.push({ id: current.id, native_id: resource.native_id, content_hash: hash, version: current.version + 1, content });
+      } else {
+        if (current.status === 'gone') counts.updated++;
+        else counts.unchanged++;
+        seenAgain.push(current.id);
+      }
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) {
+        flush(false);
+        await yieldToIo(); // lets the connection send and receive while the loop goes on
+      }
+    }
+    flush(true);
+  } catch (error) {
+    writes.fail(error); // no write may start once the caller gives up on the transaction
   }
-  for (let i = 0; i < created.length; i += WRITE_BATCH) await insertResources(db, created.slice(i, i + WRITE_BATCH));
-  for (let i = 0; i < changed.length; i += WRITE_BATCH) await updateResourcesContent(db, changed.slice(i, i + WRITE_BATCH));
-  for (let i = 0; i < versions.length; i += WRITE_BATCH) await insertResourceVersions(db, versions.slice(i, i + WRITE_BATCH));
-  await markResourcesSeen(db, seenAgain, seenAt);
+  await writes.drained();
   return counts;
+}
+
+/** Runs writes one after another, in order, without the caller waiting for each; the first failure stops the rest. */
+class WriteQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+
+  push(write: () => Promise<void>): void {
+    this.tail = this.tail.then(async () => {
+      if (this.failure) return;
+      try {
+        await write();
+      } catch (error) {
+        this.failure ??= { error };
+      }
+    });
+  }
+
+  /** Starts no more writes; `drained` rejects with `error` unless a write failed first. */
+  fail(error: unknown): void {
+    this.failure ??= { error };
+  }
+
+  /** Resolves once every write is done; rejects with the first failure. */
+  async drained(): Promise<void> {
+    await this.tail;
+    if (this.failure) throw this.failure.error;
+  }
 }

@@ -1,7 +1,7 @@
 import Ajv2020 from 'ajv/dist/2020';
 import { loadOpenApiDocument } from '../http/openapi-document';
-import { stableJson } from '../stable-json';
 import type { CanonicalResource, ImportProblem } from './import-parsers';
+import { contentJson } from './resource-content';
 
 // The spec's own resource schemas, so that an import never stores what the API could not answer.
 const { components } = loadOpenApiDocument().document;
@@ -32,7 +32,8 @@ export function resourceLimitProblems(resources: CanonicalResource[]): ImportPro
       const error = errors.find((e) => e.keyword !== 'type' && e.keyword !== 'oneOf') ?? errors[0];
       const field = error?.instancePath.slice(1).replace(/\//g, '.') || null;
       problems.push({ item: resource.source, field, message: error?.message ?? 'does not fit the resource schema' });
-    } else if (stableJson(fields).includes('\\u0000')) {
+    } else if (contentJson(resource).includes('\\u0000') || JSON.stringify(resource.native_id).includes('\\u0000')) {
+      // (JSON escapes NUL as \u0000, and has no other backslash outside strings: these are all the fields' strings.)
       problems.push({ item: resource.source, field: null, message: 'contains a NUL character, which cannot be stored' });
     }
   }

@@ -109,11 +109,25 @@ export function findResource(db: Db, organizationId: string, id: string) {
   return db.selectFrom('resources').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
 }
 
-/** Versions of a resource, newest first, below version `beforeVersion`. */
+/**
+ * Versions of a resource, newest first, below version `beforeVersion`: the current one (its
+ * `resources` row) followed by those it superseded (`resource_versions`).
+ */
 export function listResourceVersions(db: Db, resourceId: string, limit: number, beforeVersion?: number) {
-  let query = db.selectFrom('resource_versions').selectAll().where('resource_id', '=', resourceId);
-  if (beforeVersion !== undefined) query = query.where('version', '<', beforeVersion);
-  return query.orderBy('version', 'desc').limit(limit).execute();
+  const current = db
+    .selectFrom('resources')
+    .select(['id as resource_id', 'version', 'content_hash', 'name', 'region', 'tags', 'attributes', 'relationships', 'version_recorded_at as recorded_at'])
+    .where('id', '=', resourceId);
+  const superseded = db
+    .selectFrom('resource_versions')
+    .select(['resource_id', 'version', 'content_hash', 'name', 'region', 'tags', 'attributes', 'relationships', 'recorded_at'])
+    .where('resource_id', '=', resourceId);
+  return db
+    .selectFrom((beforeVersion === undefined ? current.unionAll(superseded) : current.where('version', '<', beforeVersion).unionAll(superseded.where('version', '<', beforeVersion))).as('v'))
+    .selectAll()
+    .orderBy('version', 'desc')
+    .limit(limit)
+    .execute();
 }
 
 export async function countResourcesOfAccount(db: Db, accountId: string): Promise<number> {
@@ -146,19 +160,66 @@ export type NewResourceVersion = Pick<NewResource, 'version' | 'content_hash' | 
   recorded_at: Date;
 };
 
-// Bulk inserts send a whole batch as one jsonb parameter and let PostgreSQL unpack it: one
-// statement and one parameter per batch, whatever its size, instead of 16 parameters a row.
+/**
+ * One statement, and one parameter, per batch whatever its size: each row goes as a JSON object,
+ * the rows joined by U+001E (which JSON text never holds raw: JSON.stringify escapes it), and
+ * PostgreSQL splits them and reads each with jsonb_to_record. Measured on 100,000 resources: about
+ * a quarter less server CPU than one jsonb document through jsonb_to_recordset, and half the time
+ * of typed arrays through unnest (whose array literals cost much to escape and parse).
+ */
+export function jsonRowsParam(rows: string[]) {
+  return sql`unnest(string_to_array(${rows.join('\x1e')}, chr(30))) as s(row)`;
+}
+
 export async function insertResources(db: Db, rows: NewResource[]): Promise<void> {
   if (rows.length === 0) return;
   await sql`
     insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
-                           relationships, content_hash, version, first_seen_at, last_seen_at, status)
+                           relationships, content_hash, version, first_seen_at, last_seen_at, status, version_recorded_at)
     select id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
-           relationships, content_hash, version, first_seen_at, last_seen_at, status
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+           relationships, content_hash, version, first_seen_at, last_seen_at, status, first_seen_at
+    from ${jsonRowsParam(rows.map((row) => JSON.stringify(row)))}, jsonb_to_record(s.row::jsonb) as r(
       id text, organization_id text, account_id text, provider text, type text, native_id text, region text, name text,
       tags jsonb, attributes jsonb, relationships jsonb, content_hash text, version integer,
       first_seen_at timestamptz, last_seen_at timestamptz, status text)`.execute(db);
+}
+
+/**
+ * A resource as an import writes it: `content` is the canonical JSON of its type, name, region,
+ * tags, attributes and relationships (what `content_hash` hashes), sent as it is.
+ */
+export interface ResourceContentRow {
+  id: string;
+  native_id: string;
+  content_hash: string;
+  version: number;
+  content: string;
+}
+
+/** The JSON object of a row: its scalars, then the content's members spliced in. */
+export function contentRowJson(row: ResourceContentRow): string {
+  const head = `{"id":${JSON.stringify(row.id)},"native_id":${JSON.stringify(row.native_id)},"content_hash":${JSON.stringify(row.content_hash)},"version":${row.version}`;
+  return row.content.length > 2 ? `${head},${row.content.slice(1)}` : `${head}}`;
+}
+
+/** The columns of `contentRowJson`'s objects, for jsonb_to_record. */
+export const CONTENT_COLUMNS = sql`id text, native_id text, content_hash text, version integer,
+  type text, name text, region text, tags jsonb, attributes jsonb, relationships jsonb`;
+
+/** Inserts new resources of one account, first seen at `seenAt`. */
+export async function insertResourceContents(
+  db: Db,
+  owner: { organizationId: string; accountId: string; provider: Schemas['Provider'] },
+  rows: ResourceContentRow[],
+  seenAt: Date,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
+                           relationships, content_hash, version, first_seen_at, last_seen_at, status, version_recorded_at)
+    select id, ${owner.organizationId}, ${owner.accountId}, ${owner.provider}, type, native_id, region, name, tags, attributes,
+           relationships, content_hash, version, ${seenAt}, ${seenAt}, 'active', ${seenAt}
+    from ${jsonRowsParam(rows.map(contentRowJson))}, jsonb_to_record(s.row::jsonb) as r(${CONTENT_COLUMNS})`.execute(db);
 }
 
 export async function insertResourceVersions(db: Db, rows: NewResourceVersion[]): Promise<void> {
@@ -166,7 +227,7 @@ export async function insertResourceVersions(db: Db, rows: NewResourceVersion[])
   await sql`
     insert into resource_versions (resource_id, version, content_hash, name, region, tags, attributes, relationships, recorded_at)
     select resource_id, version, content_hash, name, region, tags, attributes, relationships, recorded_at
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+    from ${jsonRowsParam(rows.map((row) => JSON.stringify(row)))}, jsonb_to_record(s.row::jsonb) as r(
       resource_id text, version integer, content_hash text, name text, region text,
       tags jsonb, attributes jsonb, relationships jsonb, recorded_at timestamptz)`.execute(db);
 }

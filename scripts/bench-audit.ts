@@ -1,0 +1,182 @@
+// Audits N synthetic resources (default 100,000; imported through HTTP, native format, into an
+// aws, an azure and a gcp account) with the whole rule catalogue on the PostgreSQL server:
+// end-to-end audit time through HTTP (POST /v1/audits → succeeded; target < 60 s), rule
+// evaluations/s and findings written/s; then, for three rules, the CEL condition against the same
+// check written as a plain JavaScript predicate, over the same resources, in-process.
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-audit.ts [--count 100000]
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { CanonicalResource, Provider } from '../src/imports/import-parsers';
+import { loadCatalogue, type Catalogue } from '../src/rules/catalogue';
+import { isWorldOpen } from '../src/rules/network';
+import { ResourceGraph } from '../src/rules/resource-graph';
+import { evaluateRule, type RuleResource } from '../src/rules/rule-evaluation';
+import { startBenchServer } from './bench-server';
+import { syntheticResources } from './synthetic-inventory';
+
+const TARGET_SECONDS = 60;
+const POLL_MS = 100;
+// The external ids the generator uses for the first account of each provider.
+const ACCOUNTS: Record<Provider, string> = { aws: '123456789012', azure: '3f2c1a7e-5b8d-4e6f-9a0b-1c2d3e4f5a6b', gcp: 'acme-prod-4821' };
+
+type Attributes = Record<string, unknown>;
+/** What CEL's attr() answers: the value, or the default when it is missing or null. */
+const or = <T>(value: unknown, fallback: T): T => (value === undefined || value === null ? fallback : (value as T));
+
+const PUBLIC_ACLS = ['public-read', 'public-read-write', 'authenticated-read'];
+const PUBLIC_GROUPS = ['http://acs.amazonaws.com/groups/global/AllUsers', 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers'];
+
+// The catalogue's conditions (src/rules/catalogue/aws-s3.yaml, aws-ec2.yaml), by hand: true when violated.
+const HAND_WRITTEN: Record<string, (resource: RuleResource) => boolean> = {
+  // attr(resource, 'attributes.acl', '') in [...] || attr(resource, 'attributes.grant', []).exists(g, attr(g, 'uri', '') in [...])
+  'aws.s3.bucket_public_read': ({ attributes }) =>
+    PUBLIC_ACLS.includes(or(attributes.acl, '')) || or<Attributes[]>(attributes.grant, []).some((g) => PUBLIC_GROUPS.includes(or(g.uri, ''))),
+  // attr(resource, 'attributes.ingress', []).exists(r, (protocol all, or tcp with 22 in from..to) && (a world-open IPv4 or IPv6 block))
+  'aws.ec2.security_group_ssh_open': ({ attributes }) =>
+    or<Attributes[]>(attributes.ingress, []).some(
+      (r) =>
+        (r.protocol === '-1' || r.protocol === 'all' || ((r.protocol === 'tcp' || r.protocol === '6') && (r.from_port as number) <= 22 && 22 <= (r.to_port as number))) &&
+        (or<string[]>(r.cidr_blocks, []).some(isWorldOpen) || or<string[]>(r.ipv6_cidr_blocks, []).some(isWorldOpen)),
+    ),
+  // !attr(resource, 'attributes.encrypted', false)
+  'aws.ec2.ebs_volume_unencrypted': ({ attributes }) => !or<boolean>(attributes.encrypted, false),
+};
+
+const TRIALS = 7;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+const elapsed = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e9;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' } } });
+  const count = Number(values.count);
+
+  const resources = [...syntheticResources(count, 1)];
+  let auditTime: Date | undefined;
+  const { base, token, db, close } = await startBenchServer({
+    IMPORT_BODY_LIMIT_BYTES: String(1024 * 1024 * 1024),
+    RATE_LIMIT_HEAVY_PER_MINUTE: '1000',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+  });
+  try {
+    const call = async (method: string, path: string, body?: string) => {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        body,
+      });
+      const json = (await response.json()) as Record<string, unknown>;
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    /** Polls `path` until its status is no longer queued or running; throws unless it succeeded. */
+    const settle = async (path: string, onPoll?: (body: Record<string, unknown>) => void) => {
+      for (;;) {
+        const body = await call('GET', path);
+        onPoll?.(body);
+        if (body.status === 'succeeded') return body;
+        if (body.status !== 'queued' && body.status !== 'running') throw new Error(`${path} ended ${String(body.status)}: ${JSON.stringify(body.error ?? body)}`);
+        await sleep(POLL_MS);
+      }
+    };
+
+    // Setup: one account per provider, each given its share of the inventory (imports of more
+    // than IMPORT_INLINE_MAX_RESOURCES answer 202 and run on the queue).
+    const started = process.hrtime.bigint();
+    const shares: string[] = [];
+    for (const provider of ['aws', 'azure', 'gcp'] as const) {
+      const account = (await call('POST', '/v1/accounts', JSON.stringify({ provider, external_id: ACCOUNTS[provider], name: `bench-${provider}` }))).id as string;
+      const mine = resources.filter((r) => r.provider === provider).map(({ source: _source, ...r }) => r);
+      const created = await call('POST', `/v1/accounts/${account}/imports?format=native&mode=full`, JSON.stringify({ resources: mine }));
+      const done = created.status === 'succeeded' ? created : await settle(`/v1/imports/${String(created.id)}`);
+      const counts = done.counts as { created: number };
+      if (counts.created !== mine.length) throw new Error(`${provider} import created ${counts.created} of ${mine.length} resources: ${JSON.stringify(done)}`);
+      shares.push(`${mine.length} ${provider} (${((100 * mine.length) / count).toFixed(0)}%)`);
+    }
+    console.log(`imported ${count} resources through HTTP: ${shares.join(', ')}, in ${elapsed(started).toFixed(1)} s`);
+
+    // The audit, through HTTP: POST → 202 → poll until succeeded.
+    const catalogue = await loadCatalogue();
+    let evaluatedAt: number | undefined;
+    const auditStarted = process.hrtime.bigint();
+    const queued = await call('POST', '/v1/audits', JSON.stringify({ mode: 'full' }));
+    const audit = await settle(`/v1/audits/${String(queued.id)}`, (body) => {
+      const progress = body.progress as { resources_evaluated: number; resources_total: number };
+      if (evaluatedAt === undefined && progress.resources_total > 0 && progress.resources_evaluated === progress.resources_total) evaluatedAt = elapsed(auditStarted);
+    });
+    const seconds = elapsed(auditStarted);
+    const summary = audit.summary as { new: number; recurring: number; resolved: number; coverage: { evaluations: number; evaluation_errors: number; rules_evaluated: number } };
+    const findings = summary.new + summary.recurring;
+    const stored = Number((await db.selectFrom('findings').select(db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    if (stored !== findings) throw new Error(`the summary counts ${findings} findings, the database holds ${stored}`);
+    const queuedFor = (Date.parse(audit.started_at as string) - Date.parse(audit.created_at as string)) / 1000;
+    const ran = (Date.parse(audit.finished_at as string) - Date.parse(audit.started_at as string)) / 1000;
+
+    console.log(`audit of ${count} resources × catalogue ${catalogue.version} (${catalogue.rules.length} rules, ${summary.coverage.rules_evaluated} applicable), POST /v1/audits → succeeded:`);
+    console.log(`  end to end: ${seconds.toFixed(1)} s (target < ${TARGET_SECONDS} s) ${seconds < TARGET_SECONDS ? 'MET' : 'NOT MET'}`);
+    console.log(
+      `  of which: queued ${queuedFor.toFixed(1)} s, running ${ran.toFixed(1)} s (evaluation done at ~${evaluatedAt?.toFixed(1) ?? '?'} s, then findings written in one transaction)`,
+    );
+    console.log(`  ${summary.coverage.evaluations} rule evaluations (${summary.coverage.evaluation_errors} errors): ${Math.round(summary.coverage.evaluations / seconds).toLocaleString('en')} evaluations/s`);
+    console.log(`  ${findings} findings written (${summary.new} new, ${summary.recurring} recurring; ${stored} in the database): ${Math.round(findings / seconds).toLocaleString('en')} findings/s`);
+
+    auditTime = new Date(audit.started_at as string);
+  } finally {
+    await close();
+  }
+  // With the server stopped, so that its job polling does not disturb the timings.
+  compareWithJavaScript(resources, await loadCatalogue(), auditTime!);
+}
+
+/** CEL against hand-written JavaScript, over the same resources, with the audit's relationships and clock. */
+function compareWithJavaScript(resources: CanonicalResource[], catalogue: Catalogue, now: Date): void {
+  const subjectsOf = resources.map(({ source: _source, ...resource }): RuleResource => ({ id: null, ...resource }));
+  const graph = new ResourceGraph(subjectsOf);
+  console.log('CEL condition vs the same check as a JavaScript predicate (in-process, same resources, outcomes asserted equal):');
+  for (const [id, predicate] of Object.entries(HAND_WRITTEN)) {
+    const compiled = catalogue.byId.get(id);
+    if (!compiled) throw new Error(`no rule ${id} in the catalogue`);
+    const subjects = subjectsOf.filter((r) => compiled.rule.resource_types.includes(r.type) && r.provider === compiled.rule.provider);
+    const contexts = subjects.map((r) => graph.contextOf(r, now));
+    let failing = 0;
+    subjects.forEach((subject, i) => {
+      const cel = evaluateRule(compiled, subject, contexts[i]!);
+      if (cel.outcome === 'error') throw new Error(`${id} on ${subject.native_id}: CEL error ${cel.message}`);
+      const js = predicate(subject);
+      if ((cel.outcome === 'fail') !== js) throw new Error(`${id} on ${subject.native_id}: CEL says ${cel.outcome}, the predicate ${js ? 'fail' : 'pass'}`);
+      if (js) failing++;
+    });
+    // Timed in alternating trials of about 200,000 evaluations each, after a collection, so that
+    // neither side pays for the other's garbage; the median trial of each is reported.
+    const rounds = Math.max(1, Math.ceil(200_000 / subjects.length));
+    const time = (run: (i: number) => boolean) => {
+      collectGarbage();
+      let sink = 0;
+      const start = process.hrtime.bigint();
+      for (let round = 0; round < rounds; round++) for (let i = 0; i < subjects.length; i++) if (run(i)) sink++;
+      const total = elapsed(start);
+      if (sink !== failing * rounds) throw new Error(`${id}: ${sink / rounds} failing in the timed run, ${failing} before`);
+      return (rounds * subjects.length) / total;
+    };
+    const celRates: number[] = [];
+    const jsRates: number[] = [];
+    for (let trial = 0; trial < TRIALS; trial++) {
+      celRates.push(time((i) => evaluateRule(compiled, subjects[i]!, contexts[i]!).outcome === 'fail'));
+      jsRates.push(time((i) => predicate(subjects[i]!)));
+    }
+    const celRate = median(celRates);
+    const jsRate = median(jsRates);
+    console.log(
+      `  ${id}: ${subjects.length} resources, ${failing} failing; CEL ${Math.round(celRate).toLocaleString('en')}/s, JS ${Math.round(jsRate).toLocaleString('en')}/s; CEL/JS time ratio ${(jsRate / celRate).toFixed(1)}`,
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

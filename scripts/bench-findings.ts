@@ -1,0 +1,218 @@
+// Lists findings from an organization holding N of them (default 1,000,000) on the PostgreSQL
+// server, filtered to open high and critical ones: median latency of page 1 and of page 2,000
+// (target: within 1.2x of page 1), requests/s at 32 concurrent connections, and the EXPLAIN of
+// the repository's query. The findings are seeded with SQL: N/5 resources with 5 findings each,
+// of the catalogue's rules (so severities and dimensions spread as the catalogue's do), about
+// 65% open, 25% resolved, 5% suppressed and 5% risk accepted, all from one audit.
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-findings.ts [--count 1000000]
+import { parseArgs } from 'node:util';
+import { CompiledQuery, sql, type KyselyPlugin } from 'kysely';
+import { SEVERITIES } from '../src/audits/audit-runner';
+import type { Db } from '../src/db/database';
+import { listFindings, type FindingFilter, type FindingSort } from '../src/findings/findings.repository';
+import { newId } from '../src/ids';
+import { loadCatalogue } from '../src/rules/catalogue';
+import { startBenchServer } from './bench-server';
+
+const QUERY = 'limit=50&severity=high,critical&status=open';
+const FILTER: FindingFilter = { severityRanks: [SEVERITIES.indexOf('high'), SEVERITIES.indexOf('critical')], statuses: ['open'] };
+const SORT: FindingSort = { field: 'severity', descending: true };
+const FINDINGS_PER_RESOURCE = 5;
+const FAR_PAGE = 2000;
+const SAMPLES = 41;
+const CHUNK = 250_000;
+const AT = new Date(Date.UTC(2026, 10, 22, 8));
+const REGIONS = ['eu-west-1', 'eu-central-1', 'us-east-1', 'us-west-2', 'ap-southeast-2'];
+
+const seconds = (since: number): string => ((Date.now() - since) / 1000).toFixed(0);
+/** An id of the API's shape (`<prefix>_<ULID>`) made from a counter: hex digits are Crockford base32 ones. */
+const idSql = (prefix: string, n: ReturnType<typeof sql.raw>) => sql`${prefix} || lpad(upper(to_hex(${n})), 22, '0')`;
+
+/** The SQL `listFindings` runs for these arguments, compiled (with its parameters) instead of executed. */
+async function listFindingsQuery(db: Db, ...args: Parameters<typeof listFindings> extends [Db, ...infer Rest] ? Rest : never): Promise<CompiledQuery> {
+  class Captured extends Error {}
+  let captured: CompiledQuery | undefined;
+  const capture: KyselyPlugin = {
+    transformQuery: ({ node, queryId }) => {
+      captured = db.getExecutor().compileQuery(node, queryId);
+      throw new Captured();
+    },
+    transformResult: ({ result }) => Promise.resolve(result),
+  };
+  try {
+    await listFindings(db.withPlugin(capture), ...args);
+  } catch (error) {
+    if (!(error instanceof Captured)) throw error;
+  }
+  if (!captured) throw new Error('listFindings ran no query');
+  return captured;
+}
+
+async function seed(db: Db, organizationId: string, count: number): Promise<void> {
+  const accountId = newId('acc');
+  await db.insertInto('accounts').values({ id: accountId, organization_id: organizationId, provider: 'aws', external_id: '123456789012', name: 'bench' }).execute();
+  const auditId = newId('aud');
+  await db
+    .insertInto('audits')
+    .values({
+      id: auditId,
+      organization_id: organizationId,
+      parent_audit_id: null,
+      mode: 'full',
+      account_ids: JSON.stringify(null),
+      status: 'succeeded',
+      error_code: null,
+      error_message: null,
+      catalogue_version: 'bench',
+      rule_versions: JSON.stringify(null),
+      summary: JSON.stringify(null),
+      created_by: 'usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF',
+      created_at: AT,
+      started_at: AT,
+      finished_at: AT,
+    })
+    .execute();
+
+  const catalogue = await loadCatalogue();
+  const rules = catalogue.rules.map(({ rule }) => ({
+    id: rule.id,
+    title: rule.title,
+    description: rule.description,
+    dimension: rule.dimension,
+    severity: rule.severity,
+    rank: SEVERITIES.indexOf(rule.severity),
+    type: rule.resource_types[0],
+    remediation: rule.remediation,
+    compliance: rule.compliance,
+  }));
+  const resourceCount = Math.ceil(count / FINDINGS_PER_RESOURCE);
+  const types = [...new Set(rules.map((r) => r.type))];
+
+  let started = Date.now();
+  await sql`
+    insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes, relationships,
+      content_hash, version, first_seen_at, last_seen_at, status)
+    select ${idSql('res_01JC', sql.raw('n'))}, ${organizationId}, ${accountId}, 'aws', (${types}::text[])[1 + n % ${types.length}],
+      'arn:aws:bench:::' || n, (${REGIONS}::text[])[1 + n % ${REGIONS.length}], 'bench-' || n,
+      jsonb_build_object('env', (array['prod', 'prod', 'staging', 'dev'])[1 + n % 4], 'team', 'team-' || n % 8), '{}'::jsonb, '[]'::jsonb,
+      md5(n::text), 1, ${AT}, ${AT}, 'active'
+    from generate_series(1, ${resourceCount}::int) as n`.execute(db);
+  console.log(`seeded ${resourceCount} resources in ${seconds(started)} s`);
+
+  // Finding n is on resource (n - 1) / 5 + 1; a resource's 5 findings are 5 consecutive rules
+  // from a hashed start, so that no rule fails twice on one resource.
+  started = Date.now();
+  for (let from = 1; from <= count; from += CHUNK) {
+    const to = Math.min(count, from + CHUNK - 1);
+    await sql`
+      with rules as (
+        select (ordinality - 1)::int as idx, value ->> 'id' as rule_id, value ->> 'title' as title, value ->> 'description' as description,
+          value ->> 'dimension' as dimension, value ->> 'severity' as severity, (value ->> 'rank')::smallint as severity_rank,
+          value ->> 'type' as resource_type, value -> 'remediation' as remediation, value -> 'compliance' as compliance
+        from jsonb_array_elements(${JSON.stringify(rules)}::jsonb) with ordinality
+      ), f as (
+        select n, (n - 1) / ${FINDINGS_PER_RESOURCE} + 1 as r, abs(hashint4(n)) % 100 as draw, abs(hashint4(n + 7919)) % 90 as age
+        from generate_series(${from}::int, ${to}::int) as n
+      ), s as (
+        select f.*, case when draw < 65 then 'open' when draw < 90 then 'resolved' when draw < 95 then 'suppressed' else 'risk_accepted' end as status,
+          ${AT}::timestamptz - make_interval(days => age) as first_seen
+        from f
+      )
+      insert into findings (id, organization_id, fingerprint, rule_id, rule_version, resource_id, account_id, resource_type, region,
+        title, description, dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence, remediation,
+        compliance, cost_monthly_usd, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at)
+      select ${idSql('fnd_01JD', sql.raw('s.n'))}, ${organizationId}, md5('bench|' || s.n), rules.rule_id, 1,
+        ${idSql('res_01JC', sql.raw('s.r'))}, ${accountId}, rules.resource_type, (${REGIONS}::text[])[1 + s.r % ${REGIONS.length}],
+        rules.title, rules.description, rules.dimension, rules.severity, rules.severity_rank, s.status,
+        case s.status when 'resolved' then 'passed' when 'suppressed' then 'False positive: a test fixture.' when 'risk_accepted' then 'Migration planned.' end,
+        case when s.status = 'risk_accepted' then timestamptz '2030-01-01T00:00:00Z' end, null,
+        jsonb_build_array(jsonb_build_object('path', 'attributes.id', 'value', 'bench-' || s.r)), rules.remediation, rules.compliance,
+        case when rules.dimension = 'cost' then (abs(hashint4(s.n + 104729)) % 50000) / 100.0 end,
+        s.first_seen, case when s.status = 'resolved' then greatest(s.first_seen, ${AT}::timestamptz - interval '1 day') else ${AT}::timestamptz end,
+        ${auditId}, ${auditId}, case when s.status = 'resolved' then ${AT}::timestamptz end, ${AT}
+      from s join rules on rules.idx = (abs(hashint4(s.r)) + (s.n - 1) % ${FINDINGS_PER_RESOURCE}) % ${rules.length}`.execute(db);
+    process.stdout.write(`\rseeded ${to} findings in ${seconds(started)} s`);
+  }
+  await sql`insert into audit_findings (audit_id, finding_id) select ${auditId}, id from findings where status <> 'resolved'`.execute(db);
+  await sql`analyze resources`.execute(db);
+  await sql`analyze findings`.execute(db);
+  await sql`analyze audit_findings`.execute(db);
+  console.log(`; audit_findings and ANALYZE done in ${seconds(started)} s`);
+
+  const spread = await sql<{ severity: string; status: string; n: string }>`
+    select severity, status, count(*) as n from findings group by rollup (severity, status) order by severity, status`.execute(db);
+  const matching = await sql<{ n: string }>`select count(*) as n from findings where severity_rank in (3, 4) and status = 'open'`.execute(db);
+  const bySeverity = spread.rows.filter((row) => row.severity !== null && row.status === null).map((row) => `${row.severity} ${row.n}`);
+  console.log(`  by severity: ${bySeverity.join(', ')}; open high+critical (the listing): ${matching.rows[0]!.n}`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { count: { type: 'string', default: '1000000' } } });
+  const count = Number(values.count);
+
+  const { base, token, db, close } = await startBenchServer({ RATE_LIMIT_PER_MINUTE: '1000000' });
+  try {
+    const headers = { Authorization: `Bearer ${token}` };
+    const organizationId = (await db.selectFrom('organizations').select('id').executeTakeFirstOrThrow()).id;
+    await seed(db, organizationId, count);
+
+    type Page = { data: { id: string; severity: string }[]; next_cursor: string | null };
+    const get = async (cursor?: string): Promise<Page> => {
+      const response = await fetch(`${base}/v1/findings?${QUERY}${cursor ? `&cursor=${cursor}` : ''}`, { headers });
+      if (!response.ok) throw new Error(`GET /v1/findings: ${response.status} ${await response.text()}`);
+      return (await response.json()) as Page;
+    };
+    const medianMs = async (cursor?: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < SAMPLES; i++) {
+        const t = process.hrtime.bigint();
+        await get(cursor);
+        times.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+      return times.sort((a, b) => a - b)[Math.floor(SAMPLES / 2)]!;
+    };
+
+    let cursor: string | null | undefined;
+    let last: Page['data'][number] | undefined;
+    const started = Date.now();
+    for (let page = 1; page < FAR_PAGE; page++) {
+      const body = await get(cursor ?? undefined);
+      cursor = body.next_cursor;
+      last = body.data.at(-1);
+      if (!cursor) throw new Error(`the filter has only ${page} pages; raise --count`);
+    }
+    console.log(`walked to page ${FAR_PAGE} in ${seconds(started)} s`);
+    const first = await medianMs();
+    const far = await medianMs(cursor!);
+    console.log(`GET /v1/findings?${QUERY}`);
+    console.log(`  page 1: median ${first.toFixed(1)} ms; page ${FAR_PAGE}: median ${far.toFixed(1)} ms; ratio ${(far / first).toFixed(2)} (target ≤ 1.2) ${far / first <= 1.2 ? 'MET' : 'NOT MET'}`);
+
+    let done = 0;
+    const until = Date.now() + 10_000;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (Date.now() < until) {
+          await get();
+          done++;
+        }
+      }),
+    );
+    console.log(`  32 concurrent connections, page 1: ${(done / 10).toFixed(0)} requests/s`);
+
+    const farAfter: [number, string] = [SEVERITIES.indexOf(last!.severity as (typeof SEVERITIES)[number]), last!.id];
+    for (const [label, after] of [['page 1', undefined], [`page ${FAR_PAGE}`, farAfter]] as const) {
+      const query = await listFindingsQuery(db, organizationId, FILTER, SORT, 51, after);
+      if (!after) console.log(`SQL (findings.repository listFindings): ${query.sql.replace(/\s+/g, ' ')}`);
+      const plan = await db.executeQuery<Record<string, string>>(CompiledQuery.raw(`explain (analyze, buffers) ${query.sql}`, [...query.parameters]));
+      console.log(`EXPLAIN (ANALYZE, BUFFERS), ${label}, parameters ${JSON.stringify(query.parameters)}:`);
+      for (const row of plan.rows) console.log(`  ${Object.values(row)[0]}`);
+    }
+  } finally {
+    await close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
