@@ -58,7 +58,7 @@ async function queueAudit(
   audit: { mode: AuditRow['mode']; account_ids: string[] | null; parent_audit_id: string | null },
 ): Promise<AuditRow> {
   await jobs.start();
-  return db.transaction().execute(async (trx) => {
+  const queued = await db.transaction().execute(async (trx) => {
     const row = await insertAudit(trx, {
       id: newId('aud'),
       organization_id: principal.organizationId,
@@ -79,4 +79,6 @@ async function queueAudit(
     await jobs.send(QUEUES.audits, { audit_id: row.id } satisfies AuditJob, trx);
     return row;
   });
+  jobs.wake(QUEUES.audits);
+  return queued;
 }

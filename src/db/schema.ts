@@ -1,6 +1,5 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { components } from '../../generated/openapi';
-import type { CanonicalResource } from '../imports/import-parsers';
 import type { Dimension, Severity } from '../rules/rule-definition';
 
 /** Set by the database's default, never by an insert. */
@@ -127,7 +126,8 @@ export interface ImportsTable {
 /** The canonical resources of a queued import, until a worker writes them. */
 export interface ImportPayloadsTable {
   import_id: string;
-  resources: Json<CanonicalResource[]>;
+  /** JSON text of the CanonicalResource[]. */
+  resources: string;
 }
 
 export type AuditStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';

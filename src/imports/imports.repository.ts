@@ -16,7 +16,7 @@ export async function insertImportPayload(db: Db, importId: string, resources: C
 /** Removes and answers a queued import's resources (undefined once an attempt has written them). */
 export async function takeImportPayload(db: Db, importId: string): Promise<CanonicalResource[] | undefined> {
   const row = await db.deleteFrom('import_payloads').where('import_id', '=', importId).returning('resources').executeTakeFirst();
-  return row?.resources;
+  return row ? (JSON.parse(row.resources) as CanonicalResource[]) : undefined;
 }
 
 /** Marks a queued (or retried) import `running`; undefined if it is finished or gone. */

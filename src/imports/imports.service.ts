@@ -83,12 +83,14 @@ export async function importInventory(
 
   if (resources.length > settings.inlineMaxResources) {
     await settings.jobs.start();
-    return db.transaction().execute(async (trx) => {
-      const queued = await insertImport(trx, record('queued', { ...NO_COUNTS, skipped }, []));
-      await insertImportPayload(trx, queued.id, resources);
-      await settings.jobs.send(QUEUES.imports, { import_id: queued.id } satisfies ImportJob, trx);
-      return queued;
+    const queued = await db.transaction().execute(async (trx) => {
+      const row = await insertImport(trx, record('queued', { ...NO_COUNTS, skipped }, []));
+      await insertImportPayload(trx, row.id, resources);
+      await settings.jobs.send(QUEUES.imports, { import_id: row.id } satisfies ImportJob, trx);
+      return row;
     });
+    settings.jobs.wake(QUEUES.imports);
+    return queued;
   }
 
   return db.transaction().execute(async (trx) => {

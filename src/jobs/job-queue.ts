@@ -65,7 +65,7 @@ export class JobQueue {
 
   /**
    * Queues a job. With `within`, the job is written in that transaction, so it exists exactly
-   * when the rows it refers to do.
+   * when the rows it refers to do; call `wake` once it has committed.
    */
   async send(queue: QueueName, data: object, within?: Db): Promise<void> {
     // Starting creates pg-boss's schema through the database; inside `within` on PGlite's one
@@ -73,6 +73,11 @@ export class JobQueue {
     if (within && !this.#started) throw new Error('start the job queue before sending a job within a transaction');
     await this.start();
     await this.#boss.send(queue, data, within ? { db: kyselyExecutor(within) } : {});
+    if (!within) this.wake(queue);
+  }
+
+  /** Has this process's idle workers of `queue` look for work now rather than at their next poll. */
+  wake(queue: QueueName): void {
     for (const workerId of this.#localWorkers.get(queue) ?? []) this.#boss.notifyWorker(workerId);
   }
 
