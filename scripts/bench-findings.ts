@@ -12,6 +12,7 @@ import type { Db } from '../src/db/database';
 import { listFindings, type FindingFilter, type FindingSort } from '../src/findings/findings.repository';
 import { newId } from '../src/ids';
 import { loadCatalogue } from '../src/rules/catalogue';
+import { benchListing } from './bench-listing';
 import { startBenchServer } from './bench-server';
 
 const QUERY = 'limit=50&severity=high,critical&status=open';
@@ -19,7 +20,6 @@ const FILTER: FindingFilter = { severityRanks: [SEVERITIES.indexOf('high'), SEVE
 const SORT: FindingSort = { field: 'severity', descending: true };
 const FINDINGS_PER_RESOURCE = 5;
 const FAR_PAGE = 2000;
-const SAMPLES = 41;
 const CHUNK = 250_000;
 const AT = new Date(Date.UTC(2026, 10, 22, 8));
 const REGIONS = ['eu-west-1', 'eu-central-1', 'us-east-1', 'us-west-2', 'ap-southeast-2'];
@@ -91,11 +91,11 @@ async function seed(db: Db, organizationId: string, count: number): Promise<void
   let started = Date.now();
   await sql`
     insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes, relationships,
-      content_hash, version, first_seen_at, last_seen_at, status)
+      content_hash, version, version_recorded_at, first_seen_at, last_seen_at, status)
     select ${idSql('res_01JC', sql.raw('n'))}, ${organizationId}, ${accountId}, 'aws', (${types}::text[])[1 + n % ${types.length}],
       'arn:aws:bench:::' || n, (${REGIONS}::text[])[1 + n % ${REGIONS.length}], 'bench-' || n,
       jsonb_build_object('env', (array['prod', 'prod', 'staging', 'dev'])[1 + n % 4], 'team', 'team-' || n % 8), '{}'::jsonb, '[]'::jsonb,
-      md5(n::text), 1, ${AT}, ${AT}, 'active'
+      md5(n::text), 1, ${AT}, ${AT}, ${AT}, 'active'
     from generate_series(1, ${resourceCount}::int) as n`.execute(db);
   console.log(`seeded ${resourceCount} resources in ${seconds(started)} s`);
 
@@ -152,54 +152,12 @@ async function main(): Promise<void> {
 
   const { base, token, db, close } = await startBenchServer({ RATE_LIMIT_PER_MINUTE: '1000000' });
   try {
-    const headers = { Authorization: `Bearer ${token}` };
     const organizationId = (await db.selectFrom('organizations').select('id').executeTakeFirstOrThrow()).id;
     await seed(db, organizationId, count);
 
-    type Page = { data: { id: string; severity: string }[]; next_cursor: string | null };
-    const get = async (cursor?: string): Promise<Page> => {
-      const response = await fetch(`${base}/v1/findings?${QUERY}${cursor ? `&cursor=${cursor}` : ''}`, { headers });
-      if (!response.ok) throw new Error(`GET /v1/findings: ${response.status} ${await response.text()}`);
-      return (await response.json()) as Page;
-    };
-    const medianMs = async (cursor?: string) => {
-      const times: number[] = [];
-      for (let i = 0; i < SAMPLES; i++) {
-        const t = process.hrtime.bigint();
-        await get(cursor);
-        times.push(Number(process.hrtime.bigint() - t) / 1e6);
-      }
-      return times.sort((a, b) => a - b)[Math.floor(SAMPLES / 2)]!;
-    };
+    const { lastBeforeFar: last } = await benchListing<{ id: string; severity: string }>(base, token, `/v1/findings?${QUERY}`, FAR_PAGE);
 
-    let cursor: string | null | undefined;
-    let last: Page['data'][number] | undefined;
-    const started = Date.now();
-    for (let page = 1; page < FAR_PAGE; page++) {
-      const body = await get(cursor ?? undefined);
-      cursor = body.next_cursor;
-      last = body.data.at(-1);
-      if (!cursor) throw new Error(`the filter has only ${page} pages; raise --count`);
-    }
-    console.log(`walked to page ${FAR_PAGE} in ${seconds(started)} s`);
-    const first = await medianMs();
-    const far = await medianMs(cursor!);
-    console.log(`GET /v1/findings?${QUERY}`);
-    console.log(`  page 1: median ${first.toFixed(1)} ms; page ${FAR_PAGE}: median ${far.toFixed(1)} ms; ratio ${(far / first).toFixed(2)} (target ≤ 1.2) ${far / first <= 1.2 ? 'MET' : 'NOT MET'}`);
-
-    let done = 0;
-    const until = Date.now() + 10_000;
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (Date.now() < until) {
-          await get();
-          done++;
-        }
-      }),
-    );
-    console.log(`  32 concurrent connections, page 1: ${(done / 10).toFixed(0)} requests/s`);
-
-    const farAfter: [number, string] = [SEVERITIES.indexOf(last!.severity as (typeof SEVERITIES)[number]), last!.id];
+    const farAfter: [number, string] = [SEVERITIES.indexOf(last.severity as (typeof SEVERITIES)[number]), last.id];
     for (const [label, after] of [['page 1', undefined], [`page ${FAR_PAGE}`, farAfter]] as const) {
       const query = await listFindingsQuery(db, organizationId, FILTER, SORT, 51, after);
       if (!after) console.log(`SQL (findings.repository listFindings): ${query.sql.replace(/\s+/g, ' ')}`);
