@@ -4,6 +4,7 @@ import request from 'supertest';
 import { newId } from '../src/ids';
 import { insertImport, insertImportPayload } from '../src/imports/imports.repository';
 import { applyQueuedImport } from '../src/imports/imports.service';
+import { QUEUES } from '../src/jobs/job-queue';
 import { as, startTestApp, type TestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
@@ -75,26 +76,29 @@ describe('queued imports', () => {
     const importId = await queueWithoutJob(account, native.resources.filter((r: { provider: string }) => r.provider === 'aws'));
     // As a worker that died mid-write leaves it: running, its payload still there.
     await t.db.updateTable('imports').set({ status: 'running' }).where('id', '=', importId).execute();
-    await applyQueuedImport(t.db, importId, false);
+    await applyQueuedImport(t.db, importId);
     const done = await request(t.app).get(`/v1/imports/${importId}`).set(as(owner)).expect(200);
     expect(done.body).toMatchObject({ status: 'succeeded', counts: { created: 7 } });
 
-    await applyQueuedImport(t.db, importId, false);
+    await applyQueuedImport(t.db, importId);
     expect((await request(t.app).get(`/v1/imports/${importId}`).set(as(owner))).body).toEqual(done.body);
     expect(await resourceCount(account)).toBe(7);
   });
 
-  it('the last attempt that cannot write marks the import failed and writes nothing', async () => {
+  it('an import whose every attempt fails ends failed, with nothing written, instead of staying running', async () => {
     const account = await newAccount();
     const resources = native.resources.filter((r: { provider: string }) => r.provider === 'aws');
     // Damaged after checking: a payload the database refuses (no type).
     const importId = await queueWithoutJob(account, [...resources, { ...resources[0], native_id: 'arn:aws:s3:::other', type: null }]);
-    await expect(applyQueuedImport(t.db, importId, false)).rejects.toThrow();
+    await expect(applyQueuedImport(t.db, importId)).rejects.toThrow();
     expect((await request(t.app).get(`/v1/imports/${importId}`).set(as(owner))).body.status).toBe('running');
-    await expect(applyQueuedImport(t.db, importId, true)).rejects.toThrow();
-    const failed = await request(t.app).get(`/v1/imports/${importId}`).set(as(owner)).expect(200);
-    expect(failed.body).toMatchObject({ status: 'failed', finished_at: expect.any(String), problems: [{ item: '$', field: null }] });
+
+    // Its job is retried, then handed to the dead-letter queue, whose worker ends the import.
+    await t.jobs.send(QUEUES.imports, { import_id: importId });
+    const failed = await waitUntilFinished(`/v1/imports/${importId}`);
+    expect(failed).toMatchObject({ status: 'failed', finished_at: expect.any(String), problems: [{ item: '$', field: null }] });
     expect(await resourceCount(account)).toBe(0);
+    expect(await t.db.selectFrom('import_payloads').selectAll().where('import_id', '=', importId).execute()).toEqual([]);
   });
 });
 

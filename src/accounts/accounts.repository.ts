@@ -62,3 +62,9 @@ export async function deleteAccount(db: Db, organizationId: string, id: string):
 export function lockAccount(db: Db, organizationId: string, accountId: string) {
   return db.selectFrom('accounts').selectAll().where('organization_id', '=', organizationId).where('id', '=', accountId).forUpdate().executeTakeFirst();
 }
+
+/** Of these account ids, the ones the organization has. */
+export async function existingAccountIds(db: Db, organizationId: string, ids: string[]): Promise<Set<string>> {
+  const rows = await db.selectFrom('accounts').select('id').where('organization_id', '=', organizationId).where('id', 'in', ids).execute();
+  return new Set(rows.map((row) => row.id));
+}

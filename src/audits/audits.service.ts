@@ -1,3 +1,4 @@
+import { existingAccountIds } from '../accounts/accounts.repository';
 import type { Principal } from '../auth/auth.service';
 import type { Db } from '../db/database';
 import type { AuditRow } from '../db/schema';
@@ -19,8 +20,8 @@ export async function startAudit(
 ): Promise<AuditRow> {
   const accountIds = input.accountIds ? [...new Set(input.accountIds)] : null;
   if (accountIds) {
-    const known = await db.selectFrom('accounts').select('id').where('organization_id', '=', principal.organizationId).where('id', 'in', accountIds).execute();
-    const unknown = accountIds.filter((id) => !known.some((row) => row.id === id));
+    const known = await existingAccountIds(db, principal.organizationId, accountIds);
+    const unknown = accountIds.filter((id) => !known.has(id));
     if (unknown.length > 0) {
       throw new AppError('not_found', `No account ${unknown.join(', ')} in this organization.`, unknown.map((id) => ({ field: 'body.account_ids', issue: `unknown account ${id}` })));
     }

@@ -30,18 +30,24 @@ export function startQueuedImport(db: Db, importId: string): Promise<ImportRow |
     .executeTakeFirst();
 }
 
+/** Ends a queued or running import; `counts` null keeps the counts it has. */
 export async function finishImport(
   db: Db,
   importId: string,
   status: 'succeeded' | 'failed',
-  counts: Schemas['Import']['counts'],
+  counts: Schemas['Import']['counts'] | null,
   problems: ImportProblem[],
 ): Promise<void> {
   await db
     .updateTable('imports')
-    .set({ status, counts: JSON.stringify(counts), problems: JSON.stringify(problems), finished_at: new Date() })
+    .set({ status, problems: JSON.stringify(problems), finished_at: new Date(), ...(counts ? { counts: JSON.stringify(counts) } : {}) })
     .where('id', '=', importId)
+    .where('status', 'in', ['queued', 'running'])
     .execute();
+}
+
+export async function deleteImportPayload(db: Db, importId: string): Promise<void> {
+  await db.deleteFrom('import_payloads').where('import_id', '=', importId).execute();
 }
 
 export function findImport(db: Db, organizationId: string, id: string) {

@@ -19,6 +19,7 @@ import {
   insertImportPayload,
   startQueuedImport,
   takeImportPayload,
+  deleteImportPayload,
   markResourcesSeen,
   markUnseenResourcesGone,
   recordAccountImport,
@@ -107,29 +108,29 @@ export interface ImportJob {
 }
 
 /**
- * Writes a queued import's resources, in one transaction. A worker that dies leaves the import
- * `running` and its job to pg-boss's retry; on the last attempt a failure marks it `failed`.
+ * Writes a queued import's resources, in one transaction. A worker that dies, or an attempt
+ * that fails, leaves the import `running` and its job to pg-boss's retry; after the last
+ * attempt the job's dead letter ends it with `failAbandonedImport`.
  */
-export async function applyQueuedImport(db: Db, importId: string, lastAttempt: boolean): Promise<void> {
+export async function applyQueuedImport(db: Db, importId: string): Promise<void> {
   const pending = await startQueuedImport(db, importId);
   if (!pending) return; // finished by an earlier attempt, or its account was deleted
-  try {
-    await db.transaction().execute(async (trx) => {
-      const account = await lockAccount(trx, pending.organization_id, pending.account_id);
-      if (!account) return;
-      const resources = await takeImportPayload(trx, importId);
-      if (!resources) return;
-      const counts = await writeResources(trx, account, pending.mode, resources);
-      await finishImport(trx, importId, 'succeeded', { ...counts, skipped: pending.counts.skipped }, []);
-    });
-  } catch (error) {
-    if (lastAttempt) {
-      await finishImport(db, importId, 'failed', pending.counts, [
-        { item: '$', field: null, message: 'the import could not be written; nothing was imported. Send the file again.' },
-      ]);
-    }
-    throw error;
-  }
+  await db.transaction().execute(async (trx) => {
+    const account = await lockAccount(trx, pending.organization_id, pending.account_id);
+    if (!account) return;
+    const resources = await takeImportPayload(trx, importId);
+    if (!resources) return;
+    const counts = await writeResources(trx, account, pending.mode, resources);
+    await finishImport(trx, importId, 'succeeded', { ...counts, skipped: pending.counts.skipped }, []);
+  });
+}
+
+/** Ends an import whose job ran out of attempts as failed; its resources were never written. */
+export async function failAbandonedImport(db: Db, importId: string): Promise<void> {
+  await finishImport(db, importId, 'failed', null, [
+    { item: '$', field: null, message: 'the import could not be written; nothing was imported. Send the file again.' },
+  ]);
+  await deleteImportPayload(db, importId);
 }
 
 /** Applies canonical resources to an account whose lock `db` holds; answers the counts. */

@@ -8,13 +8,19 @@ import { embeddedDatabaseOf, type Db } from '../db/database';
 export const QUEUES = {
   imports: 'imports',
   audits: 'audits',
-  /** Audit jobs that ran out of attempts land here, so that their audits end as failed. */
-  abandonedAudits: 'audits-abandoned',
   findingExpiry: 'finding-expiry',
+  /** Dead letters: jobs whose last attempt failed or whose worker died, so that what they were doing ends as failed. */
+  abandonedImports: 'imports-abandoned',
+  abandonedAudits: 'audits-abandoned',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
-/** How long an import job may run before pg-boss considers its worker dead and retries it. */
+const DEAD_LETTERS: Partial<Record<QueueName, QueueName>> = {
+  [QUEUES.imports]: QUEUES.abandonedImports,
+  [QUEUES.audits]: QUEUES.abandonedAudits,
+};
+
+/** How long a job may run before pg-boss considers its worker dead and retries it (audits: AUDIT_TIMEOUT_SECONDS). */
 const EXPIRE_IN_SECONDS = 15 * 60;
 const RETRY_LIMIT = 3;
 
@@ -53,11 +59,15 @@ export class JobQueue {
   start(): Promise<void> {
     this.#started ??= (async () => {
       await this.#boss.start();
-      // Dead-letter queues first: a queue's dead letter must exist when it is created.
-      const ordered = [QUEUES.abandonedAudits, ...Object.values(QUEUES).filter((name) => name !== QUEUES.abandonedAudits)];
-      for (const name of ordered) {
-        const options = name === QUEUES.audits ? { expireInSeconds: this.#auditTimeoutSeconds, deadLetter: QUEUES.abandonedAudits } : {};
-        await this.#boss.createQueue(name, { name, ...options });
+      // Dead letters first: a queue's dead letter must exist when the queue is created.
+      const deadLetters = Object.values(DEAD_LETTERS);
+      for (const name of [...deadLetters, ...Object.values(QUEUES).filter((queue) => !deadLetters.includes(queue))]) {
+        const deadLetter = DEAD_LETTERS[name];
+        await this.#boss.createQueue(name, {
+          name,
+          ...(deadLetter ? { deadLetter } : {}),
+          ...(name === QUEUES.audits ? { expireInSeconds: this.#auditTimeoutSeconds } : {}),
+        });
       }
     })();
     return this.#started;

@@ -3,7 +3,7 @@ import type { Db } from '../db/database';
 import { failAbandonedAudit, runAudit, type AuditRunSettings } from '../audits/audit-runner';
 import type { AuditJob } from '../audits/audits.service';
 import { reopenExpiredRiskAcceptances } from '../findings/findings.service';
-import { applyQueuedImport, type ImportJob } from '../imports/imports.service';
+import { applyQueuedImport, failAbandonedImport, type ImportJob } from '../imports/imports.service';
 import { loadCatalogue } from '../rules/catalogue';
 import { QUEUES, type JobQueue } from './job-queue';
 
@@ -15,12 +15,16 @@ export async function startWorkers(jobs: JobQueue, db: Db, logger: Logger, audit
   await jobs.work<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {
-      await applyQueuedImport(db, job.data.import_id, job.retryCount >= job.retryLimit);
+      await applyQueuedImport(db, job.data.import_id);
       log.info('import written');
     } catch (error) {
-      log.error({ err: error }, 'import failed');
+      log.error({ err: error }, 'import attempt failed');
       throw error;
     }
+  });
+  await jobs.work<ImportJob>(QUEUES.abandonedImports, async (job) => {
+    logger.error({ import: job.data.import_id }, 'import abandoned after its last attempt');
+    await failAbandonedImport(db, job.data.import_id);
   });
   await jobs.work<AuditJob>(QUEUES.audits, async (job) => {
     const log = logger.child({ job: job.id, audit: job.data.audit_id, attempt: job.retryCount + 1 });
@@ -29,7 +33,6 @@ export async function startWorkers(jobs: JobQueue, db: Db, logger: Logger, audit
       log.info('audit finished');
     } catch (error) {
       log.error({ err: error }, 'audit attempt failed');
-      if (job.retryCount >= job.retryLimit) await failAbandonedAudit(db, job.data.audit_id);
       throw error;
     }
   });
