@@ -137,9 +137,12 @@ export async function alreadyEvaluated(db: Db, resources: { id: string; version:
 
 export async function insertAuditResources(db: Db, auditId: string, resources: { id: string; version: number }[]): Promise<void> {
   if (resources.length === 0) return;
-  await sql`
-    insert into audit_resources (audit_id, resource_id, version)
-    select ${auditId}, id, version from jsonb_to_recordset(${JSON.stringify(resources)}::jsonb) as r(id text, version integer)`.execute(db);
+  for (let i = 0; i < resources.length; i += 20_000) {
+    const batch = resources.slice(i, i + 20_000);
+    await sql`
+      insert into audit_resources (audit_id, resource_id, version)
+      select ${auditId}, id, version from unnest(${batch.map((r) => r.id)}::text[], ${batch.map((r) => r.version)}::int[]) as r(id, version)`.execute(db);
+  }
 }
 
 /** Holds the organization's row lock: audits of one organization write their results one at a time. */
