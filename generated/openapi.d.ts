@@ -963,9 +963,12 @@ export interface paths {
          * Reanalyze an audit
          * @description Queues a new audit (mode `reanalysis`, `parent_audit_id` this one) that evaluates exactly the
          *     resource versions this audit evaluated, with the current rule catalogue, without touching the
-         *     inventory: how today's rules judge the estate as it was then. The parent audit is left as it
-         *     is. Only a `succeeded` audit can be reanalyzed (`409 audit_not_finished`). This operation has
-         *     the `heavy` rate-limit budget.
+         *     inventory: how today's rules judge the estate as it was then (relationships point at those
+         *     versions where the parent evaluated them, at current versions otherwise). The parent audit is
+         *     left as it is. Its results are its own (`GET /v1/findings?audit_id=…`, its summary): it opens
+         *     findings for failures never seen before, but changes no existing finding's status or
+         *     evidence, since the estate may have moved on. Only a `succeeded` audit can be reanalyzed
+         *     (`409 audit_not_finished`). This operation has the `heavy` rate-limit budget.
          */
         post: operations["reanalyzeAudit"];
         delete?: never;
@@ -1864,6 +1867,8 @@ export interface components {
          * @description What the audit found. `findings` counts the failing (rule, resource) pairs by dimension and
          *     severity. `new` findings failed for the first time, `recurring` ones had failed before
          *     (a resolved finding failing again is reopened), `resolved` ones were open and passed.
+         *     Findings changed while the audit ran (triaged, or by a newer audit or import), and
+         *     resources changed or gone meanwhile, are left for the next audit.
          *
          *     **Scores.** Each evaluation of a rule on a resource weighs by the rule's severity: info 0,
          *     low 1, medium 3, high 5, critical 10. A dimension's score is
@@ -1951,7 +1956,7 @@ export interface components {
                 code: string;
                 message: string;
             };
-            /** @description The rule catalogue the audit used (`null` until it runs). */
+            /** @description The rule catalogue the audit uses (`null` until it starts running). */
             catalogue_version: null | string;
             /** @description Every rule the audit applied, with its version (`null` until it succeeds). */
             rule_versions: null | {
@@ -4761,6 +4766,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -4798,6 +4804,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -4840,6 +4847,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

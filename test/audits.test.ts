@@ -203,6 +203,9 @@ describe('audits', () => {
       expect(reanalysis.catalogue_version).not.toBe(parent.catalogue_version);
       expect((await request(t.app).get(`/v1/audits/${parent.id}`).set(as(owner))).body).toEqual(parent);
       expect(await failuresOf(parent.id)).toEqual(parentFailures);
+      // Judging past versions changes no live finding: the bucket's stays open, as the parent left it.
+      expect(await findingOf('aws.s3.bucket_public_read', 'arn:aws:s3:::acme-dev-uploads')).toMatchObject({ status: 'open', last_audit_id: parent.id });
+      expect(await findingOf('aws.rds.single_az', 'arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm')).toMatchObject({ last_audit_id: parent.id });
     } finally {
       catalogue = previous;
     }
@@ -236,6 +239,11 @@ describe('audits', () => {
     const second = await request(t.app).get(`/v1/audits?limit=2&status=succeeded&cursor=${first.body.next_cursor}`).set(as(owner)).expect(200);
     expect(second.body.data[0].id < first.body.data[1].id).toBe(true);
     expectError(await request(t.app).get(`/v1/audits?limit=2&status=failed&cursor=${first.body.next_cursor}`).set(as(owner)), 400, 'invalid_cursor');
+    // An audit of every account counts as an audit of each.
+    const ofAccount = (await request(t.app).get(`/v1/audits?account_id=${aws}&limit=200`).set(as(owner)).expect(200)).body.data.map((a: { id: string }) => a.id);
+    expect(ofAccount).toEqual(all.map((a) => a.id));
+    const otherAccount = (await request(t.app).get('/v1/audits?account_id=acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF').set(as(owner)).expect(200)).body.data;
+    expect(otherAccount.every((a: { account_ids: string[] | null }) => a.account_ids === null)).toBe(true);
     const reanalyses = (await request(t.app).get('/v1/audits?mode=reanalysis').set(as(owner)).expect(200)).body.data;
     expect(reanalyses.length).toBe(1);
     const future = (await request(t.app).get('/v1/audits?created_after=2100-01-01T00:00:00Z').set(as(owner)).expect(200)).body.data;

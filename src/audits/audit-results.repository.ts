@@ -5,8 +5,11 @@ import { newId } from '../ids';
 
 const BATCH = 2000;
 
-/** The organization's findings on these resources (all statuses). */
-export async function findingsOfResources(db: Db, organizationId: string, resourceIds: string[]): Promise<FindingRow[]> {
+/**
+ * The organization's findings on these resources (all statuses), locked for the rest of the
+ * transaction so that triage and the expiry job wait rather than be overwritten.
+ */
+export async function lockFindingsOfResources(db: Db, organizationId: string, resourceIds: string[]): Promise<FindingRow[]> {
   const found: FindingRow[] = [];
   for (let i = 0; i < resourceIds.length; i += BATCH * 5) {
     const ids = resourceIds.slice(i, i + BATCH * 5);
@@ -16,6 +19,8 @@ export async function findingsOfResources(db: Db, organizationId: string, resour
         .selectAll()
         .where('organization_id', '=', organizationId)
         .where('resource_id', '=', sql<string>`any(${ids}::text[])`)
+        .orderBy('id')
+        .forUpdate()
         .execute()),
     );
   }

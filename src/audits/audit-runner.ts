@@ -7,7 +7,7 @@ import { ResourceGraph } from '../rules/resource-graph';
 import type { Dimension, Severity } from '../rules/rule-definition';
 import { evaluateRule, type CompiledRule, type Evidence } from '../rules/rule-evaluation';
 import {
-  findingsOfResources,
+  lockFindingsOfResources,
   insertAuditFindings,
   insertFindingEvents,
   insertFindings,
@@ -22,9 +22,11 @@ import {
   auditedResourceVersions,
   endAudit,
   insertAuditResources,
+  completeAudit,
   lockOrganization,
   recordAuditProgress,
-  startAuditRun,
+  startAuditAttempt,
+  stillCurrent,
   type AuditedResource,
 } from './audits.repository';
 
@@ -41,19 +43,20 @@ export interface AuditRunSettings {
   now: () => Date;
 }
 
-/** The audit was canceled while it ran: nothing it evaluated is written. */
-class AuditCanceled extends Error {}
+/** The audit was canceled, or its attempt superseded by a retry, while it ran: this attempt writes nothing. */
+class AttemptSuperseded extends Error {}
 
 /**
  * Runs a queued audit: evaluates the catalogue over its resources, then writes the findings,
  * their events and the summary in one transaction, so an audit is never half-written. A worker
- * that dies leaves it `running`; the job's retry starts it again from the beginning.
+ * that dies leaves it `running`; the job's retry starts a new attempt from the beginning, and an
+ * older attempt still running stops at its next progress report or at its final write.
  */
 export async function runAudit(db: Db, auditId: string, settings: AuditRunSettings): Promise<void> {
-  const now = settings.now();
-  const audit = await startAuditRun(db, auditId, now);
-  if (!audit) return;
   const catalogue = await settings.catalogue();
+  const audit = await startAuditAttempt(db, auditId, catalogue.version);
+  if (!audit) return;
+  const now = settings.now();
   try {
     const { estate, targets } = await resourcesToEvaluate(db, audit);
     const evaluation = await evaluate(db, audit, catalogue, estate, targets, now);
@@ -61,26 +64,15 @@ export async function runAudit(db: Db, auditId: string, settings: AuditRunSettin
       await lockOrganization(trx, audit.organization_id);
       const counts = await writeFindings(trx, audit, targets, evaluation, now);
       await insertAuditResources(trx, audit.id, targets);
-      const summary: AuditSummaryData = { ...evaluation.summary, ...counts };
-      const written = await trx
-        .updateTable('audits')
-        .set({
-          status: 'succeeded',
-          finished_at: new Date(),
-          resources_evaluated: targets.length,
-          resources_total: targets.length,
-          catalogue_version: catalogue.version,
-          rule_versions: JSON.stringify(Object.fromEntries(catalogue.rules.map((r) => [r.rule.id, r.rule.version]))),
-          summary: JSON.stringify(summary),
-        })
-        .where('id', '=', audit.id)
-        .where('status', '=', 'running')
-        .returning('id')
-        .executeTakeFirst();
-      if (!written) throw new AuditCanceled();
+      const completed = await completeAudit(trx, audit, {
+        resources: targets.length,
+        ruleVersions: Object.fromEntries(catalogue.rules.map((r) => [r.rule.id, r.rule.version])),
+        summary: { ...evaluation.summary, ...counts },
+      });
+      if (!completed) throw new AttemptSuperseded();
     });
   } catch (error) {
-    if (error instanceof AuditCanceled) return;
+    if (error instanceof AttemptSuperseded) return;
     throw error;
   }
 }
@@ -96,13 +88,19 @@ export async function failAbandonedAudit(db: Db, auditId: string): Promise<void>
 
 /**
  * What the audit evaluates (`targets`) and what their relationships may point at (`estate`):
- * the current inventory for full and incremental audits, the parent's versions for a reanalysis.
+ * the current inventory for full and incremental audits; for a reanalysis, the versions its parent
+ * evaluated, seen among the current versions of everything else.
  */
 async function resourcesToEvaluate(db: Db, audit: AuditRow): Promise<{ estate: AuditedResource[]; targets: AuditedResource[] }> {
-  const estate: AuditedResource[] = [];
-  const pages = audit.mode === 'reanalysis' ? auditedResourceVersions(db, audit.parent_audit_id!) : activeResources(db, audit.organization_id);
-  for await (const page of pages) estate.push(...page);
-  if (audit.mode === 'reanalysis') return { estate, targets: estate };
+  const current = new Map<string, AuditedResource>();
+  for await (const page of activeResources(db, audit.organization_id)) for (const resource of page) current.set(resource.id, resource);
+  if (audit.mode === 'reanalysis') {
+    const targets: AuditedResource[] = [];
+    for await (const page of auditedResourceVersions(db, audit.parent_audit_id!)) targets.push(...page);
+    for (const resource of targets) current.set(resource.id, resource);
+    return { estate: [...current.values()], targets };
+  }
+  const estate = [...current.values()];
   const accounts = audit.account_ids ? new Set(audit.account_ids) : null;
   let targets = accounts ? estate.filter((r) => accounts.has(r.account_id)) : estate;
   if (audit.mode === 'incremental') {
@@ -163,9 +161,9 @@ async function evaluate(db: Db, audit: AuditRow, catalogue: Catalogue, estate: A
         failures.push({ rule: compiled, resource, evidence: outcome.evidence, monthlyUsd: outcome.monthly_usd });
       }
     }
-    if ((i + 1) % PROGRESS_EVERY === 0 && !(await recordAuditProgress(db, audit.id, i + 1, targets.length))) throw new AuditCanceled();
+    if ((i + 1) % PROGRESS_EVERY === 0 && !(await recordAuditProgress(db, audit, i + 1, targets.length))) throw new AttemptSuperseded();
   }
-  if (!(await recordAuditProgress(db, audit.id, targets.length, targets.length))) throw new AuditCanceled();
+  if (!(await recordAuditProgress(db, audit, targets.length, targets.length))) throw new AttemptSuperseded();
 
   return {
     failures,
@@ -192,20 +190,31 @@ function fingerprintOf(ruleId: string, resourceId: string): string {
 
 /**
  * Opens new findings, reopens resolved ones that fail again, refreshes the ones still failing,
- * and resolves open ones whose evaluation passed; every status change is an event.
+ * and resolves open ones whose evaluation passed; every status change is an event. A finding
+ * changed since this attempt started (triage, the expiry job, a newer audit or import) and a
+ * resource changed or gone since it was read are left to the next audit.
+ *
+ * A reanalysis judges past versions: it records what failed and opens findings never seen
+ * before, but changes no existing finding, since the estate may have moved on since.
  */
 async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[], evaluation: Evaluation, now: Date) {
+  const reanalysis = audit.mode === 'reanalysis';
+  const startedAt = audit.started_at!;
+  const current = reanalysis ? null : await stillCurrent(db, targets.map(({ id, version }) => ({ id, version })));
   const existing = new Map<string, FindingRow>();
-  for (const finding of await findingsOfResources(db, audit.organization_id, targets.map((r) => r.id))) existing.set(finding.fingerprint, finding);
+  for (const finding of await lockFindingsOfResources(db, audit.organization_id, targets.map((r) => r.id))) existing.set(finding.fingerprint, finding);
+  const changedSinceStart = (finding: FindingRow) => finding.updated_at > startedAt;
   const created: FindingWrite[] = [];
   const observed: Parameters<typeof updateObservedFindings>[1] = [];
   const events: FindingEventWrite[] = [];
   const seenIds: string[] = [];
+  const writtenAt = new Date();
   const event = (findingId: string, type: FindingEventWrite['type'], from: FindingRow['status'] | null, to: FindingRow['status'], reason: string | null) =>
-    events.push({ id: newId('fev'), finding_id: findingId, type, from_status: from, to_status: to, reason, actor_user_id: null, audit_id: audit.id, created_at: now });
+    events.push({ id: newId('fev'), finding_id: findingId, type, from_status: from, to_status: to, reason, actor_user_id: null, audit_id: audit.id, created_at: writtenAt });
   let recurring = 0;
 
   for (const { rule: { rule }, resource, evidence, monthlyUsd } of evaluation.failures) {
+    if (current && !current.has(resource.id)) continue;
     const content = {
       rule_version: rule.version,
       region: resource.region,
@@ -220,7 +229,7 @@ async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[]
       cost_monthly_usd: monthlyUsd,
       last_seen_at: now,
       last_audit_id: audit.id,
-      updated_at: now,
+      updated_at: writtenAt,
     };
     const fingerprint = fingerprintOf(rule.id, resource.id);
     const found = existing.get(fingerprint);
@@ -248,6 +257,8 @@ async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[]
       continue;
     }
     recurring++;
+    seenIds.push(found.id);
+    if (reanalysis || changedSinceStart(found)) continue;
     const reopened = found.status === 'resolved';
     if (reopened) event(found.id, 'reopened', 'resolved', 'open', 'failed again');
     observed.push({
@@ -257,15 +268,18 @@ async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[]
       status_reason: reopened ? null : found.status_reason,
       resolved_at: reopened ? null : found.resolved_at,
     });
-    seenIds.push(found.id);
   }
 
-  const resolved = [...existing.values()].filter((f) => f.status === 'open' && evaluation.passed.has(`${f.rule_id}\n${f.resource_id}`));
+  const resolved = reanalysis
+    ? []
+    : [...existing.values()].filter(
+        (f) => f.status === 'open' && !changedSinceStart(f) && current!.has(f.resource_id) && evaluation.passed.has(`${f.rule_id}\n${f.resource_id}`),
+      );
   for (const finding of resolved) event(finding.id, 'resolved', 'open', 'resolved', 'passed');
 
   await insertFindings(db, created);
   await updateObservedFindings(db, observed);
-  await resolveFindings(db, resolved.map((f) => f.id), { reason: 'passed', at: now });
+  await resolveFindings(db, resolved.map((f) => f.id), { reason: 'passed', at: writtenAt });
   await insertFindingEvents(db, events);
   await insertAuditFindings(db, audit.id, seenIds);
   return { new: created.length, recurring, resolved: resolved.length };

@@ -1,6 +1,6 @@
 import { sql, type Insertable } from 'kysely';
 import type { Db } from '../db/database';
-import type { AuditRow, AuditsTable, AuditStatus } from '../db/schema';
+import type { AuditRow, AuditsTable, AuditStatus, AuditSummaryData } from '../db/schema';
 import type { RuleResource } from '../rules/rule-evaluation';
 
 export function insertAudit(db: Db, row: Insertable<AuditsTable>): Promise<AuditRow> {
@@ -32,24 +32,52 @@ export function listAudits(db: Db, organizationId: string, filter: AuditFilter, 
   return query.orderBy('id', 'desc').limit(limit).execute();
 }
 
-/** Moves a queued audit (or one whose worker died) to `running`; undefined if it was canceled or finished. */
-export function startAuditRun(db: Db, id: string, at: Date): Promise<AuditRow | undefined> {
+/**
+ * Moves a queued audit (or one whose attempt died or was superseded) to `running` as a new
+ * attempt; undefined if it was canceled or has ended.
+ */
+export function startAuditAttempt(db: Db, id: string, catalogueVersion: string): Promise<AuditRow | undefined> {
   return db
     .updateTable('audits')
-    .set({ status: 'running', started_at: at, resources_evaluated: 0 })
+    .set((eb) => ({ status: 'running', started_at: new Date(), resources_evaluated: 0, attempt: eb('attempt', '+', 1), catalogue_version: catalogueVersion }))
     .where('id', '=', id)
     .where('status', 'in', ['queued', 'running'])
     .returningAll()
     .executeTakeFirst();
 }
 
-/** Records progress; answers false once the audit is no longer running (canceled). */
-export async function recordAuditProgress(db: Db, id: string, evaluated: number, total: number): Promise<boolean> {
+/** Records progress; answers false once this attempt is no longer the audit's (canceled, or retried). */
+export async function recordAuditProgress(db: Db, audit: AuditRow, evaluated: number, total: number): Promise<boolean> {
   const row = await db
     .updateTable('audits')
     .set({ resources_evaluated: evaluated, resources_total: total })
-    .where('id', '=', id)
+    .where('id', '=', audit.id)
     .where('status', '=', 'running')
+    .where('attempt', '=', audit.attempt)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Marks this attempt's audit succeeded; answers false if the attempt is no longer the audit's. */
+export async function completeAudit(
+  db: Db,
+  audit: AuditRow,
+  result: { resources: number; ruleVersions: Record<string, number>; summary: AuditSummaryData },
+): Promise<boolean> {
+  const row = await db
+    .updateTable('audits')
+    .set({
+      status: 'succeeded',
+      finished_at: new Date(),
+      resources_evaluated: result.resources,
+      resources_total: result.resources,
+      rule_versions: JSON.stringify(result.ruleVersions),
+      summary: JSON.stringify(result.summary),
+    })
+    .where('id', '=', audit.id)
+    .where('status', '=', 'running')
+    .where('attempt', '=', audit.attempt)
     .returning('id')
     .executeTakeFirst();
   return row !== undefined;
@@ -145,7 +173,25 @@ export async function insertAuditResources(db: Db, auditId: string, resources: {
   }
 }
 
-/** Holds the organization's row lock: audits of one organization write their results one at a time. */
+/**
+ * Holds the organization's row lock: audits of one organization write their results one at a
+ * time. `for no key update`, so rows that merely reference the organization can still be inserted.
+ */
 export async function lockOrganization(db: Db, organizationId: string): Promise<void> {
-  await db.selectFrom('organizations').select('id').where('id', '=', organizationId).forUpdate().execute();
+  await db.selectFrom('organizations').select('id').where('id', '=', organizationId).forNoKeyUpdate().execute();
+}
+
+/** Of these resources, the ids still active at the version given (what an audit may still report on). */
+export async function stillCurrent(db: Db, resources: { id: string; version: number }[]): Promise<Set<string>> {
+  const current = new Set<string>();
+  for (let i = 0; i < resources.length; i += 20_000) {
+    const batch = resources.slice(i, i + 20_000);
+    const rows = await sql<{ id: string }>`
+      select r.id from resources r
+      join unnest(${batch.map((b) => b.id)}::text[], ${batch.map((b) => b.version)}::int[]) as e(id, version)
+        on e.id = r.id and e.version = r.version
+      where r.status = 'active'`.execute(db);
+    for (const row of rows.rows) current.add(row.id);
+  }
+  return current;
 }

@@ -42,7 +42,7 @@ export async function reanalyzeAudit(db: Db, jobs: JobQueue, principal: Principa
 export async function cancelAudit(db: Db, principal: Principal, id: string): Promise<AuditRow> {
   const audit = await requireAudit(db, principal, id);
   const canceled = await endAudit(db, audit.id, { status: 'canceled' }, ['queued', 'running']);
-  if (!canceled) throw new AppError('audit_not_cancelable', `Audit ${audit.id} has already ended (${audit.status}).`);
+  if (!canceled) throw new AppError('audit_not_cancelable', `Audit ${audit.id} has already ended; only a queued or running audit can be canceled.`);
   return (await findAudit(db, principal.organizationId, id))!;
 }
 
@@ -65,13 +65,13 @@ async function queueAudit(
       organization_id: principal.organizationId,
       parent_audit_id: audit.parent_audit_id,
       mode: audit.mode,
-      account_ids: JSON.stringify(audit.account_ids),
+      account_ids: audit.account_ids && JSON.stringify(audit.account_ids),
       status: 'queued',
       error_code: null,
       error_message: null,
       catalogue_version: null,
-      rule_versions: JSON.stringify(null),
-      summary: JSON.stringify(null),
+      rule_versions: null,
+      summary: null,
       created_by: principal.userId,
       created_at: new Date(),
       started_at: null,

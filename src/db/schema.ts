@@ -73,6 +73,8 @@ export interface AccountsTable {
 }
 
 type Json<T> = ColumnType<T, string, string>;
+/** A jsonb column that is SQL NULL when it has no value (not the JSON value null, which filters would not see as absent). */
+type NullableJson<T> = ColumnType<T | null, string | null, string | null>;
 
 export interface ResourcesTable {
   id: string;
@@ -140,16 +142,17 @@ export interface AuditsTable {
   parent_audit_id: string | null;
   mode: AuditMode;
   /** null: every account of the organization. */
-  account_ids: Json<string[] | null>;
+  account_ids: NullableJson<string[]>;
   status: AuditStatus;
   resources_total: ColumnType<number, number | undefined, number>;
   resources_evaluated: ColumnType<number, number | undefined, number>;
+  attempt: ColumnType<number, number | undefined, number>;
   error_code: string | null;
   error_message: string | null;
   catalogue_version: string | null;
   /** Rule id → version, of every rule the audit applied. */
-  rule_versions: Json<Record<string, number> | null>;
-  summary: Json<AuditSummaryData | null>;
+  rule_versions: NullableJson<Record<string, number>>;
+  summary: NullableJson<AuditSummaryData>;
   created_by: string;
   created_at: Date;
   started_at: Date | null;

@@ -57,6 +57,7 @@ export class JobQueue {
   }
 
   start(): Promise<void> {
+    // A failed start (the database briefly away) is forgotten, so that the next use tries again.
     this.#started ??= (async () => {
       await this.#boss.start();
       // Dead letters first: a queue's dead letter must exist when the queue is created.
@@ -69,7 +70,10 @@ export class JobQueue {
           ...(name === QUEUES.audits ? { expireInSeconds: this.#auditTimeoutSeconds } : {}),
         });
       }
-    })();
+    })().catch((error: unknown) => {
+      this.#started = undefined;
+      throw error;
+    });
     return this.#started;
   }
 
@@ -82,7 +86,11 @@ export class JobQueue {
     // connection that would wait for the transaction it runs in. Callers start the queue first.
     if (within && !this.#started) throw new Error('start the job queue before sending a job within a transaction');
     await this.start();
-    await this.#boss.send(queue, data, within ? { db: kyselyExecutor(within) } : {});
+    await this.#boss.send(queue, data, {
+      ...(within ? { db: kyselyExecutor(within) } : {}),
+      // Per job, not only per queue: pg-boss keeps a queue's options from its first creation.
+      ...(queue === QUEUES.audits ? { expireInSeconds: this.#auditTimeoutSeconds } : {}),
+    });
     if (!within) this.wake(queue);
   }
 

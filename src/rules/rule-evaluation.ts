@@ -76,11 +76,16 @@ export function evaluateRule(compiled: CompiledRule, resource: RuleResource, con
 
 // A cost estimate that cannot be computed leaves the finding standing without a figure: the
 // violation is what matters, and the catalogue tests require every cost rule's estimate to work.
+/** The largest `cost_impact.monthly_usd` the API describes. */
+const MAX_MONTHLY_USD = 1_000_000_000;
+
 function estimate(expression: CompiledExpression, variables: Parameters<CompiledExpression['run']>[0]): number | null {
   try {
     const value = expression.run(variables);
     const amount = typeof value === 'bigint' ? Number(value) : value;
-    return typeof amount === 'number' && Number.isFinite(amount) ? Math.round(amount * 100) / 100 : null;
+    // A figure outside what a saving can be (negative, absurdly large: odd attribute values) is no estimate.
+    const plausible = typeof amount === 'number' && Number.isFinite(amount) && amount >= 0 && amount <= MAX_MONTHLY_USD;
+    return plausible ? Math.round(amount * 100) / 100 : null;
   } catch {
     return null;
   }

@@ -34,7 +34,7 @@ export async function seedAudit(
       organization_id: organizationId,
       parent_audit_id: null,
       mode: 'full',
-      account_ids: JSON.stringify(null),
+      account_ids: null,
       status,
       error_code: null,
       error_message: null,

@@ -13,6 +13,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('queued', 'running', 'succeeded', 'failed', 'canceled')`))
     .addColumn('resources_total', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('resources_evaluated', 'integer', (c) => c.notNull().defaultTo(0))
+    // Which attempt is running: an attempt whose job pg-boss has since retried stops writing.
+    .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('error_code', 'text')
     .addColumn('error_message', 'text')
     .addColumn('catalogue_version', 'text')
