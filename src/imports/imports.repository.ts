@@ -5,6 +5,8 @@ import type { Schemas } from '../http/contract';
 import { CONTENT_COLUMNS, contentRowJson, jsonRowsParam, type ResourceContentRow } from '../resources/resources.repository';
 import type { CanonicalResource, ImportProblem } from './import-parsers';
 
+const PENDING = ['queued', 'running'] as const;
+
 export function insertImport(db: Db, row: Insertable<ImportsTable>) {
   return db.insertInto('imports').values(row).returningAll().executeTakeFirstOrThrow();
 }
@@ -25,9 +27,28 @@ export function startQueuedImport(db: Db, importId: string): Promise<ImportRow |
     .updateTable('imports')
     .set({ status: 'running' })
     .where('id', '=', importId)
-    .where('status', 'in', ['queued', 'running'])
+    .where('status', 'in', PENDING)
     .returningAll()
     .executeTakeFirst();
+}
+
+
+export function findPendingImport(db: Db, importId: string): Promise<ImportRow | undefined> {
+  return db.selectFrom('imports').selectAll().where('id', '=', importId).where('status', 'in', PENDING).executeTakeFirst();
+}
+
+/** Locks a queued or running import for the rest of the transaction; undefined once it has ended. */
+export function lockPendingImport(db: Db, importId: string): Promise<ImportRow | undefined> {
+  return db.selectFrom('imports').selectAll().where('id', '=', importId).where('status', 'in', PENDING).forUpdate().executeTakeFirst();
+}
+
+/** The account's first import still waiting to be written (ids sort in the order imports were made). */
+export function oldestPendingImport(db: Db, accountId: string): Promise<ImportRow | undefined> {
+  return db.selectFrom('imports').selectAll().where('account_id', '=', accountId).where('status', 'in', PENDING).orderBy('id').limit(1).executeTakeFirst();
+}
+
+export async function hasPendingImport(db: Db, accountId: string): Promise<boolean> {
+  return (await oldestPendingImport(db, accountId)) !== undefined;
 }
 
 /** Ends a queued or running import; `counts` null keeps the counts it has. */
@@ -42,7 +63,7 @@ export async function finishImport(
     .updateTable('imports')
     .set({ status, problems: JSON.stringify(problems), finished_at: new Date(), ...(counts ? { counts: JSON.stringify(counts) } : {}) })
     .where('id', '=', importId)
-    .where('status', 'in', ['queued', 'running'])
+    .where('status', 'in', PENDING)
     .execute();
 }
 

@@ -20,6 +20,10 @@ import {
   startQueuedImport,
   takeImportPayload,
   deleteImportPayload,
+  findPendingImport,
+  hasPendingImport,
+  lockPendingImport,
+  oldestPendingImport,
   markResourcesSeen,
   markUnseenResourcesGone,
   recordAccountImport,
@@ -82,7 +86,8 @@ export async function importInventory(
     );
   }
 
-  if (resources.length > settings.inlineMaxResources) {
+  // Imports of one account apply in the order they were sent: behind a queued one, a small file queues too.
+  if (resources.length > settings.inlineMaxResources || (await hasPendingImport(db, account.id))) {
     await settings.jobs.start();
     const queued = await db.transaction().execute(async (trx) => {
       const row = await insertImport(trx, record('queued', { ...NO_COUNTS, skipped }, []));
@@ -108,18 +113,29 @@ export interface ImportJob {
 }
 
 /**
- * Writes a queued import's resources, in one transaction. A worker that dies, or an attempt
- * that fails, leaves the import `running` and its job to pg-boss's retry; after the last
- * attempt the job's dead letter ends it with `failAbandonedImport`.
+ * Writes a queued import's resources, each import in one transaction, after any import of the
+ * same account queued before it. A worker that dies, or an attempt that fails, leaves the import
+ * `running` and its job to pg-boss's retry; after the last attempt the job's dead letter ends it
+ * with `failAbandonedImport`.
  */
 export async function applyQueuedImport(db: Db, importId: string): Promise<void> {
-  const pending = await startQueuedImport(db, importId);
-  if (!pending) return; // finished by an earlier attempt, or its account was deleted
+  const target = await findPendingImport(db, importId);
+  if (!target) return; // finished by an earlier attempt (or another import's worker), or its account was deleted
+  for (;;) {
+    const next = await oldestPendingImport(db, target.account_id);
+    if (!next || next.id > importId) return;
+    await applyPendingImport(db, next.id);
+  }
+}
+
+async function applyPendingImport(db: Db, importId: string): Promise<void> {
+  if (!(await startQueuedImport(db, importId))) return;
   await db.transaction().execute(async (trx) => {
+    const pending = await lockPendingImport(trx, importId);
+    if (!pending) return; // another worker finished it, or its job was abandoned
     const account = await lockAccount(trx, pending.organization_id, pending.account_id);
-    if (!account) return;
     const resources = await takeImportPayload(trx, importId);
-    if (!resources) return;
+    if (!account || !resources) return;
     const counts = await writeResources(trx, account, pending.mode, resources);
     await finishImport(trx, importId, 'succeeded', { ...counts, skipped: pending.counts.skipped }, []);
   });
@@ -127,10 +143,14 @@ export async function applyQueuedImport(db: Db, importId: string): Promise<void>
 
 /** Ends an import whose job ran out of attempts as failed; its resources were never written. */
 export async function failAbandonedImport(db: Db, importId: string): Promise<void> {
-  await finishImport(db, importId, 'failed', null, [
-    { item: '$', field: null, message: 'the import could not be written; nothing was imported. Send the file again.' },
-  ]);
-  await deleteImportPayload(db, importId);
+  await db.transaction().execute(async (trx) => {
+    // Waits for an attempt still writing it: one that commits leaves nothing to fail.
+    if (!(await lockPendingImport(trx, importId))) return;
+    await finishImport(trx, importId, 'failed', null, [
+      { item: '$', field: null, message: 'the import could not be written; nothing was imported. Send the file again.' },
+    ]);
+    await deleteImportPayload(trx, importId);
+  });
 }
 
 /** Applies canonical resources to an account whose lock `db` holds; answers the counts. */
