@@ -1016,7 +1016,8 @@ export interface paths {
         /**
          * Get a framework's controls
          * @description Every control of the framework with its status as of the organization's latest succeeded
-         *     audit (the one that finished last), or as of the audit named by `audit_id`:
+         *     full audit of every account (the one that finished last; incremental, account-scoped and
+         *     reanalysis audits see only part of the estate), or as of the audit named by `audit_id`:
          *
          *     - `failed`: at least one of the control's rules failed on at least one resource in that
          *       audit. Failures are the findings the audit saw failing; one whose status is now
@@ -1055,7 +1056,8 @@ export interface paths {
         };
         /**
          * Get the compliance scores
-         * @description A score per framework and an overall one, as of the organization's latest succeeded audit
+         * @description A score per framework and an overall one, as of the organization's latest succeeded full audit of every account
+         *     (incremental, account-scoped and reanalysis audits see only part of the estate; name one with `audit_id`)
          *     or the audit named by `audit_id`, with every number behind them so that a person can check
          *     them by hand. Control statuses are those of `GET /v1/compliance/frameworks/{id}`.
          *
@@ -1685,8 +1687,8 @@ export interface components {
         FindingId: string;
         /**
          * @description `open`: the rule fails on the resource. `resolved`: an audit saw the resource pass, or the
-         *     resource is gone (`status_reason` `passed` or `resource_gone`); only audits resolve, and an
-         *     audit that sees it fail again reopens it. `suppressed`: a person marked it a false
+         *     resource is gone (`status_reason` `passed` or `resource_gone`: a full import or a full audit
+         *     found it gone); people cannot resolve, and an audit that sees it fail again reopens it. `suppressed`: a person marked it a false
          *     positive. `risk_accepted`: a person accepted the risk until `expires_at`, when it opens again.
          * @enum {string}
          */
@@ -1818,8 +1820,8 @@ export interface components {
         FindingEvent: {
             id: string;
             /**
-             * @description `opened`: an audit first saw it fail; `resolved`: an audit saw it pass or its resource
-             *     gone; `reopened`: an audit saw a resolved one fail again; `status_changed`: a person
+             * @description `opened`: an audit first saw it fail; `resolved`: an audit saw it pass, or a full import
+             *     or full audit found its resource gone; `reopened`: an audit saw a resolved one fail again; `status_changed`: a person
              *     triaged it; `expired`: its risk acceptance ended.
              * @enum {string}
              */
@@ -1916,6 +1918,17 @@ export interface components {
                 evaluations: number;
                 /** Format: int32 */
                 evaluation_errors: number;
+            };
+            /** @description Per rule id, the resources it was evaluated on (errors left out), failed on, and could not be evaluated on. */
+            rule_results: {
+                [key: string]: {
+                    /** Format: int32 */
+                    evaluated: number;
+                    /** Format: int32 */
+                    failed: number;
+                    /** Format: int32 */
+                    errors: number;
+                };
             };
             /** @description The first evaluations that could not complete (a condition that met data it cannot handle). */
             evaluation_errors: {
@@ -4885,7 +4898,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description The audit to report on, instead of the latest succeeded one; it must have succeeded.
+                 * @description The audit to report on, instead of the latest succeeded full audit of every account; it must have succeeded.
                  * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
                  */
                 audit_id?: components["schemas"]["AuditId"];
@@ -4953,7 +4966,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description The audit to score, instead of the latest succeeded one; it must have succeeded.
+                 * @description The audit to score, instead of the latest succeeded full audit of every account; it must have succeeded.
                  * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
                  */
                 audit_id?: components["schemas"]["AuditId"];

@@ -4,6 +4,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { sql } from 'kysely';
 import YAML from 'yaml';
+import { reopenExpiredRiskAcceptances } from '../src/findings/findings.service';
 import { startWorkers } from '../src/jobs/workers';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { readCatalogue, type Catalogue } from '../src/rules/catalogue';
@@ -171,6 +172,22 @@ describe('audits', () => {
     const user = 'arn:aws:iam::345678901234:user/legacy-backup';
     await importNative(aws, native.resources.filter((r: { provider: string; native_id: string }) => r.provider === 'aws' && r.native_id !== user));
     expect(await findingOf('aws.iam.user_without_mfa', user)).toMatchObject({ status: 'resolved', status_reason: 'resource_gone' });
+    await importNative(aws, native.resources.filter((r: { provider: string }) => r.provider === 'aws'));
+  });
+
+  it('a full audit resolves findings left open on gone resources (a risk acceptance that expired after its resource went)', async () => {
+    const instance = 'arn:aws:ec2:us-west-2:345678901234:instance/i-0e56f78a90b1c2d34';
+    const finding = await findingOf('aws.ec2.instance_outside_autoscaling', instance);
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    await request(t.app).patch(`/v1/findings/${finding.id}`).set(as(owner)).send({ status: 'risk_accepted', reason: 'Batch host.', expires_at: expiresAt }).expect(200);
+    await importNative(aws, native.resources.filter((r: { provider: string; native_id: string }) => r.provider === 'aws' && r.native_id !== instance));
+    expect((await findingOf('aws.ec2.instance_outside_autoscaling', instance)).status).toBe('risk_accepted');
+    await reopenExpiredRiskAcceptances(t.db, new Date(Date.now() + 7_200_000));
+    expect((await findingOf('aws.ec2.instance_outside_autoscaling', instance)).status).toBe('open');
+
+    const audit = await runAuditThroughHttp(t.app, owner, { mode: 'full' });
+    expect(await findingOf('aws.ec2.instance_outside_autoscaling', instance)).toMatchObject({ status: 'resolved', status_reason: 'resource_gone' });
+    expect(audit.summary.resolved).toBeGreaterThanOrEqual(1);
     await importNative(aws, native.resources.filter((r: { provider: string }) => r.provider === 'aws'));
   });
 

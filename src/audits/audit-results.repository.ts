@@ -77,8 +77,8 @@ export async function updateObservedFindings(
   }
 }
 
-/** Resolves open findings whose evaluation passed (their events are written by the caller). */
-export async function resolveFindings(db: Db, ids: string[], change: { reason: 'passed'; at: Date }): Promise<void> {
+/** Resolves open findings (their events are written by the caller). */
+export async function resolveFindings(db: Db, ids: string[], change: { reason: 'passed' | 'resource_gone'; at: Date }): Promise<void> {
   for (let i = 0; i < ids.length; i += BATCH) {
     const batch = ids.slice(i, i + BATCH);
     await db
@@ -108,6 +108,22 @@ export async function insertAuditFindings(db: Db, auditId: string, findingIds: s
       insert into audit_findings (audit_id, finding_id)
       select ${auditId}, unnest(${findingIds.slice(i, i + BATCH * 5)}::text[])`.execute(db);
   }
+}
+
+/**
+ * The open findings of the organization's resources that are gone (of these accounts, or all),
+ * locked: left open by anything that reopened them after their resource went (the expiry job).
+ */
+export function lockOpenFindingsOfGoneResources(db: Db, organizationId: string, accountIds: string[] | null): Promise<FindingRow[]> {
+  let query = db
+    .selectFrom('findings')
+    .selectAll('findings')
+    .innerJoin('resources', 'resources.id', 'findings.resource_id')
+    .where('findings.organization_id', '=', organizationId)
+    .where('findings.status', '=', 'open')
+    .where('resources.status', '=', 'gone');
+  if (accountIds) query = query.where('findings.account_id', 'in', accountIds);
+  return query.orderBy('findings.id').forUpdate('findings').execute();
 }
 
 /**

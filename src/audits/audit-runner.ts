@@ -8,6 +8,7 @@ import type { Dimension, Severity } from '../rules/rule-definition';
 import { evaluateRule, type CompiledRule, type Evidence } from '../rules/rule-evaluation';
 import {
   lockFindingsOfResources,
+  lockOpenFindingsOfGoneResources,
   insertAuditFindings,
   insertFindingEvents,
   insertFindings,
@@ -276,11 +277,15 @@ async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[]
         (f) => f.status === 'open' && !changedSinceStart(f) && current!.has(f.resource_id) && evaluation.passed.has(`${f.rule_id}\n${f.resource_id}`),
       );
   for (const finding of resolved) event(finding.id, 'resolved', 'open', 'resolved', 'passed');
+  // A full audit also settles findings whose resource went while something reopened them.
+  const gone = audit.mode === 'full' ? await lockOpenFindingsOfGoneResources(db, audit.organization_id, audit.account_ids) : [];
+  for (const finding of gone) event(finding.id, 'resolved', 'open', 'resolved', 'resource_gone');
 
   await insertFindings(db, created);
   await updateObservedFindings(db, observed);
   await resolveFindings(db, resolved.map((f) => f.id), { reason: 'passed', at: writtenAt });
+  await resolveFindings(db, gone.map((f) => f.id), { reason: 'resource_gone', at: writtenAt });
   await insertFindingEvents(db, events);
   await insertAuditFindings(db, audit.id, seenIds);
-  return { new: created.length, recurring, resolved: resolved.length };
+  return { new: created.length, recurring, resolved: resolved.length + gone.length };
 }

@@ -31,6 +31,7 @@ function toSummary(summary: AuditSummaryData): Schemas['AuditSummary'] {
     scores: Object.fromEntries(DIMENSIONS.map((d) => [d, scoreOf(summary.weights[d])])) as Record<Dimension, number | null>,
     weights: summary.weights,
     coverage: summary.coverage,
+    rule_results: summary.rule_results,
     evaluation_errors: summary.errors,
   };
 }

@@ -7,13 +7,18 @@ export function findAudit(db: Db, organizationId: string, id: string) {
   return db.selectFrom('audits').select(AUDIT_COLUMNS).where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
 }
 
-/** The organization's succeeded audit that finished last. */
+/**
+ * The organization's succeeded full audit of every account that finished last: incremental,
+ * account-scoped and reanalysis audits see only part of the estate, or a past one.
+ */
 export function findLatestSucceededAudit(db: Db, organizationId: string) {
   return db
     .selectFrom('audits')
     .select(AUDIT_COLUMNS)
     .where('organization_id', '=', organizationId)
     .where('status', '=', 'succeeded')
+    .where('mode', '=', 'full')
+    .where('account_ids', 'is', null)
     .orderBy('finished_at', 'desc')
     .orderBy('id', 'desc')
     .limit(1)

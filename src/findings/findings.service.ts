@@ -107,13 +107,13 @@ async function applyChange(trx: Db, principal: Principal, id: string, change: Fi
   if (to === from) {
     // Without a change of status, reason and expiry are those of the current status, which must have them.
     if (change.reason !== undefined && from !== 'suppressed' && from !== 'risk_accepted') {
-      throw new AppError('invalid_transition', `A ${from} finding has no reason to change; reasons belong to suppressed and risk_accepted findings.`, [
-        { field: 'body.reason', issue: `not applicable to a ${from} finding` },
+      throw new AppError('invalid_transition', `The finding is ${from}: it has no reason to change; reasons belong to suppressed and risk_accepted findings.`, [
+        { field: 'body.reason', issue: `not applicable to a finding that is ${from}` },
       ]);
     }
     if (change.expires_at !== undefined && from !== 'risk_accepted') {
-      throw new AppError('invalid_transition', `A ${from} finding has no expiry to change; only risk_accepted findings expire.`, [
-        { field: 'body.expires_at', issue: `not applicable to a ${from} finding` },
+      throw new AppError('invalid_transition', `The finding is ${from}: it has no expiry to change; only risk_accepted findings expire.`, [
+        { field: 'body.expires_at', issue: `not applicable to a finding that is ${from}` },
       ]);
     }
   }
