@@ -7,7 +7,7 @@
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-findings.ts [--count 1000000]
 import { parseArgs } from 'node:util';
 import { CompiledQuery, sql, type KyselyPlugin } from 'kysely';
-import { SEVERITIES } from '../src/audits/audit-runner';
+import { SEVERITIES } from '../src/rules/rule-definition';
 import type { Db } from '../src/db/database';
 import { listFindings, type FindingFilter, type FindingSort } from '../src/findings/findings.repository';
 import { newId } from '../src/ids';

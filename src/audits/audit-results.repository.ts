@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database';
-import type { FindingEventsTable, FindingRow, FindingsTable } from '../db/schema';
+import type { FindingRow, FindingsTable } from '../db/schema';
+import { insertFindingEvents } from '../findings/findings.repository';
 import { newId } from '../ids';
 
 const BATCH = 2000;
@@ -86,19 +87,6 @@ export async function resolveFindings(db: Db, ids: string[], change: { reason: '
       .set({ status: 'resolved', status_reason: change.reason, resolved_at: change.at, updated_at: change.at })
       .where('id', '=', sql<string>`any(${batch}::text[])`)
       .execute();
-  }
-}
-
-export type FindingEventWrite = Omit<FindingEventsTable, 'created_at'> & { created_at: Date };
-
-export async function insertFindingEvents(db: Db, rows: FindingEventWrite[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += BATCH) {
-    await sql`
-      insert into finding_events (id, finding_id, type, from_status, to_status, reason, actor_user_id, audit_id, created_at)
-      select id, finding_id, type, from_status, to_status, reason, actor_user_id, audit_id, created_at
-      from jsonb_to_recordset(${JSON.stringify(rows.slice(i, i + BATCH))}::jsonb) as r(
-        id text, finding_id text, type text, from_status text, to_status text, reason text, actor_user_id text,
-        audit_id text, created_at timestamptz)`.execute(db);
   }
 }
 

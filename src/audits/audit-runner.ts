@@ -1,20 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/database';
-import type { AuditRow, AuditSummaryData, FindingRow } from '../db/schema';
+import type { AuditRow, AuditSummaryData, FindingEventRow, FindingRow } from '../db/schema';
+import { insertFindingEvents } from '../findings/findings.repository';
 import { newId } from '../ids';
 import type { Catalogue } from '../rules/catalogue';
 import { ResourceGraph } from '../rules/resource-graph';
-import type { Dimension, Severity } from '../rules/rule-definition';
+import { DIMENSIONS, SEVERITIES, type Severity } from '../rules/rule-definition';
 import { evaluateRule, type CompiledRule, type Evidence } from '../rules/rule-evaluation';
 import {
   lockFindingsOfResources,
   lockOpenFindingsOfGoneResources,
   insertAuditFindings,
-  insertFindingEvents,
   insertFindings,
   resolveFindings,
   updateObservedFindings,
-  type FindingEventWrite,
   type FindingWrite,
 } from './audit-results.repository';
 import {
@@ -31,8 +30,6 @@ import {
   type AuditedResource,
 } from './audits.repository';
 
-export const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
-export const DIMENSIONS: readonly Dimension[] = ['security', 'cost', 'architecture', 'compliance'];
 /** How much one evaluation of a rule of each severity weighs in its dimension's score. */
 export const SEVERITY_WEIGHTS: Record<Severity, number> = { info: 0, low: 1, medium: 3, high: 5, critical: 10 };
 const PROGRESS_EVERY = 2000;
@@ -138,7 +135,7 @@ async function evaluate(db: Db, audit: AuditRow, catalogue: Catalogue, estate: A
 
   for (let i = 0; i < targets.length; i++) {
     const resource = targets[i]!;
-    const rules = catalogue.rulesFor(resource.type).filter((r) => r.rule.provider === resource.provider);
+    const rules = catalogue.rulesFor(resource.type);
     const context = rules.length > 0 ? graph.contextOf(resource, now) : undefined;
     for (const compiled of rules) {
       const { rule } = compiled;
@@ -207,10 +204,10 @@ async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[]
   const changedSinceStart = (finding: FindingRow) => finding.updated_at > startedAt;
   const created: FindingWrite[] = [];
   const observed: Parameters<typeof updateObservedFindings>[1] = [];
-  const events: FindingEventWrite[] = [];
+  const events: FindingEventRow[] = [];
   const seenIds: string[] = [];
   const writtenAt = new Date();
-  const event = (findingId: string, type: FindingEventWrite['type'], from: FindingRow['status'] | null, to: FindingRow['status'], reason: string | null) =>
+  const event = (findingId: string, type: FindingEventRow['type'], from: FindingRow['status'] | null, to: FindingRow['status'], reason: string | null) =>
     events.push({ id: newId('fev'), finding_id: findingId, type, from_status: from, to_status: to, reason, actor_user_id: null, audit_id: audit.id, created_at: writtenAt });
   let recurring = 0;
 

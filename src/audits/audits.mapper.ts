@@ -1,7 +1,6 @@
 import type { AuditRow, AuditSummaryData } from '../db/schema';
 import type { Schemas } from '../http/contract';
-import type { Dimension } from '../rules/rule-definition';
-import { DIMENSIONS } from './audit-runner';
+import { DIMENSIONS, type Dimension } from '../rules/rule-definition';
 
 export function toAudit(row: AuditRow): Schemas['Audit'] {
   return {

@@ -2,11 +2,6 @@ import type { Db } from '../db/database';
 
 const AUDIT_COLUMNS = ['id', 'status', 'finished_at', 'catalogue_version', 'summary'] as const;
 
-/** The organization's audit `id`, whatever its status; undefined when it has none of that id. */
-export function findAudit(db: Db, organizationId: string, id: string) {
-  return db.selectFrom('audits').select(AUDIT_COLUMNS).where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
-}
-
 /**
  * The organization's succeeded full audit of every account that finished last: incremental,
  * account-scoped and reanalysis audits see only part of the estate, or a past one.

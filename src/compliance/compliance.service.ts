@@ -3,7 +3,8 @@ import type { AuditSummaryData } from '../db/schema';
 import { AppError } from '../errors';
 import { loadCatalogue } from '../rules/catalogue';
 import type { Framework, RuleDefinition } from '../rules/rule-definition';
-import { findAudit, findLatestSucceededAudit, listAuditFailures } from './compliance.repository';
+import { findAudit } from '../audits/audits.repository';
+import { findLatestSucceededAudit, listAuditFailures } from './compliance.repository';
 
 export type ControlStatus = 'passed' | 'failed' | 'not_evaluated';
 

@@ -6,13 +6,12 @@ import { principalOf } from '../http/authenticate';
 import type { OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage, type CursorKeyKind } from '../http/pagination';
 import { findResource } from '../resources/resources.repository';
-import type { Severity } from '../rules/rule-definition';
+import { SEVERITIES, type Severity } from '../rules/rule-definition';
 import { toFinding, toFindingEvent } from './findings.mapper';
 import { listFindingEvents, listFindings, sortKeyOf, type FindingFilter, type FindingSort, type FindingSortField } from './findings.repository';
 import { requireFinding, triageFinding, triageFindings } from './findings.service';
 
 /** Least to most severe: a severity's index is its `severity_rank`. */
-const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
 const STATUSES: readonly FindingStatus[] = ['open', 'resolved', 'suppressed', 'risk_accepted'];
 
 const CURSOR_KEY_KINDS: Record<FindingSortField, CursorKeyKind> = {

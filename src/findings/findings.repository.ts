@@ -162,10 +162,20 @@ export async function updateFindingTriage(
   await trx.updateTable('findings').set(values).where('id', '=', id).execute();
 }
 
-export async function insertFindingEvents(trx: Db, events: FindingEventRow[]): Promise<void> {
-  if (events.length === 0) return;
-  await trx.insertInto('finding_events').values(events).execute();
+const EVENT_BATCH = 2000;
+
+/** Writes events in batches of one jsonb parameter each (an audit can write tens of thousands). */
+export async function insertFindingEvents(db: Db, rows: FindingEventRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += EVENT_BATCH) {
+    await sql`
+      insert into finding_events (id, finding_id, type, from_status, to_status, reason, actor_user_id, audit_id, created_at)
+      select id, finding_id, type, from_status, to_status, reason, actor_user_id, audit_id, created_at
+      from jsonb_to_recordset(${JSON.stringify(rows.slice(i, i + EVENT_BATCH))}::jsonb) as r(
+        id text, finding_id text, type text, from_status text, to_status text, reason text, actor_user_id text,
+        audit_id text, created_at timestamptz)`.execute(db);
+  }
 }
+
 
 /** Events of a finding, oldest first, after the event `afterId`. */
 export function listFindingEvents(db: Db, findingId: string, limit: number, afterId?: string): Promise<FindingEventRow[]> {

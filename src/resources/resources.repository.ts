@@ -155,11 +155,6 @@ export interface NewResource {
   status: Schemas['ResourceStatus'];
 }
 
-export type NewResourceVersion = Pick<NewResource, 'version' | 'content_hash' | 'name' | 'region' | 'tags' | 'attributes' | 'relationships'> & {
-  resource_id: string;
-  recorded_at: Date;
-};
-
 /**
  * One statement, and one parameter, per batch whatever its size: each row goes as a JSON object,
  * the rows joined by U+001E (which JSON text never holds raw: JSON.stringify escapes it), and
@@ -222,12 +217,3 @@ export async function insertResourceContents(
     from ${jsonRowsParam(rows.map(contentRowJson))}, jsonb_to_record(s.row::jsonb) as r(${CONTENT_COLUMNS})`.execute(db);
 }
 
-export async function insertResourceVersions(db: Db, rows: NewResourceVersion[]): Promise<void> {
-  if (rows.length === 0) return;
-  await sql`
-    insert into resource_versions (resource_id, version, content_hash, name, region, tags, attributes, relationships, recorded_at)
-    select resource_id, version, content_hash, name, region, tags, attributes, relationships, recorded_at
-    from ${jsonRowsParam(rows.map((row) => JSON.stringify(row)))}, jsonb_to_record(s.row::jsonb) as r(
-      resource_id text, version integer, content_hash text, name text, region text,
-      tags jsonb, attributes jsonb, relationships jsonb, recorded_at timestamptz)`.execute(db);
-}
