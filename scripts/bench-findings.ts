@@ -13,6 +13,7 @@ import { listFindings, type FindingFilter, type FindingSort } from '../src/findi
 import { newId } from '../src/ids';
 import { loadCatalogue } from '../src/rules/catalogue';
 import { benchListing } from './bench-listing';
+import { seedAudit } from '../test/support/audits';
 import { startBenchServer } from './bench-server';
 
 const QUERY = 'limit=50&severity=high,critical&status=open';
@@ -51,27 +52,7 @@ async function listFindingsQuery(db: Db, ...args: Parameters<typeof listFindings
 async function seed(db: Db, organizationId: string, count: number): Promise<void> {
   const accountId = newId('acc');
   await db.insertInto('accounts').values({ id: accountId, organization_id: organizationId, provider: 'aws', external_id: '123456789012', name: 'bench' }).execute();
-  const auditId = newId('aud');
-  await db
-    .insertInto('audits')
-    .values({
-      id: auditId,
-      organization_id: organizationId,
-      parent_audit_id: null,
-      mode: 'full',
-      account_ids: null,
-      status: 'succeeded',
-      error_code: null,
-      error_message: null,
-      catalogue_version: 'bench',
-      rule_versions: null,
-      summary: null,
-      created_by: 'usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF',
-      created_at: AT,
-      started_at: AT,
-      finished_at: AT,
-    })
-    .execute();
+  const auditId = await seedAudit(db, organizationId, { finishedAt: AT });
 
   const catalogue = await loadCatalogue();
   const rules = catalogue.rules.map(({ rule }) => ({

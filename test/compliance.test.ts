@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
-import { seedAudit, seedFinding } from './support/compliance';
+import { seedAudit } from './support/audits';
+import { seedFinding } from './support/compliance';
 import { expectError } from './support/expectations';
 import { seedResources } from './support/inventory';
 

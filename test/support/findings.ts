@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../../src/db/database';
 import type { FindingStatus } from '../../src/db/schema';
 import { newId } from '../../src/ids';
-import type { Dimension, Severity } from '../../src/rules/rule-definition';
+import { SEVERITIES, type Dimension, type Severity } from '../../src/rules/rule-definition';
+import { seedAudit } from './audits';
 import { seedResources } from './inventory';
-
-const SEVERITY_RANKS: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
 export interface FindingSeed {
   /** The seeded resource (see `seedFindings`' resources) the finding is on, by index. */
@@ -37,28 +36,8 @@ export async function seedFindings(
   findings: FindingSeed[],
 ): Promise<{ auditId: string; resourceIds: string[]; findingIds: string[] }> {
   const resourceIds = await seedResources(db, organizationId, accountId, resources);
-  const auditId = newId('aud');
   const at = new Date(Date.UTC(2026, 10, 22, 8));
-  await db
-    .insertInto('audits')
-    .values({
-      id: auditId,
-      organization_id: organizationId,
-      parent_audit_id: null,
-      mode: 'full',
-      account_ids: null,
-      status: 'succeeded',
-      error_code: null,
-      error_message: null,
-      catalogue_version: '1',
-      rule_versions: null,
-      summary: null,
-      created_by: 'usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF',
-      created_at: at,
-      started_at: at,
-      finished_at: at,
-    })
-    .execute();
+  const auditId = await seedAudit(db, organizationId, { finishedAt: at });
   const rows = findings.map((seed, i) => {
     const resource = resources[seed.resource]!;
     const resourceId = resourceIds[seed.resource]!;
@@ -80,7 +59,7 @@ export async function seedFindings(
       description: `What finding ${i} means.`,
       dimension: seed.dimension ?? 'security',
       severity,
-      severity_rank: SEVERITY_RANKS[severity],
+      severity_rank: SEVERITIES.indexOf(severity),
       status,
       status_reason: seed.statusReason ?? (status === 'resolved' ? 'passed' : null),
       expires_at: seed.expiresAt ?? null,
