@@ -30,6 +30,12 @@ describe('errors in the spec shape', () => {
     expectError(response, 400, 'malformed_json');
   });
 
+  it.each(['null', '42', '"text"'])('answers a JSON body that is not an object (%s) with 422 validation_failed', async (body) => {
+    const response = await request(t.app).post('/auth/login').set('Content-Type', 'application/json').send(body);
+    expectError(response, 422, 'validation_failed');
+    expect(response.body.error.details).toEqual([{ field: 'body', issue: 'must be object' }]);
+  });
+
   it('answers an invalid field with 422 validation_failed and one detail per field', async () => {
     const response = await request(t.app).post('/auth/login').send({ username: 'has space', extra: true });
     expectError(response, 422, 'validation_failed');

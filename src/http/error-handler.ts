@@ -62,6 +62,10 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
 function translate(error: LibraryError, req: Request): AppError {
   switch (error.type) {
     case 'entity.parse.failed':
+      // Strict JSON parsing refuses a well-formed scalar (`null`, `42`) as if it were malformed.
+      if (isJsonScalar((error as { body?: unknown }).body)) {
+        return new AppError('validation_failed', 'The request body must be a JSON object.', [{ field: 'body', issue: 'must be object' }]);
+      }
       return new AppError('malformed_json', `The request body is not valid JSON: ${error.message}.`);
     case 'entity.too.large':
       return new AppError('payload_too_large', `The request body is larger than the limit of ${(error as { limit?: number }).limit} bytes.`);
@@ -102,4 +106,14 @@ function wwwAuthenticate(error: AppError): string {
     return `Bearer realm="fourfold", error="invalid_token", error_description="${error.message.replace(/["\\]/g, "'")}"`;
   }
   return 'Bearer realm="fourfold"';
+}
+
+function isJsonScalar(body: unknown): boolean {
+  if (typeof body !== 'string') return false;
+  try {
+    const value: unknown = JSON.parse(body);
+    return value === null || typeof value !== 'object';
+  } catch {
+    return false;
+  }
 }
