@@ -58,6 +58,12 @@ describe('GET /v1/rules', () => {
     expectError(await request(t.app).get('/v1/rules?dimension=speed').set(as(owner)), 422, 'validation_failed');
   });
 
+  it('answers a comma list, which the filters do not take, with the allowed values', async () => {
+    const response = await request(t.app).get('/v1/rules?severity=high,critical').set(as(owner));
+    expectError(response, 422, 'validation_failed');
+    expect(response.body.error.details[0]).toMatchObject({ field: 'query.severity', issue: expect.stringContaining('allowed values') });
+  });
+
   it('needs policies:read', async () => {
     const { secret } = await t.createPat(owner, ['findings:read']);
     expectError(await request(t.app).get('/v1/rules').set(as(secret)), 403, 'insufficient_scope');
