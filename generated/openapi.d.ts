@@ -1846,7 +1846,8 @@ export interface components {
         AuditStatus: "queued" | "running" | "succeeded" | "failed" | "canceled";
         /**
          * @description `full`: every active resource of the audited accounts; `incremental`: only resources whose
-         *     version no succeeded audit has evaluated yet; `reanalysis`: the resource versions a parent
+         *     current version no succeeded audit has evaluated with the current rule catalogue (so a
+         *     new or changed rule reaches every resource at the next audit); `reanalysis`: the resource versions a parent
          *     audit evaluated, with the current rules (made by `reanalyze`).
          * @enum {string}
          */
@@ -1986,7 +1987,7 @@ export interface components {
             /** @description The accounts to audit; absent, all of the organization's. */
             account_ids?: components["schemas"]["AccountId"][];
             /**
-             * @description `full` evaluates every active resource; `incremental` only those whose current version no succeeded audit has evaluated.
+             * @description `full` evaluates every active resource; `incremental` only those whose current version no succeeded audit has evaluated with the current rule catalogue.
              * @default full
              * @enum {string}
              */

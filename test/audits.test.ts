@@ -223,6 +223,9 @@ describe('audits', () => {
       // Judging past versions changes no live finding: the bucket's stays open, as the parent left it.
       expect(await findingOf('aws.s3.bucket_public_read', 'arn:aws:s3:::acme-dev-uploads')).toMatchObject({ status: 'open', last_audit_id: parent.id });
       expect(await findingOf('aws.rds.single_az', 'arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm')).toMatchObject({ last_audit_id: parent.id });
+      // A new catalogue is news for every resource (a reanalysis changed no finding): an incremental audit evaluates them all again.
+      const incremental = await runAuditThroughHttp(t.app, owner, { mode: 'incremental' });
+      expect(incremental.summary.coverage.resources_evaluated).toBe(12);
     } finally {
       catalogue = previous;
     }

@@ -86,7 +86,8 @@ export async function failAbandonedAudit(db: Db, auditId: string): Promise<void>
 
 /**
  * What the audit evaluates (`targets`) and what their relationships may point at (`estate`):
- * the current inventory for full and incremental audits; for a reanalysis, the versions its parent
+ * the current inventory for full and incremental audits (incremental: only versions no audit
+ * with this catalogue has evaluated); for a reanalysis, the versions its parent
  * evaluated, seen among the current versions of everything else.
  */
 async function resourcesToEvaluate(db: Db, audit: AuditRow): Promise<{ estate: AuditedResource[]; targets: AuditedResource[] }> {
@@ -102,7 +103,7 @@ async function resourcesToEvaluate(db: Db, audit: AuditRow): Promise<{ estate: A
   const accounts = audit.account_ids ? new Set(audit.account_ids) : null;
   let targets = accounts ? estate.filter((r) => accounts.has(r.account_id)) : estate;
   if (audit.mode === 'incremental') {
-    const seen = await alreadyEvaluated(db, targets.map(({ id, version }) => ({ id, version })));
+    const seen = await alreadyEvaluated(db, targets.map(({ id, version }) => ({ id, version })), audit.catalogue_version!);
     targets = targets.filter((r) => !seen.has(r.id));
   }
   return { estate, targets };

@@ -152,15 +152,23 @@ export async function* auditedResourceVersions(db: Db, auditId: string, pageSize
   }
 }
 
-/** Of these resources, the ids whose current version a succeeded audit has already evaluated. */
-export async function alreadyEvaluated(db: Db, resources: { id: string; version: number }[]): Promise<Set<string>> {
-  if (resources.length === 0) return new Set();
-  const rows = await sql<{ resource_id: string }>`
-    select distinct ar.resource_id
-    from jsonb_to_recordset(${JSON.stringify(resources)}::jsonb) as r(id text, version integer)
-    join audit_resources ar on ar.resource_id = r.id and ar.version = r.version
-    join audits a on a.id = ar.audit_id and a.status = 'succeeded'`.execute(db);
-  return new Set(rows.rows.map((row) => row.resource_id));
+/**
+ * Of these resources, the ids whose current version a succeeded audit has evaluated with this
+ * catalogue; not a reanalysis, which leaves the findings as they were.
+ */
+export async function alreadyEvaluated(db: Db, resources: { id: string; version: number }[], catalogueVersion: string): Promise<Set<string>> {
+  const evaluated = new Set<string>();
+  for (let i = 0; i < resources.length; i += 20_000) {
+    const batch = resources.slice(i, i + 20_000);
+    const rows = await sql<{ resource_id: string }>`
+      select distinct ar.resource_id
+      from unnest(${batch.map((r) => r.id)}::text[], ${batch.map((r) => r.version)}::int[]) as r(id, version)
+      join audit_resources ar on ar.resource_id = r.id and ar.version = r.version
+      join audits a on a.id = ar.audit_id and a.status = 'succeeded' and a.catalogue_version = ${catalogueVersion}
+        and a.mode <> 'reanalysis'`.execute(db);
+    for (const row of rows.rows) evaluated.add(row.resource_id);
+  }
+  return evaluated;
 }
 
 export async function insertAuditResources(db: Db, auditId: string, resources: { id: string; version: number }[]): Promise<void> {
