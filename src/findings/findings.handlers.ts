@@ -11,7 +11,6 @@ import { toFinding, toFindingEvent } from './findings.mapper';
 import { listFindingEvents, listFindings, sortKeyOf, type FindingFilter, type FindingSort, type FindingSortField } from './findings.repository';
 import { requireFinding, triageFinding, triageFindings } from './findings.service';
 
-/** Least to most severe: a severity's index is its `severity_rank`. */
 const STATUSES: readonly FindingStatus[] = ['open', 'resolved', 'suppressed', 'risk_accepted'];
 
 const CURSOR_KEY_KINDS: Record<FindingSortField, CursorKeyKind> = {
