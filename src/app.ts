@@ -15,6 +15,7 @@ import { docsRoutes } from './docs/docs.handlers';
 import { findingRoutes } from './findings/findings.handlers';
 import { identifyCaller, requireCredentials, requireScopes } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
+import { replayIdempotentRequests } from './http/idempotency';
 import { loadOpenApiDocument } from './http/openapi-document';
 import { oauthAdminRoutes } from './oauth/oauth-admin.handlers';
 import { oauthFormParser, oauthRoutes } from './oauth/oauth.handlers';
@@ -84,6 +85,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   );
 
   app.use(rateLimitLogin(config.rateLimits, rateLimitStores, logger));
+  app.use(replayIdempotentRequests(db, logger));
 
   app.use(systemRoutes(db));
   app.use(docsRoutes());

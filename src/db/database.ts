@@ -14,6 +14,7 @@ import * as importSpeed from './migrations/0006_import_speed';
 import * as queuedImports from './migrations/0007_queued_imports';
 import * as audits from './migrations/0008_audits';
 import * as findingsIndexes from './migrations/0009_findings_indexes';
+import * as idempotencyKeys from './migrations/0010_idempotency_keys';
 
 export type Db = Kysely<Database>;
 
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '0007_queued_imports': queuedImports,
   '0008_audits': audits,
   '0009_findings_indexes': findingsIndexes,
+  '0010_idempotency_keys': idempotencyKeys,
 };
 
 /**

@@ -232,6 +232,19 @@ export interface FindingEventsTable {
   created_at: Date;
 }
 
+/** The first answer to a request sent with an Idempotency-Key (see src/http/idempotency.ts). */
+export interface IdempotencyKeysTable {
+  organization_id: string;
+  user_id: string;
+  key: string;
+  operation_id: string;
+  request_hash: string;
+  response_status: number | null;
+  response_location: string | null;
+  response_body: ColumnType<unknown, string | null, string | null>;
+  created_at: Date;
+}
+
 /** One fixed-window counter of the rate limiter per budget and caller; a row is stale once `reset_at` has passed. */
 export interface RateLimitsTable {
   /** `<budget>:<caller>`, e.g. `default:session:<jti>` or `login-username:alice`. */
@@ -318,6 +331,7 @@ export interface Database {
   findings: FindingsTable;
   audit_findings: AuditFindingsTable;
   finding_events: FindingEventsTable;
+  idempotency_keys: IdempotencyKeysTable;
   rate_limits: RateLimitsTable;
   oauth_clients: OAuthClientsTable;
   oauth_authorizations: OAuthAuthorizationsTable;

@@ -19,6 +19,8 @@ export interface Operation {
   rateLimitBudget: RateLimitBudget;
   /** The credential kinds the operation accepts (its `x-credential-kinds`); undefined: any. */
   credentialKinds: string[] | undefined;
+  /** Whether a retry with the same `Idempotency-Key` replays the first answer (`x-idempotent`). */
+  idempotent: boolean;
 }
 
 interface PathEntry {
@@ -45,6 +47,7 @@ export class OperationIndex {
           requiredScopes: [...new Set(security.flatMap((requirement) => Object.values(requirement).flat()))],
           bodyLimit: (op as { 'x-body-limit'?: string })['x-body-limit'] === 'import' ? 'import' : 'default',
           credentialKinds: (op as { 'x-credential-kinds'?: string[] })['x-credential-kinds'],
+          idempotent: (op as { 'x-idempotent'?: boolean })['x-idempotent'] === true,
           rateLimitBudget: rateLimitBudgetOf(op as { 'x-rate-limit-budget'?: unknown }, `${method.toUpperCase()} ${template}`),
         });
       }
