@@ -124,6 +124,13 @@ async function main(): Promise<void> {
     console.log(`  ${summary.coverage.evaluations} rule evaluations (${summary.coverage.evaluation_errors} errors): ${Math.round(summary.coverage.evaluations / seconds).toLocaleString('en')} evaluations/s`);
     console.log(`  ${findings} findings written (${summary.new} new, ${summary.recurring} recurring; ${stored} in the database): ${Math.round(findings / seconds).toLocaleString('en')} findings/s`);
 
+    // Again, over the same estate: every finding recurs.
+    const againStarted = process.hrtime.bigint();
+    const second = await call('POST', '/v1/audits', JSON.stringify({ mode: 'full' }));
+    const again = await settle(`/v1/audits/${String(second.id)}`, () => {});
+    const againSummary = again.summary as { new: number; recurring: number };
+    console.log(`  a second full audit (${againSummary.recurring} recurring, ${againSummary.new} new): ${elapsed(againStarted).toFixed(1)} s end to end`);
+
     auditTime = new Date(audit.started_at as string);
   } finally {
     await close();
