@@ -81,7 +81,7 @@ export async function failAbandonedAudit(db: Db, auditId: string): Promise<void>
     status: 'failed',
     error_code: 'worker_lost',
     error_message: 'The audit did not finish after several attempts (its worker stopped or kept failing). Start a new audit.',
-  }, ['queued', 'running']);
+  });
 }
 
 /**

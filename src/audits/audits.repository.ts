@@ -1,4 +1,4 @@
-import { sql, type Insertable } from 'kysely';
+import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../db/database';
 import type { AuditRow, AuditsTable, AuditStatus, AuditSummaryData } from '../db/schema';
 import type { RuleResource } from '../rules/rule-evaluation';
@@ -46,11 +46,11 @@ export function startAuditAttempt(db: Db, id: string, catalogueVersion: string):
     .executeTakeFirst();
 }
 
-/** Records progress; answers false once this attempt is no longer the audit's (canceled, or retried). */
-export async function recordAuditProgress(db: Db, audit: AuditRow, evaluated: number, total: number): Promise<boolean> {
+/** Updates the audit if `audit`'s attempt is still the one running it; answers whether it was. */
+async function updateCurrentAttempt(db: Db, audit: AuditRow, values: Updateable<AuditsTable>): Promise<boolean> {
   const row = await db
     .updateTable('audits')
-    .set({ resources_evaluated: evaluated, resources_total: total })
+    .set(values)
     .where('id', '=', audit.id)
     .where('status', '=', 'running')
     .where('attempt', '=', audit.attempt)
@@ -59,42 +59,38 @@ export async function recordAuditProgress(db: Db, audit: AuditRow, evaluated: nu
   return row !== undefined;
 }
 
+/** Records progress; answers false once this attempt is no longer the audit's (canceled, or retried). */
+export function recordAuditProgress(db: Db, audit: AuditRow, evaluated: number, total: number): Promise<boolean> {
+  return updateCurrentAttempt(db, audit, { resources_evaluated: evaluated, resources_total: total });
+}
+
 /** Marks this attempt's audit succeeded; answers false if the attempt is no longer the audit's. */
-export async function completeAudit(
+export function completeAudit(
   db: Db,
   audit: AuditRow,
   result: { resources: number; ruleVersions: Record<string, number>; summary: AuditSummaryData },
 ): Promise<boolean> {
-  const row = await db
-    .updateTable('audits')
-    .set({
-      status: 'succeeded',
-      finished_at: new Date(),
-      resources_evaluated: result.resources,
-      resources_total: result.resources,
-      rule_versions: JSON.stringify(result.ruleVersions),
-      summary: JSON.stringify(result.summary),
-    })
-    .where('id', '=', audit.id)
-    .where('status', '=', 'running')
-    .where('attempt', '=', audit.attempt)
-    .returning('id')
-    .executeTakeFirst();
-  return row !== undefined;
+  return updateCurrentAttempt(db, audit, {
+    status: 'succeeded',
+    finished_at: new Date(),
+    resources_evaluated: result.resources,
+    resources_total: result.resources,
+    rule_versions: JSON.stringify(result.ruleVersions),
+    summary: JSON.stringify(result.summary),
+  });
 }
 
 /** Ends a running or queued audit; answers false if it had already ended. */
 export async function endAudit(
   db: Db,
   id: string,
-  end: Partial<Pick<AuditsTable, 'error_code' | 'error_message'>> & { status: 'succeeded' | 'failed' | 'canceled' },
-  fromStatuses: AuditStatus[] = ['running'],
+  end: Partial<Pick<AuditsTable, 'error_code' | 'error_message'>> & { status: 'failed' | 'canceled' },
 ): Promise<boolean> {
   const row = await db
     .updateTable('audits')
     .set({ ...end, finished_at: new Date() })
     .where('id', '=', id)
-    .where('status', 'in', fromStatuses)
+    .where('status', 'in', ['queued', 'running'])
     .returning('id')
     .executeTakeFirst();
   return row !== undefined;

@@ -41,7 +41,7 @@ export async function reanalyzeAudit(db: Db, jobs: JobQueue, principal: Principa
 /** Cancels a queued or running audit; a finished one answers 409 `audit_not_cancelable`. */
 export async function cancelAudit(db: Db, principal: Principal, id: string): Promise<AuditRow> {
   const audit = await requireAudit(db, principal, id);
-  const canceled = await endAudit(db, audit.id, { status: 'canceled' }, ['queued', 'running']);
+  const canceled = await endAudit(db, audit.id, { status: 'canceled' });
   if (!canceled) throw new AppError('audit_not_cancelable', `Audit ${audit.id} has already ended; only a queued or running audit can be canceled.`);
   return (await findAudit(db, principal.organizationId, id))!;
 }
