@@ -39,6 +39,10 @@ const migrations: Record<string, Migration> = {
 export function openDatabase(options: { databaseUrl?: string; dataDir: string | null }): Db {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+    // An idle connection the server ends (a restart, a terminated backend) is dropped from the
+    // pool and the next query opens another; without a listener the pool's error event would
+    // crash the process instead.
+    pool.on('error', () => {});
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   let dataDir: string | undefined;
