@@ -15,6 +15,7 @@ import * as queuedImports from './migrations/0007_queued_imports';
 import * as audits from './migrations/0008_audits';
 import * as findingsIndexes from './migrations/0009_findings_indexes';
 import * as idempotencyKeys from './migrations/0010_idempotency_keys';
+import * as auditPolicyVersions from './migrations/0011_audit_policy_versions';
 
 export type Db = Kysely<Database>;
 
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '0008_audits': audits,
   '0009_findings_indexes': findingsIndexes,
   '0010_idempotency_keys': idempotencyKeys,
+  '0011_audit_policy_versions': auditPolicyVersions,
 };
 
 /**

@@ -152,11 +152,18 @@ export interface AuditsTable {
   catalogue_version: string | null;
   /** Rule id → version, of every rule the audit applied. */
   rule_versions: NullableJson<Record<string, number>>;
+  /** The organization's enabled policies the audit applied, at the version it applied. */
+  policy_versions: ColumnType<AppliedPolicyVersion[], string | undefined, string>;
   summary: NullableJson<AuditSummaryData>;
   created_by: string;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+}
+
+export interface AppliedPolicyVersion {
+  policy_id: string;
+  version: number;
 }
 
 /** What a finished audit found, as stored; the API's `summary` is shaped from it. */
