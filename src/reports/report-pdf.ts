@@ -188,7 +188,7 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, write: Wr
   await render(layout, write, async () => {
     const { doc } = layout;
     layout.titlePage({ kind: 'Remediation plan', headline: 'The fixes, grouped by rule and ordered by severity, reach and cost, with the steps and Terraform to apply.', facts: titleFacts(report) });
-    layout.reserveContents(report.groups.length + 3);
+    layout.reserveContents(report.groups.length + 4);
 
     layout.section('Overview');
     layout.facts([
@@ -210,8 +210,12 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, write: Wr
       { empty: 'Nothing to fix: the audit found no failing checks within the filters.' },
     );
 
+    if (report.groups.length > 0) {
+      layout.section('Work items');
+      layout.paragraph('One item a rule, most urgent first. Each says why it matters, how to fix it, and lists every affected resource.', { size: 9, color: COLORS.muted });
+    }
     for (const group of report.groups) {
-      layout.section(`${group.rank}. ${group.title}`, 1);
+      layout.section(`${group.rank}. ${group.title}`, 2);
       const y = doc.y;
       const w = layout.pill(group.severity, SEVERITY_COLORS[group.severity]!, layout.left, y);
       doc.font('body').fontSize(8.5).fillColor(COLORS.muted).text(`${humanize(group.dimension)} · ${group.rule_id}`, layout.left + w + 8, y + 2, { lineBreak: false });
@@ -232,12 +236,12 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, write: Wr
       layout.heading(`Affected resources (${group.affected_resources.toLocaleString('en-US')})`);
       await layout.table(
         [
-          { header: 'Resource', width: 4.2 },
-          { header: 'Type', width: 2 },
-          { header: 'Account', width: 2.4, size: 7 },
-          { header: 'Region', width: 1.2 },
-          { header: 'Status', width: 1.2 },
-          { header: 'Cost / month', width: 1.2, align: 'right' },
+          { header: 'Resource', width: 4.4, size: 7.5 },
+          { header: 'Type', width: 2.5, size: 6.5 },
+          { header: 'Account', width: 2.7, size: 6.5 },
+          { header: 'Region', width: 1.5, size: 7 },
+          { header: 'Status', width: 1.1, size: 7 },
+          { header: 'Cost / month', width: 1.3, align: 'right', size: 7 },
         ],
         mapPages(report.resourcesOf(group), (r): Cell[] => [
           `${r.name ?? '(unnamed)'}\n${r.native_id}`,
@@ -263,7 +267,7 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
       headline: `${report.framework.name} ${report.framework.version}: every control, the rules behind it, and the resources that pass and fail.`,
       facts: [['Framework', `${report.framework.name} ${report.framework.version}`], ...titleFacts(report)],
     });
-    layout.reserveContents(report.rules.length + 4);
+    layout.reserveContents(report.rules.length + 5);
 
     layout.section('Summary');
     const { summary } = report;
@@ -296,8 +300,10 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
       [report.controls.map((c): Cell[] => [c.id, c.title, { text: humanize(c.status), pill: STATUS_COLORS[c.status]! }, c.rule_ids.length > 0 ? c.rule_ids.join('\n') : '(no rule maps here)', String(c.failing_resources)])],
     );
 
+    layout.section('Evidence by rule');
+    layout.paragraph('Every rule mapped to a control of the framework, once: the resources it failed on, with the finding and the values read from the resource, and the resources it passed on.', { size: 9, color: COLORS.muted });
     for (const rule of report.rules) {
-      layout.section(`Evidence: ${rule.title}`, 1);
+      layout.section(rule.title, 2);
       const y = doc.y;
       const w = layout.pill(rule.severity, SEVERITY_COLORS[rule.severity]!, layout.left, y);
       doc.font('body').fontSize(8.5).fillColor(COLORS.muted).text(rule.rule_id, layout.left + w + 8, y + 2, { lineBreak: false });
@@ -312,9 +318,9 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
       layout.heading('Failing resources');
       await layout.table(
         [
-          { header: 'Resource', width: 3.6 },
-          { header: 'Account · region', width: 2.2, size: 7 },
-          { header: 'Finding', width: 1.5, size: 7 },
+          { header: 'Resource', width: 3.6, size: 7.5 },
+          { header: 'Account · region', width: 2.4, size: 6.5 },
+          { header: 'Finding', width: 2.2, size: 6.5 },
           { header: 'Evidence', width: 3.6, font: 'mono', size: 6.5 },
         ],
         mapPages(rule.failed > 0 ? report.failingOf(rule) : empty<FailingResource>(), (r): Cell[] => [
@@ -328,10 +334,10 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
       layout.heading('Passing resources');
       await layout.table(
         [
-          { header: 'Resource', width: 4.6 },
-          { header: 'Type', width: 2.2 },
-          { header: 'Account', width: 2.4, size: 7 },
-          { header: 'Region', width: 1.4 },
+          { header: 'Resource', width: 4.6, size: 7.5 },
+          { header: 'Type', width: 2.5, size: 6.5 },
+          { header: 'Account', width: 2.7, size: 6.5 },
+          { header: 'Region', width: 1.5, size: 7 },
         ],
         mapPages(rule.evaluated > rule.failed ? report.passingOf(rule) : empty<ReportedResource>(), (r): Cell[] => [`${r.name ?? '(unnamed)'}\n${r.native_id}`, r.type, r.account_id, r.region ?? '–']),
         { empty: rule.evaluated === 0 ? 'None: the audit evaluated the rule on no resource.' : 'None: the rule failed on every resource it was evaluated on.' },
