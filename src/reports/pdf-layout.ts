@@ -187,7 +187,7 @@ export class PdfLayout {
   }
 
   /** A table whose rows arrive in pages; a row never splits, and each new page repeats the header row. */
-  async table(columns: Column[], pages: AsyncIterable<Cell[][]> | Cell[][][], options: { empty?: string } = {}): Promise<number> {
+  async table(columns: Column[], pages: AsyncIterable<Cell[][]> | Cell[][][], options: { empty?: string; limit?: number } = {}): Promise<number> {
     const { doc } = this;
     const pad = 4;
     const total = columns.reduce((sum, c) => sum + c.width, 0);
@@ -203,8 +203,10 @@ export class PdfLayout {
     this.ensureSpace(40);
     header();
     let count = 0;
-    for await (const page of pages) {
+    const limit = options.limit ?? Infinity;
+    rows: for await (const page of pages) {
       for (const row of page) {
+        if (count >= limit) break rows;
         const cells = row.map((cell) => (typeof cell === 'string' ? { text: cell } : cell));
         let height = 0;
         cells.forEach((cell, i) => {

@@ -6,6 +6,12 @@ import { PRIORITY_FORMULA, type ComplianceEvidence, type FailingResource, type R
 
 type Write = (chunk: Buffer) => Promise<void>;
 
+/**
+ * How many resources a PDF lists per work item or rule: it is read by people, so beyond these it
+ * says how many more there are, and the JSON form of the same report lists every one.
+ */
+export const PDF_LISTED_RESOURCES = { affected: 100, failing: 100, passing: 50 } as const;
+
 const SEVERITIES_DOWN = [...SEVERITIES].reverse();
 const TITLES = { executive_summary: 'Executive summary', remediation_plan: 'Remediation plan', compliance_evidence: 'Compliance evidence' } as const;
 
@@ -15,7 +21,7 @@ function layoutFor(report: ReportHeader & { report_type: keyof typeof TITLES }, 
     title: TITLES[report.report_type],
     subject,
     organization: report.organization.name,
-    footer: `Audit ${provenance.audit_id} · rule catalogue ${provenance.catalogue_version ?? 'unknown'} · report ${report.report_id}`,
+    footer: `Audit ${provenance.audit_id} · rule catalogue ${provenance.catalogue_version ?? 'unknown'}`,
   });
 }
 
@@ -203,7 +209,7 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, write: Wr
         { header: 'Work item', width: 5 },
         { header: 'Severity', width: 1.3 },
         { header: 'Resources', width: 1.1, align: 'right' },
-        { header: 'Cost / month', width: 1.3, align: 'right' },
+        { header: '$ / month', width: 1.3, align: 'right' },
         { header: 'Priority', width: 1.1, align: 'right' },
       ],
       [report.groups.map((g): Cell[] => [String(g.rank), g.title, { text: g.severity, pill: SEVERITY_COLORS[g.severity]! }, g.affected_resources.toLocaleString('en-US'), g.monthly_cost_usd > 0 ? money(g.monthly_cost_usd) : '–', g.priority.toLocaleString('en-US')])],
@@ -241,7 +247,7 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, write: Wr
           { header: 'Account', width: 2.7, size: 6.5 },
           { header: 'Region', width: 1.5, size: 7 },
           { header: 'Status', width: 1.1, size: 7 },
-          { header: 'Cost / month', width: 1.3, align: 'right', size: 7 },
+          { header: '$ / month', width: 1.3, align: 'right', size: 7 },
         ],
         mapPages(report.resourcesOf(group), (r): Cell[] => [
           `${r.name ?? '(unnamed)'}\n${r.native_id}`,
@@ -251,7 +257,9 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, write: Wr
           humanize(r.finding_status),
           r.monthly_cost_usd === null ? '–' : money(r.monthly_cost_usd),
         ]),
+        { limit: PDF_LISTED_RESOURCES.affected },
       );
+      moreInJson(layout, group.affected_resources, PDF_LISTED_RESOURCES.affected);
     }
 
     provenanceSection(layout, report);
@@ -292,9 +300,9 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
     await layout.table(
       [
         { header: 'Control', width: 1 },
-        { header: 'Title', width: 4 },
-        { header: 'Status', width: 1.5 },
-        { header: 'Rules evaluated', width: 3.2, size: 7 },
+        { header: 'Title', width: 3.8 },
+        { header: 'Status', width: 1.9 },
+        { header: 'Rules evaluated', width: 3.2, size: 6.5 },
         { header: 'Failing', width: 0.9, align: 'right' },
       ],
       [report.controls.map((c): Cell[] => [c.id, c.title, { text: humanize(c.status), pill: STATUS_COLORS[c.status]! }, c.rule_ids.length > 0 ? c.rule_ids.join('\n') : '(no rule maps here)', String(c.failing_resources)])],
@@ -311,9 +319,9 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
       const controls = report.controls.filter((c) => c.rule_ids.includes(rule.rule_id)).map((c) => c.id);
       layout.facts([
         ['Controls', controls.join(', ')],
-        ['Evaluated on', `${rule.evaluated.toLocaleString('en-US')} resources`],
-        ['Failed on', `${rule.failed.toLocaleString('en-US')} resources`],
-        ['Could not evaluate', `${rule.errors.toLocaleString('en-US')} resources`],
+        ['Evaluated on', resources(rule.evaluated)],
+        ['Failed on', resources(rule.failed)],
+        ['Could not evaluate', resources(rule.errors)],
       ]);
       layout.heading('Failing resources');
       await layout.table(
@@ -329,8 +337,9 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
           `${r.finding_id}\n${humanize(r.finding_status)}`,
           r.evidence.length === 0 ? '–' : r.evidence.map((e) => `${e.path} = ${truncate(JSON.stringify(e.value) ?? 'null', 160)}`).join('\n'),
         ]),
-        { empty: 'None: the rule failed on no resource.' },
+        { empty: 'None: the rule failed on no resource.', limit: PDF_LISTED_RESOURCES.failing },
       );
+      moreInJson(layout, rule.failed, PDF_LISTED_RESOURCES.failing);
       layout.heading('Passing resources');
       await layout.table(
         [
@@ -340,12 +349,21 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
           { header: 'Region', width: 1.5, size: 7 },
         ],
         mapPages(rule.evaluated > rule.failed ? report.passingOf(rule) : empty<ReportedResource>(), (r): Cell[] => [`${r.name ?? '(unnamed)'}\n${r.native_id}`, r.type, r.account_id, r.region ?? '–']),
-        { empty: rule.evaluated === 0 ? 'None: the audit evaluated the rule on no resource.' : 'None: the rule failed on every resource it was evaluated on.' },
+        { empty: rule.evaluated === 0 ? 'None: the audit evaluated the rule on no resource.' : 'None: the rule failed on every resource it was evaluated on.', limit: PDF_LISTED_RESOURCES.passing },
       );
+      moreInJson(layout, rule.evaluated - rule.failed, PDF_LISTED_RESOURCES.passing);
     }
 
     provenanceSection(layout, report, [['Framework', `${report.framework.name} ${report.framework.version} (${report.framework.id})`]]);
   });
+}
+
+function moreInJson(layout: PdfLayout, total: number, listed: number): void {
+  if (total <= listed) return;
+  layout.paragraph(
+    `Listed: the first ${listed.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}. The JSON form of this report (same audit, format json) lists all ${total.toLocaleString('en-US')}.`,
+    { size: 8.5, color: COLORS.muted },
+  );
 }
 
 async function* mapPages<T, U>(pages: AsyncIterable<T[]>, map: (item: T) => U): AsyncIterable<U[]> {
@@ -353,6 +371,10 @@ async function* mapPages<T, U>(pages: AsyncIterable<T[]>, map: (item: T) => U): 
 }
 
 async function* empty<T>(): AsyncIterable<T[]> {}
+
+function resources(count: number): string {
+  return `${count.toLocaleString('en-US')} ${count === 1 ? 'resource' : 'resources'}`;
+}
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;

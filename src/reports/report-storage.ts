@@ -20,19 +20,14 @@ export class ReportFileWriter {
   readonly #hash = createHash('sha256');
   readonly #chunks: Buffer[] = [];
   readonly #stream: fs.WriteStream | undefined;
+  readonly #reportsDir: string | undefined;
   readonly #relativePath: string | null;
-  readonly #absolutePath: string | null;
   #size = 0;
 
   private constructor(reportsDir: string | undefined, relativePath: string) {
-    if (!reportsDir) {
-      this.#relativePath = null;
-      this.#absolutePath = null;
-      return;
-    }
-    this.#relativePath = relativePath;
-    this.#absolutePath = path.join(reportsDir, relativePath);
-    this.#stream = fs.createWriteStream(this.#absolutePath, { flags: 'w' });
+    this.#reportsDir = reportsDir;
+    this.#relativePath = reportsDir ? relativePath : null;
+    if (reportsDir) this.#stream = fs.createWriteStream(path.join(reportsDir, relativePath), { flags: 'w' });
   }
 
   static async open(reportsDir: string | undefined, organizationId: string, fileName: string): Promise<ReportFileWriter> {
@@ -71,7 +66,7 @@ export class ReportFileWriter {
     this.#chunks.length = 0;
     if (this.#stream) {
       this.#stream.destroy();
-      await removeReportFile(path.dirname(path.dirname(this.#absolutePath!)), this.#relativePath);
+      await removeReportFile(this.#reportsDir, this.#relativePath);
     }
   }
 }
