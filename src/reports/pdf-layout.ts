@@ -254,7 +254,7 @@ export class PdfLayout {
     this.ensureSpace(rows.length * 20 + 10);
     for (const row of rows) {
       const y = doc.y;
-      doc.font('body').fontSize(9).fillColor(COLORS.ink).text(row.label, this.left, y + 2, { width: labelWidth - 6, lineBreak: false });
+      doc.font('body').fontSize(9).fillColor(COLORS.ink).text(fitted(doc, row.label, labelWidth - 6), this.left, y + 2, { lineBreak: false });
       doc.rect(this.left + labelWidth, y, barWidth, 13).fill('#F3F4F6');
       let x = this.left + labelWidth;
       for (const segment of row.segments) {
@@ -317,8 +317,7 @@ export class PdfLayout {
           doc.font(font).fontSize(10).fillColor(COLORS.ink);
           const numberWidth = doc.widthOfString(pageNumber);
           const titleWidth = this.width - indent - 40;
-          let title = section.title;
-          while (doc.widthOfString(title) > titleWidth && title.length > 4) title = `${title.slice(0, -2)}…`;
+          const title = fitted(doc, section.title, titleWidth);
           doc.text(title, this.left + indent, y, { lineBreak: false });
           const dotsFrom = this.left + indent + doc.widthOfString(title) + 6;
           const dotsTo = this.left + this.width - numberWidth - 6;
@@ -348,6 +347,14 @@ export class PdfLayout {
     }
     doc.end();
   }
+}
+
+/** `text`, cut with an ellipsis to fit `width` in the current font. */
+function fitted(doc: PDFKit.PDFDocument, text: string, width: number): string {
+  if (doc.widthOfString(text) <= width) return text;
+  let cut = text;
+  while (cut.length > 1 && doc.widthOfString(`${cut}…`) > width) cut = cut.slice(0, -1);
+  return `${cut.trimEnd()}…`;
 }
 
 export function money(usd: number): string {

@@ -12,6 +12,7 @@ type Write = (chunk: Buffer) => Promise<void>;
  */
 export const PDF_LISTED_RESOURCES = { affected: 100, failing: 100, passing: 50 } as const;
 
+const SHORT_FRAMEWORK_NAMES: Record<string, string> = { cis_aws_foundations: 'CIS AWS', soc2: 'SOC 2', pci_dss: 'PCI DSS' };
 const SEVERITIES_DOWN = [...SEVERITIES].reverse();
 const TITLES = { executive_summary: 'Executive summary', remediation_plan: 'Remediation plan', compliance_evidence: 'Compliance evidence' } as const;
 
@@ -135,7 +136,7 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
     doc.font('body').fontSize(9).fillColor(COLORS.accent).text('ESTIMATED MONTHLY SAVING', layout.left + 16, boxTop + 10, { characterSpacing: 0.5 });
     doc.font('bold').fontSize(20).fillColor(COLORS.ink).text(money(report.cost.monthly_savings_usd), layout.left + 16, boxTop + 24, { lineBreak: false });
     doc.font('body').fontSize(9).fillColor(COLORS.muted).text(
-      `from ${report.cost.findings.toLocaleString('en-US')} cost findings (idle, oversized or unattached resources), ${money(report.cost.monthly_savings_usd * 12)} a year.`,
+      `from ${report.cost.findings.toLocaleString('en-US')} cost ${report.cost.findings === 1 ? 'finding' : 'findings'} (idle, oversized or unattached resources), ${money(report.cost.monthly_savings_usd * 12)} a year.`,
       layout.left + 200, boxTop + 22, { width: layout.width - 216 },
     );
     doc.y = boxTop + 70;
@@ -149,7 +150,7 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
       doc.font('bold').fontSize(11).fillColor(COLORS.ink).text(risk.title, layout.left + 32, y, { width: layout.width - 32 });
       const pillY = doc.y + 3;
       const w = layout.pill(risk.severity, SEVERITY_COLORS[risk.severity]!, layout.left + 32, pillY);
-      doc.font('body').fontSize(8).fillColor(COLORS.muted).text(`${humanize(risk.dimension)} · ${risk.affected_resources.toLocaleString('en-US')} resources · ${risk.rule_id}`, layout.left + 38 + w, pillY + 2, { lineBreak: false });
+      doc.font('body').fontSize(8).fillColor(COLORS.muted).text(`${humanize(risk.dimension)} · ${resources(risk.affected_resources)} · ${risk.rule_id}`, layout.left + 38 + w, pillY + 2, { lineBreak: false });
       doc.y = pillY + 18;
       doc.font('body').fontSize(9.5).fillColor(COLORS.ink).text(risk.summary, layout.left + 32, doc.y, { width: layout.width - 32, lineGap: 2 });
       doc.y += 14;
@@ -159,7 +160,7 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
     layout.paragraph('Each framework\'s controls as of the audit: passed, failed, or not evaluated (no resource the control\'s rules apply to). Score = passed ÷ (passed + failed).', { size: 9, color: COLORS.muted });
     layout.bars(
       report.compliance.map((f) => ({
-        label: f.name,
+        label: SHORT_FRAMEWORK_NAMES[f.framework_id] ?? f.name,
         segments: [
           { value: f.passed, color: COLORS.good },
           { value: f.failed, color: COLORS.bad },
