@@ -1231,6 +1231,99 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List reports
+         * @description The organization's reports, newest first.
+         */
+        get: operations["listReports"];
+        put?: never;
+        /**
+         * Generate a report
+         * @description Queues a report of a succeeded audit (by default the organization's latest succeeded full
+         *     audit of every account) and answers at once with it `queued` and its `Location`. A worker
+         *     then generates it: poll the report until it is `ready` (or `failed`, with `error` saying
+         *     why), then download it from `/v1/reports/{id}/download`.
+         *
+         *     `compliance_evidence` needs a `framework` and takes no `filters`; the other types take no
+         *     `framework` (`422 validation_failed`). An audit that has not succeeded answers
+         *     `409 audit_not_finished`; an unknown one, or the lack of any succeeded audit, `404 not_found`.
+         *     This operation has the `heavy` rate-limit budget.
+         */
+        post: operations["createReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The report's id.
+                 * @example rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["reportId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a report
+         * @description The report: its state, and once `ready` its size in bytes, `sha256` and `generated_at`;
+         *     always its provenance (audit, rule catalogue version, policy versions, audit coverage).
+         */
+        get: operations["getReport"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a report
+         * @description Deletes the report and its file. A report still being generated is deleted too; its worker then discards what it made.
+         */
+        delete: operations["deleteReport"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The report's id.
+                 * @example rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["reportId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a report
+         * @description The report's file: `application/pdf`, or `application/json` in the schema of its type
+         *     (`ExecutiveSummaryReportContent`, `RemediationPlanReportContent`,
+         *     `ComplianceEvidenceReportContent`), with `Content-Disposition: attachment`, `Content-Length`
+         *     and an `ETag` that is its SHA-256 (hex, quoted). A report not yet `ready` (or `failed`)
+         *     answers `409 report_not_ready`.
+         */
+        get: operations["downloadReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1268,7 +1361,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "report_not_ready" | "rate_limited" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -2334,6 +2427,266 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @example rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        ReportId: string;
+        /**
+         * @description `executive_summary`: scores, findings by severity and dimension, top risks, savings and
+         *     compliance posture, for executives. `remediation_plan`: the work grouped by rule, most
+         *     urgent first, for the engineers who fix things. `compliance_evidence`: one framework's
+         *     controls with the passing and failing resources behind each, for auditors.
+         * @enum {string}
+         */
+        ReportType: "executive_summary" | "remediation_plan" | "compliance_evidence";
+        /**
+         * @description `pdf` for people; `json` for programs, in the schema of the report type (`ExecutiveSummaryReportContent`, `RemediationPlanReportContent`, `ComplianceEvidenceReportContent`).
+         * @enum {string}
+         */
+        ReportFormat: "pdf" | "json";
+        /**
+         * @description `queued` → `generating` → `ready` (downloadable) or `failed` (see `error`).
+         * @enum {string}
+         */
+        ReportStatus: "queued" | "generating" | "ready" | "failed";
+        /**
+         * @description What the report covers of the audit's findings; a list left out or empty means all.
+         *     Scores and compliance posture are the audit's as a whole. Compliance evidence takes no
+         *     filters: an auditor's evidence covers the whole audit.
+         */
+        ReportFilters: {
+            dimensions?: components["schemas"]["Dimension"][];
+            severities?: components["schemas"]["Severity"][];
+            account_ids?: components["schemas"]["AccountId"][];
+        };
+        /** @description The filters the report was made with; an empty list means all. */
+        ReportAppliedFilters: {
+            dimensions: components["schemas"]["Dimension"][];
+            severities: components["schemas"]["Severity"][];
+            account_ids: components["schemas"]["AccountId"][];
+        };
+        ReportCreate: {
+            type: components["schemas"]["ReportType"];
+            format: components["schemas"]["ReportFormat"];
+            /** @description The succeeded audit to report on; by default the organization's latest succeeded full audit of every account. */
+            audit_id?: components["schemas"]["AuditId"];
+            /** @description Required for `compliance_evidence`, refused for the other types. */
+            framework?: components["schemas"]["ComplianceFrameworkId"];
+            filters?: components["schemas"]["ReportFilters"];
+        };
+        /**
+         * @description Where every figure of the report comes from: the audit, the version of the rule catalogue
+         *     it ran, the versions of the organization's policies it applied, and what it covered.
+         */
+        ReportProvenance: {
+            audit_id: components["schemas"]["AuditId"];
+            audit_finished_at: components["schemas"]["Timestamp"];
+            /** @description The rule catalogue's version; `null` only for audits recorded without one. */
+            catalogue_version: null | string;
+            /** @description The organization's policies the audit applied, at the version it applied. */
+            policy_versions: {
+                policy_id: string;
+                /** Format: int32 */
+                version: number;
+            }[];
+            /** @description The audit's coverage (see `AuditSummary`). */
+            coverage: {
+                /** Format: int32 */
+                resources_evaluated: number;
+                /** Format: int32 */
+                rules_evaluated: number;
+                /** Format: int32 */
+                evaluations: number;
+                /** Format: int32 */
+                evaluation_errors: number;
+            };
+        };
+        Report: {
+            id: components["schemas"]["ReportId"];
+            type: components["schemas"]["ReportType"];
+            format: components["schemas"]["ReportFormat"];
+            status: components["schemas"]["ReportStatus"];
+            audit_id: components["schemas"]["AuditId"];
+            /** @description The framework of a compliance evidence report; `null` for the other types. */
+            framework: null | components["schemas"]["ComplianceFrameworkId"];
+            filters: components["schemas"]["ReportAppliedFilters"];
+            /** @description Why generation failed; `null` unless `failed`. */
+            error: null | {
+                /** @description `generation_failed` (the report could not be made; the message says why) or `worker_lost` (its worker stopped, repeatedly). */
+                code: string;
+                message: string;
+            };
+            /** @description The file's size; `null` until `ready`. */
+            size_bytes: null | number;
+            /** @description The SHA-256 of the file, hex; the download's `ETag`. `null` until `ready`. */
+            sha256: null | string;
+            provenance: components["schemas"]["ReportProvenance"];
+            created_by: components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            /** @description When the file was finished; `null` until `ready`. */
+            generated_at: null | components["schemas"]["Timestamp"];
+        };
+        ReportList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["Report"][];
+        };
+        /** @description What every report's JSON starts with. */
+        ReportHeader: {
+            report_id: components["schemas"]["ReportId"];
+            report_type: components["schemas"]["ReportType"];
+            generated_at: components["schemas"]["Timestamp"];
+            organization: {
+                id: components["schemas"]["OrganizationId"];
+                name: string;
+            };
+            provenance: components["schemas"]["ReportProvenance"];
+            filters: components["schemas"]["ReportAppliedFilters"];
+        };
+        /**
+         * Format: double
+         * @description US dollars a month, rounded to cents.
+         */
+        ReportMoney: number;
+        /** @description A resource as reports name it (its current name and place). */
+        ReportReportedResource: {
+            id: components["schemas"]["ResourceId"];
+            type: components["schemas"]["ResourceType"];
+            name: components["schemas"]["NullableResourceName"];
+            native_id: string;
+            account_id: components["schemas"]["AccountId"];
+            region: components["schemas"]["NullableRegion"];
+        };
+        /** @description The JSON of an `executive_summary` report; its PDF shows the same. */
+        ExecutiveSummaryReportContent: components["schemas"]["ReportHeader"] & {
+            /** @constant */
+            report_type: "executive_summary";
+            /** @description The organization's succeeded full audit before this one, which `change` compares with; `null` if none. */
+            previous_audit_id: null | components["schemas"]["AuditId"];
+            /** @description Each dimension's score (see `AuditSummary`), the previous audit's, and the change in points. */
+            dimensions: {
+                dimension: components["schemas"]["Dimension"];
+                score: components["schemas"]["DimensionScore"];
+                previous_score: components["schemas"]["DimensionScore"];
+                change: null | number;
+            }[];
+            /** @description The findings the audit saw failing (within the filters), suppressed ones left out. */
+            findings: {
+                /** Format: int32 */
+                total: number;
+                by_severity: components["schemas"]["SeverityCounts"];
+                by_dimension: {
+                    security: components["schemas"]["SeverityCounts"];
+                    cost: components["schemas"]["SeverityCounts"];
+                    architecture: components["schemas"]["SeverityCounts"];
+                    compliance: components["schemas"]["SeverityCounts"];
+                };
+            };
+            /** @description The rules failing with the highest priority (see `RemediationPlanReportContent`), in plain words. */
+            top_risks: {
+                rule_id: string;
+                title: string;
+                severity: components["schemas"]["Severity"];
+                dimension: components["schemas"]["Dimension"];
+                /** Format: int32 */
+                affected_resources: number;
+                summary: string;
+            }[];
+            cost: {
+                monthly_savings_usd: components["schemas"]["ReportMoney"];
+                /**
+                 * Format: int32
+                 * @description The cost findings the saving adds up.
+                 */
+                findings: number;
+            };
+            /** @description Each framework's posture as of the audit (see `ComplianceTally`). */
+            compliance: {
+                framework_id: components["schemas"]["ComplianceFrameworkId"];
+                name: string;
+                score: components["schemas"]["CompliancePercent"];
+                passed: components["schemas"]["ComplianceCount"];
+                failed: components["schemas"]["ComplianceCount"];
+                not_evaluated: components["schemas"]["ComplianceCount"];
+                coverage: components["schemas"]["CompliancePercent"];
+            }[];
+        };
+        /**
+         * @description The JSON of a `remediation_plan` report; its PDF shows the same. The work is grouped by
+         *     rule (a built-in rule, or a policy: `rule_id` is then the policy's id), most urgent first:
+         *     `priority = severity weight × affected resources × (1 + log10(1 + monthly cost in USD))`,
+         *     with the score weights (info 0, low 1, medium 3, high 5, critical 10); ties go to the more
+         *     severe, then to the one affecting more resources.
+         */
+        RemediationPlanReportContent: components["schemas"]["ReportHeader"] & {
+            /** @constant */
+            report_type: "remediation_plan";
+            totals: {
+                /** Format: int32 */
+                groups: number;
+                /** Format: int32 */
+                findings: number;
+                monthly_cost_usd: components["schemas"]["ReportMoney"];
+            };
+            groups: {
+                /** Format: int32 */
+                rank: number;
+                rule_id: string;
+                title: string;
+                description: string;
+                dimension: components["schemas"]["Dimension"];
+                severity: components["schemas"]["Severity"];
+                /** Format: int32 */
+                affected_resources: number;
+                monthly_cost_usd: components["schemas"]["ReportMoney"];
+                /** Format: double */
+                priority: number;
+                remediation: {
+                    text: string;
+                    terraform: string | null;
+                };
+                /** @description Every affected resource, with its finding. */
+                resources: (components["schemas"]["ReportReportedResource"] & {
+                    finding_id: components["schemas"]["FindingId"];
+                    finding_status: components["schemas"]["FindingStatus"];
+                    monthly_cost_usd: null | components["schemas"]["ReportMoney"];
+                })[];
+            }[];
+        };
+        /**
+         * @description The JSON of a `compliance_evidence` report; its PDF shows the same. Every control of the
+         *     framework with its status (see `ComplianceControlStatus`) and the rules mapped to it;
+         *     every such rule once, with the resources it was evaluated on: failing ones with their
+         *     finding and evidence, passing ones (the audit's resources of the rule's types, less the
+         *     failing ones and the ones the rule could not be evaluated on).
+         */
+        ComplianceEvidenceReportContent: components["schemas"]["ReportHeader"] & {
+            /** @constant */
+            report_type: "compliance_evidence";
+            framework: {
+                id: components["schemas"]["ComplianceFrameworkId"];
+                name: string;
+                version: string;
+            };
+            summary: components["schemas"]["ComplianceTally"];
+            controls: {
+                id: components["schemas"]["ComplianceControlId"];
+                title: string;
+                status: components["schemas"]["ComplianceControlStatus"];
+                failing_resources: components["schemas"]["ComplianceCount"];
+                rule_ids: string[];
+            }[];
+            rules: {
+                rule_id: string;
+                title: string;
+                severity: components["schemas"]["Severity"];
+                evaluated: components["schemas"]["ComplianceCount"];
+                failed: components["schemas"]["ComplianceCount"];
+                errors: components["schemas"]["ComplianceCount"];
+                failing_resources: (components["schemas"]["ReportReportedResource"] & {
+                    finding_id: components["schemas"]["FindingId"];
+                    finding_status: components["schemas"]["FindingStatus"];
+                    evidence: components["schemas"]["FindingEvidence"][];
+                })[];
+                passing_resources: components["schemas"]["ReportReportedResource"][];
+            }[];
+        };
     };
     responses: {
         /** @description `validation_failed`, `invalid_severity_filter` (an unknown severity) or `invalid_filter` (an unknown status); `details` names the parameter. */
@@ -2557,6 +2910,11 @@ export interface components {
          * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
          */
         cursor: string;
+        /**
+         * @description The report's id.
+         * @example rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        reportId: components["schemas"]["ReportId"];
     };
     requestBodies: never;
     headers: {
@@ -5477,6 +5835,244 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["422"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listReports: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only reports of this type.
+                 * @example remediation_plan
+                 */
+                type?: components["schemas"]["ReportType"];
+                /**
+                 * @description Only reports in this state.
+                 * @example ready
+                 */
+                status?: components["schemas"]["ReportStatus"];
+                /**
+                 * @description Only reports of this audit.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                audit_id?: components["schemas"]["AuditId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of reports. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createReport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key of your choosing (a UUID, say) that makes a retry safe: a request sent again with the
+                 *     same key, by the same user, within 24 hours gets the first answer again (status, body and
+                 *     `Location`, with `Idempotent-Replayed: true`) instead of doing the work twice. The same
+                 *     key with a different request is `422 idempotency_key_reused`; while the first is still
+                 *     being answered, `409 idempotency_key_in_progress`. Answers with status 500 or more are not
+                 *     kept, so such a request can be retried with its key.
+                 * @example 5f0c6d2e-8a3b-4f7e-9c1d-2b4a6e8f0a1c
+                 */
+                "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportCreate"];
+            };
+        };
+        responses: {
+            /** @description The report, queued. Poll `Location`. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The report, to poll.
+                     * @example /v1/reports/rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The report's id.
+                 * @example rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["reportId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The report's id.
+                 * @example rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["reportId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report is deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    downloadReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The report's id.
+                 * @example rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["reportId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description `attachment` with a file name made of the report type, the audit and the report id.
+                     * @example attachment; filename="fourfold-remediation_plan-rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF.pdf"
+                     */
+                    "Content-Disposition": string;
+                    /**
+                     * @description The file's size in bytes, as `size_bytes`.
+                     * @example 48213
+                     */
+                    "Content-Length": number;
+                    /**
+                     * @description The file's SHA-256 in hex, quoted, as `sha256`.
+                     * @example "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                     */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                    "application/json": components["schemas"]["ExecutiveSummaryReportContent"] | components["schemas"]["RemediationPlanReportContent"] | components["schemas"]["ComplianceEvidenceReportContent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

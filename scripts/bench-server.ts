@@ -10,9 +10,10 @@ import { createTestDatabase } from '../test/support/database';
 
 /**
  * The API on a fresh database of the PostgreSQL server named by DATABASE_URL, listening on a
- * free local port, with a logged-in owner: what each benchmark measures against.
+ * free local port, with a logged-in owner: what each benchmark measures against. It works the
+ * job queues too, unless `workers: false` (a benchmark that runs its own worker process).
  */
-export async function startBenchServer(env: Record<string, string>): Promise<{ base: string; token: string; db: Db; close(): Promise<void> }> {
+export async function startBenchServer(env: Record<string, string>, options: { workers?: boolean } = {}): Promise<{ base: string; token: string; db: Db; databaseUrl: string; close(): Promise<void> }> {
   if (!process.env.DATABASE_URL) throw new Error('set DATABASE_URL to the PostgreSQL server (the benchmark creates and drops its own database)');
   const database = await createTestDatabase();
   const secret = 'bench-signing-secret-0123456789-0123456789';
@@ -29,7 +30,7 @@ export async function startBenchServer(env: Record<string, string>): Promise<{ b
   const logger = pino({ level: 'silent' });
   await bootstrapFirstOwner(database.db, config.admin, logger);
   const jobs = new JobQueue(database.db, config, logger);
-  await startWorkers(jobs, database.db, logger);
+  if (options.workers ?? true) await startWorkers(jobs, database.db, logger);
   const server = createApp({ config, db: database.db, logger, signingSecret: secret, jobs }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -39,6 +40,7 @@ export async function startBenchServer(env: Record<string, string>): Promise<{ b
     base,
     token,
     db: database.db,
+    databaseUrl: database.databaseUrl!,
     close: async () => {
       server.close();
       await jobs.stop();

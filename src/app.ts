@@ -30,6 +30,7 @@ import type { JobQueue } from './jobs/job-queue';
 import { memberRoutes } from './members/members.handlers';
 import { organizationRoutes } from './organizations/organizations.handlers';
 import { resourceRoutes } from './resources/resources.handlers';
+import { reportRoutes } from './reports/reports.handlers';
 import { ruleRoutes } from './rules/rules.handlers';
 import { systemRoutes } from './system/system.handlers';
 import { tokenRoutes } from './tokens/tokens.handlers';
@@ -102,6 +103,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(oauthAdminRoutes(db));
   app.use(complianceRoutes(db));
   app.use(findingRoutes(db));
+  app.use(reportRoutes(db, jobs, { reportsDir: config.reportsDir }));
 
   app.use(errorHandler);
   return app;

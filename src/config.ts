@@ -36,6 +36,8 @@ export interface Config {
   jobMaintenanceSeconds: number;
   /** How long one audit attempt may run before its worker is presumed dead and the audit retried. */
   auditTimeoutSeconds: number;
+  /** Where report files are kept; when absent they are kept in the database. */
+  reportsDir: string | undefined;
   /** Express's `trust proxy`: false, how many proxies are in front, or their addresses. */
   trustProxy: false | number | string[];
   /** Whether personal access tokens may be created without an expiry. */
@@ -152,6 +154,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     jobPollingSeconds: integer('JOB_POLLING_SECONDS', 2, 1, 60),
     jobMaintenanceSeconds: integer('JOB_MAINTENANCE_SECONDS', 60, 1, 3600),
     auditTimeoutSeconds: integer('AUDIT_TIMEOUT_SECONDS', 900, 1, 86400),
+    reportsDir: read('REPORTS_DIR') === undefined ? undefined : path.resolve(read('REPORTS_DIR')!),
     trustProxy: trustedProxies(read('TRUST_PROXY'), problems),
     patAllowNoExpiry: boolean('PAT_ALLOW_NO_EXPIRY', false),
     rateLimits: {

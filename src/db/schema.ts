@@ -260,6 +260,49 @@ export interface RateLimitsTable {
   reset_at: Date;
 }
 
+export type ReportType = components['schemas']['ReportType'];
+export type ReportFormat = components['schemas']['ReportFormat'];
+export type ReportStatus = components['schemas']['ReportStatus'];
+
+/** What a report covers: empty lists mean every dimension, severity or account. */
+export interface ReportFilters {
+  dimensions: Dimension[];
+  severities: Severity[];
+  account_ids: string[];
+}
+
+/** Where a report's figures come from, fixed when it is created. */
+export interface ReportProvenance {
+  audit_id: string;
+  audit_finished_at: string;
+  catalogue_version: string | null;
+  policy_versions: AppliedPolicyVersion[];
+  coverage: AuditSummaryData['coverage'];
+}
+
+export interface ReportsTable {
+  id: string;
+  organization_id: string;
+  type: ReportType;
+  format: ReportFormat;
+  status: ReportStatus;
+  audit_id: string;
+  framework: string | null;
+  filters: Json<ReportFilters>;
+  provenance: Json<ReportProvenance>;
+  error_code: string | null;
+  error_message: string | null;
+  /** bigint: PostgreSQL answers it as a string. */
+  size_bytes: ColumnType<string | null, number | null, number | null>;
+  sha256: string | null;
+  content: Buffer | null;
+  file_path: string | null;
+  created_by: string;
+  created_at: Date;
+  started_at: Date | null;
+  generated_at: Date | null;
+}
+
 /** A JSON array of strings: written as its JSON text, read back as the array. */
 type JsonStrings = ColumnType<string[], string, string>;
 type Nullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
@@ -344,6 +387,7 @@ export interface Database {
   oauth_authorizations: OAuthAuthorizationsTable;
   oauth_codes: OAuthCodesTable;
   oauth_tokens: OAuthTokensTable;
+  reports: ReportsTable;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -357,3 +401,4 @@ export type ImportRow = Selectable<ImportsTable>;
 export type AuditRow = Selectable<AuditsTable>;
 export type FindingRow = Selectable<FindingsTable>;
 export type FindingEventRow = Selectable<FindingEventsTable>;
+export type ReportRow = Selectable<ReportsTable>;

@@ -23,6 +23,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   audit_not_finished: 409,
   invalid_transition: 409,
   idempotency_key_in_progress: 409,
+  report_not_ready: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,

@@ -9,15 +9,18 @@ export const QUEUES = {
   imports: 'imports',
   audits: 'audits',
   findingExpiry: 'finding-expiry',
+  reports: 'reports',
   /** Dead letters: jobs whose last attempt failed or whose worker died, so that what they were doing ends as failed. */
   abandonedImports: 'imports-abandoned',
   abandonedAudits: 'audits-abandoned',
+  abandonedReports: 'reports-abandoned',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 const DEAD_LETTERS: Partial<Record<QueueName, QueueName>> = {
   [QUEUES.imports]: QUEUES.abandonedImports,
   [QUEUES.audits]: QUEUES.abandonedAudits,
+  [QUEUES.reports]: QUEUES.abandonedReports,
 };
 
 /** How long a job may run before pg-boss considers its worker dead and retries it (audits: AUDIT_TIMEOUT_SECONDS). */

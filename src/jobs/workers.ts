@@ -4,6 +4,7 @@ import { failAbandonedAudit, runAudit, type AuditRunSettings } from '../audits/a
 import type { AuditJob } from '../audits/audits.service';
 import { reopenExpiredRiskAcceptances } from '../findings/findings.service';
 import { applyQueuedImport, failAbandonedImport, type ImportJob } from '../imports/imports.service';
+import { failAbandonedReport, generateReport, type ReportJob, type ReportSettings } from '../reports/reports.service';
 import { loadCatalogue } from '../rules/catalogue';
 import { QUEUES, type JobQueue } from './job-queue';
 
@@ -11,7 +12,13 @@ import { QUEUES, type JobQueue } from './job-queue';
 export const EXPIRY_CRON = '* * * * *';
 
 /** Works every queue in this process (the API's by default; `npm run worker` for a worker alone). */
-export async function startWorkers(jobs: JobQueue, db: Db, logger: Logger, audits: AuditRunSettings = DEFAULT_AUDIT_SETTINGS): Promise<void> {
+export async function startWorkers(
+  jobs: JobQueue,
+  db: Db,
+  logger: Logger,
+  audits: AuditRunSettings = DEFAULT_AUDIT_SETTINGS,
+  reports: ReportSettings = { reportsDir: undefined },
+): Promise<void> {
   await jobs.work<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {
@@ -39,6 +46,14 @@ export async function startWorkers(jobs: JobQueue, db: Db, logger: Logger, audit
   await jobs.work<AuditJob>(QUEUES.abandonedAudits, async (job) => {
     logger.error({ audit: job.data.audit_id }, 'audit abandoned after its last attempt');
     await failAbandonedAudit(db, job.data.audit_id);
+  });
+  await jobs.work<ReportJob>(QUEUES.reports, async (job) => {
+    await generateReport(db, job.data.report_id, reports, logger.child({ job: job.id, attempt: job.retryCount + 1 }));
+    logger.info({ job: job.id, report: job.data.report_id }, 'report generation ended');
+  });
+  await jobs.work<ReportJob>(QUEUES.abandonedReports, async (job) => {
+    logger.error({ report: job.data.report_id }, 'report abandoned after its last attempt');
+    await failAbandonedReport(db, job.data.report_id);
   });
 
   await jobs.work(QUEUES.findingExpiry, async (job) => {

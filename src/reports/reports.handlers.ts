@@ -1,0 +1,71 @@
+import { Router } from 'express';
+import type { Db } from '../db/database';
+import { principalOf } from '../http/authenticate';
+import type { OperationHandler } from '../http/contract';
+import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { JobQueue } from '../jobs/job-queue';
+import { readReportFile } from './report-storage';
+import { toReport } from './reports.mapper';
+import { listReports, reportContent, type ReportFilter } from './reports.repository';
+import { fileNameOf, removeReport, requireReadyReport, requireReport, startReport, type ReportSettings } from './reports.service';
+
+export function reportRoutes(db: Db, jobs: JobQueue, settings: ReportSettings): Router {
+  const createReport: OperationHandler<'createReport'> = async (req, res) => {
+    const { body } = req;
+    const report = await startReport(db, jobs, principalOf(res), {
+      type: body.type,
+      format: body.format,
+      auditId: body.audit_id,
+      framework: body.framework,
+      filters: body.filters,
+    });
+    res.status(202).location(`/v1/reports/${report.id}`).json(toReport(report));
+  };
+
+  const listReportsHandler: OperationHandler<'listReports'> = async (req, res) => {
+    const { query } = req;
+    const limit = query.limit ?? DEFAULT_LIMIT;
+    const filter: ReportFilter = { type: query.type, status: query.status, auditId: query.audit_id };
+    const binding = { list: 'reports', filter };
+    const before = query.cursor ? (decodeCursor(query.cursor, binding, ['id'])[0] as string) : undefined;
+    const rows = await listReports(db, principalOf(res).organizationId, filter, limit + 1, before);
+    res.json(toPage(rows, limit, binding, (row) => [row.id], toReport));
+  };
+
+  const getReport: OperationHandler<'getReport'> = async (req, res) => {
+    res.json(toReport(await requireReport(db, principalOf(res), req.params.id)));
+  };
+
+  const deleteReportHandler: OperationHandler<'deleteReport'> = async (req, res) => {
+    await removeReport(db, principalOf(res), req.params.id, settings);
+    res.status(204).end();
+  };
+
+  const downloadReport: OperationHandler<'downloadReport'> = async (req, res) => {
+    const principal = principalOf(res);
+    const report = await requireReadyReport(db, principal, req.params.id);
+    res.status(200);
+    res.setHeader('Content-Type', report.format === 'pdf' ? 'application/pdf' : 'application/json; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="${fileNameOf(report)}"`);
+    res.setHeader('Content-Length', String(report.size_bytes));
+    res.setHeader('ETag', `"${report.sha256}"`);
+    if (report.file_path) {
+      if (!settings.reportsDir) throw new Error(`report ${report.id} is kept in a reports folder, but REPORTS_DIR is not set`);
+      const stream = readReportFile(settings.reportsDir, report.file_path);
+      await new Promise<void>((resolve, reject) => {
+        stream.once('error', reject);
+        stream.once('end', resolve);
+        stream.pipe(res);
+      });
+      return;
+    }
+    res.end(await reportContent(db, principal.organizationId, report.id));
+  };
+
+  return Router()
+    .post('/v1/reports', createReport)
+    .get('/v1/reports', listReportsHandler)
+    .get('/v1/reports/:id', getReport)
+    .delete('/v1/reports/:id', deleteReportHandler)
+    .get('/v1/reports/:id/download', downloadReport);
+}
