@@ -1910,7 +1910,7 @@ export interface components {
             dimension: components["schemas"]["Dimension"];
             severity: components["schemas"]["Severity"];
             status: components["schemas"]["FindingStatus"];
-            /** @description Why it has its status: `passed` or `resource_gone` for resolved ones, the reason a person gave, `risk_acceptance_expired`; `null` when none. */
+            /** @description Why it has its status: `passed`, `resource_gone`, `excepted_by_policy` (an override skips the resource) or `policy_disabled` (its custom policy was disabled or deleted) for resolved ones, the reason a person gave, `risk_acceptance_expired`; `null` when none. */
             status_reason: string | null;
             /** @description When a risk acceptance ends; `null` for other statuses. */
             expires_at: null | components["schemas"]["Timestamp"];
@@ -2144,7 +2144,7 @@ export interface components {
             /** @description The accounts to audit; absent, all of the organization's. */
             account_ids?: components["schemas"]["AccountId"][];
             /**
-             * @description `full` evaluates every active resource; `incremental` only those whose current version no succeeded audit has evaluated with the current rule catalogue.
+             * @description `full` evaluates every active resource; `incremental` only those whose current version no succeeded audit has evaluated with the current rule catalogue and the current versions of the enabled policies.
              * @default full
              * @enum {string}
              */

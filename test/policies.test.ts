@@ -249,6 +249,18 @@ describe('custom policies in audits', () => {
   });
 });
 
+describe('incremental audits', () => {
+  it('re-evaluate unchanged resources when the applied policies change', async () => {
+    const id = (await createPolicy({ ...devBuckets, custom: { ...devBuckets.custom, resource_types: ['aws_iam_user'], condition: "resource.name == 'legacy-backup'" } })).body.id as string;
+    const audit = await runAuditThroughHttp(t.app, owner, { mode: 'incremental' });
+    expect(audit).toMatchObject({ status: 'succeeded', policy_versions: [{ policy_id: id, version: 1 }] });
+    expect((await findings(`audit_id=${audit.id}`)).filter((f) => f.policy_id === id).map((f) => f.resource.native_id)).toEqual([USER]);
+    // Nothing changed since: the next incremental audit has nothing to evaluate.
+    expect((await runAuditThroughHttp(t.app, owner, { mode: 'incremental' })).summary.coverage.resources_evaluated).toBe(0);
+    await deletePolicies(id);
+  });
+});
+
 async function waitFor(id: string) {
   for (;;) {
     const audit = (await request(t.app).get(`/v1/audits/${id}`).set(as(owner)).expect(200)).body;

@@ -162,10 +162,17 @@ export async function createPolicy(db: Db, principal: Principal, checks: PolicyC
 }
 
 /** The policy's content with a change applied, validated (the kind stays). */
-export async function changedContent(db: Db, principal: Principal, checks: PolicyChecks, policy: PolicyRow, change: PolicyUpdate): Promise<PolicyContent> {
+export async function changedContent(
+  db: Db,
+  principal: Principal,
+  checks: PolicyChecks,
+  policy: PolicyRow,
+  change: PolicyUpdate,
+  field = 'body',
+): Promise<PolicyContent> {
   const other = policy.kind === 'custom' ? 'override' : 'custom';
   if (change[other] !== undefined) {
-    throw new AppError('validation_failed', `Policy ${policy.id} is a ${policy.kind} policy; its kind cannot change.`, [{ field: `body.${other}`, issue: `not allowed on a ${policy.kind} policy` }]);
+    throw new AppError('validation_failed', `Policy ${policy.id} is a ${policy.kind} policy; its kind cannot change.`, [{ field: `${field}.${other}`, issue: `not allowed on a ${policy.kind} policy` }]);
   }
   const merged: PolicyCreate = {
     kind: policy.kind,
@@ -174,7 +181,7 @@ export async function changedContent(db: Db, principal: Principal, checks: Polic
     enabled: change.enabled ?? policy.enabled,
     [policy.kind]: change[policy.kind] ?? policy[policy.kind] ?? undefined,
   };
-  return validatePolicy(db, principal.organizationId, checks, merged);
+  return validatePolicy(db, principal.organizationId, checks, merged, field);
 }
 
 export async function changePolicy(db: Db, principal: Principal, checks: PolicyChecks, id: string, change: PolicyUpdate): Promise<PolicyRow> {

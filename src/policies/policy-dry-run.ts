@@ -97,7 +97,7 @@ async function policyToTest(
     return { definition: { id: newId('pol'), version: 1, kind: content.kind, custom: content.custom, override: content.override }, content, stored: false };
   }
   const policy = await requirePolicy(db, principal, body.policy_id!);
-  const content = body.changes ? await changedContent(db, principal, checks, policy, body.changes) : policy;
+  const content = body.changes ? await changedContent(db, principal, checks, policy, body.changes, 'body.changes') : policy;
   const version = body.changes ? policy.version + 1 : policy.version;
   return { definition: { id: policy.id, version, kind: policy.kind, custom: content.custom, override: content.override }, content, stored: true };
 }
