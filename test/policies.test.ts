@@ -97,6 +97,7 @@ describe('writing policies', () => {
     ['a condition that is not a bool', { custom: { ...devBuckets.custom, condition: "'dev'" } }, 'invalid_policy_expression', 'body.custom.condition', 'must evaluate to bool'],
     ['an unknown function', { custom: { ...devBuckets.custom, condition: "resource.name.matches('a+')" } }, 'invalid_policy_expression', 'body.custom.condition', 'matches'],
     ['a cost estimate that is not a number', { custom: { ...devBuckets.custom, cost: { monthly_usd: "'many'", assumptions: 'list prices' } } }, 'invalid_policy_expression', 'body.custom.cost.monthly_usd', 'double'],
+    ['a malformed evidence path', { custom: { ...devBuckets.custom, evidence: ['tags..env'] } }, 'invalid_policy', 'body.custom.evidence.0', 'tags..env'],
     ['an unknown resource type', { custom: { ...devBuckets.custom, resource_types: ['aws_s3_bucket', 'aws_teleporter'] } }, 'invalid_policy', 'body.custom.resource_types.1', 'aws_teleporter'],
     ['resource types of two providers', { custom: { ...devBuckets.custom, resource_types: ['aws_s3_bucket', 'google_storage_bucket'] } }, 'invalid_policy', 'body.custom.resource_types', 'one provider'],
     ['an unknown framework', { custom: { ...devBuckets.custom, compliance: { iso27001: ['A.5'] } } }, 'invalid_policy', 'body.custom.compliance.iso27001', 'iso27001'],

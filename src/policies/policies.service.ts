@@ -7,10 +7,11 @@ import { AppError, type ErrorDetail } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import type { Catalogue } from '../rules/catalogue';
+import { isValidPath } from '../rules/attribute-path';
 import { InvalidExpressionError, type CelEngine } from '../rules/cel-engine';
 import { FRAMEWORK_IDS, type FrameworkId } from '../rules/rule-definition';
 import { deletePolicy, findPolicy, insertPolicy, lockPolicy, updatePolicy, type PolicyWrite } from './policies.repository';
-import { customRuleDefinition, providerOfType } from './policy-rules';
+import { providerOfType } from './policy-rules';
 
 type PolicyCreate = Schemas['PolicyCreate'];
 type PolicyUpdate = Schemas['PolicyUpdate'];
@@ -63,6 +64,9 @@ function checkCustom(checks: PolicyChecks, custom: CustomPolicyData, field: stri
   });
   const providers = new Set(custom.resource_types.map(providerOfType));
   if (providers.size > 1) problems.push({ field: `${field}.resource_types`, issue: 'the resource types must all be of one provider' });
+  (custom.evidence ?? []).forEach((path, i) => {
+    if (!isValidPath(path)) problems.push({ field: `${field}.evidence.${i}`, issue: `malformed path ${path}: keys separated by dots, with [n] list indexes` });
+  });
   const compliance = checkCompliance(checks, custom.compliance ?? {}, `${field}.compliance`, problems);
   rejectUnknown(problems);
   const normalized: CustomPolicyData = {
@@ -82,8 +86,6 @@ function checkCustom(checks: PolicyChecks, custom: CustomPolicyData, field: stri
     const source = normalized.cost.monthly_usd;
     compileChecked(() => checks.engine.compileExpression(source, 'double'), `${field}.cost.monthly_usd`);
   }
-  // The whole rule as the engine will compile it, so that nothing left unchecked fails at audit time.
-  compileChecked(() => customRuleDefinition({ id: 'pol_check', version: 1 }, normalized), field);
   return normalized;
 }
 

@@ -88,6 +88,16 @@ function compileOverride(engine: CelEngine, policyId: string, override: Override
   };
 }
 
+function compiles(engine: CelEngine, policy: PolicyDefinition): boolean {
+  try {
+    if (policy.custom) compileRule(engine, customRuleDefinition(policy, policy.custom));
+    if (policy.override) compileOverride(engine, policy.id, policy.override);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The built-in catalogue with an organization's policies layered on it: what audits and dry runs
  * evaluate. Several overrides of one rule combine (newest severity, any disable, every scope,
@@ -104,7 +114,9 @@ export class RuleSet {
     policies: readonly PolicyDefinition[],
     private readonly limits = POLICY_RUN_LIMITS,
   ) {
-    const ordered = [...policies].sort((a, b) => (a.id < b.id ? -1 : 1));
+    // Policies are validated when written; one the engine no longer compiles (its bounds changed
+    // since) is left out, and so not listed as applied, rather than failing every audit.
+    const ordered = [...policies].sort((a, b) => (a.id < b.id ? -1 : 1)).filter((policy) => compiles(engine, policy));
     this.applied = ordered.map(({ id, version }) => ({ policy_id: id, version }));
     const overridesOf = new Map<string, { severity: Severity | null; compiled: CompiledOverride[] }>();
     for (const policy of ordered) {
