@@ -1301,7 +1301,8 @@ export interface paths {
          *     against the findings that audit has of the same rule (`new`, `resolved`, `unchanged`,
          *     `severity_changed`), and the resources it could not be evaluated on. For an override the
          *     rule is the built-in one it changes; for a custom policy, the policy itself. Invalid input is
-         *     refused as by `createPolicy`. Answers in under 2 seconds for 10,000 resources.
+         *     refused as by `createPolicy`. Answers in under 2 seconds for 10,000 resources. This
+         *     operation has the `heavy` rate-limit budget.
          */
         post: operations["testPolicy"];
         delete?: never;
@@ -5545,6 +5546,11 @@ export interface operations {
                  * @example aws.s3.bucket_public_read
                  */
                 rule_id?: components["schemas"]["RuleId"];
+                /**
+                 * @description Only findings of this custom policy.
+                 * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                policy_id?: components["schemas"]["PolicyId"];
                 /**
                  * @description Only findings on this resource.
                  * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF

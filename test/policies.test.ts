@@ -64,7 +64,10 @@ const devBuckets = {
 
 describe('writing policies', () => {
   it('stores a custom policy at version 1 with its defaults, and lists, gets and versions it', async () => {
-    const created = await createPolicy(devBuckets);
+    const created = await request(t.app).post('/v1/policies').set(as(owner)).set('Idempotency-Key', 'policy-1').send(devBuckets);
+    const replayed = await request(t.app).post('/v1/policies').set(as(owner)).set('Idempotency-Key', 'policy-1').send(devBuckets).expect(201);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.body.id).toBe(created.body.id);
     expect(created.status).toBe(201);
     expect(created.headers.location).toBe(`/v1/policies/${created.body.id}`);
     expect(created.body).toMatchObject({
@@ -229,6 +232,7 @@ describe('custom policies in audits', () => {
     expect(reanalyzed).toMatchObject({ status: 'succeeded', policy_versions: [{ policy_id: id, version: 1 }] });
     const seen = (await findings(`audit_id=${reanalyzed.id}`)).filter((f) => f.policy_id === id);
     expect(seen.map((f) => f.resource.native_id).sort()).toEqual([BUCKET, DB].sort());
+    expect((await findings(`policy_id=${id}`)).map((f) => f.id).sort()).toEqual(seen.map((f) => f.id).sort());
     expect(seen[0]).toMatchObject({ rule_id: null, policy_version: 1, severity: 'medium', status: 'open' });
     const finding = (await request(t.app).get(`/v1/findings/${seen[0]!.id}`).set(as(owner)).expect(200)).body;
     expect(finding).toMatchObject({ rule_id: null, rule_version: null, policy_id: id, policy_version: 1, title: 'Dev data store', compliance: { soc2: ['CC6.1'] } });
