@@ -17,7 +17,7 @@ const ACCOUNTS: Record<Provider, string> = { aws: '123456789012', azure: '3f2c1a
 
 const OVERRIDE = {
   kind: 'override',
-  name: 'Public buckets are critical, except the website',
+  name: 'Public buckets are high, except dev ones',
   override: {
     rule_id: 'aws.s3.bucket_public_read',
     severity: 'high',
