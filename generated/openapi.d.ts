@@ -1231,6 +1231,152 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List policies
+         * @description The organization's policies at their current version, newest first.
+         */
+        get: operations["listPolicies"];
+        put?: never;
+        /**
+         * Create a policy
+         * @description Creates a custom rule (`kind: custom`) or an override of a built-in rule (`kind: override`)
+         *     at version 1. A policy that cannot run is never stored: a CEL expression that does not parse
+         *     or type-check, or exceeds the bounds, is `422 invalid_policy_expression` with its line,
+         *     column and the compiler's message in `details`; an unknown resource type, rule id,
+         *     account, framework or control is `422 invalid_policy` naming it. Enabled policies apply
+         *     from the next audit; try one first with `POST /v1/policies/test`.
+         */
+        post: operations["createPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What conditions can use
+         * @description The variables, helper functions and bounds of the condition dialect, and every resource
+         *     type a policy may name with the attribute paths the built-in rules read on it, served from
+         *     the same lists the engine is built from. See the Policies tag for the dialect and examples.
+         */
+        get: operations["getPolicySchema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try a policy against a stored audit
+         * @description A dry run: evaluates a policy (inline, stored, or a stored one with draft `changes`), as if
+         *     enabled and together with the organization's other enabled policies, on the resource
+         *     versions a succeeded audit evaluated (`audit_id`; by default the latest succeeded audit),
+         *     and writes nothing. It answers the findings the policy's rule would produce (a preview of
+         *     the first `preview_limit`, most severe first), their count by severity, the difference
+         *     against the findings that audit has of the same rule (`new`, `resolved`, `unchanged`,
+         *     `severity_changed`), and the resources it could not be evaluated on. For an override the
+         *     rule is the built-in one it changes; for a custom policy, the policy itself. Invalid input is
+         *     refused as by `createPolicy`. Answers in under 2 seconds for 10,000 resources. This
+         *     operation has the `heavy` rate-limit budget.
+         */
+        post: operations["testPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The policy's id.
+                 * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["policyId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a policy
+         * @description The policy at its current version.
+         */
+        get: operations["getPolicy"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a policy
+         * @description Deletes the policy and its versions. Audits no longer apply it; the findings it produced
+         *     stay, and the next audit resolves the open ones on the resources it evaluates
+         *     (`status_reason: policy_disabled`). Audits keep citing the versions they applied.
+         */
+        delete: operations["deletePolicy"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a policy
+         * @description Changes the policy and makes a new version of it (`version` + 1; `GET
+         *     /v1/policies/{id}/versions` keeps the earlier ones). Validated like a new policy: nothing is
+         *     stored when it is `422`. `enabled: false` stops audits applying it: the next audit
+         *     resolves a disabled custom policy's open findings on the resources it evaluates
+         *     (`status_reason: policy_disabled`). The kind cannot change.
+         */
+        patch: operations["updatePolicy"];
+        trace?: never;
+    };
+    "/v1/policies/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The policy's id.
+                 * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["policyId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a policy's versions
+         * @description Every version of the policy, newest first; audits cite them in `policy_versions`.
+         */
+        get: operations["listPolicyVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports": {
         parameters: {
             query?: never;
@@ -1356,12 +1502,22 @@ export interface components {
             field: string | null;
             /** @description What is wrong with it. */
             issue: string;
+            /**
+             * Format: int32
+             * @description In an expression (`invalid_policy_expression`), the 1-based line of the problem; absent elsewhere.
+             */
+            line?: number;
+            /**
+             * Format: int32
+             * @description In an expression, the 1-based column of the problem; absent elsewhere.
+             */
+            column?: number;
         };
         /**
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "report_not_ready" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "rate_limited" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -1835,20 +1991,20 @@ export interface components {
         /** @description One rule failing (or having failed) on one resource, stable across audits. */
         Finding: {
             id: components["schemas"]["FindingId"];
-            rule_id: components["schemas"]["RuleId"];
-            /**
-             * Format: int32
-             * @description The version of the rule that last evaluated it.
-             */
-            rule_version: number;
-            /** @description The organization's policy behind the finding; `null` for built-in rules (so far, all of them). */
-            policy_id: null | string;
+            /** @description The built-in rule that failed; `null` for a custom policy's finding (see `policy_id`). */
+            rule_id: null | components["schemas"]["RuleId"];
+            /** @description The version of the built-in rule that last evaluated it; `null` for a custom policy's finding. */
+            rule_version: null | number;
+            /** @description The organization's custom policy behind the finding; `null` for built-in rules (overridden or not). */
+            policy_id: null | components["schemas"]["PolicyId"];
+            /** @description The version of the custom policy that last evaluated it; `null` for built-in rules. */
+            policy_version: null | number;
             title: string;
             description: string;
             dimension: components["schemas"]["Dimension"];
             severity: components["schemas"]["Severity"];
             status: components["schemas"]["FindingStatus"];
-            /** @description Why it has its status: `passed` or `resource_gone` for resolved ones, the reason a person gave, `risk_acceptance_expired`; `null` when none. */
+            /** @description Why it has its status: `passed`, `resource_gone`, `excepted_by_policy` (an override skips the resource) or `policy_disabled` (its custom policy was disabled or deleted) for resolved ones, the reason a person gave, `risk_acceptance_expired`; `null` when none. */
             status_reason: string | null;
             /** @description When a risk acceptance ends; `null` for other statuses. */
             expires_at: null | components["schemas"]["Timestamp"];
@@ -2069,6 +2225,8 @@ export interface components {
             rule_versions: null | {
                 [key: string]: number;
             };
+            /** @description The organization's enabled policies the audit applied, at the version it applied (empty until it succeeds, and when there were none). */
+            policy_versions: components["schemas"]["AppliedPolicyVersion"][];
             /** @description Set when the audit has succeeded; `null` before. */
             summary: null | components["schemas"]["AuditSummary"];
             created_by: components["schemas"]["UserId"];
@@ -2080,7 +2238,7 @@ export interface components {
             /** @description The accounts to audit; absent, all of the organization's. */
             account_ids?: components["schemas"]["AccountId"][];
             /**
-             * @description `full` evaluates every active resource; `incremental` only those whose current version no succeeded audit has evaluated with the current rule catalogue.
+             * @description `full` evaluates every active resource; `incremental` only those whose current version no succeeded audit has evaluated with the current rule catalogue and the current versions of the enabled policies.
              * @default full
              * @enum {string}
              */
@@ -2426,6 +2584,259 @@ export interface components {
             };
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * @description A policy's id.
+         * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        PolicyId: string;
+        /**
+         * @description `custom`: a rule of the organization's own; `override`: a change to how a built-in rule applies.
+         * @enum {string}
+         */
+        PolicyKind: "custom" | "override";
+        /** @description A CEL expression in the rules' dialect (see `GET /v1/policies/schema`), checked when the policy is written. */
+        PolicyCondition: string;
+        /** @description Framework id (`cis_aws_foundations`, `soc2`, `pci_dss`) → the controls of it the rule helps meet. An unknown framework or control is `422 invalid_policy`. */
+        PolicyComplianceInput: {
+            [key: string]: components["schemas"]["ControlIds"];
+        };
+        /** @description A rule of the organization's own, with the fields of a built-in rule. Its findings carry the policy's `policy_id` and `policy_version`. */
+        CustomRule: {
+            /** @description The title of its findings. */
+            title: string;
+            /** @description What a violation means, shown on its findings. */
+            description: string;
+            dimension: components["schemas"]["Dimension"];
+            severity: components["schemas"]["Severity"];
+            /** @description The resource types it applies to, all of one provider; each must be a type the catalogue knows (listed by `GET /v1/policies/schema`). */
+            resource_types: components["schemas"]["ResourceType"][];
+            /** @description True when a resource violates the rule. */
+            condition: components["schemas"]["PolicyCondition"];
+            /**
+             * @description Paths into the resource (`attributes.acl`) whose values a finding shows as evidence.
+             * @default []
+             */
+            evidence: string[];
+            remediation: {
+                text: string;
+                /** @default null */
+                terraform: string | null;
+            };
+            /** @description The controls it maps to; on output every framework is present. */
+            compliance?: components["schemas"]["PolicyComplianceInput"];
+            /** @description How a finding's monthly cost is estimated (a CEL expression of type double), or null. */
+            cost?: null | {
+                monthly_usd: string;
+                assumptions: string;
+            };
+        };
+        /** @description Where a built-in rule still applies; an empty or absent list does not narrow. Resources outside are skipped. */
+        PolicyScope: {
+            /** @default [] */
+            account_ids: components["schemas"]["AccountId"][];
+            /**
+             * @description Among the rule's own resource types.
+             * @default []
+             */
+            resource_types: components["schemas"]["ResourceType"][];
+            /** @description Tags a resource must all carry, with these values. */
+            tags?: components["schemas"]["Tags"];
+        };
+        PolicyException: {
+            /** @description A CEL expression true for the resources the rule must skip. */
+            selector: components["schemas"]["PolicyCondition"];
+            /** @description Why they are skipped. */
+            reason: string;
+        };
+        /**
+         * @description How a built-in rule applies in this organization. Several overrides of one rule combine:
+         *     the newest severity wins, any `disable_rule` disables it, every scope must admit a
+         *     resource, and any exception skips it. A skipped resource's open finding of the rule is
+         *     resolved with `status_reason: excepted_by_policy`.
+         */
+        RuleOverride: {
+            rule_id: components["schemas"]["RuleId"];
+            /** @description The severity its findings get here; `null` keeps the rule's. */
+            severity?: null | components["schemas"]["Severity"];
+            /**
+             * @description Skip the rule on every resource.
+             * @default false
+             */
+            disable_rule: boolean;
+            /** @description Where the rule still applies; `null` everywhere. */
+            scope?: null | components["schemas"]["PolicyScope"];
+            /** @default [] */
+            exceptions: components["schemas"]["PolicyException"][];
+        };
+        /** @description A custom rule, or an override of a built-in rule; `custom` or `override` holds it per `kind`, the other is `null`. */
+        Policy: {
+            id: components["schemas"]["PolicyId"];
+            kind: components["schemas"]["PolicyKind"];
+            name: string;
+            description: string;
+            /** @description Whether audits apply it. */
+            enabled: boolean;
+            /**
+             * Format: int32
+             * @description Starts at 1; every update makes a new version.
+             */
+            version: number;
+            custom: null | components["schemas"]["CustomRule"];
+            override: null | components["schemas"]["RuleOverride"];
+            created_by: components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        /** @description `custom` is required with kind `custom`, `override` with kind `override` (and the other is refused). */
+        PolicyCreate: {
+            kind: components["schemas"]["PolicyKind"];
+            name: string;
+            /** @default  */
+            description: string;
+            /** @default true */
+            enabled: boolean;
+            custom?: components["schemas"]["CustomRule"];
+            override?: components["schemas"]["RuleOverride"];
+        };
+        /** @description The fields to change; `custom` or `override` (per the policy's kind) is replaced whole. */
+        PolicyUpdate: {
+            name?: string;
+            description?: string;
+            enabled?: boolean;
+            custom?: components["schemas"]["CustomRule"];
+            override?: components["schemas"]["RuleOverride"];
+        };
+        PolicyList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["Policy"][];
+        };
+        /** @description A policy as one version of it was; `created_by` made that version. */
+        PolicyVersion: {
+            policy_id: components["schemas"]["PolicyId"];
+            /** Format: int32 */
+            version: number;
+            kind: components["schemas"]["PolicyKind"];
+            name: string;
+            description: string;
+            enabled: boolean;
+            custom: null | components["schemas"]["CustomRule"];
+            override: null | components["schemas"]["RuleOverride"];
+            created_by: components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+        };
+        PolicyVersionList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["PolicyVersion"][];
+        };
+        AppliedPolicyVersion: {
+            policy_id: components["schemas"]["PolicyId"];
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description What to try: an inline `policy`; or a stored `policy_id`, as it is or with a draft `changes` applied. The policy is tested as if enabled. */
+        PolicyTest: {
+            policy?: components["schemas"]["PolicyCreate"];
+            policy_id?: components["schemas"]["PolicyId"];
+            changes?: components["schemas"]["PolicyUpdate"];
+            audit_id?: components["schemas"]["AuditId"];
+            /**
+             * Format: int32
+             * @description How many findings and evaluation errors to show.
+             * @default 50
+             */
+            preview_limit: number;
+        };
+        PolicyTestFinding: {
+            /** @description The built-in rule (for an override), or `null` for a custom policy. */
+            rule_id: null | components["schemas"]["RuleId"];
+            /** @description The custom policy; `null` for an override, and for an inline policy not stored yet. */
+            policy_id: null | components["schemas"]["PolicyId"];
+            resource: components["schemas"]["FindingResource"];
+            severity: components["schemas"]["Severity"];
+            title: string;
+            evidence: components["schemas"]["FindingEvidence"][];
+            /**
+             * @description Against the findings the audit has.
+             * @enum {string}
+             */
+            diff: "new" | "unchanged" | "severity_changed";
+        };
+        PolicyTestResult: {
+            audit_id: components["schemas"]["AuditId"];
+            /**
+             * Format: int32
+             * @description The audit's resource versions the policy applies to.
+             */
+            resources_evaluated: number;
+            /** @description The first `preview_limit` findings it would produce, most severe first. */
+            findings: components["schemas"]["PolicyTestFinding"][];
+            /** Format: int32 */
+            findings_total: number;
+            severity_counts: components["schemas"]["SeverityCounts"];
+            /** @description Against the audit's findings of the same rule: findings it would add, ones it would no longer produce (failed no more, or skipped), ones it keeps, and kept ones at another severity. */
+            diff: {
+                /** Format: int32 */
+                new: number;
+                /** Format: int32 */
+                resolved: number;
+                /** Format: int32 */
+                unchanged: number;
+                /** Format: int32 */
+                severity_changed: number;
+            };
+            /** @description The first `preview_limit` of the audit's findings it would no longer produce. */
+            resolved: {
+                finding_id: components["schemas"]["FindingId"];
+                resource_id: components["schemas"]["ResourceId"];
+            }[];
+            /** @description The first `preview_limit` resources it could not be evaluated on, and why. */
+            evaluation_errors: {
+                resource_id: components["schemas"]["ResourceId"];
+                message: string;
+            }[];
+            /** Format: int32 */
+            evaluation_errors_total: number;
+        };
+        /** @description What a condition can use; the engine registers exactly these variables and functions. */
+        PolicySchema: {
+            variables: {
+                name: string;
+                type: string;
+                description: string;
+            }[];
+            /** @description The helpers beside standard CEL (`has`, `exists`, `all`, `map`, `filter`, `size`, `timestamp`, `duration`, ...; not `matches`). */
+            functions: {
+                name: string;
+                signature: string;
+                description: string;
+                example: string;
+            }[];
+            /** @description The bounds: an expression beyond the first five is refused when written; at run time one evaluation slower than `evaluation_time_limit_ms`, or any after the policy has spent `policy_time_budget_ms` in one audit, is an evaluation error on that resource. */
+            limits: {
+                /** Format: int32 */
+                max_length: number;
+                /** Format: int32 */
+                max_ast_nodes: number;
+                /** Format: int32 */
+                max_depth: number;
+                /** Format: int32 */
+                max_comprehension_nesting: number;
+                /**
+                 * Format: int32
+                 * @description Estimated steps: every node counts once per iteration of the comprehensions around it; a list literal iterates over its items, any other list is assumed to hold 100.
+                 */
+                max_estimated_cost: number;
+                /** Format: int32 */
+                evaluation_time_limit_ms: number;
+                /** Format: int32 */
+                policy_time_budget_ms: number;
+            };
+            /** @description Every resource type policies may name, with the attribute paths the built-in rules read on it and the rules that apply to it. */
+            resource_types: {
+                type: components["schemas"]["ResourceType"];
+                provider: components["schemas"]["Provider"];
+                attributes: string[];
+                rules: components["schemas"]["RuleId"][];
+            }[];
         };
         /** @example rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         ReportId: string;
@@ -2894,6 +3305,11 @@ export interface components {
          * @example aws.s3.bucket_public_read
          */
         ruleId: components["schemas"]["RuleId"];
+        /**
+         * @description The policy's id.
+         * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        policyId: components["schemas"]["PolicyId"];
         /**
          * @description A key of your choosing (a UUID, say) that makes a retry safe: a request sent again with the
          *     same key, by the same user, within 24 hours gets the first answer again (status, body and
@@ -5489,6 +5905,11 @@ export interface operations {
                  */
                 rule_id?: components["schemas"]["RuleId"];
                 /**
+                 * @description Only findings of this custom policy.
+                 * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                policy_id?: components["schemas"]["PolicyId"];
+                /**
                  * @description Only findings on this resource.
                  * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
                  */
@@ -5835,6 +6256,340 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["422"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listPolicies: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only policies of this kind.
+                 * @example override
+                 */
+                kind?: components["schemas"]["PolicyKind"];
+                /**
+                 * @description Only enabled (or disabled) policies.
+                 * @example true
+                 */
+                enabled?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of policies. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createPolicy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key of your choosing (a UUID, say) that makes a retry safe: a request sent again with the
+                 *     same key, by the same user, within 24 hours gets the first answer again (status, body and
+                 *     `Location`, with `Idempotent-Replayed: true`) instead of doing the work twice. The same
+                 *     key with a different request is `422 idempotency_key_reused`; while the first is still
+                 *     being answered, `409 idempotency_key_in_progress`. Answers with status 500 or more are not
+                 *     kept, so such a request can be retried with its key.
+                 * @example 5f0c6d2e-8a3b-4f7e-9c1d-2b4a6e8f0a1c
+                 */
+                "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyCreate"];
+            };
+        };
+        responses: {
+            /** @description The policy, at version 1. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The new policy.
+                     * @example /v1/policies/pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPolicySchema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dialect. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicySchema"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    testPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyTest"];
+            };
+        };
+        responses: {
+            /** @description What the policy would do. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The policy's id.
+                 * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["policyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deletePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The policy's id.
+                 * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["policyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy is deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updatePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The policy's id.
+                 * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["policyId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyUpdate"];
+            };
+        };
+        responses: {
+            /** @description The policy at its new version. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listPolicyVersions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The policy's id.
+                 * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["policyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyVersionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

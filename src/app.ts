@@ -29,6 +29,7 @@ import { importRoutes } from './imports/imports.handlers';
 import type { JobQueue } from './jobs/job-queue';
 import { memberRoutes } from './members/members.handlers';
 import { organizationRoutes } from './organizations/organizations.handlers';
+import { policyRoutes } from './policies/policies.handlers';
 import { resourceRoutes } from './resources/resources.handlers';
 import { reportRoutes } from './reports/reports.handlers';
 import { ruleRoutes } from './rules/rules.handlers';
@@ -103,6 +104,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(oauthAdminRoutes(db));
   app.use(complianceRoutes(db));
   app.use(findingRoutes(db));
+  app.use(policyRoutes(db));
   app.use(reportRoutes(db, jobs, { reportsDir: config.reportsDir }));
 
   app.use(errorHandler);

@@ -180,6 +180,7 @@ describe('GET /v1/findings/{id}', () => {
       rule_id: 'aws.s3.bucket_public_read',
       rule_version: 1,
       policy_id: null,
+      policy_version: null,
       title: 'S3 bucket is publicly readable',
       description: 'What finding 0 means.',
       dimension: 'security',

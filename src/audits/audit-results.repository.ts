@@ -40,16 +40,16 @@ export async function insertFindings(db: Db, rows: FindingWrite[]): Promise<void
     await sql`
       insert into findings (id, organization_id, fingerprint, rule_id, rule_version, resource_id, account_id, resource_type, region,
         title, description, dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence, remediation,
-        compliance, cost_monthly_usd, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at)
+        compliance, cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at)
       select id, organization_id, fingerprint, rule_id, rule_version, resource_id, account_id, resource_type, region,
         title, description, dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence, remediation,
-        compliance, cost_monthly_usd, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at
+        compliance, cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at
       from jsonb_to_recordset(${JSON.stringify(rows.slice(i, i + BATCH))}::jsonb) as r(
         id text, organization_id text, fingerprint text, rule_id text, rule_version integer, resource_id text, account_id text,
         resource_type text, region text, title text, description text, dimension text, severity text, severity_rank smallint,
         status text, status_reason text, expires_at timestamptz, note text, evidence jsonb, remediation jsonb, compliance jsonb,
-        cost_monthly_usd double precision, first_seen_at timestamptz, last_seen_at timestamptz, first_audit_id text,
-        last_audit_id text, resolved_at timestamptz, updated_at timestamptz)`.execute(db);
+        cost_monthly_usd double precision, policy_id text, policy_version integer, first_seen_at timestamptz,
+        last_seen_at timestamptz, first_audit_id text, last_audit_id text, resolved_at timestamptz, updated_at timestamptz)`.execute(db);
   }
 }
 
@@ -59,7 +59,7 @@ export async function updateObservedFindings(
   rows: Pick<
     FindingWrite,
     | 'id' | 'rule_version' | 'region' | 'title' | 'description' | 'dimension' | 'severity' | 'severity_rank' | 'status' | 'status_reason'
-    | 'evidence' | 'remediation' | 'compliance' | 'cost_monthly_usd' | 'last_seen_at' | 'last_audit_id' | 'resolved_at' | 'updated_at'
+    | 'evidence' | 'remediation' | 'compliance' | 'cost_monthly_usd' | 'policy_id' | 'policy_version' | 'last_seen_at' | 'last_audit_id' | 'resolved_at' | 'updated_at'
   >[],
 ): Promise<void> {
   for (let i = 0; i < rows.length; i += BATCH) {
@@ -67,19 +67,22 @@ export async function updateObservedFindings(
       update findings set rule_version = r.rule_version, region = r.region, title = r.title, description = r.description,
         dimension = r.dimension, severity = r.severity, severity_rank = r.severity_rank, status = r.status,
         status_reason = r.status_reason, evidence = r.evidence, remediation = r.remediation, compliance = r.compliance,
-        cost_monthly_usd = r.cost_monthly_usd, last_seen_at = r.last_seen_at, last_audit_id = r.last_audit_id,
+        cost_monthly_usd = r.cost_monthly_usd, policy_id = r.policy_id, policy_version = r.policy_version, last_seen_at = r.last_seen_at, last_audit_id = r.last_audit_id,
         resolved_at = r.resolved_at, updated_at = r.updated_at
       from jsonb_to_recordset(${JSON.stringify(rows.slice(i, i + BATCH))}::jsonb) as r(
         id text, rule_version integer, region text, title text, description text, dimension text, severity text,
         severity_rank smallint, status text, status_reason text, evidence jsonb, remediation jsonb, compliance jsonb,
-        cost_monthly_usd double precision, last_seen_at timestamptz, last_audit_id text, resolved_at timestamptz,
-        updated_at timestamptz)
+        cost_monthly_usd double precision, policy_id text, policy_version integer, last_seen_at timestamptz, last_audit_id text,
+        resolved_at timestamptz, updated_at timestamptz)
       where findings.id = r.id`.execute(db);
   }
 }
 
+/** Why an audit resolves a finding (its `status_reason`). */
+export type ResolveReason = 'passed' | 'resource_gone' | 'excepted_by_policy' | 'policy_disabled';
+
 /** Resolves open findings (their events are written by the caller). */
-export async function resolveFindings(db: Db, ids: string[], change: { reason: 'passed' | 'resource_gone'; at: Date }): Promise<void> {
+export async function resolveFindings(db: Db, ids: string[], change: { reason: ResolveReason; at: Date }): Promise<void> {
   for (let i = 0; i < ids.length; i += BATCH) {
     const batch = ids.slice(i, i + BATCH);
     await db

@@ -3,11 +3,15 @@ import type { Db } from '../db/database';
 import type { AuditRow, AuditSummaryData, FindingEventRow, FindingRow } from '../db/schema';
 import { insertFindingEvents } from '../findings/findings.repository';
 import { newId } from '../ids';
+import { enabledPolicies } from '../policies/policies.repository';
+import { RuleSet, type EffectiveRule } from '../policies/policy-rules';
 import type { Catalogue } from '../rules/catalogue';
+import { loadCelEngine } from '../rules/cel-engine';
 import { ResourceGraph } from '../rules/resource-graph';
 import { DIMENSIONS, SEVERITIES, type Severity } from '../rules/rule-definition';
-import { evaluateRule, type CompiledRule, type Evidence } from '../rules/rule-evaluation';
+import type { Evidence } from '../rules/rule-evaluation';
 import {
+  type ResolveReason,
   lockFindingsOfResources,
   lockOpenFindingsOfGoneResources,
   insertAuditFindings,
@@ -56,15 +60,18 @@ export async function runAudit(db: Db, auditId: string, settings: AuditRunSettin
   if (!audit) return;
   const now = settings.now();
   try {
-    const { estate, targets } = await resourcesToEvaluate(db, audit);
-    const evaluation = await evaluate(db, audit, catalogue, estate, targets, now);
+    // The policies as they are when the attempt starts; later changes apply from the next audit.
+    const rules = new RuleSet(catalogue, await loadCelEngine(), await enabledPolicies(db, audit.organization_id));
+    const { estate, targets } = await resourcesToEvaluate(db, audit, rules);
+    const evaluation = await evaluate(db, audit, rules, estate, targets, now);
     await db.transaction().execute(async (trx) => {
       await lockOrganization(trx, audit.organization_id);
-      const counts = await writeFindings(trx, audit, targets, evaluation, now);
+      const counts = await writeFindings(trx, audit, targets, evaluation, rules, now);
       await insertAuditResources(trx, audit.id, targets);
       const completed = await completeAudit(trx, audit, {
         resources: targets.length,
         ruleVersions: Object.fromEntries(catalogue.rules.map((r) => [r.rule.id, r.rule.version])),
+        policyVersions: rules.applied,
         summary: { ...evaluation.summary, ...counts },
       });
       if (!completed) throw new AttemptSuperseded();
@@ -87,30 +94,35 @@ export async function failAbandonedAudit(db: Db, auditId: string): Promise<void>
 /**
  * What the audit evaluates (`targets`) and what their relationships may point at (`estate`):
  * the current inventory for full and incremental audits (incremental: only versions no audit
- * with this catalogue has evaluated); for a reanalysis, the versions its parent
+ * with this catalogue and these policy versions has evaluated); for a reanalysis, the versions its parent
  * evaluated, seen among the current versions of everything else.
  */
-async function resourcesToEvaluate(db: Db, audit: AuditRow): Promise<{ estate: AuditedResource[]; targets: AuditedResource[] }> {
+async function resourcesToEvaluate(db: Db, audit: AuditRow, rules: RuleSet): Promise<{ estate: AuditedResource[]; targets: AuditedResource[] }> {
+  if (audit.mode === 'reanalysis') return auditedEstate(db, audit.organization_id, audit.parent_audit_id!);
   const current = new Map<string, AuditedResource>();
   for await (const page of activeResources(db, audit.organization_id)) for (const resource of page) current.set(resource.id, resource);
-  if (audit.mode === 'reanalysis') {
-    const targets: AuditedResource[] = [];
-    for await (const page of auditedResourceVersions(db, audit.parent_audit_id!)) targets.push(...page);
-    for (const resource of targets) current.set(resource.id, resource);
-    return { estate: [...current.values()], targets };
-  }
   const estate = [...current.values()];
   const accounts = audit.account_ids ? new Set(audit.account_ids) : null;
   let targets = accounts ? estate.filter((r) => accounts.has(r.account_id)) : estate;
   if (audit.mode === 'incremental') {
-    const seen = await alreadyEvaluated(db, targets.map(({ id, version }) => ({ id, version })), audit.catalogue_version!);
+    const seen = await alreadyEvaluated(db, targets.map(({ id, version }) => ({ id, version })), audit.catalogue_version!, rules.applied);
     targets = targets.filter((r) => !seen.has(r.id));
   }
   return { estate, targets };
 }
 
+/** The resource versions a past audit evaluated (`targets`), seen among the current versions of everything else (`estate`). */
+export async function auditedEstate(db: Db, organizationId: string, auditId: string): Promise<{ estate: AuditedResource[]; targets: AuditedResource[] }> {
+  const current = new Map<string, AuditedResource>();
+  for await (const page of activeResources(db, organizationId)) for (const resource of page) current.set(resource.id, resource);
+  const targets: AuditedResource[] = [];
+  for await (const page of auditedResourceVersions(db, auditId)) targets.push(...page);
+  for (const resource of targets) current.set(resource.id, resource);
+  return { estate: [...current.values()], targets };
+}
+
 interface Failure {
-  rule: CompiledRule;
+  rule: EffectiveRule;
   resource: AuditedResource;
   evidence: Evidence[];
   monthlyUsd: number | null;
@@ -118,15 +130,18 @@ interface Failure {
 
 interface Evaluation {
   failures: Failure[];
-  /** `${rule id}\n${resource id}` of every evaluation that passed: the findings it resolves. */
+  /** `${rule key}\n${resource id}` of every evaluation that passed: the findings it resolves. */
   passed: Set<string>;
+  /** `${rule key}\n${resource id}` of every evaluation an override skipped: the findings it resolves as excepted. */
+  excepted: Set<string>;
   summary: Omit<AuditSummaryData, 'new' | 'recurring' | 'resolved'>;
 }
 
-async function evaluate(db: Db, audit: AuditRow, catalogue: Catalogue, estate: AuditedResource[], targets: AuditedResource[], now: Date): Promise<Evaluation> {
+async function evaluate(db: Db, audit: AuditRow, ruleSet: RuleSet, estate: AuditedResource[], targets: AuditedResource[], now: Date): Promise<Evaluation> {
   const graph = new ResourceGraph(estate);
   const failures: Failure[] = [];
   const passed = new Set<string>();
+  const excepted = new Set<string>();
   const findings = Object.fromEntries(DIMENSIONS.map((d) => [d, Object.fromEntries(SEVERITIES.map((s) => [s, 0]))])) as AuditSummaryData['findings'];
   const weights = Object.fromEntries(DIMENSIONS.map((d) => [d, { evaluated: 0, failed: 0 }])) as AuditSummaryData['weights'];
   const ruleResults: AuditSummaryData['rule_results'] = {};
@@ -136,28 +151,32 @@ async function evaluate(db: Db, audit: AuditRow, catalogue: Catalogue, estate: A
 
   for (let i = 0; i < targets.length; i++) {
     const resource = targets[i]!;
-    const rules = catalogue.rulesFor(resource.type);
+    const rules = ruleSet.rulesFor(resource.type);
     const context = rules.length > 0 ? graph.contextOf(resource, now) : undefined;
-    for (const compiled of rules) {
-      const { rule } = compiled;
-      const result = (ruleResults[rule.id] ??= { evaluated: 0, failed: 0, errors: 0 });
-      const outcome = evaluateRule(compiled, resource, context!);
+    for (const effective of rules) {
+      const { rule } = effective.compiled;
+      const outcome = ruleSet.evaluate(effective, resource, context!);
+      if (outcome.outcome === 'skipped') {
+        excepted.add(`${effective.key}\n${resource.id}`);
+        continue;
+      }
+      const result = (ruleResults[effective.key] ??= { evaluated: 0, failed: 0, errors: 0 });
       evaluations++;
       if (outcome.outcome === 'error') {
         result.errors++;
         errorCount++;
-        if (errors.length < SHOWN_ERRORS) errors.push({ rule_id: rule.id, resource_id: resource.id, message: outcome.message });
+        if (errors.length < SHOWN_ERRORS) errors.push({ rule_id: effective.key, resource_id: resource.id, message: outcome.message });
         continue;
       }
       result.evaluated++;
       weights[rule.dimension].evaluated += SEVERITY_WEIGHTS[rule.severity];
       if (outcome.outcome === 'pass') {
-        passed.add(`${rule.id}\n${resource.id}`);
+        passed.add(`${effective.key}\n${resource.id}`);
       } else {
         result.failed++;
         findings[rule.dimension][rule.severity]++;
         weights[rule.dimension].failed += SEVERITY_WEIGHTS[rule.severity];
-        failures.push({ rule: compiled, resource, evidence: outcome.evidence, monthlyUsd: outcome.monthly_usd });
+        failures.push({ rule: effective, resource, evidence: outcome.evidence, monthlyUsd: outcome.monthly_usd });
       }
     }
     if ((i + 1) % PROGRESS_EVERY === 0 && !(await recordAuditProgress(db, audit, i + 1, targets.length))) throw new AttemptSuperseded();
@@ -167,6 +186,7 @@ async function evaluate(db: Db, audit: AuditRow, catalogue: Catalogue, estate: A
   return {
     failures,
     passed,
+    excepted,
     summary: {
       findings,
       weights,
@@ -196,7 +216,7 @@ function fingerprintOf(ruleId: string, resourceId: string): string {
  * A reanalysis judges past versions: it records what failed and opens findings never seen
  * before, but changes no existing finding, since the estate may have moved on since.
  */
-async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[], evaluation: Evaluation, now: Date) {
+async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[], evaluation: Evaluation, rules: RuleSet, now: Date) {
   const reanalysis = audit.mode === 'reanalysis';
   const startedAt = audit.started_at!;
   const current = reanalysis ? null : await stillCurrent(db, targets.map(({ id, version }) => ({ id, version })));
@@ -212,10 +232,13 @@ async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[]
     events.push({ id: newId('fev'), finding_id: findingId, type, from_status: from, to_status: to, reason, actor_user_id: null, audit_id: audit.id, created_at: writtenAt });
   let recurring = 0;
 
-  for (const { rule: { rule }, resource, evidence, monthlyUsd } of evaluation.failures) {
+  for (const { rule: effective, resource, evidence, monthlyUsd } of evaluation.failures) {
     if (current && !current.has(resource.id)) continue;
+    const { rule } = effective.compiled;
     const content = {
       rule_version: rule.version,
+      policy_id: effective.policy?.policy_id ?? null,
+      policy_version: effective.policy?.version ?? null,
       region: resource.region,
       title: rule.title,
       description: rule.description,
@@ -230,7 +253,7 @@ async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[]
       last_audit_id: audit.id,
       updated_at: writtenAt,
     };
-    const fingerprint = fingerprintOf(rule.id, resource.id);
+    const fingerprint = fingerprintOf(effective.key, resource.id);
     const found = existing.get(fingerprint);
     if (!found) {
       const id = newId('fnd');
@@ -239,7 +262,7 @@ async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[]
         id,
         organization_id: audit.organization_id,
         fingerprint,
-        rule_id: rule.id,
+        rule_id: effective.key,
         resource_id: resource.id,
         account_id: resource.account_id,
         resource_type: resource.type,
@@ -269,19 +292,32 @@ async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[]
     });
   }
 
-  const resolved = reanalysis
-    ? []
-    : [...existing.values()].filter(
-        (f) => f.status === 'open' && !changedSinceStart(f) && current!.has(f.resource_id) && evaluation.passed.has(`${f.rule_id}\n${f.resource_id}`),
-      );
-  for (const finding of resolved) event(finding.id, 'resolved', 'open', 'resolved', 'passed');
+  // Open findings this audit settles, with why: the rule passed, an override skipped the
+  // resource, or the custom policy behind it is no longer enabled.
+  const applied = new Set(rules.applied.map((p) => p.policy_id));
+  const settle = (f: FindingRow): ResolveReason | null => {
+    const key = `${f.rule_id}\n${f.resource_id}`;
+    if (evaluation.passed.has(key)) return 'passed';
+    if (evaluation.excepted.has(key)) return 'excepted_by_policy';
+    if (f.policy_id !== null && !applied.has(f.policy_id)) return 'policy_disabled';
+    return null;
+  };
+  const resolvable = reanalysis ? [] : [...existing.values()].filter((f) => f.status === 'open' && !changedSinceStart(f) && current!.has(f.resource_id));
+  const resolvedBy = new Map<ResolveReason, FindingRow[]>();
+  for (const finding of resolvable) {
+    const reason = settle(finding);
+    if (reason === null) continue;
+    resolvedBy.set(reason, [...(resolvedBy.get(reason) ?? []), finding]);
+    event(finding.id, 'resolved', 'open', 'resolved', reason);
+  }
+  const resolved = [...resolvedBy.values()].flat();
   // A full audit also settles findings whose resource went while something reopened them.
   const gone = audit.mode === 'full' ? await lockOpenFindingsOfGoneResources(db, audit.organization_id, audit.account_ids) : [];
   for (const finding of gone) event(finding.id, 'resolved', 'open', 'resolved', 'resource_gone');
 
   await insertFindings(db, created);
   await updateObservedFindings(db, observed);
-  await resolveFindings(db, resolved.map((f) => f.id), { reason: 'passed', at: writtenAt });
+  for (const [reason, findings] of resolvedBy) await resolveFindings(db, findings.map((f) => f.id), { reason, at: writtenAt });
   await resolveFindings(db, gone.map((f) => f.id), { reason: 'resource_gone', at: writtenAt });
   await insertFindingEvents(db, events);
   await insertAuditFindings(db, audit.id, seenIds);

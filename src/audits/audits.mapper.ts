@@ -13,6 +13,7 @@ export function toAudit(row: AuditRow): Schemas['Audit'] {
     error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
     catalogue_version: row.catalogue_version,
     rule_versions: row.rule_versions,
+    policy_versions: row.policy_versions,
     summary: row.summary ? toSummary(row.summary) : null,
     created_by: row.created_by,
     created_at: row.created_at.toISOString(),

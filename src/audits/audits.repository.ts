@@ -1,6 +1,6 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../db/database';
-import type { AuditRow, AuditsTable, AuditStatus, AuditSummaryData } from '../db/schema';
+import type { AppliedPolicyVersion, AuditRow, AuditsTable, AuditStatus, AuditSummaryData } from '../db/schema';
 import type { RuleResource } from '../rules/rule-evaluation';
 
 export function insertAudit(db: Db, row: Insertable<AuditsTable>): Promise<AuditRow> {
@@ -68,7 +68,7 @@ export function recordAuditProgress(db: Db, audit: AuditRow, evaluated: number, 
 export function completeAudit(
   db: Db,
   audit: AuditRow,
-  result: { resources: number; ruleVersions: Record<string, number>; summary: AuditSummaryData },
+  result: { resources: number; ruleVersions: Record<string, number>; policyVersions: AppliedPolicyVersion[]; summary: AuditSummaryData },
 ): Promise<boolean> {
   return updateCurrentAttempt(db, audit, {
     status: 'succeeded',
@@ -76,6 +76,7 @@ export function completeAudit(
     resources_evaluated: result.resources,
     resources_total: result.resources,
     rule_versions: JSON.stringify(result.ruleVersions),
+    policy_versions: JSON.stringify(result.policyVersions),
     summary: JSON.stringify(result.summary),
   });
 }
@@ -150,9 +151,14 @@ export async function* auditedResourceVersions(db: Db, auditId: string, pageSize
 
 /**
  * Of these resources, the ids whose current version a succeeded audit has evaluated with this
- * catalogue; not a reanalysis, which leaves the findings as they were.
+ * catalogue and these policy versions; not a reanalysis, which leaves the findings as they were.
  */
-export async function alreadyEvaluated(db: Db, resources: { id: string; version: number }[], catalogueVersion: string): Promise<Set<string>> {
+export async function alreadyEvaluated(
+  db: Db,
+  resources: { id: string; version: number }[],
+  catalogueVersion: string,
+  policyVersions: AppliedPolicyVersion[],
+): Promise<Set<string>> {
   const evaluated = new Set<string>();
   for (let i = 0; i < resources.length; i += 20_000) {
     const batch = resources.slice(i, i + 20_000);
@@ -161,7 +167,7 @@ export async function alreadyEvaluated(db: Db, resources: { id: string; version:
       from unnest(${batch.map((r) => r.id)}::text[], ${batch.map((r) => r.version)}::int[]) as r(id, version)
       join audit_resources ar on ar.resource_id = r.id and ar.version = r.version
       join audits a on a.id = ar.audit_id and a.status = 'succeeded' and a.catalogue_version = ${catalogueVersion}
-        and a.mode <> 'reanalysis'`.execute(db);
+        and a.policy_versions = ${JSON.stringify(policyVersions)}::jsonb and a.mode <> 'reanalysis'`.execute(db);
     for (const row of rows.rows) evaluated.add(row.resource_id);
   }
   return evaluated;
@@ -183,6 +189,19 @@ export async function insertAuditResources(db: Db, auditId: string, resources: {
  */
 export async function lockOrganization(db: Db, organizationId: string): Promise<void> {
   await db.selectFrom('organizations').select('id').where('id', '=', organizationId).forNoKeyUpdate().execute();
+}
+
+/** The organization's latest succeeded audit (what a dry run compares with by default). */
+export function latestSucceededAudit(db: Db, organizationId: string): Promise<AuditRow | undefined> {
+  return db
+    .selectFrom('audits')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('status', '=', 'succeeded')
+    .orderBy('finished_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /** Of these resources, the ids still active at the version given (what an audit may still report on). */

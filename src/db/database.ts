@@ -16,6 +16,7 @@ import * as audits from './migrations/0008_audits';
 import * as findingsIndexes from './migrations/0009_findings_indexes';
 import * as idempotencyKeys from './migrations/0010_idempotency_keys';
 import * as auditPolicyVersions from './migrations/0011_audit_policy_versions';
+import * as policies from './migrations/0012_policies';
 import * as reports from './migrations/0013_reports';
 
 export type Db = Kysely<Database>;
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0009_findings_indexes': findingsIndexes,
   '0010_idempotency_keys': idempotencyKeys,
   '0011_audit_policy_versions': auditPolicyVersions,
+  '0012_policies': policies,
   '0013_reports': reports,
 };
 

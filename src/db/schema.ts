@@ -211,6 +211,9 @@ export interface FindingsTable {
   remediation: Json<{ text: string; terraform: string | null }>;
   compliance: Json<Record<string, string[]>>;
   cost_monthly_usd: number | null;
+  /** A custom policy's findings: the policy (also in rule_id) and the version that last evaluated it. */
+  policy_id: string | null;
+  policy_version: number | null;
   first_seen_at: Date;
   last_seen_at: Date;
   first_audit_id: string;
@@ -236,6 +239,40 @@ export interface FindingEventsTable {
   /** The user who changed it; null when an audit, an import or the expiry job did. */
   actor_user_id: string | null;
   audit_id: string | null;
+  created_at: Date;
+}
+
+export type PolicyKind = 'custom' | 'override';
+export type CustomPolicyData = components['schemas']['CustomRule'];
+export type OverridePolicyData = components['schemas']['RuleOverride'];
+
+/** A policy at its current version. */
+export interface PoliciesTable {
+  id: string;
+  organization_id: string;
+  kind: PolicyKind;
+  version: number;
+  name: string;
+  description: string;
+  enabled: boolean;
+  custom: NullableJson<CustomPolicyData>;
+  override: NullableJson<OverridePolicyData>;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Every version of a policy, the current one included. */
+export interface PolicyVersionsTable {
+  policy_id: string;
+  version: number;
+  organization_id: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+  custom: NullableJson<CustomPolicyData>;
+  override: NullableJson<OverridePolicyData>;
+  created_by: string;
   created_at: Date;
 }
 
@@ -382,6 +419,8 @@ export interface Database {
   audit_findings: AuditFindingsTable;
   finding_events: FindingEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  policies: PoliciesTable;
+  policy_versions: PolicyVersionsTable;
   rate_limits: RateLimitsTable;
   oauth_clients: OAuthClientsTable;
   oauth_authorizations: OAuthAuthorizationsTable;
@@ -401,4 +440,6 @@ export type ImportRow = Selectable<ImportsTable>;
 export type AuditRow = Selectable<AuditsTable>;
 export type FindingRow = Selectable<FindingsTable>;
 export type FindingEventRow = Selectable<FindingEventsTable>;
+export type PolicyRow = Selectable<PoliciesTable>;
+export type PolicyVersionRow = Selectable<PolicyVersionsTable>;
 export type ReportRow = Selectable<ReportsTable>;

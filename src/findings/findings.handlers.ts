@@ -46,6 +46,7 @@ interface ListQuery {
   dimension?: FindingFilter['dimension'];
   status?: string;
   rule_id?: string;
+  policy_id?: string;
   sort?: string;
 }
 
@@ -56,6 +57,7 @@ function commonFilter(query: ListQuery): FindingFilter {
     dimension: query.dimension,
     statuses: parseList(query.status, 'status', STATUSES, 'invalid_filter'),
     ruleId: query.rule_id,
+    policyId: query.policy_id,
   };
 }
 

@@ -5,10 +5,11 @@ import type { FindingWithResource } from './findings.repository';
 export function toFinding(row: FindingWithResource): Schemas['Finding'] {
   return {
     id: row.id,
-    rule_id: row.rule_id,
-    rule_version: row.rule_version,
-    // Tenants' own policies do not produce findings yet; the field is there so the shape stays when they do.
-    policy_id: null,
+    // A custom policy's finding keeps the policy id in rule_id (the grouping key); the API shows it as policy_id.
+    rule_id: row.policy_id === null ? row.rule_id : null,
+    rule_version: row.policy_id === null ? row.rule_version : null,
+    policy_id: row.policy_id,
+    policy_version: row.policy_version,
     title: row.title,
     description: row.description,
     dimension: row.dimension,

@@ -9,6 +9,7 @@ export interface FindingFilter {
   dimension?: Dimension;
   statuses?: FindingStatus[];
   ruleId?: string;
+  policyId?: string;
   resourceId?: string;
   resourceType?: string;
   accountId?: string;
@@ -89,6 +90,8 @@ export function listFindings(
       if (filter.dimension) conditions.push(eb('findings.dimension', '=', filter.dimension));
       if (filter.statuses?.length) conditions.push(eb('findings.status', 'in', filter.statuses));
       if (filter.ruleId) conditions.push(eb('findings.rule_id', '=', filter.ruleId));
+      // A custom policy's findings keep its id in rule_id, which is indexed.
+      if (filter.policyId) conditions.push(eb('findings.rule_id', '=', filter.policyId));
       if (filter.resourceId) conditions.push(eb('findings.resource_id', '=', filter.resourceId));
       if (filter.resourceType) conditions.push(eb('findings.resource_type', '=', filter.resourceType));
       if (filter.accountId) conditions.push(eb('findings.account_id', '=', filter.accountId));

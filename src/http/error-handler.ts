@@ -33,6 +33,8 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   invalid_severity_filter: 422,
   invalid_filter: 422,
   idempotency_key_reused: 422,
+  invalid_policy_expression: 422,
+  invalid_policy: 422,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

@@ -18,7 +18,12 @@ export const EXPRESSION_LIMITS = {
   maxAstNodes: 600,
   maxDepth: 32,
   maxComprehensionNesting: 3,
+  /** Estimated steps (see estimateCost): what the nesting bound alone still lets list literals multiply into. */
+  maxEstimatedCost: 1_000_000,
 } as const;
+
+/** What a comprehension over a list that is not a literal (attributes, related resources) is assumed to iterate over. */
+export const ASSUMED_COLLECTION_SIZE = 100;
 
 const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 const EXCLUDED_FUNCTIONS = new Set(['matches']);
@@ -92,6 +97,14 @@ function compile(environment: Environment, source: string, resultType: Expressio
     throw positioned(source, error);
   }
   checkDialect(source, parsed.ast, 0);
+  const cost = estimateCost(parsed.ast, 1);
+  if (cost > EXPRESSION_LIMITS.maxEstimatedCost) {
+    throw new InvalidExpressionError(
+      `the expression's estimated cost is ${cost} steps; at most ${EXPRESSION_LIMITS.maxEstimatedCost} are allowed (iterate over smaller lists, or nest fewer comprehensions)`,
+      1,
+      1,
+    );
+  }
   const checked = parsed.check();
   if (!checked.valid) throw positioned(source, checked.error);
   // Map fields are dynamic, so most conditions type as dyn; a definite other type is a mistake.
@@ -113,6 +126,26 @@ function checkDialect(source: string, node: ASTNode, nesting: number): void {
     throw new InvalidExpressionError(`comprehensions (all, exists, map, filter) nest at most ${EXPRESSION_LIMITS.maxComprehensionNesting} deep`, line, column);
   }
   for (const child of childrenOf(node)) checkDialect(source, child, depth);
+}
+
+/**
+ * An upper estimate of the steps one evaluation takes: each node counts once per iteration of
+ * the comprehensions around it. A comprehension iterates over its list literal's items, over
+ * what a map/filter it ranges over iterated, or else over ASSUMED_COLLECTION_SIZE items.
+ */
+function estimateCost(node: ASTNode, multiplier: number): number {
+  if (node.op === 'rcall' && COMPREHENSIONS.has(node.args[0])) {
+    const [, receiver, body] = node.args as unknown as [string, ASTNode, ASTNode[]];
+    const inner = multiplier * rangeSize(receiver);
+    return multiplier + estimateCost(receiver, multiplier) + body.reduce((sum, child) => sum + estimateCost(child, inner), 0);
+  }
+  return childrenOf(node).reduce((sum, child) => sum + estimateCost(child, multiplier), multiplier);
+}
+
+function rangeSize(node: ASTNode): number {
+  if (node.op === 'list') return (node.args as unknown as ASTNode[]).length;
+  if (node.op === 'rcall' && (node.args[0] === 'map' || node.args[0] === 'filter')) return rangeSize(node.args[1] as unknown as ASTNode);
+  return ASSUMED_COLLECTION_SIZE;
 }
 
 function childrenOf(node: ASTNode): ASTNode[] {

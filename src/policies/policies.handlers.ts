@@ -1,0 +1,74 @@
+import { Router } from 'express';
+import type { Db } from '../db/database';
+import { principalOf } from '../http/authenticate';
+import type { OperationHandler } from '../http/contract';
+import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { loadCatalogue } from '../rules/catalogue';
+import { loadCelEngine } from '../rules/cel-engine';
+import { toPolicy, toPolicyVersion } from './policies.mapper';
+import { listPolicies, listPolicyVersions, type PolicyFilter } from './policies.repository';
+import { changePolicy, createPolicy, removePolicy, requirePolicy, type PolicyChecks } from './policies.service';
+import { dryRunPolicy } from './policy-dry-run';
+import { policySchema } from './policy-schema';
+
+async function checks(): Promise<PolicyChecks> {
+  return { engine: await loadCelEngine(), catalogue: await loadCatalogue() };
+}
+
+export function policyRoutes(db: Db): Router {
+  const createPolicyHandler: OperationHandler<'createPolicy'> = async (req, res) => {
+    const policy = await createPolicy(db, principalOf(res), await checks(), req.body);
+    res.status(201).location(`/v1/policies/${policy.id}`).json(toPolicy(policy));
+  };
+
+  const listPoliciesHandler: OperationHandler<'listPolicies'> = async (req, res) => {
+    const { query } = req;
+    const limit = query.limit ?? DEFAULT_LIMIT;
+    const filter: PolicyFilter = { kind: query.kind, enabled: query.enabled };
+    const binding = { list: 'policies', filter };
+    const before = query.cursor ? (decodeCursor(query.cursor, binding, ['id'])[0] as string) : undefined;
+    const rows = await listPolicies(db, principalOf(res).organizationId, filter, limit + 1, before);
+    res.json(toPage(rows, limit, binding, (row) => [row.id], toPolicy));
+  };
+
+  const getPolicy: OperationHandler<'getPolicy'> = async (req, res) => {
+    res.json(toPolicy(await requirePolicy(db, principalOf(res), req.params.id)));
+  };
+
+  const updatePolicyHandler: OperationHandler<'updatePolicy'> = async (req, res) => {
+    res.json(toPolicy(await changePolicy(db, principalOf(res), await checks(), req.params.id, req.body)));
+  };
+
+  const deletePolicyHandler: OperationHandler<'deletePolicy'> = async (req, res) => {
+    await removePolicy(db, principalOf(res), req.params.id);
+    res.status(204).end();
+  };
+
+  const listPolicyVersionsHandler: OperationHandler<'listPolicyVersions'> = async (req, res) => {
+    const principal = principalOf(res);
+    const policy = await requirePolicy(db, principal, req.params.id);
+    const limit = req.query.limit ?? DEFAULT_LIMIT;
+    const binding = { list: 'policy_versions', policy: policy.id };
+    const before = req.query.cursor ? (decodeCursor(req.query.cursor, binding, ['integer'])[0] as number) : undefined;
+    const rows = await listPolicyVersions(db, principal.organizationId, policy.id, limit + 1, before);
+    res.json(toPage(rows, limit, binding, (row) => [row.version], (row) => toPolicyVersion({ ...row, kind: policy.kind })));
+  };
+
+  const testPolicy: OperationHandler<'testPolicy'> = async (req, res) => {
+    res.json(await dryRunPolicy(db, principalOf(res), await checks(), req.body));
+  };
+
+  const getPolicySchema: OperationHandler<'getPolicySchema'> = async (_req, res) => {
+    res.json(policySchema(await loadCatalogue()));
+  };
+
+  return Router()
+    .get('/v1/policies/schema', getPolicySchema)
+    .post('/v1/policies/test', testPolicy)
+    .post('/v1/policies', createPolicyHandler)
+    .get('/v1/policies', listPoliciesHandler)
+    .get('/v1/policies/:id', getPolicy)
+    .patch('/v1/policies/:id', updatePolicyHandler)
+    .delete('/v1/policies/:id', deletePolicyHandler)
+    .get('/v1/policies/:id/versions', listPolicyVersionsHandler);
+}
