@@ -9,6 +9,7 @@ import { auditRoutes } from './audits/audits.handlers';
 import { authRoutes } from './auth/auth.handlers';
 import { complianceRoutes } from './compliance/compliance.handlers';
 import type { TokenSettings } from './auth/login-tokens';
+import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
 import { docsRoutes } from './docs/docs.handlers';
@@ -29,6 +30,7 @@ import { importRoutes } from './imports/imports.handlers';
 import type { JobQueue } from './jobs/job-queue';
 import { memberRoutes } from './members/members.handlers';
 import { organizationRoutes } from './organizations/organizations.handlers';
+import { platformRoutes } from './platform/platform.handlers';
 import { resourceRoutes } from './resources/resources.handlers';
 import { ruleRoutes } from './rules/rules.handlers';
 import { systemRoutes } from './system/system.handlers';
@@ -50,7 +52,12 @@ export interface AppDeps {
 
 /** Builds the HTTP application without listening. */
 export function createApp({ config, db, logger, signingSecret, redis, jobs, document = loadOpenApiDocument().document }: AppDeps): express.Express {
-  const tokens: TokenSettings = { ...config.jwt, secret: signingSecret };
+  const tokens: TokenSettings = {
+    ...config.jwt,
+    secret: signingSecret,
+    keys: new SigningKeyring(db, signingSecret, config.jwt.ttlSeconds),
+    platformAdmins: config.platformAdmins,
+  };
   const rateLimitStores = redis ? redisStores(redis, config.redisKeyPrefix, logger) : postgresStores(db, logger);
   const app = express();
   app.set('trust proxy', config.trustProxy);
@@ -102,6 +109,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(oauthAdminRoutes(db));
   app.use(complianceRoutes(db));
   app.use(findingRoutes(db));
+  app.use(platformRoutes(db));
 
   app.use(errorHandler);
   return app;

@@ -21,6 +21,8 @@ export interface Config {
     ttlSeconds: number;
   };
   admin: { username: string; password: string | undefined; organizationName: string };
+  /** Usernames (lower case) of platform operators, beside those the command line granted. */
+  platformAdmins: string[];
   logLevel: (typeof LOG_LEVELS)[number];
   validateResponses: boolean;
   bodyLimitBytes: number;
@@ -143,6 +145,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       password: adminPassword,
       organizationName: read('ADMIN_ORGANIZATION') ?? 'Default organization',
     },
+    platformAdmins: (read('PLATFORM_ADMINS') ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     validateResponses: boolean('VALIDATE_RESPONSES', false),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1048576, 1024, 104857600),

@@ -16,6 +16,7 @@ import * as audits from './migrations/0008_audits';
 import * as findingsIndexes from './migrations/0009_findings_indexes';
 import * as idempotencyKeys from './migrations/0010_idempotency_keys';
 import * as auditPolicyVersions from './migrations/0011_audit_policy_versions';
+import * as platform from './migrations/0014_platform';
 
 export type Db = Kysely<Database>;
 
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '0009_findings_indexes': findingsIndexes,
   '0010_idempotency_keys': idempotencyKeys,
   '0011_audit_policy_versions': auditPolicyVersions,
+  '0014_platform': platform,
 };
 
 /**

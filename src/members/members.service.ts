@@ -27,28 +27,31 @@ const INVITATION_LIFETIME_MS = 7 * 86_400_000;
 /** Adds a user to the caller's organization, with a password or a one-time invitation. */
 export async function addMember(db: Db, principal: Principal, input: Schemas['MemberCreate']) {
   assertMayGrant(principal, input.role);
+  return db.transaction().execute((trx) => insertMember(trx, principal.organizationId, input));
+}
+
+/**
+ * Creates a user who is a member of the organization, with a password or a one-time invitation
+ * (answered once). Run it inside a transaction: it writes up to three rows.
+ */
+export async function insertMember(trx: Db, organizationId: string, input: Schemas['MemberCreate']) {
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
   const invitationSecret = input.password === undefined ? generateSecret(INVITATION_PREFIX) : undefined;
   const expiresAt = new Date(Date.now() + INVITATION_LIFETIME_MS);
   const userId = newId('usr');
-  const member = await db.transaction().execute(async (trx) => {
+  try {
     if (await findUserByUsername(trx, input.username)) throw usernameTaken(input.username);
     await insertUser(trx, { id: userId, username: input.username, password_hash: passwordHash });
-    await insertMembership(trx, { organization_id: principal.organizationId, user_id: userId, role: input.role });
-    if (invitationSecret) {
-      await insertInvitation(trx, {
-        token_hash: hashSecret(invitationSecret),
-        organization_id: principal.organizationId,
-        user_id: userId,
-        expires_at: expiresAt,
-      });
-    }
-    return (await findMemberRow(trx, principal.organizationId, userId)) as MemberRow;
-  }).catch((error: unknown) => {
+  } catch (error) {
     // Two concurrent adds of one username: the unique index decides.
     if ((error as { code?: string }).code === '23505') throw usernameTaken(input.username);
     throw error;
-  });
+  }
+  await insertMembership(trx, { organization_id: organizationId, user_id: userId, role: input.role });
+  if (invitationSecret) {
+    await insertInvitation(trx, { token_hash: hashSecret(invitationSecret), organization_id: organizationId, user_id: userId, expires_at: expiresAt });
+  }
+  const member = (await findMemberRow(trx, organizationId, userId)) as MemberRow;
   return { member, invitation: invitationSecret ? { token: invitationSecret, expiresAt } : null };
 }
 
@@ -90,7 +93,7 @@ export async function acceptInvitation(db: Db, tokens: TokenSettings, secret: st
     return found;
   });
   return {
-    accessToken: signLoginToken(tokens, invitation.user_id, invitation.organization_id),
+    accessToken: await signLoginToken(tokens, invitation.user_id, invitation.organization_id),
     expiresIn: tokens.ttlSeconds,
   };
 }
