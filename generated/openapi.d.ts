@@ -2072,7 +2072,7 @@ export interface components {
             user: components["schemas"]["User"];
             organization: components["schemas"]["Organization"];
             role: components["schemas"]["Role"];
-            /** @description The scopes these credentials hold, capped by the role. */
+            /** @description The scopes these credentials hold, capped by the role; `platform:admin` only for the login sessions of platform operators. */
             scopes: components["schemas"]["Scope"][];
         };
         /**
