@@ -32,7 +32,7 @@ export interface CliContext {
  * the command refuses rather than risk corrupting it. Like the server, it first applies pending
  * migrations, so commands work on a database no server has started on yet.
  */
-export async function withContext<T>(work: (context: CliContext) => Promise<T>): Promise<T> {
+export async function withContext<T>(work: (context: CliContext) => Promise<T>, options = { migrate: true }): Promise<T> {
   let config: Readonly<Config>;
   try {
     config = loadConfig(process.env);
@@ -54,7 +54,7 @@ export async function withContext<T>(work: (context: CliContext) => Promise<T>):
   }
   const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
-    await migrateToLatest(db);
+    if (options.migrate) await migrateToLatest(db);
     return await work({ config, db, signingSecret: resolveSigningSecret(config) });
   } finally {
     await db.destroy();
