@@ -150,6 +150,7 @@ describe('suspension', () => {
     const client = await registerClient(t.app, tenant.token, { client_type: 'public', scopes: ['findings:read'] });
     const oauth = await oauthTokens(client, tenant.token);
     const unusedCode = await authorizationCode(client, tenant.token);
+    const invitation = (await request(t.app).post('/v1/members').set(as(tenant.token)).send({ username: 'suspended-invitee', role: 'viewer' }).expect(201)).body.invitation.token;
 
     const suspend = await request(t.app).patch(`/v1/platform/organizations/${tenant.id}`).set(as(operator)).send({ status: 'suspended' });
     expect(suspend.status).toBe(200);
@@ -162,6 +163,7 @@ describe('suspension', () => {
       oauth_access_token: await request(t.app).get('/v1/findings').set(as(oauth.access_token)),
       oauth_refresh_grant: await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: oauth.refresh_token, client_id: client.id }),
       oauth_code_grant: await exchange(client, unusedCode),
+      invitation: await request(t.app).post('/auth/invitations/accept').send({ invitation_token: invitation, password: PASSWORD }),
     };
     for (const [kind, response] of Object.entries(refused)) {
       expect([kind, response.status]).toEqual([kind, 403]);
@@ -181,6 +183,7 @@ describe('suspension', () => {
     expect((await request(t.app).get('/v1/findings').set(as(oauth.access_token))).status).toBe(200);
     expect((await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: oauth.refresh_token, client_id: client.id })).status).toBe(200);
     expect((await exchange(client, unusedCode)).status).toBe(200);
+    expect((await request(t.app).post('/auth/invitations/accept').send({ invitation_token: invitation, password: PASSWORD })).status).toBe(200);
   });
 
   it('refuses to delete an active organization; a suspended one goes with every row of it', async () => {

@@ -1,3 +1,4 @@
+import { findMember } from '../auth/auth.repository';
 import type { Principal } from '../auth/auth.service';
 import { signLoginToken, type TokenSettings } from '../auth/login-tokens';
 import { hashPassword } from '../auth/passwords';
@@ -7,6 +8,7 @@ import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { insertMembership } from '../organizations/organizations.repository';
+import { assertOrganizationActive } from '../organizations/organizations.service';
 import { generateSecret, hashSecret } from '../secrets';
 import { findUserByUsername, insertUser } from '../users/users.repository';
 import {
@@ -89,6 +91,9 @@ export async function acceptInvitation(db: Db, tokens: TokenSettings, secret: st
     if (!found) throw new AppError('invalid_token', 'The invitation is not valid: unknown or already accepted.');
     // Throwing rolls the claim back: an expired invitation stays (and stays expired).
     if (found.expires_at <= new Date()) throw new AppError('token_expired', 'The invitation has expired; ask for a new one.');
+    // Refused, not spent: the invitation works again once the organization is reinstated.
+    const member = await findMember(trx, found.organization_id, found.user_id);
+    if (member) assertOrganizationActive(member.organization_status);
     await setPasswordHash(trx, found.user_id, passwordHash);
     return found;
   });
