@@ -1302,6 +1302,31 @@ export interface paths {
         patch: operations["updatePlatformOrganization"];
         trace?: never;
     };
+    "/auth/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign up
+         * @description Self-service sign-up: creates an organization and its owner in one transaction, and logs
+         *     the owner in (the answer holds a login token, also set as the session cookie). Off by
+         *     default: unless the server runs with `SIGNUP_ENABLED=true` it answers `404 not_found`.
+         *     Sign-ups are limited per client IP (`RATE_LIMIT_SIGNUP_PER_HOUR`, 5 an hour by default);
+         *     past it, `429 rate_limited`. A taken slug or username is `409 slug_taken` or
+         *     `409 username_taken`. It takes no `Idempotency-Key`: its answer holds a credential.
+         */
+        post: operations["createSignup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2444,6 +2469,25 @@ export interface components {
         PlatformOrganizationUpdate: {
             name?: components["schemas"]["OrganizationName"];
             status?: components["schemas"]["OrganizationStatus"];
+        };
+        SignupRequest: {
+            organization_name: components["schemas"]["OrganizationName"];
+            slug: components["schemas"]["OrganizationSlug"];
+            username: components["schemas"]["Username"];
+            password: components["schemas"]["NewPassword"];
+        };
+        SignupResponse: {
+            organization: components["schemas"]["Organization"];
+            user_id: components["schemas"]["UserId"];
+            /** @description A login JWT, as `POST /auth/login` answers; send it as `Authorization: Bearer <access_token>`. */
+            access_token: string;
+            /** @constant */
+            token_type: "bearer";
+            /**
+             * Format: int32
+             * @description Seconds until the token expires.
+             */
+            expires_in: number;
         };
         PlatformOrganizationList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["PlatformOrganization"][];
@@ -5796,6 +5840,47 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createSignup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignupRequest"];
+            };
+        };
+        responses: {
+            /** @description The organization exists and its owner is logged in. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The session cookie, holding the same token.
+                     * @example fourfold_session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfMDFKIn0.c2lnbmF0dXJl; Max-Age=28800; Path=/; HttpOnly; SameSite=Lax
+                     */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];

@@ -21,7 +21,7 @@ import { loadOpenApiDocument } from './http/openapi-document';
 import { oauthAdminRoutes } from './oauth/oauth-admin.handlers';
 import { oauthFormParser, oauthRoutes } from './oauth/oauth.handlers';
 import { OperationIndex } from './http/operations';
-import { rateLimitLogin, rateLimitPerCaller } from './http/rate-limit';
+import { rateLimitLogin, rateLimitPerCaller, rateLimitSignup } from './http/rate-limit';
 import { postgresStores, redisStores } from './http/rate-limit-store';
 import { requestLogger } from './http/request-logger';
 import { requireKnownOperation, resolveOperation } from './http/resolve-operation';
@@ -92,6 +92,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   );
 
   app.use(rateLimitLogin(config.rateLimits, rateLimitStores, logger));
+  app.use(rateLimitSignup(config.rateLimits, rateLimitStores, logger));
   app.use(replayIdempotentRequests(db, logger));
 
   app.use(systemRoutes(db));
@@ -109,7 +110,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(oauthAdminRoutes(db));
   app.use(complianceRoutes(db));
   app.use(findingRoutes(db));
-  app.use(platformRoutes(db));
+  app.use(platformRoutes(db, tokens, { signupEnabled: config.signupEnabled }));
 
   app.use(errorHandler);
   return app;

@@ -52,7 +52,11 @@ export interface Config {
     loginPerUsername: number;
     loginPerIp: number;
     loginWindowSeconds: number;
+    /** Self-service sign-ups an hour per client IP. */
+    signupPerHour: number;
   };
+  /** Whether `POST /auth/signup` creates organizations (else it answers 404). */
+  signupEnabled: boolean;
   /** Redis for the rate-limit counters; when absent they live in the database. */
   redisUrl: string | undefined;
   /** Prepended to every key fourfold writes to Redis, so several deployments can share one. */
@@ -163,7 +167,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       loginPerUsername: integer('RATE_LIMIT_LOGIN_PER_USERNAME', 10, 1, 1000000),
       loginPerIp: integer('RATE_LIMIT_LOGIN_PER_IP', 100, 1, 1000000),
       loginWindowSeconds: integer('RATE_LIMIT_LOGIN_WINDOW_SECONDS', 900, 1, 86400),
+      signupPerHour: integer('RATE_LIMIT_SIGNUP_PER_HOUR', 5, 1, 1000000),
     },
+    signupEnabled: boolean('SIGNUP_ENABLED', false),
     redisUrl,
     redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'fourfold:',
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),

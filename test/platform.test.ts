@@ -15,7 +15,10 @@ const PASSWORD = 'tenant-password-0123456789';
 let t: TestApp;
 let operator: string;
 beforeAll(async () => {
-  t = await startTestApp({ PLATFORM_ADMINS: ` someone-else, ${OWNER.username.toUpperCase()} ` }, { workers: true });
+  t = await startTestApp(
+    { PLATFORM_ADMINS: ` someone-else, ${OWNER.username.toUpperCase()} `, SIGNUP_ENABLED: 'true', RATE_LIMIT_SIGNUP_PER_HOUR: '3' },
+    { workers: true },
+  );
   operator = await t.ownerToken();
 });
 afterAll(() => t.close());
@@ -255,6 +258,34 @@ describe('the platform:admin scope', () => {
     expect(tokens.scope).toBe('findings:read');
     expect((await request(t.app).get('/v1/me').set(as(tokens.access_token))).body.scopes).toEqual(['findings:read']);
     expectError(await request(t.app).get('/v1/platform/organizations').set(as(tokens.access_token)), 403, 'forbidden');
+  });
+});
+
+describe('POST /auth/signup', () => {
+  it('creates an organization and logs its owner in, at most RATE_LIMIT_SIGNUP_PER_HOUR times per IP', async () => {
+    const signup = (n: number) =>
+      request(t.app).post('/auth/signup').send({ organization_name: `Self ${n}`, slug: `self-${n}`, username: `self-${n}@example.com`, password: PASSWORD });
+    const first = await signup(1);
+    expect(first.status).toBe(201);
+    expect(first.headers['set-cookie']?.[0]).toMatch(/^fourfold_session=/);
+    expect(first.body).toMatchObject({ organization: { id: expect.stringMatching(/^org_/), name: 'Self 1' }, user_id: expect.stringMatching(/^usr_/), token_type: 'bearer' });
+    const me = await request(t.app).get('/v1/me').set(as(first.body.access_token));
+    expect(me.body).toMatchObject({ role: 'owner', organization: { id: first.body.organization.id } });
+    expect(me.body.scopes).not.toContain('platform:admin');
+
+    expectError(await signup(1), 409, 'slug_taken');
+    expect((await signup(2)).status).toBe(201);
+    const limited = await signup(3);
+    expectError(limited, 429, 'rate_limited');
+    expect(limited.headers['retry-after']).toEqual(expect.any(String));
+    expect((await request(t.app).get('/v1/platform/organizations?limit=200').set(as(operator))).body.data.map((o: { slug: string }) => o.slug)).not.toContain('self-3');
+  });
+
+  it('answers 404 where the configuration has not switched it on', async () => {
+    const closed = await startTestApp({}, { sharing: t });
+    const response = await request(closed.app).post('/auth/signup').send({ organization_name: 'No', slug: 'no', username: 'no@example.com', password: PASSWORD });
+    expectError(response, 404, 'not_found');
+    expect(response.body.error.message).toContain('not enabled');
   });
 });
 

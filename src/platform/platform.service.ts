@@ -1,3 +1,4 @@
+import { signLoginToken, type TokenSettings } from '../auth/login-tokens';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
@@ -62,6 +63,16 @@ export async function deleteOrganization(db: Db, id: string): Promise<void> {
     }
     await deleteOrganizationAndMembers(trx, id);
   });
+}
+
+/** Self-service sign-up: an organization, its owner, and a login token for them. */
+export async function signUp(db: Db, tokens: TokenSettings, input: Schemas['SignupRequest']) {
+  const { organization, member } = await createOrganization(db, {
+    name: input.organization_name,
+    slug: input.slug,
+    owner: { username: input.username, password: input.password },
+  });
+  return { organization, userId: member.user_id, accessToken: await signLoginToken(tokens, member.user_id, organization.id), expiresIn: tokens.ttlSeconds };
 }
 
 function slugTaken(slug: string): AppError {
