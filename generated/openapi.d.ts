@@ -713,7 +713,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a code or refresh token for tokens
-         * @description The token endpoint (RFC 6749 §3.2), form-encoded. `authorization_code`: the code is single-use and lives one minute, and is bound to the client, the redirect URI and the PKCE `code_verifier`; presenting it a second time revokes the tokens it was exchanged for. `refresh_token`: answers a new refresh token and retires the old one; presenting a retired one revokes every token of the grant. Access tokens live one hour. Confidential clients authenticate with their secret (HTTP Basic or `client_secret`); public clients send `client_id` only. Errors follow RFC 6749 §5.2. Public: the client authenticates in the body.
+         * @description The token endpoint (RFC 6749 §3.2), form-encoded. `authorization_code`: the code is single-use and lives one minute, and is bound to the client, the redirect URI and the PKCE `code_verifier`; presenting it a second time revokes the tokens it was exchanged for. `refresh_token`: answers a new refresh token and retires the old one; presenting a retired one revokes every token of the grant. Access tokens live one hour. Confidential clients authenticate with their secret (HTTP Basic or `client_secret`); public clients send `client_id` only. Errors follow RFC 6749 §5.2, except a grant of a suspended organization: `403 organization_suspended` in the API's error shape. Public: the client authenticates in the body.
          */
         post: operations["createOAuthToken"];
         delete?: never;
@@ -1470,6 +1470,102 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/platform/organizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List organizations
+         * @description Every organization (tenant) of this fourfold, oldest first, with its status and number of
+         *     members. Platform operators only (`platform:admin`, held by an operator's login session and
+         *     by no organization role, token or OAuth grant).
+         */
+        get: operations["listPlatformOrganizations"];
+        put?: never;
+        /**
+         * Create an organization
+         * @description Creates an organization and its first owner, in one transaction. With `owner.password` the
+         *     owner can log in at once; without one the answer carries a one-time `invitation.token`
+         *     (7 days) they redeem at `POST /auth/invitations/accept`. The slug is unique
+         *     (`409 slug_taken`), and so is the username across fourfold (`409 username_taken`).
+         *     Platform operators only. It takes no `Idempotency-Key`: its answer may hold an invitation
+         *     secret, which is never stored.
+         */
+        post: operations["createPlatformOrganization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/platform/organizations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization's id.
+                 * @example org_01JD8X3N5V0000000000000000
+                 */
+                id: components["schemas"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an organization
+         * @description One organization, with its status and number of members. Platform operators only.
+         */
+        get: operations["getPlatformOrganization"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an organization
+         * @description Deletes a suspended organization and everything of it (members who belong to no other
+         *     organization, tokens, OAuth clients and grants, accounts, resources, imports, audits,
+         *     findings, policies, reports, …) in one transaction. An active organization is refused with
+         *     `409 organization_not_suspended`: suspend it first. Platform operators only.
+         */
+        delete: operations["deletePlatformOrganization"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename, suspend or reinstate an organization
+         * @description Changes the name, and/or the `status`. A `suspended` organization keeps all its data, but
+         *     every credential of its members (password logins, login tokens and cookies, personal access
+         *     tokens, OAuth grants and access tokens) is refused with `403 organization_suspended` until
+         *     the status is `active` again. Platform operators only.
+         */
+        patch: operations["updatePlatformOrganization"];
+        trace?: never;
+    };
+    "/auth/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign up
+         * @description Self-service sign-up: creates an organization and its owner in one transaction, and logs
+         *     the owner in (the answer holds a login token, also set as the session cookie). Off by
+         *     default: unless the server runs with `SIGNUP_ENABLED=true` it answers `404 not_found`.
+         *     Sign-ups are limited per client IP (`RATE_LIMIT_SIGNUP_PER_HOUR`, 5 an hour by default);
+         *     past it, `429 rate_limited`. A taken slug or username is `409 slug_taken` or
+         *     `409 username_taken`. It takes no `Idempotency-Key`: its answer holds a credential.
+         */
+        post: operations["createSignup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1517,7 +1613,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "rate_limited" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -1549,13 +1645,14 @@ export interface components {
         };
         /**
          * @description A member's role in an organization; it caps the scopes their credentials can hold.
-         *     `owner` and `admin` hold every scope; `member` every scope but `org:admin`; `viewer`
-         *     the `:read` scopes.
+         *     `owner` and `admin` hold every scope but `platform:admin`; `member` every scope but
+         *     `org:admin` and `platform:admin`; `viewer` the `:read` scopes. `platform:admin` belongs
+         *     to no role: only the login sessions of platform operators hold it.
          * @enum {string}
          */
         Role: "owner" | "admin" | "member" | "viewer";
         /** @enum {string} */
-        Scope: "findings:read" | "findings:write" | "resources:read" | "resources:write" | "audits:read" | "audits:write" | "policies:read" | "policies:write" | "reports:read" | "reports:write" | "alerts:read" | "alerts:write" | "org:admin";
+        Scope: "findings:read" | "findings:write" | "resources:read" | "resources:write" | "audits:read" | "audits:write" | "policies:read" | "policies:write" | "reports:read" | "reports:write" | "alerts:read" | "alerts:write" | "org:admin" | "platform:admin";
         /** @example usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         UserId: string;
         /** @example org_01JD8X3N5V0000000000000000 */
@@ -2251,7 +2348,7 @@ export interface components {
             user: components["schemas"]["User"];
             organization: components["schemas"]["Organization"];
             role: components["schemas"]["Role"];
-            /** @description The scopes these credentials hold, capped by the role. */
+            /** @description The scopes these credentials hold, capped by the role; `platform:admin` only for the login sessions of platform operators. */
             scopes: components["schemas"]["Scope"][];
         };
         /**
@@ -3098,6 +3195,67 @@ export interface components {
                 passing_resources: components["schemas"]["ReportReportedResource"][];
             }[];
         };
+        /**
+         * @description Unique, lower-case letters, digits and inner hyphens.
+         * @example acme
+         */
+        OrganizationSlug: string;
+        /**
+         * @description `suspended`: every credential of its members is refused (`403 organization_suspended`); its data is kept.
+         * @enum {string}
+         */
+        OrganizationStatus: "active" | "suspended";
+        PlatformOrganization: {
+            id: components["schemas"]["OrganizationId"];
+            name: components["schemas"]["OrganizationName"];
+            slug: components["schemas"]["OrganizationSlug"];
+            status: components["schemas"]["OrganizationStatus"];
+            /** @description When it was suspended; `null` while active. */
+            suspended_at: null | components["schemas"]["Timestamp"];
+            /** Format: int32 */
+            member_count: number;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        PlatformOrganizationCreate: {
+            name: components["schemas"]["OrganizationName"];
+            slug: components["schemas"]["OrganizationSlug"];
+            /** @description The first owner; without a password they get a one-time invitation. */
+            owner: {
+                username: components["schemas"]["Username"];
+                password?: components["schemas"]["NewPassword"];
+            };
+        };
+        PlatformOrganizationCreated: {
+            organization: components["schemas"]["PlatformOrganization"];
+            owner: components["schemas"]["MemberCreated"];
+        };
+        PlatformOrganizationUpdate: {
+            name?: components["schemas"]["OrganizationName"];
+            status?: components["schemas"]["OrganizationStatus"];
+        };
+        SignupRequest: {
+            organization_name: components["schemas"]["OrganizationName"];
+            slug: components["schemas"]["OrganizationSlug"];
+            username: components["schemas"]["Username"];
+            password: components["schemas"]["NewPassword"];
+        };
+        SignupResponse: {
+            organization: components["schemas"]["Organization"];
+            user_id: components["schemas"]["UserId"];
+            /** @description A login JWT, as `POST /auth/login` answers; send it as `Authorization: Bearer <access_token>`. */
+            access_token: string;
+            /** @constant */
+            token_type: "bearer";
+            /**
+             * Format: int32
+             * @description Seconds until the token expires.
+             */
+            expires_in: number;
+        };
+        PlatformOrganizationList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["PlatformOrganization"][];
+        };
     };
     responses: {
         /** @description `validation_failed`, `invalid_severity_filter` (an unknown severity) or `invalid_filter` (an unknown status); `details` names the parameter. */
@@ -3140,7 +3298,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The credentials are valid but not enough: `forbidden`, `insufficient_scope`, or `csrf_check_failed` for a cookie-authenticated unsafe request from another origin. */
+        /** @description The credentials are valid but not enough: `forbidden`, `insufficient_scope`, `csrf_check_failed` for a cookie-authenticated unsafe request from another origin, or `organization_suspended` when their organization is suspended. */
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3462,6 +3620,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -3534,6 +3693,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -3564,6 +3724,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -5110,6 +5271,7 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthError"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -5418,6 +5580,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -6827,6 +6990,250 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listPlatformOrganizations: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only organizations with this status.
+                 * @example suspended
+                 */
+                status?: components["schemas"]["OrganizationStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of organizations. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformOrganizationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createPlatformOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlatformOrganizationCreate"];
+            };
+        };
+        responses: {
+            /** @description The organization and its owner were created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The new organization.
+                     * @example /v1/platform/organizations/org_01JD8X3N5V0000000000000000
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformOrganizationCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlatformOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization's id.
+                 * @example org_01JD8X3N5V0000000000000000
+                 */
+                id: components["schemas"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformOrganization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deletePlatformOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization's id.
+                 * @example org_01JD8X3N5V0000000000000000
+                 */
+                id: components["schemas"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization and all its data are gone. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updatePlatformOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization's id.
+                 * @example org_01JD8X3N5V0000000000000000
+                 */
+                id: components["schemas"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlatformOrganizationUpdate"];
+            };
+        };
+        responses: {
+            /** @description The organization as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformOrganization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createSignup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignupRequest"];
+            };
+        };
+        responses: {
+            /** @description The organization exists and its owner is logged in. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The session cookie, holding the same token.
+                     * @example fourfold_session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfMDFKIn0.c2lnbmF0dXJl; Max-Age=28800; Path=/; HttpOnly; SameSite=Lax
+                     */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -9,6 +9,7 @@ import { auditRoutes } from './audits/audits.handlers';
 import { authRoutes } from './auth/auth.handlers';
 import { complianceRoutes } from './compliance/compliance.handlers';
 import type { TokenSettings } from './auth/login-tokens';
+import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
 import { docsRoutes } from './docs/docs.handlers';
@@ -20,7 +21,7 @@ import { loadOpenApiDocument } from './http/openapi-document';
 import { oauthAdminRoutes } from './oauth/oauth-admin.handlers';
 import { oauthFormParser, oauthRoutes } from './oauth/oauth.handlers';
 import { OperationIndex } from './http/operations';
-import { rateLimitLogin, rateLimitPerCaller } from './http/rate-limit';
+import { rateLimitLogin, rateLimitPerCaller, rateLimitSignup } from './http/rate-limit';
 import { postgresStores, redisStores } from './http/rate-limit-store';
 import { requestLogger } from './http/request-logger';
 import { requireKnownOperation, resolveOperation } from './http/resolve-operation';
@@ -30,6 +31,7 @@ import type { JobQueue } from './jobs/job-queue';
 import { memberRoutes } from './members/members.handlers';
 import { organizationRoutes } from './organizations/organizations.handlers';
 import { policyRoutes } from './policies/policies.handlers';
+import { platformRoutes } from './platform/platform.handlers';
 import { resourceRoutes } from './resources/resources.handlers';
 import { reportRoutes } from './reports/reports.handlers';
 import { ruleRoutes } from './rules/rules.handlers';
@@ -52,7 +54,12 @@ export interface AppDeps {
 
 /** Builds the HTTP application without listening. */
 export function createApp({ config, db, logger, signingSecret, redis, jobs, document = loadOpenApiDocument().document }: AppDeps): express.Express {
-  const tokens: TokenSettings = { ...config.jwt, secret: signingSecret };
+  const tokens: TokenSettings = {
+    ...config.jwt,
+    secret: signingSecret,
+    keys: new SigningKeyring(db, signingSecret, config.jwt.ttlSeconds),
+    platformAdmins: config.platformAdmins,
+  };
   const rateLimitStores = redis ? redisStores(redis, config.redisKeyPrefix, logger) : postgresStores(db, logger);
   const app = express();
   app.set('trust proxy', config.trustProxy);
@@ -87,6 +94,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   );
 
   app.use(rateLimitLogin(config.rateLimits, rateLimitStores, logger));
+  app.use(rateLimitSignup(config.rateLimits, rateLimitStores, logger));
   app.use(replayIdempotentRequests(db, logger));
 
   app.use(systemRoutes(db));
@@ -106,6 +114,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(findingRoutes(db));
   app.use(policyRoutes(db));
   app.use(reportRoutes(db, jobs, { reportsDir: config.reportsDir }));
+  app.use(platformRoutes(db, tokens, { signupEnabled: config.signupEnabled }));
 
   app.use(errorHandler);
   return app;

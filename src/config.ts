@@ -21,6 +21,8 @@ export interface Config {
     ttlSeconds: number;
   };
   admin: { username: string; password: string | undefined; organizationName: string };
+  /** Usernames (lower case) of platform operators, beside those the command line granted. */
+  platformAdmins: string[];
   logLevel: (typeof LOG_LEVELS)[number];
   validateResponses: boolean;
   bodyLimitBytes: number;
@@ -52,7 +54,11 @@ export interface Config {
     loginPerUsername: number;
     loginPerIp: number;
     loginWindowSeconds: number;
+    /** Self-service sign-ups an hour per client IP. */
+    signupPerHour: number;
   };
+  /** Whether `POST /auth/signup` creates organizations (else it answers 404). */
+  signupEnabled: boolean;
   /** Redis for the rate-limit counters; when absent they live in the database. */
   redisUrl: string | undefined;
   /** Prepended to every key fourfold writes to Redis, so several deployments can share one. */
@@ -145,6 +151,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       password: adminPassword,
       organizationName: read('ADMIN_ORGANIZATION') ?? 'Default organization',
     },
+    platformAdmins: (read('PLATFORM_ADMINS') ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     validateResponses: boolean('VALIDATE_RESPONSES', false),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1048576, 1024, 104857600),
@@ -163,7 +170,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       loginPerUsername: integer('RATE_LIMIT_LOGIN_PER_USERNAME', 10, 1, 1000000),
       loginPerIp: integer('RATE_LIMIT_LOGIN_PER_IP', 100, 1, 1000000),
       loginWindowSeconds: integer('RATE_LIMIT_LOGIN_WINDOW_SECONDS', 900, 1, 86400),
+      signupPerHour: integer('RATE_LIMIT_SIGNUP_PER_HOUR', 5, 1, 1000000),
     },
+    signupEnabled: boolean('SIGNUP_ENABLED', false),
     redisUrl,
     redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'fourfold:',
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),

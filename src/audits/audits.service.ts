@@ -60,26 +60,35 @@ async function queueAudit(
 ): Promise<AuditRow> {
   await jobs.start();
   const queued = await db.transaction().execute(async (trx) => {
-    const row = await insertAudit(trx, {
-      id: newId('aud'),
-      organization_id: principal.organizationId,
-      parent_audit_id: audit.parent_audit_id,
-      mode: audit.mode,
-      account_ids: audit.account_ids && JSON.stringify(audit.account_ids),
-      status: 'queued',
-      error_code: null,
-      error_message: null,
-      catalogue_version: null,
-      rule_versions: null,
-      summary: null,
-      created_by: principal.userId,
-      created_at: new Date(),
-      started_at: null,
-      finished_at: null,
-    });
+    const row = await insertQueuedAudit(trx, principal, audit);
     await jobs.send(QUEUES.audits, { audit_id: row.id } satisfies AuditJob, trx);
     return row;
   });
   jobs.wake(QUEUES.audits);
   return queued;
+}
+
+/** The audit row of a queued audit; whoever calls it runs the audit (a queued job, or `runAudit` in-process). */
+export function insertQueuedAudit(
+  db: Db,
+  principal: Pick<Principal, 'organizationId' | 'userId'>,
+  audit: { mode: AuditRow['mode']; account_ids: string[] | null; parent_audit_id: string | null },
+): Promise<AuditRow> {
+  return insertAudit(db, {
+    id: newId('aud'),
+    organization_id: principal.organizationId,
+    parent_audit_id: audit.parent_audit_id,
+    mode: audit.mode,
+    account_ids: audit.account_ids && JSON.stringify(audit.account_ids),
+    status: 'queued',
+    error_code: null,
+    error_message: null,
+    catalogue_version: null,
+    rule_versions: null,
+    summary: null,
+    created_by: principal.userId,
+    created_at: new Date(),
+    started_at: null,
+    finished_at: null,
+  });
 }

@@ -28,10 +28,12 @@ export function findMember(db: Db, organizationId: string, userId: string) {
       'users.id as user_id',
       'users.username',
       'users.created_at as user_created_at',
+      'users.platform_admin',
       'organizations.id as organization_id',
       'organizations.name as organization_name',
       'organizations.created_at as organization_created_at',
       'organizations.updated_at as organization_updated_at',
+      'organizations.status as organization_status',
       'memberships.role',
     ])
     .where('memberships.organization_id', '=', organizationId)

@@ -1,13 +1,14 @@
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { findFirstMembershipOfUser } from '../organizations/organizations.repository';
+import { assertOrganizationActive } from '../organizations/organizations.service';
 import { findUserByUsername } from '../users/users.repository';
 import { deleteExpiredRevocations, findMember, insertRevokedToken, isTokenRevoked, type Member } from './auth.repository';
 import { signLoginToken, verifyLoginToken, type TokenSettings } from './login-tokens';
 import { verifyPassword } from './passwords';
 import { authenticateOAuthAccessToken, isOAuthAccessToken } from '../oauth/oauth.service';
 import { authenticatePersonalAccessToken, PAT_PREFIX } from '../tokens/tokens.service';
-import { SCOPES_BY_ROLE, type Role, type Scope } from './scopes';
+import { PLATFORM_SCOPE, SCOPES_BY_ROLE, type Role, type Scope } from './scopes';
 
 /** What authenticated the request; `id` tells one credential from another (rate limits key on it). */
 export type Credential =
@@ -37,7 +38,9 @@ export async function logIn(db: Db, tokens: TokenSettings, username: string, pas
   if (!user || !passwordMatches) throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
   const membership = await findFirstMembershipOfUser(db, user.id);
   if (!membership) throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
-  return { accessToken: signLoginToken(tokens, user.id, membership.organization_id), expiresIn: tokens.ttlSeconds };
+  // Told only to those who know the password: a guesser learns nothing of the organization.
+  assertOrganizationActive(membership.organization_status);
+  return { accessToken: await signLoginToken(tokens, user.id, membership.organization_id), expiresIn: tokens.ttlSeconds };
 }
 
 /** Turns a bearer token of any kind into a principal, or throws `invalid_token`/`token_expired`. */
@@ -54,18 +57,19 @@ export async function authenticateLoginToken(
   token: string,
   via: Principal['via'],
 ): Promise<Principal> {
-  const claims = verifyLoginToken(tokens, token);
+  const claims = await verifyLoginToken(tokens, token);
   const [member, revoked] = await Promise.all([
     findMember(db, claims.organizationId, claims.userId),
     isTokenRevoked(db, claims.jti),
   ]);
   if (revoked) throw new AppError('invalid_token', 'The token has been revoked by logging out.');
   if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
+  assertOrganizationActive(member.organization_status);
   return {
     userId: member.user_id,
     organizationId: member.organization_id,
     role: member.role,
-    scopes: SCOPES_BY_ROLE[member.role],
+    scopes: isPlatformOperator(tokens, member) ? [...SCOPES_BY_ROLE[member.role], PLATFORM_SCOPE] : SCOPES_BY_ROLE[member.role],
     member,
     credential: { kind: 'session', id: claims.jti, expiresAt: claims.expiresAt },
     via,
@@ -77,4 +81,9 @@ export async function logOut(db: Db, principal: Principal): Promise<void> {
   if (principal.credential.kind !== 'session') return;
   await insertRevokedToken(db, principal.credential.id, principal.credential.expiresAt);
   await deleteExpiredRevocations(db, new Date());
+}
+
+/** Platform operators: granted by the command line, or named in PLATFORM_ADMINS. */
+function isPlatformOperator(tokens: TokenSettings, member: Member): boolean {
+  return member.platform_admin || tokens.platformAdmins.includes(member.username.toLowerCase());
 }

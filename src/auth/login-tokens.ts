@@ -1,23 +1,16 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ulid } from 'ulidx';
 import type { Config } from '../config';
 import { AppError } from '../errors';
+import type { SigningKeyring } from './signing-keys';
 
 export interface TokenSettings extends Omit<Config['jwt'], 'secret'> {
+  /** The configured secret; it keys HMACs such as the consent form's CSRF token. */
   secret: string;
-}
-
-// jsonwebtoken first tries a string secret as a public key and fails (an exception each time,
-// about a tenth of a request's CPU) before it takes it as an HMAC secret: hand it the key made once.
-const keys = new Map<string, KeyObject>();
-function keyOf(secret: string): KeyObject {
-  let key = keys.get(secret);
-  if (!key) {
-    key = createSecretKey(Buffer.from(secret, 'utf8'));
-    keys.set(secret, key);
-  }
-  return key;
+  /** The keys that sign and verify login tokens (see signing-keys.ts). */
+  keys: SigningKeyring;
+  /** Usernames (lower case) of the platform operators named by PLATFORM_ADMINS. */
+  platformAdmins: readonly string[];
 }
 
 export interface LoginTokenClaims {
@@ -27,8 +20,10 @@ export interface LoginTokenClaims {
   expiresAt: Date;
 }
 
-export function signLoginToken(settings: TokenSettings, userId: string, organizationId: string): string {
-  return jwt.sign({ org: organizationId }, keyOf(settings.secret), {
+export async function signLoginToken(settings: TokenSettings, userId: string, organizationId: string): Promise<string> {
+  const { kid, key } = await settings.keys.signingKey();
+  return jwt.sign({ org: organizationId }, key, {
+    ...(kid ? { keyid: kid } : {}),
     algorithm: settings.algorithm,
     issuer: settings.issuer,
     audience: settings.audience,
@@ -39,10 +34,15 @@ export function signLoginToken(settings: TokenSettings, userId: string, organiza
 }
 
 /** Verifies signature, algorithm, issuer, audience and expiry; throws 401-class AppErrors. */
-export function verifyLoginToken(settings: TokenSettings, token: string): LoginTokenClaims {
+export async function verifyLoginToken(settings: TokenSettings, token: string): Promise<LoginTokenClaims> {
+  const header = jwt.decode(token, { complete: true })?.header;
+  const kid = typeof header?.kid === 'string' ? header.kid : undefined;
+  // The kid only picks among our own keys; an unknown or retired one is refused like a bad signature.
+  const key = header ? await settings.keys.verificationKey(kid) : undefined;
+  if (header && !key) throw new AppError('invalid_token', 'The token is not valid: it was signed with a key that is unknown or retired.');
   let payload: string | jwt.JwtPayload;
   try {
-    payload = jwt.verify(token, keyOf(settings.secret), {
+    payload = jwt.verify(token, key ?? '', {
       algorithms: [settings.algorithm],
       issuer: settings.issuer,
       audience: settings.audience,

@@ -18,6 +18,7 @@ import * as idempotencyKeys from './migrations/0010_idempotency_keys';
 import * as auditPolicyVersions from './migrations/0011_audit_policy_versions';
 import * as policies from './migrations/0012_policies';
 import * as reports from './migrations/0013_reports';
+import * as platform from './migrations/0014_platform';
 
 export type Db = Kysely<Database>;
 
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '0011_audit_policy_versions': auditPolicyVersions,
   '0012_policies': policies,
   '0013_reports': reports,
+  '0014_platform': platform,
 };
 
 /**

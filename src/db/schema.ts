@@ -9,6 +9,11 @@ type UpdatedAt = ColumnType<Date, never, Date>;
 export interface OrganizationsTable {
   id: string;
   name: string;
+  /** Unique, URL-safe; chosen by the platform operator who creates the organization. */
+  slug: string;
+  /** A suspended organization's credentials are all refused; its data stays. */
+  status: ColumnType<'active' | 'suspended', 'active' | 'suspended' | undefined, 'active' | 'suspended'>;
+  suspended_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -18,6 +23,8 @@ export interface UsersTable {
   username: string;
   /** Null until an invited user accepts their invitation. */
   password_hash: string | null;
+  /** A platform operator granted by the command line (PLATFORM_ADMINS names others). */
+  platform_admin: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -427,6 +434,14 @@ export interface Database {
   oauth_codes: OAuthCodesTable;
   oauth_tokens: OAuthTokensTable;
   reports: ReportsTable;
+  signing_keys: SigningKeysTable;
+}
+
+/** JWT signing keys made by `fourfold keys rotate`, encrypted with the configured secret. */
+export interface SigningKeysTable {
+  kid: string;
+  secret_encrypted: string;
+  created_at: CreatedAt;
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>;

@@ -96,6 +96,20 @@ export function rateLimitLogin(settings: Config['rateLimits'], stores: RateLimit
   return budgets.map((budget) => enforce(budget, stores, logger));
 }
 
+/** Self-service sign-ups (operations marked `x-rate-limit-budget: signup`) per client IP and hour, against mass creation of organizations. */
+export function rateLimitSignup(settings: Config['rateLimits'], stores: RateLimitStoreFactory, logger: Logger): RequestHandler {
+  return enforce(
+    {
+      name: 'signup-ip',
+      limit: settings.signupPerHour,
+      windowMs: 3_600_000,
+      key: (req, res) => (res.locals.operation?.rateLimitBudget === 'signup' ? clientIp(req) : undefined),
+    },
+    stores,
+    logger,
+  );
+}
+
 function clientIp(req: Request): string {
   // One key per IPv6 /56, since one subscriber usually holds a whole prefix.
   return ipKeyGenerator(req.ip ?? 'unknown');

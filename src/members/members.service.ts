@@ -1,3 +1,4 @@
+import { findMember } from '../auth/auth.repository';
 import type { Principal } from '../auth/auth.service';
 import { signLoginToken, type TokenSettings } from '../auth/login-tokens';
 import { hashPassword } from '../auth/passwords';
@@ -7,6 +8,7 @@ import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { insertMembership } from '../organizations/organizations.repository';
+import { assertOrganizationActive } from '../organizations/organizations.service';
 import { generateSecret, hashSecret } from '../secrets';
 import { findUserByUsername, insertUser } from '../users/users.repository';
 import {
@@ -27,28 +29,31 @@ const INVITATION_LIFETIME_MS = 7 * 86_400_000;
 /** Adds a user to the caller's organization, with a password or a one-time invitation. */
 export async function addMember(db: Db, principal: Principal, input: Schemas['MemberCreate']) {
   assertMayGrant(principal, input.role);
+  return db.transaction().execute((trx) => insertMember(trx, principal.organizationId, input));
+}
+
+/**
+ * Creates a user who is a member of the organization, with a password or a one-time invitation
+ * (answered once). Run it inside a transaction: it writes up to three rows.
+ */
+export async function insertMember(trx: Db, organizationId: string, input: Schemas['MemberCreate']) {
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
   const invitationSecret = input.password === undefined ? generateSecret(INVITATION_PREFIX) : undefined;
   const expiresAt = new Date(Date.now() + INVITATION_LIFETIME_MS);
   const userId = newId('usr');
-  const member = await db.transaction().execute(async (trx) => {
+  try {
     if (await findUserByUsername(trx, input.username)) throw usernameTaken(input.username);
     await insertUser(trx, { id: userId, username: input.username, password_hash: passwordHash });
-    await insertMembership(trx, { organization_id: principal.organizationId, user_id: userId, role: input.role });
-    if (invitationSecret) {
-      await insertInvitation(trx, {
-        token_hash: hashSecret(invitationSecret),
-        organization_id: principal.organizationId,
-        user_id: userId,
-        expires_at: expiresAt,
-      });
-    }
-    return (await findMemberRow(trx, principal.organizationId, userId)) as MemberRow;
-  }).catch((error: unknown) => {
+  } catch (error) {
     // Two concurrent adds of one username: the unique index decides.
     if ((error as { code?: string }).code === '23505') throw usernameTaken(input.username);
     throw error;
-  });
+  }
+  await insertMembership(trx, { organization_id: organizationId, user_id: userId, role: input.role });
+  if (invitationSecret) {
+    await insertInvitation(trx, { token_hash: hashSecret(invitationSecret), organization_id: organizationId, user_id: userId, expires_at: expiresAt });
+  }
+  const member = (await findMemberRow(trx, organizationId, userId)) as MemberRow;
   return { member, invitation: invitationSecret ? { token: invitationSecret, expiresAt } : null };
 }
 
@@ -86,11 +91,14 @@ export async function acceptInvitation(db: Db, tokens: TokenSettings, secret: st
     if (!found) throw new AppError('invalid_token', 'The invitation is not valid: unknown or already accepted.');
     // Throwing rolls the claim back: an expired invitation stays (and stays expired).
     if (found.expires_at <= new Date()) throw new AppError('token_expired', 'The invitation has expired; ask for a new one.');
+    // Refused, not spent: the invitation works again once the organization is reinstated.
+    const member = await findMember(trx, found.organization_id, found.user_id);
+    if (member) assertOrganizationActive(member.organization_status);
     await setPasswordHash(trx, found.user_id, passwordHash);
     return found;
   });
   return {
-    accessToken: signLoginToken(tokens, invitation.user_id, invitation.organization_id),
+    accessToken: await signLoginToken(tokens, invitation.user_id, invitation.organization_id),
     expiresIn: tokens.ttlSeconds,
   };
 }

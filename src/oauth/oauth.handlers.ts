@@ -181,6 +181,9 @@ export function oauthRoutes(db: Db, tokens: TokenSettings): Router {
     try {
       await servers.token.token(request, response);
     } catch (error) {
+      // The library wraps what our model throws (a suspended organization) in a server error.
+      const inner = (error as { inner?: unknown }).inner;
+      if (inner instanceof AppError) throw inner;
       if (!(error instanceof OAuthError) || error.code >= 500) throw error;
     }
     for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);

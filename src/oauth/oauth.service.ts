@@ -23,6 +23,7 @@ import OAuth2Server, {
   type User,
 } from '@node-oauth/oauth2-server';
 import { findMember } from '../auth/auth.repository';
+import { assertOrganizationActive } from '../organizations/organizations.service';
 import type { Principal } from '../auth/auth.service';
 import { SCOPES_BY_ROLE, type Role, type Scope } from '../auth/scopes';
 import type { Db } from '../db/database';
@@ -126,6 +127,7 @@ function createModel(db: Db, { authenticateClients }: { authenticateClients: boo
   const grantUserOf = async (row: { organization_id: string; user_id: string; authorization_id: string }, familyId: string) => {
     const member = await findMember(db, row.organization_id, row.user_id);
     if (!member) return null;
+    assertOrganizationActive(member.organization_status);
     const user: GrantUser = {
       id: member.user_id,
       organizationId: member.organization_id,
@@ -305,6 +307,7 @@ export async function authenticateOAuthAccessToken(db: Db, token: string, via: P
   if (row.access_expires_at <= new Date()) throw new AppError('token_expired', 'The OAuth access token has expired. Refresh it.');
   const member = await findMember(db, row.organization_id, row.user_id);
   if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
+  assertOrganizationActive(member.organization_status);
   const held = new Set(row.scopes);
   return {
     userId: member.user_id,
@@ -344,7 +347,7 @@ export async function introspectOAuthToken(db: Db, client: OAuthClient, token: s
   const expiresAt = isRefresh ? row.refresh_expires_at : row.access_expires_at;
   if (!expiresAt || expiresAt <= new Date() || (isRefresh && row.rotated_at !== null)) return { active: false };
   const member = await findMember(db, row.organization_id, row.user_id);
-  if (!member) return { active: false };
+  if (!member || member.organization_status !== 'active') return { active: false };
   const held = new Set(row.scopes);
   return {
     active: true,

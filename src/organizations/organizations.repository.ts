@@ -1,7 +1,7 @@
 import type { Db } from '../db/database';
 import type { MembershipsTable } from '../db/schema';
 
-export async function insertOrganization(db: Db, organization: { id: string; name: string }): Promise<void> {
+export async function insertOrganization(db: Db, organization: { id: string; name: string; slug: string }): Promise<void> {
   await db.insertInto('organizations').values(organization).execute();
 }
 
@@ -20,10 +20,11 @@ export function findOrganizationById(db: Db, id: string) {
 export function findFirstMembershipOfUser(db: Db, userId: string) {
   return db
     .selectFrom('memberships')
-    .select(['organization_id', 'role'])
-    .where('user_id', '=', userId)
-    .orderBy('created_at')
-    .orderBy('organization_id')
+    .innerJoin('organizations', 'organizations.id', 'memberships.organization_id')
+    .select(['memberships.organization_id', 'memberships.role', 'organizations.status as organization_status'])
+    .where('memberships.user_id', '=', userId)
+    .orderBy('memberships.created_at')
+    .orderBy('memberships.organization_id')
     .limit(1)
     .executeTakeFirst();
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Db } from '../db/database';
+import { AppError } from '../errors';
 import { newId } from '../ids';
 import { generatePassword, hashPassword } from '../auth/passwords';
 import { hasAnyUser, insertUser } from '../users/users.repository';
@@ -10,11 +11,11 @@ import { insertMembership, insertOrganization } from './organizations.repository
 /** Creates an organization and its first owner. Run it inside a transaction: it writes three rows. */
 export async function insertOrganizationWithOwner(
   trx: Db,
-  input: { name: string; username: string; password: string },
+  input: { name: string; slug?: string; username: string; password: string },
 ): Promise<{ organizationId: string; userId: string }> {
   const organizationId = newId('org');
   const userId = newId('usr');
-  await insertOrganization(trx, { id: organizationId, name: input.name });
+  await insertOrganization(trx, { id: organizationId, name: input.name, slug: input.slug ?? defaultSlug(organizationId) });
   await insertUser(trx, { id: userId, username: input.username, password_hash: await hashPassword(input.password) });
   await insertMembership(trx, { organization_id: organizationId, user_id: userId, role: 'owner' });
   return { organizationId, userId };
@@ -45,4 +46,16 @@ export async function bootstrapFirstOwner(db: Db, admin: Config['admin'], logger
       );
     }
   });
+}
+
+/** Every credential of a suspended organization is refused, whatever its kind. */
+export function assertOrganizationActive(status: 'active' | 'suspended'): void {
+  if (status !== 'active') {
+    throw new AppError('organization_suspended', 'This organization is suspended: its credentials are refused until a platform operator lifts the suspension.');
+  }
+}
+
+/** The slug of an organization created without one (the first one, tests): its id, as a slug. */
+export function defaultSlug(organizationId: string): string {
+  return organizationId.toLowerCase().replace('_', '-');
 }

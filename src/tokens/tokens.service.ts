@@ -1,11 +1,12 @@
 import type { Principal } from '../auth/auth.service';
 import { findMember } from '../auth/auth.repository';
-import { SCOPES_BY_ROLE, type Scope } from '../auth/scopes';
+import { PLATFORM_SCOPE, SCOPES_BY_ROLE, type Scope } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { generateSecret, hashSecret, hasValidChecksum } from '../secrets';
+import { assertOrganizationActive } from '../organizations/organizations.service';
 import { findTokenByHash, insertToken, recordTokenUse } from './tokens.repository';
 
 export const PAT_PREFIX = 'ffp_';
@@ -19,7 +20,9 @@ export async function createPersonalAccessToken(
   input: Schemas['PersonalAccessTokenCreate'],
   options: { allowNoExpiry: boolean; now: Date },
 ) {
-  const notHeld = input.scopes.filter((scope) => !principal.scopes.includes(scope));
+  // An operator's session holds platform:admin, but a token must not carry it: a leaked token
+  // would be a key to every organization.
+  const notHeld = input.scopes.filter((scope) => scope === PLATFORM_SCOPE || !principal.scopes.includes(scope));
   if (notHeld.length > 0) {
     throw new AppError(
       'scope_not_held',
@@ -84,6 +87,7 @@ export async function authenticatePersonalAccessToken(db: Db, secret: string, vi
   }
   const member = await findMember(db, token.organization_id, token.user_id);
   if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
+  assertOrganizationActive(member.organization_status);
   await recordTokenUse(db, token.id, now);
   const roleScopes: readonly Scope[] = SCOPES_BY_ROLE[member.role];
   return {

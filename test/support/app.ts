@@ -39,6 +39,8 @@ export interface TestAppOptions {
   document?: OpenAPIV3_1.Document;
   /** Work the job queues in this process, as the API does by default. */
   workers?: boolean;
+  /** A database to use instead of a fresh one (migrated already); closing the app drops it as `drop` says. */
+  database?: TestDatabase;
   /** The catalogue and clock audits run with (default: the built-in catalogue, the real clock). */
   auditSettings?: AuditRunSettings;
 }
@@ -51,7 +53,7 @@ export interface TestAppOptions {
 export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database: TestDatabase = options.sharing
     ? { db: options.sharing.db, databaseUrl: options.sharing.config.databaseUrl, drop: async () => {} }
-    : await createTestDatabase();
+    : (options.database ?? (await createTestDatabase()));
   const config = loadConfig({
     VALIDATE_RESPONSES: 'true',
     JWT_SECRET: TEST_SECRET,

@@ -1,0 +1,65 @@
+import { Router } from 'express';
+import type { TokenSettings } from '../auth/login-tokens';
+import { setSessionCookie } from '../auth/session-cookie';
+import type { Db } from '../db/database';
+import { AppError } from '../errors';
+import type { OperationHandler } from '../http/contract';
+import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { toMember } from '../members/members.mapper';
+import { toOrganization } from '../organizations/organizations.mapper';
+import { toPlatformOrganization } from './platform.mapper';
+import { listPlatformOrganizations } from './platform.repository';
+import { changeOrganization, createOrganization, deleteOrganization, requireOrganization, signUp } from './platform.service';
+
+export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupEnabled: boolean }): Router {
+  const listOrganizations: OperationHandler<'listPlatformOrganizations'> = async (req, res) => {
+    const limit = req.query.limit ?? DEFAULT_LIMIT;
+    const filter = { status: req.query.status };
+    const binding = { list: 'platform_organizations', ...filter };
+    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
+    const rows = await listPlatformOrganizations(db, filter, limit + 1, after?.[0] as string | undefined);
+    res.json(toPage(rows, limit, binding, (row) => [row.id], toPlatformOrganization));
+  };
+
+  const createOrganizationHandler: OperationHandler<'createPlatformOrganization'> = async (req, res) => {
+    const { organization, member, invitation } = await createOrganization(db, req.body);
+    res
+      .status(201)
+      .location(`/v1/platform/organizations/${organization.id}`)
+      .json({
+        organization: toPlatformOrganization(organization),
+        owner: {
+          ...toMember(member),
+          invitation: invitation ? { token: invitation.token, expires_at: invitation.expiresAt.toISOString() } : null,
+        },
+      });
+  };
+
+  const getOrganization: OperationHandler<'getPlatformOrganization'> = async (req, res) => {
+    res.json(toPlatformOrganization(await requireOrganization(db, req.params.id)));
+  };
+
+  const updateOrganization: OperationHandler<'updatePlatformOrganization'> = async (req, res) => {
+    res.json(toPlatformOrganization(await changeOrganization(db, req.params.id, req.body)));
+  };
+
+  const deleteOrganizationHandler: OperationHandler<'deletePlatformOrganization'> = async (req, res) => {
+    await deleteOrganization(db, req.params.id);
+    res.status(204).end();
+  };
+
+  const createSignup: OperationHandler<'createSignup'> = async (req, res) => {
+    if (!options.signupEnabled) throw new AppError('not_found', 'Self-service sign-up is not enabled on this server; ask its operator for an organization.');
+    const { organization, userId, accessToken, expiresIn } = await signUp(db, tokens, req.body);
+    setSessionCookie(req, res, accessToken, expiresIn);
+    res.status(201).json({ organization: toOrganization(organization), user_id: userId, access_token: accessToken, token_type: 'bearer', expires_in: expiresIn });
+  };
+
+  return Router()
+    .post('/auth/signup', createSignup)
+    .get('/v1/platform/organizations', listOrganizations)
+    .post('/v1/platform/organizations', createOrganizationHandler)
+    .get('/v1/platform/organizations/:id', getOrganization)
+    .patch('/v1/platform/organizations/:id', updateOrganization)
+    .delete('/v1/platform/organizations/:id', deleteOrganizationHandler);
+}

@@ -1,0 +1,80 @@
+import { signLoginToken, type TokenSettings } from '../auth/login-tokens';
+import type { Db } from '../db/database';
+import { AppError } from '../errors';
+import type { Schemas } from '../http/contract';
+import { newId } from '../ids';
+import { insertMember } from '../members/members.service';
+import { insertOrganization } from '../organizations/organizations.repository';
+import {
+  deleteOrganizationAndMembers,
+  findPlatformOrganization,
+  isSlugTaken,
+  lockOrganization,
+  updatePlatformOrganization,
+  type PlatformOrganizationRow,
+} from './platform.repository';
+
+/** Creates an organization and its first owner (with a password, or a one-time invitation) in one transaction. */
+export async function createOrganization(db: Db, input: Schemas['PlatformOrganizationCreate']) {
+  const organizationId = newId('org');
+  const name = input.name.trim();
+  return db
+    .transaction()
+    .execute(async (trx) => {
+      if (await isSlugTaken(trx, input.slug)) throw slugTaken(input.slug);
+      await insertOrganization(trx, { id: organizationId, name, slug: input.slug });
+      const owner = await insertMember(trx, organizationId, { ...input.owner, role: 'owner' });
+      return { organization: (await findPlatformOrganization(trx, organizationId)) as PlatformOrganizationRow, ...owner };
+    })
+    .catch((error: unknown) => {
+      // Two concurrent creations of one slug: the unique index decides.
+      if ((error as { code?: string; constraint?: string }).code === '23505' && String((error as Error).message).includes('slug')) {
+        throw slugTaken(input.slug);
+      }
+      throw error;
+    });
+}
+
+export async function requireOrganization(db: Db, id: string): Promise<PlatformOrganizationRow> {
+  const row = await findPlatformOrganization(db, id);
+  if (!row) throw new AppError('not_found', `No organization ${id}.`);
+  return row;
+}
+
+/** Renames, suspends or reinstates an organization. */
+export async function changeOrganization(db: Db, id: string, change: Schemas['PlatformOrganizationUpdate']) {
+  return db.transaction().execute(async (trx) => {
+    if (!(await lockOrganization(trx, id))) throw new AppError('not_found', `No organization ${id}.`);
+    await updatePlatformOrganization(trx, id, { name: change.name?.trim(), status: change.status });
+    return (await findPlatformOrganization(trx, id)) as PlatformOrganizationRow;
+  });
+}
+
+/** Deletes a suspended organization and all of its data in one transaction; an active one is refused. */
+export async function deleteOrganization(db: Db, id: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const organization = await lockOrganization(trx, id);
+    if (!organization) throw new AppError('not_found', `No organization ${id}.`);
+    if (organization.status !== 'suspended') {
+      throw new AppError(
+        'organization_not_suspended',
+        'Only a suspended organization can be deleted, so that no one is using it while it goes: suspend it first (PATCH status: suspended).',
+      );
+    }
+    await deleteOrganizationAndMembers(trx, id);
+  });
+}
+
+/** Self-service sign-up: an organization, its owner, and a login token for them. */
+export async function signUp(db: Db, tokens: TokenSettings, input: Schemas['SignupRequest']) {
+  const { organization, member } = await createOrganization(db, {
+    name: input.organization_name,
+    slug: input.slug,
+    owner: { username: input.username, password: input.password },
+  });
+  return { organization, userId: member.user_id, accessToken: await signLoginToken(tokens, member.user_id, organization.id), expiresIn: tokens.ttlSeconds };
+}
+
+function slugTaken(slug: string): AppError {
+  return new AppError('slug_taken', `The slug ${slug} is taken by another organization.`, [{ field: 'body.slug', issue: 'already taken' }]);
+}
