@@ -2400,7 +2400,7 @@ export interface components {
         };
         /** @description One rule behind a control, and what the audit made of it. */
         ComplianceRuleResult: {
-            /** @description The rule's id in the catalogue. */
+            /** @description The rule's id in the catalogue, or the id of a custom policy the audit applied that maps to the control. */
             id: string;
             title: string;
             /** @description Resources the audit evaluated the rule on, from its summary's `rule_results`; 0 when it evaluated none, or without an audit. */

@@ -14,7 +14,7 @@ const mapping: ControlMapping = {
     { id: 'r2', cis: ['A'], soc2: [] },
     { id: 'r3', cis: ['B'], soc2: ['S'] },
     { id: 'r4', cis: ['C'], soc2: [] },
-  ].map(({ id, cis, soc2 }) => ({ rule: { id, title: `rule ${id}`, compliance: { cis_aws_foundations: cis, soc2, pci_dss: [] } } })),
+  ].map(({ id, cis, soc2 }) => ({ rule: { id, title: `rule ${id}`, severity: 'high' as const, resource_types: ['aws_s3_bucket'], compliance: { cis_aws_foundations: cis, soc2, pci_dss: [] } } })),
 };
 
 const audit: AuditBasis = {
@@ -47,8 +47,8 @@ describe('assessCompliance', () => {
       status: 'failed',
       failingResources: 2,
       rules: [
-        { id: 'r1', title: 'rule r1', evaluated: 3, errors: 0, failingResources: 2 },
-        { id: 'r2', title: 'rule r2', evaluated: 3, errors: 1, failingResources: 1 },
+        { id: 'r1', title: 'rule r1', severity: 'high', resourceTypes: ['aws_s3_bucket'], evaluated: 3, errors: 0, failingResources: 2 },
+        { id: 'r2', title: 'rule r2', severity: 'high', resourceTypes: ['aws_s3_bucket'], evaluated: 3, errors: 1, failingResources: 1 },
       ],
     });
   });

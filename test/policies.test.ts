@@ -243,10 +243,18 @@ describe('custom policies in audits', () => {
     const recurring = (await findings(`audit_id=${next.id}`)).filter((f) => f.policy_id === id);
     expect(recurring.map((f) => [f.id, f.severity, f.policy_version]).sort()).toEqual(seen.map((f) => [f.id, 'high', 2]).sort());
     expect(next.summary.rule_results[id]).toEqual({ evaluated: 2, failed: 2, errors: 0 });
+    const cc61 = async (auditId: string) =>
+      (await request(t.app).get(`/v1/compliance/frameworks/soc2?audit_id=${auditId}`).set(as(owner)).expect(200)).body.controls.find(
+        (c: { id: string }) => c.id === 'CC6.1',
+      );
+    const control = await cc61(next.id);
+    expect(control.status).toBe('failed');
+    expect(control.rules).toContainEqual({ id, title: 'Dev data store', evaluated: 2, errors: 0, failing_resources: 2 });
 
     await request(t.app).patch(`/v1/policies/${id}`).set(as(owner)).send({ enabled: false }).expect(200);
     const after = await runAuditThroughHttp(t.app, owner);
     expect(after.policy_versions).toEqual([]);
+    expect((await cc61(after.id)).rules.map((r: { id: string }) => r.id)).not.toContain(id);
     for (const f of seen) {
       expect((await request(t.app).get(`/v1/findings/${f.id}`).set(as(owner)).expect(200)).body).toMatchObject({ status: 'resolved', status_reason: 'policy_disabled' });
     }

@@ -1,6 +1,7 @@
 import type { Db } from '../db/database';
+import type { AppliedPolicyVersion } from '../db/schema';
 
-const AUDIT_COLUMNS = ['id', 'status', 'finished_at', 'catalogue_version', 'summary'] as const;
+const AUDIT_COLUMNS = ['id', 'status', 'finished_at', 'catalogue_version', 'summary', 'policy_versions'] as const;
 
 /**
  * The organization's succeeded full audit of every account that finished last: incremental,
@@ -34,4 +35,18 @@ export function listAuditFailures(db: Db, organizationId: string, auditId: strin
     .where('findings.organization_id', '=', organizationId)
     .where('findings.status', '<>', 'suppressed')
     .execute();
+}
+
+/** The custom rules among the policy versions an audit applied: overrides map no controls of their own. */
+export async function listAppliedCustomRules(db: Db, organizationId: string, applied: readonly AppliedPolicyVersion[]) {
+  if (applied.length === 0) return [];
+  const rows = await db
+    .selectFrom('policy_versions')
+    .select(['policy_id', 'custom'])
+    .where('organization_id', '=', organizationId)
+    .where((eb) => eb.or(applied.map(({ policy_id, version }) => eb.and([eb('policy_id', '=', policy_id), eb('version', '=', version)]))))
+    .where('custom', 'is not', null)
+    .orderBy('policy_id')
+    .execute();
+  return rows.flatMap(({ policy_id, custom }) => (custom ? [{ id: policy_id, ...custom, compliance: custom.compliance ?? {} }] : []));
 }

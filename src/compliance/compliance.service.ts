@@ -4,16 +4,21 @@ import { AppError } from '../errors';
 import { loadCatalogue } from '../rules/catalogue';
 import type { Framework, RuleDefinition } from '../rules/rule-definition';
 import { findAudit } from '../audits/audits.repository';
-import { findLatestSucceededAudit, listAuditFailures } from './compliance.repository';
+import { findLatestSucceededAudit, listAppliedCustomRules, listAuditFailures } from './compliance.repository';
 
 export type ControlStatus = 'passed' | 'failed' | 'not_evaluated';
 
 export const SCORE_FORMULA = 'score = round(100 × passed / (passed + failed), 1); overall uses the sums over the frameworks; null when passed + failed = 0';
 
+/** A rule as compliance maps it to controls: a built-in one, or an audit's custom policy (its id is the policy's). */
+export type MappedRule = Pick<RuleDefinition, 'id' | 'title' | 'severity' | 'resource_types'> & {
+  compliance: Partial<Record<string, readonly string[]>>;
+};
+
 /** What compliance needs of the catalogue (a `Catalogue` is one): its rules' control mappings. */
 export interface ControlMapping {
   version: string;
-  rules: readonly { rule: Pick<RuleDefinition, 'id' | 'title' | 'compliance'> }[];
+  rules: readonly { rule: MappedRule }[];
   frameworks: readonly Framework[];
 }
 
@@ -35,6 +40,8 @@ export interface Failure {
 export interface RuleAssessment {
   id: string;
   title: string;
+  severity: RuleDefinition['severity'];
+  resourceTypes: readonly string[];
   evaluated: number;
   errors: number;
   failingResources: number;
@@ -91,7 +98,8 @@ export function tally(passed: number, failed: number, notEvaluated: number): Tal
 /**
  * Every framework's controls as of `audit` (none: all `not_evaluated`): a control fails when one
  * of its rules failed on a resource, passes when its rules were evaluated on a resource and none
- * failed, and is not evaluated otherwise. Which rules map to which control is the catalogue's.
+ * failed, and is not evaluated otherwise. Which rules map to which control is the catalogue's,
+ * plus the custom policies the audit applied.
  */
 export function assessCompliance(
   catalogue: ControlMapping,
@@ -106,13 +114,15 @@ export function assessCompliance(
   }
   const frameworks = catalogue.frameworks.map((framework): FrameworkAssessment => {
     const controls = framework.controls.map((control): ControlAssessment => {
-      const rules = catalogue.rules.filter(({ rule }) => rule.compliance[framework.id].includes(control.id)).map(({ rule }) => rule);
+      const rules = catalogue.rules.filter(({ rule }) => rule.compliance[framework.id]?.includes(control.id)).map(({ rule }) => rule);
       const failingResources = new Set(rules.flatMap((rule) => [...(failingByRule.get(rule.id) ?? [])]));
       const ruleAssessments = rules.map((rule): RuleAssessment => {
         const result = audit?.ruleResults[rule.id];
         return {
           id: rule.id,
           title: rule.title,
+          severity: rule.severity,
+          resourceTypes: rule.resource_types,
           evaluated: result?.evaluated ?? 0,
           errors: result?.errors ?? 0,
           failingResources: failingByRule.get(rule.id)?.size ?? 0,
@@ -146,9 +156,12 @@ export async function complianceAsOf(db: Db, organizationId: string, auditId: st
   if (row.status !== 'succeeded' || !row.finished_at) {
     throw new AppError('audit_not_finished', `Audit ${row.id} is ${row.status}; compliance is reported only for succeeded audits.`);
   }
-  const failures = await listAuditFailures(db, organizationId, row.id);
+  const [failures, customRules] = await Promise.all([
+    listAuditFailures(db, organizationId, row.id),
+    listAppliedCustomRules(db, organizationId, row.policy_versions),
+  ]);
   return assessCompliance(
-    catalogue,
+    { ...catalogue, rules: [...catalogue.rules, ...customRules.map((rule) => ({ rule }))] },
     { id: row.id, finishedAt: row.finished_at, catalogueVersion: row.catalogue_version, ruleResults: row.summary?.rule_results ?? {} },
     failures.map((failure) => ({ ruleId: failure.rule_id, resourceId: failure.resource_id })),
   );
