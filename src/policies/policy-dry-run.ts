@@ -63,7 +63,9 @@ export async function dryRunPolicy(db: Db, principal: Principal, checks: PolicyC
     finding.diff = !before ? 'new' : before.severity === finding.severity ? 'unchanged' : 'severity_changed';
     diff[finding.diff]++;
   }
-  const resolved = [...had.values()].filter((f) => !stillFailing.has(f.resource_id));
+  // As in an audit, a resource the policy could not be evaluated on keeps its finding.
+  const errored = new Set(errors.map((e) => e.resource_id));
+  const resolved = [...had.values()].filter((f) => !stillFailing.has(f.resource_id) && !errored.has(f.resource_id));
   diff.resolved = resolved.length;
 
   const limit = body.preview_limit ?? 50;

@@ -172,8 +172,12 @@ function positioned(source: string, error: unknown): InvalidExpressionError {
   return new InvalidExpressionError(reason, line, column);
 }
 
+/** The longest runtime error message kept: the library quotes values (a missing key, say), which a policy author controls. */
+const MAX_RUNTIME_MESSAGE = 500;
+
 /** The message of a runtime error, without the library's source excerpt. */
 export function runtimeErrorMessage(error: unknown): string {
   const { summary, message } = (error ?? {}) as { summary?: string; message?: string };
-  return summary ?? message?.split('\n')[0] ?? String(error);
+  const text = summary ?? message?.split('\n')[0] ?? String(error);
+  return text.length > MAX_RUNTIME_MESSAGE ? `${text.slice(0, MAX_RUNTIME_MESSAGE - 1)}…` : text;
 }
