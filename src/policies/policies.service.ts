@@ -191,11 +191,8 @@ export async function changePolicy(db: Db, principal: Principal, checks: PolicyC
     const policy = await lockPolicy(trx, principal.organizationId, id);
     if (!policy) throw new AppError('not_found', `No policy ${id} in this organization.`);
     const content = await changedContent(trx, principal, checks, policy, change);
-    const now = new Date();
-    const next: PolicyWrite = { ...policy, ...content, version: policy.version + 1, created_by: principal.userId, updated_at: now };
-    const updated = await updatePolicy(trx, policy, next);
-    if (!updated) throw new AppError('conflict', `Policy ${id} changed while this update was made; try again.`);
-    return updated;
+    const next: PolicyWrite = { ...policy, ...content, version: policy.version + 1, updated_at: new Date() };
+    return updatePolicy(trx, next, principal.userId);
   });
 }
 
