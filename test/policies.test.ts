@@ -5,7 +5,7 @@ import { insertOrganizationWithOwner } from '../src/organizations/organizations.
 import { CEL_FUNCTIONS, CEL_VARIABLES } from '../src/rules/cel-functions';
 import { loadCatalogue } from '../src/rules/catalogue';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
-import { runAuditThroughHttp } from './support/audits';
+import { runAuditThroughHttp, seedAudit } from './support/audits';
 import { expectError } from './support/expectations';
 
 const native = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'inventory', 'native.json'), 'utf8'));
@@ -362,5 +362,62 @@ describe('tenancy and roles', () => {
     await request(t.app).post('/v1/policies/test').set(as(viewer.token)).send({ policy_id: id }).expect(200);
     expect((await request(t.app).get(`/v1/policies/${id}`).set(as(owner)).expect(200)).body.version).toBe(1);
     await deletePolicies(id);
+  });
+});
+
+describe('dry runs that cannot run, and errors on resources', () => {
+  it('answers 409 for an audit that has not succeeded and when there is no succeeded audit', async () => {
+    const organizationId = (await request(t.app).get('/v1/me').set(as(owner)).expect(200)).body.organization.id as string;
+    const finishedAt = new Date('2020-01-01T00:00:00Z');
+    for (const status of ['queued', 'running', 'failed', 'canceled'] as const) {
+      const audit_id = await seedAudit(t.db, organizationId, { status, finishedAt });
+      expectError(await request(t.app).post('/v1/policies/test').set(as(owner)).send({ policy: devBuckets, audit_id }), 409, 'audit_not_finished');
+    }
+    await t.db.transaction().execute((trx) => insertOrganizationWithOwner(trx, { name: 'New', username: 'pol-new', password: 'other-password-123' }));
+    const fresh = await logInAs(t.app, 'pol-new', 'other-password-123');
+    expectError(await request(t.app).post('/v1/policies/test').set(as(fresh)).send({ policy: devBuckets }), 409, 'audit_not_finished');
+  });
+
+  it('does not count a resource it could not evaluate as resolved', async () => {
+    const erring = { kind: 'override', name: 'x', override: { rule_id: 'aws.s3.bucket_public_read', exceptions: [{ selector: "resource.attributes.nope == 'x'", reason: 'r' }] } };
+    const result = (await request(t.app).post('/v1/policies/test').set(as(owner)).send({ policy: erring, audit_id: firstAuditId }).expect(200)).body;
+    expect(result).toMatchObject({ findings_total: 0, diff: { new: 0, resolved: 0, unchanged: 0, severity_changed: 0 }, resolved: [], evaluation_errors_total: 1 });
+    expect(result.evaluation_errors[0].message).toContain('exception selector');
+  });
+
+  it('shortens a long runtime error message, in a dry run and in an audit', async () => {
+    const condition = `resource.attributes['${'k'.repeat(3000)}'] == 1.0`;
+    const policy = { ...devBuckets, custom: { ...devBuckets.custom, resource_types: ['aws_db_instance'], condition } };
+    const result = (await request(t.app).post('/v1/policies/test').set(as(owner)).send({ policy, audit_id: firstAuditId }).expect(200)).body;
+    expect(result.evaluation_errors_total).toBe(1);
+    expect(result.evaluation_errors[0].message.length).toBeLessThanOrEqual(500);
+    const id = (await createPolicy(policy)).body.id as string;
+    const audit = await runAuditThroughHttp(t.app, owner);
+    expect(audit.summary.rule_results[id]).toEqual({ evaluated: 0, failed: 0, errors: 1 });
+    expect(audit.summary.evaluation_errors.find((e: { rule_id: string }) => e.rule_id === id).message.length).toBeLessThanOrEqual(500);
+    await deletePolicies(id);
+  });
+});
+
+describe('findings of a custom policy that changes or goes', () => {
+  it('resolves those on resource types it no longer covers, and all of a deleted one; the audits keep citing it', async () => {
+    const id = (await createPolicy(devBuckets)).body.id as string;
+    const applied = await runAuditThroughHttp(t.app, owner);
+    expect((await findingOf(id, BUCKET))!.status).toBe('open');
+    const narrowed = { policy_id: id, changes: { custom: { ...devBuckets.custom, resource_types: ['aws_db_instance'] } } };
+    const tried = (await request(t.app).post('/v1/policies/test').set(as(owner)).send(narrowed).expect(200)).body;
+    expect(tried.diff).toEqual({ new: 0, resolved: 1, unchanged: 1, severity_changed: 0 });
+
+    await request(t.app).patch(`/v1/policies/${id}`).set(as(owner)).send(narrowed.changes).expect(200);
+    await runAuditThroughHttp(t.app, owner);
+    expect(await findingOf(id, BUCKET)).toMatchObject({ status: 'resolved', status_reason: 'policy_disabled' });
+    expect(await findingOf(id, DB)).toMatchObject({ status: 'open', policy_version: 2 });
+
+    await deletePolicies(id);
+    expect((await request(t.app).get(`/v1/audits/${applied.id}`).set(as(owner)).expect(200)).body.policy_versions).toContainEqual({ policy_id: id, version: 1 });
+    const reanalysis = await waitFor((await request(t.app).post(`/v1/audits/${applied.id}/reanalyze`).set(as(owner)).expect(202)).body.id);
+    expect(reanalysis).toMatchObject({ status: 'succeeded', policy_versions: [] });
+    await runAuditThroughHttp(t.app, owner);
+    expect(await findingOf(id, DB)).toMatchObject({ status: 'resolved', status_reason: 'policy_disabled' });
   });
 });
