@@ -2909,7 +2909,7 @@ export interface components {
                 description: string;
                 example: string;
             }[];
-            /** @description The bounds: an expression beyond the first five is refused when written; at run time one evaluation slower than `evaluation_time_limit_ms`, or any after the policy has spent `policy_time_budget_ms` in one audit, is an evaluation error on that resource. */
+            /** @description The bounds: an expression beyond the first five is refused when written; at run time an evaluation whose estimated cost on the resource's own lists and maps is over `max_estimated_cost` is not started, and one slower than `evaluation_time_limit_ms`, or any after the policy has spent `policy_time_budget_ms` in one audit, is an evaluation error on that resource. */
             limits: {
                 /** Format: int32 */
                 max_length: number;

@@ -3,7 +3,9 @@ import path from 'node:path';
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { CEL_FUNCTIONS, CEL_VARIABLES } from '../src/rules/cel-functions';
+import { RuleSet } from '../src/policies/policy-rules';
 import { loadCatalogue } from '../src/rules/catalogue';
+import { loadCelEngine } from '../src/rules/cel-engine';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
 import { runAuditThroughHttp, seedAudit } from './support/audits';
 import { expectError } from './support/expectations';
@@ -322,9 +324,10 @@ describe('overrides in an audit of the fixture inventory', () => {
 });
 
 describe('run-time bounds', () => {
-  it('a policy too slow on one resource is an evaluation error there, and the audit goes on', async () => {
+  it('a policy too costly on one resource is an evaluation error there, not run, and the audit goes on', async () => {
     const other = (await request(t.app).post('/v1/accounts').set(as(owner)).send({ provider: 'aws', external_id: '345678901299', name: 'big' }).expect(201)).body.id;
-    const items = Array.from({ length: 2500 }, (_, i) => i);
+    // Accepted when written (lists are assumed to hold 100 items); run, it would take minutes here.
+    const items = Array.from({ length: 20_000 }, (_, i) => i);
     const big = { type: 'aws_s3_bucket', native_id: 'arn:aws:s3:::acme-big-list', provider: 'aws', region: 'us-west-2', name: 'acme-big-list', tags: {}, attributes: { items }, relationships: [] };
     await request(t.app).post(`/v1/accounts/${other}/imports?format=native&mode=full`).set(as(owner)).send({ resources: [big] }).expect(201);
     const condition = "attr(resource, 'attributes.items', []).exists(a, attr(resource, 'attributes.items', []).exists(b, a + b < 0.0))";
@@ -332,10 +335,32 @@ describe('run-time bounds', () => {
     const audit = await runAuditThroughHttp(t.app, owner);
     expect(audit.status).toBe('succeeded');
     expect(audit.summary.rule_results[id]).toEqual({ evaluated: 1, failed: 0, errors: 1 });
-    expect(audit.summary.evaluation_errors).toContainEqual({ rule_id: id, resource_id: expect.any(String), message: expect.stringContaining('over the 100 ms limit') });
+    expect(audit.summary.evaluation_errors).toContainEqual({ rule_id: id, resource_id: expect.any(String), message: expect.stringMatching(/^not evaluated: .* estimated \d+ steps/) });
     // The built-in rules still ran on it.
     expect(audit.summary.rule_results['aws.s3.bucket_public_read'].evaluated).toBe(2);
     await deletePolicies(id);
+  });
+});
+
+describe('run-time bounds of a rule set', () => {
+  const bucket = (id: string, items: number[]) => ({
+    id, account_id: 'acc_1', type: 'aws_s3_bucket', provider: 'aws' as const, native_id: id, region: null, name: id, tags: {}, attributes: { items }, relationships: [],
+  });
+  const context = { related: [], referencedBy: [], now: NOW };
+  const policy = (condition: string) => ({ id: 'pol_1', version: 1, kind: 'custom' as const, override: null, custom: { ...devBuckets.custom, dimension: 'compliance' as const, severity: 'medium' as const, resource_types: ['aws_s3_bucket'], remediation: { text: 'x', terraform: null }, condition } });
+
+  it('records an evaluation over the time limit, then stops a policy that has used its budget', async () => {
+    const rules = new RuleSet(await loadCatalogue(), await loadCelEngine(), [policy("size(resource.attributes.items) > 0")], { evaluationTimeLimitMs: 0, policyTimeBudgetMs: 0.000001 });
+    const rule = rules.rule('pol_1')!;
+    expect(rules.evaluate(rule, bucket('a', [1]), context)).toEqual({ outcome: 'error', message: expect.stringContaining('over the 0 ms limit') });
+    expect(rules.evaluate(rule, bucket('b', [1]), context)).toEqual({ outcome: 'error', message: expect.stringContaining('has used its') });
+  });
+
+  it('does not start an evaluation whose estimated cost on the resource is over the bound', async () => {
+    const rules = new RuleSet(await loadCatalogue(), await loadCelEngine(), [policy('resource.attributes.items.exists(a, resource.attributes.items.exists(b, a + b < 0.0))')]);
+    const rule = rules.rule('pol_1')!;
+    expect(rules.evaluate(rule, bucket('a', [1, 2, 3]), context)).toEqual({ outcome: 'pass' });
+    expect(rules.evaluate(rule, bucket('b', Array.from({ length: 1000 }, (_, i) => i)), context)).toEqual({ outcome: 'error', message: expect.stringContaining('not evaluated') });
   });
 });
 
