@@ -2268,7 +2268,7 @@ export interface components {
                 /** Format: int32 */
                 evaluation_errors: number;
             };
-            /** @description Per rule id, the resources it was evaluated on (errors left out), failed on, and could not be evaluated on. */
+            /** @description Per rule id (a custom policy's under its policy id), the resources it was evaluated on (errors and resources an override skips left out), failed on, and could not be evaluated on. */
             rule_results: {
                 [key: string]: {
                     /** Format: int32 */
@@ -2281,6 +2281,7 @@ export interface components {
             };
             /** @description The first evaluations that could not complete (a condition that met data it cannot handle). */
             evaluation_errors: {
+                /** @description The rule id, or a custom policy's id; an override's failing exception selector is reported under the rule it overrides, its message naming the policy. */
                 rule_id: string;
                 resource_id: components["schemas"]["ResourceId"];
                 message: string;
