@@ -106,6 +106,7 @@ function compiles(engine: CelEngine, policy: PolicyDefinition): boolean {
 export class RuleSet {
   readonly applied: AppliedPolicyVersion[];
   private readonly byType = new Map<string, EffectiveRule[]>();
+  private readonly byKey = new Map<string, EffectiveRule>();
   private readonly spentMs = new Map<string, number>();
 
   constructor(
@@ -138,17 +139,14 @@ export class RuleSet {
       rules.push({ key: policy.id, compiled, policy: { policy_id: policy.id, version: policy.version }, overrides: [] });
     }
     for (const rule of rules) {
+      this.byKey.set(rule.key, rule);
       for (const type of rule.compiled.rule.resource_types) this.byType.set(type, [...(this.byType.get(type) ?? []), rule]);
     }
   }
 
   /** The rule findings group under `key` (a built-in rule id, or a custom policy's id). */
   rule(key: string): EffectiveRule | undefined {
-    for (const rules of this.byType.values()) {
-      const found = rules.find((r) => r.key === key);
-      if (found) return found;
-    }
-    return undefined;
+    return this.byKey.get(key);
   }
 
   /** The rules that apply to resources of a type, disabled and scoped ones included (they skip). */
