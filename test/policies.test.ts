@@ -7,7 +7,7 @@ import { RuleSet } from '../src/policies/policy-rules';
 import { loadCatalogue } from '../src/rules/catalogue';
 import { loadCelEngine } from '../src/rules/cel-engine';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
-import { runAuditThroughHttp, seedAudit } from './support/audits';
+import { runAuditThroughHttp, seedAudit, waitForAudit } from './support/audits';
 import { expectError } from './support/expectations';
 
 const native = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'inventory', 'native.json'), 'utf8'));
@@ -268,13 +268,7 @@ describe('incremental audits', () => {
   });
 });
 
-async function waitFor(id: string) {
-  for (;;) {
-    const audit = (await request(t.app).get(`/v1/audits/${id}`).set(as(owner)).expect(200)).body;
-    if (!['queued', 'running'].includes(audit.status)) return audit;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const waitFor = (id: string) => waitForAudit(t.app, owner, id);
 
 describe('overrides in an audit of the fixture inventory', () => {
   const ids: Record<string, string> = {};
