@@ -1301,7 +1301,8 @@ export interface paths {
          *     against the findings that audit has of the same rule (`new`, `resolved`, `unchanged`,
          *     `severity_changed`), and the resources it could not be evaluated on. For an override the
          *     rule is the built-in one it changes; for a custom policy, the policy itself. Invalid input is
-         *     refused as by `createPolicy`. Answers in under 2 seconds for 10,000 resources. This
+         *     refused as by `createPolicy`; an audit that has not succeeded, or no succeeded audit at all,
+         *     is `409 audit_not_finished`. Answers in under 2 seconds for 10,000 resources. This
          *     operation has the `heavy` rate-limit budget.
          */
         post: operations["testPolicy"];
@@ -1345,8 +1346,9 @@ export interface paths {
          * @description Changes the policy and makes a new version of it (`version` + 1; `GET
          *     /v1/policies/{id}/versions` keeps the earlier ones). Validated like a new policy: nothing is
          *     stored when it is `422`. `enabled: false` stops audits applying it: the next audit
-         *     resolves a disabled custom policy's open findings on the resources it evaluates
-         *     (`status_reason: policy_disabled`). The kind cannot change.
+         *     resolves a disabled custom policy's open findings on the resources it evaluates, and those
+         *     on resource types it no longer covers (`status_reason: policy_disabled`). The kind cannot
+         *     change.
          */
         patch: operations["updatePolicy"];
         trace?: never;
@@ -2101,7 +2103,7 @@ export interface components {
             dimension: components["schemas"]["Dimension"];
             severity: components["schemas"]["Severity"];
             status: components["schemas"]["FindingStatus"];
-            /** @description Why it has its status: `passed`, `resource_gone`, `excepted_by_policy` (an override skips the resource) or `policy_disabled` (its custom policy was disabled or deleted) for resolved ones, the reason a person gave, `risk_acceptance_expired`; `null` when none. */
+            /** @description Why it has its status: `passed`, `resource_gone`, `excepted_by_policy` (an override skips the resource) or `policy_disabled` (its custom policy was disabled or deleted, or no longer covers that resource type) for resolved ones, the reason a person gave, `risk_acceptance_expired`; `null` when none. */
             status_reason: string | null;
             /** @description When a risk acceptance ends; `null` for other statuses. */
             expires_at: null | components["schemas"]["Timestamp"];
@@ -2266,7 +2268,7 @@ export interface components {
                 /** Format: int32 */
                 evaluation_errors: number;
             };
-            /** @description Per rule id, the resources it was evaluated on (errors left out), failed on, and could not be evaluated on. */
+            /** @description Per rule id (a custom policy's under its policy id), the resources it was evaluated on (errors and resources an override skips left out), failed on, and could not be evaluated on. */
             rule_results: {
                 [key: string]: {
                     /** Format: int32 */
@@ -2279,6 +2281,7 @@ export interface components {
             };
             /** @description The first evaluations that could not complete (a condition that met data it cannot handle). */
             evaluation_errors: {
+                /** @description The rule id, or a custom policy's id; an override's failing exception selector is reported under the rule it overrides, its message naming the policy. */
                 rule_id: string;
                 resource_id: components["schemas"]["ResourceId"];
                 message: string;
@@ -2907,7 +2910,7 @@ export interface components {
                 description: string;
                 example: string;
             }[];
-            /** @description The bounds: an expression beyond the first five is refused when written; at run time one evaluation slower than `evaluation_time_limit_ms`, or any after the policy has spent `policy_time_budget_ms` in one audit, is an evaluation error on that resource. */
+            /** @description The bounds: an expression beyond the first five is refused when written; at run time an evaluation whose estimated cost on the resource's own lists and maps is over `max_estimated_cost` is not started, and one slower than `evaluation_time_limit_ms`, or any after the policy has spent `policy_time_budget_ms` in one audit, is an evaluation error on that resource. */
             limits: {
                 /** Format: int32 */
                 max_length: number;

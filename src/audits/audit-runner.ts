@@ -293,33 +293,37 @@ async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[]
   }
 
   // Open findings this audit settles, with why: the rule passed, an override skipped the
-  // resource, or the custom policy behind it is no longer enabled.
-  const applied = new Set(rules.applied.map((p) => p.policy_id));
+  // resource, or the custom policy behind it is no longer enabled or no longer covers the
+  // resource's type (so would never pass on it again).
+  const policyApplies = (f: FindingRow) => rules.rule(f.rule_id)?.compiled.rule.resource_types.includes(f.resource_type) ?? false;
   const settle = (f: FindingRow): ResolveReason | null => {
     const key = `${f.rule_id}\n${f.resource_id}`;
     if (evaluation.passed.has(key)) return 'passed';
     if (evaluation.excepted.has(key)) return 'excepted_by_policy';
-    if (f.policy_id !== null && !applied.has(f.policy_id)) return 'policy_disabled';
+    if (f.policy_id !== null && !policyApplies(f)) return 'policy_disabled';
     return null;
   };
   const resolvable = reanalysis ? [] : [...existing.values()].filter((f) => f.status === 'open' && !changedSinceStart(f) && current!.has(f.resource_id));
-  const resolvedBy = new Map<ResolveReason, FindingRow[]>();
+  const resolvedBy = new Map<ResolveReason, string[]>();
+  let resolved = 0;
   for (const finding of resolvable) {
     const reason = settle(finding);
     if (reason === null) continue;
-    resolvedBy.set(reason, [...(resolvedBy.get(reason) ?? []), finding]);
+    const ids = resolvedBy.get(reason) ?? [];
+    ids.push(finding.id);
+    resolvedBy.set(reason, ids);
     event(finding.id, 'resolved', 'open', 'resolved', reason);
+    resolved++;
   }
-  const resolved = [...resolvedBy.values()].flat();
   // A full audit also settles findings whose resource went while something reopened them.
   const gone = audit.mode === 'full' ? await lockOpenFindingsOfGoneResources(db, audit.organization_id, audit.account_ids) : [];
   for (const finding of gone) event(finding.id, 'resolved', 'open', 'resolved', 'resource_gone');
 
   await insertFindings(db, created);
   await updateObservedFindings(db, observed);
-  for (const [reason, findings] of resolvedBy) await resolveFindings(db, findings.map((f) => f.id), { reason, at: writtenAt });
+  for (const [reason, ids] of resolvedBy) await resolveFindings(db, ids, { reason, at: writtenAt });
   await resolveFindings(db, gone.map((f) => f.id), { reason: 'resource_gone', at: writtenAt });
   await insertFindingEvents(db, events);
   await insertAuditFindings(db, audit.id, seenIds);
-  return { new: created.length, recurring, resolved: resolved.length + gone.length };
+  return { new: created.length, recurring, resolved: resolved + gone.length };
 }

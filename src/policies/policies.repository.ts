@@ -12,12 +12,12 @@ export async function insertPolicy(db: Db, policy: PolicyWrite): Promise<PolicyR
     .values({ ...policy, custom: json(policy.custom), override: json(policy.override) })
     .returningAll()
     .executeTakeFirstOrThrow();
-  await insertVersion(db, row);
+  await insertVersion(db, row, { author: row.created_by, at: row.created_at });
   return row;
 }
 
-/** Writes the policy's next version; undefined if it is gone or another update got there first. */
-export async function updatePolicy(db: Db, current: PolicyRow, next: PolicyWrite): Promise<PolicyRow | undefined> {
+/** Writes the policy's next version, made by `author` (the caller holds its lock, see lockPolicy). */
+export async function updatePolicy(db: Db, next: PolicyWrite, author: string): Promise<PolicyRow> {
   const row = await db
     .updateTable('policies')
     .set({
@@ -29,12 +29,11 @@ export async function updatePolicy(db: Db, current: PolicyRow, next: PolicyWrite
       override: json(next.override),
       updated_at: next.updated_at,
     })
-    .where('organization_id', '=', current.organization_id)
-    .where('id', '=', current.id)
-    .where('version', '=', current.version)
+    .where('organization_id', '=', next.organization_id)
+    .where('id', '=', next.id)
     .returningAll()
-    .executeTakeFirst();
-  if (row) await insertVersion(db, { ...row, created_by: next.created_by, created_at: next.updated_at });
+    .executeTakeFirstOrThrow();
+  await insertVersion(db, row, { author, at: row.updated_at });
   return row;
 }
 
@@ -42,7 +41,7 @@ function json(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
 }
 
-async function insertVersion(db: Db, row: PolicyRow): Promise<void> {
+async function insertVersion(db: Db, row: PolicyRow, made: { author: string; at: Date }): Promise<void> {
   await db
     .insertInto('policy_versions')
     .values({
@@ -54,8 +53,8 @@ async function insertVersion(db: Db, row: PolicyRow): Promise<void> {
       enabled: row.enabled,
       custom: json(row.custom),
       override: json(row.override),
-      created_by: row.created_by,
-      created_at: row.version === 1 ? row.created_at : row.updated_at,
+      created_by: made.author,
+      created_at: made.at,
     })
     .execute();
 }

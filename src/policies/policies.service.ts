@@ -1,8 +1,7 @@
 import { existingAccountIds } from '../accounts/accounts.repository';
-import { latestSucceededAudit } from '../audits/audits.repository';
 import type { Principal } from '../auth/auth.service';
 import type { Db } from '../db/database';
-import type { AuditRow, CustomPolicyData, OverridePolicyData, PolicyKind, PolicyRow } from '../db/schema';
+import type { CustomPolicyData, OverridePolicyData, PolicyKind, PolicyRow } from '../db/schema';
 import { AppError, type ErrorDetail } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
@@ -26,7 +25,7 @@ export interface PolicyContent {
   override: OverridePolicyData | null;
 }
 
-/** What validation needs: the engine and catalogue policies are checked against, and the organization's accounts. */
+/** What validation needs: the engine and catalogue policies are checked against. */
 export interface PolicyChecks {
   engine: CelEngine;
   catalogue: Catalogue;
@@ -150,9 +149,13 @@ function compileChecked(compile: () => unknown, field: string): void {
   }
 }
 
+function policyNotFound(id: string): AppError {
+  return new AppError('not_found', `No policy ${id} in this organization.`);
+}
+
 export async function requirePolicy(db: Db, principal: Principal, id: string): Promise<PolicyRow> {
   const policy = await findPolicy(db, principal.organizationId, id);
-  if (!policy) throw new AppError('not_found', `No policy ${id} in this organization.`);
+  if (!policy) throw policyNotFound(id);
   return policy;
 }
 
@@ -189,28 +192,13 @@ export async function changedContent(
 export async function changePolicy(db: Db, principal: Principal, checks: PolicyChecks, id: string, change: PolicyUpdate): Promise<PolicyRow> {
   return db.transaction().execute(async (trx) => {
     const policy = await lockPolicy(trx, principal.organizationId, id);
-    if (!policy) throw new AppError('not_found', `No policy ${id} in this organization.`);
+    if (!policy) throw policyNotFound(id);
     const content = await changedContent(trx, principal, checks, policy, change);
-    const now = new Date();
-    const next: PolicyWrite = { ...policy, ...content, version: policy.version + 1, created_by: principal.userId, updated_at: now };
-    const updated = await updatePolicy(trx, policy, next);
-    if (!updated) throw new AppError('conflict', `Policy ${id} changed while this update was made; try again.`);
-    return updated;
+    const next: PolicyWrite = { ...policy, ...content, version: policy.version + 1, updated_at: new Date() };
+    return updatePolicy(trx, next, principal.userId);
   });
 }
 
 export async function removePolicy(db: Db, principal: Principal, id: string): Promise<void> {
-  if (!(await deletePolicy(db, principal.organizationId, id))) throw new AppError('not_found', `No policy ${id} in this organization.`);
-}
-
-/** The audit a dry run compares with: the one named, or the latest succeeded one. */
-export async function auditToTest(db: Db, principal: Principal, auditId: string | undefined, find: (id: string) => Promise<AuditRow>): Promise<AuditRow> {
-  if (auditId !== undefined) {
-    const audit = await find(auditId);
-    if (audit.status !== 'succeeded') throw new AppError('audit_not_finished', `Audit ${audit.id} is ${audit.status}; a dry run needs a succeeded audit.`);
-    return audit;
-  }
-  const latest = await latestSucceededAudit(db, principal.organizationId);
-  if (!latest) throw new AppError('audit_not_finished', 'The organization has no succeeded audit yet to try the policy on; run one first.');
-  return latest;
+  if (!(await deletePolicy(db, principal.organizationId, id))) throw policyNotFound(id);
 }

@@ -1,14 +1,16 @@
 import { auditedEstate } from '../audits/audit-runner';
+import { latestSucceededAudit } from '../audits/audits.repository';
 import { requireAudit } from '../audits/audits.service';
 import type { Principal } from '../auth/auth.service';
 import type { Db } from '../db/database';
+import type { AuditRow } from '../db/schema';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { ResourceGraph } from '../rules/resource-graph';
 import { SEVERITIES, type Severity } from '../rules/rule-definition';
 import { auditFindingsOfRule, enabledPolicies } from './policies.repository';
-import { auditToTest, changedContent, requirePolicy, validatePolicy, type PolicyChecks, type PolicyContent } from './policies.service';
+import { changedContent, requirePolicy, validatePolicy, type PolicyChecks, type PolicyContent } from './policies.service';
 import { RuleSet, type PolicyDefinition } from './policy-rules';
 
 type Preview = Schemas['PolicyTestFinding'];
@@ -20,7 +22,7 @@ type Preview = Schemas['PolicyTestFinding'];
  */
 export async function dryRunPolicy(db: Db, principal: Principal, checks: PolicyChecks, body: Schemas['PolicyTest']): Promise<Schemas['PolicyTestResult']> {
   const tested = await policyToTest(db, principal, checks, body);
-  const audit = await auditToTest(db, principal, body.audit_id, (id) => requireAudit(db, principal, id));
+  const audit = await auditToTest(db, principal, body.audit_id);
   const others = (await enabledPolicies(db, principal.organizationId)).filter((p) => p.id !== tested.definition.id);
   const rules = new RuleSet(checks.catalogue, checks.engine, [...others, tested.definition]);
   const key = tested.content.kind === 'custom' ? tested.definition.id : tested.content.override!.rule_id;
@@ -63,7 +65,9 @@ export async function dryRunPolicy(db: Db, principal: Principal, checks: PolicyC
     finding.diff = !before ? 'new' : before.severity === finding.severity ? 'unchanged' : 'severity_changed';
     diff[finding.diff]++;
   }
-  const resolved = [...had.values()].filter((f) => !stillFailing.has(f.resource_id));
+  // As in an audit, a resource the policy could not be evaluated on keeps its finding.
+  const errored = new Set(errors.map((e) => e.resource_id));
+  const resolved = [...had.values()].filter((f) => !stillFailing.has(f.resource_id) && !errored.has(f.resource_id));
   diff.resolved = resolved.length;
 
   const limit = body.preview_limit ?? 50;
@@ -100,4 +104,16 @@ async function policyToTest(
   const content = body.changes ? await changedContent(db, principal, checks, policy, body.changes, 'body.changes') : policy;
   const version = body.changes ? policy.version + 1 : policy.version;
   return { definition: { id: policy.id, version, kind: policy.kind, custom: content.custom, override: content.override }, content, stored: true };
+}
+
+/** The audit a dry run compares with: the one named, or the latest succeeded one. */
+async function auditToTest(db: Db, principal: Principal, auditId: string | undefined): Promise<AuditRow> {
+  if (auditId === undefined) {
+    const latest = await latestSucceededAudit(db, principal.organizationId);
+    if (!latest) throw new AppError('audit_not_finished', 'The organization has no succeeded audit yet to try the policy on; run one first.');
+    return latest;
+  }
+  const audit = await requireAudit(db, principal, auditId);
+  if (audit.status !== 'succeeded') throw new AppError('audit_not_finished', `Audit ${audit.id} is ${audit.status}; a dry run needs a succeeded audit.`);
+  return audit;
 }

@@ -1,6 +1,6 @@
 import { PROVIDER_TYPE_PREFIX } from '../imports/canonical-mapping';
 import type { AppliedPolicyVersion, CustomPolicyData, OverridePolicyData, PolicyKind } from '../db/schema';
-import { runtimeErrorMessage, type CelEngine, type CompiledExpression } from '../rules/cel-engine';
+import { EXPRESSION_LIMITS, runtimeErrorMessage, type CelEngine, type CelVariables, type CompiledExpression } from '../rules/cel-engine';
 import type { Catalogue } from '../rules/catalogue';
 import type { RuleDefinition, Severity } from '../rules/rule-definition';
 import { compileRule, evaluateRule, type CompiledRule, type EvaluationContext, type RuleOutcome, type RuleResource } from '../rules/rule-evaluation';
@@ -106,6 +106,7 @@ function compiles(engine: CelEngine, policy: PolicyDefinition): boolean {
 export class RuleSet {
   readonly applied: AppliedPolicyVersion[];
   private readonly byType = new Map<string, EffectiveRule[]>();
+  private readonly byKey = new Map<string, EffectiveRule>();
   private readonly spentMs = new Map<string, number>();
 
   constructor(
@@ -138,17 +139,14 @@ export class RuleSet {
       rules.push({ key: policy.id, compiled, policy: { policy_id: policy.id, version: policy.version }, overrides: [] });
     }
     for (const rule of rules) {
+      this.byKey.set(rule.key, rule);
       for (const type of rule.compiled.rule.resource_types) this.byType.set(type, [...(this.byType.get(type) ?? []), rule]);
     }
   }
 
   /** The rule findings group under `key` (a built-in rule id, or a custom policy's id). */
   rule(key: string): EffectiveRule | undefined {
-    for (const rules of this.byType.values()) {
-      const found = rules.find((r) => r.key === key);
-      if (found) return found;
-    }
-    return undefined;
+    return this.byKey.get(key);
   }
 
   /** The rules that apply to resources of a type, disabled and scoped ones included (they skip). */
@@ -158,22 +156,25 @@ export class RuleSet {
 
   /** Evaluates one rule on one resource. Never throws. */
   evaluate(rule: EffectiveRule, resource: PolicyResource, context: EvaluationContext): PolicyOutcome {
+    if (rule.overrides.length === 0 && rule.policy === null) return evaluateRule(rule.compiled, resource, context);
+    const variables: CelVariables = { resource: resource as unknown as Record<string, unknown>, related: context.related as unknown as Record<string, unknown>[], referenced_by: context.referencedBy as unknown as Record<string, unknown>[], now: context.now };
     for (const override of rule.overrides) {
-      const skipped = this.bounded(override.policyId, () => this.skips(override, resource, context));
+      const selectors = override.exceptions.map((e) => e.selector);
+      const skipped = this.bounded(override.policyId, selectors, variables, () => this.skips(override, resource, variables));
       if (skipped.outcome !== 'pass') return skipped;
     }
     if (rule.policy === null) return evaluateRule(rule.compiled, resource, context);
-    return this.bounded(rule.policy.policy_id, () => evaluateRule(rule.compiled, resource, context));
+    const { condition, monthlyUsd } = rule.compiled;
+    return this.bounded(rule.policy.policy_id, monthlyUsd ? [condition, monthlyUsd] : [condition], variables, () => evaluateRule(rule.compiled, resource, context));
   }
 
   /** `skipped` when the override keeps the rule off the resource, `pass` when it does not. */
-  private skips(override: CompiledOverride, resource: PolicyResource, context: EvaluationContext): PolicyOutcome {
+  private skips(override: CompiledOverride, resource: PolicyResource, variables: CelVariables): PolicyOutcome {
     const skipped = { outcome: 'skipped', reason: EXCEPTED_BY_POLICY } as const;
     if (override.disabled) return skipped;
     if (override.accounts && !override.accounts.has(resource.account_id)) return skipped;
     if (override.types && !override.types.has(resource.type)) return skipped;
     if (override.tags.some(([key, value]) => resource.tags[key] !== value)) return skipped;
-    const variables = { resource: resource as unknown as Record<string, unknown>, related: context.related as unknown as Record<string, unknown>[], referenced_by: context.referencedBy as unknown as Record<string, unknown>[], now: context.now };
     for (const { selector } of override.exceptions) {
       let selected: unknown;
       try {
@@ -189,10 +190,15 @@ export class RuleSet {
 
   /**
    * Runs a policy's expressions under the run-time bounds. One evaluation cannot be interrupted
-   * (the CEL library has no cost meter), but its size is bounded when written; what this bounds
-   * is the time a slow policy can take from the whole run.
+   * (the CEL library has no cost meter), so it does not start when its estimated cost on this
+   * resource's lists and maps is over the bound; the time limits bound what a slow policy can
+   * take from the whole run.
    */
-  private bounded(policyId: string, run: () => PolicyOutcome): PolicyOutcome {
+  private bounded(policyId: string, expressions: readonly CompiledExpression[], variables: CelVariables, run: () => PolicyOutcome): PolicyOutcome {
+    const cost = Math.max(0, ...expressions.map((e) => e.costOn(variables)));
+    if (cost > EXPRESSION_LIMITS.maxEstimatedCost) {
+      return { outcome: 'error', message: `not evaluated: policy ${policyId} would cost an estimated ${cost} steps on this resource's lists, over the ${EXPRESSION_LIMITS.maxEstimatedCost} limit` };
+    }
     const spent = this.spentMs.get(policyId) ?? 0;
     if (spent >= this.limits.policyTimeBudgetMs) {
       return { outcome: 'error', message: `not evaluated: policy ${policyId} has used its ${this.limits.policyTimeBudgetMs} ms evaluation budget in this run` };

@@ -9,7 +9,8 @@ import { CEL_FUNCTIONS, CEL_VARIABLES } from './cel-functions';
  * Bounds: CEL has no loops or recursion, so an evaluation's cost is bounded by the expression's
  * size times the size of its input raised to the nesting of its comprehensions (`exists`, `all`,
  * `map`, ...). The library has no runtime cost meter, so the bounds are enforced at compile time
- * (length, AST nodes, depth, comprehension nesting) and inputs are bounded by the import limits.
+ * (length, AST nodes, depth, comprehension nesting, estimated cost), and policies' expressions are
+ * not run on inputs that make their estimated cost exceed the bound (`costOn`).
  * Regular expressions (`matches`) are left out of the dialect: JavaScript regexes backtrack, so
  * one pattern could take unbounded time on one attribute.
  */
@@ -57,6 +58,12 @@ export interface CompiledExpression {
   readonly resultType: ExpressionType;
   /** Runs the expression; throws on a runtime error (missing key, bad operand, ...). */
   run(variables: CelVariables): unknown;
+  /**
+   * The estimated cost (see estimateCost) of running it on these variables, its comprehensions
+   * taken to iterate over the largest list or map they hold: what bounds a run before it starts,
+   * since the library cannot interrupt one.
+   */
+  costOn(variables: CelVariables): number;
 }
 
 export interface CelEngine {
@@ -97,7 +104,7 @@ function compile(environment: Environment, source: string, resultType: Expressio
     throw positioned(source, error);
   }
   checkDialect(source, parsed.ast, 0);
-  const cost = estimateCost(parsed.ast, 1);
+  const cost = estimateCost(parsed.ast, 1, ASSUMED_COLLECTION_SIZE);
   if (cost > EXPRESSION_LIMITS.maxEstimatedCost) {
     throw new InvalidExpressionError(
       `the expression's estimated cost is ${cost} steps; at most ${EXPRESSION_LIMITS.maxEstimatedCost} are allowed (iterate over smaller lists, or nest fewer comprehensions)`,
@@ -112,7 +119,14 @@ function compile(environment: Environment, source: string, resultType: Expressio
   if (checked.type === undefined || !acceptable.includes(checked.type)) {
     throw new InvalidExpressionError(`the expression must evaluate to ${resultType}, not ${checked.type ?? 'unknown'}`, 1, 1);
   }
-  return { source, resultType, run: (variables) => parsed(variables) as unknown };
+  const readsJson = callsParseJson(parsed.ast);
+  const costs = new Map<number, number>();
+  const costOn = (variables: CelVariables) => {
+    const size = largestCollection(variables, readsJson);
+    if (!costs.has(size)) costs.set(size, estimateCost(parsed.ast, 1, size));
+    return costs.get(size)!;
+  };
+  return { source, resultType, run: (variables) => parsed(variables) as unknown, costOn };
 }
 
 /** Rejects what the dialect leaves out and comprehensions nested too deep. */
@@ -131,21 +145,46 @@ function checkDialect(source: string, node: ASTNode, nesting: number): void {
 /**
  * An upper estimate of the steps one evaluation takes: each node counts once per iteration of
  * the comprehensions around it. A comprehension iterates over its list literal's items, over
- * what a map/filter it ranges over iterated, or else over ASSUMED_COLLECTION_SIZE items.
+ * what a map/filter it ranges over iterated, or else over `collectionSize` items.
  */
-function estimateCost(node: ASTNode, multiplier: number): number {
+function estimateCost(node: ASTNode, multiplier: number, collectionSize: number): number {
   if (node.op === 'rcall' && COMPREHENSIONS.has(node.args[0])) {
     const [, receiver, body] = node.args as unknown as [string, ASTNode, ASTNode[]];
-    const inner = multiplier * rangeSize(receiver);
-    return multiplier + estimateCost(receiver, multiplier) + body.reduce((sum, child) => sum + estimateCost(child, inner), 0);
+    const inner = multiplier * rangeSize(receiver, collectionSize);
+    return multiplier + estimateCost(receiver, multiplier, collectionSize) + body.reduce((sum, child) => sum + estimateCost(child, inner, collectionSize), 0);
   }
-  return childrenOf(node).reduce((sum, child) => sum + estimateCost(child, multiplier), multiplier);
+  return childrenOf(node).reduce((sum, child) => sum + estimateCost(child, multiplier, collectionSize), multiplier);
 }
 
-function rangeSize(node: ASTNode): number {
+function rangeSize(node: ASTNode, collectionSize: number): number {
   if (node.op === 'list') return (node.args as unknown as ASTNode[]).length;
-  if (node.op === 'rcall' && (node.args[0] === 'map' || node.args[0] === 'filter')) return rangeSize(node.args[1] as unknown as ASTNode);
-  return ASSUMED_COLLECTION_SIZE;
+  if (node.op === 'rcall' && (node.args[0] === 'map' || node.args[0] === 'filter')) return rangeSize(node.args[1] as unknown as ASTNode, collectionSize);
+  return collectionSize;
+}
+
+function callsParseJson(node: ASTNode): boolean {
+  return (node.op === 'call' && node.args[0] === 'parseJson') || childrenOf(node).some(callsParseJson);
+}
+
+const largestIn = new WeakMap<object, number>();
+const largestInWithJson = new WeakMap<object, number>();
+
+/**
+ * The most items a comprehension over these variables could iterate: the longest list or
+ * largest map in them, and, for an expression that parses JSON, what a string could parse into.
+ * Remembered per object: the same resources are seen by every rule of an audit.
+ */
+function largestCollection(value: unknown, readsJson: boolean): number {
+  if (typeof value === 'string') return readsJson ? Math.ceil(value.length / 2) : 0;
+  if (typeof value !== 'object' || value === null || value instanceof Date) return 0;
+  const memo = readsJson ? largestInWithJson : largestIn;
+  const known = memo.get(value);
+  if (known !== undefined) return known;
+  const items = Array.isArray(value) ? value : Object.values(value);
+  let largest = items.length;
+  for (const item of items) largest = Math.max(largest, largestCollection(item, readsJson));
+  memo.set(value, largest);
+  return largest;
 }
 
 function childrenOf(node: ASTNode): ASTNode[] {
@@ -172,8 +211,12 @@ function positioned(source: string, error: unknown): InvalidExpressionError {
   return new InvalidExpressionError(reason, line, column);
 }
 
+/** The longest runtime error message kept: the library quotes values (a missing key, say), which a policy author controls. */
+const MAX_RUNTIME_MESSAGE = 500;
+
 /** The message of a runtime error, without the library's source excerpt. */
 export function runtimeErrorMessage(error: unknown): string {
   const { summary, message } = (error ?? {}) as { summary?: string; message?: string };
-  return summary ?? message?.split('\n')[0] ?? String(error);
+  const text = summary ?? message?.split('\n')[0] ?? String(error);
+  return text.length > MAX_RUNTIME_MESSAGE ? `${text.slice(0, MAX_RUNTIME_MESSAGE - 1)}…` : text;
 }
