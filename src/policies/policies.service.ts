@@ -43,12 +43,13 @@ export function knownResourceTypes(catalogue: Catalogue): Set<string> {
  */
 export async function validatePolicy(db: Db, organizationId: string, checks: PolicyChecks, input: PolicyCreate, field = 'body'): Promise<PolicyContent> {
   const wrongPart = input.kind === 'custom' ? 'override' : 'custom';
+  const article = input.kind === 'override' ? 'An' : 'A';
   if (input[wrongPart] !== undefined) {
-    throw new AppError('validation_failed', `A ${input.kind} policy has no "${wrongPart}".`, [{ field: `${field}.${wrongPart}`, issue: `not allowed with kind ${input.kind}` }]);
+    throw new AppError('validation_failed', `${article} ${input.kind} policy has no "${wrongPart}".`, [{ field: `${field}.${wrongPart}`, issue: `not allowed with kind ${input.kind}` }]);
   }
   const part = input[input.kind];
   if (part === undefined) {
-    throw new AppError('validation_failed', `A ${input.kind} policy needs "${input.kind}".`, [{ field: `${field}.${input.kind}`, issue: 'required' }]);
+    throw new AppError('validation_failed', `${article} ${input.kind} policy needs "${input.kind}".`, [{ field: `${field}.${input.kind}`, issue: 'required' }]);
   }
   const base = { kind: input.kind, name: input.name, description: input.description ?? '', enabled: input.enabled ?? true };
   if (input.kind === 'custom') return { ...base, custom: checkCustom(checks, input.custom!, `${field}.custom`), override: null };
