@@ -777,7 +777,7 @@ export interface paths {
         put?: never;
         /**
          * Register an OAuth client
-         * @description Registers a third-party app. A `confidential` client gets a `client_secret`, shown only in this answer and stored hashed; a `public` client gets none and must use PKCE. Redirect URIs are matched exactly: absolute `https` URIs without a fragment, or `http` on a loopback host (`invalid_redirect_uri` otherwise). Needs `org:admin`.
+         * @description Registers a third-party app. A `confidential` client gets a `client_secret`, shown only in this answer and stored hashed; a `public` client gets none and must use PKCE. Redirect URIs are matched exactly: absolute `https` URIs without a fragment, or `http` on a loopback host (`invalid_redirect_uri` otherwise). `platform:admin` cannot be among the scopes (`422 validation_failed`): only an operator's login session holds it. Needs `org:admin`.
          */
         post: operations["createOAuthClient"];
         delete?: never;

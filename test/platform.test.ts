@@ -224,6 +224,49 @@ describe('suspension', () => {
   });
 });
 
+describe('deleting an organization with work queued', () => {
+  it('ends its queued audit and report jobs quietly, at their first attempt', async () => {
+    // Its own database: the shared app's workers would take the jobs before the deletion.
+    const idle = await startTestApp({ PLATFORM_ADMINS: OWNER.username });
+    try {
+      const admin = await idle.ownerToken();
+      const created = await request(idle.app).post('/v1/platform/organizations').set(as(admin)).send({ name: 'Busy Co', slug: 'busy', owner: { username: 'busy@example.com', password: PASSWORD } });
+      expect(created.status).toBe(201);
+      const tenant = { id: created.body.organization.id as string, token: await logInAs(idle.app, 'busy@example.com', PASSWORD) };
+      const account = (await request(idle.app).post('/v1/accounts').set(as(tenant.token)).send({ provider: 'aws', external_id: '345678901234', name: 'prod' }).expect(201)).body;
+      await request(idle.app).post(`/v1/accounts/${account.id}/imports?format=native&mode=full`).set(as(tenant.token)).send(native).expect(201);
+      const first = await startTestApp({}, { sharing: idle, workers: true });
+      expect((await runAuditThroughHttp(first.app, tenant.token, { mode: 'full' })).status).toBe('succeeded');
+      await first.close();
+
+      const audit = (await request(idle.app).post('/v1/audits').set(as(tenant.token)).send({ mode: 'full' }).expect(202)).body;
+      const report = (await request(idle.app).post('/v1/reports').set(as(tenant.token)).send({ type: 'remediation_plan', format: 'pdf' }).expect(202)).body;
+      await request(idle.app).patch(`/v1/platform/organizations/${tenant.id}`).set(as(admin)).send({ status: 'suspended' }).expect(200);
+      await request(idle.app).delete(`/v1/platform/organizations/${tenant.id}`).set(as(admin)).expect(204);
+
+      const later = await startTestApp({}, { sharing: idle, workers: true });
+      try {
+        const jobsOf = () =>
+          sql<{ name: string; state: string; retry_count: number }>`
+            select name, state, retry_count from pgboss.job
+            where data->>'audit_id' = ${audit.id} or data->>'report_id' = ${report.id} order by name`.execute(later.db);
+        for (let attempt = 0; attempt < 100 && (await jobsOf()).rows.some((job) => job.state !== 'completed'); attempt++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect((await jobsOf()).rows).toEqual([
+          { name: 'audits', state: 'completed', retry_count: 0 },
+          { name: 'reports', state: 'completed', retry_count: 0 },
+        ]);
+        expect(later.logs.filter((line) => Number(line.level) >= 50)).toEqual([]);
+      } finally {
+        await later.close();
+      }
+    } finally {
+      await idle.close();
+    }
+  });
+});
+
 describe('the platform:admin scope', () => {
   it('belongs to the sessions of platform operators and to no organization role', async () => {
     const mine = await request(t.app).get('/v1/me').set(as(operator));
@@ -247,8 +290,19 @@ describe('the platform:admin scope', () => {
     expectError(await request(t.app).get('/v1/platform/organizations').set(as(secret)), 403, 'forbidden');
   });
 
-  it('cannot be granted by OAuth consent, even to a client registered for it', async () => {
-    const client = await registerClient(t.app, operator, { client_type: 'public', scopes: ['findings:read', 'platform:admin'] });
+  it('cannot be registered for an OAuth client', async () => {
+    const refused = await request(t.app)
+      .post('/v1/oauth-clients')
+      .set(as(operator))
+      .send({ name: 'Operator app', client_type: 'public', redirect_uris: [REDIRECT], scopes: ['findings:read', 'platform:admin'] });
+    expectError(refused, 422, 'validation_failed');
+    expect(refused.body.error.details).toEqual([{ field: 'body.scopes', issue: expect.stringContaining('platform:admin') }]);
+    const listed = await request(t.app).get('/v1/oauth-clients?limit=200').set(as(operator));
+    expect(listed.body.data.map((c: { name: string }) => c.name)).not.toContain('Operator app');
+  });
+
+  it('cannot be granted by OAuth consent', async () => {
+    const client = await registerClient(t.app, operator, { client_type: 'public', scopes: ['findings:read'] });
     for (const scope of ['platform:admin', 'findings:read platform:admin']) {
       const refused = await consentRedirect(client, operator, scope);
       expect(refused.searchParams.get('error')).toBe('invalid_scope');

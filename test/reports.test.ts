@@ -210,7 +210,10 @@ describe('generating each type in each format through HTTP', () => {
       expect(pdf.text).toContain(`Page 2 of ${pdf.pages}`);
       expect(pdf.text).toContain(audit.id);
       expect(pdf.text).toContain(audit.catalogue_version);
-      if (keep) fs.copyFileSync(path.join(pdf.dir, `${type}.pdf`), path.join(keep, `${type}.pdf`));
+      if (keep) {
+        fs.mkdirSync(keep, { recursive: true });
+        fs.copyFileSync(path.join(pdf.dir, `${type}.pdf`), path.join(keep, `${type}.pdf`));
+      }
       fs.rmSync(pdf.dir, { recursive: true });
       if (type === 'executive_summary') {
         expect(pdf.text).toContain(`The audit found ${summary.findings.total} failing checks`);
