@@ -5189,7 +5189,7 @@ export interface operations {
                     "text/html": components["schemas"]["HtmlPage"];
                 };
             };
-            /** @description The request came from another origin. */
+            /** @description The request came from another origin, or the user's organization is suspended (the page says which). */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6964,7 +6964,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     /**
-                     * @description `attachment` with a file name made of the report type, the audit and the report id.
+                     * @description `attachment` with a file name made of the report type and id: `fourfold-<type>-<id>.<format>`.
                      * @example attachment; filename="fourfold-remediation_plan-rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF.pdf"
                      */
                     "Content-Disposition": string;
@@ -7116,6 +7116,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -7151,6 +7152,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

@@ -11,7 +11,7 @@ import { toPlatformOrganization } from './platform.mapper';
 import { listPlatformOrganizations } from './platform.repository';
 import { changeOrganization, createOrganization, deleteOrganization, requireOrganization, signUp } from './platform.service';
 
-export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupEnabled: boolean }): Router {
+export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupEnabled: boolean; reportsDir: string | undefined }): Router {
   const listOrganizations: OperationHandler<'listPlatformOrganizations'> = async (req, res) => {
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const filter = { status: req.query.status };
@@ -44,7 +44,7 @@ export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupE
   };
 
   const deleteOrganizationHandler: OperationHandler<'deletePlatformOrganization'> = async (req, res) => {
-    await deleteOrganization(db, req.params.id);
+    await deleteOrganization(db, req.params.id, options.reportsDir);
     res.status(204).end();
   };
 
