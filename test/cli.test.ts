@@ -123,6 +123,8 @@ describe('fourfold (spawned)', () => {
     expect((await request(demoApp).get(`/v1/audits/${seeded.json.audit_id as string}`).set(as(token))).body.status).toBe('succeeded');
     const findings = await request(demoApp).get('/v1/findings?severity=high,critical').set(as(token));
     expect(findings.body.data.length).toBeGreaterThan(0);
+    const all = await request(demoApp).get('/v1/findings?limit=200').set(as(token));
+    expect({ count: all.body.data.length, has_more: all.body.has_more }).toEqual({ count: seeded.json.findings, has_more: false });
   });
 
   it('resets a password, grants the platform operator role, and suspends an organization', async () => {
