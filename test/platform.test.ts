@@ -162,6 +162,7 @@ describe('suspension', () => {
     const refused = {
       password: await request(t.app).post('/auth/login').send({ username: tenant.username, password: PASSWORD }),
       login_token: await request(t.app).get('/v1/me').set(as(tenant.token)),
+      login_token_on_organization: await request(t.app).get('/v1/organization').set(as(tenant.token)),
       cookie: await request(t.app).get('/v1/me').set('Cookie', `fourfold_session=${tenant.token}`),
       personal_access_token: await request(t.app).get('/v1/findings').set(as(pat.secret)),
       oauth_access_token: await request(t.app).get('/v1/findings').set(as(oauth.access_token)),
