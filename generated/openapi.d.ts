@@ -1525,8 +1525,10 @@ export interface paths {
          * Delete an organization
          * @description Deletes a suspended organization and everything of it (members who belong to no other
          *     organization, tokens, OAuth clients and grants, accounts, resources, imports, audits,
-         *     findings, policies, reports, …) in one transaction. An active organization is refused with
-         *     `409 organization_not_suspended`: suspend it first. Platform operators only.
+         *     findings, policies, reports, …) in one transaction; then its report files under
+         *     `REPORTS_DIR`, if reports are kept there. Audits and reports still queued for it end without
+         *     running. An active organization is refused with `409 organization_not_suspended`: suspend it
+         *     first. Platform operators only.
          */
         delete: operations["deletePlatformOrganization"];
         options?: never;
