@@ -182,9 +182,13 @@ export async function generateReport(db: Db, reportId: string, settings: ReportS
     if (!(await completeReport(db, report.id, stored))) await removeReportFile(settings.reportsDir, stored.filePath);
   } catch (error) {
     await file?.discard().catch(() => {});
-    logger.error({ err: error, report: report.id }, 'report generation failed');
     const reason = error instanceof Error ? error.message : String(error);
-    await failReport(db, report.id, 'generation_failed', `The report could not be generated: ${reason}`);
+    // A report deleted meanwhile (alone, or with its organization) has no one to tell.
+    if (await failReport(db, report.id, 'generation_failed', `The report could not be generated: ${reason}`)) {
+      logger.error({ err: error, report: report.id }, 'report generation failed');
+    } else {
+      logger.info({ report: report.id }, 'report deleted while it was generated');
+    }
   }
 }
 
