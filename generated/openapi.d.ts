@@ -177,7 +177,8 @@ export interface paths {
          * @description Creates a user in this organization with a role. With a `password` the member can log in at
          *     once. Without one the answer carries a one-time `invitation.token`, valid 7 days, that the
          *     person redeems at `POST /auth/invitations/accept` to choose their password. Needs `org:admin`;
-         *     only an owner can add an owner. Usernames are unique across fourfold (`409 username_taken`).
+         *     only an owner can add an owner. Usernames are unique across fourfold (`409 username_taken`),
+         *     and the names in `PLATFORM_ADMINS` are kept for those operators (also `409 username_taken`).
          */
         post: operations["createMember"];
         delete?: never;
@@ -1559,7 +1560,7 @@ export interface paths {
          *     default: unless the server runs with `SIGNUP_ENABLED=true` it answers `404 not_found`.
          *     Sign-ups are limited per client IP (`RATE_LIMIT_SIGNUP_PER_HOUR`, 5 an hour by default);
          *     past it, `429 rate_limited`. A taken slug or username is `409 slug_taken` or
-         *     `409 username_taken`. It takes no `Idempotency-Key`: its answer holds a credential.
+         *     `409 username_taken`, and so is a username kept for a platform operator (`PLATFORM_ADMINS`). It takes no `Idempotency-Key`: its answer holds a credential.
          */
         post: operations["createSignup"];
         delete?: never;

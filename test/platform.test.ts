@@ -366,6 +366,20 @@ describe('POST /auth/signup', () => {
     expectError(response, 404, 'not_found');
     expect(response.body.error.message).toContain('not enabled');
   });
+
+  it('refuses, like adding a member, a username PLATFORM_ADMINS keeps for an operator no user holds yet', async () => {
+    // Whoever took the name first would be a platform operator.
+    const open = await startTestApp({ PLATFORM_ADMINS: 'future-operator', SIGNUP_ENABLED: 'true', RATE_LIMIT_SIGNUP_PER_HOUR: '1000' }, { sharing: t });
+    const signup = await request(open.app).post('/auth/signup').send({ organization_name: 'Grab', slug: 'grab', username: 'Future-Operator', password: PASSWORD });
+    expectError(signup, 409, 'username_taken');
+    const tenant = await createTenant('Grabbing Co');
+    expectError(await request(open.app).post('/v1/members').set(as(tenant.token)).send({ username: 'future-operator', role: 'viewer', password: PASSWORD }), 409, 'username_taken');
+    // An operator may create it, as the first owner of an organization.
+    const created = await request(t.app).post('/v1/platform/organizations').set(as(operator)).send({ name: 'Ops', slug: 'ops', owner: { username: 'future-operator', password: PASSWORD } });
+    expect(created.status).toBe(201);
+    expect((await request(open.app).get('/v1/me').set(as(await logInAs(open.app, 'future-operator', PASSWORD)))).body.scopes).toContain('platform:admin');
+    await open.close();
+  });
 });
 
 /** Rows per table (of those with an organization_id column, found in the catalogue) of one organization. */

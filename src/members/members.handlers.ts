@@ -20,7 +20,7 @@ export function memberRoutes(db: Db, tokens: TokenSettings): Router {
   };
 
   const createMember: OperationHandler<'createMember'> = async (req, res) => {
-    const { member, invitation } = await addMember(db, principalOf(res), req.body);
+    const { member, invitation } = await addMember(db, principalOf(res), req.body, tokens.platformAdmins);
     res
       .status(201)
       .location(`/v1/members/${member.user_id}`)

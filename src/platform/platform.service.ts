@@ -3,7 +3,7 @@ import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
-import { insertMember } from '../members/members.service';
+import { assertNotReservedForOperator, insertMember } from '../members/members.service';
 import { insertOrganization } from '../organizations/organizations.repository';
 import { removeOrganizationReportFiles } from '../reports/report-storage';
 import {
@@ -72,6 +72,7 @@ export async function deleteOrganization(db: Db, id: string, reportsDir: string 
 
 /** Self-service sign-up: an organization, its owner, and a login token for them. */
 export async function signUp(db: Db, tokens: TokenSettings, input: Schemas['SignupRequest']) {
+  assertNotReservedForOperator(tokens.platformAdmins, input.username);
   const { organization, member } = await createOrganization(db, {
     name: input.organization_name,
     slug: input.slug,
