@@ -5,7 +5,7 @@ import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
-import { toMember } from '../members/members.mapper';
+import { toMemberCreated } from '../members/members.mapper';
 import { toOrganization } from '../organizations/organizations.mapper';
 import { toPlatformOrganization } from './platform.mapper';
 import { listPlatformOrganizations } from './platform.repository';
@@ -26,13 +26,7 @@ export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupE
     res
       .status(201)
       .location(`/v1/platform/organizations/${organization.id}`)
-      .json({
-        organization: toPlatformOrganization(organization),
-        owner: {
-          ...toMember(member),
-          invitation: invitation ? { token: invitation.token, expires_at: invitation.expiresAt.toISOString() } : null,
-        },
-      });
+      .json({ organization: toPlatformOrganization(organization), owner: toMemberCreated(member, invitation) });
   };
 
   const getOrganization: OperationHandler<'getPlatformOrganization'> = async (req, res) => {
