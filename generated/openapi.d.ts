@@ -177,7 +177,8 @@ export interface paths {
          * @description Creates a user in this organization with a role. With a `password` the member can log in at
          *     once. Without one the answer carries a one-time `invitation.token`, valid 7 days, that the
          *     person redeems at `POST /auth/invitations/accept` to choose their password. Needs `org:admin`;
-         *     only an owner can add an owner. Usernames are unique across fourfold (`409 username_taken`).
+         *     only an owner can add an owner. Usernames are unique across fourfold (`409 username_taken`),
+         *     and the names in `PLATFORM_ADMINS` are kept for those operators (also `409 username_taken`).
          */
         post: operations["createMember"];
         delete?: never;
@@ -777,7 +778,7 @@ export interface paths {
         put?: never;
         /**
          * Register an OAuth client
-         * @description Registers a third-party app. A `confidential` client gets a `client_secret`, shown only in this answer and stored hashed; a `public` client gets none and must use PKCE. Redirect URIs are matched exactly: absolute `https` URIs without a fragment, or `http` on a loopback host (`invalid_redirect_uri` otherwise). Needs `org:admin`.
+         * @description Registers a third-party app. A `confidential` client gets a `client_secret`, shown only in this answer and stored hashed; a `public` client gets none and must use PKCE. Redirect URIs are matched exactly: absolute `https` URIs without a fragment, or `http` on a loopback host (`invalid_redirect_uri` otherwise). `platform:admin` cannot be among the scopes (`422 validation_failed`): only an operator's login session holds it. Needs `org:admin`.
          */
         post: operations["createOAuthClient"];
         delete?: never;
@@ -1527,8 +1528,10 @@ export interface paths {
          * Delete an organization
          * @description Deletes a suspended organization and everything of it (members who belong to no other
          *     organization, tokens, OAuth clients and grants, accounts, resources, imports, audits,
-         *     findings, policies, reports, …) in one transaction. An active organization is refused with
-         *     `409 organization_not_suspended`: suspend it first. Platform operators only.
+         *     findings, policies, reports, …) in one transaction; then its report files under
+         *     `REPORTS_DIR`, if reports are kept there. Audits and reports still queued for it end without
+         *     running. An active organization is refused with `409 organization_not_suspended`: suspend it
+         *     first. Platform operators only.
          */
         delete: operations["deletePlatformOrganization"];
         options?: never;
@@ -1559,7 +1562,7 @@ export interface paths {
          *     default: unless the server runs with `SIGNUP_ENABLED=true` it answers `404 not_found`.
          *     Sign-ups are limited per client IP (`RATE_LIMIT_SIGNUP_PER_HOUR`, 5 an hour by default);
          *     past it, `429 rate_limited`. A taken slug or username is `409 slug_taken` or
-         *     `409 username_taken`. It takes no `Idempotency-Key`: its answer holds a credential.
+         *     `409 username_taken`, and so is a username kept for a platform operator (`PLATFORM_ADMINS`). It takes no `Idempotency-Key`: its answer holds a credential.
          */
         post: operations["createSignup"];
         delete?: never;
@@ -3756,6 +3759,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -5192,7 +5196,7 @@ export interface operations {
                     "text/html": components["schemas"]["HtmlPage"];
                 };
             };
-            /** @description The request came from another origin. */
+            /** @description The request came from another origin, or the user's organization is suspended (the page says which). */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6967,7 +6971,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     /**
-                     * @description `attachment` with a file name made of the report type, the audit and the report id.
+                     * @description `attachment` with a file name made of the report type and id: `fourfold-<type>-<id>.<format>`.
                      * @example attachment; filename="fourfold-remediation_plan-rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF.pdf"
                      */
                     "Content-Disposition": string;
@@ -7119,6 +7123,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -7154,6 +7159,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

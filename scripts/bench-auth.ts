@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     const rows = await server.db.selectFrom('findings').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     await server.db.updateTable('organizations').set({ status: 'suspended' }).where('id', '=', me.organization.id).execute();
     const started = Date.now();
-    await deleteOrganization(server.db, me.organization.id);
+    await deleteOrganization(server.db, me.organization.id, undefined);
     console.log(`deleting an organization of ${inventory.resources.length} resources and ${rows.n} findings (one transaction): ${((Date.now() - started) / 1000).toFixed(2)} s`);
   } finally {
     await server.close();

@@ -114,7 +114,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(findingRoutes(db));
   app.use(policyRoutes(db));
   app.use(reportRoutes(db, jobs, { reportsDir: config.reportsDir }));
-  app.use(platformRoutes(db, tokens, { signupEnabled: config.signupEnabled }));
+  app.use(platformRoutes(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir }));
 
   app.use(errorHandler);
   return app;

@@ -113,6 +113,16 @@ describe('fourfold (spawned)', () => {
     expect((listed.json.data as { id: string; slug: string }[]).map((o) => o.slug)).toEqual(expect.arrayContaining(['cli-corp']));
   });
 
+  it('refuses a blank organization name or a username with spaces, creating nothing', async () => {
+    for (const args of [['--name', '   ', '--owner', 'blank-name'], ['--name', 'Spaced Owner', '--owner', 'has a space']]) {
+      const refused = await fourfold(['--json', 'org', 'create', ...args]);
+      expect(refused.code).toBe(1);
+      expect(refused.json).toMatchObject({ error: { code: 'validation_failed' } });
+    }
+    const listed = await fourfold(['--json', 'org', 'list']);
+    expect((listed.json.data as { name: string }[]).map((o) => o.name)).toEqual(expect.not.arrayContaining(['', 'Spaced Owner']));
+  });
+
   it('seeds a demo organization whose audit has findings', async () => {
     const seeded = await fourfold(['seed-demo', '--json', '--password', DEMO_PASSWORD]);
     expect(seeded.code).toBe(0);
@@ -123,6 +133,8 @@ describe('fourfold (spawned)', () => {
     expect((await request(demoApp).get(`/v1/audits/${seeded.json.audit_id as string}`).set(as(token))).body.status).toBe('succeeded');
     const findings = await request(demoApp).get('/v1/findings?severity=high,critical').set(as(token));
     expect(findings.body.data.length).toBeGreaterThan(0);
+    const all = await request(demoApp).get('/v1/findings?limit=200').set(as(token));
+    expect({ count: all.body.data.length, has_more: all.body.has_more }).toEqual({ count: seeded.json.findings, has_more: false });
   });
 
   it('resets a password, grants the platform operator role, and suspends an organization', async () => {

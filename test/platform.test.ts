@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import request from 'supertest';
@@ -161,6 +162,7 @@ describe('suspension', () => {
     const refused = {
       password: await request(t.app).post('/auth/login').send({ username: tenant.username, password: PASSWORD }),
       login_token: await request(t.app).get('/v1/me').set(as(tenant.token)),
+      login_token_on_organization: await request(t.app).get('/v1/organization').set(as(tenant.token)),
       cookie: await request(t.app).get('/v1/me').set('Cookie', `fourfold_session=${tenant.token}`),
       personal_access_token: await request(t.app).get('/v1/findings').set(as(pat.secret)),
       oauth_access_token: await request(t.app).get('/v1/findings').set(as(oauth.access_token)),
@@ -172,6 +174,15 @@ describe('suspension', () => {
       expect([kind, response.status]).toEqual([kind, 403]);
       expectError(response, 403, 'organization_suspended');
     }
+    // The OAuth login form answers with a page, not JSON.
+    const browserLogin = () =>
+      request(t.app).post('/oauth/login').set('Origin', ORIGIN).set('Host', HOST).type('form')
+        .send({ username: tenant.username, password: PASSWORD, return_to: '/oauth/authorize?response_type=code' });
+    const page = await browserLogin();
+    expect(page.status).toBe(403);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('This organization is suspended');
+    expect(page.headers['set-cookie']).toBeUndefined();
     // A wrong password still says only that it is wrong.
     expectError(await request(t.app).post('/auth/login').send({ username: tenant.username, password: 'wrong-password-000' }), 401, 'invalid_credentials');
     // The consent page does not take the suspended session: it asks for a login.
@@ -187,6 +198,7 @@ describe('suspension', () => {
     expect((await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: oauth.refresh_token, client_id: client.id })).status).toBe(200);
     expect((await exchange(client, unusedCode)).status).toBe(200);
     expect((await request(t.app).post('/auth/invitations/accept').send({ invitation_token: invitation, password: PASSWORD })).status).toBe(200);
+    expect((await browserLogin()).status).toBe(303);
   });
 
   it('refuses to delete an active organization; a suspended one goes with every row of it', async () => {
@@ -220,7 +232,63 @@ describe('suspension', () => {
     expect(await rowsOf(kept.id)).toEqual(expect.objectContaining({ memberships: 2, findings: before.findings }));
     expectError(await request(t.app).get(`/v1/platform/organizations/${doomed.id}`).set(as(operator)), 404, 'not_found');
     expectError(await request(t.app).delete(`/v1/platform/organizations/${doomed.id}`).set(as(operator)), 404, 'not_found');
+    const malformed = '/v1/platform/organizations/not-an-id';
+    expectError(await request(t.app).get(malformed).set(as(operator)), 422, 'validation_failed');
+    expectError(await request(t.app).patch(malformed).set(as(operator)).send({ name: 'X' }), 422, 'validation_failed');
+    expectError(await request(t.app).delete(malformed).set(as(operator)), 422, 'validation_failed');
     expect((await request(t.app).get('/v1/findings').set(as(kept.token))).body.data.length).toBeGreaterThan(0);
+  });
+});
+
+describe('deleting an organization with work queued', () => {
+  it('ends its queued audit and report jobs quietly, at their first attempt, and removes its report files', async () => {
+    const reportsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-reports-'));
+    // Its own database: the shared app's workers would take the jobs before the deletion.
+    const idle = await startTestApp({ PLATFORM_ADMINS: OWNER.username, REPORTS_DIR: reportsDir });
+    try {
+      const admin = await idle.ownerToken();
+      const created = await request(idle.app).post('/v1/platform/organizations').set(as(admin)).send({ name: 'Busy Co', slug: 'busy', owner: { username: 'busy@example.com', password: PASSWORD } });
+      expect(created.status).toBe(201);
+      const tenant = { id: created.body.organization.id as string, token: await logInAs(idle.app, 'busy@example.com', PASSWORD) };
+      const account = (await request(idle.app).post('/v1/accounts').set(as(tenant.token)).send({ provider: 'aws', external_id: '345678901234', name: 'prod' }).expect(201)).body;
+      await request(idle.app).post(`/v1/accounts/${account.id}/imports?format=native&mode=full`).set(as(tenant.token)).send(native).expect(201);
+      const first = await startTestApp({ REPORTS_DIR: reportsDir }, { sharing: idle, workers: true });
+      expect((await runAuditThroughHttp(first.app, tenant.token, { mode: 'full' })).status).toBe('succeeded');
+      const kept = (await request(first.app).post('/v1/reports').set(as(tenant.token)).send({ type: 'executive_summary', format: 'json' }).expect(202)).body;
+      for (let attempt = 0; attempt < 100 && (await request(first.app).get(`/v1/reports/${kept.id}`).set(as(tenant.token))).body.status !== 'ready'; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await first.close();
+      expect(fs.readdirSync(path.join(reportsDir, tenant.id))).toHaveLength(1);
+
+      const audit = (await request(idle.app).post('/v1/audits').set(as(tenant.token)).send({ mode: 'full' }).expect(202)).body;
+      const report = (await request(idle.app).post('/v1/reports').set(as(tenant.token)).send({ type: 'remediation_plan', format: 'pdf' }).expect(202)).body;
+      await request(idle.app).patch(`/v1/platform/organizations/${tenant.id}`).set(as(admin)).send({ status: 'suspended' }).expect(200);
+      await request(idle.app).delete(`/v1/platform/organizations/${tenant.id}`).set(as(admin)).expect(204);
+      expect(fs.readdirSync(reportsDir)).toEqual([]);
+
+      const later = await startTestApp({}, { sharing: idle, workers: true });
+      try {
+        const jobsOf = () =>
+          sql<{ name: string; state: string; retry_count: number }>`
+            select name, state, retry_count from pgboss.job
+            where data->>'audit_id' = ${audit.id} or data->>'report_id' = ${report.id} order by name`.execute(later.db);
+        for (let attempt = 0; attempt < 100 && (await jobsOf()).rows.some((job) => job.state !== 'completed'); attempt++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect((await jobsOf()).rows).toEqual([
+          { name: 'audits', state: 'completed', retry_count: 0 },
+          { name: 'reports', state: 'completed', retry_count: 0 },
+        ]);
+        expect(later.logs.filter((line) => Number(line.level) >= 50)).toEqual([]);
+        expect(fs.readdirSync(reportsDir)).toEqual([]);
+      } finally {
+        await later.close();
+      }
+    } finally {
+      await idle.close();
+      fs.rmSync(reportsDir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -247,8 +315,19 @@ describe('the platform:admin scope', () => {
     expectError(await request(t.app).get('/v1/platform/organizations').set(as(secret)), 403, 'forbidden');
   });
 
-  it('cannot be granted by OAuth consent, even to a client registered for it', async () => {
-    const client = await registerClient(t.app, operator, { client_type: 'public', scopes: ['findings:read', 'platform:admin'] });
+  it('cannot be registered for an OAuth client', async () => {
+    const refused = await request(t.app)
+      .post('/v1/oauth-clients')
+      .set(as(operator))
+      .send({ name: 'Operator app', client_type: 'public', redirect_uris: [REDIRECT], scopes: ['findings:read', 'platform:admin'] });
+    expectError(refused, 422, 'validation_failed');
+    expect(refused.body.error.details).toEqual([{ field: 'body.scopes', issue: expect.stringContaining('platform:admin') }]);
+    const listed = await request(t.app).get('/v1/oauth-clients?limit=200').set(as(operator));
+    expect(listed.body.data.map((c: { name: string }) => c.name)).not.toContain('Operator app');
+  });
+
+  it('cannot be granted by OAuth consent', async () => {
+    const client = await registerClient(t.app, operator, { client_type: 'public', scopes: ['findings:read'] });
     for (const scope of ['platform:admin', 'findings:read platform:admin']) {
       const refused = await consentRedirect(client, operator, scope);
       expect(refused.searchParams.get('error')).toBe('invalid_scope');
@@ -286,6 +365,20 @@ describe('POST /auth/signup', () => {
     const response = await request(closed.app).post('/auth/signup').send({ organization_name: 'No', slug: 'no', username: 'no@example.com', password: PASSWORD });
     expectError(response, 404, 'not_found');
     expect(response.body.error.message).toContain('not enabled');
+  });
+
+  it('refuses, like adding a member, a username PLATFORM_ADMINS keeps for an operator no user holds yet', async () => {
+    // Whoever took the name first would be a platform operator.
+    const open = await startTestApp({ PLATFORM_ADMINS: 'future-operator', SIGNUP_ENABLED: 'true', RATE_LIMIT_SIGNUP_PER_HOUR: '1000' }, { sharing: t });
+    const signup = await request(open.app).post('/auth/signup').send({ organization_name: 'Grab', slug: 'grab', username: 'Future-Operator', password: PASSWORD });
+    expectError(signup, 409, 'username_taken');
+    const tenant = await createTenant('Grabbing Co');
+    expectError(await request(open.app).post('/v1/members').set(as(tenant.token)).send({ username: 'future-operator', role: 'viewer', password: PASSWORD }), 409, 'username_taken');
+    // An operator may create it, as the first owner of an organization.
+    const created = await request(t.app).post('/v1/platform/organizations').set(as(operator)).send({ name: 'Ops', slug: 'ops', owner: { username: 'future-operator', password: PASSWORD } });
+    expect(created.status).toBe(201);
+    expect((await request(open.app).get('/v1/me').set(as(await logInAs(open.app, 'future-operator', PASSWORD)))).body.scopes).toContain('platform:admin');
+    await open.close();
   });
 });
 

@@ -210,7 +210,10 @@ describe('generating each type in each format through HTTP', () => {
       expect(pdf.text).toContain(`Page 2 of ${pdf.pages}`);
       expect(pdf.text).toContain(audit.id);
       expect(pdf.text).toContain(audit.catalogue_version);
-      if (keep) fs.copyFileSync(path.join(pdf.dir, `${type}.pdf`), path.join(keep, `${type}.pdf`));
+      if (keep) {
+        fs.mkdirSync(keep, { recursive: true });
+        fs.copyFileSync(path.join(pdf.dir, `${type}.pdf`), path.join(keep, `${type}.pdf`));
+      }
       fs.rmSync(pdf.dir, { recursive: true });
       if (type === 'executive_summary') {
         expect(pdf.text).toContain(`The audit found ${summary.findings.total} failing checks`);
@@ -336,7 +339,8 @@ describe('reports kept in a folder, before they are ready, and failing', () => {
     folderApp.jobs.wake('reports');
     const ready = await waitForReport(folderApp.app, token, created.body.id);
     expect(ready.status).toBe('ready');
-    const onDisk = fs.readFileSync(path.join(reportsDir, ready.provenance && (await organizationOf(folderApp, token)), `fourfold-remediation_plan-${ready.id}.pdf`));
+    const file = path.join(reportsDir, await organizationOf(folderApp, token), `fourfold-remediation_plan-${ready.id}.pdf`);
+    const onDisk = fs.readFileSync(file);
     expect(createHash('sha256').update(onDisk).digest('hex')).toBe(ready.sha256);
     const download = await request(folderApp.app).get(`/v1/reports/${ready.id}/download`).set(as(token)).buffer(true).parse((res, callback) => {
       const chunks: Buffer[] = [];
@@ -347,6 +351,13 @@ describe('reports kept in a folder, before they are ready, and failing', () => {
     expect(download.headers.etag).toBe(`"${ready.sha256}"`);
     expect(Number(download.headers['content-length'])).toBe(onDisk.length);
     expect(Buffer.compare(download.body as Buffer, onDisk)).toBe(0);
+    // A file gone from the folder is our fault: a plain 500, not a broken attachment.
+    fs.renameSync(file, `${file}.away`);
+    const missing = await request(folderApp.app).get(`/v1/reports/${ready.id}/download`).set(as(token));
+    expectError(missing, 500, 'internal_error');
+    expect(missing.headers['content-disposition']).toBeUndefined();
+    expect(missing.headers.etag).not.toBe(`"${ready.sha256}"`);
+    fs.renameSync(`${file}.away`, file);
     const text = inspectPdf(onDisk, 'policy');
     expect(text.pngs).toHaveLength(text.pages);
     expect(text.text).toContain('1. Buckets must carry a data-owner tag');
@@ -354,7 +365,7 @@ describe('reports kept in a folder, before they are ready, and failing', () => {
     fs.rmSync(text.dir, { recursive: true });
 
     await request(folderApp.app).delete(`/v1/reports/${ready.id}`).set(as(token)).expect(204);
-    expect(fs.existsSync(path.join(reportsDir, await organizationOf(folderApp, token), `fourfold-remediation_plan-${ready.id}.pdf`))).toBe(false);
+    expect(fs.existsSync(file)).toBe(false);
   });
 
   it('ends a generation that cannot write its file failed, with the reason, and never serves it', async () => {

@@ -80,6 +80,11 @@ export function buildProgram(): Command {
     .action(
       action(program, (options: { name: string; owner: string; slug?: string; invite?: boolean }) =>
         withContext(async ({ db }) => {
+          // The API's schema checks these for POST /v1/platform/organizations; here nothing else does.
+          if (!/\S/.test(options.name) || options.name.trim().length > 200) {
+            throw new AppError('validation_failed', 'The name must have a visible character and at most 200 characters.');
+          }
+          if (!/^\S{1,254}$/.test(options.owner)) throw new AppError('validation_failed', `"${options.owner}" is not a username: no spaces, at most 254 characters.`);
           const slug = options.slug ?? slugOf(options.name);
           if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(slug)) {
             throw new AppError('validation_failed', `"${slug}" is not a slug: lower-case letters, digits and inner hyphens, at most 63. Give --slug.`);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createAccount } from '../accounts/accounts.service';
 import { runAudit } from '../audits/audit-runner';
+import { findAudit } from '../audits/audits.repository';
 import { insertQueuedAudit } from '../audits/audits.service';
 import { findMember } from '../auth/auth.repository';
 import type { Principal } from '../auth/auth.service';
@@ -42,8 +43,10 @@ export async function seedDemo(db: Db, jobs: JobQueue, input: { slug: string; us
   }
   const audit = await insertQueuedAudit(db, principal, { mode: 'full', account_ids: null, parent_audit_id: null });
   await runAudit(db, audit.id, { catalogue: loadCatalogue, now: () => new Date() });
-  const findings = await db.selectFrom('findings').select((eb) => eb.fn.countAll<string>().as('n')).where('organization_id', '=', organization.id).executeTakeFirstOrThrow();
-  return { organizationId: organization.id, slug: organization.slug, username: input.username, password: input.password ? null : password, resources, auditId: audit.id, findings: Number(findings.n) };
+  const finished = await findAudit(db, organization.id, audit.id);
+  if (finished?.status !== 'succeeded' || !finished.summary) throw new Error(`the demo audit ${audit.id} did not succeed (${finished?.error_message ?? finished?.status})`);
+  const findings = Object.values(finished.summary.findings).reduce((sum, bySeverity) => sum + Object.values(bySeverity).reduce((a, b) => a + b, 0), 0);
+  return { organizationId: organization.id, slug: organization.slug, username: input.username, password: input.password ? null : password, resources, auditId: audit.id, findings };
 }
 
 /** The new owner as the services expect a caller, for the writes seed-demo makes in their name. */

@@ -5,7 +5,7 @@ import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
 import type { OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
-import { toMember } from './members.mapper';
+import { toMember, toMemberCreated } from './members.mapper';
 import { listMembers } from './members.repository';
 import { acceptInvitation, addMember, changeRole, removeMember, requireMember } from './members.service';
 
@@ -20,14 +20,11 @@ export function memberRoutes(db: Db, tokens: TokenSettings): Router {
   };
 
   const createMember: OperationHandler<'createMember'> = async (req, res) => {
-    const { member, invitation } = await addMember(db, principalOf(res), req.body);
+    const { member, invitation } = await addMember(db, principalOf(res), req.body, tokens.platformAdmins);
     res
       .status(201)
       .location(`/v1/members/${member.user_id}`)
-      .json({
-        ...toMember(member),
-        invitation: invitation ? { token: invitation.token, expires_at: invitation.expiresAt.toISOString() } : null,
-      });
+      .json(toMemberCreated(member, invitation));
   };
 
   const getMember: OperationHandler<'getMember'> = async (req, res) => {

@@ -10,3 +10,8 @@ export function toMember(row: MemberRow): Schemas['Member'] {
     created_at: row.created_at.toISOString(),
   };
 }
+
+/** A member just created, with their one-time invitation (when no password was given). */
+export function toMemberCreated(row: MemberRow, invitation: { token: string; expiresAt: Date } | null): Schemas['MemberCreated'] {
+  return { ...toMember(row), invitation: invitation ? { token: invitation.token, expires_at: invitation.expiresAt.toISOString() } : null };
+}

@@ -27,8 +27,9 @@ export const INVITATION_PREFIX = 'ffi_';
 const INVITATION_LIFETIME_MS = 7 * 86_400_000;
 
 /** Adds a user to the caller's organization, with a password or a one-time invitation. */
-export async function addMember(db: Db, principal: Principal, input: Schemas['MemberCreate']) {
+export async function addMember(db: Db, principal: Principal, input: Schemas['MemberCreate'], platformAdmins: readonly string[]) {
   assertMayGrant(principal, input.role);
+  assertNotReservedForOperator(platformAdmins, input.username);
   return db.transaction().execute((trx) => insertMember(trx, principal.organizationId, input));
 }
 
@@ -121,6 +122,14 @@ async function assertNotLastOwner(db: Db, organizationId: string, userId: string
   if (owners.length === 1 && owners[0] === userId) {
     throw new AppError('last_owner', `The last owner cannot be ${action}; make another member an owner first.`);
   }
+}
+
+/**
+ * PLATFORM_ADMINS names operators by username, so a name on it that no user holds yet is kept for
+ * its operator: whoever took it first would be a platform operator. Only operators create it.
+ */
+export function assertNotReservedForOperator(platformAdmins: readonly string[], username: string): void {
+  if (platformAdmins.includes(username.toLowerCase())) throw usernameTaken(username);
 }
 
 function usernameTaken(username: string): AppError {

@@ -1,3 +1,4 @@
+import { PLATFORM_SCOPE } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { AppError, type ErrorDetail } from '../errors';
 import { newId } from '../ids';
@@ -32,6 +33,12 @@ function redirectUriProblems(uris: readonly string[]): ErrorDetail[] {
 export async function registerClient(db: Db, organizationId: string, input: Schemas['OAuthClientCreate']) {
   const problems = redirectUriProblems(input.redirect_uris);
   if (problems.length > 0) throw new AppError('invalid_redirect_uri', 'A redirect URI is not acceptable; see details.', problems);
+  // No consent can grant the operator's scope, so a client registered for it would only mislead.
+  if (input.scopes.includes(PLATFORM_SCOPE)) {
+    throw new AppError('validation_failed', `An OAuth client cannot ask for ${PLATFORM_SCOPE}.`, [
+      { field: 'body.scopes', issue: `${PLATFORM_SCOPE} is held only by platform operators' login sessions` },
+    ]);
+  }
   const secret = input.client_type === 'confidential' ? generateSecret(CLIENT_SECRET_PREFIX) : null;
   const row = await insertClient(db, {
     id: newId('cli'),

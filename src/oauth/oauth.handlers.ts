@@ -163,6 +163,7 @@ export function oauthRoutes(db: Db, tokens: TokenSettings): Router {
       const { accessToken, expiresIn } = await logIn(db, tokens, body.username, body.password);
       setSessionCookie(req, res, accessToken, expiresIn);
     } catch (error) {
+      if (error instanceof AppError && error.code === 'organization_suspended') return sendErrorPage(res, 403, 'This organization is suspended', error.message);
       if (!(error instanceof AppError) || error.code !== 'invalid_credentials') throw error;
       const row = params.client_id ? await findClientById(db, params.client_id) : undefined;
       return sendLoginPage(res, { status: 401, returnTo, clientName: row?.name ?? 'the app', error: error.message });

@@ -5,13 +5,13 @@ import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
-import { toMember } from '../members/members.mapper';
+import { toMemberCreated } from '../members/members.mapper';
 import { toOrganization } from '../organizations/organizations.mapper';
 import { toPlatformOrganization } from './platform.mapper';
 import { listPlatformOrganizations } from './platform.repository';
 import { changeOrganization, createOrganization, deleteOrganization, requireOrganization, signUp } from './platform.service';
 
-export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupEnabled: boolean }): Router {
+export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupEnabled: boolean; reportsDir: string | undefined }): Router {
   const listOrganizations: OperationHandler<'listPlatformOrganizations'> = async (req, res) => {
     const limit = req.query.limit ?? DEFAULT_LIMIT;
     const filter = { status: req.query.status };
@@ -26,13 +26,7 @@ export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupE
     res
       .status(201)
       .location(`/v1/platform/organizations/${organization.id}`)
-      .json({
-        organization: toPlatformOrganization(organization),
-        owner: {
-          ...toMember(member),
-          invitation: invitation ? { token: invitation.token, expires_at: invitation.expiresAt.toISOString() } : null,
-        },
-      });
+      .json({ organization: toPlatformOrganization(organization), owner: toMemberCreated(member, invitation) });
   };
 
   const getOrganization: OperationHandler<'getPlatformOrganization'> = async (req, res) => {
@@ -44,7 +38,7 @@ export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupE
   };
 
   const deleteOrganizationHandler: OperationHandler<'deletePlatformOrganization'> = async (req, res) => {
-    await deleteOrganization(db, req.params.id);
+    await deleteOrganization(db, req.params.id, options.reportsDir);
     res.status(204).end();
   };
 

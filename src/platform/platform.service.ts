@@ -3,8 +3,9 @@ import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
-import { insertMember } from '../members/members.service';
+import { assertNotReservedForOperator, insertMember } from '../members/members.service';
 import { insertOrganization } from '../organizations/organizations.repository';
+import { removeOrganizationReportFiles } from '../reports/report-storage';
 import {
   deleteOrganizationAndMembers,
   findPlatformOrganization,
@@ -50,8 +51,11 @@ export async function changeOrganization(db: Db, id: string, change: Schemas['Pl
   });
 }
 
-/** Deletes a suspended organization and all of its data in one transaction; an active one is refused. */
-export async function deleteOrganization(db: Db, id: string): Promise<void> {
+/**
+ * Deletes a suspended organization and all of its data in one transaction, then its report files
+ * under REPORTS_DIR; an active one is refused.
+ */
+export async function deleteOrganization(db: Db, id: string, reportsDir: string | undefined): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const organization = await lockOrganization(trx, id);
     if (!organization) throw new AppError('not_found', `No organization ${id}.`);
@@ -63,10 +67,12 @@ export async function deleteOrganization(db: Db, id: string): Promise<void> {
     }
     await deleteOrganizationAndMembers(trx, id);
   });
+  await removeOrganizationReportFiles(reportsDir, id);
 }
 
 /** Self-service sign-up: an organization, its owner, and a login token for them. */
 export async function signUp(db: Db, tokens: TokenSettings, input: Schemas['SignupRequest']) {
+  assertNotReservedForOperator(tokens.platformAdmins, input.username);
   const { organization, member } = await createOrganization(db, {
     name: input.organization_name,
     slug: input.slug,

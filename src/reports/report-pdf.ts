@@ -243,12 +243,12 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, write: Wr
       layout.heading(`Affected resources (${group.affected_resources.toLocaleString('en-US')})`);
       await layout.table(
         [
-          { header: 'Resource', width: 4.4, size: 7.5 },
+          { header: 'Resource', width: 4.1, size: 7.5 },
           { header: 'Type', width: 2.5, size: 6.5 },
           { header: 'Account', width: 2.7, size: 6.5 },
           { header: 'Region', width: 1.5, size: 7 },
           { header: 'Status', width: 1.1, size: 7 },
-          { header: '$ / month', width: 1.3, align: 'right', size: 7 },
+          { header: '$ / month', width: 1.6, align: 'right', size: 7 },
         ],
         mapPages(report.resourcesOf(group), (r): Cell[] => [
           `${r.name ?? '(unnamed)'}\n${r.native_id}`,

@@ -76,7 +76,15 @@ export async function removeReportFile(reportsDir: string | undefined, relativeP
   await fs.promises.rm(path.join(reportsDir, relativePath), { force: true });
 }
 
-/** The stored file, streamed from the reports folder. */
-export function readReportFile(reportsDir: string, relativePath: string): fs.ReadStream {
-  return fs.createReadStream(path.join(reportsDir, relativePath));
+/** Removes every report file of an organization (it has been deleted). */
+export async function removeOrganizationReportFiles(reportsDir: string | undefined, organizationId: string): Promise<void> {
+  if (!reportsDir) return;
+  await fs.promises.rm(path.join(reportsDir, organizationId), { recursive: true, force: true });
+}
+
+/** The stored file, opened for streaming from the reports folder; rejects when it cannot be opened. */
+export async function openReportFile(reportsDir: string, relativePath: string): Promise<fs.ReadStream> {
+  const stream = fs.createReadStream(path.join(reportsDir, relativePath));
+  await Promise.race([once(stream, 'open'), once(stream, 'error').then(([error]) => Promise.reject(error))]);
+  return stream;
 }

@@ -1,10 +1,11 @@
+import { ReadStream } from 'node:fs';
 import { Router } from 'express';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
 import type { OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import type { JobQueue } from '../jobs/job-queue';
-import { readReportFile } from './report-storage';
+import { openReportFile } from './report-storage';
 import { toReport } from './reports.mapper';
 import { listReports, reportContent, type ReportFilter } from './reports.repository';
 import { fileNameOf, removeReport, requireReadyReport, requireReport, startReport, type ReportSettings } from './reports.service';
@@ -44,22 +45,29 @@ export function reportRoutes(db: Db, jobs: JobQueue, settings: ReportSettings): 
   const downloadReport: OperationHandler<'downloadReport'> = async (req, res) => {
     const principal = principalOf(res);
     const report = await requireReadyReport(db, principal, req.params.id);
+    let file: Buffer | ReadStream | null;
+    if (report.file_path) {
+      if (!settings.reportsDir) throw new Error(`report ${report.id} is kept in a reports folder, but REPORTS_DIR is not set`);
+      // Opened before the headers are set, so that a missing file answers a plain 500.
+      file = await openReportFile(settings.reportsDir, report.file_path);
+    } else {
+      file = await reportContent(db, principal.organizationId, report.id);
+    }
     res.status(200);
     res.setHeader('Content-Type', report.format === 'pdf' ? 'application/pdf' : 'application/json; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="${fileNameOf(report)}"`);
     res.setHeader('Content-Length', String(report.size_bytes));
     res.setHeader('ETag', `"${report.sha256}"`);
-    if (report.file_path) {
-      if (!settings.reportsDir) throw new Error(`report ${report.id} is kept in a reports folder, but REPORTS_DIR is not set`);
-      const stream = readReportFile(settings.reportsDir, report.file_path);
-      await new Promise<void>((resolve, reject) => {
-        stream.once('error', reject);
-        stream.once('end', resolve);
-        stream.pipe(res);
-      });
+    if (!(file instanceof ReadStream)) {
+      res.end(file);
       return;
     }
-    res.end(await reportContent(db, principal.organizationId, report.id));
+    const stream = file;
+    await new Promise<void>((resolve, reject) => {
+      stream.once('error', reject);
+      stream.once('end', resolve);
+      stream.pipe(res);
+    });
   };
 
   return Router()

@@ -100,10 +100,6 @@ export function findPreviousAudit(db: Db, audit: Pick<AuditRow, 'id' | 'organiza
     .executeTakeFirst();
 }
 
-export function findOrganizationName(db: Db, organizationId: string): Promise<{ name: string } | undefined> {
-  return db.selectFrom('organizations').select('name').where('id', '=', organizationId).executeTakeFirst();
-}
-
 type FindingsOfAudit = SelectQueryBuilder<Database, 'audit_findings' | 'findings', object>;
 
 /** The findings the audit saw failing, within the filters; suppressed ones (declared false positives) left out. */

@@ -6,6 +6,7 @@ import type { Db } from '../db/database';
 import type { AuditRow, ReportFilters, ReportFormat, ReportProvenance, ReportType } from '../db/schema';
 import { AppError } from '../errors';
 import { newId } from '../ids';
+import { findOrganizationById } from '../organizations/organizations.repository';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import { complianceEvidence, executiveSummary, remediationPlan, type ReportHeader } from './report-content';
 import { writeComplianceEvidenceJson, writeExecutiveSummaryJson, writeRemediationPlanJson } from './report-json';
@@ -15,7 +16,6 @@ import {
   completeReport,
   deleteReport,
   failReport,
-  findOrganizationName,
   findReport,
   insertReport,
   startReportGeneration,
@@ -149,7 +149,7 @@ export async function generateReport(db: Db, reportId: string, settings: ReportS
   try {
     const audit = await findAudit(db, report.organization_id, report.audit_id);
     if (!audit || audit.status !== 'succeeded') throw new Error(`its audit ${report.audit_id} is no longer a succeeded audit`);
-    const organization = await findOrganizationName(db, report.organization_id);
+    const organization = await findOrganizationById(db, report.organization_id);
     const header: ReportHeader = {
       report_id: report.id,
       generated_at: new Date().toISOString(),
@@ -182,9 +182,13 @@ export async function generateReport(db: Db, reportId: string, settings: ReportS
     if (!(await completeReport(db, report.id, stored))) await removeReportFile(settings.reportsDir, stored.filePath);
   } catch (error) {
     await file?.discard().catch(() => {});
-    logger.error({ err: error, report: report.id }, 'report generation failed');
     const reason = error instanceof Error ? error.message : String(error);
-    await failReport(db, report.id, 'generation_failed', `The report could not be generated: ${reason}`);
+    // A report deleted meanwhile (alone, or with its organization) has no one to tell.
+    if (await failReport(db, report.id, 'generation_failed', `The report could not be generated: ${reason}`)) {
+      logger.error({ err: error, report: report.id }, 'report generation failed');
+    } else {
+      logger.info({ report: report.id }, 'report deleted while it was generated');
+    }
   }
 }
 
