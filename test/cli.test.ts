@@ -15,6 +15,9 @@ import { expectError } from './support/expectations';
 // stops before each command and starts again after, as a server would around it: the embedded
 // database takes one process at a time, and a new server reads the signing keys afresh.
 const BIN = path.join(__dirname, '..', 'bin', 'fourfold.cjs');
+// A spawned command starts tsx and opens the database: seconds each, and several times that while
+// another test file runs beside this one, which the default 30 s per test did not always cover.
+jest.setTimeout(60_000);
 const DEMO_PASSWORD = 'demo-password-0123';
 const embedded = !process.env.DATABASE_URL;
 let dataDir: string;
