@@ -9,6 +9,7 @@ import { loadCelEngine } from '../src/rules/cel-engine';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
 import { runAuditThroughHttp, seedAudit, waitForAudit } from './support/audits';
 import { expectError } from './support/expectations';
+import { waitForReport } from './support/reports';
 
 const native = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'inventory', 'native.json'), 'utf8'));
 const awsResources = native.resources.filter((r: { provider: string }) => r.provider === 'aws');
@@ -252,6 +253,13 @@ describe('custom policies in audits', () => {
     const control = await cc61(next.id);
     expect(control.status).toBe('failed');
     expect(control.rules).toContainEqual({ id, title: 'Dev data store', evaluated: 2, errors: 0, failing_resources: 2 });
+    const evidenceReport = await request(t.app).post('/v1/reports').set(as(owner)).send({ type: 'compliance_evidence', format: 'json', framework: 'soc2', audit_id: next.id }).expect(202);
+    expect(await waitForReport(t.app, owner, evidenceReport.body.id)).toMatchObject({ status: 'ready', provenance: { policy_versions: [{ policy_id: id, version: 2 }] } });
+    const evidence = (await request(t.app).get(`/v1/reports/${evidenceReport.body.id}/download`).set(as(owner)).expect(200)).body;
+    expect(evidence.controls.find((c: { id: string }) => c.id === 'CC6.1').rule_ids).toContain(id);
+    const policyEvidence = evidence.rules.find((r: { rule_id: string }) => r.rule_id === id);
+    expect(policyEvidence).toMatchObject({ title: 'Dev data store', severity: 'high', evaluated: 2, failed: 2 });
+    expect(policyEvidence.failing_resources.map((r: { native_id: string }) => r.native_id).sort()).toEqual([BUCKET, DB].sort());
 
     await request(t.app).patch(`/v1/policies/${id}`).set(as(owner)).send({ enabled: false }).expect(200);
     const after = await runAuditThroughHttp(t.app, owner);

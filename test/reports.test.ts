@@ -12,6 +12,7 @@ import { as, logInAs, startTestApp, type TestApp } from './support/app';
 import { runAuditThroughHttp } from './support/audits';
 import { expectError } from './support/expectations';
 import { seedFindings } from './support/findings';
+import { waitForReport } from './support/reports';
 
 const native = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'inventory', 'native.json'), 'utf8'));
 const spec = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'generated', 'openapi.json'), 'utf8'));
@@ -51,15 +52,6 @@ function inspectPdf(pdf: Buffer, name: string): { text: string; pages: number; f
 /** Text without spaces and hyphens: pdftotext joins a word wrapped at a hyphen without it. */
 function squeezed(text: string): string {
   return text.replace(/[\s-]/g, '');
-}
-
-async function waitForReport(app: TestApp['app'], token: string, id: string) {
-  for (let attempt = 0; attempt < 400; attempt++) {
-    const response = await request(app).get(`/v1/reports/${id}`).set(as(token)).expect(200);
-    if (['ready', 'failed'].includes(response.body.status)) return response.body;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`report ${id} did not end`);
 }
 
 let t: TestApp;

@@ -4,7 +4,6 @@ import { frameworkComplianceAsOf, complianceAsOf } from '../compliance/complianc
 import type { Db } from '../db/database';
 import type { AuditRow, FindingStatus, ReportFilters, ReportProvenance } from '../db/schema';
 import type { Schemas } from '../http/contract';
-import { loadCatalogue } from '../rules/catalogue';
 import { DIMENSIONS, SEVERITIES, type Dimension, type Severity } from '../rules/rule-definition';
 import { countFindings, findingsOfRule, findPreviousAudit, groupFindingsByRule, passingResourcesOfRule } from './reports.repository';
 
@@ -197,20 +196,20 @@ export async function remediationPlan(db: Db, header: ReportHeader, audit: Audit
 }
 
 export async function complianceEvidence(db: Db, header: ReportHeader, audit: AuditRow, frameworkId: string): Promise<ComplianceEvidence> {
-  const catalogue = await loadCatalogue();
   const { framework } = await frameworkComplianceAsOf(db, audit.organization_id, frameworkId, audit.id);
   const rules = new Map<string, EvidenceRule>();
+  const resourceTypesOf = new Map<string, readonly string[]>();
   for (const control of framework.controls) {
     for (const rule of control.rules) {
-      const result = audit.summary?.rule_results[rule.id];
       rules.set(rule.id, {
         rule_id: rule.id,
         title: rule.title,
-        severity: catalogue.byId.get(rule.id)?.rule.severity ?? 'info',
+        severity: rule.severity,
         evaluated: rule.evaluated,
         failed: rule.failingResources,
-        errors: result?.errors ?? rule.errors,
+        errors: rule.errors,
       });
+      resourceTypesOf.set(rule.id, rule.resourceTypes);
     }
   }
   const errored = (ruleId: string) => (audit.summary?.errors ?? []).filter((e) => e.rule_id === ruleId).map((e) => e.resource_id);
@@ -240,7 +239,7 @@ export async function complianceEvidence(db: Db, header: ReportHeader, audit: Au
       }
     },
     async *passingOf(rule) {
-      const resourceTypes = catalogue.byId.get(rule.rule_id)?.rule.resource_types ?? [];
+      const resourceTypes = resourceTypesOf.get(rule.rule_id) ?? [];
       for await (const rows of passingResourcesOfRule(db, audit.organization_id, audit.id, { id: rule.rule_id, resourceTypes }, errored(rule.rule_id))) {
         yield rows.map(resourceOf);
       }
