@@ -1541,7 +1541,8 @@ export interface paths {
          * @description Changes the name, and/or the `status`. A `suspended` organization keeps all its data, but
          *     every credential of its members (password logins, login tokens and cookies, personal access
          *     tokens, OAuth grants and access tokens) is refused with `403 organization_suspended` until
-         *     the status is `active` again. Platform operators only.
+         *     the status is `active` again. An operator cannot suspend their own organization (`409
+         *     conflict`): their session would be refused with it. Platform operators only.
          */
         patch: operations["updatePlatformOrganization"];
         trace?: never;
@@ -7200,6 +7201,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];

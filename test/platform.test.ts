@@ -104,6 +104,13 @@ describe('platform organizations', () => {
     expect(reinstated.body).toMatchObject({ status: 'active', suspended_at: null });
     expectError(await request(t.app).get('/v1/platform/organizations/org_01JD8X3N5V0000000000000000').set(as(operator)), 404, 'not_found');
   });
+
+  it("refuses to suspend the operator's own organization, which would lock them out", async () => {
+    const own = (await request(t.app).get('/v1/me').set(as(operator)).expect(200)).body.organization.id;
+    expectError(await request(t.app).patch(`/v1/platform/organizations/${own}`).set(as(operator)).send({ status: 'suspended' }), 409, 'conflict');
+    expect((await request(t.app).get(`/v1/platform/organizations/${own}`).set(as(operator)).expect(200)).body.status).toBe('active');
+    await request(t.app).patch(`/v1/platform/organizations/${own}`).set(as(operator)).send({ name: 'Operators' }).expect(200);
+  });
 });
 
 describe('two organizations created through the platform API', () => {
@@ -309,7 +316,8 @@ describe('the platform:admin scope', () => {
   it('cannot be put in a personal access token, and no token reaches the platform operations', async () => {
     const asked = await request(t.app).post('/v1/tokens').set(as(operator)).send({ name: 'operator token', scopes: ['findings:read', 'platform:admin'] });
     expectError(asked, 422, 'scope_not_held');
-    expect(asked.body.error.details).toEqual([{ field: 'body.scopes', issue: 'platform:admin is not held by the caller' }]);
+    expect(asked.body.error.details).toEqual([{ field: 'body.scopes', issue: 'platform:admin cannot be put in a token' }]);
+    expect(asked.body.error.message).toMatch(/No personal access token can carry platform:admin/);
     const { secret } = await t.createPat(operator, ['org:admin']);
     expect((await request(t.app).get('/v1/me').set(as(secret))).body.scopes).toEqual(['org:admin']);
     expectError(await request(t.app).get('/v1/platform/organizations').set(as(secret)), 403, 'forbidden');

@@ -3,6 +3,7 @@ import type { TokenSettings } from '../auth/login-tokens';
 import { setSessionCookie } from '../auth/session-cookie';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
+import { principalOf } from '../http/authenticate';
 import type { OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import { toMemberCreated } from '../members/members.mapper';
@@ -34,7 +35,7 @@ export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupE
   };
 
   const updateOrganization: OperationHandler<'updatePlatformOrganization'> = async (req, res) => {
-    res.json(toPlatformOrganization(await changeOrganization(db, req.params.id, req.body)));
+    res.json(toPlatformOrganization(await changeOrganization(db, req.params.id, req.body, principalOf(res).organizationId)));
   };
 
   const deleteOrganizationHandler: OperationHandler<'deletePlatformOrganization'> = async (req, res) => {

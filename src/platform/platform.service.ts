@@ -42,8 +42,15 @@ export async function requireOrganization(db: Db, id: string): Promise<PlatformO
   return row;
 }
 
-/** Renames, suspends or reinstates an organization. */
-export async function changeOrganization(db: Db, id: string, change: Schemas['PlatformOrganizationUpdate']) {
+/**
+ * Renames, suspends or reinstates an organization. An operator signed in to the API
+ * (`operatorOrganizationId`) cannot suspend their own: their session would end with it, and only
+ * the command line could reinstate it.
+ */
+export async function changeOrganization(db: Db, id: string, change: Schemas['PlatformOrganizationUpdate'], operatorOrganizationId?: string) {
+  if (change.status === 'suspended' && id === operatorOrganizationId) {
+    throw new AppError('conflict', 'You cannot suspend your own organization: your session would be refused with it. Another operator, or `fourfold org suspend`, can.');
+  }
   return db.transaction().execute(async (trx) => {
     if (!(await lockOrganization(trx, id))) throw new AppError('not_found', `No organization ${id}.`);
     await updatePlatformOrganization(trx, id, { name: change.name?.trim(), status: change.status });

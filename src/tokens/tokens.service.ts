@@ -22,7 +22,12 @@ export async function createPersonalAccessToken(
 ) {
   // An operator's session holds platform:admin, but a token must not carry it: a leaked token
   // would be a key to every organization.
-  const notHeld = input.scopes.filter((scope) => scope === PLATFORM_SCOPE || !principal.scopes.includes(scope));
+  if (input.scopes.includes(PLATFORM_SCOPE)) {
+    throw new AppError('scope_not_held', `No personal access token can carry ${PLATFORM_SCOPE}: the platform operations take login sessions only.`, [
+      { field: 'body.scopes', issue: `${PLATFORM_SCOPE} cannot be put in a token` },
+    ]);
+  }
+  const notHeld = input.scopes.filter((scope) => !principal.scopes.includes(scope));
   if (notHeld.length > 0) {
     throw new AppError(
       'scope_not_held',
