@@ -1461,8 +1461,9 @@ export interface paths {
          * @description The report's file: `application/pdf`, or `application/json` in the schema of its type
          *     (`ExecutiveSummaryReportContent`, `RemediationPlanReportContent`,
          *     `ComplianceEvidenceReportContent`), with `Content-Disposition: attachment`, `Content-Length`
-         *     and an `ETag` that is its SHA-256 (hex, quoted). A report not yet `ready` (or `failed`)
-         *     answers `409 report_not_ready`.
+         *     and an `ETag` that is its SHA-256 (hex, quoted). Sent back in `If-None-Match`, that ETag
+         *     gets `304 Not Modified` without the file. A report not yet `ready` (or `failed`) answers
+         *     `409 report_not_ready`.
          */
         get: operations["downloadReport"];
         put?: never;
@@ -6952,7 +6953,13 @@ export interface operations {
     downloadReport: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description ETags of copies the client has (`*` for any); when one is this file's, the answer is `304` without a body.
+                 * @example "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                 */
+                "If-None-Match"?: string;
+            };
             path: {
                 /**
                  * @description The report's id.
@@ -6992,6 +6999,22 @@ export interface operations {
                     "application/pdf": string;
                     "application/json": components["schemas"]["ExecutiveSummaryReportContent"] | components["schemas"]["RemediationPlanReportContent"] | components["schemas"]["ComplianceEvidenceReportContent"];
                 };
+            };
+            /** @description The client's copy, named in `If-None-Match`, is this file; no body. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The file's SHA-256 in hex, quoted, as `sha256`.
+                     * @example "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                     */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];

@@ -341,6 +341,12 @@ describe('reports kept in a folder, before they are ready, and failing', () => {
     });
     expect(download.status).toBe(200);
     expect(download.headers.etag).toBe(`"${ready.sha256}"`);
+    const cached = await request(folderApp.app).get(`/v1/reports/${ready.id}/download`).set(as(token)).set('If-None-Match', `W/"0000", "${ready.sha256}"`);
+    expect(cached.status).toBe(304);
+    expect(cached.headers.etag).toBe(`"${ready.sha256}"`);
+    expect(cached.headers['content-disposition']).toBeUndefined();
+    const stale = await request(folderApp.app).get(`/v1/reports/${ready.id}/download`).set(as(token)).set('If-None-Match', '"0000"');
+    expect(stale.status).toBe(200);
     expect(Number(download.headers['content-length'])).toBe(onDisk.length);
     expect(Buffer.compare(download.body as Buffer, onDisk)).toBe(0);
     // A file gone from the folder is our fault: a plain 500, not a broken attachment.

@@ -45,6 +45,11 @@ export function reportRoutes(db: Db, jobs: JobQueue, settings: ReportSettings): 
   const downloadReport: OperationHandler<'downloadReport'> = async (req, res) => {
     const principal = principalOf(res);
     const report = await requireReadyReport(db, principal, req.params.id);
+    const etag = `"${report.sha256}"`;
+    if (namesETag(req.headers['if-none-match'], etag)) {
+      res.status(304).setHeader('ETag', etag).end();
+      return;
+    }
     let file: Buffer | ReadStream | null;
     if (report.file_path) {
       if (!settings.reportsDir) throw new Error(`report ${report.id} is kept in a reports folder, but REPORTS_DIR is not set`);
@@ -57,7 +62,7 @@ export function reportRoutes(db: Db, jobs: JobQueue, settings: ReportSettings): 
     res.setHeader('Content-Type', report.format === 'pdf' ? 'application/pdf' : 'application/json; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="${fileNameOf(report)}"`);
     res.setHeader('Content-Length', String(report.size_bytes));
-    res.setHeader('ETag', `"${report.sha256}"`);
+    res.setHeader('ETag', etag);
     if (!(file instanceof ReadStream)) {
       res.end(file);
       return;
@@ -76,4 +81,12 @@ export function reportRoutes(db: Db, jobs: JobQueue, settings: ReportSettings): 
     .get('/v1/reports/:id', getReport)
     .delete('/v1/reports/:id', deleteReportHandler)
     .get('/v1/reports/:id/download', downloadReport);
+}
+
+/** Whether an `If-None-Match` header names `etag` (or is `*`), by the weak comparison RFC 9110 asks for here. */
+function namesETag(ifNoneMatch: string | undefined, etag: string): boolean {
+  return (ifNoneMatch ?? '').split(',').some((tag) => {
+    const candidate = tag.trim().replace(/^W\//, '');
+    return candidate === '*' || candidate === etag;
+  });
 }
