@@ -36,7 +36,7 @@ function expectValid(type: ReportType, body: unknown): void {
   expect(valid).toBe(true);
 }
 
-/** Renders every page of the PDF to PNG (pdftoppm) and answers its text (pdftotext), pages, fonts and the PNGs' folder. */
+/** Renders every page of the PDF to PNG (pdftoppm) and answers its text (pdftotext, in drawing order: a wrapped id stays whole), pages, fonts and the PNGs' folder. */
 function inspectPdf(pdf: Buffer, name: string): { text: string; pages: number; fonts: string; pngs: string[]; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `report-${name}-`));
   const file = path.join(dir, `${name}.pdf`);
@@ -44,7 +44,7 @@ function inspectPdf(pdf: Buffer, name: string): { text: string; pages: number; f
   const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [file], { encoding: 'utf8' }))![1]);
   execFileSync('pdftoppm', ['-r', '40', '-png', file, path.join(dir, 'page')]);
   const pngs = fs.readdirSync(dir).filter((f) => f.endsWith('.png'));
-  const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+  const text = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
   const fonts = execFileSync('pdffonts', [file], { encoding: 'utf8' });
   return { text, pages, fonts, pngs, dir };
 }
@@ -218,7 +218,7 @@ describe('generating each type in each format through HTTP', () => {
         for (const resource of plan.groups.flatMap((g: { resources: { native_id: string }[] }) => g.resources)) expect(squeezed(pdf.text)).toContain(squeezed(resource.native_id));
       }
       if (type === 'compliance_evidence') {
-        for (const control of evidence.controls) expect(pdf.text).toContain(control.title);
+        for (const control of evidence.controls) expect(squeezed(pdf.text)).toContain(squeezed(control.title));
         for (const rule of evidence.rules) for (const r of [...rule.failing_resources, ...rule.passing_resources]) expect(squeezed(pdf.text)).toContain(squeezed(r.native_id));
       }
     }

@@ -213,6 +213,7 @@ export class PdfLayout {
           const column = columns[i]!;
           doc.font(cell.font ?? column.font ?? 'body').fontSize(column.size ?? 8);
           const width = widths[i]! - 2 * pad;
+          if (!cell.pill) cell.text = brokenAtSeparators(doc, cell.text, width);
           const h = cell.pill ? 12 : doc.widthOfString(cell.text) <= width && !cell.text.includes('\n') ? doc.currentLineHeight(true) : doc.heightOfString(cell.text, { width });
           height = Math.max(height, h);
         });
@@ -347,6 +348,43 @@ export class PdfLayout {
     }
     doc.end();
   }
+}
+
+/**
+ * `text` with each word too wide for `width` broken onto lines after `/`, `:`, `.`, `_` or `-`
+ * (by character only when a piece is still too wide): pdfkit would cut an id or ARN anywhere,
+ * and leaves a blank line where it cuts a word after a newline.
+ */
+function brokenAtSeparators(doc: PDFKit.PDFDocument, text: string, width: number): string {
+  // pdfkit measures a line's newline too: a line short of the width by less than a glyph wraps again.
+  const room = width - doc.widthOfString('M');
+  const fits = (s: string) => doc.widthOfString(s) <= room;
+  const breakWord = (word: string): string => {
+    if (fits(word)) return word;
+    const lines: string[] = [];
+    let line = '';
+    for (const piece of word.split(/(?<=[/:._-])/)) {
+      if (fits(line + piece)) {
+        line += piece;
+        continue;
+      }
+      if (line) lines.push(line);
+      line = '';
+      for (const char of piece) {
+        if (line && !fits(line + char)) {
+          lines.push(line);
+          line = '';
+        }
+        line += char;
+      }
+    }
+    if (line) lines.push(line);
+    return lines.join('\n');
+  };
+  return text
+    .split('\n')
+    .map((line) => (fits(line) ? line : line.split(' ').map(breakWord).join(' ')))
+    .join('\n');
 }
 
 /** `text`, cut with an ellipsis to fit `width` in the current font. */
