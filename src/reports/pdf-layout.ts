@@ -22,6 +22,10 @@ export const STATUS_COLORS: Record<string, string> = { passed: COLORS.good, fail
 
 const PAGE_MARGINS = { top: 78, bottom: 66, left: 56, right: 56 };
 const TOC_LINES_PER_PAGE = 32;
+/** A contents this short shares its page with the first section instead of taking a page alone. */
+const TOC_SHORT = 12;
+const TOC_LINE_HEIGHT = 19;
+const TOC_FIRST_LINE = PAGE_MARGINS.top + 42;
 
 export type Cell = string | { text: string; color?: string; font?: FontName; pill?: string };
 export interface Column {
@@ -50,6 +54,8 @@ export class PdfLayout {
   readonly #sections: Section[] = [];
   #contentsStart = -1;
   #contentsPages = 0;
+  #contentsLines = TOC_LINES_PER_PAGE;
+  #sectionOnContentsPage = false;
 
   constructor(
     private readonly meta: { title: string; subject: string; organization: string; footer: string },
@@ -98,16 +104,25 @@ export class PdfLayout {
 
   /** Keeps pages for the table of contents, to fill once the sections' pages are known. */
   reserveContents(entries: number): void {
-    this.#contentsPages = Math.max(1, Math.ceil((entries + 1) / TOC_LINES_PER_PAGE));
     this.#contentsStart = this.doc.bufferedPageRange().count;
+    if (entries <= TOC_SHORT) {
+      this.#contentsPages = 1;
+      this.#contentsLines = entries;
+      this.#sectionOnContentsPage = true;
+      this.doc.addPage();
+      this.doc.y = TOC_FIRST_LINE + entries * TOC_LINE_HEIGHT + 12;
+      return;
+    }
+    this.#contentsPages = Math.max(1, Math.ceil((entries + 1) / TOC_LINES_PER_PAGE));
     for (let i = 0; i < this.#contentsPages; i++) this.doc.addPage();
   }
 
   /** Starts a section: a new page for level 1; level 2 continues on the page when there is room. */
   section(title: string, level: 1 | 2 = 1): void {
     const { doc } = this;
-    if (level === 1 || doc.y > this.bottom - 220) doc.addPage();
+    if ((level === 1 && !this.#sectionOnContentsPage) || doc.y > this.bottom - 220) doc.addPage();
     else doc.y += 18;
+    this.#sectionOnContentsPage = false;
     const destination = `s${this.#sections.length}`;
     doc.addNamedDestination(destination);
     this.#sections.push({ title, level, page: doc.bufferedPageRange().start + doc.bufferedPageRange().count - 1, destination });
@@ -308,9 +323,9 @@ export class PdfLayout {
         let y = PAGE_MARGINS.top;
         if (p === 0) {
           doc.font('bold').fontSize(20).fillColor(COLORS.brand).text('Contents', this.left, y);
-          y = doc.y + 18;
+          y = TOC_FIRST_LINE;
         }
-        for (let line = 0; line < TOC_LINES_PER_PAGE && entry < this.#sections.length; line++, entry++) {
+        for (let line = 0; line < this.#contentsLines && entry < this.#sections.length; line++, entry++) {
           const section = this.#sections[entry]!;
           const indent = section.level === 1 ? 0 : 16;
           const font = section.level === 1 ? 'bold' : 'body';
@@ -327,7 +342,7 @@ export class PdfLayout {
           }
           doc.text(pageNumber, this.left + this.width - numberWidth, y, { lineBreak: false });
           doc.goTo(this.left + indent, y - 2, this.width - indent, 16, section.destination);
-          y += 19;
+          y += TOC_LINE_HEIGHT;
         }
       }
     }

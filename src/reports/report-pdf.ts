@@ -99,7 +99,7 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
   await render(layout, write, async () => {
     const { doc } = layout;
     layout.titlePage({ kind: 'Executive summary', headline: 'Where the cloud estate stands: scores, the risks that matter, savings and compliance.', facts: titleFacts(report) });
-    layout.reserveContents(5);
+    layout.reserveContents(4);
 
     layout.section('At a glance');
     layout.paragraph(
@@ -130,7 +130,7 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
     );
     layout.legend(SEVERITIES_DOWN.map((s) => ({ label: humanize(s), color: SEVERITY_COLORS[s]! })));
 
-    layout.ensureSpace(70);
+    layout.ensureSpace(60);
     const boxTop = doc.y + 4;
     doc.roundedRect(layout.left, boxTop, layout.width, 56, 6).fill('#ECFDF5');
     doc.font('body').fontSize(9).fillColor(COLORS.accent).text('ESTIMATED MONTHLY SAVING', layout.left + 16, boxTop + 10, { characterSpacing: 0.5 });
