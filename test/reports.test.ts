@@ -54,6 +54,14 @@ function squeezed(text: string): string {
   return text.replace(/[\s-]/g, '');
 }
 
+/** Tables name each account; its id shows once, beside its name where the report is described. */
+function expectAccountsByName(text: string, resources: { account_id: string }[]): void {
+  const ids = [...new Set(resources.map((r) => r.account_id))];
+  expect(ids.length).toBeGreaterThan(0);
+  for (const id of ids) expect(text.split(id)).toHaveLength(2);
+  expect(text).toMatch(/Accounts aws-0 \(acc_\w+\), azure-1 \(acc_\w+\), gcp-2 \(acc_\w+\)/);
+}
+
 let t: TestApp;
 let owner: string;
 let firstAudit: { id: string };
@@ -216,10 +224,19 @@ describe('generating each type in each format through HTTP', () => {
       if (type === 'remediation_plan') {
         for (const group of plan.groups) expect(pdf.text).toContain(`${group.rank}. ${group.title}`);
         for (const resource of plan.groups.flatMap((g: { resources: { native_id: string }[] }) => g.resources)) expect(squeezed(pdf.text)).toContain(squeezed(resource.native_id));
+        expectAccountsByName(pdf.text, plan.groups.flatMap((g: { resources: { account_id: string }[] }) => g.resources));
       }
       if (type === 'compliance_evidence') {
         for (const control of evidence.controls) expect(squeezed(pdf.text)).toContain(squeezed(control.title));
         for (const rule of evidence.rules) for (const r of [...rule.failing_resources, ...rule.passing_resources]) expect(squeezed(pdf.text)).toContain(squeezed(r.native_id));
+        expectAccountsByName(pdf.text, evidence.rules.flatMap((r: { failing_resources: { account_id: string }[]; passing_resources: { account_id: string }[] }) => [...r.failing_resources, ...r.passing_resources]));
+        // A rule evaluated on no resource is a row of one table, not a section with two empty tables.
+        const unevaluated = evidence.rules.filter((r: { evaluated: number; errors: number }) => r.evaluated === 0 && r.errors === 0);
+        expect(unevaluated.length).toBeGreaterThan(0);
+        const notEvaluatedTable = pdf.text.slice(pdf.text.indexOf('Rules not evaluated in this audit', pdf.text.indexOf('Evidence by rule')));
+        for (const rule of unevaluated) expect(squeezed(notEvaluatedTable)).toContain(squeezed(`${rule.rule_id} ${rule.title}`));
+        expect(pdf.text).not.toContain('None: the audit evaluated the rule on no resource.');
+        expect(pdf.pages).toBeLessThan(evidence.rules.length);
       }
     }
   });
