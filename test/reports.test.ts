@@ -36,7 +36,7 @@ function expectValid(type: ReportType, body: unknown): void {
   expect(valid).toBe(true);
 }
 
-/** Renders every page of the PDF to PNG (pdftoppm) and answers its text (pdftotext), pages, fonts and the PNGs' folder. */
+/** Renders every page of the PDF to PNG (pdftoppm) and answers its text (pdftotext, in drawing order: a wrapped id stays whole), pages, fonts and the PNGs' folder. */
 function inspectPdf(pdf: Buffer, name: string): { text: string; pages: number; fonts: string; pngs: string[]; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `report-${name}-`));
   const file = path.join(dir, `${name}.pdf`);
@@ -44,7 +44,7 @@ function inspectPdf(pdf: Buffer, name: string): { text: string; pages: number; f
   const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [file], { encoding: 'utf8' }))![1]);
   execFileSync('pdftoppm', ['-r', '40', '-png', file, path.join(dir, 'page')]);
   const pngs = fs.readdirSync(dir).filter((f) => f.endsWith('.png'));
-  const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+  const text = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
   const fonts = execFileSync('pdffonts', [file], { encoding: 'utf8' });
   return { text, pages, fonts, pngs, dir };
 }
@@ -52,6 +52,14 @@ function inspectPdf(pdf: Buffer, name: string): { text: string; pages: number; f
 /** Text without spaces and hyphens: pdftotext joins a word wrapped at a hyphen without it. */
 function squeezed(text: string): string {
   return text.replace(/[\s-]/g, '');
+}
+
+/** Tables name each account; its id shows once, beside its name where the report is described. */
+function expectAccountsByName(text: string, resources: { account_id: string }[]): void {
+  const ids = [...new Set(resources.map((r) => r.account_id))];
+  expect(ids.length).toBeGreaterThan(0);
+  for (const id of ids) expect(text.split(id)).toHaveLength(2);
+  expect(text).toMatch(/Accounts aws-0 \(acc_\w+\), azure-1 \(acc_\w+\), gcp-2 \(acc_\w+\)/);
 }
 
 let t: TestApp;
@@ -216,10 +224,19 @@ describe('generating each type in each format through HTTP', () => {
       if (type === 'remediation_plan') {
         for (const group of plan.groups) expect(pdf.text).toContain(`${group.rank}. ${group.title}`);
         for (const resource of plan.groups.flatMap((g: { resources: { native_id: string }[] }) => g.resources)) expect(squeezed(pdf.text)).toContain(squeezed(resource.native_id));
+        expectAccountsByName(pdf.text, plan.groups.flatMap((g: { resources: { account_id: string }[] }) => g.resources));
       }
       if (type === 'compliance_evidence') {
-        for (const control of evidence.controls) expect(pdf.text).toContain(control.title);
+        for (const control of evidence.controls) expect(squeezed(pdf.text)).toContain(squeezed(control.title));
         for (const rule of evidence.rules) for (const r of [...rule.failing_resources, ...rule.passing_resources]) expect(squeezed(pdf.text)).toContain(squeezed(r.native_id));
+        expectAccountsByName(pdf.text, evidence.rules.flatMap((r: { failing_resources: { account_id: string }[]; passing_resources: { account_id: string }[] }) => [...r.failing_resources, ...r.passing_resources]));
+        // A rule evaluated on no resource is a row of one table, not a section with two empty tables.
+        const unevaluated = evidence.rules.filter((r: { evaluated: number; errors: number }) => r.evaluated === 0 && r.errors === 0);
+        expect(unevaluated.length).toBeGreaterThan(0);
+        const notEvaluatedTable = pdf.text.slice(pdf.text.indexOf('Rules not evaluated in this audit', pdf.text.indexOf('Evidence by rule')));
+        for (const rule of unevaluated) expect(squeezed(notEvaluatedTable)).toContain(squeezed(`${rule.rule_id} ${rule.title}`));
+        expect(pdf.text).not.toContain('None: the audit evaluated the rule on no resource.');
+        expect(pdf.pages).toBeLessThan(evidence.rules.length);
       }
     }
   });

@@ -22,6 +22,10 @@ export const STATUS_COLORS: Record<string, string> = { passed: COLORS.good, fail
 
 const PAGE_MARGINS = { top: 78, bottom: 66, left: 56, right: 56 };
 const TOC_LINES_PER_PAGE = 32;
+/** A contents this short shares its page with the first section instead of taking a page alone. */
+const TOC_SHORT = 12;
+const TOC_LINE_HEIGHT = 19;
+const TOC_FIRST_LINE = PAGE_MARGINS.top + 42;
 
 export type Cell = string | { text: string; color?: string; font?: FontName; pill?: string };
 export interface Column {
@@ -50,6 +54,8 @@ export class PdfLayout {
   readonly #sections: Section[] = [];
   #contentsStart = -1;
   #contentsPages = 0;
+  #contentsLines = TOC_LINES_PER_PAGE;
+  #sectionOnContentsPage = false;
 
   constructor(
     private readonly meta: { title: string; subject: string; organization: string; footer: string },
@@ -98,16 +104,25 @@ export class PdfLayout {
 
   /** Keeps pages for the table of contents, to fill once the sections' pages are known. */
   reserveContents(entries: number): void {
-    this.#contentsPages = Math.max(1, Math.ceil((entries + 1) / TOC_LINES_PER_PAGE));
     this.#contentsStart = this.doc.bufferedPageRange().count;
+    if (entries <= TOC_SHORT) {
+      this.#contentsPages = 1;
+      this.#contentsLines = entries;
+      this.#sectionOnContentsPage = true;
+      this.doc.addPage();
+      this.doc.y = TOC_FIRST_LINE + entries * TOC_LINE_HEIGHT + 12;
+      return;
+    }
+    this.#contentsPages = Math.max(1, Math.ceil((entries + 1) / TOC_LINES_PER_PAGE));
     for (let i = 0; i < this.#contentsPages; i++) this.doc.addPage();
   }
 
   /** Starts a section: a new page for level 1; level 2 continues on the page when there is room. */
   section(title: string, level: 1 | 2 = 1): void {
     const { doc } = this;
-    if (level === 1 || doc.y > this.bottom - 220) doc.addPage();
+    if ((level === 1 && !this.#sectionOnContentsPage) || doc.y > this.bottom - 220) doc.addPage();
     else doc.y += 18;
+    this.#sectionOnContentsPage = false;
     const destination = `s${this.#sections.length}`;
     doc.addNamedDestination(destination);
     this.#sections.push({ title, level, page: doc.bufferedPageRange().start + doc.bufferedPageRange().count - 1, destination });
@@ -213,6 +228,7 @@ export class PdfLayout {
           const column = columns[i]!;
           doc.font(cell.font ?? column.font ?? 'body').fontSize(column.size ?? 8);
           const width = widths[i]! - 2 * pad;
+          if (!cell.pill) cell.text = brokenAtSeparators(doc, cell.text, width);
           const h = cell.pill ? 12 : doc.widthOfString(cell.text) <= width && !cell.text.includes('\n') ? doc.currentLineHeight(true) : doc.heightOfString(cell.text, { width });
           height = Math.max(height, h);
         });
@@ -307,9 +323,9 @@ export class PdfLayout {
         let y = PAGE_MARGINS.top;
         if (p === 0) {
           doc.font('bold').fontSize(20).fillColor(COLORS.brand).text('Contents', this.left, y);
-          y = doc.y + 18;
+          y = TOC_FIRST_LINE;
         }
-        for (let line = 0; line < TOC_LINES_PER_PAGE && entry < this.#sections.length; line++, entry++) {
+        for (let line = 0; line < this.#contentsLines && entry < this.#sections.length; line++, entry++) {
           const section = this.#sections[entry]!;
           const indent = section.level === 1 ? 0 : 16;
           const font = section.level === 1 ? 'bold' : 'body';
@@ -326,7 +342,7 @@ export class PdfLayout {
           }
           doc.text(pageNumber, this.left + this.width - numberWidth, y, { lineBreak: false });
           doc.goTo(this.left + indent, y - 2, this.width - indent, 16, section.destination);
-          y += 19;
+          y += TOC_LINE_HEIGHT;
         }
       }
     }
@@ -347,6 +363,43 @@ export class PdfLayout {
     }
     doc.end();
   }
+}
+
+/**
+ * `text` with each word too wide for `width` broken onto lines after `/`, `:`, `.`, `_` or `-`
+ * (by character only when a piece is still too wide): pdfkit would cut an id or ARN anywhere,
+ * and leaves a blank line where it cuts a word after a newline.
+ */
+function brokenAtSeparators(doc: PDFKit.PDFDocument, text: string, width: number): string {
+  // pdfkit measures a line's newline too: a line short of the width by less than a glyph wraps again.
+  const room = width - doc.widthOfString('M');
+  const fits = (s: string) => doc.widthOfString(s) <= room;
+  const breakWord = (word: string): string => {
+    if (fits(word)) return word;
+    const lines: string[] = [];
+    let line = '';
+    for (const piece of word.split(/(?<=[/:._-])/)) {
+      if (fits(line + piece)) {
+        line += piece;
+        continue;
+      }
+      if (line) lines.push(line);
+      line = '';
+      for (const char of piece) {
+        if (line && !fits(line + char)) {
+          lines.push(line);
+          line = '';
+        }
+        line += char;
+      }
+    }
+    if (line) lines.push(line);
+    return lines.join('\n');
+  };
+  return text
+    .split('\n')
+    .map((line) => (fits(line) ? line : line.split(' ').map(breakWord).join(' ')))
+    .join('\n');
 }
 
 /** `text`, cut with an ellipsis to fit `width` in the current font. */

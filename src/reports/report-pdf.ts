@@ -99,7 +99,7 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
   await render(layout, write, async () => {
     const { doc } = layout;
     layout.titlePage({ kind: 'Executive summary', headline: 'Where the cloud estate stands: scores, the risks that matter, savings and compliance.', facts: titleFacts(report) });
-    layout.reserveContents(5);
+    layout.reserveContents(4);
 
     layout.section('At a glance');
     layout.paragraph(
@@ -130,7 +130,7 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
     );
     layout.legend(SEVERITIES_DOWN.map((s) => ({ label: humanize(s), color: SEVERITY_COLORS[s]! })));
 
-    layout.ensureSpace(70);
+    layout.ensureSpace(60);
     const boxTop = doc.y + 4;
     doc.roundedRect(layout.left, boxTop, layout.width, 56, 6).fill('#ECFDF5');
     doc.font('body').fontSize(9).fillColor(COLORS.accent).text('ESTIMATED MONTHLY SAVING', layout.left + 16, boxTop + 10, { characterSpacing: 0.5 });
@@ -190,12 +190,12 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
   });
 }
 
-export async function writeRemediationPlanPdf(report: RemediationPlan, write: Write): Promise<void> {
+export async function writeRemediationPlanPdf(report: RemediationPlan, accounts: AccountNames, write: Write): Promise<void> {
   const layout = layoutFor(report, 'The work, grouped by rule, most urgent first');
   await render(layout, write, async () => {
     const { doc } = layout;
     layout.titlePage({ kind: 'Remediation plan', headline: 'The fixes, grouped by rule and ordered by severity, reach and cost, with the steps and Terraform to apply.', facts: titleFacts(report) });
-    layout.reserveContents(report.groups.length + 4);
+    layout.reserveContents(report.groups.length + (report.groups.length > 0 ? 3 : 2));
 
     layout.section('Overview');
     layout.facts([
@@ -253,7 +253,7 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, write: Wr
         mapPages(report.resourcesOf(group), (r): Cell[] => [
           `${r.name ?? '(unnamed)'}\n${r.native_id}`,
           r.type,
-          r.account_id,
+          accountName(accounts, r.account_id),
           r.region ?? '–',
           humanize(r.finding_status),
           r.monthly_cost_usd === null ? '–' : money(r.monthly_cost_usd),
@@ -263,11 +263,11 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, write: Wr
       moreInJson(layout, group.affected_resources, PDF_LISTED_RESOURCES.affected);
     }
 
-    provenanceSection(layout, report);
+    provenanceSection(layout, report, [accountsFact(accounts)]);
   });
 }
 
-export async function writeComplianceEvidencePdf(report: ComplianceEvidence, write: Write): Promise<void> {
+export async function writeComplianceEvidencePdf(report: ComplianceEvidence, accounts: AccountNames, write: Write): Promise<void> {
   const layout = layoutFor(report, `${report.framework.name}: controls, rules and resources`);
   await render(layout, write, async () => {
     const { doc } = layout;
@@ -276,7 +276,9 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
       headline: `${report.framework.name} ${report.framework.version}: every control, the rules behind it, and the resources that pass and fail.`,
       facts: [['Framework', `${report.framework.name} ${report.framework.version}`], ...titleFacts(report)],
     });
-    layout.reserveContents(report.rules.length + 5);
+    const evaluated = report.rules.filter((rule) => rule.evaluated > 0 || rule.errors > 0);
+    const notEvaluated = report.rules.filter((rule) => rule.evaluated === 0 && rule.errors === 0);
+    layout.reserveContents(evaluated.length + (notEvaluated.length > 0 ? 5 : 4));
 
     layout.section('Summary');
     const { summary } = report;
@@ -310,8 +312,9 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
     );
 
     layout.section('Evidence by rule');
-    layout.paragraph('Every rule mapped to a control of the framework, once: the resources it failed on, with the finding and the values read from the resource, and the resources it passed on.', { size: 9, color: COLORS.muted });
-    for (const rule of report.rules) {
+    layout.paragraph('Every rule mapped to a control of the framework that the audit evaluated, once: the resources it failed on, with the finding and the values read from the resource, and the resources it passed on.', { size: 9, color: COLORS.muted });
+    if (evaluated.length === 0) layout.paragraph('None: the audit evaluated no rule of the framework.');
+    for (const rule of evaluated) {
       layout.section(rule.title, 2);
       const y = doc.y;
       const w = layout.pill(rule.severity, SEVERITY_COLORS[rule.severity]!, layout.left, y);
@@ -334,7 +337,7 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
         ],
         mapPages(rule.failed > 0 ? report.failingOf(rule) : empty<FailingResource>(), (r): Cell[] => [
           `${r.name ?? '(unnamed)'}\n${r.native_id}`,
-          `${r.account_id}\n${r.region ?? '–'}`,
+          `${accountName(accounts, r.account_id)}\n${r.region ?? '–'}`,
           `${r.finding_id}\n${humanize(r.finding_status)}`,
           r.evidence.length === 0 ? '–' : r.evidence.map((e) => `${e.path} = ${truncate(JSON.stringify(e.value) ?? 'null', 160)}`).join('\n'),
         ]),
@@ -349,14 +352,38 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, wri
           { header: 'Account', width: 2.7, size: 6.5 },
           { header: 'Region', width: 1.5, size: 7 },
         ],
-        mapPages(rule.evaluated > rule.failed ? report.passingOf(rule) : empty<ReportedResource>(), (r): Cell[] => [`${r.name ?? '(unnamed)'}\n${r.native_id}`, r.type, r.account_id, r.region ?? '–']),
+        mapPages(rule.evaluated > rule.failed ? report.passingOf(rule) : empty<ReportedResource>(), (r): Cell[] => [`${r.name ?? '(unnamed)'}\n${r.native_id}`, r.type, accountName(accounts, r.account_id), r.region ?? '–']),
         { empty: rule.evaluated === 0 ? 'None: the audit evaluated the rule on no resource.' : 'None: the rule failed on every resource it was evaluated on.', limit: PDF_LISTED_RESOURCES.passing },
       );
       moreInJson(layout, rule.evaluated - rule.failed, PDF_LISTED_RESOURCES.passing);
     }
 
-    provenanceSection(layout, report, [['Framework', `${report.framework.name} ${report.framework.version} (${report.framework.id})`]]);
+    if (notEvaluated.length > 0) {
+      layout.section('Rules not evaluated in this audit', 2);
+      layout.paragraph('The audit covered no resource these rules apply to (none of their resource types), so they neither passed nor failed; the controls they map to count as not evaluated unless another rule was.', { size: 9, color: COLORS.muted });
+      await layout.table(
+        [
+          { header: 'Rule', width: 4, font: 'mono', size: 6.5 },
+          { header: 'Title', width: 5.5 },
+          { header: 'Controls', width: 2 },
+        ],
+        [notEvaluated.map((rule): Cell[] => [rule.rule_id, rule.title, report.controls.filter((c) => c.rule_ids.includes(rule.rule_id)).map((c) => c.id).join(', ')])],
+      );
+    }
+
+    provenanceSection(layout, report, [['Framework', `${report.framework.name} ${report.framework.version} (${report.framework.id})`], accountsFact(accounts)]);
   });
+}
+
+type AccountNames = ReadonlyMap<string, string>;
+
+/** The account's name; its id when the account is gone (the About section pairs names with ids). */
+function accountName(accounts: AccountNames, id: string): string {
+  return accounts.get(id) ?? id;
+}
+
+function accountsFact(accounts: AccountNames): [string, string] {
+  return ['Accounts', accounts.size === 0 ? 'none' : [...accounts].map(([id, name]) => `${name} (${id})`).join(', ')];
 }
 
 function moreInJson(layout: PdfLayout, total: number, listed: number): void {

@@ -226,3 +226,14 @@ export async function* passingResourcesOfRule(
     after = rows[rows.length - 1]!.resource_id;
   }
 }
+
+/** The names of the audit's accounts (every account of the organization when the audit covered all), by id. */
+export async function accountNamesOfAudit(db: Db, audit: Pick<AuditRow, 'organization_id' | 'account_ids'>): Promise<Map<string, string>> {
+  let query = db.selectFrom('accounts').select(['id', 'name']).where('organization_id', '=', audit.organization_id);
+  if (audit.account_ids) {
+    if (audit.account_ids.length === 0) return new Map();
+    query = query.where('id', 'in', audit.account_ids);
+  }
+  const rows = await query.execute();
+  return new Map(rows.map((row) => [row.id, row.name]));
+}

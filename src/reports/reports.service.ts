@@ -13,6 +13,7 @@ import { writeComplianceEvidenceJson, writeExecutiveSummaryJson, writeRemediatio
 import { writeComplianceEvidencePdf, writeExecutiveSummaryPdf, writeRemediationPlanPdf } from './report-pdf';
 import { removeReportFile, ReportFileWriter } from './report-storage';
 import {
+  accountNamesOfAudit,
   completeReport,
   deleteReport,
   failReport,
@@ -169,12 +170,12 @@ export async function generateReport(db: Db, reportId: string, settings: ReportS
       }
       case 'remediation_plan': {
         const content = await remediationPlan(db, header, audit);
-        await (pdf ? writeRemediationPlanPdf(content, write) : writeRemediationPlanJson(content, write));
+        await (pdf ? writeRemediationPlanPdf(content, await accountNamesOfAudit(db, audit), write) : writeRemediationPlanJson(content, write));
         break;
       }
       case 'compliance_evidence': {
         const content = await complianceEvidence(db, header, audit, report.framework!);
-        await (pdf ? writeComplianceEvidencePdf(content, write) : writeComplianceEvidenceJson(content, write));
+        await (pdf ? writeComplianceEvidencePdf(content, await accountNamesOfAudit(db, audit), write) : writeComplianceEvidenceJson(content, write));
         break;
       }
     }
