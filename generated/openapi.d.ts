@@ -2915,7 +2915,7 @@ export interface components {
                 description: string;
                 example: string;
             }[];
-            /** @description The bounds: an expression beyond the first five is refused when written; at run time an evaluation whose estimated cost on the resource's own lists and maps is over `max_estimated_cost` is not started, and one slower than `evaluation_time_limit_ms`, or any after the policy has spent `policy_time_budget_ms` in one audit, is an evaluation error on that resource. */
+            /** @description The bounds: an expression beyond the first five is refused when written; at run time an evaluation whose estimated cost on the resource's own lists and maps is over `max_estimated_cost` is not started, and one slower than `evaluation_time_limit_ms`, or any after the policy has spent `policy_time_budget_ms` (or all the organization's policies together `policies_time_budget_ms`) in one audit, is an evaluation error on that resource. */
             limits: {
                 /** Format: int32 */
                 max_length: number;
@@ -2934,6 +2934,8 @@ export interface components {
                 evaluation_time_limit_ms: number;
                 /** Format: int32 */
                 policy_time_budget_ms: number;
+                /** Format: int32 */
+                policies_time_budget_ms: number;
             };
             /** @description Every resource type policies may name, with the attribute paths the built-in rules read on it and the rules that apply to it. */
             resource_types: {

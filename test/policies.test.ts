@@ -360,10 +360,21 @@ describe('run-time bounds of a rule set', () => {
   const policy = (condition: string) => ({ id: 'pol_1', version: 1, kind: 'custom' as const, override: null, custom: { ...devBuckets.custom, dimension: 'compliance' as const, severity: 'medium' as const, resource_types: ['aws_s3_bucket'], remediation: { text: 'x', terraform: null }, condition } });
 
   it('records an evaluation over the time limit, then stops a policy that has used its budget', async () => {
-    const rules = new RuleSet(await loadCatalogue(), await loadCelEngine(), [policy("size(resource.attributes.items) > 0")], { evaluationTimeLimitMs: 0, policyTimeBudgetMs: 0.000001 });
+    const rules = new RuleSet(await loadCatalogue(), await loadCelEngine(), [policy("size(resource.attributes.items) > 0")], { evaluationTimeLimitMs: 0, policyTimeBudgetMs: 0.000001, policiesTimeBudgetMs: 60_000 });
     const rule = rules.rule('pol_1')!;
     expect(rules.evaluate(rule, bucket('a', [1]), context)).toEqual({ outcome: 'error', message: expect.stringContaining('over the 0 ms limit') });
     expect(rules.evaluate(rule, bucket('b', [1]), context)).toEqual({ outcome: 'error', message: expect.stringContaining('has used its') });
+  });
+
+  it('stops every policy once all of them together have used their budget', async () => {
+    const second = { ...policy("size(resource.attributes.items) > 0"), id: 'pol_2' };
+    const rules = new RuleSet(await loadCatalogue(), await loadCelEngine(), [policy("size(resource.attributes.items) > 0"), second], {
+      evaluationTimeLimitMs: 1000,
+      policyTimeBudgetMs: 1000,
+      policiesTimeBudgetMs: 0.000001,
+    });
+    expect(rules.evaluate(rules.rule('pol_1')!, bucket('a', [1]), context)).toEqual({ outcome: 'fail', evidence: expect.any(Array), monthly_usd: null });
+    expect(rules.evaluate(rules.rule('pol_2')!, bucket('a', [1]), context)).toEqual({ outcome: 'error', message: expect.stringContaining("the organization's policies have used") });
   });
 
   it('does not start an evaluation whose estimated cost on the resource is over the bound', async () => {

@@ -20,6 +20,8 @@ export const POLICY_RUN_LIMITS = {
   evaluationTimeLimitMs: 100,
   /** Once a policy has spent this in one run, its remaining evaluations are errors without running. */
   policyTimeBudgetMs: 10_000,
+  /** The same for all the organization's policies together, however many there are. */
+  policiesTimeBudgetMs: 60_000,
 };
 
 /** A resource as an audit or a dry run sees it: the rules' view with its account. */
@@ -108,6 +110,7 @@ export class RuleSet {
   private readonly byType = new Map<string, EffectiveRule[]>();
   private readonly byKey = new Map<string, EffectiveRule>();
   private readonly spentMs = new Map<string, number>();
+  private totalSpentMs = 0;
 
   constructor(
     readonly catalogue: Catalogue,
@@ -203,10 +206,14 @@ export class RuleSet {
     if (spent >= this.limits.policyTimeBudgetMs) {
       return { outcome: 'error', message: `not evaluated: policy ${policyId} has used its ${this.limits.policyTimeBudgetMs} ms evaluation budget in this run` };
     }
+    if (this.totalSpentMs >= this.limits.policiesTimeBudgetMs) {
+      return { outcome: 'error', message: `not evaluated: the organization's policies have used their ${this.limits.policiesTimeBudgetMs} ms evaluation budget in this run` };
+    }
     const start = performance.now();
     const outcome = run();
     const took = performance.now() - start;
     this.spentMs.set(policyId, spent + took);
+    this.totalSpentMs += took;
     if (took > this.limits.evaluationTimeLimitMs) {
       return { outcome: 'error', message: `policy ${policyId} took ${Math.round(took)} ms on this resource, over the ${this.limits.evaluationTimeLimitMs} ms limit` };
     }

@@ -18,6 +18,7 @@ export function policySchema(catalogue: Catalogue): Schemas['PolicySchema'] {
       max_estimated_cost: EXPRESSION_LIMITS.maxEstimatedCost,
       evaluation_time_limit_ms: POLICY_RUN_LIMITS.evaluationTimeLimitMs,
       policy_time_budget_ms: POLICY_RUN_LIMITS.policyTimeBudgetMs,
+      policies_time_budget_ms: POLICY_RUN_LIMITS.policiesTimeBudgetMs,
     },
     resource_types: [...knownResourceTypes(catalogue)].sort().map((type) => {
       const rules = catalogue.rulesFor(type);
