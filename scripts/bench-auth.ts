@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { rotateSigningKey } from '../src/auth/signing-keys';
 import { deleteOrganization } from '../src/platform/platform.service';
-import { startBenchServer } from './bench-server';
+import { medianMs, requestsPerSecond, startBenchServer } from './bench-server';
 import { syntheticResources } from './synthetic-inventory';
 
 const SAMPLES = 201;
@@ -21,24 +21,9 @@ async function measure(base: string, label: string, credential: string): Promise
     if (!response.ok) throw new Error(`GET /v1/me as ${label}: ${response.status} ${await response.text()}`);
     await response.arrayBuffer();
   };
-  const times: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const started = process.hrtime.bigint();
-    await get();
-    times.push(Number(process.hrtime.bigint() - started) / 1e6);
-  }
-  const median = times.sort((a, b) => a - b)[Math.floor(SAMPLES / 2)]!;
-  let done = 0;
-  const until = Date.now() + LOAD_SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (Date.now() < until) {
-        await get();
-        done++;
-      }
-    }),
-  );
-  console.log(`${label.padEnd(36)} median ${median.toFixed(2)} ms; ${CONNECTIONS} connections: ${(done / LOAD_SECONDS).toFixed(0)} requests/s`);
+  const median = await medianMs(get, SAMPLES);
+  const rate = await requestsPerSecond(get, CONNECTIONS, LOAD_SECONDS);
+  console.log(`${label.padEnd(36)} median ${median.toFixed(2)} ms; ${CONNECTIONS} connections: ${rate.toFixed(0)} requests/s`);
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,8 @@
 // The measurements of a keyset-paged listing that the listing benchmarks share: walk to a far
 // page, median latency of page 1 and of that page, and requests/s at 32 connections.
 
+import { medianMs, requestsPerSecond } from './bench-server';
+
 const SAMPLES = 41;
 const CONNECTIONS = 32;
 const LOAD_SECONDS = 10;
@@ -18,16 +20,6 @@ export async function benchListing<Item>(base: string, token: string, path: stri
     if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as ListPage<Item>;
   };
-  const medianMs = async (cursor?: string) => {
-    const times: number[] = [];
-    for (let i = 0; i < SAMPLES; i++) {
-      const started = process.hrtime.bigint();
-      await get(cursor);
-      times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
-    return times.sort((a, b) => a - b)[Math.floor(SAMPLES / 2)]!;
-  };
-
   let cursor: string | null | undefined;
   let lastBeforeFar: Item | undefined;
   const started = Date.now();
@@ -38,23 +30,14 @@ export async function benchListing<Item>(base: string, token: string, path: stri
     if (!cursor) throw new Error(`the filter has only ${page} pages; raise --count`);
   }
   console.log(`walked to page ${farPage} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  const first = await medianMs();
-  const far = await medianMs(cursor!);
+  const first = await medianMs(() => get(), SAMPLES);
+  const far = await medianMs(() => get(cursor!), SAMPLES);
   console.log(`GET ${path}`);
   console.log(
     `  page 1: median ${first.toFixed(1)} ms; page ${farPage}: median ${far.toFixed(1)} ms; ratio ${(far / first).toFixed(2)} (target ≤ 1.2) ${far / first <= 1.2 ? 'MET' : 'NOT MET'}`,
   );
 
-  let done = 0;
-  const until = Date.now() + LOAD_SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (Date.now() < until) {
-        await get();
-        done++;
-      }
-    }),
-  );
-  console.log(`  ${CONNECTIONS} concurrent connections, page 1: ${(done / LOAD_SECONDS).toFixed(0)} requests/s`);
+  const rate = await requestsPerSecond(() => get(), CONNECTIONS, LOAD_SECONDS);
+  console.log(`  ${CONNECTIONS} concurrent connections, page 1: ${rate.toFixed(0)} requests/s`);
   return { lastBeforeFar: lastBeforeFar! };
 }

@@ -48,3 +48,29 @@ export async function startBenchServer(env: Record<string, string>, options: { w
     },
   };
 }
+
+/** The median time of `samples` requests made one after another, in milliseconds. */
+export async function medianMs(request: () => Promise<unknown>, samples: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = process.hrtime.bigint();
+    await request();
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(samples / 2)]!;
+}
+
+/** Requests a second with `connections` clients each making `request` back to back for `seconds`. */
+export async function requestsPerSecond(request: () => Promise<unknown>, connections: number, seconds: number): Promise<number> {
+  let done = 0;
+  const until = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (Date.now() < until) {
+        await request();
+        done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
