@@ -9,17 +9,19 @@ import { auditRoutes } from './audits/audits.handlers';
 import { authRoutes } from './auth/auth.handlers';
 import { complianceRoutes } from './compliance/compliance.handlers';
 import type { TokenSettings } from './auth/login-tokens';
+import { authenticateLoginToken } from './auth/auth.service';
 import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
 import { docsRoutes } from './docs/docs.handlers';
 import { findingRoutes } from './findings/findings.handlers';
-import { identifyCaller, requireCredentials, requireScopes } from './http/authenticate';
+import { identifyCaller, requireCredentials, requireScopes, type BearerAuthenticator } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
 import { replayIdempotentRequests } from './http/idempotency';
 import { loadOpenApiDocument } from './http/openapi-document';
 import { oauthAdminRoutes } from './oauth/oauth-admin.handlers';
 import { oauthFormParser, oauthRoutes } from './oauth/oauth.handlers';
+import { authenticateOAuthAccessToken, isOAuthAccessToken } from './oauth/oauth.service';
 import { OperationIndex } from './http/operations';
 import { rateLimitLogin, rateLimitPerCaller, rateLimitSignup } from './http/rate-limit';
 import { postgresStores, redisStores } from './http/rate-limit-store';
@@ -37,6 +39,7 @@ import { reportRoutes } from './reports/reports.handlers';
 import { ruleRoutes } from './rules/rules.handlers';
 import { systemRoutes } from './system/system.handlers';
 import { tokenRoutes } from './tokens/tokens.handlers';
+import { authenticatePersonalAccessToken, PAT_PREFIX } from './tokens/tokens.service';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -73,7 +76,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     }),
   );
   app.use(resolveOperation(new OperationIndex(document)));
-  app.use(identifyCaller(db, tokens));
+  app.use(identifyCaller(bearerAuthenticator(db, tokens)));
   app.use(rateLimitPerCaller(config.rateLimits, rateLimitStores, logger));
   app.use(requireKnownOperation);
   app.use(requireCredentials);
@@ -118,4 +121,13 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
 
   app.use(errorHandler);
   return app;
+}
+
+/** Each kind of bearer token is verified by the feature that issues it, told apart by its prefix. */
+function bearerAuthenticator(db: Db, tokens: TokenSettings): BearerAuthenticator {
+  return (token, via) => {
+    if (token.startsWith(PAT_PREFIX)) return authenticatePersonalAccessToken(db, token, via);
+    if (isOAuthAccessToken(token)) return authenticateOAuthAccessToken(db, token, via);
+    return authenticateLoginToken(db, tokens, token, via);
+  };
 }

@@ -1,6 +1,6 @@
 import type { Schemas } from '../http/contract';
 import { toOrganization } from '../organizations/organizations.mapper';
-import type { Principal } from './auth.service';
+import type { Principal } from '../http/principal';
 
 export function toMe(principal: Principal): Schemas['Me'] {
   const { member } = principal;

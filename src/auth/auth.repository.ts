@@ -1,4 +1,5 @@
 import type { Db } from '../db/database';
+import type { Member } from '../http/principal';
 
 export async function insertRevokedToken(db: Db, jti: string, expiresAt: Date): Promise<void> {
   await db
@@ -19,7 +20,7 @@ export async function deleteExpiredRevocations(db: Db, now: Date): Promise<void>
 }
 
 /** The user and their role in the organization, or nothing when either is gone. */
-export function findMember(db: Db, organizationId: string, userId: string) {
+export function findMember(db: Db, organizationId: string, userId: string): Promise<Member | undefined> {
   return db
     .selectFrom('memberships')
     .innerJoin('users', 'users.id', 'memberships.user_id')
@@ -41,4 +42,3 @@ export function findMember(db: Db, organizationId: string, userId: string) {
     .executeTakeFirst();
 }
 
-export type Member = NonNullable<Awaited<ReturnType<typeof findMember>>>;

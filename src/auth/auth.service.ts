@@ -1,34 +1,16 @@
+import { parse as parseCookies } from 'cookie';
+import type { Request } from 'express';
 import type { Db } from '../db/database';
+import { SESSION_COOKIE } from '../http/authenticate';
+import type { Member, Principal } from '../http/principal';
 import { AppError } from '../errors';
 import { findFirstMembershipOfUser } from '../organizations/organizations.repository';
 import { assertOrganizationActive } from '../organizations/organizations.service';
-import { findUserByUsername } from '../users/users.repository';
-import { deleteExpiredRevocations, findMember, insertRevokedToken, isTokenRevoked, type Member } from './auth.repository';
+import { findUserByUsername } from '../users/users.service';
+import { deleteExpiredRevocations, findMember, insertRevokedToken, isTokenRevoked } from './auth.repository';
 import { signLoginToken, verifyLoginToken, type TokenSettings } from './login-tokens';
-import { verifyPassword } from './passwords';
-import { authenticateOAuthAccessToken, isOAuthAccessToken } from '../oauth/oauth.service';
-import { authenticatePersonalAccessToken, PAT_PREFIX } from '../tokens/tokens.service';
-import { PLATFORM_SCOPE, SCOPES_BY_ROLE, type Role, type Scope } from './scopes';
-
-/** What authenticated the request; `id` tells one credential from another (rate limits key on it). */
-export type Credential =
-  | { kind: 'session'; id: string; expiresAt: Date }
-  | { kind: 'personal_access_token'; id: string }
-  /** An OAuth 2.0 access token (`ffo_…`); `id` is its row, `clientId` the app it was issued to. */
-  | { kind: 'oauth'; id: string; clientId: string; expiresAt: Date };
-
-/** Who is calling, as established from their credentials. */
-export interface Principal {
-  userId: string;
-  organizationId: string;
-  role: Role;
-  scopes: readonly Scope[];
-  /** The user, organization and role rows read while authenticating. */
-  member: Member;
-  credential: Credential;
-  /** How the credentials came: `cookie` requests need a CSRF check when they change state. */
-  via: 'authorization_header' | 'cookie';
-}
+import { verifyPassword } from '../users/passwords';
+import { PLATFORM_SCOPE, SCOPES_BY_ROLE } from './scopes';
 
 const INVALID_CREDENTIALS = 'The username or password is wrong.';
 
@@ -43,11 +25,20 @@ export async function logIn(db: Db, tokens: TokenSettings, username: string, pas
   return { accessToken: await signLoginToken(tokens, user.id, membership.organization_id), expiresIn: tokens.ttlSeconds };
 }
 
-/** Turns a bearer token of any kind into a principal, or throws `invalid_token`/`token_expired`. */
-export function authenticateBearer(db: Db, tokens: TokenSettings, token: string, via: Principal['via']): Promise<Principal> {
-  if (token.startsWith(PAT_PREFIX)) return authenticatePersonalAccessToken(db, token, via);
-  if (isOAuthAccessToken(token)) return authenticateOAuthAccessToken(db, token, via);
-  return authenticateLoginToken(db, tokens, token, via);
+/** The user and their role in the organization, or undefined when either is gone. */
+export function findMembership(db: Db, organizationId: string, userId: string): Promise<Member | undefined> {
+  return findMember(db, organizationId, userId);
+}
+
+/**
+ * The member a credential was issued to, as it is now: `invalid_token` when they are no longer a
+ * member, `organization_suspended` when their organization is suspended.
+ */
+export async function requireActiveMember(db: Db, organizationId: string, userId: string): Promise<Member> {
+  const member = await findMember(db, organizationId, userId);
+  if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
+  assertOrganizationActive(member.organization_status);
+  return member;
 }
 
 /** Turns a login token into a principal, or throws `invalid_token`/`token_expired`. */
@@ -59,12 +50,10 @@ export async function authenticateLoginToken(
 ): Promise<Principal> {
   const claims = await verifyLoginToken(tokens, token);
   const [member, revoked] = await Promise.all([
-    findMember(db, claims.organizationId, claims.userId),
+    requireActiveMember(db, claims.organizationId, claims.userId),
     isTokenRevoked(db, claims.jti),
   ]);
   if (revoked) throw new AppError('invalid_token', 'The token has been revoked by logging out.');
-  if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
-  assertOrganizationActive(member.organization_status);
   return {
     userId: member.user_id,
     organizationId: member.organization_id,
@@ -74,6 +63,22 @@ export async function authenticateLoginToken(
     credential: { kind: 'session', id: claims.jti, expiresAt: claims.expiresAt },
     via,
   };
+}
+
+/**
+ * The browser session from the `fourfold_session` cookie alone (never a bearer header), for
+ * pages of public operations that act for the logged-in user, such as the OAuth consent page.
+ * Undefined when there is none or it is no longer valid.
+ */
+export async function browserSession(db: Db, tokens: TokenSettings, req: Request): Promise<Principal | undefined> {
+  const cookie = req.headers.cookie ? parseCookies(req.headers.cookie)[SESSION_COOKIE] : undefined;
+  if (!cookie) return undefined;
+  try {
+    return await authenticateLoginToken(db, tokens, cookie, 'cookie');
+  } catch (error) {
+    if (error instanceof AppError) return undefined;
+    throw error;
+  }
 }
 
 /** Revokes the login token behind the request; other credentials are revoked where they are managed. */

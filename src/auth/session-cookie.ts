@@ -1,6 +1,5 @@
 import type { Request, Response } from 'express';
-
-export const SESSION_COOKIE = 'fourfold_session';
+import { SESSION_COOKIE } from '../http/authenticate';
 
 function cookieOptions(req: Request) {
   return { httpOnly: true, sameSite: 'lax' as const, secure: req.secure, path: '/' };

@@ -1,14 +1,13 @@
 import { Command, Option } from 'commander';
 import { rotateSigningKey } from '../auth/signing-keys';
-import { generatePassword, hashPassword } from '../auth/passwords';
+import { generatePassword } from '../users/passwords';
 import { migrateToLatest } from '../db/database';
 import { AppError } from '../errors';
 import { JobQueue } from '../jobs/job-queue';
-import { setPasswordHash } from '../members/members.repository';
 import { toPlatformOrganization } from '../platform/platform.mapper';
 import { listPlatformOrganizations, setPlatformAdmin } from '../platform/platform.repository';
 import { changeOrganization, createOrganization } from '../platform/platform.service';
-import { findUserByUsername } from '../users/users.repository';
+import { resetPassword } from '../users/users.service';
 import { cliLogger, withContext } from './cli-context';
 import { seedDemo } from './seed-demo';
 
@@ -149,11 +148,11 @@ export function buildProgram(): Command {
     .action(
       action(program, (username: string) =>
         withContext(async ({ db }) => {
-          const found = await findUserByUsername(db, username);
-          if (!found) throw new AppError('not_found', `No user ${username}.`);
-          const password = generatePassword();
-          await setPasswordHash(db, found.id, await hashPassword(password));
-          return { json: { user_id: found.id, username: found.username, password }, text: `new password of ${found.username} (shown only now): ${password}` };
+          const reset = await resetPassword(db, username);
+          return {
+            json: { user_id: reset.userId, username: reset.username, password: reset.password },
+            text: `new password of ${reset.username} (shown only now): ${reset.password}`,
+          };
         }),
       ),
     );

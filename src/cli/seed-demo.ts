@@ -4,9 +4,9 @@ import { createAccount } from '../accounts/accounts.service';
 import { runAudit } from '../audits/audit-runner';
 import { findAudit } from '../audits/audits.repository';
 import { insertQueuedAudit } from '../audits/audits.service';
-import { findMember } from '../auth/auth.repository';
-import type { Principal } from '../auth/auth.service';
-import { generatePassword } from '../auth/passwords';
+import { findMembership } from '../auth/auth.service';
+import type { Principal } from '../http/principal';
+import { generatePassword } from '../users/passwords';
 import { SCOPES_BY_ROLE } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { importInventory } from '../imports/imports.service';
@@ -51,7 +51,7 @@ export async function seedDemo(db: Db, jobs: JobQueue, input: { slug: string; us
 
 /** The new owner as the services expect a caller, for the writes seed-demo makes in their name. */
 async function ownerPrincipal(db: Db, organizationId: string, userId: string): Promise<Principal> {
-  const member = (await findMember(db, organizationId, userId))!;
+  const member = (await findMembership(db, organizationId, userId))!;
   return {
     userId,
     organizationId,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Database } from './schema';
@@ -67,6 +67,11 @@ export function openDatabase(options: { databaseUrl?: string; dataDir: string | 
 const embeddedDatabases = new WeakMap<Db, PGlite>();
 
 /** The PGlite instance behind `db`, when it is the embedded database. */
+/** Runs SQL text with `$n` parameters on Kysely's connection: for libraries that bring their own SQL (pg-boss). */
+export function executeRawSql<Row>(db: Db, text: string, values: readonly unknown[] = []): Promise<{ rows: Row[] }> {
+  return db.executeQuery<Row>(CompiledQuery.raw(text, [...values]));
+}
+
 export function embeddedDatabaseOf(db: Db): PGlite | undefined {
   return embeddedDatabases.get(db);
 }

@@ -1,10 +1,11 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 import type { components } from '../../generated/openapi';
-import type { Dimension, Severity } from '../rules/rule-definition';
 
 /** Set by the database's default, never by an insert. */
 type CreatedAt = ColumnType<Date, never, never>;
 type UpdatedAt = ColumnType<Date, never, Date>;
+type Dimension = components['schemas']['Dimension'];
+type Severity = components['schemas']['Severity'];
 
 export interface OrganizationsTable {
   id: string;

@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/auth.service';
+import type { Principal } from '../http/principal';
 import type { Db } from '../db/database';
 import type { FindingStatus } from '../db/schema';
 import { AppError } from '../errors';

@@ -1,11 +1,18 @@
 import { parse as parseCookies } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { authenticateBearer, authenticateLoginToken, type Principal } from '../auth/auth.service';
-import { SESSION_COOKIE } from '../auth/session-cookie';
-import type { TokenSettings } from '../auth/login-tokens';
-import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { isPublic } from './operations';
+import type { Principal } from './principal';
+
+/** The HTTP-only cookie that carries a browser's login token. */
+export const SESSION_COOKIE = 'fourfold_session';
+
+/**
+ * Verifies a bearer token of any kind (login token, personal access token, OAuth access token)
+ * and makes its principal; throws an `AppError` (`invalid_token`, `token_expired`, ...) when it is
+ * not valid. The features that issue each kind verify it; `createApp` composes them.
+ */
+export type BearerAuthenticator = (token: string, via: Principal['via']) => Promise<Principal>;
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const CREDENTIAL_NAMES: Record<Principal['credential']['kind'], string> = {
@@ -19,13 +26,13 @@ const CREDENTIAL_NAMES: Record<Principal['credential']['kind'], string> = {
  * rejecting anything yet: the rate limiter keys on the result, and `requireCredentials`
  * decides, from the operation's security in the spec, whether it is enough.
  */
-export function identifyCaller(db: Db, tokens: TokenSettings): RequestHandler {
+export function identifyCaller(authenticate: BearerAuthenticator): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const presented = presentedToken(req);
     if (presented === undefined || !res.locals.operation || isPublic(res.locals.operation)) return next();
     try {
       if (presented.token === '') throw new AppError('invalid_token', 'The Authorization header must be "Bearer <token>".');
-      res.locals.principal = await authenticateBearer(db, tokens, presented.token, presented.via);
+      res.locals.principal = await authenticate(presented.token, presented.via);
     } catch (error) {
       if (!(error instanceof AppError)) return next(error);
       res.locals.credentialsError = error;
@@ -35,23 +42,6 @@ export function identifyCaller(db: Db, tokens: TokenSettings): RequestHandler {
 }
 
 /**
- * The browser session from the `fourfold_session` cookie alone (never a bearer header), for
- * pages of public operations that act for the logged-in user, such as the OAuth consent page.
- * Undefined when there is none or it is no longer valid.
- */
-export async function browserSession(db: Db, tokens: TokenSettings, req: Request): Promise<Principal | undefined> {
-  const cookie = req.headers.cookie ? parseCookies(req.headers.cookie)[SESSION_COOKIE] : undefined;
-  if (!cookie) return undefined;
-  try {
-    return await authenticateLoginToken(db, tokens, cookie, 'cookie');
-  } catch (error) {
-    if (error instanceof AppError) return undefined;
-    throw error;
-  }
-}
-
-/** Whether the request carries an `Origin` header naming this server (CSRF defence for form posts). */
-/**
  * This API's own origin: PUBLIC_URL's when configured (it must be in production, where the Host
  * header is the client's to choose), else the request's, for local use.
  */
@@ -59,6 +49,7 @@ export function ownOrigin(req: Request): string {
   return (req.app.get('public origin') as string | undefined) ?? `${req.protocol}://${req.get('host')}`;
 }
 
+/** Whether the request carries an `Origin` header naming this server (CSRF defence for form posts). */
 export function isSameOrigin(req: Request): boolean {
   return req.get('origin') === ownOrigin(req);
 }

@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
-import { claimIdempotencyKey, findIdempotencyKey, releaseIdempotencyKey, saveIdempotentResponse } from '../idempotency/idempotency.repository';
+import { claimIdempotencyKey, findIdempotencyKey, releaseIdempotencyKey, saveIdempotentResponse } from './idempotency.repository';
 import { stableJson } from '../stable-json';
 import { principalOf } from './authenticate';
 

@@ -1,6 +1,6 @@
 import type { RateLimitInfo } from 'express-rate-limit';
-import type { Principal } from '../auth/auth.service';
 import type { Operation } from './operations';
+import type { Principal } from './principal';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -1,9 +1,9 @@
 import { MemoryStore, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
 import { Redis } from 'ioredis';
-import { sql } from 'kysely';
 import { RedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database';
+import { decrementCounter, deleteCounter, deleteStaleCounters, findCounter, incrementCounter } from './rate-limit.repository';
 
 /** Makes the store of one budget; every budget needs its own (express-rate-limit refuses to share one). */
 export type RateLimitStoreFactory = (budget: string) => Store;
@@ -14,9 +14,8 @@ const CLEANUP_GRACE_MS = 60_000;
 const CLEANUP_EVERY_MS = 5 * 60_000;
 
 /**
- * Fixed-window counters in the `rate_limits` table, shared by every API process on the database.
- * Each increment is one statement, so concurrent requests from any number of processes cannot
- * lose a hit, and the window boundaries come from the database's clock, not each process's.
+ * Fixed-window counters in the `rate_limits` table, shared by every API process on the database
+ * (see `incrementCounter` for why no hit is lost).
  */
 export class PostgresStore implements Store {
   /** Counters are shared with other processes, not kept in this one. */
@@ -38,54 +37,27 @@ export class PostgresStore implements Store {
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
-    const resetAt = sql<Date>`now() + ${this.windowMs}::integer * interval '1 millisecond'`;
-    const expired = sql<boolean>`rate_limits.reset_at <= now()`;
-    const row = await this.db
-      .insertInto('rate_limits')
-      .values({ key: this.prefix + key, hits: 1, reset_at: resetAt })
-      .onConflict((conflict) =>
-        // Every expression on the right reads the row as it was before this update.
-        conflict.column('key').doUpdateSet({
-          hits: sql<number>`case when ${expired} then 1 else rate_limits.hits + 1 end`,
-          reset_at: sql<Date>`case when ${expired} then ${resetAt} else rate_limits.reset_at end`,
-        }),
-      )
-      .returning(['hits', 'reset_at'])
-      .executeTakeFirstOrThrow();
+    const counter = await incrementCounter(this.db, this.prefix + key, this.windowMs);
     this.cleanUpNowAndThen();
-    return { totalHits: row.hits, resetTime: new Date(row.reset_at) };
+    return { totalHits: counter.hits, resetTime: counter.resetAt };
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
-    const row = await this.db
-      .selectFrom('rate_limits')
-      .select(['hits', 'reset_at'])
-      .where('key', '=', this.prefix + key)
-      .where('reset_at', '>', sql<Date>`now()`)
-      .executeTakeFirst();
-    return row && { totalHits: row.hits, resetTime: new Date(row.reset_at) };
+    const counter = await findCounter(this.db, this.prefix + key);
+    return counter && { totalHits: counter.hits, resetTime: counter.resetAt };
   }
 
-  async decrement(key: string): Promise<void> {
-    await this.db
-      .updateTable('rate_limits')
-      .set({ hits: sql<number>`greatest(hits - 1, 0)` })
-      .where('key', '=', this.prefix + key)
-      .where('reset_at', '>', sql<Date>`now()`)
-      .execute();
+  decrement(key: string): Promise<void> {
+    return decrementCounter(this.db, this.prefix + key);
   }
 
-  async resetKey(key: string): Promise<void> {
-    await this.db.deleteFrom('rate_limits').where('key', '=', this.prefix + key).execute();
+  resetKey(key: string): Promise<void> {
+    return deleteCounter(this.db, this.prefix + key);
   }
 
   /** Deletes the counters of every budget whose window ended more than a minute ago. */
-  async deleteStale(): Promise<number> {
-    const result = await this.db
-      .deleteFrom('rate_limits')
-      .where('reset_at', '<', sql<Date>`now() - ${CLEANUP_GRACE_MS}::integer * interval '1 millisecond'`)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+  deleteStale(): Promise<number> {
+    return deleteStaleCounters(this.db, CLEANUP_GRACE_MS);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToIo } from 'node:timers/promises';
-import type { Principal } from '../auth/auth.service';
+import type { Principal } from '../http/principal';
 import type { Db } from '../db/database';
 import type { AccountRow, ImportRow } from '../db/schema';
 import { lockAccount } from '../accounts/accounts.repository';

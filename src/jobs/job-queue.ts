@@ -1,8 +1,7 @@
-import { CompiledQuery } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
-import { embeddedDatabaseOf, type Db } from '../db/database';
+import { embeddedDatabaseOf, executeRawSql, type Db } from '../db/database';
 
 /** Every queue fourfold uses; created when the queue starts. */
 export const QUEUES = {
@@ -130,7 +129,7 @@ export class JobQueue {
 }
 
 function kyselyExecutor(db: Db): PgBoss.Db {
-  return { executeSql: (text, values) => db.executeQuery(CompiledQuery.raw(text, values ?? [])) as Promise<{ rows: never[] }> };
+  return { executeSql: (text, values) => executeRawSql<never>(db, text, values) };
 }
 
 /**
@@ -142,7 +141,7 @@ function embeddedExecutor(db: Db, pglite: NonNullable<ReturnType<typeof embedded
   return {
     executeSql: (text, values) =>
       values && values.length > 0
-        ? (db.executeQuery(CompiledQuery.raw(text, values)) as Promise<{ rows: never[] }>)
+        ? executeRawSql<never>(db, text, values)
         : db.connection().execute(async () => (await pglite.exec(text)).at(-1) ?? { rows: [] }),
   };
 }

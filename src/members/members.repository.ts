@@ -77,6 +77,3 @@ export function claimInvitation(db: Db, tokenHash: string) {
   return db.deleteFrom('invitations').where('token_hash', '=', tokenHash).returningAll().executeTakeFirst();
 }
 
-export async function setPasswordHash(db: Db, userId: string, passwordHash: string): Promise<void> {
-  await db.updateTable('users').set({ password_hash: passwordHash, updated_at: new Date() }).where('id', '=', userId).execute();
-}

@@ -1,7 +1,7 @@
-import { findMember } from '../auth/auth.repository';
-import type { Principal } from '../auth/auth.service';
+import { findMembership } from '../auth/auth.service';
+import type { Principal } from '../http/principal';
 import { signLoginToken, type TokenSettings } from '../auth/login-tokens';
-import { hashPassword } from '../auth/passwords';
+import { hashPassword } from '../users/passwords';
 import type { Role } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
@@ -10,7 +10,7 @@ import { newId } from '../ids';
 import { insertMembership } from '../organizations/organizations.repository';
 import { assertOrganizationActive } from '../organizations/organizations.service';
 import { generateSecret, hashSecret } from '../secrets';
-import { findUserByUsername, insertUser } from '../users/users.repository';
+import { findUserByUsername, insertUser, setPasswordHash } from '../users/users.service';
 import {
   deleteMembership,
   deleteUserWithoutMemberships,
@@ -18,7 +18,6 @@ import {
   findMemberRow,
   insertInvitation,
   lockOwners,
-  setPasswordHash,
   updateRole,
   type MemberRow,
 } from './members.repository';
@@ -93,7 +92,7 @@ export async function acceptInvitation(db: Db, tokens: TokenSettings, secret: st
     // Throwing rolls the claim back: an expired invitation stays (and stays expired).
     if (found.expires_at <= new Date()) throw new AppError('token_expired', 'The invitation has expired; ask for a new one.');
     // Refused, not spent: the invitation works again once the organization is reinstated.
-    const member = await findMember(trx, found.organization_id, found.user_id);
+    const member = await findMembership(trx, found.organization_id, found.user_id);
     if (member) assertOrganizationActive(member.organization_status);
     await setPasswordHash(trx, found.user_id, passwordHash);
     return found;

@@ -1,12 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
-import { logIn, type Principal } from '../auth/auth.service';
+import { browserSession, logIn } from '../auth/auth.service';
+import type { Principal } from '../http/principal';
 import type { TokenSettings } from '../auth/login-tokens';
 import { setSessionCookie } from '../auth/session-cookie';
 import { SCOPES_BY_ROLE } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
-import { browserSession, isSameOrigin, ownOrigin } from '../http/authenticate';
+import { isSameOrigin, ownOrigin } from '../http/authenticate';
 import type { OperationHandler, Schemas } from '../http/contract';
 import { sendConsentPage, sendErrorPage, sendLoginPage } from './oauth.pages';
 import { findClientById } from './oauth.repository';

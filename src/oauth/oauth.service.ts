@@ -22,9 +22,9 @@ import OAuth2Server, {
   type Token,
   type User,
 } from '@node-oauth/oauth2-server';
-import { findMember } from '../auth/auth.repository';
+import { findMembership, requireActiveMember } from '../auth/auth.service';
 import { assertOrganizationActive } from '../organizations/organizations.service';
-import type { Principal } from '../auth/auth.service';
+import type { Principal } from '../http/principal';
 import { SCOPES_BY_ROLE, type Role, type Scope } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
@@ -125,7 +125,7 @@ function createModel(db: Db, { authenticateClients }: { authenticateClients: boo
     user: user as User,
   });
   const grantUserOf = async (row: { organization_id: string; user_id: string; authorization_id: string }, familyId: string) => {
-    const member = await findMember(db, row.organization_id, row.user_id);
+    const member = await findMembership(db, row.organization_id, row.user_id);
     if (!member) return null;
     assertOrganizationActive(member.organization_status);
     const user: GrantUser = {
@@ -305,9 +305,7 @@ export async function authenticateOAuthAccessToken(db: Db, token: string, via: P
   const row = await findTokenByAccessHash(db, hashSecret(token));
   if (!row || row.revoked_at !== null) throw new AppError('invalid_token', 'The OAuth access token is unknown or has been revoked.');
   if (row.access_expires_at <= new Date()) throw new AppError('token_expired', 'The OAuth access token has expired. Refresh it.');
-  const member = await findMember(db, row.organization_id, row.user_id);
-  if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
-  assertOrganizationActive(member.organization_status);
+  const member = await requireActiveMember(db, row.organization_id, row.user_id);
   const held = new Set(row.scopes);
   return {
     userId: member.user_id,
@@ -346,7 +344,7 @@ export async function introspectOAuthToken(db: Db, client: OAuthClient, token: s
   const isRefresh = token.startsWith(REFRESH_TOKEN_PREFIX);
   const expiresAt = isRefresh ? row.refresh_expires_at : row.access_expires_at;
   if (!expiresAt || expiresAt <= new Date() || (isRefresh && row.rotated_at !== null)) return { active: false };
-  const member = await findMember(db, row.organization_id, row.user_id);
+  const member = await findMembership(db, row.organization_id, row.user_id);
   if (!member || member.organization_status !== 'active') return { active: false };
   const held = new Set(row.scopes);
   return {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/database';
 import type { MembershipsTable } from '../db/schema';
 
@@ -36,4 +37,9 @@ export function renameOrganization(db: Db, id: string, name: string) {
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/** Serializes first-start bootstraps of concurrent processes until the transaction ends. */
+export async function lockFirstOwnerBootstrap(trx: Db): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext('fourfold.bootstrap'))`.execute(trx);
 }

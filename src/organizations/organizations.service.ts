@@ -1,12 +1,11 @@
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { newId } from '../ids';
-import { generatePassword, hashPassword } from '../auth/passwords';
-import { hasAnyUser, insertUser } from '../users/users.repository';
-import { insertMembership, insertOrganization } from './organizations.repository';
+import { generatePassword, hashPassword } from '../users/passwords';
+import { hasAnyUser, insertUser } from '../users/users.service';
+import { insertMembership, insertOrganization, lockFirstOwnerBootstrap } from './organizations.repository';
 
 /** Creates an organization and its first owner. Run it inside a transaction: it writes three rows. */
 export async function insertOrganizationWithOwner(
@@ -28,7 +27,7 @@ export async function insertOrganizationWithOwner(
  */
 export async function bootstrapFirstOwner(db: Db, admin: Config['admin'], logger: Logger): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(hashtext('fourfold.bootstrap'))`.execute(trx);
+    await lockFirstOwnerBootstrap(trx);
     if (await hasAnyUser(trx)) return;
     const password = admin.password ?? generatePassword();
     const { organizationId } = await insertOrganizationWithOwner(trx, {

@@ -1,5 +1,5 @@
 import { existingAccountIds } from '../accounts/accounts.repository';
-import type { Principal } from '../auth/auth.service';
+import type { Principal } from '../http/principal';
 import type { Db } from '../db/database';
 import type { CustomPolicyData, OverridePolicyData, PolicyKind, PolicyRow } from '../db/schema';
 import { AppError, type ErrorDetail } from '../errors';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { findAudit } from '../audits/audits.repository';
-import type { Principal } from '../auth/auth.service';
+import type { Principal } from '../http/principal';
 import { findLatestSucceededAudit } from '../compliance/compliance.repository';
 import type { Db } from '../db/database';
 import type { AuditRow, ReportFilters, ReportFormat, ReportProvenance, ReportType } from '../db/schema';

@@ -1,12 +1,11 @@
-import type { Principal } from '../auth/auth.service';
-import { findMember } from '../auth/auth.repository';
+import type { Principal } from '../http/principal';
+import { requireActiveMember } from '../auth/auth.service';
 import { PLATFORM_SCOPE, SCOPES_BY_ROLE, type Scope } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { generateSecret, hashSecret, hasValidChecksum } from '../secrets';
-import { assertOrganizationActive } from '../organizations/organizations.service';
 import { findTokenByHash, insertToken, recordTokenUse } from './tokens.repository';
 
 export const PAT_PREFIX = 'ffp_';
@@ -90,9 +89,7 @@ export async function authenticatePersonalAccessToken(db: Db, secret: string, vi
   if (token.expires_at && token.expires_at <= now) {
     throw new AppError('token_expired', 'The personal access token has expired. Create a new one.');
   }
-  const member = await findMember(db, token.organization_id, token.user_id);
-  if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
-  assertOrganizationActive(member.organization_status);
+  const member = await requireActiveMember(db, token.organization_id, token.user_id);
   await recordTokenUse(db, token.id, now);
   const roleScopes: readonly Scope[] = SCOPES_BY_ROLE[member.role];
   return {
