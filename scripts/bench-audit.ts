@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { CanonicalResource, Provider } from '../src/imports/import-parsers';
+import type { CanonicalResource } from '../src/imports/canonical-resource';
+import type { Provider } from '../src/providers';
 import { loadCatalogue, type Catalogue } from '../src/rules/catalogue';
 import { isWorldOpen } from '../src/rules/network';
 import { ResourceGraph } from '../src/rules/resource-graph';

@@ -3,7 +3,7 @@
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-import.ts [--count 100000]
 // N counts AWS resources (the account's provider): the file holds exactly N, all imported.
 import { parseArgs } from 'node:util';
-import type { CanonicalResource } from '../src/imports/import-parsers';
+import type { CanonicalResource } from '../src/imports/canonical-resource';
 import { startBenchServer } from './bench-server';
 import { syntheticResources } from './synthetic-inventory';
 

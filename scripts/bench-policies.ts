@@ -5,7 +5,7 @@
 // against the < 2 s target; then the same custom rule applied by a full audit.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-policies.ts [--count 10000]
 import { parseArgs } from 'node:util';
-import type { Provider } from '../src/imports/import-parsers';
+import type { Provider } from '../src/providers';
 import { startBenchServer } from './bench-server';
 import { syntheticResources } from './synthetic-inventory';
 

@@ -4,7 +4,7 @@ import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import type { Db } from '../src/db/database';
 import { JobQueue } from '../src/jobs/job-queue';
-import { startWorkers } from '../src/jobs/workers';
+import { startWorkers } from '../src/workers';
 import { bootstrapFirstOwner } from '../src/organizations/organizations.service';
 import { createTestDatabase } from '../test/support/database';
 
@@ -30,7 +30,7 @@ export async function startBenchServer(env: Record<string, string>, options: { w
   const logger = pino({ level: 'silent' });
   await bootstrapFirstOwner(database.db, config.admin, logger);
   const jobs = new JobQueue(database.db, config, logger);
-  if (options.workers ?? true) await startWorkers(jobs, database.db, logger);
+  if (options.workers ?? true) await startWorkers({ jobs, db: database.db, logger });
   const server = createApp({ config, db: database.db, logger, signingSecret: secret, jobs }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { CanonicalResource, Provider } from '../src/imports/import-parsers';
+import type { CanonicalResource } from '../src/imports/canonical-resource';
+import type { Provider } from '../src/providers';
 
 /** Share of resources given a deliberate misconfiguration for the audit rules to find. */
 export const MISCONFIGURED_SHARE = 0.05;

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { sql } from 'kysely';
 import YAML from 'yaml';
 import { reopenExpiredRiskAcceptances } from '../src/findings/findings.service';
-import { startWorkers } from '../src/jobs/workers';
+import { startWorkers } from '../src/workers';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { readCatalogue, type Catalogue } from '../src/rules/catalogue';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
@@ -326,7 +326,7 @@ describe('audits whose worker dies', () => {
     const abandoned = (await request(d.app).post('/v1/audits').set(as(token)).send({}).expect(202)).body.id as string;
     await dieMidAudit(retried, true);
     await dieMidAudit(abandoned, false);
-    await startWorkers(d.jobs, d.db, d.logger);
+    await startWorkers({ jobs: d.jobs, db: d.db, logger: d.logger });
     expect(await waitForAudit(d.app, token, retried)).toMatchObject({ status: 'succeeded', progress: { resources_evaluated: 7, resources_total: 7 } });
     expect(await waitForAudit(d.app, token, abandoned)).toMatchObject({
       status: 'failed',

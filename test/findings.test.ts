@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import request from 'supertest';
 import { reopenExpiredRiskAcceptances } from '../src/findings/findings.service';
 import { QUEUES } from '../src/jobs/job-queue';
-import { EXPIRY_CRON } from '../src/jobs/workers';
+import { EXPIRY_CRON } from '../src/workers';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
 import { expectError } from './support/expectations';

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { syntheticResources, writeNativeInventory } from '../scripts/synthetic-inventory';
-import { parseInventory, type CanonicalResource, type ImportFormat, type ParseResult } from '../src/imports/import-parsers';
+import type { CanonicalResource, ParseResult } from '../src/imports/canonical-resource';
+import { parseInventory, type ImportFormat } from '../src/imports/import-parsers';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'inventory');
 const ACCOUNT = '123456789012';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { CEL_FUNCTIONS, CEL_VARIABLES } from '../src/rules/cel-functions';
-import { RuleSet } from '../src/policies/policy-rules';
+import { RuleSet } from '../src/rules/rule-set';
 import { loadCatalogue } from '../src/rules/catalogue';
 import { loadCelEngine } from '../src/rules/cel-engine';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import request from 'supertest';
-import { startWorkers } from '../src/jobs/workers';
+import { startWorkers } from '../src/workers';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { readCatalogue } from '../src/rules/catalogue';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
@@ -344,7 +344,7 @@ describe('reports kept in a folder, before they are ready, and failing', () => {
     expectError(await request(folderApp.app).get(`/v1/reports/${created.body.id}/download`).set(as(token)), 409, 'report_not_ready');
     expect((await request(folderApp.app).get(`/v1/reports/${created.body.id}`).set(as(token)).expect(200)).body).toMatchObject({ status: 'queued', size_bytes: null, sha256: null });
 
-    await startWorkers(folderApp.jobs, folderApp.db, folderApp.logger, undefined, { reportsDir });
+    await startWorkers({ jobs: folderApp.jobs, db: folderApp.db, logger: folderApp.logger, reportsDir });
     folderApp.jobs.wake('reports');
     const ready = await waitForReport(folderApp.app, token, created.body.id);
     expect(ready.status).toBe('ready');

@@ -3,8 +3,7 @@ import type { Db } from '../db/database';
 import type { AuditRow, AuditSummaryData, FindingEventRow, FindingRow } from '../db/schema';
 import { insertFindingEvents } from '../findings/findings.repository';
 import { newId } from '../ids';
-import { enabledPolicies } from '../policies/policies.repository';
-import { RuleSet, type EffectiveRule } from '../policies/policy-rules';
+import { RuleSet, type EffectiveRule, type PolicyDefinition } from '../rules/rule-set';
 import type { Catalogue } from '../rules/catalogue';
 import { loadCelEngine } from '../rules/cel-engine';
 import { ResourceGraph } from '../rules/resource-graph';
@@ -39,8 +38,11 @@ export const SEVERITY_WEIGHTS: Record<Severity, number> = { info: 0, low: 1, med
 const PROGRESS_EVERY = 2000;
 const SHOWN_ERRORS = 50;
 
+/** What an audit evaluates, and by which clock. */
 export interface AuditRunSettings {
   catalogue: () => Promise<Catalogue>;
+  /** The organization's enabled policies, as they are when an attempt starts. */
+  policies: (db: Db, organizationId: string) => Promise<PolicyDefinition[]>;
   /** The audit's clock: ages and expiries in conditions are measured from it. */
   now: () => Date;
 }
@@ -61,7 +63,7 @@ export async function runAudit(db: Db, auditId: string, settings: AuditRunSettin
   const now = settings.now();
   try {
     // The policies as they are when the attempt starts; later changes apply from the next audit.
-    const rules = new RuleSet(catalogue, await loadCelEngine(), await enabledPolicies(db, audit.organization_id));
+    const rules = new RuleSet(catalogue, await loadCelEngine(), await settings.policies(db, audit.organization_id));
     const { estate, targets } = await resourcesToEvaluate(db, audit, rules);
     const evaluation = await evaluate(db, audit, rules, estate, targets, now);
     await db.transaction().execute(async (trx) => {

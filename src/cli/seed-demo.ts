@@ -12,6 +12,7 @@ import type { Db } from '../db/database';
 import { importInventory } from '../imports/imports.service';
 import type { JobQueue } from '../jobs/job-queue';
 import { createOrganization } from '../platform/platform.service';
+import { enabledPolicies } from '../policies/policies.service';
 import { loadCatalogue } from '../rules/catalogue';
 
 const FIXTURE = path.join(__dirname, '..', '..', 'test', 'fixtures', 'inventory', 'native.json');
@@ -42,7 +43,7 @@ export async function seedDemo(db: Db, jobs: JobQueue, input: { slug: string; us
     resources += imported.counts.created;
   }
   const audit = await insertQueuedAudit(db, principal, { mode: 'full', account_ids: null, parent_audit_id: null });
-  await runAudit(db, audit.id, { catalogue: loadCatalogue, now: () => new Date() });
+  await runAudit(db, audit.id, { catalogue: loadCatalogue, policies: enabledPolicies, now: () => new Date() });
   const finished = await findAudit(db, organization.id, audit.id);
   if (finished?.status !== 'succeeded' || !finished.summary) throw new Error(`the demo audit ${audit.id} did not succeed (${finished?.error_message ?? finished?.status})`);
   const findings = Object.values(finished.summary.findings).reduce((sum, bySeverity) => sum + Object.values(bySeverity).reduce((a, b) => a + b, 0), 0);

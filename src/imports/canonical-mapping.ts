@@ -1,4 +1,5 @@
-import type { CanonicalResource, ImportProblem, ParseResult, Provider } from './import-parsers';
+import { PROVIDER_TYPE_PREFIX, type Provider } from '../providers';
+import type { CanonicalResource, ImportProblem, ParseResult } from './canonical-resource';
 
 /** A step into an attribute value: an object key or an array index. */
 export type AttributePath = (string | number)[];
@@ -16,9 +17,6 @@ export interface TerraformInstance {
   /** Plans: a resource that is not created yet has no cloud id; its address stands in for it. */
   addressIsIdentity: boolean;
 }
-
-export const PROVIDER_TYPE_PREFIX: Readonly<Record<Provider, string>> = { aws: 'aws_', azure: 'azurerm_', gcp: 'google_' };
-export const PROVIDERS: readonly Provider[] = ['aws', 'azure', 'gcp'];
 
 const PROVIDER_BY_TERRAFORM_NAME: Readonly<Record<string, Provider>> = {
   aws: 'aws',

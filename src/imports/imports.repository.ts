@@ -3,7 +3,7 @@ import type { Db } from '../db/database';
 import type { ImportRow, ImportsTable } from '../db/schema';
 import type { Schemas } from '../http/contract';
 import { CONTENT_COLUMNS, contentRowJson, jsonRowsParam, type ResourceContentRow } from '../resources/resources.repository';
-import type { CanonicalResource, ImportProblem } from './import-parsers';
+import type { CanonicalResource, ImportProblem } from './canonical-resource';
 
 const PENDING = ['queued', 'running'] as const;
 

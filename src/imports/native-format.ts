@@ -1,5 +1,6 @@
-import { isPlainObject, PROVIDER_TYPE_PREFIX, PROVIDERS, reportDuplicates } from './canonical-mapping';
-import type { CanonicalResource, ImportProblem, ParseResult, Provider } from './import-parsers';
+import { PROVIDER_TYPE_PREFIX, PROVIDERS, type Provider } from '../providers';
+import { isPlainObject, reportDuplicates } from './canonical-mapping';
+import type { CanonicalResource, ImportProblem, ParseResult } from './canonical-resource';
 
 /** Reads fourfold's own format: `{"resources": [ canonical resources ]}`, validating every item. */
 export function parseNativeInventory(document: unknown): ParseResult {

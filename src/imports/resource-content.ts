@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { stableJson } from '../stable-json';
-import type { CanonicalResource } from './import-parsers';
+import type { CanonicalResource } from './canonical-resource';
 
 // Imports need a resource's canonical content twice (the NUL check of the limits, then its hash
 // and its row), and making it is the costliest step per resource: it is made once per object.

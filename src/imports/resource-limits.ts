@@ -1,6 +1,6 @@
 import Ajv2020 from 'ajv/dist/2020';
 import { loadOpenApiDocument } from '../http/openapi-document';
-import type { CanonicalResource, ImportProblem } from './import-parsers';
+import type { CanonicalResource, ImportProblem } from './canonical-resource';
 import { contentJson } from './resource-content';
 
 // The spec's own resource schemas, so that an import never stores what the API could not answer.

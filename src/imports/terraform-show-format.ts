@@ -1,5 +1,5 @@
 import { isPlainObject, mapTerraformInstances, type AttributePath, type TerraformInstance } from './canonical-mapping';
-import type { ImportProblem, ParseResult } from './import-parsers';
+import type { ImportProblem, ParseResult } from './canonical-resource';
 
 /** Reads `terraform show -json` output, of a state (`values`) or of a plan (`planned_values`). */
 export function parseTerraformShow(document: unknown): ParseResult {

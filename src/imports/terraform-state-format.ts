@@ -1,5 +1,5 @@
 import { isPlainObject, mapTerraformInstances, type AttributePath, type TerraformInstance } from './canonical-mapping';
-import type { ImportProblem, ParseResult } from './import-parsers';
+import type { ImportProblem, ParseResult } from './canonical-resource';
 
 const SUPPORTED_VERSION = 4;
 

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database';
 import type { PolicyKind, PolicyRow, PolicyVersionRow, PoliciesTable } from '../db/schema';
 import type { FindingWithResource } from '../findings/findings.repository';
-import type { PolicyDefinition } from './policy-rules';
+import type { PolicyDefinition } from '../rules/rule-set';
 
 /** A policy's content as written: its JSON columns as values, serialized here. */
 export type PolicyWrite = Omit<PoliciesTable, 'custom' | 'override'> & { custom: unknown; override: unknown };

@@ -10,7 +10,9 @@ import { isValidPath } from '../rules/attribute-path';
 import { InvalidExpressionError, type CelEngine } from '../rules/cel-engine';
 import { FRAMEWORK_IDS, type FrameworkId } from '../rules/rule-definition';
 import { deletePolicy, findPolicy, insertPolicy, lockPolicy, updatePolicy, type PolicyWrite } from './policies.repository';
-import { providerOfType } from './policy-rules';
+
+export { enabledPolicies } from './policies.repository';
+import { providerOfType } from '../providers';
 
 type PolicyCreate = Schemas['PolicyCreate'];
 type PolicyUpdate = Schemas['PolicyUpdate'];

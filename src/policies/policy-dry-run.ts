@@ -11,7 +11,7 @@ import { ResourceGraph } from '../rules/resource-graph';
 import { SEVERITIES, type Severity } from '../rules/rule-definition';
 import { auditFindingsOfRule, enabledPolicies } from './policies.repository';
 import { changedContent, requirePolicy, validatePolicy, type PolicyChecks, type PolicyContent } from './policies.service';
-import { RuleSet, type PolicyDefinition } from './policy-rules';
+import { RuleSet, type PolicyDefinition } from '../rules/rule-set';
 
 type Preview = Schemas['PolicyTestFinding'];
 

@@ -3,7 +3,8 @@ import type { Catalogue } from '../rules/catalogue';
 import { EXPRESSION_LIMITS } from '../rules/cel-engine';
 import { CEL_FUNCTIONS, CEL_VARIABLES } from '../rules/cel-functions';
 import { knownResourceTypes } from './policies.service';
-import { POLICY_RUN_LIMITS, providerOfType } from './policy-rules';
+import { providerOfType } from '../providers';
+import { POLICY_RUN_LIMITS } from '../rules/rule-set';
 
 /** The dialect as `GET /v1/policies/schema` serves it: the engine's own lists, and what the catalogue reads per type. */
 export function policySchema(catalogue: Catalogue): Schemas['PolicySchema'] {

@@ -8,7 +8,7 @@ import type { Db } from '../../src/db/database';
 import { openRedis } from '../../src/http/rate-limit-store';
 import type { AuditRunSettings } from '../../src/audits/audit-runner';
 import { JobQueue } from '../../src/jobs/job-queue';
-import { startWorkers } from '../../src/jobs/workers';
+import { startWorkers } from '../../src/workers';
 import { bootstrapFirstOwner } from '../../src/organizations/organizations.service';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -42,7 +42,7 @@ export interface TestAppOptions {
   /** A database to use instead of a fresh one (migrated already); closing the app drops it as `drop` says. */
   database?: TestDatabase;
   /** The catalogue and clock audits run with (default: the built-in catalogue, the real clock). */
-  auditSettings?: AuditRunSettings;
+  auditSettings?: Partial<AuditRunSettings>;
 }
 
 /**
@@ -73,7 +73,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   await bootstrapFirstOwner(database.db, config.admin, logger);
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   const jobs = new JobQueue(database.db, config, logger);
-  if (options.workers) await startWorkers(jobs, database.db, logger, options.auditSettings, { reportsDir: config.reportsDir });
+  if (options.workers) await startWorkers({ jobs, db: database.db, logger, audits: options.auditSettings, reportsDir: config.reportsDir });
   const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, jobs, document: options.document });
   let memberCount = 0;
   return {

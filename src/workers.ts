@@ -1,24 +1,31 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/database';
-import { failAbandonedAudit, runAudit, type AuditRunSettings } from '../audits/audit-runner';
-import type { AuditJob } from '../audits/audits.service';
-import { reopenExpiredRiskAcceptances } from '../findings/findings.service';
-import { applyQueuedImport, failAbandonedImport, type ImportJob } from '../imports/imports.service';
-import { failAbandonedReport, generateReport, type ReportJob, type ReportSettings } from '../reports/reports.service';
-import { loadCatalogue } from '../rules/catalogue';
-import { QUEUES, type JobQueue } from './job-queue';
+import type { Db } from './db/database';
+import { failAbandonedAudit, runAudit, type AuditRunSettings } from './audits/audit-runner';
+import type { AuditJob } from './audits/audits.service';
+import { reopenExpiredRiskAcceptances } from './findings/findings.service';
+import { enabledPolicies } from './policies/policies.service';
+import { applyQueuedImport, failAbandonedImport, type ImportJob } from './imports/imports.service';
+import { failAbandonedReport, generateReport, type ReportJob, type ReportSettings } from './reports/reports.service';
+import { loadCatalogue } from './rules/catalogue';
+import { QUEUES, type JobQueue } from './jobs/job-queue';
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
 
+export interface WorkerDeps {
+  jobs: JobQueue;
+  db: Db;
+  logger: Logger;
+  /** Tests only: the catalogue and clock audits run with instead of the built-in one and the real clock. */
+  audits?: Partial<AuditRunSettings>;
+  /** Where report files go; undefined keeps them in the database. */
+  reportsDir?: string;
+}
+
 /** Works every queue in this process (the API's by default; `npm run worker` for a worker alone). */
-export async function startWorkers(
-  jobs: JobQueue,
-  db: Db,
-  logger: Logger,
-  audits: AuditRunSettings = DEFAULT_AUDIT_SETTINGS,
-  reports: ReportSettings = { reportsDir: undefined },
-): Promise<void> {
+export async function startWorkers({ jobs, db, logger, reportsDir, ...options }: WorkerDeps): Promise<void> {
+  const audits: AuditRunSettings = { ...DEFAULT_AUDIT_SETTINGS, ...options.audits };
+  const reports: ReportSettings = { reportsDir };
   await jobs.work<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {
@@ -63,4 +70,4 @@ export async function startWorkers(
   await jobs.schedule(QUEUES.findingExpiry, EXPIRY_CRON);
 }
 
-const DEFAULT_AUDIT_SETTINGS: AuditRunSettings = { catalogue: loadCatalogue, now: () => new Date() };
+const DEFAULT_AUDIT_SETTINGS: AuditRunSettings = { catalogue: loadCatalogue, policies: enabledPolicies, now: () => new Date() };

@@ -1,9 +1,9 @@
-import { PROVIDER_TYPE_PREFIX } from '../imports/canonical-mapping';
+import { providerOfType } from '../providers';
 import type { AppliedPolicyVersion, CustomPolicyData, OverridePolicyData, PolicyKind } from '../db/schema';
-import { EXPRESSION_LIMITS, runtimeErrorMessage, type CelEngine, type CelVariables, type CompiledExpression } from '../rules/cel-engine';
-import type { Catalogue } from '../rules/catalogue';
-import type { RuleDefinition, Severity } from '../rules/rule-definition';
-import { compileRule, evaluateRule, type CompiledRule, type EvaluationContext, type RuleOutcome, type RuleResource } from '../rules/rule-evaluation';
+import { EXPRESSION_LIMITS, runtimeErrorMessage, type CelEngine, type CelVariables, type CompiledExpression } from './cel-engine';
+import type { Catalogue } from './catalogue';
+import type { RuleDefinition, Severity } from './rule-definition';
+import { compileRule, evaluateRule, type CompiledRule, type EvaluationContext, type RuleOutcome, type RuleResource } from './rule-evaluation';
 
 /** A policy as audits and dry runs apply it (one version of it). */
 export interface PolicyDefinition {
@@ -51,11 +51,6 @@ interface CompiledOverride {
 export type PolicyOutcome = RuleOutcome | { outcome: 'skipped'; reason: string };
 
 export const EXCEPTED_BY_POLICY = 'excepted_by_policy';
-
-/** The provider of a resource type (`aws_s3_bucket` → aws), or undefined. */
-export function providerOfType(type: string): RuleDefinition['provider'] | undefined {
-  return (Object.keys(PROVIDER_TYPE_PREFIX) as RuleDefinition['provider'][]).find((p) => type.startsWith(PROVIDER_TYPE_PREFIX[p]));
-}
 
 /** A custom policy as a rule definition: its id is the policy's, its version the policy's. */
 export function customRuleDefinition(policy: { id: string; version: number }, custom: CustomPolicyData): RuleDefinition {
