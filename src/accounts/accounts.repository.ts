@@ -68,3 +68,7 @@ export async function existingAccountIds(db: Db, organizationId: string, ids: st
   const rows = await db.selectFrom('accounts').select('id').where('organization_id', '=', organizationId).where('id', 'in', ids).execute();
   return new Set(rows.map((row) => row.id));
 }
+
+export async function recordAccountImport(db: Db, accountId: string, at: Date): Promise<void> {
+  await db.updateTable('accounts').set({ last_import_at: at }).where('id', '=', accountId).execute();
+}

@@ -4,8 +4,11 @@ import type { AccountRow } from '../db/schema';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
-import { countResourcesOfAccount } from '../resources/resources.repository';
+import { countResourcesOfAccount } from '../resources/resources.service';
 import { deleteAccount, findAccount, findAccountByExternalId, insertAccount, lockAccount } from './accounts.repository';
+
+// Queries other features use as they are.
+export { existingAccountIds, lockAccount, recordAccountImport } from './accounts.repository';
 
 type Provider = Schemas['Provider'];
 

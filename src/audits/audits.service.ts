@@ -1,4 +1,4 @@
-import { existingAccountIds } from '../accounts/accounts.repository';
+import { existingAccountIds } from '../accounts/accounts.service';
 import type { Principal } from '../http/principal';
 import type { Db } from '../db/database';
 import type { AuditRow } from '../db/schema';
@@ -6,6 +6,9 @@ import { AppError } from '../errors';
 import { newId } from '../ids';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import { endAudit, findAudit, insertAudit } from './audits.repository';
+
+// Queries other features use as they are.
+export { findAudit, latestSucceededAudit } from './audits.repository';
 
 export interface AuditJob {
   audit_id: string;

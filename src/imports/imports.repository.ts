@@ -2,7 +2,6 @@ import { sql, type Insertable } from 'kysely';
 import type { Db } from '../db/database';
 import type { ImportRow, ImportsTable } from '../db/schema';
 import type { Schemas } from '../http/contract';
-import { CONTENT_COLUMNS, contentRowJson, jsonRowsParam, type ResourceContentRow } from '../resources/resources.repository';
 import type { CanonicalResource, ImportProblem } from './canonical-resource';
 
 const PENDING = ['queued', 'running'] as const;
@@ -80,53 +79,4 @@ export function listImports(db: Db, organizationId: string, accountId: string, l
   let query = db.selectFrom('imports').selectAll().where('organization_id', '=', organizationId).where('account_id', '=', accountId);
   if (beforeId !== undefined) query = query.where('id', '<', beforeId);
   return query.orderBy('id', 'desc').limit(limit).execute();
-}
-
-export function findAccountResourceStates(db: Db, accountId: string) {
-  return db.selectFrom('resources').select(['id', 'native_id', 'content_hash', 'version', 'status']).where('account_id', '=', accountId).execute();
-}
-
-/**
- * Gives resources new content and version, seen and recorded at `seenAt` (and active, in case
- * they had gone); the content they had moves to `resource_versions`. One statement: its parts
- * share one snapshot, so the archived rows are the ones before the update.
- */
-export async function updateResourcesContent(db: Db, rows: ResourceContentRow[], seenAt: Date): Promise<void> {
-  if (rows.length === 0) return;
-  await sql`
-    with r as materialized (
-      select r.* from ${jsonRowsParam(rows.map(contentRowJson))}, jsonb_to_record(s.row::jsonb) as r(${CONTENT_COLUMNS})
-    ), archived as (
-      insert into resource_versions (resource_id, version, content_hash, name, region, tags, attributes, relationships, recorded_at)
-      select resources.id, resources.version, resources.content_hash, resources.name, resources.region, resources.tags,
-             resources.attributes, resources.relationships, resources.version_recorded_at
-      from resources join r on resources.id = r.id
-    )
-    update resources set type = r.type, name = r.name, region = r.region, tags = r.tags, attributes = r.attributes,
-      relationships = r.relationships, content_hash = r.content_hash, version = r.version, last_seen_at = ${seenAt},
-      version_recorded_at = ${seenAt}, status = 'active'
-    from r where resources.id = r.id`.execute(db);
-}
-
-/** Marks resources seen again, unchanged (and active, in case they had gone). */
-export async function markResourcesSeen(db: Db, ids: string[], seenAt: Date): Promise<void> {
-  if (ids.length === 0) return;
-  await db.updateTable('resources').set({ last_seen_at: seenAt, status: 'active' }).where('id', '=', sql<string>`any(${ids}::text[])`).execute();
-}
-
-/** Marks the account's active resources not seen since `seenAt` as gone; answers how many. */
-export async function markUnseenResourcesGone(db: Db, accountId: string, seenAt: Date): Promise<number> {
-  const rows = await db
-    .updateTable('resources')
-    .set({ status: 'gone' })
-    .where('account_id', '=', accountId)
-    .where('status', '=', 'active')
-    .where('last_seen_at', '<', seenAt)
-    .returning('id')
-    .execute();
-  return rows.length;
-}
-
-export async function recordAccountImport(db: Db, accountId: string, at: Date): Promise<void> {
-  await db.updateTable('accounts').set({ last_import_at: at }).where('id', '=', accountId).execute();
 }

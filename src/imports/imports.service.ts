@@ -2,11 +2,18 @@ import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { Principal } from '../http/principal';
 import type { Db } from '../db/database';
 import type { AccountRow, ImportRow } from '../db/schema';
-import { lockAccount } from '../accounts/accounts.repository';
+import { lockAccount, recordAccountImport } from '../accounts/accounts.service';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
-import { insertResourceContents, type ResourceContentRow } from '../resources/resources.repository';
+import {
+  findAccountResourceStates,
+  insertResourceContents,
+  markResourcesSeen,
+  markUnseenResourcesGone,
+  updateResourcesContent,
+  type ResourceContentRow,
+} from '../resources/resources.service';
 import type { CanonicalResource, ImportProblem } from './canonical-resource';
 import { parseInventory } from './import-parsers';
 import { contentHashOf, contentJson } from './resource-content';
@@ -15,7 +22,6 @@ import { resolveFindingsOfGoneResources } from '../audits/audit-results.reposito
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import {
   finishImport,
-  findAccountResourceStates,
   insertImport,
   insertImportPayload,
   startQueuedImport,
@@ -25,10 +31,6 @@ import {
   hasPendingImport,
   lockPendingImport,
   oldestPendingImport,
-  markResourcesSeen,
-  markUnseenResourcesGone,
-  recordAccountImport,
-  updateResourcesContent,
 } from './imports.repository';
 
 const SHOWN_PROBLEMS = 100;

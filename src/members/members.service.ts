@@ -7,8 +7,7 @@ import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
-import { insertMembership } from '../organizations/organizations.repository';
-import { assertOrganizationActive } from '../organizations/organizations.service';
+import { assertOrganizationActive, insertMembership } from '../organizations/organizations.service';
 import { generateSecret, hashSecret } from '../secrets';
 import { findUserByUsername, insertUser, setPasswordHash } from '../users/users.service';
 import {

@@ -7,6 +7,9 @@ import { generatePassword, hashPassword } from '../users/passwords';
 import { hasAnyUser, insertUser } from '../users/users.service';
 import { insertMembership, insertOrganization, lockFirstOwnerBootstrap } from './organizations.repository';
 
+// Queries other features use as they are.
+export { findFirstMembershipOfUser, findOrganizationById, insertMembership, insertOrganization } from './organizations.repository';
+
 /** Creates an organization and its first owner. Run it inside a transaction: it writes three rows. */
 export async function insertOrganizationWithOwner(
   trx: Db,

@@ -4,7 +4,7 @@ import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { assertNotReservedForOperator, insertMember } from '../members/members.service';
-import { insertOrganization } from '../organizations/organizations.repository';
+import { insertOrganization } from '../organizations/organizations.service';
 import { removeOrganizationReportFiles } from '../reports/report-storage';
 import {
   deleteOrganizationAndMembers,
@@ -14,6 +14,8 @@ import {
   updatePlatformOrganization,
   type PlatformOrganizationRow,
 } from './platform.repository';
+// Queries other features use as they are.
+export { listPlatformOrganizations, setPlatformAdmin } from './platform.repository';
 
 /** Creates an organization and its first owner (with a password, or a one-time invitation) in one transaction. */
 export async function createOrganization(db: Db, input: Schemas['PlatformOrganizationCreate']) {

@@ -1,4 +1,4 @@
-import { existingAccountIds } from '../accounts/accounts.repository';
+import { existingAccountIds } from '../accounts/accounts.service';
 import type { Principal } from '../http/principal';
 import type { Db } from '../db/database';
 import type { CustomPolicyData, OverridePolicyData, PolicyKind, PolicyRow } from '../db/schema';

@@ -1,6 +1,5 @@
 import { auditedEstate } from '../audits/audit-runner';
-import { latestSucceededAudit } from '../audits/audits.repository';
-import { requireAudit } from '../audits/audits.service';
+import { latestSucceededAudit, requireAudit } from '../audits/audits.service';
 import type { Principal } from '../http/principal';
 import type { Db } from '../db/database';
 import type { AuditRow } from '../db/schema';

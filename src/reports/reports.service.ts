@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { findAudit } from '../audits/audits.repository';
+import { findAudit } from '../audits/audits.service';
 import type { Principal } from '../http/principal';
-import { findLatestSucceededAudit } from '../compliance/compliance.repository';
+import { findLatestSucceededAudit } from '../compliance/compliance.service';
 import type { Db } from '../db/database';
 import type { AuditRow, ReportFilters, ReportFormat, ReportProvenance, ReportType } from '../db/schema';
 import { AppError } from '../errors';
 import { newId } from '../ids';
-import { findOrganizationById } from '../organizations/organizations.repository';
+import { findOrganizationById } from '../organizations/organizations.service';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import { complianceEvidence, executiveSummary, remediationPlan, type ReportHeader } from './report-content';
 import { writeComplianceEvidenceJson, writeExecutiveSummaryJson, writeRemediationPlanJson } from './report-json';
