@@ -1,4 +1,4 @@
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import type { AccountsTable } from '../db/schema';
 
 type Provider = AccountsTable['provider'];
@@ -59,8 +59,8 @@ export async function deleteAccount(db: Db, organizationId: string, id: string):
  * its deletion, run one after the other. Answers false when the account is gone.
  */
 /** Locks the account's row for the rest of the transaction; answers it, or undefined if it is not the organization's. */
-export function lockAccount(db: Db, organizationId: string, accountId: string) {
-  return db.selectFrom('accounts').selectAll().where('organization_id', '=', organizationId).where('id', '=', accountId).forUpdate().executeTakeFirst();
+export function lockAccount(trx: Trx, organizationId: string, accountId: string) {
+  return trx.selectFrom('accounts').selectAll().where('organization_id', '=', organizationId).where('id', '=', accountId).forUpdate().executeTakeFirst();
 }
 
 /** Of these account ids, the ones the organization has. */

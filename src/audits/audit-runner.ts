@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import type { Db } from '../db/database';
-import type { AuditRow, AuditSummaryData, FindingEventRow, FindingRow } from '../db/schema';
-import { insertFindingEvents } from '../findings/findings.repository';
+import type { Db, Trx } from '../db/database';
+import type { AuditRow, AuditSummaryData } from '../db/schema';
+import { decideAuditFindings, evaluationKey, settlesGoneResources, type FailedEvaluation } from '../findings/finding-lifecycle';
+import { applyFindingChanges, lockFindingsOfResources, lockOpenFindingsOfGoneResources } from '../findings/findings.service';
 import { newId } from '../ids';
 import { RuleSet, type EffectiveRule, type PolicyDefinition } from '../rules/rule-set';
 import type { Catalogue } from '../rules/catalogue';
@@ -10,20 +10,11 @@ import { ResourceGraph } from '../rules/resource-graph';
 import { DIMENSIONS, SEVERITIES, type Severity } from '../rules/rule-definition';
 import type { Evidence } from '../rules/rule-evaluation';
 import {
-  type ResolveReason,
-  lockFindingsOfResources,
-  lockOpenFindingsOfGoneResources,
-  insertAuditFindings,
-  insertFindings,
-  resolveFindings,
-  updateObservedFindings,
-  type FindingWrite,
-} from './audit-results.repository';
-import {
   activeResources,
   alreadyEvaluated,
   auditedResourceVersions,
   endAudit,
+  insertAuditFindings,
   insertAuditResources,
   completeAudit,
   lockOrganization,
@@ -132,9 +123,9 @@ interface Failure {
 
 interface Evaluation {
   failures: Failure[];
-  /** `${rule key}\n${resource id}` of every evaluation that passed: the findings it resolves. */
+  /** `evaluationKey` of every evaluation that passed: the findings it resolves. */
   passed: Set<string>;
-  /** `${rule key}\n${resource id}` of every evaluation an override skipped: the findings it resolves as excepted. */
+  /** `evaluationKey` of every evaluation an override skipped: the findings it resolves as excepted. */
   excepted: Set<string>;
   summary: Omit<AuditSummaryData, 'new' | 'recurring' | 'resolved'>;
 }
@@ -159,7 +150,7 @@ async function evaluate(db: Db, audit: AuditRow, ruleSet: RuleSet, estate: Audit
       const { rule } = effective.compiled;
       const outcome = ruleSet.evaluate(effective, resource, context!);
       if (outcome.outcome === 'skipped') {
-        excepted.add(`${effective.key}\n${resource.id}`);
+        excepted.add(evaluationKey(effective.key, resource.id));
         continue;
       }
       const result = (ruleResults[effective.key] ??= { evaluated: 0, failed: 0, errors: 0 });
@@ -173,7 +164,7 @@ async function evaluate(db: Db, audit: AuditRow, ruleSet: RuleSet, estate: Audit
       result.evaluated++;
       weights[rule.dimension].evaluated += SEVERITY_WEIGHTS[rule.severity];
       if (outcome.outcome === 'pass') {
-        passed.add(`${effective.key}\n${resource.id}`);
+        passed.add(evaluationKey(effective.key, resource.id));
       } else {
         result.failed++;
         findings[rule.dimension][rule.severity]++;
@@ -204,128 +195,51 @@ async function evaluate(db: Db, audit: AuditRow, ruleSet: RuleSet, estate: Audit
   };
 }
 
-/** Findings are stable per organization, rule and resource across audits. */
-function fingerprintOf(ruleId: string, resourceId: string): string {
-  return createHash('sha256').update(`${ruleId}\n${resourceId}`).digest('hex').slice(0, 32);
+/**
+ * Writes what this audit does to findings (decided by `decideAuditFindings`, which says how) and
+ * which findings it saw; answers the summary's counts. The findings of the evaluated resources
+ * are locked first, so that triage and the expiry job wait rather than be overwritten.
+ */
+async function writeFindings(trx: Trx, audit: AuditRow, targets: AuditedResource[], evaluation: Evaluation, rules: RuleSet, now: Date) {
+  const stillCurrentIds = audit.mode === 'reanalysis' ? null : await stillCurrent(trx, targets.map(({ id, version }) => ({ id, version })));
+  const findings = await lockFindingsOfResources(trx, audit.organization_id, targets.map((r) => r.id));
+  const goneFindings = settlesGoneResources(audit.mode) ? await lockOpenFindingsOfGoneResources(trx, audit.organization_id, audit.account_ids) : [];
+  const changes = decideAuditFindings({
+    audit: { id: audit.id, organization_id: audit.organization_id, mode: audit.mode, started_at: audit.started_at! },
+    seenAt: now,
+    now: new Date(),
+    failures: evaluation.failures.map(failedEvaluation),
+    passed: evaluation.passed,
+    excepted: evaluation.excepted,
+    findings,
+    stillCurrent: stillCurrentIds,
+    goneFindings,
+    ruleCovers: (ruleId, resourceType) => rules.rule(ruleId)?.compiled.rule.resource_types.includes(resourceType) ?? false,
+    newId,
+  });
+  await applyFindingChanges(trx, changes);
+  await insertAuditFindings(trx, audit.id, changes.seen);
+  return changes.counts;
 }
 
-/**
- * Opens new findings, reopens resolved ones that fail again, refreshes the ones still failing,
- * and resolves open ones whose evaluation passed; every status change is an event. A finding
- * changed since this attempt started (triage, the expiry job, a newer audit or import) and a
- * resource changed or gone since it was read are left to the next audit.
- *
- * A reanalysis judges past versions: it records what failed and opens findings never seen
- * before, but changes no existing finding, since the estate may have moved on since.
- */
-async function writeFindings(db: Db, audit: AuditRow, targets: AuditedResource[], evaluation: Evaluation, rules: RuleSet, now: Date) {
-  const reanalysis = audit.mode === 'reanalysis';
-  const startedAt = audit.started_at!;
-  const current = reanalysis ? null : await stillCurrent(db, targets.map(({ id, version }) => ({ id, version })));
-  const existing = new Map<string, FindingRow>();
-  for (const finding of await lockFindingsOfResources(db, audit.organization_id, targets.map((r) => r.id))) existing.set(finding.fingerprint, finding);
-  const changedSinceStart = (finding: FindingRow) => finding.updated_at > startedAt;
-  const created: FindingWrite[] = [];
-  const observed: Parameters<typeof updateObservedFindings>[1] = [];
-  const events: FindingEventRow[] = [];
-  const seenIds: string[] = [];
-  const writtenAt = new Date();
-  const event = (findingId: string, type: FindingEventRow['type'], from: FindingRow['status'] | null, to: FindingRow['status'], reason: string | null) =>
-    events.push({ id: newId('fev'), finding_id: findingId, type, from_status: from, to_status: to, reason, actor_user_id: null, audit_id: audit.id, created_at: writtenAt });
-  let recurring = 0;
-
-  for (const { rule: effective, resource, evidence, monthlyUsd } of evaluation.failures) {
-    if (current && !current.has(resource.id)) continue;
-    const { rule } = effective.compiled;
-    const content = {
+/** A failure as the finding lifecycle takes it: what the finding says, from the rule as the organization applies it. */
+function failedEvaluation({ rule: effective, resource, evidence, monthlyUsd }: Failure): FailedEvaluation {
+  const { rule } = effective.compiled;
+  return {
+    ruleId: effective.key,
+    resource: { id: resource.id, account_id: resource.account_id, type: resource.type, region: resource.region },
+    content: {
       rule_version: rule.version,
       policy_id: effective.policy?.policy_id ?? null,
       policy_version: effective.policy?.version ?? null,
-      region: resource.region,
       title: rule.title,
       description: rule.description,
       dimension: rule.dimension,
       severity: rule.severity,
-      severity_rank: SEVERITIES.indexOf(rule.severity),
       evidence,
       remediation: rule.remediation,
       compliance: rule.compliance,
       cost_monthly_usd: monthlyUsd,
-      last_seen_at: now,
-      last_audit_id: audit.id,
-      updated_at: writtenAt,
-    };
-    const fingerprint = fingerprintOf(effective.key, resource.id);
-    const found = existing.get(fingerprint);
-    if (!found) {
-      const id = newId('fnd');
-      created.push({
-        ...content,
-        id,
-        organization_id: audit.organization_id,
-        fingerprint,
-        rule_id: effective.key,
-        resource_id: resource.id,
-        account_id: resource.account_id,
-        resource_type: resource.type,
-        status: 'open',
-        status_reason: null,
-        expires_at: null,
-        note: null,
-        first_seen_at: now,
-        first_audit_id: audit.id,
-        resolved_at: null,
-      });
-      event(id, 'opened', null, 'open', null);
-      seenIds.push(id);
-      continue;
-    }
-    recurring++;
-    seenIds.push(found.id);
-    if (reanalysis || changedSinceStart(found)) continue;
-    const reopened = found.status === 'resolved';
-    if (reopened) event(found.id, 'reopened', 'resolved', 'open', 'failed again');
-    observed.push({
-      ...content,
-      id: found.id,
-      status: reopened ? 'open' : found.status,
-      status_reason: reopened ? null : found.status_reason,
-      resolved_at: reopened ? null : found.resolved_at,
-    });
-  }
-
-  // Open findings this audit settles, with why: the rule passed, an override skipped the
-  // resource, or the custom policy behind it is no longer enabled or no longer covers the
-  // resource's type (so would never pass on it again).
-  const policyApplies = (f: FindingRow) => rules.rule(f.rule_id)?.compiled.rule.resource_types.includes(f.resource_type) ?? false;
-  const settle = (f: FindingRow): ResolveReason | null => {
-    const key = `${f.rule_id}\n${f.resource_id}`;
-    if (evaluation.passed.has(key)) return 'passed';
-    if (evaluation.excepted.has(key)) return 'excepted_by_policy';
-    if (f.policy_id !== null && !policyApplies(f)) return 'policy_disabled';
-    return null;
+    },
   };
-  const resolvable = reanalysis ? [] : [...existing.values()].filter((f) => f.status === 'open' && !changedSinceStart(f) && current!.has(f.resource_id));
-  const resolvedBy = new Map<ResolveReason, string[]>();
-  let resolved = 0;
-  for (const finding of resolvable) {
-    const reason = settle(finding);
-    if (reason === null) continue;
-    const ids = resolvedBy.get(reason) ?? [];
-    ids.push(finding.id);
-    resolvedBy.set(reason, ids);
-    event(finding.id, 'resolved', 'open', 'resolved', reason);
-    resolved++;
-  }
-  // A full audit also settles findings whose resource went while something reopened them.
-  const gone = audit.mode === 'full' ? await lockOpenFindingsOfGoneResources(db, audit.organization_id, audit.account_ids) : [];
-  for (const finding of gone) event(finding.id, 'resolved', 'open', 'resolved', 'resource_gone');
-
-  await insertFindings(db, created);
-  await updateObservedFindings(db, observed);
-  for (const [reason, ids] of resolvedBy) await resolveFindings(db, ids, { reason, at: writtenAt });
-  await resolveFindings(db, gone.map((f) => f.id), { reason: 'resource_gone', at: writtenAt });
-  await insertFindingEvents(db, events);
-  await insertAuditFindings(db, audit.id, seenIds);
-  return { new: created.length, recurring, resolved: resolved + gone.length };
 }

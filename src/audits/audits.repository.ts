@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import type { AppliedPolicyVersion, AuditRow, AuditsTable, AuditStatus, AuditSummaryData } from '../db/schema';
 import type { RuleResource } from '../rules/rule-evaluation';
 
@@ -183,12 +183,21 @@ export async function insertAuditResources(db: Db, auditId: string, resources: {
   }
 }
 
+/** Records which findings an audit saw failing (what `GET /v1/findings?audit_id=` lists). */
+export async function insertAuditFindings(db: Db, auditId: string, findingIds: string[]): Promise<void> {
+  for (let i = 0; i < findingIds.length; i += 10_000) {
+    await sql`
+      insert into audit_findings (audit_id, finding_id)
+      select ${auditId}, unnest(${findingIds.slice(i, i + 10_000)}::text[])`.execute(db);
+  }
+}
+
 /**
  * Holds the organization's row lock: audits of one organization write their results one at a
  * time. `for no key update`, so rows that merely reference the organization can still be inserted.
  */
-export async function lockOrganization(db: Db, organizationId: string): Promise<void> {
-  await db.selectFrom('organizations').select('id').where('id', '=', organizationId).forNoKeyUpdate().execute();
+export async function lockOrganization(trx: Trx, organizationId: string): Promise<void> {
+  await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).forNoKeyUpdate().execute();
 }
 
 /** The organization's latest succeeded audit (what a dry run compares with by default). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, type Migration, type Transaction } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Database } from './schema';
@@ -21,6 +21,13 @@ import * as reports from './migrations/0013_reports';
 import * as platform from './migrations/0014_platform';
 
 export type Db = Kysely<Database>;
+
+/**
+ * A database handle inside a transaction (`db.transaction().execute(async (trx) => ...)`). Functions
+ * that take row locks, or that must commit together with their caller's other writes, take a `Trx`,
+ * so they cannot be called outside a transaction.
+ */
+export type Trx = Transaction<Database>;
 
 /** Migrations in the order they apply; add new ones at the end with the next number. */
 const migrations: Record<string, Migration> = {

@@ -1,5 +1,5 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import type { FindingEventRow, FindingRow, FindingStatus } from '../db/schema';
 import type { Dimension } from '../rules/rule-definition';
 
@@ -147,7 +147,7 @@ export function findFinding(db: Db, organizationId: string, id: string): Promise
 }
 
 /** The finding's triage state, locked until the transaction `trx` ends. */
-export function lockFinding(trx: Db, organizationId: string, id: string) {
+export function lockFinding(trx: Trx, organizationId: string, id: string) {
   return trx
     .selectFrom('findings')
     .select(['id', 'status', 'status_reason', 'expires_at', 'note'])
@@ -158,27 +158,12 @@ export function lockFinding(trx: Db, organizationId: string, id: string) {
 }
 
 export async function updateFindingTriage(
-  trx: Db,
+  trx: Trx,
   id: string,
   values: { status: FindingStatus; status_reason: string | null; expires_at: Date | null; note: string | null; updated_at: Date },
 ): Promise<void> {
   await trx.updateTable('findings').set(values).where('id', '=', id).execute();
 }
-
-const EVENT_BATCH = 2000;
-
-/** Writes events in batches of one jsonb parameter each (an audit can write tens of thousands). */
-export async function insertFindingEvents(db: Db, rows: FindingEventRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += EVENT_BATCH) {
-    await sql`
-      insert into finding_events (id, finding_id, type, from_status, to_status, reason, actor_user_id, audit_id, created_at)
-      select id, finding_id, type, from_status, to_status, reason, actor_user_id, audit_id, created_at
-      from jsonb_to_recordset(${JSON.stringify(rows.slice(i, i + EVENT_BATCH))}::jsonb) as r(
-        id text, finding_id text, type text, from_status text, to_status text, reason text, actor_user_id text,
-        audit_id text, created_at timestamptz)`.execute(db);
-  }
-}
-
 
 /** Events of a finding, oldest first, after the event `afterId`. */
 export function listFindingEvents(db: Db, findingId: string, limit: number, afterId?: string): Promise<FindingEventRow[]> {
@@ -191,7 +176,7 @@ export function listFindingEvents(db: Db, findingId: string, limit: number, afte
  * Opens up to `limit` risk-accepted findings whose acceptance ended by `now`, of any organization;
  * answers their ids. Rows another worker holds are skipped, so concurrent runs never reopen one twice.
  */
-export async function reopenExpiredBatch(trx: Db, now: Date, limit: number, reason: string): Promise<string[]> {
+export async function reopenExpiredBatch(trx: Trx, now: Date, limit: number, reason: string): Promise<string[]> {
   const result = await sql<{ id: string }>`
     with due as (
       select id from findings

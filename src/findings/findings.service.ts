@@ -1,10 +1,12 @@
 import type { Principal } from '../http/principal';
-import type { Db } from '../db/database';
-import type { FindingStatus } from '../db/schema';
+import type { Db, Trx } from '../db/database';
+import type { FindingEventRow, FindingRow, FindingStatus } from '../db/schema';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
-import { findFinding, insertFindingEvents, lockFinding, reopenExpiredBatch, updateFindingTriage, type FindingWithResource } from './findings.repository';
+import { expiredEvents, resolveGoneResourceFindings, statusChangedEvent, type FindingChanges, type ResolveReason } from './finding-lifecycle';
+import * as lifecycle from './findings-lifecycle.repository';
+import { findFinding, lockFinding, reopenExpiredBatch, updateFindingTriage, type FindingWithResource } from './findings.repository';
 
 export type FindingChange = Schemas['FindingUpdate'];
 export type BatchResult = Schemas['FindingBatchUpdateResult']['results'][number];
@@ -60,20 +62,7 @@ export async function reopenExpiredRiskAcceptances(db: Db, now: Date): Promise<n
   for (;;) {
     const ids = await db.transaction().execute(async (trx) => {
       const batch = await reopenExpiredBatch(trx, now, batchSize, RISK_ACCEPTANCE_EXPIRED);
-      await insertFindingEvents(
-        trx,
-        batch.map((findingId) => ({
-          id: newId('fev'),
-          finding_id: findingId,
-          type: 'expired',
-          from_status: 'risk_accepted',
-          to_status: 'open',
-          reason: RISK_ACCEPTANCE_EXPIRED,
-          actor_user_id: null,
-          audit_id: null,
-          created_at: now,
-        })),
-      );
+      await recordFindingEvents(trx, expiredEvents(newId, batch, RISK_ACCEPTANCE_EXPIRED, now));
       return batch;
     });
     reopened += ids.length;
@@ -95,7 +84,7 @@ function checkChange(change: FindingChange, now: Date): void {
 }
 
 /** Changes one finding under a row lock, recording a change of status as an event in the same transaction. */
-async function applyChange(trx: Db, principal: Principal, id: string, change: FindingChange, now: Date): Promise<void> {
+async function applyChange(trx: Trx, principal: Principal, id: string, change: FindingChange, now: Date): Promise<void> {
   const current = await lockFinding(trx, principal.organizationId, id);
   if (!current) throw notFound(id);
   const from = current.status;
@@ -125,20 +114,58 @@ async function applyChange(trx: Db, principal: Principal, id: string, change: Fi
     updated_at: now,
   });
   if (to !== from) {
-    await insertFindingEvents(trx, [
-      {
-        id: newId('fev'),
-        finding_id: id,
-        type: 'status_changed',
-        from_status: from,
-        to_status: to,
-        reason: change.reason ?? null,
-        actor_user_id: principal.userId,
-        audit_id: null,
-        created_at: now,
-      },
+    await recordFindingEvents(trx, [
+      statusChangedEvent(newId, { findingId: id, from, to, reason: change.reason ?? null, actorUserId: principal.userId, at: now }),
     ]);
   }
+}
+
+/**
+ * The findings of these resources (all statuses), locked until `trx` ends, so that triage and
+ * the expiry job wait rather than be overwritten by what an audit decides from them.
+ */
+export function lockFindingsOfResources(trx: Trx, organizationId: string, resourceIds: string[]): Promise<FindingRow[]> {
+  return lifecycle.lockFindingsOfResources(trx, organizationId, resourceIds);
+}
+
+/**
+ * The open findings of the organization's gone resources (of these accounts, or all), locked:
+ * left open by anything that reopened them after their resource went (the expiry job).
+ */
+export function lockOpenFindingsOfGoneResources(trx: Trx, organizationId: string, accountIds: string[] | null): Promise<FindingRow[]> {
+  return lifecycle.lockOpenFindingsOfGoneResources(trx, organizationId, { accountIds });
+}
+
+/**
+ * Resolves the open findings of the account's resources that a full import just marked gone (not
+ * seen since `seenAt`), each with a `resolved` event; answers how many.
+ */
+export async function resolveFindingsOfGoneResources(trx: Trx, account: { organization_id: string; id: string }, seenAt: Date): Promise<number> {
+  const gone = await lifecycle.lockOpenFindingsOfGoneResources(trx, account.organization_id, { accountIds: [account.id], goneBefore: seenAt });
+  await applyFindingChanges(trx, resolveGoneResourceFindings(gone, seenAt, newId));
+  return gone.length;
+}
+
+/** Writes what the finding lifecycle decided (`finding-lifecycle.ts`): the findings, then their events. */
+export async function applyFindingChanges(trx: Trx, changes: FindingChanges): Promise<void> {
+  await lifecycle.insertFindings(trx, changes.opened);
+  await lifecycle.updateObservedFindings(trx, [...changes.reopened, ...changes.updated]);
+  const byReason = new Map<ResolveReason, string[]>();
+  for (const { id, reason } of changes.resolved) {
+    const ids = byReason.get(reason) ?? [];
+    ids.push(id);
+    byReason.set(reason, ids);
+  }
+  for (const [reason, ids] of byReason) await lifecycle.resolveFindings(trx, ids, { reason, at: changes.resolvedAt });
+  await recordFindingEvents(trx, changes.events);
+}
+
+/**
+ * Records finding events: every event of the lifecycle (audits, imports, triage, expiry) is made
+ * in `finding-lifecycle.ts` and written here, in the transaction of the change it records.
+ */
+async function recordFindingEvents(trx: Trx, events: FindingEventRow[]): Promise<void> {
+  await lifecycle.insertFindingEvents(trx, events);
 }
 
 function notFound(id: string): AppError {

@@ -1,5 +1,5 @@
 import { sql, type Insertable } from 'kysely';
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import type { ImportRow, ImportsTable } from '../db/schema';
 import type { Schemas } from '../http/contract';
 import type { CanonicalResource, ImportProblem } from './canonical-resource';
@@ -37,8 +37,8 @@ export function findPendingImport(db: Db, importId: string): Promise<ImportRow |
 }
 
 /** Locks a queued or running import for the rest of the transaction; undefined once it has ended. */
-export function lockPendingImport(db: Db, importId: string): Promise<ImportRow | undefined> {
-  return db.selectFrom('imports').selectAll().where('id', '=', importId).where('status', 'in', PENDING).forUpdate().executeTakeFirst();
+export function lockPendingImport(trx: Trx, importId: string): Promise<ImportRow | undefined> {
+  return trx.selectFrom('imports').selectAll().where('id', '=', importId).where('status', 'in', PENDING).forUpdate().executeTakeFirst();
 }
 
 /** The account's first import still waiting to be written (ids sort in the order imports were made). */

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { Principal } from '../http/principal';
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import type { AccountRow, ImportRow } from '../db/schema';
 import { lockAccount, recordAccountImport } from '../accounts/accounts.service';
 import { AppError } from '../errors';
@@ -18,7 +18,7 @@ import type { CanonicalResource, ImportProblem } from './canonical-resource';
 import { parseInventory } from './import-parsers';
 import { contentHashOf, contentJson } from './resource-content';
 import { resourceLimitProblems } from './resource-limits';
-import { resolveFindingsOfGoneResources } from '../audits/audit-results.repository';
+import { resolveFindingsOfGoneResources } from '../findings/findings.service';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import {
   finishImport,
@@ -157,13 +157,13 @@ export async function failAbandonedImport(db: Db, importId: string): Promise<voi
 }
 
 /** Applies canonical resources to an account whose lock `db` holds; answers the counts. */
-async function writeResources(db: Db, account: AccountRow, mode: Schemas['ImportMode'], resources: CanonicalResource[]) {
+async function writeResources(db: Trx, account: AccountRow, mode: Schemas['ImportMode'], resources: CanonicalResource[]) {
   // Taken once the lock is held, so that imports of one account stamp in the order they apply.
   const seenAt = new Date();
   const counts = await applyResources(db, account.organization_id, account, resources, seenAt);
   if (mode === 'full') {
     counts.gone = await markUnseenResourcesGone(db, account.id, seenAt);
-    await resolveFindingsOfGoneResources(db, account.id, seenAt);
+    await resolveFindingsOfGoneResources(db, account, seenAt);
   }
   await recordAccountImport(db, account.id, seenAt);
   return counts;

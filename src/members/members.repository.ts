@@ -1,4 +1,4 @@
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import type { MembershipsTable } from '../db/schema';
 
 type Role = MembershipsTable['role'];
@@ -32,8 +32,8 @@ export function findMemberRow(db: Db, organizationId: string, userId: string) {
 }
 
 /** The organization's owners, locked until the transaction ends so two demotions cannot both pass. */
-export async function lockOwners(db: Db, organizationId: string): Promise<string[]> {
-  const rows = await db
+export async function lockOwners(trx: Trx, organizationId: string): Promise<string[]> {
+  const rows = await trx
     .selectFrom('memberships')
     .select('user_id')
     .where('organization_id', '=', organizationId)

@@ -3,7 +3,7 @@ import type { Principal } from '../http/principal';
 import { signLoginToken, type TokenSettings } from '../auth/login-tokens';
 import { hashPassword } from '../users/passwords';
 import type { Role } from '../auth/scopes';
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
@@ -115,8 +115,8 @@ function assertMayGrant(principal: Principal, role: Role): void {
   }
 }
 
-async function assertNotLastOwner(db: Db, organizationId: string, userId: string, action: string): Promise<void> {
-  const owners = await lockOwners(db, organizationId);
+async function assertNotLastOwner(trx: Trx, organizationId: string, userId: string, action: string): Promise<void> {
+  const owners = await lockOwners(trx, organizationId);
   if (owners.length === 1 && owners[0] === userId) {
     throw new AppError('last_owner', `The last owner cannot be ${action}; make another member an owner first.`);
   }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import type { OrganizationsTable } from '../db/schema';
 
 type Status = OrganizationsTable['status']['__select__'];
@@ -37,8 +37,8 @@ export async function isSlugTaken(db: Db, slug: string): Promise<boolean> {
 }
 
 /** The organization's status, its row locked until the transaction ends. */
-export function lockOrganization(db: Db, id: string) {
-  return db.selectFrom('organizations').select(['id', 'status']).where('id', '=', id).forUpdate().executeTakeFirst();
+export function lockOrganization(trx: Trx, id: string) {
+  return trx.selectFrom('organizations').select(['id', 'status']).where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
 export async function updatePlatformOrganization(db: Db, id: string, change: { name?: string; status?: Status }): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import type { PolicyKind, PolicyRow, PolicyVersionRow, PoliciesTable } from '../db/schema';
 import type { FindingWithResource } from '../findings/findings.repository';
 import type { PolicyDefinition } from '../rules/rule-set';
@@ -64,8 +64,8 @@ export function findPolicy(db: Db, organizationId: string, id: string): Promise<
 }
 
 /** Locks the policy for an update in this transaction. */
-export function lockPolicy(db: Db, organizationId: string, id: string): Promise<PolicyRow | undefined> {
-  return db.selectFrom('policies').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).forUpdate().executeTakeFirst();
+export function lockPolicy(trx: Trx, organizationId: string, id: string): Promise<PolicyRow | undefined> {
+  return trx.selectFrom('policies').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
 export async function deletePolicy(db: Db, organizationId: string, id: string): Promise<boolean> {

@@ -1,5 +1,7 @@
 import type { Db } from '../../src/db/database';
 import type { FindingStatus } from '../../src/db/schema';
+import { insertAuditFindings } from '../../src/audits/audits.repository';
+import { insertFindings } from '../../src/findings/findings-lifecycle.repository';
 import { newId } from '../../src/ids';
 
 /** A finding of `ruleId` on the resource, seen failing by each of `auditIds`; answers its id. */
@@ -10,9 +12,8 @@ export async function seedFinding(
 ): Promise<string> {
   const id = newId('fnd');
   const at = new Date();
-  await db
-    .insertInto('findings')
-    .values({
+  await insertFindings(db, [
+    {
       id,
       organization_id: organizationId,
       fingerprint: `${ruleId}:${resourceId}`,
@@ -31,18 +32,20 @@ export async function seedFinding(
       status_reason: null,
       expires_at: null,
       note: null,
-      evidence: JSON.stringify([]),
-      remediation: JSON.stringify({ text: 'Fix it.', terraform: null }),
-      compliance: JSON.stringify({}),
+      evidence: [],
+      remediation: { text: 'Fix it.', terraform: null },
+      compliance: {},
       cost_monthly_usd: null,
+      policy_id: null,
+      policy_version: null,
       first_seen_at: at,
       last_seen_at: at,
       first_audit_id: auditIds[0]!,
       last_audit_id: auditIds.at(-1)!,
       resolved_at: status === 'resolved' ? at : null,
       updated_at: at,
-    })
-    .execute();
-  await db.insertInto('audit_findings').values(auditIds.map((auditId) => ({ audit_id: auditId, finding_id: id }))).execute();
+    },
+  ]);
+  for (const auditId of auditIds) await insertAuditFindings(db, auditId, [id]);
   return id;
 }

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../../src/db/database';
 import type { FindingStatus } from '../../src/db/schema';
+import { insertAuditFindings } from '../../src/audits/audits.repository';
+import type { FindingWrite } from '../../src/findings/finding-lifecycle';
+import { insertFindings } from '../../src/findings/findings-lifecycle.repository';
 import { newId } from '../../src/ids';
 import { SEVERITIES, type Dimension, type Severity } from '../../src/rules/rule-definition';
 import { seedAudit } from './audits';
@@ -38,7 +41,7 @@ export async function seedFindings(
   const resourceIds = await seedResources(db, organizationId, accountId, resources);
   const at = new Date(Date.UTC(2026, 10, 22, 8));
   const auditId = await seedAudit(db, organizationId, { finishedAt: at });
-  const rows = findings.map((seed, i) => {
+  const rows = findings.map((seed, i): FindingWrite => {
     const resource = resources[seed.resource]!;
     const resourceId = resourceIds[seed.resource]!;
     const ruleId = seed.ruleId ?? `aws.test.rule_${i}`;
@@ -64,10 +67,12 @@ export async function seedFindings(
       status_reason: seed.statusReason ?? (status === 'resolved' ? 'passed' : null),
       expires_at: seed.expiresAt ?? null,
       note: null,
-      evidence: JSON.stringify([{ path: 'attributes.acl', value: 'public-read' }]),
-      remediation: JSON.stringify({ text: 'Make it private.', terraform: null }),
-      compliance: JSON.stringify(seed.compliance ?? { cis_aws_foundations: [], soc2: [], pci_dss: [] }),
+      evidence: [{ path: 'attributes.acl', value: 'public-read' }],
+      remediation: { text: 'Make it private.', terraform: null },
+      compliance: seed.compliance ?? { cis_aws_foundations: [], soc2: [], pci_dss: [] },
       cost_monthly_usd: seed.costMonthlyUsd ?? null,
+      policy_id: null,
+      policy_version: null,
       first_seen_at: firstSeenAt,
       last_seen_at: seed.lastSeenAt ?? at,
       first_audit_id: auditId,
@@ -76,8 +81,7 @@ export async function seedFindings(
       updated_at: at,
     };
   });
-  if (rows.length > 0) await db.insertInto('findings').values(rows).execute();
-  const seen = rows.filter((_, i) => findings[i]!.inAudit !== false).map((row) => ({ audit_id: auditId, finding_id: row.id }));
-  if (seen.length > 0) await db.insertInto('audit_findings').values(seen).execute();
+  await insertFindings(db, rows);
+  await insertAuditFindings(db, auditId, rows.filter((_, i) => findings[i]!.inAudit !== false).map((row) => row.id));
   return { auditId, resourceIds, findingIds: rows.map((row) => row.id) };
 }

@@ -1,8 +1,12 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database';
-import type { FindingRow, FindingsTable } from '../db/schema';
-import { insertFindingEvents } from '../findings/findings.repository';
-import { newId } from '../ids';
+import type { Db, Trx } from '../db/database';
+import type { FindingEventRow, FindingRow } from '../db/schema';
+import type { FindingWrite, ObservedFindingWrite, ResolveReason } from './finding-lifecycle';
+
+/**
+ * The writes of the finding lifecycle: what audits and imports decide (see `finding-lifecycle.ts`)
+ * and the locks they decide under. Reads and triage are in `findings.repository.ts`.
+ */
 
 const BATCH = 2000;
 
@@ -10,12 +14,12 @@ const BATCH = 2000;
  * The organization's findings on these resources (all statuses), locked for the rest of the
  * transaction so that triage and the expiry job wait rather than be overwritten.
  */
-export async function lockFindingsOfResources(db: Db, organizationId: string, resourceIds: string[]): Promise<FindingRow[]> {
+export async function lockFindingsOfResources(trx: Trx, organizationId: string, resourceIds: string[]): Promise<FindingRow[]> {
   const found: FindingRow[] = [];
   for (let i = 0; i < resourceIds.length; i += BATCH * 5) {
     const ids = resourceIds.slice(i, i + BATCH * 5);
     found.push(
-      ...(await db
+      ...(await trx
         .selectFrom('findings')
         .selectAll()
         .where('organization_id', '=', organizationId)
@@ -28,12 +32,26 @@ export async function lockFindingsOfResources(db: Db, organizationId: string, re
   return found;
 }
 
-/** A finding row as written: JSON columns as values, serialized once per batch. */
-export type FindingWrite = Omit<FindingsTable, 'evidence' | 'remediation' | 'compliance'> & {
-  evidence: unknown;
-  remediation: unknown;
-  compliance: unknown;
-};
+/**
+ * The open findings of the organization's resources that are gone, locked: of these accounts (or
+ * all, `accountIds: null`), and, with `goneBefore`, only of resources last seen before it.
+ */
+export function lockOpenFindingsOfGoneResources(
+  trx: Trx,
+  organizationId: string,
+  { accountIds, goneBefore }: { accountIds: string[] | null; goneBefore?: Date },
+): Promise<FindingRow[]> {
+  let query = trx
+    .selectFrom('findings')
+    .selectAll('findings')
+    .innerJoin('resources', 'resources.id', 'findings.resource_id')
+    .where('findings.organization_id', '=', organizationId)
+    .where('findings.status', '=', 'open')
+    .where('resources.status', '=', 'gone');
+  if (accountIds) query = query.where('findings.account_id', 'in', accountIds);
+  if (goneBefore) query = query.where('resources.last_seen_at', '<', goneBefore);
+  return query.orderBy('findings.id').forUpdate('findings').execute();
+}
 
 export async function insertFindings(db: Db, rows: FindingWrite[]): Promise<void> {
   for (let i = 0; i < rows.length; i += BATCH) {
@@ -54,14 +72,7 @@ export async function insertFindings(db: Db, rows: FindingWrite[]): Promise<void
 }
 
 /** Rewrites what an audit observes of existing findings (content, sighting, and status where it changes). */
-export async function updateObservedFindings(
-  db: Db,
-  rows: Pick<
-    FindingWrite,
-    | 'id' | 'rule_version' | 'region' | 'title' | 'description' | 'dimension' | 'severity' | 'severity_rank' | 'status' | 'status_reason'
-    | 'evidence' | 'remediation' | 'compliance' | 'cost_monthly_usd' | 'policy_id' | 'policy_version' | 'last_seen_at' | 'last_audit_id' | 'resolved_at' | 'updated_at'
-  >[],
-): Promise<void> {
+export async function updateObservedFindings(trx: Trx, rows: ObservedFindingWrite[]): Promise<void> {
   for (let i = 0; i < rows.length; i += BATCH) {
     await sql`
       update findings set rule_version = r.rule_version, region = r.region, title = r.title, description = r.description,
@@ -74,18 +85,15 @@ export async function updateObservedFindings(
         severity_rank smallint, status text, status_reason text, evidence jsonb, remediation jsonb, compliance jsonb,
         cost_monthly_usd double precision, policy_id text, policy_version integer, last_seen_at timestamptz, last_audit_id text,
         resolved_at timestamptz, updated_at timestamptz)
-      where findings.id = r.id`.execute(db);
+      where findings.id = r.id`.execute(trx);
   }
 }
 
-/** Why an audit resolves a finding (its `status_reason`). */
-export type ResolveReason = 'passed' | 'resource_gone' | 'excepted_by_policy' | 'policy_disabled';
-
 /** Resolves open findings (their events are written by the caller). */
-export async function resolveFindings(db: Db, ids: string[], change: { reason: ResolveReason; at: Date }): Promise<void> {
+export async function resolveFindings(trx: Trx, ids: string[], change: { reason: ResolveReason; at: Date }): Promise<void> {
   for (let i = 0; i < ids.length; i += BATCH) {
     const batch = ids.slice(i, i + BATCH);
-    await db
+    await trx
       .updateTable('findings')
       .set({ status: 'resolved', status_reason: change.reason, resolved_at: change.at, updated_at: change.at })
       .where('id', '=', sql<string>`any(${batch}::text[])`)
@@ -93,48 +101,14 @@ export async function resolveFindings(db: Db, ids: string[], change: { reason: R
   }
 }
 
-export async function insertAuditFindings(db: Db, auditId: string, findingIds: string[]): Promise<void> {
-  for (let i = 0; i < findingIds.length; i += BATCH * 5) {
+/** Writes events in batches of one jsonb parameter each (an audit can write tens of thousands). */
+export async function insertFindingEvents(db: Db, rows: FindingEventRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += BATCH) {
     await sql`
-      insert into audit_findings (audit_id, finding_id)
-      select ${auditId}, unnest(${findingIds.slice(i, i + BATCH * 5)}::text[])`.execute(db);
+      insert into finding_events (id, finding_id, type, from_status, to_status, reason, actor_user_id, audit_id, created_at)
+      select id, finding_id, type, from_status, to_status, reason, actor_user_id, audit_id, created_at
+      from jsonb_to_recordset(${JSON.stringify(rows.slice(i, i + BATCH))}::jsonb) as r(
+        id text, finding_id text, type text, from_status text, to_status text, reason text, actor_user_id text,
+        audit_id text, created_at timestamptz)`.execute(db);
   }
-}
-
-/**
- * The open findings of the organization's resources that are gone (of these accounts, or all),
- * locked: left open by anything that reopened them after their resource went (the expiry job).
- */
-export function lockOpenFindingsOfGoneResources(db: Db, organizationId: string, accountIds: string[] | null): Promise<FindingRow[]> {
-  let query = db
-    .selectFrom('findings')
-    .selectAll('findings')
-    .innerJoin('resources', 'resources.id', 'findings.resource_id')
-    .where('findings.organization_id', '=', organizationId)
-    .where('findings.status', '=', 'open')
-    .where('resources.status', '=', 'gone');
-  if (accountIds) query = query.where('findings.account_id', 'in', accountIds);
-  return query.orderBy('findings.id').forUpdate('findings').execute();
-}
-
-/**
- * Resolves the open findings of the account's resources that a full import just marked gone
- * (not seen since `seenAt`), each with a `resolved` event.
- */
-export async function resolveFindingsOfGoneResources(db: Db, accountId: string, seenAt: Date): Promise<number> {
-  const rows = await sql<{ id: string }>`
-    with resolved as (
-      update findings set status = 'resolved', status_reason = 'resource_gone', resolved_at = ${seenAt}, updated_at = ${seenAt}
-      where status = 'open' and resource_id in (
-        select id from resources where account_id = ${accountId} and status = 'gone' and last_seen_at < ${seenAt})
-      returning id)
-    select id from resolved`.execute(db);
-  await insertFindingEvents(
-    db,
-    rows.rows.map(({ id }) => ({
-      id: newId('fev'), finding_id: id, type: 'resolved', from_status: 'open', to_status: 'resolved', reason: 'resource_gone',
-      actor_user_id: null, audit_id: null, created_at: seenAt,
-    })),
-  );
-  return rows.rows.length;
 }
