@@ -1,4 +1,4 @@
-import { sql, type Insertable } from 'kysely';
+import type { Insertable } from 'kysely';
 import type { Db, Trx } from '../db/database';
 import type { ImportRow, ImportsTable } from '../db/schema';
 import type { Schemas } from '../http/contract';
