@@ -8,9 +8,11 @@ import { AppError } from '../errors';
 import { newId } from '../ids';
 import { findOrganizationById } from '../organizations/organizations.service';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
+import { writeComplianceEvidencePdf } from './compliance-evidence.pdf';
+import { writeExecutiveSummaryPdf } from './executive-summary.pdf';
+import { writeRemediationPlanPdf } from './remediation-plan.pdf';
 import { complianceEvidence, executiveSummary, remediationPlan, type ReportHeader } from './report-content';
 import { writeComplianceEvidenceJson, writeExecutiveSummaryJson, writeRemediationPlanJson } from './report-json';
-import { writeComplianceEvidencePdf, writeExecutiveSummaryPdf, writeRemediationPlanPdf } from './report-pdf';
 import { removeReportFile, ReportFileWriter } from './report-storage';
 import {
   accountNamesOfAudit,
