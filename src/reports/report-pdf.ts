@@ -43,7 +43,7 @@ export async function render(layout: PdfLayout, write: Write, draw: () => Promis
 }
 
 export function titleFacts(report: ReportHeader): [string, string][] {
-  const { provenance, filters } = report;
+  const { provenance } = report;
   const facts: [string, string][] = [
     ['Audit', `${provenance.audit_id}, finished ${formatDate(provenance.audit_finished_at)}`],
     ['Coverage', `${provenance.coverage.resources_evaluated.toLocaleString('en-US')} resources, ${provenance.coverage.rules_evaluated} rules`],
@@ -51,7 +51,6 @@ export function titleFacts(report: ReportHeader): [string, string][] {
   ];
   const scope = filterText(report);
   if (scope) facts.push(['Scope', scope]);
-  void filters;
   return facts;
 }
 
