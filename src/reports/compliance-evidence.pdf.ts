@@ -1,11 +1,10 @@
-import { COLORS, humanize, SEVERITY_COLORS, STATUS_COLORS, type Cell } from './pdf-layout';
+import { COLORS, humanize, STATUS_COLORS, type Cell } from './pdf-layout';
 import type { ComplianceEvidence, FailingResource, ReportedResource } from './report-content';
-import { accountName, accountsFact, layoutFor, mapPages, moreInJson, PDF_LISTED_RESOURCES, provenanceSection, render, resources, titleFacts, type AccountNames, type Write } from './report-pdf';
+import { accountName, accountsFact, layoutFor, mapPages, moreInJson, PDF_LISTED_RESOURCES, provenanceSection, render, resources, severityLine, titleFacts, type AccountNames, type Write } from './report-pdf';
 
 export async function writeComplianceEvidencePdf(report: ComplianceEvidence, accounts: AccountNames, write: Write): Promise<void> {
   const layout = layoutFor(report, `${report.framework.name}: controls, rules and resources`);
   await render(layout, write, async () => {
-    const { doc } = layout;
     layout.titlePage({
       kind: 'Compliance evidence',
       headline: `${report.framework.name} ${report.framework.version}: every control, the rules behind it, and the resources that pass and fail.`,
@@ -51,10 +50,7 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, acc
     if (evaluated.length === 0) layout.paragraph('None: the audit evaluated no rule of the framework.');
     for (const rule of evaluated) {
       layout.section(rule.title, 2);
-      const y = doc.y;
-      const w = layout.pill(rule.severity, SEVERITY_COLORS[rule.severity]!, layout.left, y);
-      doc.font('body').fontSize(8.5).fillColor(COLORS.muted).text(rule.rule_id, layout.left + w + 8, y + 2, { lineBreak: false });
-      doc.y = y + 20;
+      severityLine(layout, rule.severity, rule.rule_id);
       const controls = report.controls.filter((c) => c.rule_ids.includes(rule.rule_id)).map((c) => c.id);
       layout.facts([
         ['Controls', controls.join(', ')],

@@ -1,11 +1,10 @@
 import { COLORS, humanize, money, SEVERITY_COLORS, type Cell } from './pdf-layout';
 import { PRIORITY_FORMULA, type RemediationPlan } from './report-content';
-import { accountName, accountsFact, layoutFor, mapPages, moreInJson, PDF_LISTED_RESOURCES, provenanceSection, render, titleFacts, type AccountNames, type Write } from './report-pdf';
+import { accountName, accountsFact, layoutFor, mapPages, moreInJson, PDF_LISTED_RESOURCES, provenanceSection, render, severityLine, titleFacts, type AccountNames, type Write } from './report-pdf';
 
 export async function writeRemediationPlanPdf(report: RemediationPlan, accounts: AccountNames, write: Write): Promise<void> {
   const layout = layoutFor(report, 'The work, grouped by rule, most urgent first');
   await render(layout, write, async () => {
-    const { doc } = layout;
     layout.titlePage({ kind: 'Remediation plan', headline: 'The fixes, grouped by rule and ordered by severity, reach and cost, with the steps and Terraform to apply.', facts: titleFacts(report) });
     layout.reserveContents(report.groups.length + (report.groups.length > 0 ? 3 : 2));
 
@@ -35,10 +34,7 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, accounts:
     }
     for (const group of report.groups) {
       layout.section(`${group.rank}. ${group.title}`, 2);
-      const y = doc.y;
-      const w = layout.pill(group.severity, SEVERITY_COLORS[group.severity]!, layout.left, y);
-      doc.font('body').fontSize(8.5).fillColor(COLORS.muted).text(`${humanize(group.dimension)} · ${group.rule_id}`, layout.left + w + 8, y + 2, { lineBreak: false });
-      doc.y = y + 20;
+      severityLine(layout, group.severity, `${humanize(group.dimension)} · ${group.rule_id}`);
       layout.facts([
         ['Affected resources', group.affected_resources.toLocaleString('en-US')],
         ['Cost at stake', group.monthly_cost_usd > 0 ? `${money(group.monthly_cost_usd)} a month` : 'none recorded'],

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { COLORS, PdfLayout } from './pdf-layout';
+import type { Severity } from '../rules/rule-definition';
+import { COLORS, PdfLayout, SEVERITY_COLORS } from './pdf-layout';
 import type { ReportHeader } from './report-content';
 
 export type Write = (chunk: Buffer) => Promise<void>;
@@ -88,6 +89,16 @@ export function provenanceSection(layout: PdfLayout, report: ReportHeader, extra
     ['Generated', formatDate(report.generated_at)],
     ...extra,
   ]);
+}
+
+const SEVERITY_LINE = { noteGap: 8, noteDrop: 2, noteSize: 8.5, height: 20 } as const;
+
+export function severityLine(layout: PdfLayout, severity: Severity, note: string): void {
+  const { doc } = layout;
+  const y = doc.y;
+  const pillWidth = layout.pill(severity, SEVERITY_COLORS[severity]!, layout.left, y);
+  doc.font('body').fontSize(SEVERITY_LINE.noteSize).fillColor(COLORS.muted).text(note, layout.left + pillWidth + SEVERITY_LINE.noteGap, y + SEVERITY_LINE.noteDrop, { lineBreak: false });
+  doc.y = y + SEVERITY_LINE.height;
 }
 
 export type AccountNames = ReadonlyMap<string, string>;
