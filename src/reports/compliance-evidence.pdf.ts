@@ -24,7 +24,7 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, acc
       [
         { label: 'Passed', segments: [{ value: summary.passed, color: COLORS.good }] },
         { label: 'Failed', segments: [{ value: summary.failed, color: COLORS.bad }] },
-        { label: 'Not evaluated', segments: [{ value: summary.not_evaluated, color: '#D1D5DB' }] },
+        { label: 'Not evaluated', segments: [{ value: summary.not_evaluated, color: COLORS.neutral }] },
       ],
       { max: Math.max(1, summary.passed + summary.failed + summary.not_evaluated) },
     );

@@ -44,7 +44,7 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
 
     layout.ensureSpace(60);
     const boxTop = doc.y + 4;
-    doc.roundedRect(layout.left, boxTop, layout.width, 56, 6).fill('#ECFDF5');
+    doc.roundedRect(layout.left, boxTop, layout.width, 56, 6).fill(COLORS.accentTint);
     doc.font('body').fontSize(9).fillColor(COLORS.accent).text('ESTIMATED MONTHLY SAVING', layout.left + 16, boxTop + 10, { characterSpacing: 0.5 });
     doc.font('bold').fontSize(20).fillColor(COLORS.ink).text(money(report.cost.monthly_savings_usd), layout.left + 16, boxTop + 24, { lineBreak: false });
     doc.font('body').fontSize(9).fillColor(COLORS.muted).text(
@@ -76,7 +76,7 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
         segments: [
           { value: f.passed, color: COLORS.good },
           { value: f.failed, color: COLORS.bad },
-          { value: f.not_evaluated, color: '#D1D5DB' },
+          { value: f.not_evaluated, color: COLORS.neutral },
         ],
         note: f.score === null ? 'no score' : `${f.score}%`,
       })),
@@ -84,7 +84,7 @@ export async function writeExecutiveSummaryPdf(report: ExecutiveSummary, write: 
     layout.legend([
       { label: 'Passed', color: COLORS.good },
       { label: 'Failed', color: COLORS.bad },
-      { label: 'Not evaluated', color: '#D1D5DB' },
+      { label: 'Not evaluated', color: COLORS.neutral },
     ]);
     await layout.table(
       [

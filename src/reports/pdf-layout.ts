@@ -12,9 +12,12 @@ export const COLORS = {
   zebra: '#F6F7F9',
   brand: '#1E3A5F',
   accent: '#0F766E',
+  accentTint: '#ECFDF5',
   good: '#15803D',
   warn: '#B45309',
   bad: '#B91C1C',
+  /** Neither good nor bad: controls not evaluated. */
+  neutral: '#D1D5DB',
 } as const;
 
 export const SEVERITY_COLORS: Record<string, string> = { critical: '#7F1D1D', high: '#DC2626', medium: '#F59E0B', low: '#3B82F6', info: '#9CA3AF' };
