@@ -1,6 +1,8 @@
 import { COLORS, humanize, STATUS_COLORS, type Cell } from './pdf-layout';
 import type { ComplianceEvidence, FailingResource, ReportedResource } from './report-content';
-import { accountName, accountsFact, layoutFor, mapPages, moreInJson, PDF_LISTED_RESOURCES, provenanceSection, render, resources, severityLine, titleFacts, type AccountNames, type Write } from './report-pdf';
+import { accountName, accountsFact, layoutFor, mapPages, moreInJson, NOTE_STYLE, PDF_LISTED_RESOURCES, provenanceSection, render, resources, severityLine, titleFacts, type AccountNames, type Write } from './report-pdf';
+
+const EVIDENCE_VALUE_MAX_CHARS = 160;
 
 export async function writeComplianceEvidencePdf(report: ComplianceEvidence, accounts: AccountNames, write: Write): Promise<void> {
   const layout = layoutFor(report, `${report.framework.name}: controls, rules and resources`);
@@ -30,7 +32,7 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, acc
     );
     layout.paragraph(
       'How to trace a claim: each control lists the rules mapped to it; each rule\'s section lists the resources it failed on, with the finding and the evidence read from the resource, and the resources it passed on. A control fails when any of its rules failed on any resource (findings suppressed as false positives excepted).',
-      { size: 9, color: COLORS.muted },
+      NOTE_STYLE,
     );
 
     layout.section('Controls');
@@ -46,7 +48,7 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, acc
     );
 
     layout.section('Evidence by rule');
-    layout.paragraph('Every rule mapped to a control of the framework that the audit evaluated, once: the resources it failed on, with the finding and the values read from the resource, and the resources it passed on.', { size: 9, color: COLORS.muted });
+    layout.paragraph('Every rule mapped to a control of the framework that the audit evaluated, once: the resources it failed on, with the finding and the values read from the resource, and the resources it passed on.', NOTE_STYLE);
     if (evaluated.length === 0) layout.paragraph('None: the audit evaluated no rule of the framework.');
     for (const rule of evaluated) {
       layout.section(rule.title, 2);
@@ -70,7 +72,7 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, acc
           `${r.name ?? '(unnamed)'}\n${r.native_id}`,
           `${accountName(accounts, r.account_id)}\n${r.region ?? '–'}`,
           `${r.finding_id}\n${humanize(r.finding_status)}`,
-          r.evidence.length === 0 ? '–' : r.evidence.map((e) => `${e.path} = ${truncate(JSON.stringify(e.value) ?? 'null', 160)}`).join('\n'),
+          r.evidence.length === 0 ? '–' : r.evidence.map((e) => `${e.path} = ${truncate(JSON.stringify(e.value) ?? 'null', EVIDENCE_VALUE_MAX_CHARS)}`).join('\n'),
         ]),
         { empty: 'None: the rule failed on no resource.', limit: PDF_LISTED_RESOURCES.failing },
       );
@@ -91,7 +93,7 @@ export async function writeComplianceEvidencePdf(report: ComplianceEvidence, acc
 
     if (notEvaluated.length > 0) {
       layout.section('Rules not evaluated in this audit', 2);
-      layout.paragraph('The audit covered no resource these rules apply to (none of their resource types), so they neither passed nor failed; the controls they map to count as not evaluated unless another rule was.', { size: 9, color: COLORS.muted });
+      layout.paragraph('The audit covered no resource these rules apply to (none of their resource types), so they neither passed nor failed; the controls they map to count as not evaluated unless another rule was.', NOTE_STYLE);
       await layout.table(
         [
           { header: 'Rule', width: 4, font: 'mono', size: 6.5 },

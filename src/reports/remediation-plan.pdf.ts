@@ -1,6 +1,6 @@
-import { COLORS, humanize, money, SEVERITY_COLORS, type Cell } from './pdf-layout';
+import { humanize, money, SEVERITY_COLORS, type Cell } from './pdf-layout';
 import { PRIORITY_FORMULA, type RemediationPlan } from './report-content';
-import { accountName, accountsFact, layoutFor, mapPages, moreInJson, PDF_LISTED_RESOURCES, provenanceSection, render, severityLine, titleFacts, type AccountNames, type Write } from './report-pdf';
+import { accountName, accountsFact, layoutFor, mapPages, moreInJson, NOTE_STYLE, PDF_LISTED_RESOURCES, provenanceSection, render, severityLine, titleFacts, type AccountNames, type Write } from './report-pdf';
 
 export async function writeRemediationPlanPdf(report: RemediationPlan, accounts: AccountNames, write: Write): Promise<void> {
   const layout = layoutFor(report, 'The work, grouped by rule, most urgent first');
@@ -30,7 +30,7 @@ export async function writeRemediationPlanPdf(report: RemediationPlan, accounts:
 
     if (report.groups.length > 0) {
       layout.section('Work items');
-      layout.paragraph('One item a rule, most urgent first. Each says why it matters, how to fix it, and lists every affected resource.', { size: 9, color: COLORS.muted });
+      layout.paragraph('One item a rule, most urgent first. Each says why it matters, how to fix it, and lists every affected resource.', NOTE_STYLE);
     }
     for (const group of report.groups) {
       layout.section(`${group.rank}. ${group.title}`, 2);

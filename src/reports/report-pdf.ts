@@ -12,6 +12,9 @@ export type Write = (chunk: Buffer) => Promise<void>;
  */
 export const PDF_LISTED_RESOURCES = { affected: 100, failing: 100, passing: 50 } as const;
 
+/** The small muted paragraph that introduces or qualifies a section. */
+export const NOTE_STYLE = { size: 9, color: COLORS.muted } as const;
+
 const TITLES = { executive_summary: 'Executive summary', remediation_plan: 'Remediation plan', compliance_evidence: 'Compliance evidence' } as const;
 
 export function layoutFor(report: ReportHeader & { report_type: keyof typeof TITLES }, subject: string): PdfLayout {
@@ -73,7 +76,7 @@ export function provenanceSection(layout: PdfLayout, report: ReportHeader, extra
   layout.section('About this report');
   layout.paragraph(
     'Every figure in this report comes from one audit: the rules, at the versions named here, evaluated over the resources it covered. The JSON form of this report carries the same data for tools.',
-    { color: COLORS.muted, size: 9 },
+    NOTE_STYLE,
   );
   layout.facts([
     ['Report', report.report_id],
