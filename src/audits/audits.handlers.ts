@@ -1,14 +1,13 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import type { JobQueue } from '../jobs/job-queue';
 import { toAudit } from './audits.mapper';
 import { listAudits, type AuditFilter } from './audits.repository';
 import { cancelAudit, reanalyzeAudit, requireAudit, startAudit } from './audits.service';
 
-export function auditRoutes(db: Db, jobs: JobQueue): Router {
+export function auditHandlers(db: Db, jobs: JobQueue): HandlerTable<'createAudit' | 'listAudits' | 'getAudit' | 'cancelAudit' | 'reanalyzeAudit'> {
   const createAudit: OperationHandler<'createAudit'> = async (req, res) => {
     const body = req.body ?? {};
     const audit = await startAudit(db, jobs, principalOf(res), { accountIds: body.account_ids, mode: body.mode ?? 'full' });
@@ -44,10 +43,11 @@ export function auditRoutes(db: Db, jobs: JobQueue): Router {
     res.status(202).location(`/v1/audits/${audit.id}`).json(toAudit(audit));
   };
 
-  return Router()
-    .post('/v1/audits', createAudit)
-    .get('/v1/audits', listAuditsHandler)
-    .get('/v1/audits/:id', getAudit)
-    .post('/v1/audits/:id/cancel', cancelAuditHandler)
-    .post('/v1/audits/:id/reanalyze', reanalyzeAuditHandler);
+  return {
+    createAudit,
+    listAudits: listAuditsHandler,
+    getAudit,
+    cancelAudit: cancelAuditHandler,
+    reanalyzeAudit: reanalyzeAuditHandler,
+  };
 }

@@ -1,9 +1,8 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import type { FindingStatus } from '../db/schema';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage, type CursorKeyKind } from '../http/pagination';
 import { findResource } from '../resources/resources.repository';
 import { SEVERITIES, type Severity } from '../rules/rule-definition';
@@ -61,7 +60,7 @@ function commonFilter(query: ListQuery): FindingFilter {
   };
 }
 
-export function findingRoutes(db: Db): Router {
+export function findingHandlers(db: Db): HandlerTable<'listFindings' | 'updateFindings' | 'getFinding' | 'updateFinding' | 'listFindingEvents' | 'listResourceFindings'> {
   /** A page of findings matching `filter`, its cursor bound to `binding` (the list, its filters and sort). */
   const page = async (organizationId: string, query: ListQuery, filter: FindingFilter, binding: object) => {
     const limit = query.limit ?? DEFAULT_LIMIT;
@@ -120,11 +119,12 @@ export function findingRoutes(db: Db): Router {
     res.json(toPage(rows, limit, binding, (row) => [row.id], toFindingEvent));
   };
 
-  return Router()
-    .get('/v1/findings', listFindingsHandler)
-    .post('/v1/findings/batch-update', updateFindings)
-    .get('/v1/findings/:id', getFinding)
-    .patch('/v1/findings/:id', updateFinding)
-    .get('/v1/findings/:id/events', listFindingEventsHandler)
-    .get('/v1/resources/:id/findings', listResourceFindingsHandler);
+  return {
+    listFindings: listFindingsHandler,
+    updateFindings,
+    getFinding,
+    updateFinding,
+    listFindingEvents: listFindingEventsHandler,
+    listResourceFindings: listResourceFindingsHandler,
+  };
 }

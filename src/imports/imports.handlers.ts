@@ -1,15 +1,14 @@
-import { Router } from 'express';
 import { requireAccount } from '../accounts/accounts.service';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import { toImport } from './imports.mapper';
 import { findImport, listImports } from './imports.repository';
 import { importInventory, type ImportSettings } from './imports.service';
 
-export function importRoutes(db: Db, settings: ImportSettings): Router {
+export function importHandlers(db: Db, settings: ImportSettings): HandlerTable<'createImport' | 'listAccountImports' | 'getImport'> {
   const createImport: OperationHandler<'createImport'> = async (req, res) => {
     const principal = principalOf(res);
     const account = await requireAccount(db, principal, req.params.id);
@@ -40,8 +39,9 @@ export function importRoutes(db: Db, settings: ImportSettings): Router {
     res.json(toImport(found));
   };
 
-  return Router()
-    .post('/v1/accounts/:id/imports', createImport)
-    .get('/v1/accounts/:id/imports', listAccountImports)
-    .get('/v1/imports/:id', getImport);
+  return {
+    createImport,
+    listAccountImports,
+    getImport,
+  };
 }

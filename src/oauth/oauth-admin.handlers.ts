@@ -1,15 +1,14 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import { registerClient } from './oauth-clients.service';
 import { toAuthorizationResource, toOAuthClientResource } from './oauth.mapper';
 import { deleteAuthorization, deleteClient, findClient, listAuthorizations, listClients } from './oauth.repository';
 
 /** `/v1/oauth-clients` (admins manage the organization's apps) and `/v1/authorizations` (users, their approvals). */
-export function oauthAdminRoutes(db: Db): Router {
+export function oauthAdminHandlers(db: Db): HandlerTable<'listOAuthClients' | 'createOAuthClient' | 'getOAuthClient' | 'deleteOAuthClient' | 'listAuthorizations' | 'deleteAuthorization'> {
   const listOAuthClients: OperationHandler<'listOAuthClients'> = async (req, res) => {
     const { organizationId } = principalOf(res);
     const limit = req.query.limit ?? DEFAULT_LIMIT;
@@ -52,11 +51,12 @@ export function oauthAdminRoutes(db: Db): Router {
     res.status(204).end();
   };
 
-  return Router()
-    .get('/v1/oauth-clients', listOAuthClients)
-    .post('/v1/oauth-clients', createOAuthClient)
-    .get('/v1/oauth-clients/:id', getOAuthClient)
-    .delete('/v1/oauth-clients/:id', deleteOAuthClient)
-    .get('/v1/authorizations', listAuthorizationsHandler)
-    .delete('/v1/authorizations/:id', deleteAuthorizationHandler);
+  return {
+    listOAuthClients,
+    createOAuthClient,
+    getOAuthClient,
+    deleteOAuthClient,
+    listAuthorizations: listAuthorizationsHandler,
+    deleteAuthorization: deleteAuthorizationHandler,
+  };
 }

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import express, { Router, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import { logIn, type Principal } from '../auth/auth.service';
 import type { TokenSettings } from '../auth/login-tokens';
 import { setSessionCookie } from '../auth/session-cookie';
@@ -7,7 +7,7 @@ import { SCOPES_BY_ROLE } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { browserSession, isSameOrigin, ownOrigin } from '../http/authenticate';
-import type { OperationHandler, Schemas } from '../http/contract';
+import type { HandlerTable, OperationHandler, Schemas } from '../http/contract';
 import { sendConsentPage, sendErrorPage, sendLoginPage } from './oauth.pages';
 import { findClientById } from './oauth.repository';
 import {
@@ -72,7 +72,7 @@ function splitScope(scope: string | undefined): string[] {
   return (scope ?? '').split(' ').filter((s) => s !== '');
 }
 
-export function oauthRoutes(db: Db, tokens: TokenSettings): Router {
+export function oauthHandlers(db: Db, tokens: TokenSettings): HandlerTable<'getAuthorizationServerMetadata' | 'authorizeClient' | 'approveAuthorization' | 'createBrowserSession' | 'createOAuthToken' | 'revokeOAuthToken' | 'introspectOAuthToken'> {
   const servers = createOAuthServers(db);
 
   /** Bound to the session and to every parameter of the request the consent page was shown for. */
@@ -257,14 +257,15 @@ export function oauthRoutes(db: Db, tokens: TokenSettings): Router {
     });
   };
 
-  return Router()
-    .get('/.well-known/oauth-authorization-server', getAuthorizationServerMetadata)
-    .get('/oauth/authorize', authorizeClient)
-    .post('/oauth/authorize', approveAuthorization)
-    .post('/oauth/login', createBrowserSession)
-    .post('/oauth/token', createOAuthToken)
-    .post('/oauth/revoke', revokeOAuthTokenHandler)
-    .post('/oauth/introspect', introspectOAuthTokenHandler);
+  return {
+    getAuthorizationServerMetadata,
+    authorizeClient,
+    approveAuthorization,
+    createBrowserSession,
+    createOAuthToken,
+    revokeOAuthToken: revokeOAuthTokenHandler,
+    introspectOAuthToken: introspectOAuthTokenHandler,
+  };
 }
 
 /** Form posts (`application/x-www-form-urlencoded`) are parsed only for the OAuth endpoints. */

@@ -1,7 +1,6 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import { loadCatalogue } from '../rules/catalogue';
 import { loadCelEngine } from '../rules/cel-engine';
@@ -15,7 +14,7 @@ async function checks(): Promise<PolicyChecks> {
   return { engine: await loadCelEngine(), catalogue: await loadCatalogue() };
 }
 
-export function policyRoutes(db: Db): Router {
+export function policyHandlers(db: Db): HandlerTable<'getPolicySchema' | 'testPolicy' | 'createPolicy' | 'listPolicies' | 'getPolicy' | 'updatePolicy' | 'deletePolicy' | 'listPolicyVersions'> {
   const createPolicyHandler: OperationHandler<'createPolicy'> = async (req, res) => {
     const policy = await createPolicy(db, principalOf(res), await checks(), req.body);
     res.status(201).location(`/v1/policies/${policy.id}`).json(toPolicy(policy));
@@ -62,13 +61,14 @@ export function policyRoutes(db: Db): Router {
     res.json(policySchema(await loadCatalogue()));
   };
 
-  return Router()
-    .get('/v1/policies/schema', getPolicySchema)
-    .post('/v1/policies/test', testPolicy)
-    .post('/v1/policies', createPolicyHandler)
-    .get('/v1/policies', listPoliciesHandler)
-    .get('/v1/policies/:id', getPolicy)
-    .patch('/v1/policies/:id', updatePolicyHandler)
-    .delete('/v1/policies/:id', deletePolicyHandler)
-    .get('/v1/policies/:id/versions', listPolicyVersionsHandler);
+  return {
+    getPolicySchema,
+    testPolicy,
+    createPolicy: createPolicyHandler,
+    listPolicies: listPoliciesHandler,
+    getPolicy,
+    updatePolicy: updatePolicyHandler,
+    deletePolicy: deletePolicyHandler,
+    listPolicyVersions: listPolicyVersionsHandler,
+  };
 }

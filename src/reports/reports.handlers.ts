@@ -1,8 +1,7 @@
 import { ReadStream } from 'node:fs';
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import type { JobQueue } from '../jobs/job-queue';
 import { openReportFile } from './report-storage';
@@ -10,7 +9,7 @@ import { toReport } from './reports.mapper';
 import { listReports, reportContent, type ReportFilter } from './reports.repository';
 import { fileNameOf, removeReport, requireReadyReport, requireReport, startReport, type ReportSettings } from './reports.service';
 
-export function reportRoutes(db: Db, jobs: JobQueue, settings: ReportSettings): Router {
+export function reportHandlers(db: Db, jobs: JobQueue, settings: ReportSettings): HandlerTable<'createReport' | 'listReports' | 'getReport' | 'deleteReport' | 'downloadReport'> {
   const createReport: OperationHandler<'createReport'> = async (req, res) => {
     const { body } = req;
     const report = await startReport(db, jobs, principalOf(res), {
@@ -75,12 +74,13 @@ export function reportRoutes(db: Db, jobs: JobQueue, settings: ReportSettings): 
     });
   };
 
-  return Router()
-    .post('/v1/reports', createReport)
-    .get('/v1/reports', listReportsHandler)
-    .get('/v1/reports/:id', getReport)
-    .delete('/v1/reports/:id', deleteReportHandler)
-    .get('/v1/reports/:id/download', downloadReport);
+  return {
+    createReport,
+    listReports: listReportsHandler,
+    getReport,
+    deleteReport: deleteReportHandler,
+    downloadReport,
+  };
 }
 
 /** Whether an `If-None-Match` header names `etag` (or is `*`), by the weak comparison RFC 9110 asks for here. */

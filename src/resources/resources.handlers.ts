@@ -1,8 +1,7 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import { toResource, toResourceSummary, toResourceVersion } from './resources.mapper';
 import {
@@ -15,7 +14,7 @@ import {
   type ResourceSortField,
 } from './resources.repository';
 
-export function resourceRoutes(db: Db): Router {
+export function resourceHandlers(db: Db): HandlerTable<'listResources' | 'getResource' | 'listResourceVersions'> {
   const listResourcesHandler: OperationHandler<'listResources'> = async (req, res) => {
     const { query } = req;
     const limit = query.limit ?? DEFAULT_LIMIT;
@@ -61,8 +60,9 @@ export function resourceRoutes(db: Db): Router {
     res.json(toPage(rows, limit, binding, (row) => [row.version], toResourceVersion));
   };
 
-  return Router()
-    .get('/v1/resources', listResourcesHandler)
-    .get('/v1/resources/:id', getResource)
-    .get('/v1/resources/:id/versions', listResourceVersionsHandler);
+  return {
+    listResources: listResourcesHandler,
+    getResource,
+    listResourceVersions: listResourceVersionsHandler,
+  };
 }

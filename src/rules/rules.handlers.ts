@@ -1,11 +1,10 @@
-import { Router } from 'express';
 import { AppError } from '../errors';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import { loadCatalogue } from './catalogue';
 import { toRule } from './rules.mapper';
 
-export function ruleRoutes(): Router {
+export function ruleHandlers(): HandlerTable<'listRules' | 'getRule'> {
   const listRules: OperationHandler<'listRules'> = async (req, res) => {
     const { query } = req;
     const catalogue = await loadCatalogue();
@@ -38,5 +37,8 @@ export function ruleRoutes(): Router {
     res.json(toRule(rule, catalogue.version));
   };
 
-  return Router().get('/v1/rules', listRules).get('/v1/rules/:id', getRule);
+  return {
+    listRules,
+    getRule,
+  };
 }

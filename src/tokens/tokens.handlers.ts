@@ -1,14 +1,13 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
 import { toPersonalAccessToken } from './tokens.mapper';
 import { findToken, listTokens, revokeToken } from './tokens.repository';
 import { createPersonalAccessToken } from './tokens.service';
 
-export function tokenRoutes(db: Db, options: { allowNoExpiry: boolean }): Router {
+export function tokenHandlers(db: Db, options: { allowNoExpiry: boolean }): HandlerTable<'listTokens' | 'createToken' | 'getToken' | 'deleteToken'> {
   const listTokensHandler: OperationHandler<'listTokens'> = async (req, res) => {
     const { organizationId, userId } = principalOf(res);
     const limit = req.query.limit ?? DEFAULT_LIMIT;
@@ -41,9 +40,10 @@ export function tokenRoutes(db: Db, options: { allowNoExpiry: boolean }): Router
     res.status(204).end();
   };
 
-  return Router()
-    .get('/v1/tokens', listTokensHandler)
-    .post('/v1/tokens', createToken)
-    .get('/v1/tokens/:id', getToken)
-    .delete('/v1/tokens/:id', deleteToken);
+  return {
+    listTokens: listTokensHandler,
+    createToken,
+    getToken,
+    deleteToken,
+  };
 }
