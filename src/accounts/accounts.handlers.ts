@@ -2,19 +2,24 @@ import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { paginate } from '../http/pagination';
 import { toAccount } from './accounts.mapper';
 import { listAccounts, updateAccount } from './accounts.repository';
 import { createAccount, removeAccount, requireAccount } from './accounts.service';
 
 export function accountHandlers(db: Db): HandlerTable<'listAccounts' | 'createAccount' | 'getAccount' | 'updateAccount' | 'deleteAccount'> {
   const listAccountsHandler: OperationHandler<'listAccounts'> = async (req, res) => {
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
     const filter = { provider: req.query.provider };
-    const binding = { list: 'accounts', ...filter };
-    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
-    const rows = await listAccounts(db, principalOf(res).organizationId, filter, limit + 1, after?.[0] as string | undefined);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toAccount));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'accounts', ...filter },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listAccounts(db, principalOf(res).organizationId, filter, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toAccount,
+      }),
+    );
   };
 
   const createAccountHandler: OperationHandler<'createAccount'> = async (req, res) => {

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { paginate } from '../http/pagination';
 import type { JobQueue } from '../jobs/job-queue';
 import { toAudit } from './audits.mapper';
 import { listAudits, type AuditFilter } from './audits.repository';
@@ -16,7 +16,6 @@ export function auditHandlers(db: Db, jobs: JobQueue): HandlerTable<'createAudit
 
   const listAuditsHandler: OperationHandler<'listAudits'> = async (req, res) => {
     const { query } = req;
-    const limit = query.limit ?? DEFAULT_LIMIT;
     const filter: AuditFilter = {
       status: query.status,
       mode: query.mode,
@@ -24,10 +23,16 @@ export function auditHandlers(db: Db, jobs: JobQueue): HandlerTable<'createAudit
       createdAfter: query.created_after ? new Date(query.created_after) : undefined,
       createdBefore: query.created_before ? new Date(query.created_before) : undefined,
     };
-    const binding = { list: 'audits', filter };
-    const before = query.cursor ? (decodeCursor(query.cursor, binding, ['id'])[0] as string) : undefined;
-    const rows = await listAudits(db, principalOf(res).organizationId, filter, limit + 1, before);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toAudit));
+    res.json(
+      await paginate({
+        query,
+        binding: { list: 'audits', filter },
+        keyKinds: ['id'],
+        fetch: (before, limitPlusOne) => listAudits(db, principalOf(res).organizationId, filter, limitPlusOne, before?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toAudit,
+      }),
+    );
   };
 
   const getAudit: OperationHandler<'getAudit'> = async (req, res) => {

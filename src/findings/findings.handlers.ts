@@ -3,7 +3,7 @@ import type { FindingStatus } from '../db/schema';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage, type CursorKeyKind } from '../http/pagination';
+import { paginate, type CursorKeyKind } from '../http/pagination';
 import { findResource } from '../resources/resources.repository';
 import { SEVERITIES, type Severity } from '../rules/rule-definition';
 import { toFinding, toFindingEvent } from './findings.mapper';
@@ -63,13 +63,17 @@ function commonFilter(query: ListQuery): FindingFilter {
 export function findingHandlers(db: Db): HandlerTable<'listFindings' | 'updateFindings' | 'getFinding' | 'updateFinding' | 'listFindingEvents' | 'listResourceFindings'> {
   /** A page of findings matching `filter`, its cursor bound to `binding` (the list, its filters and sort). */
   const page = async (organizationId: string, query: ListQuery, filter: FindingFilter, binding: object) => {
-    const limit = query.limit ?? DEFAULT_LIMIT;
     const sortParam = query.sort ?? '-severity';
     const sort: FindingSort = { field: sortParam.replace(/^-/, '') as FindingSortField, descending: sortParam.startsWith('-') };
     const bound = { ...binding, filter, sort };
-    const after = query.cursor ? (decodeCursor(query.cursor, bound, [CURSOR_KEY_KINDS[sort.field], 'id']) as [string | number, string]) : undefined;
-    const rows = await listFindings(db, organizationId, filter, sort, limit + 1, after);
-    return toPage(rows, limit, bound, (row) => [sortKeyOf(row, sort.field), row.id], toFinding);
+    return paginate({
+      query,
+      binding: bound,
+      keyKinds: [CURSOR_KEY_KINDS[sort.field], 'id'],
+      fetch: (after, limitPlusOne) => listFindings(db, organizationId, filter, sort, limitPlusOne, after),
+      keysOf: (row) => [sortKeyOf(row, sort.field), row.id],
+      toItem: toFinding,
+    });
   };
 
   const listFindingsHandler: OperationHandler<'listFindings'> = async (req, res) => {
@@ -112,11 +116,16 @@ export function findingHandlers(db: Db): HandlerTable<'listFindings' | 'updateFi
 
   const listFindingEventsHandler: OperationHandler<'listFindingEvents'> = async (req, res) => {
     const finding = await requireFinding(db, principalOf(res).organizationId, req.params.id);
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
-    const binding = { list: 'finding_events', finding: finding.id };
-    const after = req.query.cursor ? (decodeCursor(req.query.cursor, binding, ['id'])[0] as string) : undefined;
-    const rows = await listFindingEvents(db, finding.id, limit + 1, after);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toFindingEvent));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'finding_events', finding: finding.id },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listFindingEvents(db, finding.id, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toFindingEvent,
+      }),
+    );
   };
 
   return {

@@ -3,19 +3,24 @@ import type { TokenSettings } from '../auth/login-tokens';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { paginate } from '../http/pagination';
 import { toMember, toMemberCreated } from './members.mapper';
 import { listMembers } from './members.repository';
 import { acceptInvitation, addMember, changeRole, removeMember, requireMember } from './members.service';
 
 export function memberHandlers(db: Db, tokens: TokenSettings): HandlerTable<'listMembers' | 'createMember' | 'getMember' | 'updateMember' | 'deleteMember' | 'acceptInvitation'> {
   const listMembersHandler: OperationHandler<'listMembers'> = async (req, res) => {
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
     const filter = { role: req.query.role };
-    const binding = { list: 'members', ...filter };
-    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
-    const rows = await listMembers(db, principalOf(res).organizationId, filter, limit + 1, after?.[0] as string | undefined);
-    res.json(toPage(rows, limit, binding, (row) => [row.user_id], toMember));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'members', ...filter },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listMembers(db, principalOf(res).organizationId, filter, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.user_id],
+        toItem: toMember,
+      }),
+    );
   };
 
   const createMember: OperationHandler<'createMember'> = async (req, res) => {

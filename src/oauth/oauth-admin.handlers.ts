@@ -2,7 +2,7 @@ import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { paginate } from '../http/pagination';
 import { registerClient } from './oauth-clients.service';
 import { toAuthorizationResource, toOAuthClientResource } from './oauth.mapper';
 import { deleteAuthorization, deleteClient, findClient, listAuthorizations, listClients } from './oauth.repository';
@@ -11,11 +11,16 @@ import { deleteAuthorization, deleteClient, findClient, listAuthorizations, list
 export function oauthAdminHandlers(db: Db): HandlerTable<'listOAuthClients' | 'createOAuthClient' | 'getOAuthClient' | 'deleteOAuthClient' | 'listAuthorizations' | 'deleteAuthorization'> {
   const listOAuthClients: OperationHandler<'listOAuthClients'> = async (req, res) => {
     const { organizationId } = principalOf(res);
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
-    const binding = { list: 'oauth-clients' };
-    const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, ['id'])[0]);
-    const rows = await listClients(db, organizationId, limit + 1, after);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toOAuthClientResource));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'oauth-clients' },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listClients(db, organizationId, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toOAuthClientResource,
+      }),
+    );
   };
 
   const createOAuthClient: OperationHandler<'createOAuthClient'> = async (req, res) => {
@@ -37,11 +42,16 @@ export function oauthAdminHandlers(db: Db): HandlerTable<'listOAuthClients' | 'c
 
   const listAuthorizationsHandler: OperationHandler<'listAuthorizations'> = async (req, res) => {
     const { organizationId, userId } = principalOf(res);
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
-    const binding = { list: 'authorizations' };
-    const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, ['id'])[0]);
-    const rows = await listAuthorizations(db, organizationId, userId, limit + 1, after);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toAuthorizationResource));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'authorizations' },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listAuthorizations(db, organizationId, userId, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toAuthorizationResource,
+      }),
+    );
   };
 
   const deleteAuthorizationHandler: OperationHandler<'deleteAuthorization'> = async (req, res) => {

@@ -4,7 +4,7 @@ import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { paginate } from '../http/pagination';
 import { toMemberCreated } from '../members/members.mapper';
 import { toOrganization } from '../organizations/organizations.mapper';
 import { toPlatformOrganization } from './platform.mapper';
@@ -13,12 +13,17 @@ import { changeOrganization, createOrganization, deleteOrganization, requireOrga
 
 export function platformHandlers(db: Db, tokens: TokenSettings, options: { signupEnabled: boolean; reportsDir: string | undefined }): HandlerTable<'createSignup' | 'listPlatformOrganizations' | 'createPlatformOrganization' | 'getPlatformOrganization' | 'updatePlatformOrganization' | 'deletePlatformOrganization'> {
   const listOrganizations: OperationHandler<'listPlatformOrganizations'> = async (req, res) => {
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
     const filter = { status: req.query.status };
-    const binding = { list: 'platform_organizations', ...filter };
-    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
-    const rows = await listPlatformOrganizations(db, filter, limit + 1, after?.[0] as string | undefined);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toPlatformOrganization));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'platform_organizations', ...filter },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listPlatformOrganizations(db, filter, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toPlatformOrganization,
+      }),
+    );
   };
 
   const createOrganizationHandler: OperationHandler<'createPlatformOrganization'> = async (req, res) => {

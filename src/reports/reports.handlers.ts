@@ -2,7 +2,7 @@ import { ReadStream } from 'node:fs';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import { paginate } from '../http/pagination';
 import type { JobQueue } from '../jobs/job-queue';
 import { openReportFile } from './report-storage';
 import { toReport } from './reports.mapper';
@@ -24,12 +24,17 @@ export function reportHandlers(db: Db, jobs: JobQueue, settings: ReportSettings)
 
   const listReportsHandler: OperationHandler<'listReports'> = async (req, res) => {
     const { query } = req;
-    const limit = query.limit ?? DEFAULT_LIMIT;
     const filter: ReportFilter = { type: query.type, status: query.status, auditId: query.audit_id };
-    const binding = { list: 'reports', filter };
-    const before = query.cursor ? (decodeCursor(query.cursor, binding, ['id'])[0] as string) : undefined;
-    const rows = await listReports(db, principalOf(res).organizationId, filter, limit + 1, before);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toReport));
+    res.json(
+      await paginate({
+        query,
+        binding: { list: 'reports', filter },
+        keyKinds: ['id'],
+        fetch: (before, limitPlusOne) => listReports(db, principalOf(res).organizationId, filter, limitPlusOne, before?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toReport,
+      }),
+    );
   };
 
   const getReport: OperationHandler<'getReport'> = async (req, res) => {
