@@ -4,23 +4,25 @@ import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Logger } from 'pino';
-import { accountRoutes } from './accounts/accounts.handlers';
-import { auditRoutes } from './audits/audits.handlers';
-import { authRoutes } from './auth/auth.handlers';
-import { complianceRoutes } from './compliance/compliance.handlers';
+import { accountHandlers } from './accounts/accounts.handlers';
+import { auditHandlers } from './audits/audits.handlers';
+import { authHandlers } from './auth/auth.handlers';
+import { complianceHandlers } from './compliance/compliance.handlers';
 import type { TokenSettings } from './auth/login-tokens';
 import { authenticateLoginToken } from './auth/auth.service';
 import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
-import { docsRoutes } from './docs/docs.handlers';
-import { findingRoutes } from './findings/findings.handlers';
+import { docsHandlers } from './docs/docs.handlers';
+import { findingHandlers } from './findings/findings.handlers';
+import { handlerTable } from './http/contract';
+import { dispatchOperations } from './http/dispatch';
 import { identifyCaller, requireCredentials, requireScopes, type BearerAuthenticator } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
 import { replayIdempotentRequests } from './http/idempotency';
 import { loadOpenApiDocument } from './http/openapi-document';
-import { oauthAdminRoutes } from './oauth/oauth-admin.handlers';
-import { oauthFormParser, oauthRoutes } from './oauth/oauth.handlers';
+import { oauthAdminHandlers } from './oauth/oauth-admin.handlers';
+import { oauthFormParser, oauthHandlers } from './oauth/oauth.handlers';
 import { authenticateOAuthAccessToken, isOAuthAccessToken } from './oauth/oauth.service';
 import { OperationIndex } from './http/operations';
 import { rateLimitLogin, rateLimitPerCaller, rateLimitSignup } from './http/rate-limit';
@@ -28,17 +30,17 @@ import { postgresStores, redisStores } from './http/rate-limit-store';
 import { requestLogger } from './http/request-logger';
 import { requireKnownOperation, resolveOperation } from './http/resolve-operation';
 import './http/locals';
-import { importRoutes } from './imports/imports.handlers';
+import { importHandlers } from './imports/imports.handlers';
 import type { JobQueue } from './jobs/job-queue';
-import { memberRoutes } from './members/members.handlers';
-import { organizationRoutes } from './organizations/organizations.handlers';
-import { policyRoutes } from './policies/policies.handlers';
-import { platformRoutes } from './platform/platform.handlers';
-import { resourceRoutes } from './resources/resources.handlers';
-import { reportRoutes } from './reports/reports.handlers';
-import { ruleRoutes } from './rules/rules.handlers';
-import { systemRoutes } from './system/system.handlers';
-import { tokenRoutes } from './tokens/tokens.handlers';
+import { memberHandlers } from './members/members.handlers';
+import { organizationHandlers } from './organizations/organizations.handlers';
+import { policyHandlers } from './policies/policies.handlers';
+import { platformHandlers } from './platform/platform.handlers';
+import { resourceHandlers } from './resources/resources.handlers';
+import { reportHandlers } from './reports/reports.handlers';
+import { ruleHandlers } from './rules/rules.handlers';
+import { systemHandlers } from './system/system.handlers';
+import { tokenHandlers } from './tokens/tokens.handlers';
 import { authenticatePersonalAccessToken, PAT_PREFIX } from './tokens/tokens.service';
 
 export interface AppDeps {
@@ -75,7 +77,8 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
       contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     }),
   );
-  app.use(resolveOperation(new OperationIndex(document)));
+  const operations = new OperationIndex(document);
+  app.use(resolveOperation(operations));
   app.use(identifyCaller(bearerAuthenticator(db, tokens)));
   app.use(rateLimitPerCaller(config.rateLimits, rateLimitStores, logger));
   app.use(requireKnownOperation);
@@ -100,24 +103,27 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(rateLimitSignup(config.rateLimits, rateLimitStores, logger));
   app.use(replayIdempotentRequests(db, logger));
 
-  app.use(systemRoutes(db));
-  app.use(docsRoutes());
-  app.use(authRoutes(db, tokens));
-  app.use(organizationRoutes(db));
-  app.use(memberRoutes(db, tokens));
-  app.use(tokenRoutes(db, { allowNoExpiry: config.patAllowNoExpiry }));
-  app.use(accountRoutes(db));
-  app.use(resourceRoutes(db));
-  app.use(importRoutes(db, { jobs, inlineMaxResources: config.importInlineMaxResources }));
-  app.use(auditRoutes(db, jobs));
-  app.use(ruleRoutes());
-  app.use(oauthRoutes(db, tokens));
-  app.use(oauthAdminRoutes(db));
-  app.use(complianceRoutes(db));
-  app.use(findingRoutes(db));
-  app.use(policyRoutes(db));
-  app.use(reportRoutes(db, jobs, { reportsDir: config.reportsDir }));
-  app.use(platformRoutes(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir }));
+  const handlers = handlerTable({
+    ...systemHandlers(db),
+    ...docsHandlers(),
+    ...authHandlers(db, tokens),
+    ...organizationHandlers(db),
+    ...memberHandlers(db, tokens),
+    ...tokenHandlers(db, { allowNoExpiry: config.patAllowNoExpiry }),
+    ...accountHandlers(db),
+    ...resourceHandlers(db),
+    ...importHandlers(db, { jobs, inlineMaxResources: config.importInlineMaxResources }),
+    ...auditHandlers(db, jobs),
+    ...ruleHandlers(),
+    ...oauthHandlers(db, tokens),
+    ...oauthAdminHandlers(db),
+    ...complianceHandlers(db),
+    ...findingHandlers(db),
+    ...policyHandlers(db),
+    ...reportHandlers(db, jobs, { reportsDir: config.reportsDir }),
+    ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir }),
+  });
+  app.use(dispatchOperations(handlers, operations));
 
   app.use(errorHandler);
   return app;

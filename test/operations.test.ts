@@ -29,6 +29,22 @@ describe('OperationIndex', () => {
     expect(operationId('GET', '/v1/audits/latest')).toBe('getLatestAudit');
   });
 
+  it('answers the path parameters by their template names, percent-decoded', () => {
+    const match = index.find('GET', '/v1/audits/aud%5F123');
+    expect(match && 'operation' in match ? match.params : match).toEqual({ id: 'aud_123' });
+    const literal = index.find('GET', '/v1/audits/latest');
+    expect(literal && 'operation' in literal ? literal.params : literal).toEqual({});
+  });
+
+  it('leaves a malformed percent-encoding as it came (the request validator answers it 400)', () => {
+    const match = index.find('GET', '/v1/audits/aud%E0');
+    expect(match && 'operation' in match ? match.params : match).toEqual({ id: 'aud%E0' });
+  });
+
+  it('lists every operation of the document', () => {
+    expect(index.operations().map((o) => o.operationId).sort()).toEqual(['createAudit', 'deleteAudit', 'getAudit', 'getHealth', 'getLatestAudit']);
+  });
+
   it('answers HEAD with the GET operation', () => {
     expect(operationId('HEAD', '/health')).toBe('getHealth');
   });

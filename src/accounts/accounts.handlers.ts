@@ -1,21 +1,25 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import { toAccount } from './accounts.mapper';
 import { listAccounts, updateAccount } from './accounts.repository';
 import { createAccount, removeAccount, requireAccount } from './accounts.service';
 
-export function accountRoutes(db: Db): Router {
+export function accountHandlers(db: Db): HandlerTable<'listAccounts' | 'createAccount' | 'getAccount' | 'updateAccount' | 'deleteAccount'> {
   const listAccountsHandler: OperationHandler<'listAccounts'> = async (req, res) => {
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
     const filter = { provider: req.query.provider };
-    const binding = { list: 'accounts', ...filter };
-    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
-    const rows = await listAccounts(db, principalOf(res).organizationId, filter, limit + 1, after?.[0] as string | undefined);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toAccount));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'accounts', ...filter },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listAccounts(db, principalOf(res).organizationId, filter, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toAccount,
+      }),
+    );
   };
 
   const createAccountHandler: OperationHandler<'createAccount'> = async (req, res) => {
@@ -41,10 +45,11 @@ export function accountRoutes(db: Db): Router {
     res.status(204).end();
   };
 
-  return Router()
-    .get('/v1/accounts', listAccountsHandler)
-    .post('/v1/accounts', createAccountHandler)
-    .get('/v1/accounts/:id', getAccount)
-    .patch('/v1/accounts/:id', updateAccountHandler)
-    .delete('/v1/accounts/:id', deleteAccountHandler);
+  return {
+    listAccounts: listAccountsHandler,
+    createAccount: createAccountHandler,
+    getAccount,
+    updateAccount: updateAccountHandler,
+    deleteAccount: deleteAccountHandler,
+  };
 }

@@ -1,14 +1,13 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import type { JobQueue } from '../jobs/job-queue';
 import { toAudit } from './audits.mapper';
 import { listAudits, type AuditFilter } from './audits.repository';
 import { cancelAudit, reanalyzeAudit, requireAudit, startAudit } from './audits.service';
 
-export function auditRoutes(db: Db, jobs: JobQueue): Router {
+export function auditHandlers(db: Db, jobs: JobQueue): HandlerTable<'createAudit' | 'listAudits' | 'getAudit' | 'cancelAudit' | 'reanalyzeAudit'> {
   const createAudit: OperationHandler<'createAudit'> = async (req, res) => {
     const body = req.body ?? {};
     const audit = await startAudit(db, jobs, principalOf(res), { accountIds: body.account_ids, mode: body.mode ?? 'full' });
@@ -17,7 +16,6 @@ export function auditRoutes(db: Db, jobs: JobQueue): Router {
 
   const listAuditsHandler: OperationHandler<'listAudits'> = async (req, res) => {
     const { query } = req;
-    const limit = query.limit ?? DEFAULT_LIMIT;
     const filter: AuditFilter = {
       status: query.status,
       mode: query.mode,
@@ -25,10 +23,16 @@ export function auditRoutes(db: Db, jobs: JobQueue): Router {
       createdAfter: query.created_after ? new Date(query.created_after) : undefined,
       createdBefore: query.created_before ? new Date(query.created_before) : undefined,
     };
-    const binding = { list: 'audits', filter };
-    const before = query.cursor ? (decodeCursor(query.cursor, binding, ['id'])[0] as string) : undefined;
-    const rows = await listAudits(db, principalOf(res).organizationId, filter, limit + 1, before);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toAudit));
+    res.json(
+      await paginate({
+        query,
+        binding: { list: 'audits', filter },
+        keyKinds: ['id'],
+        fetch: (before, limitPlusOne) => listAudits(db, principalOf(res).organizationId, filter, limitPlusOne, before?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toAudit,
+      }),
+    );
   };
 
   const getAudit: OperationHandler<'getAudit'> = async (req, res) => {
@@ -44,10 +48,11 @@ export function auditRoutes(db: Db, jobs: JobQueue): Router {
     res.status(202).location(`/v1/audits/${audit.id}`).json(toAudit(audit));
   };
 
-  return Router()
-    .post('/v1/audits', createAudit)
-    .get('/v1/audits', listAuditsHandler)
-    .get('/v1/audits/:id', getAudit)
-    .post('/v1/audits/:id/cancel', cancelAuditHandler)
-    .post('/v1/audits/:id/reanalyze', reanalyzeAuditHandler);
+  return {
+    createAudit,
+    listAudits: listAuditsHandler,
+    getAudit,
+    cancelAudit: cancelAuditHandler,
+    reanalyzeAudit: reanalyzeAuditHandler,
+  };
 }

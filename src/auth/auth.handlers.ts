@@ -1,13 +1,12 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { principalOf } from '../http/authenticate';
 import { toMe } from './auth.mapper';
 import { logIn, logOut } from './auth.service';
 import type { TokenSettings } from './login-tokens';
 import { clearSessionCookie, setSessionCookie } from './session-cookie';
 
-export function authRoutes(db: Db, tokens: TokenSettings): Router {
+export function authHandlers(db: Db, tokens: TokenSettings): HandlerTable<'createSession' | 'deleteSession' | 'getMe'> {
   const createSession: OperationHandler<'createSession'> = async (req, res) => {
     const { accessToken, expiresIn } = await logIn(db, tokens, req.body.username, req.body.password);
     setSessionCookie(req, res, accessToken, expiresIn);
@@ -24,5 +23,9 @@ export function authRoutes(db: Db, tokens: TokenSettings): Router {
     res.json(toMe(principalOf(res)));
   };
 
-  return Router().post('/auth/login', createSession).post('/auth/logout', deleteSession).get('/v1/me', getMe);
+  return {
+    createSession,
+    deleteSession,
+    getMe,
+  };
 }

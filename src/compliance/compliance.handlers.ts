@@ -1,11 +1,10 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { toComplianceFramework, toComplianceScore, toFrameworkSummary } from './compliance.mapper';
 import { complianceAsOf, frameworkComplianceAsOf, listFrameworks } from './compliance.service';
 
-export function complianceRoutes(db: Db): Router {
+export function complianceHandlers(db: Db): HandlerTable<'listComplianceFrameworks' | 'getComplianceFramework' | 'getComplianceScore'> {
   const listComplianceFrameworks: OperationHandler<'listComplianceFrameworks'> = async (_req, res) => {
     const frameworks = await listFrameworks();
     res.json({ data: frameworks.map(toFrameworkSummary), next_cursor: null, has_more: false });
@@ -20,8 +19,9 @@ export function complianceRoutes(db: Db): Router {
     res.json(toComplianceScore(await complianceAsOf(db, principalOf(res).organizationId, req.query.audit_id)));
   };
 
-  return Router()
-    .get('/v1/compliance/frameworks', listComplianceFrameworks)
-    .get('/v1/compliance/frameworks/:id', getComplianceFramework)
-    .get('/v1/compliance/score', getComplianceScore);
+  return {
+    listComplianceFrameworks,
+    getComplianceFramework,
+    getComplianceScore,
+  };
 }

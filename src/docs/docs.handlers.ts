@@ -1,5 +1,4 @@
-import { Router } from 'express';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { loadOpenApiDocument } from '../http/openapi-document';
 
 const REDOC_SCRIPT = require.resolve('redoc/bundles/redoc.standalone.js');
@@ -32,7 +31,7 @@ const DOCS_CSP = [
   "worker-src 'self' blob:",
 ].join('; ');
 
-export function docsRoutes(): Router {
+export function docsHandlers(): HandlerTable<'getOpenApiJson' | 'getOpenApiYaml' | 'getDocsPage' | 'getDocsScript'> {
   // Sent as they were bundled, byte for byte, rather than re-serialized per request.
   const { json, yaml } = loadOpenApiDocument();
 
@@ -50,9 +49,10 @@ export function docsRoutes(): Router {
     res.type('text/javascript').sendFile(REDOC_SCRIPT, { maxAge: '1h' });
   };
 
-  return Router()
-    .get('/v1/openapi.json', getOpenApiJson)
-    .get('/v1/openapi.yaml', getOpenApiYaml)
-    .get('/docs', getDocsPage)
-    .get('/docs/redoc.standalone.js', getDocsScript);
+  return {
+    getOpenApiJson,
+    getOpenApiYaml,
+    getDocsPage,
+    getDocsScript,
+  };
 }

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { components, operations } from '../../generated/openapi';
 
 export type Schemas = components['schemas'];
-type OperationId = keyof operations;
+export type OperationId = keyof operations;
 
 type JsonContent<T> = T extends { content: { 'application/json': infer Body } } ? Body : never;
 type FormContent<T> = T extends { content: { 'application/x-www-form-urlencoded': infer Body } } ? Body : never;
@@ -28,3 +28,18 @@ export type OperationHandler<Id extends OperationId> = (
   req: Request<PathParams<Id>, OrElse<SuccessBody<Id>, unknown>, OrElse<RequestBody<Id>, unknown>, QueryParams<Id>>,
   res: Response<OrElse<SuccessBody<Id>, unknown>>,
 ) => Promise<void> | void;
+
+/** A feature's handlers, one per operation it implements, keyed by operation id. */
+export type HandlerTable<Id extends OperationId> = { [K in Id]: OperationHandler<K> };
+
+/** A handler for every operation of the spec. */
+export type AllHandlers = { [Id in OperationId]: OperationHandler<Id> };
+
+/**
+ * `table` as the application's handler table. Beyond `AllHandlers` (which makes a missing
+ * handler a type error), a key naming no operation is one too, though spreads escape
+ * TypeScript's excess-property check.
+ */
+export function handlerTable<T extends AllHandlers & { [K in Exclude<keyof T, OperationId>]: never }>(table: T): AllHandlers {
+  return table;
+}

@@ -8,6 +8,8 @@ declare global {
     interface Locals {
       /** The spec operation this request addresses; unset when none matches. */
       operation?: Operation;
+      /** The values of the operation's path parameters, by the names the spec gives them. */
+      pathParams?: Record<string, string>;
       /** The methods the path allows, when it exists but not for this method. */
       allowedMethods?: string[];
       /** The caller, when valid credentials came with the request. */

@@ -25,7 +25,15 @@ export interface Operation {
 
 interface PathEntry {
   pattern: RegExp;
+  /** The names of the template's parameters, in the order of the pattern's groups. */
+  parameterNames: string[];
   operations: Map<Method, Operation>;
+}
+
+/** A request's operation and the values of its path parameters, by the names the template gives them. */
+export interface OperationMatch {
+  operation: Operation;
+  params: Record<string, string>;
 }
 
 /** Finds the spec operation behind a request, so middleware can act on what the spec declares. */
@@ -51,19 +59,35 @@ export class OperationIndex {
           rateLimitBudget: rateLimitBudgetOf(op as { 'x-rate-limit-budget'?: unknown }, `${method.toUpperCase()} ${template}`),
         });
       }
-      this.paths.push({ pattern: templateToRegExp(template), operations });
+      this.paths.push({ pattern: templateToRegExp(template), parameterNames: parameterNamesOf(template), operations });
     }
     // Literal segments win over templated ones (`/v1/audits/latest` before `/v1/audits/{id}`).
     this.paths.sort((a, b) => templatedSegments(a.pattern) - templatedSegments(b.pattern));
   }
 
-  /** The operation for `method` on `path`; else the methods the path allows; else nothing. */
-  find(method: string, path: string): { operation: Operation } | { allowed: string[] } | undefined {
-    const entry = this.paths.find((p) => p.pattern.test(path));
-    if (!entry) return undefined;
+  /** Every operation of the document. */
+  operations(): Operation[] {
+    return this.paths.flatMap((entry) => [...entry.operations.values()]);
+  }
+
+  /**
+   * The operation for `method` on `path` with its path parameters (URL-decoded, as Express
+   * decodes route parameters); else the methods the path allows; else nothing.
+   */
+  find(method: string, path: string): OperationMatch | { allowed: string[] } | undefined {
+    for (const entry of this.paths) {
+      const values = entry.pattern.exec(path);
+      if (values) return this.match(entry, values.slice(1), method);
+    }
+    return undefined;
+  }
+
+  private match(entry: PathEntry, values: string[], method: string): OperationMatch | { allowed: string[] } {
     const wanted = method.toLowerCase() as Method;
     const operation = entry.operations.get(wanted) ?? (wanted === 'head' ? entry.operations.get('get') : undefined);
-    if (operation) return { operation };
+    if (operation) {
+      return { operation, params: Object.fromEntries(entry.parameterNames.map((name, i) => [name, decodeSegment(values[i]!)])) };
+    }
     const allowed = [...entry.operations.keys()].map((m) => m.toUpperCase());
     if (allowed.includes('GET') && !allowed.includes('HEAD')) allowed.push('HEAD');
     return { allowed };
@@ -86,11 +110,27 @@ function rateLimitBudgetOf(op: { 'x-rate-limit-budget'?: unknown }, where: strin
 function templateToRegExp(template: string): RegExp {
   const source = template
     .split('/')
-    .map((segment) => (/^\{[^}]+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((segment) => (/^\{[^}]+\}$/.test(segment) ? '([^/]+)' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
   return new RegExp(`^${source}/?$`);
 }
 
+function parameterNamesOf(template: string): string[] {
+  return template.split('/').flatMap((segment) => /^\{([^}]+)\}$/.exec(segment)?.slice(1) ?? []);
+}
+
+/**
+ * A path parameter's value, percent-decoded. A malformed encoding is left as it came: the request
+ * validator answers such a path 400 before any handler sees it.
+ */
+function decodeSegment(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 function templatedSegments(pattern: RegExp): number {
-  return pattern.source.split('[^/]+').length - 1;
+  return pattern.source.split('([^/]+)').length - 1;
 }

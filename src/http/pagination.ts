@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../errors';
 import { stableJson } from '../stable-json';
 
-export const DEFAULT_LIMIT = 50;
+const DEFAULT_LIMIT = 50;
 
 /** A keyset position: the sort keys of the last row of a page, in sort order. */
 export type CursorKeys = (string | number)[];
@@ -18,6 +18,49 @@ export function encodeCursor(keys: CursorKeys, binding: unknown): string {
 /** What each key of a cursor must be: an API id, an RFC 3339 timestamp, any text, an integer, any finite number. */
 export type CursorKeyKind = 'id' | 'timestamp' | 'text' | 'integer' | 'number';
 
+/** The value a key of that kind has (distributes over a union of kinds). */
+type CursorKeyOf<Kind> = Kind extends 'integer' | 'number' ? number : string;
+
+/** The keyset position of a cursor whose keys are of `Kinds`, in order. */
+export type CursorKeysOf<Kinds extends readonly CursorKeyKind[]> = { -readonly [I in keyof Kinds]: CursorKeyOf<Kinds[I]> };
+
+/** The list envelope. */
+export interface Page<Item> {
+  data: Item[];
+  next_cursor: string | null;
+  has_more: boolean;
+}
+
+/**
+ * A page of a keyset-paginated list: `query.limit` (default 50) items after the position in
+ * `query.cursor`, and the cursor of the next page. The cursor is bound to `binding` (the list,
+ * its filters and its sort), so one reused with other filters answers 400 `invalid_cursor`.
+ *
+ * `fetch` answers up to `limitPlusOne` rows after `after` (or from the start) in the list's
+ * order; the extra row only says whether another page follows. `keysOf` answers a row's sort
+ * keys, of the kinds `keyKinds` names, in order.
+ */
+export async function paginate<const Kinds extends readonly CursorKeyKind[], Row, Item>({
+  query,
+  binding,
+  keyKinds,
+  fetch,
+  keysOf,
+  toItem,
+}: {
+  query: { limit?: number; cursor?: string };
+  binding: unknown;
+  keyKinds: Kinds;
+  fetch: (after: CursorKeysOf<Kinds> | undefined, limitPlusOne: number) => Promise<Row[]> | Row[];
+  keysOf: (row: Row) => CursorKeysOf<Kinds>;
+  toItem: (row: Row) => Item;
+}): Promise<Page<Item>> {
+  const limit = query.limit ?? DEFAULT_LIMIT;
+  const after = query.cursor ? (decodeCursor(query.cursor, binding, keyKinds) as CursorKeysOf<Kinds>) : undefined;
+  const rows = await fetch(after, limit + 1);
+  return toPage(rows, limit, binding, keysOf, toItem);
+}
+
 const KEY_CHECKS: Record<CursorKeyKind, (key: unknown) => boolean> = {
   id: (key) => typeof key === 'string' && /^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/.test(key),
   timestamp: (key) => typeof key === 'string' && /^\d{4}-\d\d-\d\dT/.test(key) && !Number.isNaN(Date.parse(key)),
@@ -30,7 +73,7 @@ const KEY_CHECKS: Record<CursorKeyKind, (key: unknown) => boolean> = {
  * The keyset position in `cursor`, its keys of the `kinds` given; 400 `invalid_cursor` if it is
  * corrupt (a hand-edited cursor included) or was made for other filters or sort.
  */
-export function decodeCursor(cursor: string, binding: unknown, kinds: CursorKeyKind[]): CursorKeys {
+function decodeCursor(cursor: string, binding: unknown, kinds: readonly CursorKeyKind[]): CursorKeys {
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -54,13 +97,7 @@ export function decodeCursor(cursor: string, binding: unknown, kinds: CursorKeyK
  * Turns `limit + 1` rows fetched after the cursor into a page of the list envelope; the extra row
  * only says whether another page follows.
  */
-export function toPage<Row, Item>(
-  rows: Row[],
-  limit: number,
-  binding: unknown,
-  keysOf: (row: Row) => CursorKeys,
-  toItem: (row: Row) => Item,
-): { data: Item[]; next_cursor: string | null; has_more: boolean } {
+function toPage<Row, Item>(rows: Row[], limit: number, binding: unknown, keysOf: (row: Row) => CursorKeys, toItem: (row: Row) => Item): Page<Item> {
   const hasMore = rows.length > limit;
   const pageRows = hasMore ? rows.slice(0, limit) : rows;
   const last = pageRows.at(-1);

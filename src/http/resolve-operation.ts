@@ -8,6 +8,7 @@ export function resolveOperation(index: OperationIndex): RequestHandler {
     const match = index.find(req.method, req.path);
     if (match && 'operation' in match) {
       res.locals.operation = match.operation;
+      res.locals.pathParams = match.params;
       // HEAD is GET without a body (Node drops the body for a HEAD request whatever the method
       // says now), and the request validator knows only the GET the spec declares.
       if (req.method === 'HEAD') req.method = 'GET';

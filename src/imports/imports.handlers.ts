@@ -1,15 +1,14 @@
-import { Router } from 'express';
 import { requireAccount } from '../accounts/accounts.service';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import { toImport } from './imports.mapper';
 import { findImport, listImports } from './imports.repository';
 import { importInventory, type ImportSettings } from './imports.service';
 
-export function importRoutes(db: Db, settings: ImportSettings): Router {
+export function importHandlers(db: Db, settings: ImportSettings): HandlerTable<'createImport' | 'listAccountImports' | 'getImport'> {
   const createImport: OperationHandler<'createImport'> = async (req, res) => {
     const principal = principalOf(res);
     const account = await requireAccount(db, principal, req.params.id);
@@ -27,11 +26,16 @@ export function importRoutes(db: Db, settings: ImportSettings): Router {
   const listAccountImports: OperationHandler<'listAccountImports'> = async (req, res) => {
     const principal = principalOf(res);
     const account = await requireAccount(db, principal, req.params.id);
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
-    const binding = { list: 'imports', account: account.id };
-    const before = req.query.cursor ? (decodeCursor(req.query.cursor, binding, ['id'])[0] as string) : undefined;
-    const rows = await listImports(db, principal.organizationId, account.id, limit + 1, before);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toImport));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'imports', account: account.id },
+        keyKinds: ['id'],
+        fetch: (before, limitPlusOne) => listImports(db, principal.organizationId, account.id, limitPlusOne, before?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toImport,
+      }),
+    );
   };
 
   const getImport: OperationHandler<'getImport'> = async (req, res) => {
@@ -40,8 +44,9 @@ export function importRoutes(db: Db, settings: ImportSettings): Router {
     res.json(toImport(found));
   };
 
-  return Router()
-    .post('/v1/accounts/:id/imports', createImport)
-    .get('/v1/accounts/:id/imports', listAccountImports)
-    .get('/v1/imports/:id', getImport);
+  return {
+    createImport,
+    listAccountImports,
+    getImport,
+  };
 }

@@ -1,22 +1,26 @@
-import { Router } from 'express';
 import { setSessionCookie } from '../auth/session-cookie';
 import type { TokenSettings } from '../auth/login-tokens';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import { toMember, toMemberCreated } from './members.mapper';
 import { listMembers } from './members.repository';
 import { acceptInvitation, addMember, changeRole, removeMember, requireMember } from './members.service';
 
-export function memberRoutes(db: Db, tokens: TokenSettings): Router {
+export function memberHandlers(db: Db, tokens: TokenSettings): HandlerTable<'listMembers' | 'createMember' | 'getMember' | 'updateMember' | 'deleteMember' | 'acceptInvitation'> {
   const listMembersHandler: OperationHandler<'listMembers'> = async (req, res) => {
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
     const filter = { role: req.query.role };
-    const binding = { list: 'members', ...filter };
-    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
-    const rows = await listMembers(db, principalOf(res).organizationId, filter, limit + 1, after?.[0] as string | undefined);
-    res.json(toPage(rows, limit, binding, (row) => [row.user_id], toMember));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'members', ...filter },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listMembers(db, principalOf(res).organizationId, filter, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.user_id],
+        toItem: toMember,
+      }),
+    );
   };
 
   const createMember: OperationHandler<'createMember'> = async (req, res) => {
@@ -46,11 +50,12 @@ export function memberRoutes(db: Db, tokens: TokenSettings): Router {
     res.json({ access_token: accessToken, token_type: 'bearer', expires_in: expiresIn });
   };
 
-  return Router()
-    .get('/v1/members', listMembersHandler)
-    .post('/v1/members', createMember)
-    .get('/v1/members/:user_id', getMember)
-    .patch('/v1/members/:user_id', updateMember)
-    .delete('/v1/members/:user_id', deleteMember)
-    .post('/auth/invitations/accept', acceptInvitationHandler);
+  return {
+    listMembers: listMembersHandler,
+    createMember,
+    getMember,
+    updateMember,
+    deleteMember,
+    acceptInvitation: acceptInvitationHandler,
+  };
 }

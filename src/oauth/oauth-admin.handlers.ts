@@ -1,22 +1,26 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import { registerClient } from './oauth-clients.service';
 import { toAuthorizationResource, toOAuthClientResource } from './oauth.mapper';
 import { deleteAuthorization, deleteClient, findClient, listAuthorizations, listClients } from './oauth.repository';
 
 /** `/v1/oauth-clients` (admins manage the organization's apps) and `/v1/authorizations` (users, their approvals). */
-export function oauthAdminRoutes(db: Db): Router {
+export function oauthAdminHandlers(db: Db): HandlerTable<'listOAuthClients' | 'createOAuthClient' | 'getOAuthClient' | 'deleteOAuthClient' | 'listAuthorizations' | 'deleteAuthorization'> {
   const listOAuthClients: OperationHandler<'listOAuthClients'> = async (req, res) => {
     const { organizationId } = principalOf(res);
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
-    const binding = { list: 'oauth-clients' };
-    const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, ['id'])[0]);
-    const rows = await listClients(db, organizationId, limit + 1, after);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toOAuthClientResource));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'oauth-clients' },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listClients(db, organizationId, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toOAuthClientResource,
+      }),
+    );
   };
 
   const createOAuthClient: OperationHandler<'createOAuthClient'> = async (req, res) => {
@@ -38,11 +42,16 @@ export function oauthAdminRoutes(db: Db): Router {
 
   const listAuthorizationsHandler: OperationHandler<'listAuthorizations'> = async (req, res) => {
     const { organizationId, userId } = principalOf(res);
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
-    const binding = { list: 'authorizations' };
-    const after = req.query.cursor === undefined ? undefined : String(decodeCursor(req.query.cursor, binding, ['id'])[0]);
-    const rows = await listAuthorizations(db, organizationId, userId, limit + 1, after);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toAuthorizationResource));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'authorizations' },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listAuthorizations(db, organizationId, userId, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toAuthorizationResource,
+      }),
+    );
   };
 
   const deleteAuthorizationHandler: OperationHandler<'deleteAuthorization'> = async (req, res) => {
@@ -52,11 +61,12 @@ export function oauthAdminRoutes(db: Db): Router {
     res.status(204).end();
   };
 
-  return Router()
-    .get('/v1/oauth-clients', listOAuthClients)
-    .post('/v1/oauth-clients', createOAuthClient)
-    .get('/v1/oauth-clients/:id', getOAuthClient)
-    .delete('/v1/oauth-clients/:id', deleteOAuthClient)
-    .get('/v1/authorizations', listAuthorizationsHandler)
-    .delete('/v1/authorizations/:id', deleteAuthorizationHandler);
+  return {
+    listOAuthClients,
+    createOAuthClient,
+    getOAuthClient,
+    deleteOAuthClient,
+    listAuthorizations: listAuthorizationsHandler,
+    deleteAuthorization: deleteAuthorizationHandler,
+  };
 }

@@ -1,12 +1,11 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 import { toOrganization } from './organizations.mapper';
 import { findOrganizationById, renameOrganization } from './organizations.repository';
 
-export function organizationRoutes(db: Db): Router {
+export function organizationHandlers(db: Db): HandlerTable<'getOrganization' | 'updateOrganization'> {
   const getOrganization: OperationHandler<'getOrganization'> = async (_req, res) => {
     const organization = await findOrganizationById(db, principalOf(res).organizationId);
     if (!organization) throw new AppError('not_found', 'The organization no longer exists.');
@@ -17,5 +16,8 @@ export function organizationRoutes(db: Db): Router {
     res.json(toOrganization(await renameOrganization(db, principalOf(res).organizationId, req.body.name.trim())));
   };
 
-  return Router().get('/v1/organization', getOrganization).patch('/v1/organization', updateOrganization);
+  return {
+    getOrganization,
+    updateOrganization,
+  };
 }

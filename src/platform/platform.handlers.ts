@@ -1,25 +1,29 @@
-import { Router } from 'express';
 import type { TokenSettings } from '../auth/login-tokens';
 import { setSessionCookie } from '../auth/session-cookie';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import { toMemberCreated } from '../members/members.mapper';
 import { toOrganization } from '../organizations/organizations.mapper';
 import { toPlatformOrganization } from './platform.mapper';
 import { listPlatformOrganizations } from './platform.repository';
 import { changeOrganization, createOrganization, deleteOrganization, requireOrganization, signUp } from './platform.service';
 
-export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupEnabled: boolean; reportsDir: string | undefined }): Router {
+export function platformHandlers(db: Db, tokens: TokenSettings, options: { signupEnabled: boolean; reportsDir: string | undefined }): HandlerTable<'createSignup' | 'listPlatformOrganizations' | 'createPlatformOrganization' | 'getPlatformOrganization' | 'updatePlatformOrganization' | 'deletePlatformOrganization'> {
   const listOrganizations: OperationHandler<'listPlatformOrganizations'> = async (req, res) => {
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
     const filter = { status: req.query.status };
-    const binding = { list: 'platform_organizations', ...filter };
-    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
-    const rows = await listPlatformOrganizations(db, filter, limit + 1, after?.[0] as string | undefined);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toPlatformOrganization));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'platform_organizations', ...filter },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listPlatformOrganizations(db, filter, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toPlatformOrganization,
+      }),
+    );
   };
 
   const createOrganizationHandler: OperationHandler<'createPlatformOrganization'> = async (req, res) => {
@@ -50,11 +54,12 @@ export function platformRoutes(db: Db, tokens: TokenSettings, options: { signupE
     res.status(201).json({ organization: toOrganization(organization), user_id: userId, access_token: accessToken, token_type: 'bearer', expires_in: expiresIn });
   };
 
-  return Router()
-    .post('/auth/signup', createSignup)
-    .get('/v1/platform/organizations', listOrganizations)
-    .post('/v1/platform/organizations', createOrganizationHandler)
-    .get('/v1/platform/organizations/:id', getOrganization)
-    .patch('/v1/platform/organizations/:id', updateOrganization)
-    .delete('/v1/platform/organizations/:id', deleteOrganizationHandler);
+  return {
+    createSignup,
+    listPlatformOrganizations: listOrganizations,
+    createPlatformOrganization: createOrganizationHandler,
+    getPlatformOrganization: getOrganization,
+    updatePlatformOrganization: updateOrganization,
+    deletePlatformOrganization: deleteOrganizationHandler,
+  };
 }

@@ -1,8 +1,7 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import { loadCatalogue } from '../rules/catalogue';
 import { loadCelEngine } from '../rules/cel-engine';
 import { toPolicy, toPolicyVersion } from './policies.mapper';
@@ -15,7 +14,7 @@ async function checks(): Promise<PolicyChecks> {
   return { engine: await loadCelEngine(), catalogue: await loadCatalogue() };
 }
 
-export function policyRoutes(db: Db): Router {
+export function policyHandlers(db: Db): HandlerTable<'getPolicySchema' | 'testPolicy' | 'createPolicy' | 'listPolicies' | 'getPolicy' | 'updatePolicy' | 'deletePolicy' | 'listPolicyVersions'> {
   const createPolicyHandler: OperationHandler<'createPolicy'> = async (req, res) => {
     const policy = await createPolicy(db, principalOf(res), await checks(), req.body);
     res.status(201).location(`/v1/policies/${policy.id}`).json(toPolicy(policy));
@@ -23,12 +22,17 @@ export function policyRoutes(db: Db): Router {
 
   const listPoliciesHandler: OperationHandler<'listPolicies'> = async (req, res) => {
     const { query } = req;
-    const limit = query.limit ?? DEFAULT_LIMIT;
     const filter: PolicyFilter = { kind: query.kind, enabled: query.enabled };
-    const binding = { list: 'policies', filter };
-    const before = query.cursor ? (decodeCursor(query.cursor, binding, ['id'])[0] as string) : undefined;
-    const rows = await listPolicies(db, principalOf(res).organizationId, filter, limit + 1, before);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toPolicy));
+    res.json(
+      await paginate({
+        query,
+        binding: { list: 'policies', filter },
+        keyKinds: ['id'],
+        fetch: (before, limitPlusOne) => listPolicies(db, principalOf(res).organizationId, filter, limitPlusOne, before?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toPolicy,
+      }),
+    );
   };
 
   const getPolicy: OperationHandler<'getPolicy'> = async (req, res) => {
@@ -47,11 +51,16 @@ export function policyRoutes(db: Db): Router {
   const listPolicyVersionsHandler: OperationHandler<'listPolicyVersions'> = async (req, res) => {
     const principal = principalOf(res);
     const policy = await requirePolicy(db, principal, req.params.id);
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
-    const binding = { list: 'policy_versions', policy: policy.id };
-    const before = req.query.cursor ? (decodeCursor(req.query.cursor, binding, ['integer'])[0] as number) : undefined;
-    const rows = await listPolicyVersions(db, principal.organizationId, policy.id, limit + 1, before);
-    res.json(toPage(rows, limit, binding, (row) => [row.version], (row) => toPolicyVersion({ ...row, kind: policy.kind })));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'policy_versions', policy: policy.id },
+        keyKinds: ['integer'],
+        fetch: (before, limitPlusOne) => listPolicyVersions(db, principal.organizationId, policy.id, limitPlusOne, before?.[0]),
+        keysOf: (row) => [row.version],
+        toItem: (row) => toPolicyVersion({ ...row, kind: policy.kind }),
+      }),
+    );
   };
 
   const testPolicy: OperationHandler<'testPolicy'> = async (req, res) => {
@@ -62,13 +71,14 @@ export function policyRoutes(db: Db): Router {
     res.json(policySchema(await loadCatalogue()));
   };
 
-  return Router()
-    .get('/v1/policies/schema', getPolicySchema)
-    .post('/v1/policies/test', testPolicy)
-    .post('/v1/policies', createPolicyHandler)
-    .get('/v1/policies', listPoliciesHandler)
-    .get('/v1/policies/:id', getPolicy)
-    .patch('/v1/policies/:id', updatePolicyHandler)
-    .delete('/v1/policies/:id', deletePolicyHandler)
-    .get('/v1/policies/:id/versions', listPolicyVersionsHandler);
+  return {
+    getPolicySchema,
+    testPolicy,
+    createPolicy: createPolicyHandler,
+    listPolicies: listPoliciesHandler,
+    getPolicy,
+    updatePolicy: updatePolicyHandler,
+    deletePolicy: deletePolicyHandler,
+    listPolicyVersions: listPolicyVersionsHandler,
+  };
 }

@@ -1,16 +1,15 @@
 import { ReadStream } from 'node:fs';
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import type { JobQueue } from '../jobs/job-queue';
 import { openReportFile } from './report-storage';
 import { toReport } from './reports.mapper';
 import { listReports, reportContent, type ReportFilter } from './reports.repository';
 import { fileNameOf, removeReport, requireReadyReport, requireReport, startReport, type ReportSettings } from './reports.service';
 
-export function reportRoutes(db: Db, jobs: JobQueue, settings: ReportSettings): Router {
+export function reportHandlers(db: Db, jobs: JobQueue, settings: ReportSettings): HandlerTable<'createReport' | 'listReports' | 'getReport' | 'deleteReport' | 'downloadReport'> {
   const createReport: OperationHandler<'createReport'> = async (req, res) => {
     const { body } = req;
     const report = await startReport(db, jobs, principalOf(res), {
@@ -25,12 +24,17 @@ export function reportRoutes(db: Db, jobs: JobQueue, settings: ReportSettings): 
 
   const listReportsHandler: OperationHandler<'listReports'> = async (req, res) => {
     const { query } = req;
-    const limit = query.limit ?? DEFAULT_LIMIT;
     const filter: ReportFilter = { type: query.type, status: query.status, auditId: query.audit_id };
-    const binding = { list: 'reports', filter };
-    const before = query.cursor ? (decodeCursor(query.cursor, binding, ['id'])[0] as string) : undefined;
-    const rows = await listReports(db, principalOf(res).organizationId, filter, limit + 1, before);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toReport));
+    res.json(
+      await paginate({
+        query,
+        binding: { list: 'reports', filter },
+        keyKinds: ['id'],
+        fetch: (before, limitPlusOne) => listReports(db, principalOf(res).organizationId, filter, limitPlusOne, before?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toReport,
+      }),
+    );
   };
 
   const getReport: OperationHandler<'getReport'> = async (req, res) => {
@@ -75,12 +79,13 @@ export function reportRoutes(db: Db, jobs: JobQueue, settings: ReportSettings): 
     });
   };
 
-  return Router()
-    .post('/v1/reports', createReport)
-    .get('/v1/reports', listReportsHandler)
-    .get('/v1/reports/:id', getReport)
-    .delete('/v1/reports/:id', deleteReportHandler)
-    .get('/v1/reports/:id/download', downloadReport);
+  return {
+    createReport,
+    listReports: listReportsHandler,
+    getReport,
+    deleteReport: deleteReportHandler,
+    downloadReport,
+  };
 }
 
 /** Whether an `If-None-Match` header names `etag` (or is `*`), by the weak comparison RFC 9110 asks for here. */

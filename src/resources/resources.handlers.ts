@@ -1,9 +1,8 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import { toResource, toResourceSummary, toResourceVersion } from './resources.mapper';
 import {
   findResource,
@@ -15,10 +14,9 @@ import {
   type ResourceSortField,
 } from './resources.repository';
 
-export function resourceRoutes(db: Db): Router {
+export function resourceHandlers(db: Db): HandlerTable<'listResources' | 'getResource' | 'listResourceVersions'> {
   const listResourcesHandler: OperationHandler<'listResources'> = async (req, res) => {
     const { query } = req;
-    const limit = query.limit ?? DEFAULT_LIMIT;
     const filter: ResourceFilter = {
       accountId: query.account_id,
       provider: query.provider,
@@ -36,10 +34,16 @@ export function resourceRoutes(db: Db): Router {
     };
     const sortParam = query.sort ?? '-last_seen_at';
     const sort: ResourceSort = { field: sortParam.replace(/^-/, '') as ResourceSortField, descending: sortParam.startsWith('-') };
-    const binding = { list: 'resources', filter, sort };
-    const after = query.cursor ? (decodeCursor(query.cursor, binding, [sort.field.endsWith('_seen_at') ? 'timestamp' : 'text', 'id']) as [string, string]) : undefined;
-    const rows = await listResources(db, principalOf(res).organizationId, filter, sort, limit + 1, after);
-    res.json(toPage(rows, limit, binding, (row) => [sortKeyOf(row, sort.field), row.id], toResourceSummary));
+    res.json(
+      await paginate({
+        query,
+        binding: { list: 'resources', filter, sort },
+        keyKinds: [sort.field.endsWith('_seen_at') ? 'timestamp' : 'text', 'id'],
+        fetch: (after, limitPlusOne) => listResources(db, principalOf(res).organizationId, filter, sort, limitPlusOne, after),
+        keysOf: (row) => [sortKeyOf(row, sort.field), row.id],
+        toItem: toResourceSummary,
+      }),
+    );
   };
 
   const requireResource = async (organizationId: string, id: string) => {
@@ -54,15 +58,21 @@ export function resourceRoutes(db: Db): Router {
 
   const listResourceVersionsHandler: OperationHandler<'listResourceVersions'> = async (req, res) => {
     const resource = await requireResource(principalOf(res).organizationId, req.params.id);
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
-    const binding = { list: 'resource_versions', resource: resource.id };
-    const before = req.query.cursor ? (decodeCursor(req.query.cursor, binding, ['integer'])[0] as number) : undefined;
-    const rows = await listResourceVersions(db, resource.id, limit + 1, before);
-    res.json(toPage(rows, limit, binding, (row) => [row.version], toResourceVersion));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'resource_versions', resource: resource.id },
+        keyKinds: ['integer'],
+        fetch: (before, limitPlusOne) => listResourceVersions(db, resource.id, limitPlusOne, before?.[0]),
+        keysOf: (row) => [row.version],
+        toItem: toResourceVersion,
+      }),
+    );
   };
 
-  return Router()
-    .get('/v1/resources', listResourcesHandler)
-    .get('/v1/resources/:id', getResource)
-    .get('/v1/resources/:id/versions', listResourceVersionsHandler);
+  return {
+    listResources: listResourcesHandler,
+    getResource,
+    listResourceVersions: listResourceVersionsHandler,
+  };
 }

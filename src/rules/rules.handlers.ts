@@ -1,15 +1,13 @@
-import { Router } from 'express';
 import { AppError } from '../errors';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import { loadCatalogue } from './catalogue';
 import { toRule } from './rules.mapper';
 
-export function ruleRoutes(): Router {
+export function ruleHandlers(): HandlerTable<'listRules' | 'getRule'> {
   const listRules: OperationHandler<'listRules'> = async (req, res) => {
     const { query } = req;
     const catalogue = await loadCatalogue();
-    const limit = query.limit ?? DEFAULT_LIMIT;
     const filter = {
       dimension: query.dimension,
       severity: query.severity,
@@ -17,18 +15,26 @@ export function ruleRoutes(): Router {
       resourceType: query.resource_type,
       framework: query.framework,
     };
-    const binding = { list: 'rules', filter };
-    const after = query.cursor ? (decodeCursor(query.cursor, binding, ['text'])[0] as string) : undefined;
-    const matching = catalogue.rules.filter(
-      ({ rule }) =>
-        (after === undefined || rule.id > after) &&
-        (filter.dimension === undefined || rule.dimension === filter.dimension) &&
-        (filter.severity === undefined || rule.severity === filter.severity) &&
-        (filter.provider === undefined || rule.provider === filter.provider) &&
-        (filter.resourceType === undefined || rule.resource_types.includes(filter.resourceType)) &&
-        (filter.framework === undefined || rule.compliance[filter.framework].length > 0),
+    const matching = (after: string | undefined) =>
+      catalogue.rules.filter(
+        ({ rule }) =>
+          (after === undefined || rule.id > after) &&
+          (filter.dimension === undefined || rule.dimension === filter.dimension) &&
+          (filter.severity === undefined || rule.severity === filter.severity) &&
+          (filter.provider === undefined || rule.provider === filter.provider) &&
+          (filter.resourceType === undefined || rule.resource_types.includes(filter.resourceType)) &&
+          (filter.framework === undefined || rule.compliance[filter.framework].length > 0),
+      );
+    res.json(
+      await paginate({
+        query,
+        binding: { list: 'rules', filter },
+        keyKinds: ['text'],
+        fetch: (after, limitPlusOne) => matching(after?.[0]).slice(0, limitPlusOne),
+        keysOf: ({ rule }) => [rule.id],
+        toItem: (rule) => toRule(rule, catalogue.version),
+      }),
     );
-    res.json(toPage(matching.slice(0, limit + 1), limit, binding, ({ rule }) => [rule.id], (rule) => toRule(rule, catalogue.version)));
   };
 
   const getRule: OperationHandler<'getRule'> = async (req, res) => {
@@ -38,5 +44,8 @@ export function ruleRoutes(): Router {
     res.json(toRule(rule, catalogue.version));
   };
 
-  return Router().get('/v1/rules', listRules).get('/v1/rules/:id', getRule);
+  return {
+    listRules,
+    getRule,
+  };
 }

@@ -1,9 +1,8 @@
-import { Router } from 'express';
 import { pingDatabase, type Db } from '../db/database';
 import { AppError } from '../errors';
-import type { OperationHandler } from '../http/contract';
+import type { HandlerTable, OperationHandler } from '../http/contract';
 
-export function systemRoutes(db: Db): Router {
+export function systemHandlers(db: Db): HandlerTable<'getHealth' | 'getReadiness'> {
   const getHealth: OperationHandler<'getHealth'> = (_req, res) => {
     res.json({ status: 'ok' });
   };
@@ -13,5 +12,8 @@ export function systemRoutes(db: Db): Router {
     res.json({ status: 'ready', checks: { database: 'ok' } });
   };
 
-  return Router().get('/health', getHealth).get('/ready', getReadiness);
+  return {
+    getHealth,
+    getReadiness,
+  };
 }

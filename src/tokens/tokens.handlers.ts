@@ -1,21 +1,25 @@
-import { Router } from 'express';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
-import type { OperationHandler } from '../http/contract';
-import { decodeCursor, DEFAULT_LIMIT, toPage } from '../http/pagination';
+import type { HandlerTable, OperationHandler } from '../http/contract';
+import { paginate } from '../http/pagination';
 import { toPersonalAccessToken } from './tokens.mapper';
 import { findToken, listTokens, revokeToken } from './tokens.repository';
 import { createPersonalAccessToken } from './tokens.service';
 
-export function tokenRoutes(db: Db, options: { allowNoExpiry: boolean }): Router {
+export function tokenHandlers(db: Db, options: { allowNoExpiry: boolean }): HandlerTable<'listTokens' | 'createToken' | 'getToken' | 'deleteToken'> {
   const listTokensHandler: OperationHandler<'listTokens'> = async (req, res) => {
     const { organizationId, userId } = principalOf(res);
-    const limit = req.query.limit ?? DEFAULT_LIMIT;
-    const binding = { list: 'tokens' };
-    const after = req.query.cursor ? decodeCursor(req.query.cursor, binding, ['id']) : undefined;
-    const rows = await listTokens(db, organizationId, userId, limit + 1, after?.[0] as string | undefined);
-    res.json(toPage(rows, limit, binding, (row) => [row.id], toPersonalAccessToken));
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'tokens' },
+        keyKinds: ['id'],
+        fetch: (after, limitPlusOne) => listTokens(db, organizationId, userId, limitPlusOne, after?.[0]),
+        keysOf: (row) => [row.id],
+        toItem: toPersonalAccessToken,
+      }),
+    );
   };
 
   const createToken: OperationHandler<'createToken'> = async (req, res) => {
@@ -41,9 +45,10 @@ export function tokenRoutes(db: Db, options: { allowNoExpiry: boolean }): Router
     res.status(204).end();
   };
 
-  return Router()
-    .get('/v1/tokens', listTokensHandler)
-    .post('/v1/tokens', createToken)
-    .get('/v1/tokens/:id', getToken)
-    .delete('/v1/tokens/:id', deleteToken);
+  return {
+    listTokens: listTokensHandler,
+    createToken,
+    getToken,
+    deleteToken,
+  };
 }
