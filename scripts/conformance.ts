@@ -67,10 +67,10 @@ async function main(): Promise<number> {
   const top = Number(options.top);
 
   const started = process.hrtime.bigint();
-  const labels = JSON.parse(readFileSync(labelsFile, 'utf8')) as Labels;
-  const manifest = JSON.parse(readFileSync(path.join(fixturesDir, 'MANIFEST.json'), 'utf8')) as Manifest;
+  const labels = readJson(labelsFile) as Labels;
+  const manifest = readJson(path.join(fixturesDir, 'MANIFEST.json')) as Manifest;
   const catalogue = await loadCatalogue();
-  const mappings = validateMappings(JSON.parse(readFileSync(mappingFile, 'utf8')), {
+  const mappings = validateMappings(readJson(mappingFile), {
     peerChecks: new Set(Object.keys(labels.checks)),
     ruleIds: new Set(catalogue.byId.keys()),
     ruleTypes: new Map(catalogue.rules.map((r) => [r.rule.id, r.rule.resource_types])),
@@ -248,6 +248,14 @@ function printTrace(check: string, traced: { fixture: string; verdict: Verdict |
     const subject = verdict.address === null ? '' : ` ${verdict.address}`;
     console.log(`  ${verdict.classification.padEnd(10)} ${fixture}${subject}: peer ${verdict.peer}, fourfold ${verdict.fourfold}`);
     for (const finding of verdict.findings) console.log(`      ${finding.rule} on ${finding.address}: ${finding.evidence.map((e) => `${e.path}=${JSON.stringify(e.value)}`).join(', ')}`);
+  }
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 
