@@ -1,5 +1,5 @@
 # Every target installs the dependencies first when package-lock.json is newer than node_modules.
-.PHONY: install generate check-generated lint typecheck test run migrate check clean
+.PHONY: install generate check-generated lint typecheck test run migrate check clean conformance
 
 install: node_modules
 
@@ -29,6 +29,12 @@ migrate: node_modules
 	npm run --silent migrate
 
 check: typecheck lint check-generated
+
+# A benchmark of the rule catalogue against the rulebench corpus (../shared/rulebench); not part of test or check.
+# It uses the installed dependencies as they are: no node_modules prerequisite, so that it never runs npm ci
+# (in a worktree whose node_modules is a symlink, npm ci would empty the linked directory).
+conformance:
+	node --import tsx scripts/conformance.ts $(ARGS)
 
 clean:
 	rm -rf node_modules data coverage test-artifacts
