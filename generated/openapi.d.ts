@@ -1826,10 +1826,10 @@ export interface components {
          */
         Severity: "info" | "low" | "medium" | "high" | "critical";
         /**
-         * @description A compliance framework: CIS AWS Foundations Benchmark 3.0.0, SOC 2 Trust Services Criteria, PCI DSS 4.0.
+         * @description A compliance framework: CIS AWS Foundations Benchmark 3.0.0, AWS Foundational Security Best Practices, CIS Microsoft Azure Foundations Benchmark 3.0.0, CIS Google Cloud Platform Foundation Benchmark 3.0.0, SOC 2 Trust Services Criteria, PCI DSS 4.0.
          * @enum {string}
          */
-        FrameworkId: "cis_aws_foundations" | "soc2" | "pci_dss";
+        FrameworkId: "cis_aws_foundations" | "aws_fsbp" | "cis_azure_foundations" | "cis_gcp_foundations" | "soc2" | "pci_dss";
         /**
          * @description `<provider>.<service>.<check>`; stable across versions of the rule.
          * @example aws.s3.bucket_public_read
@@ -1863,6 +1863,9 @@ export interface components {
             /** @description The controls of each framework the rule helps meet; empty when none. */
             compliance: {
                 cis_aws_foundations: components["schemas"]["ControlIds"];
+                aws_fsbp: components["schemas"]["ControlIds"];
+                cis_azure_foundations: components["schemas"]["ControlIds"];
+                cis_gcp_foundations: components["schemas"]["ControlIds"];
                 soc2: components["schemas"]["ControlIds"];
                 pci_dss: components["schemas"]["ControlIds"];
             };
@@ -2360,10 +2363,10 @@ export interface components {
             scopes: components["schemas"]["Scope"][];
         };
         /**
-         * @description A compliance framework the built-in rules map to: the CIS AWS Foundations Benchmark, SOC 2, PCI DSS.
+         * @description A compliance framework the built-in rules map to: the CIS AWS Foundations Benchmark, AWS Foundational Security Best Practices, the CIS Azure and GCP Foundations Benchmarks, SOC 2, PCI DSS.
          * @enum {string}
          */
-        ComplianceFrameworkId: "cis_aws_foundations" | "soc2" | "pci_dss";
+        ComplianceFrameworkId: "cis_aws_foundations" | "aws_fsbp" | "cis_azure_foundations" | "cis_gcp_foundations" | "soc2" | "pci_dss";
         /**
          * @description As of the audit: `failed` when at least one of the control's rules failed on at least one
          *     resource (a finding that is now `suppressed`, a declared false positive, does not count;
@@ -2702,7 +2705,7 @@ export interface components {
         PolicyKind: "custom" | "override";
         /** @description A CEL expression in the rules' dialect (see `GET /v1/policies/schema`), checked when the policy is written. */
         PolicyCondition: string;
-        /** @description Framework id (`cis_aws_foundations`, `soc2`, `pci_dss`) → the controls of it the rule helps meet. An unknown framework or control is `422 invalid_policy`. */
+        /** @description Framework id (`cis_aws_foundations`, `aws_fsbp`, `cis_azure_foundations`, `cis_gcp_foundations`, `soc2`, `pci_dss`) → the controls of it the rule helps meet. An unknown framework or control is `422 invalid_policy`. */
         PolicyComplianceInput: {
             [key: string]: components["schemas"]["ControlIds"];
         };

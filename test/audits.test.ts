@@ -47,7 +47,7 @@ let catalogue: Catalogue;
 let t: TestApp;
 let owner: string;
 beforeAll(async () => {
-  catalogue = await readCatalogue(path.join(RULES_DIR, 'catalogue'), path.join(RULES_DIR, 'frameworks.yaml'));
+  catalogue = await readCatalogue(path.join(RULES_DIR, 'catalogue'), path.join(RULES_DIR, 'frameworks'));
   t = await startTestApp({}, { workers: true, auditSettings: { catalogue: async () => catalogue, now: () => NOW } });
   owner = await t.ownerToken();
 });
@@ -206,7 +206,7 @@ describe('audits', () => {
       fs.writeFileSync(path.join(changedDir, file), YAML.stringify(document));
     }
     const previous = catalogue;
-    catalogue = await readCatalogue(changedDir, path.join(RULES_DIR, 'frameworks.yaml'));
+    catalogue = await readCatalogue(changedDir, path.join(RULES_DIR, 'frameworks'));
     try {
       expect(catalogue.byId.get('aws.s3.bucket_public_read')!.rule.version).toBe(2);
       const started = await request(t.app).post(`/v1/audits/${parent.id}/reanalyze`).set(as(owner)).expect(202);

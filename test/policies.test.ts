@@ -78,7 +78,7 @@ describe('writing policies', () => {
       version: 1,
       enabled: true,
       override: null,
-      custom: { evidence: ['tags.env'], cost: null, remediation: { terraform: null }, compliance: { cis_aws_foundations: [], soc2: ['CC6.1'], pci_dss: [] } },
+      custom: { evidence: ['tags.env'], cost: null, remediation: { terraform: null }, compliance: { cis_aws_foundations: [], aws_fsbp: [], cis_azure_foundations: [], cis_gcp_foundations: [], soc2: ['CC6.1'], pci_dss: [] } },
     });
     const id = created.body.id as string;
     expect((await request(t.app).get(`/v1/policies/${id}`).set(as(owner)).expect(200)).body).toEqual(created.body);

@@ -69,7 +69,7 @@ let audit: { id: string; catalogue_version: string; summary: { coverage: object;
 const reports: Record<string, { id: string; body: Record<string, unknown>; file: Buffer; headers: Record<string, string> }> = {};
 
 beforeAll(async () => {
-  const catalogue = await readCatalogue(path.join(RULES_DIR, 'catalogue'), path.join(RULES_DIR, 'frameworks.yaml'));
+  const catalogue = await readCatalogue(path.join(RULES_DIR, 'catalogue'), path.join(RULES_DIR, 'frameworks'));
   t = await startTestApp({}, { workers: true, auditSettings: { catalogue: async () => catalogue, now: () => NOW } });
   owner = await t.ownerToken();
   let n = 0;

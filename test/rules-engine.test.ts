@@ -18,7 +18,7 @@ function rule(condition: string, extra: Partial<RuleDefinition> = {}): RuleDefin
   return {
     id: 'aws.test.rule', version: 1, title: 't', description: 'd', dimension: 'security', severity: 'low', provider: 'aws',
     resource_types: ['aws_s3_bucket'], condition, evidence: ['attributes.acl', 'attributes.versioning[0].enabled'],
-    remediation: { text: 'r', terraform: null }, references: ['https://example.com'], compliance: { cis_aws_foundations: [], soc2: [], pci_dss: [] }, cost: null, ...extra,
+    remediation: { text: 'r', terraform: null }, references: ['https://example.com'], compliance: { cis_aws_foundations: [], aws_fsbp: [], cis_azure_foundations: [], cis_gcp_foundations: [], soc2: [], pci_dss: [] }, cost: null, ...extra,
   };
 }
 

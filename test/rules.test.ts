@@ -82,7 +82,7 @@ describe('GET /v1/rules/{id}', () => {
       dimension: 'cost',
       provider: 'aws',
       resource_types: ['aws_ebs_volume'],
-      compliance: { cis_aws_foundations: [], soc2: [], pci_dss: [] },
+      compliance: { cis_aws_foundations: [], aws_fsbp: [], cis_azure_foundations: [], cis_gcp_foundations: [], soc2: [], pci_dss: [] },
       cost: { monthly_usd: expect.stringContaining('attributes.size'), assumptions: expect.stringContaining('gp3') },
       catalogue_version: expect.stringMatching(/^[0-9a-f]{12}$/),
     });

@@ -3,7 +3,14 @@ import { COLORS, humanize, money, SEVERITY_COLORS } from './pdf-layout';
 import type { ExecutiveSummary } from './report-content';
 import { filterText, layoutFor, NOTE_STYLE, provenanceSection, render, resources, titleFacts, type Write } from './report-pdf';
 
-const SHORT_FRAMEWORK_NAMES: Record<string, string> = { cis_aws_foundations: 'CIS AWS', soc2: 'SOC 2', pci_dss: 'PCI DSS' };
+const SHORT_FRAMEWORK_NAMES: Record<string, string> = {
+  cis_aws_foundations: 'CIS AWS',
+  aws_fsbp: 'AWS FSBP',
+  cis_azure_foundations: 'CIS Azure',
+  cis_gcp_foundations: 'CIS GCP',
+  soc2: 'SOC 2',
+  pci_dss: 'PCI DSS',
+};
 const SEVERITIES_DOWN = [...SEVERITIES].reverse();
 
 const TEXT = { caption: 9, figure: 20 } as const;

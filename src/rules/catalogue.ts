@@ -1,15 +1,15 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { parse as parseYaml } from 'yaml';
 import { InvalidExpressionError, loadCelEngine } from './cel-engine';
-import { FRAMEWORK_IDS, type Framework, type RuleDefinition } from './rule-definition';
+import { FRAMEWORK_IDS, type Framework, type FrameworkId, type RuleDefinition } from './rule-definition';
 import { compileRule, type CompiledRule } from './rule-evaluation';
 import ruleFileSchema from './rule.schema.json';
 
 const CATALOGUE_DIR = path.join(__dirname, 'catalogue');
-const FRAMEWORKS_FILE = path.join(__dirname, 'frameworks.yaml');
+const FRAMEWORKS_DIR = path.join(__dirname, 'frameworks');
 
 /** The built-in rules, compiled, and the frameworks they map to. */
 export interface Catalogue {
@@ -32,20 +32,21 @@ let builtIn: Promise<Catalogue> | undefined;
 
 /** The built-in catalogue, read, validated and compiled once per process. */
 export function loadCatalogue(): Promise<Catalogue> {
-  builtIn ??= readCatalogue(CATALOGUE_DIR, FRAMEWORKS_FILE);
+  builtIn ??= readCatalogue(CATALOGUE_DIR, FRAMEWORKS_DIR);
   return builtIn;
 }
 
 type RuleFile = { rules: (Omit<RuleDefinition, 'compliance' | 'cost'> & Partial<Pick<RuleDefinition, 'compliance' | 'cost'>>)[] };
 
-/** Reads every `*.yaml` of a catalogue directory; rejects with CatalogueError on the first problem. */
-export async function readCatalogue(directory: string, frameworksFile: string): Promise<Catalogue> {
+/**
+ * Reads every `*.yaml` of a catalogue directory and of a frameworks directory; rejects with
+ * CatalogueError on the first problem.
+ */
+export async function readCatalogue(directory: string, frameworksDirectory: string): Promise<Catalogue> {
   const engine = await loadCelEngine();
   const validateFile = new Ajv2020({ allErrors: true, strict: true, strictRequired: false }).compile<RuleFile>(ruleFileSchema);
   const digest = createHash('sha256');
-  const frameworksText = readFileSync(frameworksFile, 'utf8');
-  digest.update(frameworksText);
-  const frameworks = readFrameworks(frameworksText, frameworksFile);
+  const frameworks = readFrameworks(frameworksDirectory, digest);
   const controls = new Map(frameworks.map((f) => [f.id, new Set(f.controls.map((c) => c.id))]));
 
   const rules: CompiledRule[] = [];
@@ -71,7 +72,7 @@ export async function readCatalogue(directory: string, frameworksFile: string): 
       };
       for (const id of FRAMEWORK_IDS) {
         const unknown = rule.compliance[id].filter((control) => !controls.get(id)?.has(control));
-        if (unknown.length > 0) throw new CatalogueError(`${where}: ${id} has no control ${unknown.join(', ')} in frameworks.yaml`);
+        if (unknown.length > 0) throw new CatalogueError(`${where}: ${id} has no control ${unknown.join(', ')} in the frameworks folder`);
       }
       try {
         rules.push(compileRule(engine, rule));
@@ -95,20 +96,45 @@ export async function readCatalogue(directory: string, frameworksFile: string): 
   };
 }
 
-function readFrameworks(text: string, file: string): Framework[] {
-  const document = parseYaml(text) as { frameworks?: Framework[] };
-  const frameworks = document.frameworks ?? [];
-  for (const id of FRAMEWORK_IDS) {
-    if (!frameworks.some((f) => f.id === id)) throw new CatalogueError(`${path.basename(file)}: framework ${id} is missing`);
+/**
+ * The frameworks of every `*.yaml` of the directory. A framework's controls may be spread over
+ * several files (one per area): exactly one of them names it and gives its version.
+ */
+function readFrameworks(directory: string, digest: Hash): Framework[] {
+  const byId = new Map<FrameworkId, Framework>();
+  const controlFile = new Map<string, string>();
+  for (const fileName of readdirSync(directory).filter((name) => name.endsWith('.yaml')).sort()) {
+    const text = readFileSync(path.join(directory, fileName), 'utf8');
+    digest.update(fileName).update(text);
+    const declared = (parseYaml(text) as { frameworks?: Partial<Framework>[] } | null)?.frameworks ?? [];
+    for (const part of declared) {
+      const where = `${fileName}: framework ${String(part.id)}`;
+      const valid =
+        FRAMEWORK_IDS.includes(part.id as FrameworkId) &&
+        (part.name === undefined || typeof part.name === 'string') &&
+        (part.version === undefined || typeof part.version === 'string') &&
+        Array.isArray(part.controls) &&
+        part.controls.every((c) => typeof c.id === 'string' && typeof c.title === 'string');
+      if (!valid) throw new CatalogueError(`${where}: needs a known id (${FRAMEWORK_IDS.join(', ')}) and controls of {id, title} (text); a name and version (text) where given`);
+      const framework = byId.get(part.id!) ?? { id: part.id!, name: '', version: '', controls: [] };
+      byId.set(framework.id, framework);
+      if (part.name !== undefined || part.version !== undefined) {
+        if (framework.name !== '') throw new CatalogueError(`${where}: its name and version are already given in another file`);
+        if (part.name === undefined || part.version === undefined) throw new CatalogueError(`${where}: give both its name and version`);
+        framework.name = part.name;
+        framework.version = part.version;
+      }
+      for (const control of part.controls!) {
+        const key = `${framework.id} ${control.id}`;
+        if (controlFile.has(key)) throw new CatalogueError(`${where}: control ${control.id} is already listed in ${controlFile.get(key)}`);
+        controlFile.set(key, fileName);
+        framework.controls.push({ id: control.id, title: control.title });
+      }
+    }
   }
-  for (const framework of frameworks) {
-    const valid =
-      FRAMEWORK_IDS.includes(framework.id) &&
-      typeof framework.name === 'string' &&
-      typeof framework.version === 'string' &&
-      Array.isArray(framework.controls) &&
-      framework.controls.every((c) => typeof c.id === 'string' && typeof c.title === 'string');
-    if (!valid) throw new CatalogueError(`${path.basename(file)}: framework ${String(framework.id)} needs an id, a name, a version (text) and controls of {id, title} (text)`);
-  }
-  return frameworks;
+  return FRAMEWORK_IDS.map((id) => {
+    const framework = byId.get(id);
+    if (!framework || framework.name === '') throw new CatalogueError(`${path.basename(directory)}: framework ${id} is missing, or no file gives its name and version`);
+    return framework;
+  });
 }

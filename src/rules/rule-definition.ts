@@ -1,12 +1,12 @@
 /** A built-in rule as the catalogue files declare it (see rule.schema.json). */
 export type Dimension = 'security' | 'cost' | 'architecture' | 'compliance';
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
-export type FrameworkId = 'cis_aws_foundations' | 'soc2' | 'pci_dss';
+export type FrameworkId = 'cis_aws_foundations' | 'aws_fsbp' | 'cis_azure_foundations' | 'cis_gcp_foundations' | 'soc2' | 'pci_dss';
 
 /** From least to most severe: a severity's index is its rank. */
 export const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
 export const DIMENSIONS: readonly Dimension[] = ['security', 'cost', 'architecture', 'compliance'];
-export const FRAMEWORK_IDS: readonly FrameworkId[] = ['cis_aws_foundations', 'soc2', 'pci_dss'];
+export const FRAMEWORK_IDS: readonly FrameworkId[] = ['cis_aws_foundations', 'aws_fsbp', 'cis_azure_foundations', 'cis_gcp_foundations', 'soc2', 'pci_dss'];
 
 export interface RuleDefinition {
   id: string;

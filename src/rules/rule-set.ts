@@ -2,7 +2,7 @@ import { providerOfType } from '../providers';
 import type { AppliedPolicyVersion, CustomPolicyData, OverridePolicyData, PolicyKind } from '../db/schema';
 import { EXPRESSION_LIMITS, runtimeErrorMessage, type CelEngine, type CelVariables, type CompiledExpression } from './cel-engine';
 import type { Catalogue } from './catalogue';
-import type { RuleDefinition, Severity } from './rule-definition';
+import { FRAMEWORK_IDS, type FrameworkId, type RuleDefinition, type Severity } from './rule-definition';
 import { compileRule, evaluateRule, type CompiledRule, type EvaluationContext, type RuleOutcome, type RuleResource } from './rule-evaluation';
 
 /** A policy as audits and dry runs apply it (one version of it). */
@@ -67,7 +67,7 @@ export function customRuleDefinition(policy: { id: string; version: number }, cu
     evidence: custom.evidence ?? [],
     remediation: { text: custom.remediation.text, terraform: custom.remediation.terraform ?? null },
     references: [],
-    compliance: { cis_aws_foundations: [], soc2: [], pci_dss: [], ...custom.compliance },
+    compliance: { ...Object.fromEntries(FRAMEWORK_IDS.map((id) => [id, []])), ...custom.compliance } as Record<FrameworkId, string[]>,
     cost: custom.cost ?? null,
   };
 }
