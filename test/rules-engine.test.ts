@@ -106,9 +106,9 @@ describe('evaluating a condition', () => {
   it('runs a compiled expression many times without compiling again', () => {
     const compiled = engine.compileCondition("resource.attributes.n > 1");
     const spy = jest.spyOn(engine, 'compileCondition');
-    for (const n of [0, 2, 3]) compiled.run({ resource: { attributes: { n } }, related: [], referenced_by: [], now: NOW });
+    for (const n of [0, 2, 3]) compiled.run({ resource: { attributes: { n } }, related: [], referenced_by: [], account_defaults: {}, now: NOW });
     expect(spy).not.toHaveBeenCalled();
-    expect(compiled.run({ resource: { attributes: { n: 2 } }, related: [], referenced_by: [], now: NOW })).toBe(true);
+    expect(compiled.run({ resource: { attributes: { n: 2 } }, related: [], referenced_by: [], account_defaults: {}, now: NOW })).toBe(true);
   });
 });
 
