@@ -2014,7 +2014,7 @@ export interface components {
         ResourceEvaluation: {
             /** @description The audit the result is from. */
             audit_id: string;
-            /** @description The built-in rule's id */
+            /** @description The built-in rule's id, or the custom policy's. */
             rule_id: string;
             result: components["schemas"]["RuleOutcome"];
             /** @description The finding of a `fail` result; null otherwise. */
