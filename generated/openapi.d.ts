@@ -481,6 +481,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/resources/{id}/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the rule results of a resource
+         * @description Each rule's result on the resource (see `RuleOutcome`) in the latest succeeded audit that
+         *     evaluated it, by rule id: `pass`, `fail` (with the finding), `unknown` (with the attribute
+         *     paths whose values Terraform knows only after apply) or `error`. The rules listed are the
+         *     built-in rules of that audit that apply to the resource's type, and the custom policies and
+         *     rules that failed, were unknown or errored on it. An override that excepts the resource from a
+         *     rule shows as `pass`. An empty list when no succeeded audit has evaluated the resource.
+         */
+        get: operations["listResourceEvaluations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rules": {
         parameters: {
             query?: never;
@@ -1970,6 +2001,41 @@ export interface components {
         ResourceVersionList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["ResourceVersion"][];
         };
+        /**
+         * @description A rule's result on one resource. A condition is true when the resource violates the rule:
+         *     `fail` (a finding) when it is true, `pass` when it is false. `unknown` when a value the
+         *     condition needs is known only after apply (Terraform's `after_unknown`, listed per resource
+         *     as attribute paths) or is required and missing: never a finding, never a pass; a finding
+         *     already open for the rule stays as it is. A known part of the condition that decides the
+         *     result on its own (`true || unknown`, `false && unknown`) wins over an unknown part.
+         *     `error` when the condition cannot be evaluated on the resource (a wrong type, invalid JSON).
+         *     Audits count `unknown` and `error` results in their coverage.
+         * @example unknown
+         * @enum {string}
+         */
+        RuleOutcome: "pass" | "fail" | "unknown" | "error";
+        ResourceEvaluation: {
+            /** @description The audit the result is from. */
+            audit_id: string;
+            /** @description The built-in rule's id, or the custom policy's. */
+            rule_id: string;
+            result: components["schemas"]["RuleOutcome"];
+            /** @description The finding of a `fail` result; null otherwise. */
+            finding_id: null | string;
+            /**
+             * @description For `unknown`: the attribute paths (relative to `attributes`) whose unknown values left the
+             *     condition undecided; a related resource's as `type[native_id].path`. Empty otherwise.
+             * @example [
+             *       "versioning[0].enabled"
+             *     ]
+             */
+            unknown_paths: string[];
+            /** @description For `error`, why the condition could not be evaluated; null otherwise. */
+            message: null | string;
+        };
+        ResourceEvaluationList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["ResourceEvaluation"][];
+        };
         /** @example imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         ImportId: string;
         /** @enum {string} */
@@ -2270,13 +2336,18 @@ export interface components {
                 rules_evaluated: number;
                 /**
                  * Format: int32
-                 * @description (rule, resource) pairs evaluated, errors included.
+                 * @description (rule, resource) pairs evaluated, errors and unknowns included.
                  */
                 evaluations: number;
                 /** Format: int32 */
                 evaluation_errors: number;
+                /**
+                 * Format: int32
+                 * @description (rule, resource) pairs whose result is `unknown` (see RuleOutcome); listed per resource by `GET /v1/resources/{id}/evaluations`.
+                 */
+                evaluation_unknowns: number;
             };
-            /** @description Per rule id (a custom policy's under its policy id), the resources it was evaluated on (errors and resources an override skips left out), failed on, and could not be evaluated on. */
+            /** @description Per rule id (a custom policy's under its policy id), the resources it was evaluated on (a decided pass or fail; errors, unknowns and resources an override skips left out), failed on, could not be evaluated on, and left `unknown` (see RuleOutcome). */
             rule_results: {
                 [key: string]: {
                     /** Format: int32 */
@@ -2285,6 +2356,8 @@ export interface components {
                     failed: number;
                     /** Format: int32 */
                     errors: number;
+                    /** Format: int32 */
+                    unknown: number;
                 };
             };
             /** @description The first evaluations that could not complete (a condition that met data it cannot handle). */
@@ -3018,6 +3091,11 @@ export interface components {
                 evaluations: number;
                 /** Format: int32 */
                 evaluation_errors: number;
+                /**
+                 * Format: int32
+                 * @description Absent in reports of audits from before three-valued results.
+                 */
+                evaluation_unknowns?: number;
             };
         };
         Report: {
@@ -4670,6 +4748,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResourceVersionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listResourceEvaluations: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rule results, by rule id. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceEvaluationList"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -104,6 +104,8 @@ export interface ResourcesTable {
   status: components['schemas']['ResourceStatus'];
   /** When the current version was recorded; the versions it superseded are in `resource_versions`. */
   version_recorded_at: Date;
+  /** Attribute paths unknown until apply (relative to `attributes`, attr() syntax); null or [] when all are known. */
+  unknown_attributes: ColumnType<string[] | null, string | null | undefined, string | null>;
 }
 
 /** The versions of a resource that a newer one has superseded (the current one is its `resources` row). */
@@ -183,11 +185,25 @@ export interface AuditSummaryData {
   resolved: number;
   /** dimension → severity-weighted evaluations and failures behind its score. */
   weights: Record<Dimension, { evaluated: number; failed: number }>;
-  coverage: { resources_evaluated: number; rules_evaluated: number; evaluations: number; evaluation_errors: number };
-  /** rule id → how many resources it was evaluated on, failed on, and could not be evaluated on (compliance reads this). */
-  rule_results: Record<string, { evaluated: number; failed: number; errors: number }>;
+  /** evaluation_unknowns: absent in audits from before three-valued results (read as 0). */
+  coverage: { resources_evaluated: number; rules_evaluated: number; evaluations: number; evaluation_errors: number; evaluation_unknowns?: number };
+  /**
+   * rule id → how many resources it was evaluated on (a decided pass or fail), failed on, could not be
+   * evaluated on, and left unknown (absent before three-valued results); compliance reads this.
+   */
+  rule_results: Record<string, { evaluated: number; failed: number; errors: number; unknown?: number }>;
   /** The first evaluation errors: which rule could not be evaluated on which resource, and why. */
   errors: { rule_id: string; resource_id: string; message: string }[];
+}
+
+/** The outcomes of an audit that cannot be derived from its findings: unknown and error. */
+export interface AuditRuleOutcomesTable {
+  audit_id: string;
+  resource_id: string;
+  rule_id: string;
+  outcome: 'unknown' | 'error';
+  unknown_paths: ColumnType<string[] | null, string | null, string | null>;
+  message: string | null;
 }
 
 export interface AuditResourcesTable {
@@ -423,6 +439,7 @@ export interface Database {
   import_payloads: ImportPayloadsTable;
   audits: AuditsTable;
   audit_resources: AuditResourcesTable;
+  audit_rule_outcomes: AuditRuleOutcomesTable;
   findings: FindingsTable;
   audit_findings: AuditFindingsTable;
   finding_events: FindingEventsTable;

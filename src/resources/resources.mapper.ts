@@ -1,7 +1,7 @@
 import type { ResourceRow, ResourceVersionRow } from '../db/schema';
 import type { Schemas } from '../http/contract';
 
-type SummaryRow = Omit<ResourceRow, 'attributes' | 'content_hash' | 'organization_id' | 'version_recorded_at'>;
+type SummaryRow = Omit<ResourceRow, 'attributes' | 'content_hash' | 'organization_id' | 'version_recorded_at' | 'unknown_attributes'>;
 
 export function toResourceSummary(row: SummaryRow): Schemas['ResourceSummary'] {
   return {
