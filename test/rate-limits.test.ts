@@ -5,8 +5,9 @@ import request from 'supertest';
 import { loadOpenApiDocument } from '../src/http/openapi-document';
 import { OWNER, startTestApp, type TestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
+import { requireRedis, TEST_REDIS_URL } from './support/system-tools';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 
 /** Every app a test starts, closed after it: the first of two sharing a database drops it, so last. */
 let started: TestApp[] = [];
@@ -175,6 +176,7 @@ describe('one limit shared by every API process', () => {
   });
 
   it('enforces one limit across two app instances on one Redis (REDIS_URL)', async () => {
+    await requireRedis(REDIS_URL);
     const prefix = `fourfold-test:${randomUUID()}:`;
     const env = { RATE_LIMIT_PER_MINUTE: '4', REDIS_URL, REDIS_KEY_PREFIX: prefix };
     const first = await start(env);
