@@ -98,11 +98,36 @@ describe('rate limits per credential', () => {
 describe('rate limits without credentials', () => {
   it('limits requests without credentials per client IP', async () => {
     const t = await start({ RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: '1' });
-    const from = (ip: string) => request(t.app).get('/health').set('X-Forwarded-For', ip);
+    const from = (ip: string) => request(t.app).get('/ready').set('X-Forwarded-For', ip);
     expect(rateLimitHeaders(await from('203.0.113.5').expect(200))).toMatchObject({ limit: 2, remaining: 1 });
     await from('203.0.113.5').expect(200);
     expectRateLimited(await from('203.0.113.5'), 2, 60);
     expect(rateLimitHeaders(await from('203.0.113.6').expect(200))).toMatchObject({ limit: 2, remaining: 1 });
+  });
+
+  it('spends nothing on the liveness probe (x-rate-limit-budget: none): /health is never refused and leaves the budget whole', async () => {
+    const t = await start({ RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '1' });
+    const probe = () => request(t.app).get('/health').set('X-Forwarded-For', '203.0.113.7');
+    const other = () => request(t.app).get('/ready').set('X-Forwarded-For', '203.0.113.7');
+    for (let i = 0; i < 10; i++) {
+      const response = await probe().expect(200);
+      expectStandardHeaders(response);
+      expect(rateLimitHeaders(response)).toMatchObject({ limit: 3, remaining: 3 });
+    }
+    // Other calls from the same address still count, and the probe's headers show what they spent.
+    expect(rateLimitHeaders(await other().expect(200))).toMatchObject({ limit: 3, remaining: 2 });
+    expect(rateLimitHeaders(await probe().expect(200))).toMatchObject({ limit: 3, remaining: 2 });
+    await other().expect(200);
+    await other().expect(200);
+    expectRateLimited(await other(), 3, 60);
+    // Spent, the address still gets its probes answered.
+    const spent = await probe().expect(200);
+    expect(rateLimitHeaders(spent)).toMatchObject({ limit: 3, remaining: 0 });
+
+    // With credentials, the probe spends nothing of the credential's budget either.
+    const token = await t.ownerToken();
+    for (let i = 0; i < 5; i++) await request(t.app).get('/health').set('Authorization', `Bearer ${token}`).expect(200);
+    expect(rateLimitHeaders(await request(t.app).get('/v1/me').set('Authorization', `Bearer ${token}`).expect(200))).toMatchObject({ limit: 3, remaining: 2 });
   });
 });
 
