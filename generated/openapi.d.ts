@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Liveness probe
-         * @description Answers `200` whenever the process can serve HTTP. It does not touch the database; use `/ready` for that.
+         * @description Answers `200` whenever the process can serve HTTP. It does not touch the database; use `/ready` for that. It spends no rate-limit budget (`x-rate-limit-budget: none`), so probes never take a client's budget and are never refused; its `X-RateLimit-*` headers show the caller's budget as it stands.
          */
         get: operations["getHealth"];
         put?: never;
@@ -3646,7 +3646,6 @@ export interface operations {
                 };
             };
             422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -2,19 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, startTestApp, useTestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'inventory');
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 let accountCount = 0;
 async function newAccount(provider = 'aws'): Promise<string> {

@@ -1,17 +1,16 @@
 import request from 'supertest';
 import { encodeCursor } from '../src/http/pagination';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, useTestApp } from './support/app';
 import { expectError } from './support/expectations';
 import { seedResources } from './support/inventory';
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 let organizationId: string;
 let accountId: string;
 let otherAccountId: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
   organizationId = (await request(t.app).get('/v1/me').set(as(owner))).body.organization.id;
   accountId = (await request(t.app).post('/v1/accounts').set(as(owner)).send({ provider: 'aws', external_id: '123456789012', name: 'prod' })).body.id;
@@ -27,7 +26,6 @@ beforeAll(async () => {
     { type: 'aws_s3_bucket', name: 'dev-bucket', tags: { env: 'dev' }, lastSeenAt: new Date(Date.UTC(2026, 10, 2)) },
   ]);
 });
-afterAll(() => t.close());
 
 async function names(query: string): Promise<(string | null)[]> {
   const response = await request(t.app).get(`/v1/resources?${query}`).set(as(owner));
