@@ -1903,7 +1903,24 @@ export interface components {
             /** @enum {string} */
             type: "attached_to";
             resource_native_id: string;
+            /**
+             * @description The types the related resource may have. Native ids are unique per account and type only (an `aws_s3_bucket_policy` has its bucket's name as id): the relationship names the resources with this native id and one of these types; without `resource_types`, any resource with this native id.
+             * @example [
+             *       "aws_s3_bucket"
+             *     ]
+             */
+            resource_types?: components["schemas"]["ResourceType"][];
         };
+        /**
+         * @description Attributes whose value Terraform knows only after apply (a plan's `after_unknown`), in the path syntax of rules' `attr()` and `evidence`: keys separated by dots, `[n]` list indexes. They are absent from `attributes`; a rule cannot judge them. A key that syntax cannot write (a map key with a dot) is named by its nearest ancestor. Empty for states and native files.
+         * @example [
+         *       "arn",
+         *       "id",
+         *       "versioning[0].mfa_delete",
+         *       "tags_all"
+         *     ]
+         */
+        UnknownAttributes: string[];
         Relationships: components["schemas"]["Relationship"][];
         NullableRegion: null | components["schemas"]["Region"];
         NullableResourceName: null | string;
@@ -1913,7 +1930,7 @@ export interface components {
             account_id: components["schemas"]["AccountId"];
             provider: components["schemas"]["Provider"];
             type: components["schemas"]["ResourceType"];
-            /** @description ARN, Azure resource id or GCP self link. */
+            /** @description ARN, Azure resource id or GCP self link (else the provider's id); the Terraform address of a resource that has none yet (planned) or that its file gives none. Unique per account and type: split resources such as `aws_s3_bucket_policy` carry their bucket's name. */
             native_id: string;
             region: components["schemas"]["NullableRegion"];
             name: components["schemas"]["NullableResourceName"];
@@ -1933,7 +1950,7 @@ export interface components {
             account_id: components["schemas"]["AccountId"];
             provider: components["schemas"]["Provider"];
             type: components["schemas"]["ResourceType"];
-            /** @description ARN, Azure resource id or GCP self link. */
+            /** @description ARN, Azure resource id or GCP self link (else the provider's id); the Terraform address of a resource that has none yet (planned) or that its file gives none. Unique per account and type: split resources such as `aws_s3_bucket_policy` carry their bucket's name. */
             native_id: string;
             region: components["schemas"]["NullableRegion"];
             name: components["schemas"]["NullableResourceName"];
@@ -1948,6 +1965,7 @@ export interface components {
              */
             version: number;
             attributes: components["schemas"]["Attributes"];
+            unknown_attributes: components["schemas"]["UnknownAttributes"];
         };
         ResourceList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["ResourceSummary"][];
@@ -1962,6 +1980,7 @@ export interface components {
             region: components["schemas"]["NullableRegion"];
             tags: components["schemas"]["Tags"];
             attributes: components["schemas"]["Attributes"];
+            unknown_attributes: components["schemas"]["UnknownAttributes"];
             relationships: components["schemas"]["Relationships"];
         };
         ResourceVersionList: components["schemas"]["ListEnvelope"] & {

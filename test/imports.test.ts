@@ -60,7 +60,7 @@ describe('imports', () => {
     const byNativeId = new Map(resources.map((r) => [r.native_id, r]));
     const instance = byNativeId.get('arn:aws:ec2:eu-west-1:123456789012:instance/i-0a12b34c56d78e901')!;
     expect(instance.type).toBe('aws_instance');
-    expect(instance.relationships).toContainEqual({ type: 'attached_to', resource_native_id: 'arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0f3a9c2e7b1d45a60' });
+    expect(instance.relationships).toContainEqual({ type: 'attached_to', resource_native_id: 'arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0f3a9c2e7b1d45a60', resource_types: ['aws_security_group'] });
     expect(byNativeId.has('arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0f3a9c2e7b1d45a60')).toBe(true);
     const full = await request(t.app).get(`/v1/resources/${instance.id}`).set(as(owner));
     expect(full.body.attributes).toMatchObject({ instance_type: expect.any(String) });
@@ -107,7 +107,6 @@ describe('imports', () => {
 
   it.each([
     ['broken/state-version-3.tfstate', 'terraform_state', ['$: unsupported Terraform state version 3']],
-    ['broken/state-item-without-id.tfstate', 'terraform_state', ['module.network.aws_security_group.this["web"] id: no native id']],
     ['broken/native-invalid-items.json', 'native', ['resources[1] native_id: required', 'resources[2] type:']],
     ['broken/aws-cli-describe-instances.json', 'terraform_state', ['$: not a Terraform state']],
     ['terraform.tfstate', 'native', ['$: ']],

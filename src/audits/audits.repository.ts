@@ -100,7 +100,9 @@ export async function endAudit(
 /** A resource as an audit evaluates it: the rules' view plus the version and account. */
 export type AuditedResource = RuleResource & { id: string; account_id: string; version: number };
 
-const AUDITED_COLUMNS = ['id', 'account_id', 'provider', 'type', 'native_id', 'region', 'name', 'tags', 'attributes', 'relationships', 'version'] as const;
+const AUDITED_COLUMNS = [
+  'id', 'account_id', 'provider', 'type', 'native_id', 'region', 'name', 'tags', 'attributes', 'relationships', 'unknown_attributes as unknown_paths', 'version',
+] as const;
 
 /** The organization's active resources at their current version, in pages by id (the estate an audit sees). */
 export async function* activeResources(db: Db, organizationId: string, pageSize = 5000): AsyncGenerator<AuditedResource[]> {
@@ -137,6 +139,7 @@ export async function* auditedResourceVersions(db: Db, auditId: string, pageSize
         eb.fn.coalesce('v.tags', 'r.tags').as('tags'),
         eb.fn.coalesce('v.attributes', 'r.attributes').as('attributes'),
         eb.fn.coalesce('v.relationships', 'r.relationships').as('relationships'),
+        eb.fn.coalesce('v.unknown_attributes', 'r.unknown_attributes').as('unknown_paths'),
       ])
       .where('ar.audit_id', '=', auditId)
       .where('ar.resource_id', '>', after)

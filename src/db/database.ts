@@ -19,6 +19,7 @@ import * as auditPolicyVersions from './migrations/0011_audit_policy_versions';
 import * as policies from './migrations/0012_policies';
 import * as reports from './migrations/0013_reports';
 import * as platform from './migrations/0014_platform';
+import * as resourceIdentityAndUnknowns from './migrations/0015_resource_identity_and_unknowns';
 
 export type Db = Kysely<Database>;
 
@@ -45,6 +46,7 @@ const migrations: Record<string, Migration> = {
   '0012_policies': policies,
   '0013_reports': reports,
   '0014_platform': platform,
+  '0015_resource_identity_and_unknowns': resourceIdentityAndUnknowns,
 };
 
 /**

@@ -96,7 +96,9 @@ export interface ResourcesTable {
   tags: Json<Record<string, string>>;
   attributes: Json<Record<string, unknown>>;
   relationships: Json<components['schemas']['Relationship'][]>;
-  /** SHA-256 of the canonical JSON of name, region, tags, attributes and relationships. */
+  /** Paths (`versioning[0].enabled`) of the attributes known only after apply; not null, default []. */
+  unknown_attributes: ColumnType<string[], string | undefined, string>;
+  /** SHA-256 of the canonical JSON of type, name, region, tags, attributes, relationships and (when any) unknown attributes. */
   content_hash: string;
   version: number;
   first_seen_at: Date;
@@ -116,6 +118,7 @@ export interface ResourceVersionsTable {
   tags: Json<Record<string, string>>;
   attributes: Json<Record<string, unknown>>;
   relationships: Json<components['schemas']['Relationship'][]>;
+  unknown_attributes: ColumnType<string[], string | undefined, string>;
   recorded_at: Date;
 }
 

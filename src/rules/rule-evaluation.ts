@@ -12,7 +12,9 @@ export interface RuleResource {
   name: string | null;
   tags: Record<string, string>;
   attributes: Record<string, unknown>;
-  relationships: readonly { type: string; resource_native_id: string }[];
+  relationships: readonly { type: string; resource_native_id: string; resource_types?: readonly string[] }[];
+  /** Attributes known only after apply (`versioning[0].enabled`), absent from `attributes`; not used by evaluation yet. */
+  unknown_paths?: readonly string[];
 }
 
 export interface EvaluationContext {
