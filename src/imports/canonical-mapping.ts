@@ -494,15 +494,24 @@ function configurationReferences(mapped: readonly { instance: TerraformInstance;
     const own = parts.get(resource);
     if (instance.expressions === null || own === undefined) continue;
     for (const reference of referencesOf(resource.type)) {
-      const named = new Set<CanonicalResource>();
+      // Terraform lists `aws_s3_bucket.b[0].id`, `aws_s3_bucket.b[0]` and `aws_s3_bucket.b` for one
+      // reference: the keyed ones, when there are, say which instance.
+      const keysByTarget = new Map<string, Set<string | undefined>>();
       for (const text of referencesAt(instance.expressions, reference.path)) {
         const match = REFERENCE.exec(text);
         if (match === null) continue;
         const [, target = '', key] = match;
         if (!reference.targets.includes(target.split('.')[0] ?? '')) continue;
+        const keys = keysByTarget.get(target) ?? new Set();
+        keysByTarget.set(target, keys.add(key));
+      }
+      const named = new Set<CanonicalResource>();
+      for (const [target, keys] of keysByTarget) {
         const candidates = instancesOf.get(`${own.module}${target}`) ?? [];
-        const sameKey = candidates.filter((c) => c.key === (key ?? own.key));
-        for (const candidate of key !== undefined || sameKey.length > 0 ? sameKey : candidates) named.add(candidate.resource);
+        const keyed = [...keys].filter((key): key is string => key !== undefined);
+        const sameKey = candidates.filter((c) => c.key === own.key);
+        const chosen = keyed.length > 0 ? candidates.filter((c) => keyed.includes(c.key)) : sameKey.length > 0 ? sameKey : candidates;
+        for (const candidate of chosen) named.add(candidate.resource);
       }
       if (named.size === 0) continue;
       const byReference = result.get(resource) ?? new Map<Reference, CanonicalResource[]>();
