@@ -93,6 +93,13 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   return (results ?? []).map((r) => r.migrationName);
 }
 
+/** Brings the schema to migration `name`, up or down (tests of what a migration does to existing rows). */
+export async function migrateTo(db: Db, name: string): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error } = await migrator.migrateTo(name);
+  if (error) throw error;
+}
+
 /** Answers whether the database runs a query within `timeoutMs`. */
 export async function pingDatabase(db: Db, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
