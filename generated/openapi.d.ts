@@ -348,7 +348,10 @@ export interface paths {
          *
          *     - `native`: `{"resources": [{"type", "native_id", "provider", "region", "name", "tags", "attributes", "relationships"}, …]}`;
          *     - `terraform_state`: a Terraform state file, version 4, as Terraform writes `terraform.tfstate` (modules, `count` and `for_each` included; data sources skipped; sensitive attributes dropped);
-         *     - `terraform_show`: the output of `terraform show -json`, of a state (`values`) or of a plan (`planned_values`).
+         *     - `terraform_show`: the output of `terraform show -json` (`format_version` 0.1, 0.2 or 1.x, Terraform 0.12 and later), of a state (`values`) or of a plan (`planned_values`). A plan's values known only after apply (`after_unknown`) are listed in the resource's `unknown_attributes`, and its `configuration` links a resource to those its reference attributes name (an `aws_s3_bucket_versioning` to its bucket) even when the value is unknown.
+         *
+         *     A resource is identified by its type and native id (ARN, Azure id, GCP self link, else its
+         *     provider id; a resource without any, planned or in a hand-written state, by its Terraform address).
          *
          *     ```sh
          *     curl -s "https://api.fourfold.example/v1/accounts/$ACCOUNT/imports?format=terraform_state&mode=full" \
