@@ -231,7 +231,8 @@ function plan(resources: PlannedResource[], options: { formatVersion?: string; c
   const planned = (list: PlannedResource[]) =>
     list.map((r) => {
       const [type = '', name = ''] = r.address.replace(/^(module\.[^.]+\.)+/, '').replace(/\[.*\]$/, '').split('.');
-      return { address: r.address, mode: 'managed', type, name, provider_name: AWS, ...(r.values === undefined ? {} : { values: r.values }) };
+      const provider = type.startsWith('azurerm_') ? 'registry.terraform.io/hashicorp/azurerm' : AWS;
+      return { address: r.address, mode: 'managed', type, name, provider_name: provider, ...(r.values === undefined ? {} : { values: r.values }) };
     });
   const changes = (list: PlannedResource[]) =>
     list.map((r) => ({ address: r.address, mode: 'managed', change: { actions: ['create'], after: r.values ?? {}, after_unknown: r.after_unknown ?? {}, after_sensitive: r.after_sensitive ?? {} } }));
@@ -333,6 +334,21 @@ describe('relationships of split resources (issue 15)', () => {
     expect(targets(bySource(resources, 'aws_iam_role_policy_attachment.a'))).toEqual(['aws_iam_role.r']);
     expect(targets(bySource(resources, 'aws_iam_policy_attachment.p'))).toEqual(['aws_iam_role.r']);
     expect(relationshipsOf(resources, 'aws_s3_bucket.b')).toEqual([]);
+  });
+
+  it('attaches the ends of a join resource through the configuration', () => {
+    const { resources, problems } = parseInventory('terraform_show', plan([
+      { address: 'azurerm_subnet.s', values: { name: 'app' } },
+      { address: 'azurerm_network_security_group.n', values: { name: 'app-nsg' } },
+      {
+        address: 'azurerm_subnet_network_security_group_association.a',
+        values: {},
+        expressions: { subnet_id: { references: ['azurerm_subnet.s.id', 'azurerm_subnet.s'] }, network_security_group_id: { references: ['azurerm_network_security_group.n.id', 'azurerm_network_security_group.n'] } },
+      },
+    ]));
+    expect(problems).toEqual([]);
+    expect(targets(bySource(resources, 'azurerm_subnet_network_security_group_association.a'))).toEqual(['azurerm_subnet.s', 'azurerm_network_security_group.n']);
+    expect(targets(bySource(resources, 'azurerm_subnet.s'))).toEqual(['azurerm_network_security_group.n']);
   });
 
   it('resolves references inside a module to the same module instance, and count instances by their key', () => {

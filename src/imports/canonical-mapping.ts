@@ -420,11 +420,12 @@ function resolveRelationships(resources: readonly CanonicalResource[], configure
   };
 
   for (const resource of resources) {
-    const fromConfiguration = configured.get(resource);
+    const fromConfiguration = [...(configured.get(resource) ?? [])];
+    // The resources the configuration's references at `path` name (a plan's, often for a value known after apply).
+    const namedAt = (path: string): CanonicalResource[] => fromConfiguration.filter(([reference]) => reference.path === path).flatMap(([, named]) => named);
     for (const reference of referencesOf(resource.type)) {
-      // A plan often knows a reference only from the configuration (the id is known after apply);
-      // a value that names no resource of the file is kept as it is, unless the configuration named one.
-      const named = fromConfiguration?.get(reference) ?? [];
+      // A value that names no resource of the file is kept as it is, unless the configuration named one.
+      const named = namedAt(reference.path);
       const unresolved: string[] = [];
       for (const value of valuesAt(resource.attributes, reference.path)) {
         const found = resolve(resource, value, reference);
@@ -436,16 +437,12 @@ function resolveRelationships(resources: readonly CanonicalResource[], configure
     }
     const join = JOINS[resource.type];
     if (join === undefined) continue;
-    const attachedOnes = [
-      ...valuesAt(resource.attributes, join.attached.path).map((value) => resolve(resource, value, join.attached)),
-      ...(fromConfiguration?.get(referencesOf(resource.type).find((r) => r.path === join.attached.path) ?? join.attached) ?? []),
-    ];
-    const toValues = valuesAt(resource.attributes, join.to.path);
-    const toNamed = fromConfiguration?.get(referencesOf(resource.type).find((r) => r.path === join.to.path) ?? join.to) ?? [];
-    for (const attached of new Set(attachedOnes)) {
+    const attachedOnes = new Set([...valuesAt(resource.attributes, join.attached.path).map((value) => resolve(resource, value, join.attached)), ...namedAt(join.attached.path)]);
+    const toNamed = namedAt(join.to.path);
+    for (const attached of attachedOnes) {
       if (attached === null) continue;
       for (const target of toNamed) attachTo(attached, target);
-      for (const toValue of toValues) {
+      for (const toValue of valuesAt(resource.attributes, join.to.path)) {
         const found = resolve(resource, toValue, join.to);
         if (found !== null) attachTo(attached, found);
         else if (toNamed.length === 0) attach(attached, toValue, join.to.targets);
