@@ -348,7 +348,10 @@ export interface paths {
          *
          *     - `native`: `{"resources": [{"type", "native_id", "provider", "region", "name", "tags", "attributes", "relationships"}, …]}`;
          *     - `terraform_state`: a Terraform state file, version 4, as Terraform writes `terraform.tfstate` (modules, `count` and `for_each` included; data sources skipped; sensitive attributes dropped);
-         *     - `terraform_show`: the output of `terraform show -json`, of a state (`values`) or of a plan (`planned_values`).
+         *     - `terraform_show`: the output of `terraform show -json` (`format_version` 0.1, 0.2 or 1.x, Terraform 0.12 and later), of a state (`values`) or of a plan (`planned_values`). A plan's values known only after apply (`after_unknown`) are listed in the resource's `unknown_attributes`, and its `configuration` links a resource to those its reference attributes name (an `aws_s3_bucket_versioning` to its bucket) even when the value is unknown.
+         *
+         *     A resource is identified by its type and native id (ARN, Azure id, GCP self link, else its
+         *     provider id; a resource without any, planned or in a hand-written state, by its Terraform address).
          *
          *     ```sh
          *     curl -s "https://api.fourfold.example/v1/accounts/$ACCOUNT/imports?format=terraform_state&mode=full" \
@@ -1937,7 +1940,24 @@ export interface components {
             /** @enum {string} */
             type: "attached_to";
             resource_native_id: string;
+            /**
+             * @description The types the related resource may have. Native ids are unique per account and type only (an `aws_s3_bucket_policy` has its bucket's name as id): the relationship names the resources with this native id and one of these types; without `resource_types`, any resource with this native id.
+             * @example [
+             *       "aws_s3_bucket"
+             *     ]
+             */
+            resource_types?: components["schemas"]["ResourceType"][];
         };
+        /**
+         * @description Attributes whose value Terraform knows only after apply (a plan's `after_unknown`), in the path syntax of rules' `attr()` and `evidence`: keys separated by dots, `[n]` list indexes. They are absent from `attributes`; a rule cannot judge them. A key that syntax cannot write (a map key with a dot) is named by its nearest ancestor. Empty for states and native files.
+         * @example [
+         *       "arn",
+         *       "id",
+         *       "versioning[0].mfa_delete",
+         *       "tags_all"
+         *     ]
+         */
+        UnknownAttributes: string[];
         Relationships: components["schemas"]["Relationship"][];
         NullableRegion: null | components["schemas"]["Region"];
         NullableResourceName: null | string;
@@ -1947,7 +1967,7 @@ export interface components {
             account_id: components["schemas"]["AccountId"];
             provider: components["schemas"]["Provider"];
             type: components["schemas"]["ResourceType"];
-            /** @description ARN, Azure resource id or GCP self link. */
+            /** @description ARN, Azure resource id or GCP self link (else the provider's id); the Terraform address of a resource that has none yet (planned) or that its file gives none. Unique per account and type: split resources such as `aws_s3_bucket_policy` carry their bucket's name. */
             native_id: string;
             region: components["schemas"]["NullableRegion"];
             name: components["schemas"]["NullableResourceName"];
@@ -1967,7 +1987,7 @@ export interface components {
             account_id: components["schemas"]["AccountId"];
             provider: components["schemas"]["Provider"];
             type: components["schemas"]["ResourceType"];
-            /** @description ARN, Azure resource id or GCP self link. */
+            /** @description ARN, Azure resource id or GCP self link (else the provider's id); the Terraform address of a resource that has none yet (planned) or that its file gives none. Unique per account and type: split resources such as `aws_s3_bucket_policy` carry their bucket's name. */
             native_id: string;
             region: components["schemas"]["NullableRegion"];
             name: components["schemas"]["NullableResourceName"];
@@ -1982,6 +2002,7 @@ export interface components {
              */
             version: number;
             attributes: components["schemas"]["Attributes"];
+            unknown_attributes: components["schemas"]["UnknownAttributes"];
         };
         ResourceList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["ResourceSummary"][];
@@ -1996,6 +2017,7 @@ export interface components {
             region: components["schemas"]["NullableRegion"];
             tags: components["schemas"]["Tags"];
             attributes: components["schemas"]["Attributes"];
+            unknown_attributes: components["schemas"]["UnknownAttributes"];
             relationships: components["schemas"]["Relationships"];
         };
         ResourceVersionList: components["schemas"]["ListEnvelope"] & {

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' } } });
   const count = Number(values.count);
   const catalogue = await loadCatalogue();
-  const resources: RuleResource[] = [...syntheticResources(count)].map(({ source: _source, ...resource }) => ({ id: null, ...resource }));
+  const resources: RuleResource[] = [...syntheticResources(count)].map(({ source: _source, unknown_paths: _unknownPaths, ...resource }) => ({ id: null, ...resource }));
 
   let evaluations = 0;
   const outcomes = { pass: 0, fail: 0, unknown: 0, error: 0 };

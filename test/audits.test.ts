@@ -325,7 +325,7 @@ describe('audits', () => {
 
     const other = await logInAs(t.app, 'aud-other', 'other-password-123');
     expectError(await request(t.app).get(`/v1/resources/${id}/evaluations`).set(as(other)), 404, 'not_found');
-    await t.db.updateTable('resources').set({ unknown_attributes: null }).where('id', '=', id).execute();
+    await t.db.updateTable('resources').set({ unknown_attributes: '[]' }).where('id', '=', id).execute();
   });
 
   it('a viewer can read audits but not start one', async () => {

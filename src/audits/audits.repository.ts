@@ -143,6 +143,7 @@ export async function* auditedResourceVersions(db: Db, auditId: string, pageSize
         eb.fn.coalesce('v.tags', 'r.tags').as('tags'),
         eb.fn.coalesce('v.attributes', 'r.attributes').as('attributes'),
         eb.fn.coalesce('v.relationships', 'r.relationships').as('relationships'),
+        eb.fn.coalesce('v.unknown_attributes', 'r.unknown_attributes').as('unknown_paths'),
       ])
       .where('ar.audit_id', '=', auditId)
       .where('ar.resource_id', '>', after)

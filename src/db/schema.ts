@@ -96,7 +96,9 @@ export interface ResourcesTable {
   tags: Json<Record<string, string>>;
   attributes: Json<Record<string, unknown>>;
   relationships: Json<components['schemas']['Relationship'][]>;
-  /** SHA-256 of the canonical JSON of name, region, tags, attributes and relationships. */
+  /** Paths (`versioning[0].enabled`) of the attributes known only after apply; not null, default []. */
+  unknown_attributes: ColumnType<string[], string | undefined, string>;
+  /** SHA-256 of the canonical JSON of type, name, region, tags, attributes, relationships and (when any) unknown attributes. */
   content_hash: string;
   version: number;
   first_seen_at: Date;
@@ -104,8 +106,6 @@ export interface ResourcesTable {
   status: components['schemas']['ResourceStatus'];
   /** When the current version was recorded; the versions it superseded are in `resource_versions`. */
   version_recorded_at: Date;
-  /** Attribute paths unknown until apply (relative to `attributes`, attr() syntax); null or [] when all are known. */
-  unknown_attributes: ColumnType<string[] | null, string | null | undefined, string | null>;
 }
 
 /** The versions of a resource that a newer one has superseded (the current one is its `resources` row). */
@@ -118,6 +118,7 @@ export interface ResourceVersionsTable {
   tags: Json<Record<string, string>>;
   attributes: Json<Record<string, unknown>>;
   relationships: Json<components['schemas']['Relationship'][]>;
+  unknown_attributes: ColumnType<string[], string | undefined, string>;
   recorded_at: Date;
 }
 

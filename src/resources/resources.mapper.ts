@@ -22,7 +22,7 @@ export function toResourceSummary(row: SummaryRow): Schemas['ResourceSummary'] {
 }
 
 export function toResource(row: ResourceRow): Schemas['Resource'] {
-  return { ...toResourceSummary(row), attributes: row.attributes };
+  return { ...toResourceSummary(row), attributes: row.attributes, unknown_attributes: row.unknown_attributes };
 }
 
 export function toResourceVersion(row: ResourceVersionRow): Schemas['ResourceVersion'] {
@@ -34,6 +34,7 @@ export function toResourceVersion(row: ResourceVersionRow): Schemas['ResourceVer
     region: row.region,
     tags: row.tags,
     attributes: row.attributes,
+    unknown_attributes: row.unknown_attributes,
     relationships: row.relationships,
   };
 }

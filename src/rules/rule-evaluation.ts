@@ -14,7 +14,7 @@ export interface RuleResource {
   name: string | null;
   tags: Record<string, string>;
   attributes: Record<string, unknown>;
-  relationships: readonly { type: string; resource_native_id: string }[];
+  relationships: readonly { type: string; resource_native_id: string; resource_types?: readonly string[] }[];
   /**
    * Attribute paths (relative to `attributes`, in the `attr()` syntax) whose values are unknown
    * until apply or were not carried by the import; absent or [] when every value is known.

@@ -17,10 +17,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('message', 'text')
     .addPrimaryKeyConstraint('audit_rule_outcomes_pkey', ['audit_id', 'resource_id', 'rule_id'])
     .execute();
-  // The attribute paths an import could not know (Terraform's after_unknown), relative to
-  // `attributes`, in the attr() syntax. The import side writes it; `if not exists` so that either
-  // side's migration may add it first.
-  await sql`alter table resources add column if not exists unknown_attributes jsonb`.execute(db);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
