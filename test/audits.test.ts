@@ -8,7 +8,7 @@ import { reopenExpiredRiskAcceptances } from '../src/findings/findings.service';
 import { startWorkers } from '../src/workers';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { readCatalogue, type Catalogue } from '../src/rules/catalogue';
-import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, startTestApp, useTestApp, type TestApp } from './support/app';
 import { runAuditThroughHttp, waitForAudit } from './support/audits';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
@@ -44,14 +44,14 @@ function expectedFromFixture(prefixes: string[]): Record<string, string[]> {
 }
 
 let catalogue: Catalogue;
-let t: TestApp;
 let owner: string;
 beforeAll(async () => {
   catalogue = await readCatalogue(path.join(RULES_DIR, 'catalogue'), path.join(RULES_DIR, 'frameworks'));
-  t = await startTestApp({}, { workers: true, auditSettings: { catalogue: async () => catalogue, now: () => NOW } });
+});
+const t = useTestApp({}, { workers: true, auditSettings: { catalogue: async () => catalogue, now: () => NOW } });
+beforeAll(async () => {
   owner = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 const externalIds: Record<string, () => string> = {
   aws: () => String(300000000000 + ++accounts),

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { loadCatalogue } from '../src/rules/catalogue';
-import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, useTestApp } from './support/app';
 import { seedAudit } from './support/audits';
 import { seedFinding } from './support/compliance';
 import { expectError } from './support/expectations';
@@ -22,7 +22,7 @@ async function allControlsCount(): Promise<number> {
 // - versioning_disabled failed on bucket 2, risk accepted: still a failure (SOC 2 A1.2);
 // - ebs_volume_unencrypted passed on the volume.
 // An older audit saw the volume unencrypted (a finding resolved since).
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 let organizationId: string;
 let latestAuditId: string;
@@ -30,7 +30,6 @@ let olderAuditId: string;
 let runningAuditId: string;
 let bucket1: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
   organizationId = (await request(t.app).get('/v1/me').set(as(owner))).body.organization.id;
   const accountId = (await request(t.app).post('/v1/accounts').set(as(owner)).send({ provider: 'aws', external_id: '123456789012', name: 'prod' })).body.id;
@@ -67,7 +66,6 @@ beforeAll(async () => {
   // Started after the latest succeeded one, and not finished: it is not "the latest".
   runningAuditId = await seedAudit(t.db, organizationId, { status: 'running', finishedAt: new Date('2026-11-23T08:00:00Z') });
 });
-afterAll(() => t.close());
 
 type Control = { id: string; status: string; failing_resources: number; rules: { id: string; evaluated: number; failing_resources: number }[] };
 

@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config';
 import type { Database } from '../src/db/schema';
 import { loadOpenApiDocument } from '../src/http/openapi-document';
 import { JobQueue } from '../src/jobs/job-queue';
-import { startTestApp, TEST_SECRET, type TestApp } from './support/app';
+import { TEST_SECRET, useTestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
 describe('the start-up check of handlers against the served document', () => {
@@ -43,13 +43,11 @@ describe('the start-up check of handlers against the served document', () => {
 });
 
 describe('dispatch by operation', () => {
-  let t: TestApp;
+  const t = useTestApp();
   let owner: string;
   beforeAll(async () => {
-    t = await startTestApp();
     owner = await t.ownerToken();
   });
-  afterAll(() => t.close());
   const as = (token: string) => ({ Authorization: `Bearer ${token}` });
 
   it('hands the handler the path parameters by their spec names, percent-decoded', async () => {

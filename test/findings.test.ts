@@ -4,11 +4,11 @@ import { reopenExpiredRiskAcceptances } from '../src/findings/findings.service';
 import { QUEUES } from '../src/jobs/job-queue';
 import { EXPIRY_CRON } from '../src/workers';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, startTestApp, useTestApp } from './support/app';
 import { expectError } from './support/expectations';
 import { seedFindings } from './support/findings';
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 let ownerId: string;
 let organizationId: string;
@@ -28,7 +28,6 @@ async function newAccount(externalId: string, name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
   const me = (await request(t.app).get('/v1/me').set(as(owner))).body;
   organizationId = me.organization.id;
@@ -63,7 +62,6 @@ beforeAll(async () => {
   ids = Object.fromEntries(all.map((id, i) => [`f${i}`, id])) as Record<Label, string>;
   all.forEach((id, i) => (labels[id] = `f${i}`));
 });
-afterAll(() => t.close());
 
 async function list(query: string, path = '/v1/findings'): Promise<string[]> {
   const response = await request(t.app).get(`${path}?${query}`).set(as(owner));

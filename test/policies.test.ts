@@ -6,7 +6,7 @@ import { CEL_FUNCTIONS, CEL_VARIABLES } from '../src/rules/cel-functions';
 import { RuleSet } from '../src/rules/rule-set';
 import { loadCatalogue } from '../src/rules/catalogue';
 import { loadCelEngine } from '../src/rules/cel-engine';
-import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, useTestApp } from './support/app';
 import { runAuditThroughHttp, seedAudit, waitForAudit } from './support/audits';
 import { expectError } from './support/expectations';
 import { waitForReport } from './support/reports';
@@ -19,14 +19,13 @@ const DB = 'arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm';
 const SG = 'arn:aws:ec2:us-west-2:345678901234:security-group/sg-0b7e4d2c9a1f36e85';
 const USER = 'arn:aws:iam::345678901234:user/legacy-backup';
 
-let t: TestApp;
+const t = useTestApp({}, { workers: true, auditSettings: { catalogue: loadCatalogue, now: () => NOW } });
 let owner: string;
 let aws: string;
 /** The first audit, before any policy. */
 let firstAuditId: string;
 
 beforeAll(async () => {
-  t = await startTestApp({}, { workers: true, auditSettings: { catalogue: loadCatalogue, now: () => NOW } });
   owner = await t.ownerToken();
   aws = (await request(t.app).post('/v1/accounts').set(as(owner)).send({ provider: 'aws', external_id: '345678901234', name: 'dev' }).expect(201)).body.id;
   await request(t.app).post(`/v1/accounts/${aws}/imports?format=native&mode=full`).set(as(owner)).send({ resources: awsResources }).expect(201);
@@ -34,7 +33,6 @@ beforeAll(async () => {
   expect(first).toMatchObject({ status: 'succeeded', policy_versions: [] });
   firstAuditId = first.id;
 });
-afterAll(() => t.close());
 
 type ListedFinding = { id: string; rule_id: string | null; policy_id: string | null; policy_version: number | null; severity: string; status: string; status_reason: string | null; resource: { native_id: string } };
 async function findings(query: string): Promise<ListedFinding[]> {

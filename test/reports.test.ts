@@ -6,8 +6,8 @@ import Ajv2020 from 'ajv/dist/2020';
 import request from 'supertest';
 import { startWorkers } from '../src/workers';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { readCatalogue } from '../src/rules/catalogue';
-import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { readCatalogue, type Catalogue } from '../src/rules/catalogue';
+import { as, logInAs, startTestApp, useTestApp, type TestApp } from './support/app';
 import { runAuditThroughHttp } from './support/audits';
 import { expectError } from './support/expectations';
 import { seedFindings } from './support/findings';
@@ -62,15 +62,17 @@ function expectAccountsByName(text: string, resources: { account_id: string }[])
   expect(text).toMatch(/Accounts aws-0 \(acc_\w+\), azure-1 \(acc_\w+\), gcp-2 \(acc_\w+\)/);
 }
 
-let t: TestApp;
+let catalogue: Catalogue;
+beforeAll(async () => {
+  catalogue = await readCatalogue(path.join(RULES_DIR, 'catalogue'), path.join(RULES_DIR, 'frameworks'));
+});
+const t = useTestApp({}, { workers: true, auditSettings: { catalogue: async () => catalogue, now: () => NOW } });
 let owner: string;
 let firstAudit: { id: string };
 let audit: { id: string; catalogue_version: string; summary: { coverage: object; scores: Record<string, number | null> } };
 const reports: Record<string, { id: string; body: Record<string, unknown>; file: Buffer; headers: Record<string, string> }> = {};
 
 beforeAll(async () => {
-  const catalogue = await readCatalogue(path.join(RULES_DIR, 'catalogue'), path.join(RULES_DIR, 'frameworks'));
-  t = await startTestApp({}, { workers: true, auditSettings: { catalogue: async () => catalogue, now: () => NOW } });
   owner = await t.ownerToken();
   let n = 0;
   const externalIds = { aws: '345678901234', azure: '3f2c1a7e-5b8d-4e6f-9a0b-000000000001', gcp: 'acme-test-1' };
@@ -118,7 +120,6 @@ beforeAll(async () => {
     reports[`${requests[i]!.type}.${requests[i]!.format}`] = { id: response.body.id, body: ended, file: download.body as Buffer, headers: download.headers as Record<string, string> };
   }
 }, 120_000);
-afterAll(() => t.close());
 
 describe('generating each type in each format through HTTP', () => {
   it('ends every report ready, with its size, sha256, generated_at and provenance', () => {
