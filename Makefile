@@ -19,7 +19,10 @@ lint: node_modules
 typecheck: node_modules
 	npm run --silent typecheck
 
+# Installs chromium, poppler-utils and redis-server first when missing (as root or with sudo),
+# else says what to install; the tests that need them then fail, the others still run.
 test: node_modules
+	@scripts/setup-test-env.sh
 	npm test
 
 run: node_modules

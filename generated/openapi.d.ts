@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Liveness probe
-         * @description Answers `200` whenever the process can serve HTTP. It does not touch the database; use `/ready` for that.
+         * @description Answers `200` whenever the process can serve HTTP. It does not touch the database; use `/ready` for that. It spends no rate-limit budget (`x-rate-limit-budget: none`), so probes never take a client's budget and are never refused; its `X-RateLimit-*` headers show the caller's budget as it stands.
          */
         get: operations["getHealth"];
         put?: never;
@@ -348,7 +348,10 @@ export interface paths {
          *
          *     - `native`: `{"resources": [{"type", "native_id", "provider", "region", "name", "tags", "attributes", "relationships"}, …]}`;
          *     - `terraform_state`: a Terraform state file, version 4, as Terraform writes `terraform.tfstate` (modules, `count` and `for_each` included; data sources skipped; sensitive attributes dropped);
-         *     - `terraform_show`: the output of `terraform show -json`, of a state (`values`) or of a plan (`planned_values`).
+         *     - `terraform_show`: the output of `terraform show -json` (`format_version` 0.1, 0.2 or 1.x, Terraform 0.12 and later), of a state (`values`) or of a plan (`planned_values`). A plan's values known only after apply (`after_unknown`) are listed in the resource's `unknown_attributes`, and its `configuration` links a resource to those its reference attributes name (an `aws_s3_bucket_versioning` to its bucket) even when the value is unknown.
+         *
+         *     A resource is identified by its type and native id (ARN, Azure id, GCP self link, else its
+         *     provider id; a resource without any, planned or in a hand-written state, by its Terraform address).
          *
          *     ```sh
          *     curl -s "https://api.fourfold.example/v1/accounts/$ACCOUNT/imports?format=terraform_state&mode=full" \
@@ -473,6 +476,37 @@ export interface paths {
          *     evaluated, so a reanalysis sees exactly what the audit saw.
          */
         get: operations["listResourceVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/resources/{id}/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the rule results of a resource
+         * @description Each rule's result on the resource (see `RuleOutcome`) in the latest succeeded audit that
+         *     evaluated it, by rule id: `pass`, `fail` (with the finding), `unknown` (with the attribute
+         *     paths whose values Terraform knows only after apply) or `error`. The rules listed are the
+         *     built-in rules of that audit that apply to the resource's type, and the custom policies and
+         *     rules that failed, were unknown or errored on it. An override that excepts the resource from a
+         *     rule shows as `pass`. An empty list when no succeeded audit has evaluated the resource.
+         */
+        get: operations["listResourceEvaluations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1906,7 +1940,24 @@ export interface components {
             /** @enum {string} */
             type: "attached_to";
             resource_native_id: string;
+            /**
+             * @description The types the related resource may have. Native ids are unique per account and type only (an `aws_s3_bucket_policy` has its bucket's name as id): the relationship names the resources with this native id and one of these types; without `resource_types`, any resource with this native id.
+             * @example [
+             *       "aws_s3_bucket"
+             *     ]
+             */
+            resource_types?: components["schemas"]["ResourceType"][];
         };
+        /**
+         * @description Attributes whose value Terraform knows only after apply (a plan's `after_unknown`), in the path syntax of rules' `attr()` and `evidence`: keys separated by dots, `[n]` list indexes. They are absent from `attributes`; a rule cannot judge them. A key that syntax cannot write (a map key with a dot) is named by its nearest ancestor. Empty for states and native files.
+         * @example [
+         *       "arn",
+         *       "id",
+         *       "versioning[0].mfa_delete",
+         *       "tags_all"
+         *     ]
+         */
+        UnknownAttributes: string[];
         Relationships: components["schemas"]["Relationship"][];
         NullableRegion: null | components["schemas"]["Region"];
         NullableResourceName: null | string;
@@ -1916,7 +1967,7 @@ export interface components {
             account_id: components["schemas"]["AccountId"];
             provider: components["schemas"]["Provider"];
             type: components["schemas"]["ResourceType"];
-            /** @description ARN, Azure resource id or GCP self link. */
+            /** @description ARN, Azure resource id or GCP self link (else the provider's id); the Terraform address of a resource that has none yet (planned) or that its file gives none. Unique per account and type: split resources such as `aws_s3_bucket_policy` carry their bucket's name. */
             native_id: string;
             region: components["schemas"]["NullableRegion"];
             name: components["schemas"]["NullableResourceName"];
@@ -1936,7 +1987,7 @@ export interface components {
             account_id: components["schemas"]["AccountId"];
             provider: components["schemas"]["Provider"];
             type: components["schemas"]["ResourceType"];
-            /** @description ARN, Azure resource id or GCP self link. */
+            /** @description ARN, Azure resource id or GCP self link (else the provider's id); the Terraform address of a resource that has none yet (planned) or that its file gives none. Unique per account and type: split resources such as `aws_s3_bucket_policy` carry their bucket's name. */
             native_id: string;
             region: components["schemas"]["NullableRegion"];
             name: components["schemas"]["NullableResourceName"];
@@ -1951,6 +2002,7 @@ export interface components {
              */
             version: number;
             attributes: components["schemas"]["Attributes"];
+            unknown_attributes: components["schemas"]["UnknownAttributes"];
         };
         ResourceList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["ResourceSummary"][];
@@ -1965,10 +2017,46 @@ export interface components {
             region: components["schemas"]["NullableRegion"];
             tags: components["schemas"]["Tags"];
             attributes: components["schemas"]["Attributes"];
+            unknown_attributes: components["schemas"]["UnknownAttributes"];
             relationships: components["schemas"]["Relationships"];
         };
         ResourceVersionList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["ResourceVersion"][];
+        };
+        /**
+         * @description A rule's result on one resource. A condition is true when the resource violates the rule:
+         *     `fail` (a finding) when it is true, `pass` when it is false. `unknown` when a value the
+         *     condition needs is known only after apply (Terraform's `after_unknown`, listed per resource
+         *     as attribute paths) or is required and missing: never a finding, never a pass; a finding
+         *     already open for the rule stays as it is. A known part of the condition that decides the
+         *     result on its own (`true || unknown`, `false && unknown`) wins over an unknown part.
+         *     `error` when the condition cannot be evaluated on the resource (a wrong type, invalid JSON).
+         *     Audits count `unknown` and `error` results in their coverage.
+         * @example unknown
+         * @enum {string}
+         */
+        RuleOutcome: "pass" | "fail" | "unknown" | "error";
+        ResourceEvaluation: {
+            /** @description The audit the result is from. */
+            audit_id: string;
+            /** @description The built-in rule's id, or the custom policy's. */
+            rule_id: string;
+            result: components["schemas"]["RuleOutcome"];
+            /** @description The finding of a `fail` result; null otherwise. */
+            finding_id: null | string;
+            /**
+             * @description For `unknown`: the attribute paths (relative to `attributes`) whose unknown values left the
+             *     condition undecided; a related resource's as `type[native_id].path`. Empty otherwise.
+             * @example [
+             *       "versioning[0].enabled"
+             *     ]
+             */
+            unknown_paths: string[];
+            /** @description For `error`, why the condition could not be evaluated; null otherwise. */
+            message: null | string;
+        };
+        ResourceEvaluationList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["ResourceEvaluation"][];
         };
         /** @example imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         ImportId: string;
@@ -2270,13 +2358,18 @@ export interface components {
                 rules_evaluated: number;
                 /**
                  * Format: int32
-                 * @description (rule, resource) pairs evaluated, errors included.
+                 * @description (rule, resource) pairs evaluated, errors and unknowns included.
                  */
                 evaluations: number;
                 /** Format: int32 */
                 evaluation_errors: number;
+                /**
+                 * Format: int32
+                 * @description (rule, resource) pairs whose result is `unknown` (see RuleOutcome); listed per resource by `GET /v1/resources/{id}/evaluations`.
+                 */
+                evaluation_unknowns: number;
             };
-            /** @description Per rule id (a custom policy's under its policy id), the resources it was evaluated on (errors and resources an override skips left out), failed on, and could not be evaluated on. */
+            /** @description Per rule id (a custom policy's under its policy id), the resources it was evaluated on (a decided pass or fail; errors, unknowns and resources an override skips left out), failed on, could not be evaluated on, and left `unknown` (see RuleOutcome). */
             rule_results: {
                 [key: string]: {
                     /** Format: int32 */
@@ -2285,6 +2378,8 @@ export interface components {
                     failed: number;
                     /** Format: int32 */
                     errors: number;
+                    /** Format: int32 */
+                    unknown: number;
                 };
             };
             /** @description The first evaluations that could not complete (a condition that met data it cannot handle). */
@@ -3018,6 +3113,11 @@ export interface components {
                 evaluations: number;
                 /** Format: int32 */
                 evaluation_errors: number;
+                /**
+                 * Format: int32
+                 * @description Absent in reports of audits from before three-valued results.
+                 */
+                evaluation_unknowns?: number;
             };
         };
         Report: {
@@ -3568,7 +3668,6 @@ export interface operations {
                 };
             };
             422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -4670,6 +4769,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResourceVersionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listResourceEvaluations: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rule results, by rule id. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceEvaluationList"];
                 };
             };
             400: components["responses"]["BadRequest"];

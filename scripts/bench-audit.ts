@@ -142,7 +142,7 @@ async function main(): Promise<void> {
 
 /** CEL against hand-written JavaScript, over the same resources, with the audit's relationships and clock. */
 function compareWithJavaScript(resources: CanonicalResource[], catalogue: Catalogue, now: Date): void {
-  const subjectsOf = resources.map(({ source: _source, ...resource }): RuleResource => ({ id: null, ...resource }));
+  const subjectsOf = resources.map(({ source: _source, unknown_paths: _unknownPaths, ...resource }): RuleResource => ({ id: null, ...resource }));
   const graph = new ResourceGraph(subjectsOf);
   console.log('CEL condition vs the same check as a JavaScript predicate (in-process, same resources, outcomes asserted equal):');
   for (const [id, predicate] of Object.entries(HAND_WRITTEN)) {

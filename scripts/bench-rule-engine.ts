@@ -36,10 +36,10 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' } } });
   const count = Number(values.count);
   const catalogue = await loadCatalogue();
-  const resources: RuleResource[] = [...syntheticResources(count)].map(({ source: _source, ...resource }) => ({ id: null, ...resource }));
+  const resources: RuleResource[] = [...syntheticResources(count)].map(({ source: _source, unknown_paths: _unknownPaths, ...resource }) => ({ id: null, ...resource }));
 
   let evaluations = 0;
-  const outcomes = { pass: 0, fail: 0, error: 0 };
+  const outcomes = { pass: 0, fail: 0, unknown: 0, error: 0 };
   const started = process.hrtime.bigint();
   for (const { outcome } of evaluateInventory(catalogue, resources, NOW)) {
     evaluations++;
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(`catalogue ${catalogue.version}: ${catalogue.rules.length} rules over ${count} resources`);
   console.log(`  ${evaluations} evaluations in ${seconds.toFixed(2)} s: ${Math.round(evaluations / seconds).toLocaleString('en')} evaluations/s, ${Math.round(count / seconds).toLocaleString('en')} resources/s`);
-  console.log(`  outcomes: ${outcomes.pass} pass, ${outcomes.fail} fail, ${outcomes.error} error`);
+  console.log(`  outcomes: ${outcomes.pass} pass, ${outcomes.fail} fail, ${outcomes.unknown} unknown, ${outcomes.error} error`);
 
   const graph = new ResourceGraph(resources);
   for (const [id, predicate] of Object.entries(HAND_WRITTEN)) {

@@ -18,6 +18,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseInventory } from '../src/imports/import-parsers';
+import { unknownAttributesOf } from '../src/imports/resource-content';
 import { loadCatalogue } from '../src/rules/catalogue';
 import { evaluateInventory } from '../src/rules/evaluate-inventory';
 import type { RuleResource } from '../src/rules/rule-evaluation';
@@ -112,7 +113,11 @@ async function main(): Promise<number> {
     imports.imported++;
     imports.resources += parsed.resources.length;
 
-    const rulesResources: RuleResource[] = parsed.resources.map(({ source: _source, ...resource }) => ({ id: null, ...resource }));
+    const rulesResources: RuleResource[] = parsed.resources.map(({ source: _source, unknown_paths: _paths, ...resource }, i) => ({
+      id: null,
+      ...resource,
+      unknown_paths: unknownAttributesOf(parsed.resources[i]!),
+    }));
     const addressOf = new Map(rulesResources.map((r, i) => [r, parsed.resources[i]?.source ?? '']));
     const findings: Finding[] = [];
     for (const { rule, resource, outcome } of evaluateInventory(catalogue, rulesResources, now)) {

@@ -109,7 +109,7 @@ export function* syntheticResources(count: number, seed = 1): Generator<Canonica
     const gcpLabels = { labels: tags, effective_labels: { ...tags, 'goog-terraform-provisioned': 'true' } };
     const name = `${team}-${env}-${serial}`;
 
-    let resource: Omit<CanonicalResource, keyof typeof base | 'provider' | 'tags'>;
+    let resource: Omit<CanonicalResource, keyof typeof base | 'provider' | 'tags' | 'unknown_paths'>;
     switch (kind) {
       case 'aws_instance': {
         const id = `i-0${serial}${hex(9)}`;
@@ -529,6 +529,7 @@ export function* syntheticResources(count: number, seed = 1): Generator<Canonica
       tags: effectiveTags,
       attributes: resource.attributes,
       relationships: base.relationships,
+      unknown_paths: [],
       source: base.source,
     };
   }

@@ -1,16 +1,14 @@
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, useTestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 import { seedResources } from './support/inventory';
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 const create = (body: object, token = owner) => request(t.app).post('/v1/accounts').set(as(token)).send(body);
 

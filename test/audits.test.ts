@@ -293,6 +293,41 @@ describe('audits', () => {
     expect(own.summary.coverage.resources_evaluated).toBe(0);
   });
 
+  it('counts unknown results and lists every rule result of a resource, unknowns with their paths; an unknown leaves its open finding alone', async () => {
+    const bucket = 'arn:aws:s3:::acme-dev-uploads';
+    // The import side fills resources.unknown_attributes from a plan's after_unknown; set directly here.
+    const { id } = await t.db.selectFrom('resources').select('id').where('native_id', '=', bucket).executeTakeFirstOrThrow();
+    await t.db.updateTable('resources').set({ unknown_attributes: JSON.stringify(['versioning']) }).where('id', '=', id).execute();
+    const before = await findingOf('aws.s3.versioning_disabled', bucket);
+    expect(before.status).toBe('open');
+
+    const audit = await runAuditThroughHttp(t.app, owner, { mode: 'full' });
+    expect(audit.summary.coverage.evaluation_unknowns).toBe(1);
+    expect(audit.summary.rule_results['aws.s3.versioning_disabled']).toMatchObject({ unknown: 1 });
+    const after = await findingOf('aws.s3.versioning_disabled', bucket);
+    expect(after).toMatchObject({ id: before.id, status: 'open', last_audit_id: before.last_audit_id });
+
+    const page = await request(t.app).get(`/v1/resources/${id}/evaluations?limit=200`).set(as(owner)).expect(200);
+    expectStandardHeaders(page);
+    const byRule = Object.fromEntries(page.body.data.map((e: { rule_id: string }) => [e.rule_id, e]));
+    expect(byRule['aws.s3.versioning_disabled']).toEqual({ audit_id: audit.id, rule_id: 'aws.s3.versioning_disabled', result: 'unknown', finding_id: null, unknown_paths: ['versioning'], message: null });
+    const publicRead = await findingOf('aws.s3.bucket_public_read', bucket);
+    expect(byRule['aws.s3.bucket_public_read']).toMatchObject({ result: 'fail', finding_id: publicRead.id });
+    expect(byRule['aws.s3.bucket_unencrypted']).toMatchObject({ result: 'pass', finding_id: null });
+    const ruleIds = page.body.data.map((e: { rule_id: string }) => e.rule_id);
+    expect(ruleIds).toEqual([...ruleIds].sort());
+
+    // Cursor-paginated by rule id.
+    const first = await request(t.app).get(`/v1/resources/${id}/evaluations?limit=2`).set(as(owner)).expect(200);
+    expect(first.body).toMatchObject({ has_more: true });
+    const second = await request(t.app).get(`/v1/resources/${id}/evaluations?limit=2&cursor=${first.body.next_cursor}`).set(as(owner)).expect(200);
+    expect([...first.body.data, ...second.body.data].map((e: { rule_id: string }) => e.rule_id)).toEqual(ruleIds.slice(0, 4));
+
+    const other = await logInAs(t.app, 'aud-other', 'other-password-123');
+    expectError(await request(t.app).get(`/v1/resources/${id}/evaluations`).set(as(other)), 404, 'not_found');
+    await t.db.updateTable('resources').set({ unknown_attributes: '[]' }).where('id', '=', id).execute();
+  });
+
   it('a viewer can read audits but not start one', async () => {
     const viewer = await t.addMember('viewer');
     await request(t.app).get('/v1/audits').set(as(viewer.token)).expect(200);

@@ -1,13 +1,9 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { OWNER, startTestApp, TEST_SECRET, type TestApp } from './support/app';
+import { OWNER, startTestApp, useTestApp, TEST_SECRET } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 /** Signs a token like a login token, with `overrides` applied to claims and options. */
 function forgeToken(

@@ -2,23 +2,21 @@ import fs from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { startTestApp, type TestApp } from './support/app';
+import { useTestApp } from './support/app';
 import { launchOfflineChromium } from './support/browser';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
 
-let t: TestApp;
+const t = useTestApp();
 let server: Server;
 let browser: Browser;
 beforeAll(async () => {
-  t = await startTestApp();
   server = t.app.listen(0, '127.0.0.1');
   browser = await launchOfflineChromium();
 });
 afterAll(async () => {
   await browser?.close();
   server?.close();
-  await t.close();
 });
 
 it('renders the API reference at /docs with no network beyond this server', async () => {

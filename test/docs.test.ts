@@ -2,16 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { parse as parseYaml } from 'yaml';
-import { startTestApp, type TestApp } from './support/app';
+import { useTestApp } from './support/app';
 import { expectStandardHeaders } from './support/expectations';
 
 const generated = path.join(__dirname, '..', 'generated');
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 describe('the published spec', () => {
   it('GET /v1/openapi.json answers the bundled document without credentials', async () => {

@@ -1,13 +1,9 @@
 import { sql } from 'kysely';
 import request from 'supertest';
-import { startTestApp, type TestApp } from './support/app';
+import { useTestApp } from './support/app';
 import { expectError } from './support/expectations';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ BODY_LIMIT_BYTES: '2048' });
-});
-afterAll(() => t.close());
+const t = useTestApp({ BODY_LIMIT_BYTES: '2048' });
 
 describe('errors in the spec shape', () => {
   it('answers an unknown path with 404 not_found', async () => {

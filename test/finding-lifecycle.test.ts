@@ -206,6 +206,17 @@ describe('decideAuditFindings', () => {
     expect(changes.seen).toEqual([]);
   });
 
+  it('treats an unknown result like no evaluation: an open finding whose rule is now unknown stays open, untouched, and nothing opens', () => {
+    // The audit passes neither failures nor passes for an unknown (rule, resource): res_1's rule is unknown, res_2's passed.
+    const changes = decideAuditFindings(
+      results({ passed: new Set([evaluationKey(RULE, 'res_2')]), findings: [finding('fnd_A', 'res_1'), finding('fnd_B', 'res_2')] }),
+    );
+    expect(changes.resolved).toEqual([{ id: 'fnd_B', reason: 'passed' }]);
+    expect([...changes.opened, ...changes.reopened, ...changes.updated]).toEqual([]);
+    expect(changes.events.map((e) => e.finding_id)).toEqual(['fnd_B']);
+    expect(changes.seen).toEqual([]);
+  });
+
   it('resolves as excepted_by_policy an open finding whose evaluation an override skipped', () => {
     const changes = decideAuditFindings(results({ excepted: new Set([evaluationKey(RULE, 'res_1')]), findings: [finding('fnd_A', 'res_1')] }));
 

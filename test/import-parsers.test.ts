@@ -4,6 +4,9 @@ import { PassThrough } from 'node:stream';
 import { syntheticResources, writeNativeInventory } from '../scripts/synthetic-inventory';
 import type { CanonicalResource, ParseResult } from '../src/imports/canonical-resource';
 import { parseInventory, type ImportFormat } from '../src/imports/import-parsers';
+import { contentHashOf, contentJson, unknownAttributesOf } from '../src/imports/resource-content';
+import { formatPath, parsePath } from '../src/rules/attribute-path';
+import { ResourceGraph } from '../src/rules/resource-graph';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'inventory');
 const ACCOUNT = '123456789012';
@@ -213,6 +216,208 @@ describe('parseInventory terraform_show', () => {
   });
 });
 
+const AWS = 'registry.terraform.io/hashicorp/aws';
+
+interface PlannedResource {
+  address: string;
+  values?: Record<string, unknown>;
+  after_unknown?: unknown;
+  after_sensitive?: unknown;
+  expressions?: Record<string, unknown>;
+}
+
+/** A small `terraform show -json` plan: planned values, their changes and the root module's configuration. */
+function plan(resources: PlannedResource[], options: { formatVersion?: string; children?: { address: string; resources: PlannedResource[]; call: string }[] } = {}) {
+  const planned = (list: PlannedResource[]) =>
+    list.map((r) => {
+      const [type = '', name = ''] = r.address.replace(/^(module\.[^.]+\.)+/, '').replace(/\[.*\]$/, '').split('.');
+      const provider = type.startsWith('azurerm_') ? 'registry.terraform.io/hashicorp/azurerm' : AWS;
+      return { address: r.address, mode: 'managed', type, name, provider_name: provider, ...(r.values === undefined ? {} : { values: r.values }) };
+    });
+  const changes = (list: PlannedResource[]) =>
+    list.map((r) => ({ address: r.address, mode: 'managed', change: { actions: ['create'], after: r.values ?? {}, after_unknown: r.after_unknown ?? {}, after_sensitive: r.after_sensitive ?? {} } }));
+  const configured = (list: PlannedResource[]) =>
+    list.filter((r) => r.expressions !== undefined).map((r) => ({ address: r.address.replace(/^(module\.[^.]+\.)+/, '').replace(/\[.*\]$/, ''), mode: 'managed', expressions: r.expressions }));
+  const children = options.children ?? [];
+  return {
+    format_version: options.formatVersion ?? '1.2',
+    planned_values: { root_module: { resources: planned(resources), child_modules: children.map((c) => ({ address: c.address, resources: planned(c.resources) })) } },
+    resource_changes: [...changes(resources), ...children.flatMap((c) => changes(c.resources))],
+    configuration: {
+      root_module: {
+        resources: configured(resources),
+        module_calls: Object.fromEntries(children.map((c) => [c.call, { source: './m', module: { resources: configured(c.resources) } }])),
+      },
+    },
+  };
+}
+
+describe('parseInventory terraform_show of older Terraform and of incomplete plans (issue 15)', () => {
+  it.each(['0.1', '0.2', '1.0', '1.2'])('reads format_version %s, laid out alike', (formatVersion) => {
+    const { resources, problems } = parseInventory('terraform_show', plan([{ address: 'aws_s3_bucket.b', values: { bucket: 'acme-logs', arn: 'arn:aws:s3:::acme-logs' } }], { formatVersion }));
+    expect(problems).toEqual([]);
+    expect(resources.map((r) => r.native_id)).toEqual(['arn:aws:s3:::acme-logs']);
+  });
+
+  it('still refuses a format it does not know, naming it', () => {
+    expect(parseInventory('terraform_show', { format_version: '2.0', planned_values: { root_module: {} } }).problems).toEqual([
+      { item: '$', field: null, message: 'unsupported `terraform show -json` format_version "2.0": fourfold reads formats 0.1, 0.2 and 1.x' },
+    ]);
+    expect(parseInventory('terraform_show', plan([{ address: 'aws_s3_bucket.b', values: 'nonsense' as unknown as Record<string, unknown> }])).problems).toEqual([
+      { item: 'aws_s3_bucket.b', field: 'values', message: 'expected a "values" object' },
+    ]);
+  });
+
+  it('imports a resource without values with what is known, identified by its address', () => {
+    const document = plan([{ address: 'aws_sqs_queue_policy.q', after_unknown: { id: true, policy: true } }]);
+    const { resources, problems } = parseInventory('terraform_show', document);
+    expect(problems).toEqual([]);
+    expect(resources[0]).toMatchObject({ type: 'aws_sqs_queue_policy', native_id: 'aws_sqs_queue_policy.q', attributes: {}, unknown_paths: [['id'], ['policy']] });
+  });
+
+  it('records the attributes known only after apply, leaves and whole blocks, and redacts after_sensitive', () => {
+    const { resources } = parseInventory('terraform_show', plan([
+      {
+        address: 'aws_s3_bucket.b',
+        values: { bucket: 'acme-logs', versioning: [{ mfa_delete: false }], tags: { env: 'dev' }, secret_note: 'x' },
+        after_unknown: { arn: true, id: true, versioning: [{ enabled: true, mfa_delete: false }], tags_all: true, tags: { 'kubernetes.io/role': true }, logging: false },
+        after_sensitive: { secret_note: true },
+      },
+    ]));
+    const [bucket] = resources;
+    expect(bucket?.unknown_paths).toEqual([['arn'], ['id'], ['versioning', 0, 'enabled'], ['tags_all'], ['tags', 'kubernetes.io/role']]);
+    expect(bucket?.attributes.secret_note).toBeNull();
+    // As rules write paths; a key the syntax cannot write is named by its nearest ancestor.
+    expect(unknownAttributesOf(bucket!)).toEqual(['arn', 'id', 'tags', 'tags_all', 'versioning[0].enabled']);
+  });
+
+  it('makes a change of what is unknown a change of content', () => {
+    const parse = (afterUnknown: unknown) => parseInventory('terraform_show', plan([{ address: 'aws_s3_bucket.b', values: { bucket: 'acme-logs' }, after_unknown: afterUnknown }])).resources[0]!;
+    const hash = (afterUnknown: unknown) => contentHashOf(contentJson(parse(afterUnknown)));
+    expect(hash({ arn: true })).not.toBe(hash({ arn: true, id: true }));
+    expect(hash({ arn: true })).toBe(hash({ arn: true }));
+    // Without unknowns, the content is what it was before they were recorded.
+    expect(contentJson(parse({}))).not.toContain('unknown');
+  });
+});
+
+describe('formatPath', () => {
+  it('writes the paths parsePath reads', () => {
+    for (const path of ['versioning[0].enabled', 'tags_all', 'rule[2].apply_server_side_encryption_by_default[0].sse_algorithm']) {
+      expect(formatPath(parsePath(path))).toBe(path);
+    }
+    expect(formatPath(['tags', 'a.b'])).toBe('tags');
+    expect(formatPath([0, 'x'])).toBeNull();
+    expect(formatPath(['a b'])).toBeNull();
+  });
+});
+
+describe('relationships of split resources (issue 15)', () => {
+  const relationshipsOf = (resources: CanonicalResource[], source: string) => bySource(resources, source).relationships;
+
+  it('links what a plan configures from elsewhere through the configuration, when the reference is unknown', () => {
+    const { resources, problems } = parseInventory('terraform_show', plan([
+      { address: 'aws_s3_bucket.b', values: { bucket: 'acme-logs' }, after_unknown: { arn: true, id: true } },
+      { address: 'aws_s3_bucket_versioning.v', values: { versioning_configuration: [{ status: 'Enabled' }] }, after_unknown: { bucket: true }, expressions: { bucket: { references: ['aws_s3_bucket.b.id', 'aws_s3_bucket.b'] } } },
+      { address: 'aws_s3_bucket_server_side_encryption_configuration.e', values: {}, expressions: { bucket: { references: ['aws_s3_bucket.b.bucket', 'aws_s3_bucket.b'] } } },
+      { address: 'aws_security_group.sg', values: { name: 'web' }, after_unknown: { id: true, arn: true } },
+      { address: 'aws_vpc_security_group_ingress_rule.r', values: { from_port: 22 }, expressions: { security_group_id: { references: ['aws_security_group.sg.id', 'aws_security_group.sg'] } } },
+      { address: 'aws_iam_role.r', values: { name: 'deploy' }, after_unknown: { arn: true, id: true } },
+      { address: 'aws_iam_role_policy_attachment.a', values: { policy_arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }, expressions: { role: { references: ['aws_iam_role.r.name', 'aws_iam_role.r'] } } },
+      { address: 'aws_iam_policy_attachment.p', values: { name: 'p' }, expressions: { roles: { references: ['aws_iam_role.r.name', 'aws_iam_role.r', 'var.extra'] } } },
+    ]));
+    expect(problems).toEqual([]);
+    const toBucket = [{ type: 'attached_to', resource_native_id: 'aws_s3_bucket.b', resource_types: ['aws_s3_bucket'] }];
+    expect(relationshipsOf(resources, 'aws_s3_bucket_versioning.v')).toEqual(toBucket);
+    expect(relationshipsOf(resources, 'aws_s3_bucket_server_side_encryption_configuration.e')).toEqual(toBucket);
+    expect(targets(bySource(resources, 'aws_vpc_security_group_ingress_rule.r'))).toEqual(['aws_security_group.sg']);
+    expect(targets(bySource(resources, 'aws_iam_role_policy_attachment.a'))).toEqual(['aws_iam_role.r']);
+    expect(targets(bySource(resources, 'aws_iam_policy_attachment.p'))).toEqual(['aws_iam_role.r']);
+    expect(relationshipsOf(resources, 'aws_s3_bucket.b')).toEqual([]);
+  });
+
+  it('attaches the ends of a join resource through the configuration', () => {
+    const { resources, problems } = parseInventory('terraform_show', plan([
+      { address: 'azurerm_subnet.s', values: { name: 'app' } },
+      { address: 'azurerm_network_security_group.n', values: { name: 'app-nsg' } },
+      {
+        address: 'azurerm_subnet_network_security_group_association.a',
+        values: {},
+        expressions: { subnet_id: { references: ['azurerm_subnet.s.id', 'azurerm_subnet.s'] }, network_security_group_id: { references: ['azurerm_network_security_group.n.id', 'azurerm_network_security_group.n'] } },
+      },
+    ]));
+    expect(problems).toEqual([]);
+    expect(targets(bySource(resources, 'azurerm_subnet_network_security_group_association.a'))).toEqual(['azurerm_subnet.s', 'azurerm_network_security_group.n']);
+    expect(targets(bySource(resources, 'azurerm_subnet.s'))).toEqual(['azurerm_network_security_group.n']);
+  });
+
+  it('resolves references inside a module to the same module instance, and count instances by their key', () => {
+    const { resources } = parseInventory('terraform_show', plan([], {
+      children: [
+        {
+          address: 'module.logs',
+          call: 'logs',
+          resources: [
+            { address: 'module.logs.aws_s3_bucket.b[0]', values: { bucket: 'l0' } },
+            { address: 'module.logs.aws_s3_bucket.b[1]', values: { bucket: 'l1' } },
+            { address: 'module.logs.aws_s3_bucket_acl.a[1]', values: { acl: 'private' }, expressions: { bucket: { references: ['aws_s3_bucket.b'] } } },
+            { address: 'module.logs.aws_s3_bucket_policy.p', values: {}, expressions: { bucket: { references: ['aws_s3_bucket.b[0].id', 'aws_s3_bucket.b[0]', 'aws_s3_bucket.b'] } } },
+          ],
+        },
+      ],
+    }));
+    expect(targets(bySource(resources, 'module.logs.aws_s3_bucket_acl.a[1]'))).toEqual(['module.logs.aws_s3_bucket.b[1]']);
+    expect(targets(bySource(resources, 'module.logs.aws_s3_bucket_policy.p'))).toEqual(['module.logs.aws_s3_bucket.b[0]']);
+  });
+
+  it('keeps resources of different types that share a native id apart, and the graph follows the types named', () => {
+    const { resources, problems } = parseInventory('terraform_state', {
+      version: 4,
+      resources: [
+        ['aws_s3_bucket', 'b', { id: 'acme-logs', bucket: 'acme-logs' }],
+        ['aws_s3_bucket_policy', 'p', { id: 'acme-logs', bucket: 'acme-logs', policy: '{}' }],
+        ['aws_s3_bucket_logging', 'l', { id: 'acme-logs', bucket: 'acme-logs', target_bucket: 'acme-audit' }],
+      ].map(([type, name, attributes]) => ({ mode: 'managed', type, name, provider: `provider["${AWS}"]`, instances: [{ attributes }] })),
+    });
+    expect(problems).toEqual([]);
+    expect(resources.map((r) => [r.type, r.native_id])).toEqual([
+      ['aws_s3_bucket', 'acme-logs'],
+      ['aws_s3_bucket_policy', 'acme-logs'],
+      ['aws_s3_bucket_logging', 'acme-logs'],
+    ]);
+    expect(relationshipsOf(resources, 'aws_s3_bucket_policy.p')).toEqual([{ type: 'attached_to', resource_native_id: 'acme-logs', resource_types: ['aws_s3_bucket'] }]);
+
+    const subjects = resources.map(({ source: _source, unknown_paths: _unknownPaths, ...r }) => ({ id: null, ...r }));
+    const graph = new ResourceGraph(subjects);
+    const [bucket, policy, logging] = subjects;
+    const now = new Date();
+    expect(graph.contextOf(bucket!, now)).toMatchObject({ related: [], referencedBy: [policy, logging] });
+    expect(graph.contextOf(policy!, now)).toMatchObject({ related: [bucket], referencedBy: [] });
+    // A relationship that names no types (native files may leave them out) names every resource with the native id.
+    const untypedPolicy = { ...policy!, relationships: [{ type: 'attached_to', resource_native_id: 'acme-logs' }] };
+    expect(new ResourceGraph([bucket!, untypedPolicy, logging!]).contextOf(untypedPolicy, now).related).toEqual([bucket, logging]);
+  });
+
+  it('resolves an Azure security rule to the security group of that name in its own resource group', () => {
+    const group = (rg: string) => ({ id: `/subscriptions/s/resourceGroups/${rg}/providers/Microsoft.Network/networkSecurityGroups/web`, name: 'web', resource_group_name: rg });
+    const { resources } = parseInventory('terraform_state', {
+      version: 4,
+      resources: [
+        { mode: 'managed', type: 'azurerm_network_security_group', name: 'a', provider: 'provider["registry.terraform.io/hashicorp/azurerm"]', instances: [{ attributes: group('rg-a') }] },
+        { mode: 'managed', type: 'azurerm_network_security_group', name: 'b', provider: 'provider["registry.terraform.io/hashicorp/azurerm"]', instances: [{ attributes: group('RG-B') }] },
+        {
+          mode: 'managed',
+          type: 'azurerm_network_security_rule',
+          name: 'ssh',
+          provider: 'provider["registry.terraform.io/hashicorp/azurerm"]',
+          instances: [{ attributes: { id: '/subscriptions/s/resourceGroups/rg-b/providers/Microsoft.Network/networkSecurityGroups/web/securityRules/ssh', name: 'ssh', resource_group_name: 'rg-b', network_security_group_name: 'web' } }],
+        },
+      ],
+    });
+    expect(targets(bySource(resources, 'azurerm_network_security_rule.ssh'))).toEqual([group('RG-B').id]);
+  });
+});
+
 describe('parseInventory native', () => {
   it('accepts valid canonical resources as they are, with their index as source', () => {
     const { resources, problems } = parseFixture('native', 'native.json');
@@ -251,6 +456,7 @@ describe('parseInventory native', () => {
       tags: {},
       attributes: {},
       relationships: [],
+      unknown_paths: [],
       source: 'resources[0]',
     });
   });
@@ -284,11 +490,13 @@ describe('parseInventory with a file of the wrong format', () => {
 });
 
 describe('parseInventory with unmappable Terraform items', () => {
-  it('reports an item without an id by address, and skips resources of non-cloud providers', () => {
-    const { resources, problems } = parseFixture('terraform_state', 'broken/state-item-without-id.tfstate');
-    expect(resources.map((r) => r.source)).toEqual(['aws_s3_bucket.ok']);
-    expect(problems).toEqual([
-      { item: 'module.network.aws_security_group.this["web"]', field: 'id', message: 'no native id: the resource has no arn or id' },
+  // Issue 15: a state written by hand may leave out ids; such an item was refused before.
+  it('identifies an item without an id by its address, and skips resources of non-cloud providers', () => {
+    const { resources, problems } = parseFixture('terraform_state', 'state-item-without-id.tfstate');
+    expect(problems).toEqual([]);
+    expect(resources.map((r) => [r.source, r.native_id])).toEqual([
+      ['aws_s3_bucket.ok', 'arn:aws:s3:::acme-import-ok'],
+      ['module.network.aws_security_group.this["web"]', 'module.network.aws_security_group.this["web"]'],
     ]);
   });
 

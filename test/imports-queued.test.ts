@@ -5,19 +5,17 @@ import { newId } from '../src/ids';
 import { insertImport, insertImportPayload } from '../src/imports/imports.repository';
 import { applyQueuedImport } from '../src/imports/imports.service';
 import { QUEUES } from '../src/jobs/job-queue';
-import { as, startTestApp, type TestApp } from './support/app';
+import { as, useTestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
 const native = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'inventory', 'native.json'), 'utf8'));
 
 // Any file of more than 3 resources goes to the queue; the fixture has 7 AWS ones.
-let t: TestApp;
+const t = useTestApp({ IMPORT_INLINE_MAX_RESOURCES: '3' }, { workers: true });
 let owner: string;
 beforeAll(async () => {
-  t = await startTestApp({ IMPORT_INLINE_MAX_RESOURCES: '3' }, { workers: true });
   owner = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 let accounts = 0;
 async function newAccount(): Promise<string> {

@@ -2,19 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, startTestApp, useTestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'inventory');
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 let accountCount = 0;
 async function newAccount(provider = 'aws'): Promise<string> {
@@ -60,7 +58,7 @@ describe('imports', () => {
     const byNativeId = new Map(resources.map((r) => [r.native_id, r]));
     const instance = byNativeId.get('arn:aws:ec2:eu-west-1:123456789012:instance/i-0a12b34c56d78e901')!;
     expect(instance.type).toBe('aws_instance');
-    expect(instance.relationships).toContainEqual({ type: 'attached_to', resource_native_id: 'arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0f3a9c2e7b1d45a60' });
+    expect(instance.relationships).toContainEqual({ type: 'attached_to', resource_native_id: 'arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0f3a9c2e7b1d45a60', resource_types: ['aws_security_group'] });
     expect(byNativeId.has('arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0f3a9c2e7b1d45a60')).toBe(true);
     const full = await request(t.app).get(`/v1/resources/${instance.id}`).set(as(owner));
     expect(full.body.attributes).toMatchObject({ instance_type: expect.any(String) });
@@ -105,9 +103,72 @@ describe('imports', () => {
     expect(resources.filter((r) => r.status === 'active')).toHaveLength(6);
   });
 
+  it('imports a plan with values known only after apply: unknown_attributes on the resource, a new version when they change (issue 15)', async () => {
+    const account = await newAccount();
+    const aws = 'registry.terraform.io/hashicorp/aws';
+    const planWith = (afterUnknown: Record<string, unknown>) => ({
+      format_version: '0.2',
+      planned_values: {
+        root_module: {
+          resources: [
+            { address: 'aws_s3_bucket.b', mode: 'managed', type: 'aws_s3_bucket', name: 'b', provider_name: aws, values: { bucket: 'acme-plan', versioning: [{ mfa_delete: false }] } },
+            { address: 'aws_s3_bucket_policy.p', mode: 'managed', type: 'aws_s3_bucket_policy', name: 'p', provider_name: aws },
+          ],
+        },
+      },
+      resource_changes: [
+        { address: 'aws_s3_bucket.b', mode: 'managed', change: { actions: ['create'], after: {}, after_unknown: afterUnknown } },
+        { address: 'aws_s3_bucket_policy.p', mode: 'managed', change: { actions: ['create'], after: {}, after_unknown: { bucket: true, id: true } } },
+      ],
+      configuration: {
+        root_module: {
+          resources: [{ address: 'aws_s3_bucket_policy.p', mode: 'managed', type: 'aws_s3_bucket_policy', expressions: { bucket: { references: ['aws_s3_bucket.b.id', 'aws_s3_bucket.b'] } } }],
+        },
+      },
+    });
+    const first = await importInto(account, 'terraform_show', planWith({ arn: true, versioning: [{ enabled: true }] }));
+    expect(first.status).toBe(201);
+    expect(first.body.counts).toMatchObject({ created: 2 });
+    const byType = async () => new Map((await inventoryOf(account)).map((r) => [r.type, r]));
+    const bucket = (await byType()).get('aws_s3_bucket')!;
+    const full = await request(t.app).get(`/v1/resources/${bucket.id}`).set(as(owner)).expect(200);
+    expect(full.body).toMatchObject({ native_id: 'aws_s3_bucket.b', unknown_attributes: ['arn', 'versioning[0].enabled'] });
+    expect((await byType()).get('aws_s3_bucket_policy')!.relationships).toEqual([{ type: 'attached_to', resource_native_id: 'aws_s3_bucket.b', resource_types: ['aws_s3_bucket'] }]);
+
+    expect((await importInto(account, 'terraform_show', planWith({ arn: true, versioning: [{ enabled: true }] }))).body.counts).toMatchObject({ created: 0, unchanged: 2 });
+    const changed = await importInto(account, 'terraform_show', planWith({ arn: true }));
+    expect(changed.body.counts).toMatchObject({ created: 0, updated: 1, unchanged: 1 });
+    const versions = await request(t.app).get(`/v1/resources/${bucket.id}/versions`).set(as(owner)).expect(200);
+    expect(versions.body.data.map((v: { version: number; unknown_attributes: string[] }) => [v.version, v.unknown_attributes])).toEqual([
+      [2, ['arn']],
+      [1, ['arn', 'versioning[0].enabled']],
+    ]);
+  });
+
+  it('keeps resources of different types with one native id apart, and matches them again by type (issue 15)', async () => {
+    const account = await newAccount();
+    const item = (type: string, attributes: Record<string, unknown>) => ({ type, native_id: 'acme-shared', provider: 'aws', region: 'eu-west-1', name: 'acme-shared', tags: {}, attributes, relationships: [] });
+    const file = { resources: [item('aws_s3_bucket', { bucket: 'acme-shared' }), item('aws_s3_bucket_policy', { policy: '{}' }), item('aws_s3_bucket_logging', { target_bucket: 'acme-audit' })] };
+    expect((await importInto(account, 'native', file).expect(201)).body.counts).toMatchObject({ created: 3 });
+    const edited = { resources: [file.resources[0], { ...file.resources[1], attributes: { policy: '{"Statement":[]}' } }, file.resources[2]] };
+    expect((await importInto(account, 'native', edited).expect(201)).body.counts).toMatchObject({ created: 0, updated: 1, unchanged: 2 });
+    const resources = await inventoryOf(account);
+    expect(resources.map((r) => [r.type, r.version]).sort()).toEqual([['aws_s3_bucket', 1], ['aws_s3_bucket_logging', 1], ['aws_s3_bucket_policy', 2]]);
+    // The same type twice is still refused.
+    const twice = await importInto(account, 'native', { resources: [file.resources[0], file.resources[0]] });
+    expectError(twice, 422, 'invalid_import');
+    expect(twice.body.error.details[0].issue).toBe('resources[1] native_id: duplicate aws_s3_bucket "acme-shared", also at resources[0]');
+  });
+
+  it('imports a state whose items have no id, identifying them by address (issue 15)', async () => {
+    const account = await newAccount();
+    const response = await importInto(account, 'terraform_state', fixture('state-item-without-id.tfstate'));
+    expect(response.status).toBe(201);
+    expect((await inventoryOf(account)).map((r) => r.native_id).sort()).toEqual(['arn:aws:s3:::acme-import-ok', 'module.network.aws_security_group.this["web"]']);
+  });
+
   it.each([
     ['broken/state-version-3.tfstate', 'terraform_state', ['$: unsupported Terraform state version 3']],
-    ['broken/state-item-without-id.tfstate', 'terraform_state', ['module.network.aws_security_group.this["web"] id: no native id']],
     ['broken/native-invalid-items.json', 'native', ['resources[1] native_id: required', 'resources[2] type:']],
     ['broken/aws-cli-describe-instances.json', 'terraform_state', ['$: not a Terraform state']],
     ['terraform.tfstate', 'native', ['$: ']],

@@ -1,16 +1,14 @@
 import { sql } from 'kysely';
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { as, logInAs, OWNER, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, OWNER, useTestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 
 describe('organization', () => {

@@ -4,13 +4,13 @@ import type { AddressInfo, Server } from 'node:net';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import request from 'supertest';
-import { OWNER, startTestApp, type TestApp } from './support/app';
+import { OWNER, useTestApp } from './support/app';
 import { launchOfflineChromium } from './support/browser';
 import { authorizeQuery, pkce, registerClient, tokenRequest } from './support/oauth';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
 
-let t: TestApp;
+const t = useTestApp();
 let server: Server;
 let callbackServer: Server;
 let browser: Browser;
@@ -18,7 +18,6 @@ let browser: Browser;
 const callbacks: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestApp();
   server = t.app.listen(0, '127.0.0.1');
   callbackServer = http
     .createServer((req, res) => {
@@ -32,7 +31,6 @@ afterAll(async () => {
   await browser?.close();
   server?.close();
   callbackServer?.close();
-  await t.close();
 });
 
 it('runs the authorization-code flow with PKCE in a real browser: log in, approve, exchange, call, refresh, revoke', async () => {

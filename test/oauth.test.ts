@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { logInAs, startTestApp, type TestApp } from './support/app';
+import { logInAs, startTestApp, useTestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 import {
   consent,
@@ -14,13 +14,11 @@ import {
   type RegisteredClient,
 } from './support/oauth';
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 const REDIRECT = 'https://app.example.com/callback';
 

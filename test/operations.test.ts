@@ -74,6 +74,6 @@ describe('OperationIndex', () => {
   it('refuses a document that names an unknown budget, rather than silently using the default one', () => {
     const wrong = structuredClone(document);
     (wrong.paths!['/v1/audits']!.post as Record<string, unknown>)['x-rate-limit-budget'] = 'huge';
-    expect(() => new OperationIndex(wrong)).toThrow(/POST \/v1\/audits: x-rate-limit-budget must be one of default, heavy, login, signup, got "huge"/);
+    expect(() => new OperationIndex(wrong)).toThrow(/POST \/v1\/audits: x-rate-limit-budget must be one of default, heavy, login, signup, none, got "huge"/);
   });
 });

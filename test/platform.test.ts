@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import request from 'supertest';
-import { as, logInAs, OWNER, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, OWNER, startTestApp, useTestApp } from './support/app';
 import { runAuditThroughHttp } from './support/audits';
 import { expectError, expectStandardHeaders } from './support/expectations';
 import { consent, getAuthorize, HOST, ORIGIN, pkce, registerClient, tokenRequest, type RegisteredClient } from './support/oauth';
@@ -13,16 +13,14 @@ const REDIRECT = 'https://app.example.com/callback';
 const PASSWORD = 'tenant-password-0123456789';
 
 // The bootstrap owner is also a platform operator, named in PLATFORM_ADMINS.
-let t: TestApp;
+const t = useTestApp(
+  { PLATFORM_ADMINS: ` someone-else, ${OWNER.username.toUpperCase()} `, SIGNUP_ENABLED: 'true', RATE_LIMIT_SIGNUP_PER_HOUR: '3' },
+  { workers: true },
+);
 let operator: string;
 beforeAll(async () => {
-  t = await startTestApp(
-    { PLATFORM_ADMINS: ` someone-else, ${OWNER.username.toUpperCase()} `, SIGNUP_ENABLED: 'true', RATE_LIMIT_SIGNUP_PER_HOUR: '3' },
-    { workers: true },
-  );
   operator = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 let slugs = 0;
 /** Creates an organization through the platform API; answers it and its owner's login token. */

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
+import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { FallbackStore, openRedis, PostgresStore, RecoveringRedisStore, redisStores } from '../src/http/rate-limit-store';
 import { createTestDatabase, type TestDatabase } from './support/database';
+import { requireRedis, TEST_REDIS_URL } from './support/system-tools';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -102,13 +104,23 @@ describe('FallbackStore', () => {
 });
 
 describe('Redis stores', () => {
-  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisUrl = TEST_REDIS_URL;
   const prefix = `fourfold-test:${randomUUID()}:`;
-  const client = openRedis(redisUrl);
+  let client: Redis;
+  // With no Redis there, every test here fails saying how to get one (and no client keeps
+  // reconnecting after the file).
+  beforeAll(async () => {
+    await requireRedis(redisUrl);
+    client = openRedis(redisUrl);
+  });
   afterAll(async () => {
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length > 0) await client.del(...keys);
-    await client.quit();
+    if (!client) return;
+    try {
+      const keys = await client.keys(`${prefix}*`);
+      if (keys.length > 0) await client.del(...keys);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('loads its scripts again when Redis did not answer at start', async () => {

@@ -5,8 +5,9 @@ import request from 'supertest';
 import { loadOpenApiDocument } from '../src/http/openapi-document';
 import { OWNER, startTestApp, type TestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
+import { requireRedis, TEST_REDIS_URL } from './support/system-tools';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 
 /** Every app a test starts, closed after it: the first of two sharing a database drops it, so last. */
 let started: TestApp[] = [];
@@ -97,11 +98,36 @@ describe('rate limits per credential', () => {
 describe('rate limits without credentials', () => {
   it('limits requests without credentials per client IP', async () => {
     const t = await start({ RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: '1' });
-    const from = (ip: string) => request(t.app).get('/health').set('X-Forwarded-For', ip);
+    const from = (ip: string) => request(t.app).get('/ready').set('X-Forwarded-For', ip);
     expect(rateLimitHeaders(await from('203.0.113.5').expect(200))).toMatchObject({ limit: 2, remaining: 1 });
     await from('203.0.113.5').expect(200);
     expectRateLimited(await from('203.0.113.5'), 2, 60);
     expect(rateLimitHeaders(await from('203.0.113.6').expect(200))).toMatchObject({ limit: 2, remaining: 1 });
+  });
+
+  it('spends nothing on the liveness probe (x-rate-limit-budget: none): /health is never refused and leaves the budget whole', async () => {
+    const t = await start({ RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '1' });
+    const probe = () => request(t.app).get('/health').set('X-Forwarded-For', '203.0.113.7');
+    const other = () => request(t.app).get('/ready').set('X-Forwarded-For', '203.0.113.7');
+    for (let i = 0; i < 10; i++) {
+      const response = await probe().expect(200);
+      expectStandardHeaders(response);
+      expect(rateLimitHeaders(response)).toMatchObject({ limit: 3, remaining: 3 });
+    }
+    // Other calls from the same address still count, and the probe's headers show what they spent.
+    expect(rateLimitHeaders(await other().expect(200))).toMatchObject({ limit: 3, remaining: 2 });
+    expect(rateLimitHeaders(await probe().expect(200))).toMatchObject({ limit: 3, remaining: 2 });
+    await other().expect(200);
+    await other().expect(200);
+    expectRateLimited(await other(), 3, 60);
+    // Spent, the address still gets its probes answered.
+    const spent = await probe().expect(200);
+    expect(rateLimitHeaders(spent)).toMatchObject({ limit: 3, remaining: 0 });
+
+    // With credentials, the probe spends nothing of the credential's budget either.
+    const token = await t.ownerToken();
+    for (let i = 0; i < 5; i++) await request(t.app).get('/health').set('Authorization', `Bearer ${token}`).expect(200);
+    expect(rateLimitHeaders(await request(t.app).get('/v1/me').set('Authorization', `Bearer ${token}`).expect(200))).toMatchObject({ limit: 3, remaining: 2 });
   });
 });
 
@@ -175,6 +201,7 @@ describe('one limit shared by every API process', () => {
   });
 
   it('enforces one limit across two app instances on one Redis (REDIS_URL)', async () => {
+    await requireRedis(REDIS_URL);
     const prefix = `fourfold-test:${randomUUID()}:`;
     const env = { RATE_LIMIT_PER_MINUTE: '4', REDIS_URL, REDIS_KEY_PREFIX: prefix };
     const first = await start(env);

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +12,7 @@ import { runAuditThroughHttp } from './support/audits';
 import { expectError } from './support/expectations';
 import { seedFindings } from './support/findings';
 import { waitForReport } from './support/reports';
+import { runTool } from './support/system-tools';
 
 const native = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'inventory', 'native.json'), 'utf8'));
 const spec = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'generated', 'openapi.json'), 'utf8'));
@@ -41,11 +41,11 @@ function inspectPdf(pdf: Buffer, name: string): { text: string; pages: number; f
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `report-${name}-`));
   const file = path.join(dir, `${name}.pdf`);
   fs.writeFileSync(file, pdf);
-  const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [file], { encoding: 'utf8' }))![1]);
-  execFileSync('pdftoppm', ['-r', '40', '-png', file, path.join(dir, 'page')]);
+  const pages = Number(/Pages:\s+(\d+)/.exec(runTool('pdfinfo', [file]))![1]);
+  runTool('pdftoppm', ['-r', '40', '-png', file, path.join(dir, 'page')]);
   const pngs = fs.readdirSync(dir).filter((f) => f.endsWith('.png'));
-  const text = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
-  const fonts = execFileSync('pdffonts', [file], { encoding: 'utf8' });
+  const text = runTool('pdftotext', ['-raw', file, '-']).replace(/\s+/g, ' ');
+  const fonts = runTool('pdffonts', [file]);
   return { text, pages, fonts, pngs, dir };
 }
 

@@ -1,17 +1,18 @@
+import { sql } from 'kysely';
 import request from 'supertest';
+import { migrateTo, migrateToLatest, openDatabase } from '../src/db/database';
 import { encodeCursor } from '../src/http/pagination';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { as, logInAs, startTestApp, type TestApp } from './support/app';
+import { as, logInAs, useTestApp } from './support/app';
 import { expectError } from './support/expectations';
 import { seedResources } from './support/inventory';
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 let organizationId: string;
 let accountId: string;
 let otherAccountId: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
   organizationId = (await request(t.app).get('/v1/me').set(as(owner))).body.organization.id;
   accountId = (await request(t.app).post('/v1/accounts').set(as(owner)).send({ provider: 'aws', external_id: '123456789012', name: 'prod' })).body.id;
@@ -27,7 +28,6 @@ beforeAll(async () => {
     { type: 'aws_s3_bucket', name: 'dev-bucket', tags: { env: 'dev' }, lastSeenAt: new Date(Date.UTC(2026, 10, 2)) },
   ]);
 });
-afterAll(() => t.close());
 
 async function names(query: string): Promise<(string | null)[]> {
   const response = await request(t.app).get(`/v1/resources?${query}`).set(as(owner));
@@ -139,6 +139,39 @@ describe('GET /v1/resources/{id}', () => {
     const [summary] = (await request(t.app).get('/v1/resources?name=web-1').set(as(owner))).body.data;
     const response = await request(t.app).get(`/v1/resources/${summary.id}`).set(as(owner));
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ ...summary, attributes: expect.any(Object) });
+    expect(response.body).toEqual({ ...summary, attributes: expect.any(Object), unknown_attributes: [] });
+  });
+});
+
+describe('migration 0015 (issue 15)', () => {
+  it('keeps every resource and version, records no unknowns for them, and lets one native id serve several types', async () => {
+    const db = openDatabase({ dataDir: null });
+    try {
+      await migrateTo(db, '0014_platform');
+      await sql`insert into organizations (id, name, slug) values ('org_m', 'M', 'm')`.execute(db);
+      await sql`insert into accounts (id, organization_id, provider, external_id, name) values ('acc_m', 'org_m', 'aws', '123456789012', 'm')`.execute(db);
+      await sql`
+        insert into resources (id, organization_id, account_id, provider, type, native_id, tags, attributes, relationships, content_hash, version,
+                               first_seen_at, last_seen_at, status, version_recorded_at)
+        values ('res_m', 'org_m', 'acc_m', 'aws', 'aws_s3_bucket', 'acme-m', '{}', '{"bucket":"acme-m"}', '[]', 'h2', 2, now(), now(), 'active', now())`.execute(db);
+      await sql`
+        insert into resource_versions (resource_id, version, content_hash, tags, attributes, relationships, recorded_at)
+        values ('res_m', 1, 'h1', '{}', '{}', '[]', now())`.execute(db);
+
+      await migrateToLatest(db);
+      const resources = await sql<{ id: string; attributes: unknown; unknown_attributes: unknown }>`select id, attributes, unknown_attributes from resources`.execute(db);
+      expect(resources.rows).toEqual([{ id: 'res_m', attributes: { bucket: 'acme-m' }, unknown_attributes: [] }]);
+      const versions = await sql<{ version: number; unknown_attributes: unknown }>`select version, unknown_attributes from resource_versions`.execute(db);
+      expect(versions.rows).toEqual([{ version: 1, unknown_attributes: [] }]);
+
+      const insert = (id: string, type: string) => sql`
+        insert into resources (id, organization_id, account_id, provider, type, native_id, tags, attributes, relationships, content_hash, version,
+                               first_seen_at, last_seen_at, status, version_recorded_at)
+        values (${id}, 'org_m', 'acc_m', 'aws', ${type}, 'acme-m', '{}', '{}', '[]', 'h', 1, now(), now(), 'active', now())`.execute(db);
+      await insert('res_p', 'aws_s3_bucket_policy');
+      await expect(insert('res_q', 'aws_s3_bucket_policy')).rejects.toThrow(/resources_type_native_id_key/);
+    } finally {
+      await db.destroy();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startTestApp, type TestApp } from './support/app';
+import { useTestApp } from './support/app';
 import { expectError } from './support/expectations';
 
 // A handler that drifts from the contract: /v1/me gains a field the spec's `Me` does not have.
@@ -8,11 +8,7 @@ jest.mock('../src/auth/auth.mapper', () => {
   return { toMe: (...args: unknown[]) => ({ ...actual.toMe(...args), password_hash: 'leaked' }) };
 });
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 it('turns a response with a field the spec lacks into a 500, so the drift fails its test', async () => {
   const response = await request(t.app).get('/v1/me').set('Authorization', `Bearer ${await t.ownerToken()}`);

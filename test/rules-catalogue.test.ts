@@ -13,6 +13,8 @@ interface FixtureResource {
   tags?: Record<string, string>;
   attributes?: Record<string, unknown>;
   relationships?: RuleResource['relationships'];
+  /** Attribute paths known only after apply. */
+  unknown_paths?: string[];
 }
 interface FixtureCase extends FixtureResource {
   related?: FixtureResource[];
@@ -21,7 +23,8 @@ interface FixtureCase extends FixtureResource {
   monthly_usd?: number;
 }
 
-const cases: Record<string, { pass: FixtureCase; fail: FixtureCase }> = Object.assign(
+/** Per rule: the failing and passing fixtures, and optionally more of each and ones whose result is unknown. */
+const cases: Record<string, { pass: FixtureCase; fail: FixtureCase; also_pass?: FixtureCase[]; also_fail?: FixtureCase[]; unknown?: FixtureCase[] }> = Object.assign(
   {},
   ...readdirSync(path.join(FIXTURES, 'cases')).map((file) => parseYaml(readFileSync(path.join(FIXTURES, 'cases', file), 'utf8'))),
 );
@@ -42,6 +45,7 @@ function resourceOf(fixture: FixtureResource, defaultType: string, provider: Rul
     tags: fixture.tags ?? {},
     attributes: fixture.attributes ?? {},
     relationships: fixture.relationships ?? [],
+    ...(fixture.unknown_paths ? { unknown_paths: fixture.unknown_paths } : {}),
   };
 }
 
@@ -67,10 +71,10 @@ describe('the built-in catalogue', () => {
   });
 
   describe.each(Object.keys(cases).sort())('%s', (id) => {
-    const evaluate = (kind: 'pass' | 'fail') => {
+    const evaluate = (kind: 'pass' | 'fail', given?: FixtureCase) => {
       const compiled = catalogue.byId.get(id);
       if (!compiled) throw new Error(`no rule ${id}`);
-      const fixture = cases[id]![kind];
+      const fixture = given ?? cases[id]![kind];
       const { rule } = compiled;
       const make = (r: FixtureResource, i: number, role: string) => resourceOf(r, rule.resource_types[0]!, rule.provider, `fixture:${id}:${kind}:${role}${i}`);
       const resource = make(fixture, 0, 'self');
@@ -94,6 +98,29 @@ describe('the built-in catalogue', () => {
     it('passes on its passing fixture', () => {
       expect(evaluate('pass')).toEqual({ outcome: 'pass' });
     });
+
+    it('fails, passes and is unknown on its further fixtures', () => {
+      const { also_fail = [], also_pass = [], unknown = [] } = cases[id]!;
+      for (const fixture of also_fail) expect(evaluate('fail', fixture)).toMatchObject({ outcome: 'fail' });
+      for (const fixture of also_pass) expect(evaluate('pass', fixture)).toEqual({ outcome: 'pass' });
+      for (const fixture of unknown) {
+        const outcome = evaluate('pass', fixture);
+        expect(outcome).toMatchObject({ outcome: 'unknown' });
+        if (outcome.outcome === 'unknown') expect(outcome.unknown_paths.length).toBeGreaterThan(0);
+      }
+    });
+  });
+
+  it('reads attributes only through attr(), which sees values unknown until apply', () => {
+    // Direct field access (resource.attributes.x, r.attributes.x) would read an unknown value as
+    // missing: an error, or a silent guess through has(). Strings are left out: attr() paths name attributes.
+    const direct = catalogue.rules.flatMap(({ rule }) =>
+      [rule.condition, rule.cost?.monthly_usd ?? '']
+        .map((source) => source.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "''"))
+        .filter((source) => /\battributes\b/.test(source))
+        .map(() => rule.id),
+    );
+    expect(direct).toEqual([]);
   });
 
   it('finds exactly the expected misconfigurations of the native fixture inventory', () => {

@@ -106,9 +106,9 @@ describe('evaluating a condition', () => {
   it('runs a compiled expression many times without compiling again', () => {
     const compiled = engine.compileCondition("resource.attributes.n > 1");
     const spy = jest.spyOn(engine, 'compileCondition');
-    for (const n of [0, 2, 3]) compiled.run({ resource: { attributes: { n } }, related: [], referenced_by: [], now: NOW });
+    for (const n of [0, 2, 3]) compiled.run({ resource: { attributes: { n } }, related: [], referenced_by: [], account_defaults: {}, now: NOW });
     expect(spy).not.toHaveBeenCalled();
-    expect(compiled.run({ resource: { attributes: { n: 2 } }, related: [], referenced_by: [], now: NOW })).toBe(true);
+    expect(compiled.run({ resource: { attributes: { n: 2 } }, related: [], referenced_by: [], account_defaults: {}, now: NOW })).toBe(true);
   });
 });
 
@@ -146,5 +146,50 @@ describe('compiling', () => {
     expect(compileError('related.exists(a, related.exists(b, related.exists(c, related.exists(d, true))))').reason).toContain('nest at most 3');
     expect(compileError("resource.name.matches('(a+)+$')")).toMatchObject({ line: 1, column: 1, reason: expect.stringContaining('regular expressions') });
     expect(compileError('  ').reason).toBe('the expression is empty');
+  });
+});
+
+describe('three-valued results', () => {
+  const evaluate = (condition: string, subject: RuleResource, context: Partial<Parameters<typeof evaluateRule>[2]> = {}) =>
+    evaluateRule(compileRule(engine, rule(condition)), subject, { related: [], referencedBy: [], now: NOW, ...context });
+
+  it('is unknown, with the paths read, when attr() reads a value known only after apply (the path, below it, or above it)', () => {
+    const bucket = resource({ versioning: [{ mfa_delete: false }] }, { unknown_paths: ['versioning[0].enabled'] });
+    expect(evaluate("!attr(resource, 'attributes.versioning[0].enabled', false)", bucket)).toEqual({ outcome: 'unknown', unknown_paths: ['versioning[0].enabled'] });
+    expect(evaluate("size(attr(resource, 'attributes.versioning', [])) == 0", bucket)).toEqual({ outcome: 'unknown', unknown_paths: ['versioning[0].enabled'] });
+    const whole = resource({}, { unknown_paths: ['versioning'] });
+    expect(evaluate("!attr(resource, 'attributes.versioning[0].enabled', false)", whole)).toEqual({ outcome: 'unknown', unknown_paths: ['versioning'] });
+    // Other attributes stay known.
+    expect(evaluate("attr(resource, 'attributes.acl', 'private') == 'public-read'", bucket)).toEqual({ outcome: 'pass' });
+  });
+
+  it('lets a known branch of || or && decide despite an unknown one (the library absorbs errors there)', () => {
+    const bucket = resource({ acl: 'public-read' }, { unknown_paths: ['versioning'] });
+    expect(evaluate("attr(resource, 'attributes.versioning[0].enabled', false) || attr(resource, 'attributes.acl', '') == 'public-read'", bucket)).toMatchObject({ outcome: 'fail' });
+    expect(evaluate("attr(resource, 'attributes.acl', '') == 'private' && !attr(resource, 'attributes.versioning[0].enabled', false)", bucket)).toEqual({ outcome: 'pass' });
+    expect(evaluate("attr(resource, 'attributes.acl', '') == 'public-read' && !attr(resource, 'attributes.versioning[0].enabled', false)", bucket)).toMatchObject({ outcome: 'unknown' });
+  });
+
+  it('makes a required attribute (attr without a default) unknown when it is missing', () => {
+    expect(evaluate("daysBetween(attr(resource, 'attributes.create_date'), now) > 90.0", resource({}))).toEqual({ outcome: 'unknown', unknown_paths: ['create_date'] });
+  });
+
+  it('is unknown when a related resource holds the unknown value, naming it', () => {
+    const versioning: RuleResource = { ...resource({}, { unknown_paths: ['versioning_configuration'] }), type: 'aws_s3_bucket_versioning', native_id: 'v1' };
+    const outcome = evaluate("!referenced_by.exists(r, r.type == 'aws_s3_bucket_versioning' && attr(r, 'attributes.versioning_configuration[0].status', '') == 'Enabled')", resource({}), {
+      referencedBy: [versioning],
+    });
+    expect(outcome).toEqual({ outcome: 'unknown', unknown_paths: ['aws_s3_bucket_versioning[v1].versioning_configuration'] });
+  });
+
+  it('shows account-wide settings of the same account through account_defaults', () => {
+    const block: RuleResource = { ...resource({ block_public_acls: true }), type: 'aws_s3_account_public_access_block', native_id: 'pab', account_id: 'acc_1' };
+    const bucket: RuleResource = { ...resource({}), native_id: 'b1', account_id: 'acc_1' };
+    const elsewhere: RuleResource = { ...resource({}), native_id: 'b2', account_id: 'acc_2' };
+    const graph = new ResourceGraph([block, bucket, elsewhere]);
+    const condition = "!account_defaults.aws_s3_account_public_access_block.exists(b, attr(b, 'attributes.block_public_acls', false)) && size(account_defaults.aws_guardduty_detector) == 0";
+    expect(evaluate(condition, bucket, graph.contextOf(bucket, NOW))).toEqual({ outcome: 'pass' });
+    expect(evaluate(condition, elsewhere, graph.contextOf(elsewhere, NOW))).toMatchObject({ outcome: 'fail' });
+    expect(graph.contextOf(bucket, NOW).accountDefaults).toBe(graph.contextOf(block, NOW).accountDefaults);
   });
 });

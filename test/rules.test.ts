@@ -1,14 +1,12 @@
 import request from 'supertest';
-import { as, startTestApp, type TestApp } from './support/app';
+import { as, useTestApp } from './support/app';
 import { expectError } from './support/expectations';
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 async function ids(query: string): Promise<string[]> {
   const response = await request(t.app).get(`/v1/rules?${query}`).set(as(owner));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import request from 'supertest';
 import { OperationIndex, type Operation } from '../src/http/operations';
-import { startTestApp, type TestApp } from './support/app';
+import { useTestApp } from './support/app';
 import { expectError } from './support/expectations';
 
 // Driven by the spec: every operation that declares scopes refuses a token that lacks them.
@@ -22,13 +22,11 @@ for (const [route, item] of Object.entries(document.paths ?? {})) {
   }
 }
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 it('finds scoped operations in the spec to check', () => {
   expect(scoped.length).toBeGreaterThanOrEqual(6);

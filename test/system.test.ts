@@ -6,14 +6,10 @@ import { JobQueue } from '../src/jobs/job-queue';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import type { Database } from '../src/db/schema';
-import { startTestApp, TEST_SECRET, type TestApp } from './support/app';
+import { useTestApp, TEST_SECRET } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t.close());
+const t = useTestApp();
 
 describe('probes', () => {
   it('GET /health answers 200 without credentials', async () => {

@@ -1,14 +1,12 @@
 import request from 'supertest';
-import { as, startTestApp, type TestApp } from './support/app';
+import { as, startTestApp, useTestApp } from './support/app';
 import { expectError, expectStandardHeaders } from './support/expectations';
 
-let t: TestApp;
+const t = useTestApp();
 let owner: string;
 beforeAll(async () => {
-  t = await startTestApp();
   owner = await t.ownerToken();
 });
-afterAll(() => t.close());
 
 const DAY = 86_400_000;
 

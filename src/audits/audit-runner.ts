@@ -16,12 +16,14 @@ import {
   endAudit,
   insertAuditFindings,
   insertAuditResources,
+  insertAuditRuleOutcomes,
   completeAudit,
   lockOrganization,
   recordAuditProgress,
   startAuditAttempt,
   stillCurrent,
   type AuditedResource,
+  type StoredRuleOutcome,
 } from './audits.repository';
 
 /** How much one evaluation of a rule of each severity weighs in its dimension's score. */
@@ -61,6 +63,7 @@ export async function runAudit(db: Db, auditId: string, settings: AuditRunSettin
       await lockOrganization(trx, audit.organization_id);
       const counts = await writeFindings(trx, audit, targets, evaluation, rules, now);
       await insertAuditResources(trx, audit.id, targets);
+      await insertAuditRuleOutcomes(trx, audit.id, evaluation.undecided);
       const completed = await completeAudit(trx, audit, {
         resources: targets.length,
         ruleVersions: Object.fromEntries(catalogue.rules.map((r) => [r.rule.id, r.rule.version])),
@@ -127,6 +130,8 @@ interface Evaluation {
   passed: Set<string>;
   /** `evaluationKey` of every evaluation an override skipped: the findings it resolves as excepted. */
   excepted: Set<string>;
+  /** The unknown and error outcomes, as stored for `GET /v1/resources/{id}/evaluations`. */
+  undecided: StoredRuleOutcome[];
   summary: Omit<AuditSummaryData, 'new' | 'recurring' | 'resolved'>;
 }
 
@@ -139,8 +144,10 @@ async function evaluate(db: Db, audit: AuditRow, ruleSet: RuleSet, estate: Audit
   const weights = Object.fromEntries(DIMENSIONS.map((d) => [d, { evaluated: 0, failed: 0 }])) as AuditSummaryData['weights'];
   const ruleResults: AuditSummaryData['rule_results'] = {};
   const errors: AuditSummaryData['errors'] = [];
+  const undecided: StoredRuleOutcome[] = [];
   let evaluations = 0;
   let errorCount = 0;
+  let unknownCount = 0;
 
   for (let i = 0; i < targets.length; i++) {
     const resource = targets[i]!;
@@ -153,12 +160,20 @@ async function evaluate(db: Db, audit: AuditRow, ruleSet: RuleSet, estate: Audit
         excepted.add(evaluationKey(effective.key, resource.id));
         continue;
       }
-      const result = (ruleResults[effective.key] ??= { evaluated: 0, failed: 0, errors: 0 });
+      const result = (ruleResults[effective.key] ??= { evaluated: 0, failed: 0, errors: 0, unknown: 0 });
       evaluations++;
       if (outcome.outcome === 'error') {
         result.errors++;
         errorCount++;
         if (errors.length < SHOWN_ERRORS) errors.push({ rule_id: effective.key, resource_id: resource.id, message: outcome.message });
+        undecided.push({ resource_id: resource.id, rule_id: effective.key, outcome: 'error', unknown_paths: null, message: outcome.message });
+        continue;
+      }
+      // Unknown: counted and stored, but neither a pass nor a failure (the finding lifecycle leaves its finding as it is).
+      if (outcome.outcome === 'unknown') {
+        result.unknown = (result.unknown ?? 0) + 1;
+        unknownCount++;
+        undecided.push({ resource_id: resource.id, rule_id: effective.key, outcome: 'unknown', unknown_paths: outcome.unknown_paths, message: null });
         continue;
       }
       result.evaluated++;
@@ -180,6 +195,7 @@ async function evaluate(db: Db, audit: AuditRow, ruleSet: RuleSet, estate: Audit
     failures,
     passed,
     excepted,
+    undecided,
     summary: {
       findings,
       weights,
@@ -190,6 +206,7 @@ async function evaluate(db: Db, audit: AuditRow, ruleSet: RuleSet, estate: Audit
         rules_evaluated: Object.keys(ruleResults).length,
         evaluations,
         evaluation_errors: errorCount,
+        evaluation_unknowns: unknownCount,
       },
     },
   };

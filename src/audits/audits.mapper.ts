@@ -30,8 +30,9 @@ function toSummary(summary: AuditSummaryData): Schemas['AuditSummary'] {
     resolved: summary.resolved,
     scores: Object.fromEntries(DIMENSIONS.map((d) => [d, scoreOf(summary.weights[d])])) as Record<Dimension, number | null>,
     weights: summary.weights,
-    coverage: summary.coverage,
-    rule_results: summary.rule_results,
+    coverage: { ...summary.coverage, evaluation_unknowns: summary.coverage.evaluation_unknowns ?? 0 },
+    // Audits from before three-valued results stored no unknown counts.
+    rule_results: Object.fromEntries(Object.entries(summary.rule_results).map(([id, r]) => [id, { ...r, unknown: r.unknown ?? 0 }])),
     evaluation_errors: summary.errors,
   };
 }

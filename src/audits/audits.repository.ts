@@ -100,7 +100,13 @@ export async function endAudit(
 /** A resource as an audit evaluates it: the rules' view plus the version and account. */
 export type AuditedResource = RuleResource & { id: string; account_id: string; version: number };
 
-const AUDITED_COLUMNS = ['id', 'account_id', 'provider', 'type', 'native_id', 'region', 'name', 'tags', 'attributes', 'relationships', 'version'] as const;
+const AUDITED_COLUMNS = ['id', 'account_id', 'provider', 'type', 'native_id', 'region', 'name', 'tags', 'attributes', 'relationships', 'version', 'unknown_attributes'] as const;
+
+/** A row as read, its unknown attributes as the rules' `unknown_paths` (left out when there are none: most resources). */
+function audited(row: Record<string, unknown>): AuditedResource {
+  const { unknown_attributes: unknown, ...resource } = row;
+  return (Array.isArray(unknown) && unknown.length > 0 ? { ...resource, unknown_paths: unknown } : resource) as unknown as AuditedResource;
+}
 
 /** The organization's active resources at their current version, in pages by id (the estate an audit sees). */
 export async function* activeResources(db: Db, organizationId: string, pageSize = 5000): AsyncGenerator<AuditedResource[]> {
@@ -116,7 +122,7 @@ export async function* activeResources(db: Db, organizationId: string, pageSize 
       .limit(pageSize)
       .execute();
     if (rows.length === 0) return;
-    yield rows as AuditedResource[];
+    yield rows.map(audited);
     after = rows[rows.length - 1]!.id;
   }
 }
@@ -137,6 +143,7 @@ export async function* auditedResourceVersions(db: Db, auditId: string, pageSize
         eb.fn.coalesce('v.tags', 'r.tags').as('tags'),
         eb.fn.coalesce('v.attributes', 'r.attributes').as('attributes'),
         eb.fn.coalesce('v.relationships', 'r.relationships').as('relationships'),
+        eb.fn.coalesce('v.unknown_attributes', 'r.unknown_attributes').as('unknown_paths'),
       ])
       .where('ar.audit_id', '=', auditId)
       .where('ar.resource_id', '>', after)
@@ -180,6 +187,26 @@ export async function insertAuditResources(db: Db, auditId: string, resources: {
     await sql`
       insert into audit_resources (audit_id, resource_id, version)
       select ${auditId}, id, version from unnest(${batch.map((r) => r.id)}::text[], ${batch.map((r) => r.version)}::int[]) as r(id, version)`.execute(db);
+  }
+}
+
+/** An outcome stored per audit, resource and rule: those pass/fail cannot tell (see migration 0015). */
+export interface StoredRuleOutcome {
+  resource_id: string;
+  rule_id: string;
+  outcome: 'unknown' | 'error';
+  unknown_paths: string[] | null;
+  message: string | null;
+}
+
+export async function insertAuditRuleOutcomes(db: Db, auditId: string, outcomes: StoredRuleOutcome[]): Promise<void> {
+  for (let i = 0; i < outcomes.length; i += 5_000) {
+    const batch = outcomes.slice(i, i + 5_000);
+    await sql`
+      insert into audit_rule_outcomes (audit_id, resource_id, rule_id, outcome, unknown_paths, message)
+      select ${auditId}, o.resource_id, o.rule_id, o.outcome, o.unknown_paths, o.message
+      from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb)
+        as o(resource_id text, rule_id text, outcome text, unknown_paths jsonb, message text)`.execute(db);
   }
 }
 

@@ -19,6 +19,8 @@ import * as auditPolicyVersions from './migrations/0011_audit_policy_versions';
 import * as policies from './migrations/0012_policies';
 import * as reports from './migrations/0013_reports';
 import * as platform from './migrations/0014_platform';
+import * as resourceIdentityAndUnknowns from './migrations/0015_resource_identity_and_unknowns';
+import * as ruleOutcomes from './migrations/0016_rule_outcomes';
 
 export type Db = Kysely<Database>;
 
@@ -45,6 +47,8 @@ const migrations: Record<string, Migration> = {
   '0012_policies': policies,
   '0013_reports': reports,
   '0014_platform': platform,
+  '0015_resource_identity_and_unknowns': resourceIdentityAndUnknowns,
+  '0016_rule_outcomes': ruleOutcomes,
 };
 
 /**
@@ -89,6 +93,13 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).map((r) => r.migrationName);
+}
+
+/** Brings the schema to migration `name`, up or down (tests of what a migration does to existing rows). */
+export async function migrateTo(db: Db, name: string): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error } = await migrator.migrateTo(name);
+  if (error) throw error;
 }
 
 /** Answers whether the database runs a query within `timeoutMs`. */

@@ -96,7 +96,9 @@ export interface ResourcesTable {
   tags: Json<Record<string, string>>;
   attributes: Json<Record<string, unknown>>;
   relationships: Json<components['schemas']['Relationship'][]>;
-  /** SHA-256 of the canonical JSON of name, region, tags, attributes and relationships. */
+  /** Paths (`versioning[0].enabled`) of the attributes known only after apply; not null, default []. */
+  unknown_attributes: ColumnType<string[], string | undefined, string>;
+  /** SHA-256 of the canonical JSON of type, name, region, tags, attributes, relationships and (when any) unknown attributes. */
   content_hash: string;
   version: number;
   first_seen_at: Date;
@@ -116,6 +118,7 @@ export interface ResourceVersionsTable {
   tags: Json<Record<string, string>>;
   attributes: Json<Record<string, unknown>>;
   relationships: Json<components['schemas']['Relationship'][]>;
+  unknown_attributes: ColumnType<string[], string | undefined, string>;
   recorded_at: Date;
 }
 
@@ -183,11 +186,25 @@ export interface AuditSummaryData {
   resolved: number;
   /** dimension → severity-weighted evaluations and failures behind its score. */
   weights: Record<Dimension, { evaluated: number; failed: number }>;
-  coverage: { resources_evaluated: number; rules_evaluated: number; evaluations: number; evaluation_errors: number };
-  /** rule id → how many resources it was evaluated on, failed on, and could not be evaluated on (compliance reads this). */
-  rule_results: Record<string, { evaluated: number; failed: number; errors: number }>;
+  /** evaluation_unknowns: absent in audits from before three-valued results (read as 0). */
+  coverage: { resources_evaluated: number; rules_evaluated: number; evaluations: number; evaluation_errors: number; evaluation_unknowns?: number };
+  /**
+   * rule id → how many resources it was evaluated on (a decided pass or fail), failed on, could not be
+   * evaluated on, and left unknown (absent before three-valued results); compliance reads this.
+   */
+  rule_results: Record<string, { evaluated: number; failed: number; errors: number; unknown?: number }>;
   /** The first evaluation errors: which rule could not be evaluated on which resource, and why. */
   errors: { rule_id: string; resource_id: string; message: string }[];
+}
+
+/** The outcomes of an audit that cannot be derived from its findings: unknown and error. */
+export interface AuditRuleOutcomesTable {
+  audit_id: string;
+  resource_id: string;
+  rule_id: string;
+  outcome: 'unknown' | 'error';
+  unknown_paths: ColumnType<string[] | null, string | null, string | null>;
+  message: string | null;
 }
 
 export interface AuditResourcesTable {
@@ -423,6 +440,7 @@ export interface Database {
   import_payloads: ImportPayloadsTable;
   audits: AuditsTable;
   audit_resources: AuditResourcesTable;
+  audit_rule_outcomes: AuditRuleOutcomesTable;
   findings: FindingsTable;
   audit_findings: AuditFindingsTable;
   finding_events: FindingEventsTable;

@@ -125,7 +125,9 @@ export function settlesGoneResources(mode: AuditMode): boolean {
  * open ones it settles: the rule passed (`passed`), an override skipped the resource
  * (`excepted_by_policy`), or the custom policy behind it no longer covers the resource's type
  * (`policy_disabled`); a full audit also resolves open findings of gone resources
- * (`resource_gone`). Every status change is an event.
+ * (`resource_gone`). Every status change is an event. An `unknown` result (a value known only
+ * after apply left the condition undecided) is neither a failure nor a pass: like an evaluation
+ * that did not happen, it opens nothing and leaves an open finding of that rule as it is.
  *
  * A finding changed since the audit started (triage, the expiry job, a newer audit or import) and
  * a resource changed or gone since it was read are left to the next audit (its failures count as

@@ -2,7 +2,7 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 type Method = (typeof METHODS)[number];
-const RATE_LIMIT_BUDGETS = ['default', 'heavy', 'login', 'signup'] as const;
+const RATE_LIMIT_BUDGETS = ['default', 'heavy', 'login', 'signup', 'none'] as const;
 export type RateLimitBudget = (typeof RATE_LIMIT_BUDGETS)[number];
 
 export interface Operation {

@@ -14,6 +14,8 @@ interface Budget {
   windowMs: number;
   /** Whom the request counts against, or `undefined` when this budget does not apply to it. */
   key(req: Request, res: Response): string | undefined;
+  /** Whose budget the headers of a request that spends none (`x-rate-limit-budget: none`) show, unspent. */
+  peek?(req: Request, res: Response): string | undefined;
 }
 
 /**
@@ -36,12 +38,16 @@ export function rateLimitPerCaller(
     return c.kind === 'oauth' ? `oauth:${c.clientId}:${principal.userId}` : `${c.kind}:${c.id}`;
   };
   const isHeavy = (res: Response) => res.locals.operation?.rateLimitBudget === 'heavy';
+  // Probes (`/health`) spend nothing, so that a load balancer polling from one address never
+  // takes the budget of the clients behind it, nor is refused itself.
+  const isFree = (res: Response) => res.locals.operation?.rateLimitBudget === 'none';
   const budgets: Budget[] = [
     {
       name: 'default',
       limit: settings.perMinute,
       windowMs: MINUTE_MS,
-      key: (_req, res) => (isHeavy(res) ? undefined : credential(res)),
+      key: (_req, res) => (isHeavy(res) || isFree(res) ? undefined : credential(res)),
+      peek: (_req, res) => (isFree(res) ? credential(res) : undefined),
     },
     {
       name: 'heavy',
@@ -53,7 +59,8 @@ export function rateLimitPerCaller(
       name: 'ip',
       limit: settings.perMinute,
       windowMs: MINUTE_MS,
-      key: (req, res) => (res.locals.principal ? undefined : clientIp(req)),
+      key: (req, res) => (res.locals.principal || isFree(res) ? undefined : clientIp(req)),
+      peek: (req, res) => (!res.locals.principal && isFree(res) ? clientIp(req) : undefined),
     },
   ];
   return budgets.map((budget) => enforce(budget, stores, logger));
@@ -120,10 +127,11 @@ function clientIp(req: Request): string {
  * `X-RateLimit-*` headers describe the tightest of the budgets the request counted against.
  */
 function enforce(budget: Budget, stores: RateLimitStoreFactory, logger: Logger): RequestHandler {
+  const store = stores(budget.name);
   const limiter = rateLimit({
     windowMs: budget.windowMs,
     limit: budget.limit,
-    store: stores(budget.name),
+    store,
     // The headers are written below, so that several budgets can agree on one set.
     standardHeaders: false,
     legacyHeaders: false,
@@ -141,8 +149,23 @@ function enforce(budget: Budget, stores: RateLimitStoreFactory, logger: Logger):
       );
     },
   });
+  /** The budget of `key` as it stands, counting nothing; whole when the store cannot tell. */
+  const unspent = async (key: string): Promise<RateLimitInfo> => {
+    const counted = await Promise.resolve(store.get?.(key)).catch(() => undefined);
+    const used = counted?.totalHits ?? 0;
+    const resetTime = counted?.resetTime ?? new Date(Date.now() + budget.windowMs);
+    return { limit: budget.limit, used, remaining: Math.max(0, budget.limit - used), resetTime, key };
+  };
   return (req, res, next) => {
-    if (budget.key(req, res) === undefined) return next();
+    if (budget.key(req, res) === undefined) {
+      const peek = budget.peek?.(req, res);
+      if (peek === undefined) return next();
+      void unspent(peek).then((info) => {
+        report(res, info);
+        next();
+      }, next);
+      return;
+    }
     void limiter(req, res, (error?: unknown) => {
       if (error !== undefined) return next(error);
       report(res, (req as Request & { rateLimit: RateLimitInfo }).rateLimit);

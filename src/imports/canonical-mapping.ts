@@ -1,12 +1,14 @@
 import { PROVIDER_TYPE_PREFIX, type Provider } from '../providers';
-import type { CanonicalResource, ImportProblem, ParseResult } from './canonical-resource';
+import type { AttributePath, CanonicalResource, ImportProblem, ParseResult } from './canonical-resource';
 
-/** A step into an attribute value: an object key or an array index. */
-export type AttributePath = (string | number)[];
+export type { AttributePath } from './canonical-resource';
 
 /** One managed resource instance read from a Terraform state or `terraform show -json` document. */
 export interface TerraformInstance {
-  /** Full Terraform address, e.g. module.net.aws_security_group.web["a"]. */
+  /**
+   * Full Terraform address, e.g. module.net.aws_security_group.web["a"]. It stands in for the
+   * native id of a resource that has none: one a plan creates, or a state written by hand.
+   */
   address: string;
   type: string;
   /** Provider source such as registry.terraform.io/hashicorp/aws, or a bare name such as aws. */
@@ -14,8 +16,10 @@ export interface TerraformInstance {
   attributes: Record<string, unknown>;
   /** Paths Terraform marks sensitive for this instance. */
   sensitivePaths: AttributePath[];
-  /** Plans: a resource that is not created yet has no cloud id; its address stands in for it. */
-  addressIsIdentity: boolean;
+  /** Paths whose value Terraform knows only after apply (plans). */
+  unknownPaths: AttributePath[];
+  /** Plans: the `expressions` of the resource's block in `configuration`, whose references name other resources. */
+  expressions: Record<string, unknown> | null;
 }
 
 const PROVIDER_BY_TERRAFORM_NAME: Readonly<Record<string, Provider>> = {
@@ -53,7 +57,15 @@ interface Reference {
   path: string;
   /** Resource types the value refers to, used to resolve it to their native id. */
   targets: readonly string[];
+  /** Azure: the value is a name, unique only within the resource group of the referring resource. */
+  inResourceGroup?: boolean;
 }
+
+const S3_BUCKET: readonly Reference[] = [{ path: 'bucket', targets: ['aws_s3_bucket'] }];
+const SECURITY_GROUP: readonly Reference[] = [{ path: 'security_group_id', targets: ['aws_security_group'] }];
+const IAM_ROLE: readonly Reference[] = [{ path: 'role', targets: ['aws_iam_role'] }];
+const IAM_USER: readonly Reference[] = [{ path: 'user', targets: ['aws_iam_user'] }];
+const IAM_GROUP: readonly Reference[] = [{ path: 'group', targets: ['aws_iam_group'] }];
 
 // Attributes that hold ids, ARNs, names or self links of the resources this one is attached to.
 const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
@@ -82,11 +94,33 @@ const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
     { path: 'target_id', targets: ['aws_instance', 'aws_lb'] },
   ],
   aws_iam_access_key: [{ path: 'user', targets: ['aws_iam_user'] }],
-  aws_s3_bucket_acl: [{ path: 'bucket', targets: ['aws_s3_bucket'] }],
-  aws_s3_bucket_public_access_block: [{ path: 'bucket', targets: ['aws_s3_bucket'] }],
-  aws_s3_bucket_policy: [{ path: 'bucket', targets: ['aws_s3_bucket'] }],
-  aws_s3_bucket_versioning: [{ path: 'bucket', targets: ['aws_s3_bucket'] }],
-  aws_s3_bucket_server_side_encryption_configuration: [{ path: 'bucket', targets: ['aws_s3_bucket'] }],
+  // AWS provider 4+ configures a bucket through resources of its own, and a security group or an
+  // IAM identity through separate rules and policy attachments: each is attached to what it configures.
+  aws_s3_bucket_acl: S3_BUCKET,
+  aws_s3_bucket_versioning: S3_BUCKET,
+  aws_s3_bucket_server_side_encryption_configuration: S3_BUCKET,
+  aws_s3_bucket_logging: S3_BUCKET,
+  aws_s3_bucket_public_access_block: S3_BUCKET,
+  aws_s3_bucket_policy: S3_BUCKET,
+  aws_s3_bucket_lifecycle_configuration: S3_BUCKET,
+  aws_s3_bucket_ownership_controls: S3_BUCKET,
+  aws_s3_bucket_website_configuration: S3_BUCKET,
+  aws_s3_bucket_replication_configuration: S3_BUCKET,
+  aws_s3_bucket_object_lock_configuration: S3_BUCKET,
+  aws_security_group_rule: SECURITY_GROUP,
+  aws_vpc_security_group_ingress_rule: SECURITY_GROUP,
+  aws_vpc_security_group_egress_rule: SECURITY_GROUP,
+  aws_iam_role_policy_attachment: IAM_ROLE,
+  aws_iam_role_policy: IAM_ROLE,
+  aws_iam_user_policy_attachment: IAM_USER,
+  aws_iam_user_policy: IAM_USER,
+  aws_iam_group_policy_attachment: IAM_GROUP,
+  aws_iam_group_policy: IAM_GROUP,
+  aws_iam_policy_attachment: [
+    { path: 'users[]', targets: ['aws_iam_user'] },
+    { path: 'roles[]', targets: ['aws_iam_role'] },
+    { path: 'groups[]', targets: ['aws_iam_group'] },
+  ],
   aws_kms_alias: [{ path: 'target_key_id', targets: ['aws_kms_key'] }],
   azurerm_network_interface_security_group_association: [
     { path: 'network_interface_id', targets: ['azurerm_network_interface'] },
@@ -99,8 +133,13 @@ const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
   azurerm_network_interface: [{ path: 'ip_configuration[].subnet_id', targets: ['azurerm_subnet'] }],
   azurerm_linux_virtual_machine: [{ path: 'network_interface_ids[]', targets: ['azurerm_network_interface'] }],
   azurerm_windows_virtual_machine: [{ path: 'network_interface_ids[]', targets: ['azurerm_network_interface'] }],
-  azurerm_key_vault_secret: [{ path: 'key_vault_id', targets: ['azurerm_key_vault'] }],
+  azurerm_network_security_rule: [{ path: 'network_security_group_name', targets: ['azurerm_network_security_group'], inResourceGroup: true }],
   azurerm_storage_container: [{ path: 'storage_account_id', targets: ['azurerm_storage_account'] }],
+  azurerm_storage_account_network_rules: [{ path: 'storage_account_id', targets: ['azurerm_storage_account'] }],
+  azurerm_mssql_database: [{ path: 'server_id', targets: ['azurerm_mssql_server'] }],
+  azurerm_mssql_firewall_rule: [{ path: 'server_id', targets: ['azurerm_mssql_server'] }],
+  azurerm_mssql_virtual_network_rule: [{ path: 'server_id', targets: ['azurerm_mssql_server'] }],
+  azurerm_mssql_server_security_alert_policy: [{ path: 'server_name', targets: ['azurerm_mssql_server'], inResourceGroup: true }],
   google_compute_instance: [
     { path: 'network_interface[].network', targets: ['google_compute_network'] },
     { path: 'network_interface[].subnetwork', targets: ['google_compute_subnetwork'] },
@@ -109,9 +148,19 @@ const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
   ],
   google_compute_firewall: [{ path: 'network', targets: ['google_compute_network'] }],
   google_compute_subnetwork: [{ path: 'network', targets: ['google_compute_network'] }],
-  google_storage_bucket_iam_member: [{ path: 'bucket', targets: ['google_storage_bucket'] }],
-  google_storage_bucket_iam_binding: [{ path: 'bucket', targets: ['google_storage_bucket'] }],
 };
+
+// Families of resources that configure one parent through the same attribute, whatever the member.
+const REFERENCE_FAMILIES: readonly { prefix: string; references: readonly Reference[] }[] = [
+  { prefix: 'azurerm_mssql_server_', references: [{ path: 'server_id', targets: ['azurerm_mssql_server'] }] },
+  { prefix: 'azurerm_key_vault_', references: [{ path: 'key_vault_id', targets: ['azurerm_key_vault'] }] },
+  { prefix: 'google_storage_bucket_iam_', references: [{ path: 'bucket', targets: ['google_storage_bucket'] }] },
+];
+
+/** The attributes of a resource type that name the resources it is attached to. */
+function referencesOf(type: string): readonly Reference[] {
+  return REFERENCES[type] ?? REFERENCE_FAMILIES.find((family) => type.startsWith(family.prefix))?.references ?? [];
+}
 
 // Join resources also attach one end to the other: the volume of an aws_volume_attachment is
 // attached to its instance, the network interface of an NSG association to the NSG, and so on.
@@ -151,6 +200,7 @@ function providerNameOf(source: string | null, type: string): string {
 /** Maps Terraform resource instances onto canonical resources, then resolves their references. */
 export function mapTerraformInstances(instances: readonly TerraformInstance[], problems: ImportProblem[]): ParseResult {
   const resources: CanonicalResource[] = [];
+  const mapped: { instance: TerraformInstance; resource: CanonicalResource }[] = [];
   for (const instance of instances) {
     const providerName = providerNameOf(instance.providerSource, instance.type);
     const provider = PROVIDER_BY_TERRAFORM_NAME[providerName];
@@ -162,13 +212,11 @@ export function mapTerraformInstances(instances: readonly TerraformInstance[], p
       continue;
     }
     const attributes = redactSensitive(instance.type, instance.attributes, instance.sensitivePaths);
-    const nativeId = nativeIdOf(provider, attributes) ?? (instance.addressIsIdentity ? instance.address : null);
-    if (nativeId === null) {
-      problems.push({ item: instance.address, field: 'id', message: `no native id: the resource has no ${nativeIdAttributes(provider)}` });
-      continue;
-    }
+    // A resource a plan creates has no cloud id yet, nor does one of a state written by hand:
+    // its address identifies it.
+    const nativeId = nativeIdOf(provider, attributes) ?? instance.address;
     const tags = tagsOf(provider, attributes);
-    resources.push({
+    const resource: CanonicalResource = {
       type: instance.type,
       native_id: nativeId,
       provider,
@@ -177,11 +225,14 @@ export function mapTerraformInstances(instances: readonly TerraformInstance[], p
       tags,
       attributes,
       relationships: [],
+      unknown_paths: instance.unknownPaths,
       source: instance.address,
-    });
+    };
+    resources.push(resource);
+    mapped.push({ instance, resource });
   }
   reportDuplicates(resources, problems);
-  resolveRelationships(resources);
+  resolveRelationships(resources, configurationReferences(mapped));
   return { resources, problems };
 }
 
@@ -194,10 +245,6 @@ export function reportDuplicates(resources: readonly CanonicalResource[], proble
     if (first === undefined) seen.set(key, resource.source);
     else problems.push({ item: resource.source, field: 'native_id', message: `duplicate ${resource.type} "${resource.native_id}", also at ${first}` });
   }
-}
-
-function nativeIdAttributes(provider: Provider): string {
-  return provider === 'aws' ? 'arn or id' : provider === 'azure' ? 'id' : 'self_link or id';
 }
 
 function nativeIdOf(provider: Provider, attributes: Record<string, unknown>): string | null {
@@ -327,10 +374,22 @@ function referenceKeys(resource: CanonicalResource): string[] {
   const a = resource.attributes;
   const keys = [resource.native_id, a.id, a.arn, a.self_link, a.name, a.bucket].filter((key): key is string => typeof key === 'string' && key !== '');
   if (resource.provider === 'gcp') keys.push(...keys.map(gcpRelative));
+  const group = resourceGroupKey(resource, a.name);
+  if (group !== null) keys.push(group);
   return [...new Set(keys)];
 }
 
-function resolveRelationships(resources: readonly CanonicalResource[]): void {
+/** Azure names are unique within a resource group (whose name is case-insensitive): the key of a name there. */
+function resourceGroupKey(resource: CanonicalResource, name: unknown): string | null {
+  const group = resource.attributes.resource_group_name;
+  if (resource.provider !== 'azure' || typeof group !== 'string' || group === '' || typeof name !== 'string' || name === '') return null;
+  return `resource group\u0000${group.toLowerCase()}\u0000${name}`;
+}
+
+/** For each resource, the resources its configuration's references name, by reference. */
+type ConfiguredTargets = Map<CanonicalResource, Map<Reference, CanonicalResource[]>>;
+
+function resolveRelationships(resources: readonly CanonicalResource[], configured: ConfiguredTargets): void {
   // type + key → resource; null when two resources share the key (e.g. a name), so it stays raw.
   const index = new Map<string, CanonicalResource | null>();
   for (const resource of resources) {
@@ -340,34 +399,142 @@ function resolveRelationships(resources: readonly CanonicalResource[]): void {
       index.set(indexKey, known === undefined || known === resource ? resource : null);
     }
   }
-  const resolve = (value: string, targets: readonly string[]): CanonicalResource | null => {
-    for (const type of targets) {
-      for (const key of [value, gcpRelative(value)]) {
+  const resolve = (from: CanonicalResource, value: string, reference: Reference): CanonicalResource | null => {
+    const keys = reference.inResourceGroup ? [resourceGroupKey(from, value)].filter((key): key is string => key !== null) : [value, gcpRelative(value)];
+    for (const type of reference.targets) {
+      for (const key of keys) {
         const found = index.get(`${type}\u0000${key}`);
         if (found !== undefined) return found;
       }
     }
     return null;
   };
-  const attach = (resource: CanonicalResource, target: string): void => {
-    if (target === resource.native_id || resource.relationships.some((r) => r.resource_native_id === target)) return;
-    resource.relationships.push({ type: 'attached_to', resource_native_id: target });
+  const attach = (resource: CanonicalResource, target: string, types: readonly string[]): void => {
+    if (target === resource.native_id && types.includes(resource.type)) return;
+    const known = resource.relationships.find((r) => r.resource_native_id === target);
+    if (known === undefined) resource.relationships.push({ type: 'attached_to', resource_native_id: target, resource_types: [...types] });
+    else if (known.resource_types !== undefined) known.resource_types = [...new Set([...known.resource_types, ...types])];
+  };
+  const attachTo = (resource: CanonicalResource, target: CanonicalResource): void => {
+    if (target !== resource) attach(resource, target.native_id, [target.type]);
   };
 
   for (const resource of resources) {
-    for (const reference of REFERENCES[resource.type] ?? []) {
+    const fromConfiguration = [...(configured.get(resource) ?? [])];
+    // The resources the configuration's references at `path` name (a plan's, often for a value known after apply).
+    const namedAt = (path: string): CanonicalResource[] => fromConfiguration.filter(([reference]) => reference.path === path).flatMap(([, named]) => named);
+    for (const reference of referencesOf(resource.type)) {
+      // A value that names no resource of the file is kept as it is, unless the configuration named one.
+      const named = namedAt(reference.path);
+      const unresolved: string[] = [];
       for (const value of valuesAt(resource.attributes, reference.path)) {
-        attach(resource, resolve(value, reference.targets)?.native_id ?? value);
+        const found = resolve(resource, value, reference);
+        if (found !== null) attachTo(resource, found);
+        else unresolved.push(value);
       }
+      for (const target of named) attachTo(resource, target);
+      if (named.length === 0) for (const value of unresolved) attach(resource, value, reference.targets);
     }
     const join = JOINS[resource.type];
     if (join === undefined) continue;
-    for (const attachedValue of valuesAt(resource.attributes, join.attached.path)) {
-      const attached = resolve(attachedValue, join.attached.targets);
+    const attachedOnes = new Set([...valuesAt(resource.attributes, join.attached.path).map((value) => resolve(resource, value, join.attached)), ...namedAt(join.attached.path)]);
+    const toNamed = namedAt(join.to.path);
+    for (const attached of attachedOnes) {
       if (attached === null) continue;
+      for (const target of toNamed) attachTo(attached, target);
       for (const toValue of valuesAt(resource.attributes, join.to.path)) {
-        attach(attached, resolve(toValue, join.to.targets)?.native_id ?? toValue);
+        const found = resolve(resource, toValue, join.to);
+        if (found !== null) attachTo(attached, found);
+        else if (toNamed.length === 0) attach(attached, toValue, join.to.targets);
       }
     }
   }
+}
+
+// Terraform addresses: [module.NAME[KEY].]… TYPE.NAME[KEY], where a KEY is a number or a quoted string.
+const KEY = String.raw`\[(?:\d+|"(?:[^"\\]|\\.)*")\]`;
+const ADDRESS = new RegExp(String.raw`^((?:module\.[A-Za-z0-9_-]+(?:${KEY})?\.)*)([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)((?:${KEY})?)$`);
+const KEYS = new RegExp(KEY, 'g');
+// A reference inside a module's configuration: TYPE.NAME, maybe an instance key, maybe an attribute.
+const REFERENCE = new RegExp(String.raw`^([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)(${KEY})?(?:\.|$)`);
+
+/** Module instance path (`module.a[0].`), resource (`aws_s3_bucket.b`) and instance key (`[0]`) of an address. */
+export function splitAddress(address: string): { module: string; resource: string; key: string } | null {
+  const match = ADDRESS.exec(address);
+  return match === null ? null : { module: match[1] ?? '', resource: match[2] ?? '', key: match[3] ?? '' };
+}
+
+/** `module.a.module.b.` for `module.a[0].module.b["x"].`: the configuration a module instance runs. */
+export function configurationModuleOf(modulePath: string): string {
+  return modulePath.replace(KEYS, '');
+}
+
+/**
+ * The resources each plan resource's configuration names in its reference attributes: a
+ * reference such as `aws_s3_bucket.b.id` names the instances of `aws_s3_bucket.b` in the same
+ * module instance; of several (count, for_each), the one with the referrer's own key if there is
+ * one, else all.
+ */
+function configurationReferences(mapped: readonly { instance: TerraformInstance; resource: CanonicalResource }[]): ConfiguredTargets {
+  const result: ConfiguredTargets = new Map();
+  const instancesOf = new Map<string, { resource: CanonicalResource; key: string }[]>();
+  const parts = new Map<CanonicalResource, { module: string; key: string }>();
+  for (const { instance, resource } of mapped) {
+    const address = splitAddress(instance.address);
+    if (address === null) continue;
+    parts.set(resource, address);
+    const list = instancesOf.get(`${address.module}${address.resource}`) ?? [];
+    list.push({ resource, key: address.key });
+    instancesOf.set(`${address.module}${address.resource}`, list);
+  }
+  for (const { instance, resource } of mapped) {
+    const own = parts.get(resource);
+    if (instance.expressions === null || own === undefined) continue;
+    for (const reference of referencesOf(resource.type)) {
+      // Terraform lists `aws_s3_bucket.b[0].id`, `aws_s3_bucket.b[0]` and `aws_s3_bucket.b` for one
+      // reference: the keyed ones, when there are, say which instance.
+      const keysByTarget = new Map<string, Set<string | undefined>>();
+      for (const text of referencesAt(instance.expressions, reference.path)) {
+        const match = REFERENCE.exec(text);
+        if (match === null) continue;
+        const [, target = '', key] = match;
+        if (!reference.targets.includes(target.split('.')[0] ?? '')) continue;
+        const keys = keysByTarget.get(target) ?? new Set();
+        keysByTarget.set(target, keys.add(key));
+      }
+      const named = new Set<CanonicalResource>();
+      for (const [target, keys] of keysByTarget) {
+        const candidates = instancesOf.get(`${own.module}${target}`) ?? [];
+        const keyed = [...keys].filter((key): key is string => key !== undefined);
+        const sameKey = candidates.filter((c) => c.key === own.key);
+        const chosen = keyed.length > 0 ? candidates.filter((c) => keyed.includes(c.key)) : sameKey.length > 0 ? sameKey : candidates;
+        for (const candidate of chosen) named.add(candidate.resource);
+      }
+      if (named.size === 0) continue;
+      const byReference = result.get(resource) ?? new Map<Reference, CanonicalResource[]>();
+      byReference.set(reference, [...named]);
+      result.set(resource, byReference);
+    }
+  }
+  return result;
+}
+
+/** The `references` of the expressions at a reference path (`ip_configuration[].subnet_id`: a block's attribute). */
+function referencesAt(expressions: Record<string, unknown>, path: string): string[] {
+  const segments = path.split('.');
+  let blocks: Record<string, unknown>[] = [expressions];
+  const found: string[] = [];
+  segments.forEach((segment, index) => {
+    const key = segment.endsWith('[]') ? segment.slice(0, -2) : segment;
+    const next: Record<string, unknown>[] = [];
+    for (const block of blocks) {
+      const child = block[key];
+      if (index === segments.length - 1) {
+        if (isPlainObject(child) && Array.isArray(child.references)) found.push(...child.references.filter((r): r is string => typeof r === 'string'));
+      } else if (Array.isArray(child)) next.push(...child.filter(isPlainObject));
+      else if (isPlainObject(child)) next.push(child);
+    }
+    blocks = next;
+  });
+  return found;
 }

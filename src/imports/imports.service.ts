@@ -63,7 +63,7 @@ export async function importInventory(
   const parsed = parseInventory(input.format, input.document);
   const resources = parsed.resources.filter((resource) => resource.provider === account.provider);
   const skipped = parsed.resources.length - resources.length;
-  const problems = [...parsed.problems, ...duplicateProblems(resources), ...resourceLimitProblems(resources)];
+  const problems = [...parsed.problems, ...resourceLimitProblems(resources)];
   const record = (status: ImportRow['status'], counts: Counts, shown: ImportProblem[]) => ({
     id: newId('imp'),
     organization_id: principal.organizationId,
@@ -169,17 +169,9 @@ async function writeResources(db: Trx, account: AccountRow, mode: Schemas['Impor
   return counts;
 }
 
-/** The one problem the parsers cannot see across items: a native id twice. */
-function duplicateProblems(resources: CanonicalResource[]): ImportProblem[] {
-  const problems: ImportProblem[] = [];
-  const seen = new Set<string>();
-  for (const resource of resources) {
-    if (seen.has(resource.native_id)) {
-      problems.push({ item: resource.source, field: 'native_id', message: `${resource.native_id} appears more than once in the file` });
-    }
-    seen.add(resource.native_id);
-  }
-  return problems;
+/** Native ids are unique per account and type (a bucket and its split policy share one): the key of a resource. */
+function identityOf(resource: { type: string; native_id: string }): string {
+  return `${resource.type}\u0000${resource.native_id}`;
 }
 
 async function applyResources(
@@ -190,7 +182,7 @@ async function applyResources(
   seenAt: Date,
 ): Promise<Counts> {
   const counts: Counts = { created: 0, updated: 0, unchanged: 0, gone: 0, skipped: 0, rejected: 0 };
-  const existing = new Map((await findAccountResourceStates(db, account.id)).map((row) => [row.native_id, row]));
+  const existing = new Map((await findAccountResourceStates(db, account.id)).map((row) => [identityOf(row), row]));
   const owner = { organizationId, accountId: account.id, provider: account.provider };
   // Each full batch is written while the next ones are hashed: the database and this process
   // work at the same time instead of in turn.
@@ -218,7 +210,7 @@ async function applyResources(
   try {
     for (let i = 0; i < resources.length; i++) {
       const resource = resources[i]!;
-      const current = existing.get(resource.native_id);
+      const current = existing.get(identityOf(resource));
       const content = contentJson(resource);
       const hash = contentHashOf(content);
       if (!current) {

@@ -59,6 +59,10 @@ function validateItem(item: unknown, source: string, problems: ImportProblem[]):
         if (typeof relationship.resource_native_id !== 'string' || relationship.resource_native_id === '') {
           problem(`${field}.resource_native_id`, 'required: a non-empty string');
         }
+        const types = relationship.resource_types;
+        if (types !== undefined && (!Array.isArray(types) || types.length === 0 || !types.every((t) => typeof t === 'string' && t !== ''))) {
+          problem(`${field}.resource_types`, 'expected a non-empty array of resource types');
+        }
       }
     });
   }
@@ -72,7 +76,12 @@ function validateItem(item: unknown, source: string, problems: ImportProblem[]):
     name: name as string | null,
     tags: tags as Record<string, string>,
     attributes: attributes as Record<string, unknown>,
-    relationships: (relationships as { resource_native_id: string }[]).map((r) => ({ type: 'attached_to', resource_native_id: r.resource_native_id })),
+    relationships: (relationships as { resource_native_id: string; resource_types?: string[] }[]).map((r) => ({
+      type: 'attached_to' as const,
+      resource_native_id: r.resource_native_id,
+      ...(r.resource_types === undefined ? {} : { resource_types: r.resource_types }),
+    })),
+    unknown_paths: [],
     source,
   };
 }

@@ -1,7 +1,7 @@
 import Ajv2020 from 'ajv/dist/2020';
 import { loadOpenApiDocument } from '../http/openapi-document';
 import type { CanonicalResource, ImportProblem } from './canonical-resource';
-import { contentJson } from './resource-content';
+import { contentJson, unknownAttributesOf } from './resource-content';
 
 // The spec's own resource schemas, so that an import never stores what the API could not answer.
 const { components } = loadOpenApiDocument().document;
@@ -18,6 +18,7 @@ const validate = ajv.compile({
     tags: { $ref: `spec${summary}/tags` },
     relationships: { $ref: `spec${summary}/relationships` },
     attributes: { $ref: 'spec#/components/schemas/Attributes' },
+    unknown_attributes: { $ref: 'spec#/components/schemas/UnknownAttributes' },
   },
 });
 
@@ -25,8 +26,8 @@ const validate = ajv.compile({
 export function resourceLimitProblems(resources: CanonicalResource[]): ImportProblem[] {
   const problems: ImportProblem[] = [];
   for (const resource of resources) {
-    const { source: _source, provider: _provider, ...fields } = resource;
-    if (!validate(fields)) {
+    const { source: _source, provider: _provider, unknown_paths: _unknownPaths, ...fields } = resource;
+    if (!validate({ ...fields, unknown_attributes: unknownAttributesOf(resource) })) {
       // A nullable field fails both branches of its oneOf; the non-null branch's error says more.
       const errors = validate.errors ?? [];
       const error = errors.find((e) => e.keyword !== 'type' && e.keyword !== 'oneOf') ?? errors[0];

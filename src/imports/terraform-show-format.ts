@@ -1,5 +1,16 @@
-import { isPlainObject, mapTerraformInstances, type AttributePath, type TerraformInstance } from './canonical-mapping';
+import { configurationModuleOf, isPlainObject, mapTerraformInstances, splitAddress, type AttributePath, type TerraformInstance } from './canonical-mapping';
 import type { ImportProblem, ParseResult } from './canonical-resource';
+
+// Terraform 0.12–0.15 write format 0.1 and 0.2, with the layout 1.x kept.
+const SUPPORTED_FORMATS = /^(0\.[12]|1\.\d+)$/;
+
+/** What a plan's `resource_changes` and `configuration` say about a resource the `planned_values` hold. */
+interface PlanDetails {
+  /** Address → the change's `after`, `after_unknown` and `after_sensitive`. */
+  changes: Map<string, Record<string, unknown>>;
+  /** Configuration module (`module.a.`) + resource address (`aws_s3_bucket.b`) → the block's `expressions`. */
+  expressions: Map<string, Record<string, unknown>>;
+}
 
 /** Reads `terraform show -json` output, of a state (`values`) or of a plan (`planned_values`). */
 export function parseTerraformShow(document: unknown): ParseResult {
@@ -11,8 +22,8 @@ export function parseTerraformShow(document: unknown): ParseResult {
     return fail('not `terraform show -json` output: this looks like a Terraform state file; import it with format terraform_state');
   }
   if (typeof document.format_version !== 'string') return fail('not `terraform show -json` output: missing "format_version"');
-  if (!document.format_version.startsWith('1.')) {
-    return fail(`unsupported \`terraform show -json\` format_version "${document.format_version}": fourfold reads format 1.x`);
+  if (!SUPPORTED_FORMATS.test(document.format_version)) {
+    return fail(`unsupported \`terraform show -json\` format_version "${document.format_version}": fourfold reads formats 0.1, 0.2 and 1.x`);
   }
 
   const isPlan = document.planned_values !== undefined;
@@ -23,12 +34,19 @@ export function parseTerraformShow(document: unknown): ParseResult {
     return fail(`not \`terraform show -json\` output: "${isPlan ? 'planned_values' : 'values'}" has no "root_module"`);
   }
 
+  const details: PlanDetails = { changes: new Map(), expressions: new Map() };
+  if (isPlan) {
+    readChanges(document.resource_changes, details.changes);
+    if (isPlainObject(document.configuration) && isPlainObject(document.configuration.root_module)) {
+      readConfiguration(document.configuration.root_module, '', details.expressions);
+    }
+  }
   const instances: TerraformInstance[] = [];
-  collectModule(values.root_module, isPlan ? 'planned_values.root_module' : 'values.root_module', isPlan, instances, problems);
+  collectModule(values.root_module, isPlan ? 'planned_values.root_module' : 'values.root_module', details, instances, problems);
   return mapTerraformInstances(instances, problems);
 }
 
-function collectModule(module: Record<string, unknown>, path: string, isPlan: boolean, instances: TerraformInstance[], problems: ImportProblem[]): void {
+function collectModule(module: Record<string, unknown>, path: string, details: PlanDetails, instances: TerraformInstance[], problems: ImportProblem[]): void {
   const resources = module.resources ?? [];
   if (!Array.isArray(resources)) {
     problems.push({ item: path, field: 'resources', message: 'expected an array of resources' });
@@ -45,17 +63,25 @@ function collectModule(module: Record<string, unknown>, path: string, isPlan: bo
         problems.push({ item, field: typeof address !== 'string' || address === '' ? 'address' : 'type', message: 'a resource needs an "address" and a "type"' });
         return;
       }
-      if (!isPlainObject(resource.values)) {
+      const change = details.changes.get(address);
+      // A plan leaves out `values` when every attribute is known only after apply: the resource
+      // is imported with what is known (its change's `after`, if any), and its unknowns.
+      let attributes: Record<string, unknown>;
+      if (isPlainObject(resource.values)) attributes = resource.values;
+      else if (resource.values === undefined || resource.values === null) attributes = isPlainObject(change?.after) ? change.after : {};
+      else {
         problems.push({ item: address, field: 'values', message: 'expected a "values" object' });
         return;
       }
+      const parts = splitAddress(address);
       instances.push({
         address,
         type,
         providerSource: typeof resource.provider_name === 'string' ? resource.provider_name : null,
-        attributes: resource.values,
-        sensitivePaths: sensitivePathsOf(resource.sensitive_values),
-        addressIsIdentity: isPlan,
+        attributes,
+        sensitivePaths: [...mirrorPaths(resource.sensitive_values), ...mirrorPaths(change?.after_sensitive)],
+        unknownPaths: unknownPathsOf(change?.after_unknown),
+        expressions: parts === null ? null : (details.expressions.get(`${configurationModuleOf(parts.module)}${parts.resource}`) ?? null),
       });
     });
   }
@@ -67,14 +93,47 @@ function collectModule(module: Record<string, unknown>, path: string, isPlan: bo
   children.forEach((child: unknown, index) => {
     const childPath = isPlainObject(child) && typeof child.address === 'string' ? child.address : `${path}.child_modules[${index}]`;
     if (!isPlainObject(child)) problems.push({ item: childPath, field: null, message: 'expected a module object' });
-    else collectModule(child, childPath, isPlan, instances, problems);
+    else collectModule(child, childPath, details, instances, problems);
   });
 }
 
-/** `sensitive_values` mirrors the values with `true` at every sensitive leaf. */
-function sensitivePathsOf(mirror: unknown, prefix: AttributePath = []): AttributePath[] {
+/** The changes of managed resources by address; a malformed entry is ignored (planned_values is what is read). */
+function readChanges(changes: unknown, byAddress: Map<string, Record<string, unknown>>): void {
+  if (!Array.isArray(changes)) return;
+  for (const change of changes) {
+    if (!isPlainObject(change) || change.mode === 'data' || typeof change.address !== 'string' || !isPlainObject(change.change)) continue;
+    // A deposed object is the old copy of a replacement: the current object is the one imported.
+    if (change.deposed !== undefined) continue;
+    byAddress.set(change.address, change.change);
+  }
+}
+
+/** Every resource block's `expressions`, through `module_calls`, keyed by configuration module and address. */
+function readConfiguration(module: Record<string, unknown>, modulePath: string, byAddress: Map<string, Record<string, unknown>>): void {
+  if (Array.isArray(module.resources)) {
+    for (const resource of module.resources) {
+      if (!isPlainObject(resource) || resource.mode === 'data' || typeof resource.address !== 'string' || !isPlainObject(resource.expressions)) continue;
+      byAddress.set(`${modulePath}${resource.address}`, resource.expressions);
+    }
+  }
+  if (!isPlainObject(module.module_calls)) return;
+  for (const [name, call] of Object.entries(module.module_calls)) {
+    if (isPlainObject(call) && isPlainObject(call.module)) readConfiguration(call.module, `${modulePath}module.${name}.`, byAddress);
+  }
+}
+
+/** `sensitive_values` and `after_sensitive` mirror the values with `true` at every sensitive leaf. */
+function mirrorPaths(mirror: unknown, prefix: AttributePath = []): AttributePath[] {
   if (mirror === true) return [prefix];
-  if (Array.isArray(mirror)) return mirror.flatMap((entry, index) => sensitivePathsOf(entry, [...prefix, index]));
-  if (isPlainObject(mirror)) return Object.entries(mirror).flatMap(([key, entry]) => sensitivePathsOf(entry, [...prefix, key]));
+  if (Array.isArray(mirror)) return mirror.flatMap((entry, index) => mirrorPaths(entry, [...prefix, index]));
+  if (isPlainObject(mirror)) return Object.entries(mirror).flatMap(([key, entry]) => mirrorPaths(entry, [...prefix, key]));
   return [];
+}
+
+/**
+ * `after_unknown` marks with `true` the values known only after apply: a leaf, or a whole block
+ * or list. A mark on the whole resource names no attribute: it adds no path.
+ */
+function unknownPathsOf(afterUnknown: unknown): AttributePath[] {
+  return mirrorPaths(afterUnknown).filter((path) => path.length > 0);
 }

@@ -62,7 +62,8 @@ export function parseTerraformState(document: unknown): ParseResult {
         providerSource: providerSourceOf(provider),
         attributes: instance.attributes,
         sensitivePaths: sensitivePathsOf(instance.sensitive_attributes),
-        addressIsIdentity: false,
+        unknownPaths: [],
+        expressions: null,
       });
     });
   });

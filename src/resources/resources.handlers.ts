@@ -3,6 +3,7 @@ import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
 import { paginate } from '../http/pagination';
+import { resourceEvaluations } from './resource-evaluations';
 import { toResource, toResourceSummary, toResourceVersion } from './resources.mapper';
 import {
   findResource,
@@ -14,7 +15,7 @@ import {
   type ResourceSortField,
 } from './resources.repository';
 
-export function resourceHandlers(db: Db): HandlerTable<'listResources' | 'getResource' | 'listResourceVersions'> {
+export function resourceHandlers(db: Db): HandlerTable<'listResources' | 'getResource' | 'listResourceVersions' | 'listResourceEvaluations'> {
   const listResourcesHandler: OperationHandler<'listResources'> = async (req, res) => {
     const { query } = req;
     const filter: ResourceFilter = {
@@ -70,7 +71,23 @@ export function resourceHandlers(db: Db): HandlerTable<'listResources' | 'getRes
     );
   };
 
+  const listResourceEvaluationsHandler: OperationHandler<'listResourceEvaluations'> = async (req, res) => {
+    const resource = await requireResource(principalOf(res).organizationId, req.params.id);
+    const evaluations = await resourceEvaluations(db, resource);
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'resource_evaluations', resource: resource.id },
+        keyKinds: ['text'],
+        fetch: (after, limitPlusOne) => evaluations.filter((e) => after === undefined || e.rule_id > after[0]).slice(0, limitPlusOne),
+        keysOf: (row) => [row.rule_id],
+        toItem: (row) => row,
+      }),
+    );
+  };
+
   return {
+    listResourceEvaluations: listResourceEvaluationsHandler,
     listResources: listResourcesHandler,
     getResource,
     listResourceVersions: listResourceVersionsHandler,

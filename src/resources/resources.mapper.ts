@@ -1,7 +1,7 @@
 import type { ResourceRow, ResourceVersionRow } from '../db/schema';
 import type { Schemas } from '../http/contract';
 
-type SummaryRow = Omit<ResourceRow, 'attributes' | 'content_hash' | 'organization_id' | 'version_recorded_at'>;
+type SummaryRow = Omit<ResourceRow, 'attributes' | 'content_hash' | 'organization_id' | 'version_recorded_at' | 'unknown_attributes'>;
 
 export function toResourceSummary(row: SummaryRow): Schemas['ResourceSummary'] {
   return {
@@ -22,7 +22,7 @@ export function toResourceSummary(row: SummaryRow): Schemas['ResourceSummary'] {
 }
 
 export function toResource(row: ResourceRow): Schemas['Resource'] {
-  return { ...toResourceSummary(row), attributes: row.attributes };
+  return { ...toResourceSummary(row), attributes: row.attributes, unknown_attributes: row.unknown_attributes };
 }
 
 export function toResourceVersion(row: ResourceVersionRow): Schemas['ResourceVersion'] {
@@ -34,6 +34,7 @@ export function toResourceVersion(row: ResourceVersionRow): Schemas['ResourceVer
     region: row.region,
     tags: row.tags,
     attributes: row.attributes,
+    unknown_attributes: row.unknown_attributes,
     relationships: row.relationships,
   };
 }

@@ -116,11 +116,11 @@ export function findResource(db: Db, organizationId: string, id: string) {
 export function listResourceVersions(db: Db, resourceId: string, limit: number, beforeVersion?: number) {
   const current = db
     .selectFrom('resources')
-    .select(['id as resource_id', 'version', 'content_hash', 'name', 'region', 'tags', 'attributes', 'relationships', 'version_recorded_at as recorded_at'])
+    .select(['id as resource_id', 'version', 'content_hash', 'name', 'region', 'tags', 'attributes', 'unknown_attributes', 'relationships', 'version_recorded_at as recorded_at'])
     .where('id', '=', resourceId);
   const superseded = db
     .selectFrom('resource_versions')
-    .select(['resource_id', 'version', 'content_hash', 'name', 'region', 'tags', 'attributes', 'relationships', 'recorded_at'])
+    .select(['resource_id', 'version', 'content_hash', 'name', 'region', 'tags', 'attributes', 'unknown_attributes', 'relationships', 'recorded_at'])
     .where('resource_id', '=', resourceId);
   return db
     .selectFrom((beforeVersion === undefined ? current.unionAll(superseded) : current.where('version', '<', beforeVersion).unionAll(superseded.where('version', '<', beforeVersion))).as('v'))
@@ -181,7 +181,8 @@ export async function insertResources(db: Db, rows: NewResource[]): Promise<void
 
 /**
  * A resource as an import writes it: `content` is the canonical JSON of its type, name, region,
- * tags, attributes and relationships (what `content_hash` hashes), sent as it is.
+ * tags, attributes, relationships and unknown attributes when it has some (what `content_hash`
+ * hashes), sent as it is.
  */
 export interface ResourceContentRow {
   id: string;
@@ -199,7 +200,7 @@ export function contentRowJson(row: ResourceContentRow): string {
 
 /** The columns of `contentRowJson`'s objects, for jsonb_to_record. */
 export const CONTENT_COLUMNS = sql`id text, native_id text, content_hash text, version integer,
-  type text, name text, region text, tags jsonb, attributes jsonb, relationships jsonb`;
+  type text, name text, region text, tags jsonb, attributes jsonb, relationships jsonb, unknown_attributes jsonb`;
 
 /** Inserts new resources of one account, first seen at `seenAt`. */
 export async function insertResourceContents(
@@ -211,14 +212,14 @@ export async function insertResourceContents(
   if (rows.length === 0) return;
   await sql`
     insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
-                           relationships, content_hash, version, first_seen_at, last_seen_at, status, version_recorded_at)
+                           relationships, unknown_attributes, content_hash, version, first_seen_at, last_seen_at, status, version_recorded_at)
     select id, ${owner.organizationId}, ${owner.accountId}, ${owner.provider}, type, native_id, region, name, tags, attributes,
-           relationships, content_hash, version, ${seenAt}, ${seenAt}, 'active', ${seenAt}
+           relationships, coalesce(unknown_attributes, '[]'::jsonb), content_hash, version, ${seenAt}, ${seenAt}, 'active', ${seenAt}
     from ${jsonRowsParam(rows.map(contentRowJson))}, jsonb_to_record(s.row::jsonb) as r(${CONTENT_COLUMNS})`.execute(db);
 }
 
 export function findAccountResourceStates(db: Db, accountId: string) {
-  return db.selectFrom('resources').select(['id', 'native_id', 'content_hash', 'version', 'status']).where('account_id', '=', accountId).execute();
+  return db.selectFrom('resources').select(['id', 'type', 'native_id', 'content_hash', 'version', 'status']).where('account_id', '=', accountId).execute();
 }
 
 /**
@@ -232,13 +233,13 @@ export async function updateResourcesContent(db: Db, rows: ResourceContentRow[],
     with r as materialized (
       select r.* from ${jsonRowsParam(rows.map(contentRowJson))}, jsonb_to_record(s.row::jsonb) as r(${CONTENT_COLUMNS})
     ), archived as (
-      insert into resource_versions (resource_id, version, content_hash, name, region, tags, attributes, relationships, recorded_at)
+      insert into resource_versions (resource_id, version, content_hash, name, region, tags, attributes, relationships, unknown_attributes, recorded_at)
       select resources.id, resources.version, resources.content_hash, resources.name, resources.region, resources.tags,
-             resources.attributes, resources.relationships, resources.version_recorded_at
+             resources.attributes, resources.relationships, resources.unknown_attributes, resources.version_recorded_at
       from resources join r on resources.id = r.id
     )
     update resources set type = r.type, name = r.name, region = r.region, tags = r.tags, attributes = r.attributes,
-      relationships = r.relationships, content_hash = r.content_hash, version = r.version, last_seen_at = ${seenAt},
+      relationships = r.relationships, unknown_attributes = coalesce(r.unknown_attributes, '[]'::jsonb), content_hash = r.content_hash, version = r.version, last_seen_at = ${seenAt},
       version_recorded_at = ${seenAt}, status = 'active'
     from r where resources.id = r.id`.execute(db);
 }

@@ -21,6 +21,28 @@ export function parsePath(path: string): PathStep[] {
   return steps;
 }
 
+const KEY_PATTERN = /^[A-Za-z0-9_:/-]+$/;
+
+/**
+ * The path of `steps` (`versioning[0].enabled`), the inverse of `parsePath`. A path must start
+ * with a key; a key the syntax cannot write (a dot, a space: some map keys) ends it there, so the
+ * path names the nearest ancestor it can (`tags` for an unknown `tags["kubernetes.io/role"]`).
+ * Null when not even the first step can be written.
+ */
+export function formatPath(steps: readonly PathStep[]): string | null {
+  let path = '';
+  for (const step of steps) {
+    if (typeof step === 'number') {
+      if (path === '' || !Number.isInteger(step) || step < 0) break;
+      path += `[${step}]`;
+    } else {
+      if (!KEY_PATTERN.test(step)) break;
+      path += path === '' ? step : `.${step}`;
+    }
+  }
+  return path === '' ? null : path;
+}
+
 /** The value at `steps` in `value`, or undefined when any step is missing. */
 export function valueAtSteps(value: unknown, steps: readonly PathStep[]): unknown {
   let current = value;

@@ -48,6 +48,7 @@ export interface CelVariables {
   resource: Record<string, unknown>;
   related: readonly Record<string, unknown>[];
   referenced_by: readonly Record<string, unknown>[];
+  account_defaults: Record<string, unknown>;
   now: Date;
 }
 

@@ -1,5 +1,7 @@
+import { ACCOUNT_WIDE_TYPES } from './account-defaults';
 import { parsePath, valueAtSteps, type PathStep } from './attribute-path';
-import { cidrContains, isWorldOpen, portSpecIncludes } from './network';
+import { admitsWorldOnTcp, cidrContains, ingressRule, isWorldOpen, portSpecIncludes, type IngressRule } from './network';
+import { raiseUnknown, unknownPathsRead } from './unknown-values';
 
 /**
  * The dialect rules and tenant policies are written in: standard CEL plus the variables and
@@ -33,7 +35,20 @@ export const CEL_VARIABLES: readonly CelVariableDoc[] = [
       'attributes (Terraform attribute names; nested blocks are lists of maps), relationships (list of {type, resource_native_id}).',
   },
   { name: 'related', type: 'list', description: "The resources this resource's relationships point at (same shape as resource)." },
-  { name: 'referenced_by', type: 'list', description: "The resources whose relationships point at this resource, e.g. the instances using a security group." },
+  {
+    name: 'referenced_by',
+    type: 'list',
+    description:
+      'The resources whose relationships point at this resource, e.g. the instances using a security group, and the resources that configure it ' +
+      'from elsewhere (aws_s3_bucket_versioning, aws_s3_bucket_public_access_block, aws_security_group_rule, aws_vpc_security_group_ingress_rule ...).',
+  },
+  {
+    name: 'account_defaults',
+    type: 'map',
+    description:
+      'Account-wide settings in the resource\'s account (subscription, project): a map from each account-wide type to the list of resources of that type ' +
+      'in the same account ([] when there are none; every listed type is present). Types: ' + ACCOUNT_WIDE_TYPES.join(', ') + '.',
+  },
   { name: 'now', type: 'google.protobuf.Timestamp', description: 'The time of the audit; compare ages with it so that an evaluation can be reproduced.' },
 ];
 
@@ -51,6 +66,56 @@ function stepsOf(path: string): PathStep[] {
   return steps;
 }
 
+/** The value at a path of a map; raises the unknown signal when it reads an unknown value (see unknown-values.ts). */
+function checkedValue(map: Record<string, unknown>, path: string): unknown {
+  const steps = stepsOf(path);
+  const unknown = unknownPathsRead(map, steps);
+  if (unknown.length > 0) raiseUnknown(map, unknown);
+  return valueAtSteps(map, steps);
+}
+
+const SECURITY_GROUP_TYPES = new Set(['aws_security_group', 'aws_default_security_group']);
+const INGRESS_RULE_FIELDS: Record<string, string[]> = {
+  aws_security_group_rule: ['type', 'protocol', 'from_port', 'to_port', 'cidr_blocks', 'ipv6_cidr_blocks'],
+  aws_vpc_security_group_ingress_rule: ['ip_protocol', 'from_port', 'to_port', 'cidr_ipv4', 'cidr_ipv6'],
+};
+
+/** The known ingress rules of a group and the unknown values among what declares them. */
+function ingressOf(resource: Record<string, unknown>, referencedBy: readonly Record<string, unknown>[]) {
+  const rules: IngressRule[] = [];
+  const unknown: { map: Record<string, unknown>; paths: string[] }[] = [];
+  const read = (map: Record<string, unknown>, field: string): unknown => {
+    const paths = unknownPathsRead(map, ['attributes', field]);
+    if (paths.length > 0) throw paths;
+    return valueAtSteps(map, ['attributes', field]);
+  };
+  const fromRuleResource = (map: Record<string, unknown>) => {
+    const fields = INGRESS_RULE_FIELDS[String(map.type)];
+    if (fields === undefined) return;
+    try {
+      const attributes = Object.fromEntries(fields.map((f) => [f, read(map, f)]));
+      if (map.type === 'aws_security_group_rule' && attributes.type !== 'ingress') return;
+      rules.push(ingressRule(attributes, String(map.type)));
+    } catch (paths) {
+      unknown.push({ map, paths: paths as string[] });
+    }
+  };
+  if (SECURITY_GROUP_TYPES.has(String(resource.type))) {
+    try {
+      const blocks = read(resource, 'ingress');
+      for (const block of Array.isArray(blocks) ? blocks : []) {
+        if (typeof block === 'object' && block !== null) rules.push(ingressRule(block as Record<string, unknown>, 'inline'));
+      }
+    } catch (paths) {
+      unknown.push({ map: resource, paths: paths as string[] });
+    }
+  } else {
+    fromRuleResource(resource);
+  }
+  for (const referrer of referencedBy) fromRuleResource(referrer);
+  return { rules, unknown };
+}
+
 const DAY_MS = 86_400_000;
 
 function instantOf(value: unknown): number {
@@ -63,9 +128,56 @@ export const CEL_FUNCTIONS: readonly CelFunction[] = [
   {
     name: 'attr',
     signature: 'attr(map, string, dyn): dyn',
-    description: 'The value at a path (keys separated by dots, [n] for list items) in a map, or the default when any step is missing or the value is null.',
+    description:
+      'The value at a path (keys separated by dots, [n] for list items) in a map, or the default when any step is missing or the value is null. ' +
+      'On a resource (resource, an item of related, referenced_by or account_defaults), a path that is unknown until apply (the resource\'s unknown_paths), ' +
+      'lies below an unknown path, or holds one below it makes the value unknown: the condition is `unknown` unless a known branch of || or && decides it. ' +
+      'Read attributes only through attr(): direct field access (resource.attributes.x) does not see unknown values.',
     example: "attr(resource, 'attributes.versioning[0].enabled', false) == false",
-    handler: (map: Record<string, unknown>, path: string, fallback: unknown) => valueAtSteps(map, stepsOf(path)) ?? fallback,
+    handler: (map: Record<string, unknown>, path: string, fallback: unknown) => checkedValue(map, path) ?? fallback,
+  },
+  {
+    name: 'attr',
+    signature: 'attr(map, string): dyn',
+    description:
+      'The value at a path, required: a missing step or a null value makes it unknown (as an unknown-until-apply one does), so the condition is `unknown` ' +
+      'rather than an error or a guess. For attributes a judgement cannot do without (a creation date, an expiry).',
+    example: "daysBetween(attr(resource, 'attributes.create_date'), now) > 90.0",
+    handler: (map: Record<string, unknown>, path: string) => {
+      const value = checkedValue(map, path);
+      if (value === undefined || value === null) raiseUnknown(map, [path.startsWith('attributes.') ? path.slice('attributes.'.length) : path]);
+      return value;
+    },
+  },
+  {
+    name: 'ingressRules',
+    signature: 'ingressRules(map, list): list',
+    description:
+      "A security group's ingress rules, whatever declared them: the group's inline `ingress` blocks and the aws_security_group_rule (type ingress) and " +
+      'aws_vpc_security_group_ingress_rule resources among the second argument (pass referenced_by), or the rule resource itself. Each is ' +
+      '{protocol: "-1" (all, -1) | "tcp" (6) | "udp" (17) | "icmp" (1) | "icmpv6" (58) | as written, from_port, to_port (0..65535 for protocol -1), ' +
+      'all_ports (protocol -1 or the whole port range), sources (cidr_blocks, ipv6_cidr_blocks, cidr_ipv4, cidr_ipv6), origin ("inline" or the rule\'s type)}. ' +
+      'Unknown when any rule is unknown.',
+    example: "ingressRules(resource, referenced_by).exists(r, r.all_ports && r.sources.exists(s, isWorldOpen(s)))",
+    handler: (resource: Record<string, unknown>, referencedBy: Record<string, unknown>[]) => {
+      const { rules, unknown } = ingressOf(resource, referencedBy);
+      if (unknown.length > 0) raiseUnknown(unknown[0]!.map, unknown[0]!.paths);
+      return rules;
+    },
+  },
+  {
+    name: 'worldOpenIngress',
+    signature: 'worldOpenIngress(map, list, int): bool',
+    description:
+      'Whether an ingress rule of the security group (see ingressRules) admits the whole internet (0.0.0.0/0, ::/0) to TCP port n, protocol tcp or -1 ' +
+      'with n in from_port..to_port. True as soon as a known rule does; unknown when none does and a rule is unknown.',
+    example: 'worldOpenIngress(resource, referenced_by, 22)',
+    handler: (resource: Record<string, unknown>, referencedBy: Record<string, unknown>[], tcpPort: bigint) => {
+      const { rules, unknown } = ingressOf(resource, referencedBy);
+      if (rules.some((rule) => admitsWorldOnTcp(rule, Number(tcpPort)))) return true;
+      if (unknown.length > 0) raiseUnknown(unknown[0]!.map, unknown[0]!.paths);
+      return false;
+    },
   },
   {
     name: 'asList',

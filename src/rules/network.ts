@@ -83,3 +83,49 @@ export function portSpecIncludes(spec: unknown, port: number): boolean {
   const to = match[2] === undefined ? from : Number(match[2]);
   return from <= port && port <= to;
 }
+
+/** An ingress rule of a security group, whatever form declared it (see `ingressRulesOf`). */
+export interface IngressRule {
+  /** `-1` (every protocol), `tcp`, `udp`, `icmp`, `icmpv6`, or the number/name as written. */
+  protocol: string;
+  from_port: number;
+  to_port: number;
+  /** Whether it admits every port of every protocol, or the whole TCP/UDP range. */
+  all_ports: boolean;
+  /** The CIDR blocks it admits (IPv4 and IPv6). */
+  sources: string[];
+  /** `inline` (the group's `ingress` blocks), or the type of the rule resource. */
+  origin: string;
+}
+
+const PROTOCOL_NAMES: Record<string, string> = { '-1': '-1', all: '-1', '6': 'tcp', '17': 'udp', '1': 'icmp', '58': 'icmpv6' };
+
+export function normalProtocol(value: unknown): string {
+  const text = String(value ?? '-1').trim().toLowerCase();
+  return PROTOCOL_NAMES[text] ?? text;
+}
+
+function port(value: unknown, fallback: number): number {
+  const n = typeof value === 'string' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+function strings(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string' && v !== '');
+  return typeof value === 'string' && value !== '' ? [value] : [];
+}
+
+/** One ingress rule from an inline block, an `aws_security_group_rule` or an `aws_vpc_security_group_ingress_rule`. */
+export function ingressRule(attributes: Record<string, unknown>, origin: string): IngressRule {
+  const protocol = normalProtocol(attributes.ip_protocol ?? attributes.protocol);
+  const every = protocol === '-1';
+  const from = every ? 0 : port(attributes.from_port, 0);
+  const to = every ? 65535 : port(attributes.to_port, 65535);
+  const sources = [...strings(attributes.cidr_blocks), ...strings(attributes.ipv6_cidr_blocks), ...strings(attributes.cidr_ipv4), ...strings(attributes.cidr_ipv6)];
+  return { protocol, from_port: from, to_port: to, all_ports: every || (from <= 0 && to >= 65535), sources, origin };
+}
+
+/** Whether an ingress rule admits the whole internet to TCP `port`. */
+export function admitsWorldOnTcp(rule: IngressRule, tcpPort: number): boolean {
+  return (rule.protocol === '-1' || rule.protocol === 'tcp') && rule.from_port <= tcpPort && tcpPort <= rule.to_port && rule.sources.some(isWorldOpen);
+}

@@ -1,6 +1,8 @@
+import { ACCOUNT_WIDE_TYPES } from './account-defaults';
 import { parsePath, valueAtSteps, type PathStep } from './attribute-path';
-import { runtimeErrorMessage, type CelEngine, type CompiledExpression } from './cel-engine';
+import { runtimeErrorMessage, type CelEngine, type CelVariables, type CompiledExpression } from './cel-engine';
 import type { RuleDefinition } from './rule-definition';
+import { collectingUnknownReads, UnknownValueError } from './unknown-values';
 
 /** A resource as rules see it: the canonical shape, with its inventory id when it has one. */
 export interface RuleResource {
@@ -12,8 +14,18 @@ export interface RuleResource {
   name: string | null;
   tags: Record<string, string>;
   attributes: Record<string, unknown>;
-  relationships: readonly { type: string; resource_native_id: string }[];
+  relationships: readonly { type: string; resource_native_id: string; resource_types?: readonly string[] }[];
+  /**
+   * Attribute paths (relative to `attributes`, in the `attr()` syntax) whose values are unknown
+   * until apply or were not carried by the import; absent or [] when every value is known.
+   */
+  unknown_paths?: readonly string[];
+  /** The account it belongs to: what `account_defaults` is drawn from (none outside an audit). */
+  account_id?: string;
 }
+
+/** Account-wide type → the resources of that type in the resource's account (see account-defaults.ts). */
+export type AccountDefaults = Readonly<Record<string, readonly RuleResource[]>>;
 
 export interface EvaluationContext {
   /** The resources `resource.relationships` point at. */
@@ -22,6 +34,8 @@ export interface EvaluationContext {
   referencedBy: readonly RuleResource[];
   /** The audit's time: every age is measured from it. */
   now: Date;
+  /** The account-wide settings of the resource's account; every account-wide type is present (default: none). */
+  accountDefaults?: AccountDefaults;
 }
 
 export interface Evidence {
@@ -29,10 +43,16 @@ export interface Evidence {
   value: unknown;
 }
 
-/** Conditions are true when the resource violates the rule: true → fail, false → pass. */
+/**
+ * Conditions are true when the resource violates the rule: true → fail, false → pass. A condition
+ * that a value unknown until apply leaves undecided is `unknown` (with the unknown paths it read:
+ * the resource's own as written in `unknown_paths`, another resource's as `type[native_id].path`);
+ * one that cannot be evaluated is `error`.
+ */
 export type RuleOutcome =
   | { outcome: 'pass' }
   | { outcome: 'fail'; evidence: Evidence[]; monthly_usd: number | null }
+  | { outcome: 'unknown'; unknown_paths: string[] }
   | { outcome: 'error'; message: string };
 
 export interface CompiledRule {
@@ -58,13 +78,10 @@ export function compileRule(engine: CelEngine, rule: RuleDefinition): CompiledRu
  * (missing key, wrong type) is an `error` outcome for this resource only.
  */
 export function evaluateRule(compiled: CompiledRule, resource: RuleResource, context: EvaluationContext): RuleOutcome {
-  const variables = { resource: resource as unknown as Record<string, unknown>, related: context.related as unknown as Record<string, unknown>[], referenced_by: context.referencedBy as unknown as Record<string, unknown>[], now: context.now };
-  let violated: unknown;
-  try {
-    violated = compiled.condition.run(variables);
-  } catch (error) {
-    return { outcome: 'error', message: runtimeErrorMessage(error) };
-  }
+  const variables = celVariables(resource, context);
+  const run = runCondition(compiled.condition, variables);
+  if ('outcome' in run) return run;
+  const violated = run.value;
   if (violated === false) return { outcome: 'pass' };
   if (violated !== true) return { outcome: 'error', message: `the condition evaluated to ${describe(violated)}, not a bool` };
   return {
@@ -72,6 +89,35 @@ export function evaluateRule(compiled: CompiledRule, resource: RuleResource, con
     evidence: compiled.evidence.map(({ path, steps }) => ({ path, value: valueAtSteps(resource, steps) ?? null })),
     monthly_usd: compiled.monthlyUsd === null ? null : estimate(compiled.monthlyUsd, variables),
   };
+}
+
+/** Every account-wide type with no resource: what a resource outside an account sees. */
+export const NO_ACCOUNT_DEFAULTS: AccountDefaults = Object.freeze(Object.fromEntries(ACCOUNT_WIDE_TYPES.map((type) => [type, []])));
+
+/** The variables an expression sees for a resource in a context. */
+export function celVariables(resource: RuleResource, context: EvaluationContext): CelVariables {
+  return {
+    resource: resource as unknown as Record<string, unknown>,
+    related: context.related as unknown as Record<string, unknown>[],
+    referenced_by: context.referencedBy as unknown as Record<string, unknown>[],
+    account_defaults: (context.accountDefaults ?? NO_ACCOUNT_DEFAULTS) as unknown as Record<string, unknown>,
+    now: context.now,
+  };
+}
+
+/**
+ * Runs a condition (or a selector) on these variables: its value, or the `unknown` / `error`
+ * outcome it ends in. The library absorbs errors in `||` and `&&` when the other side decides
+ * (`true || e` is true, `false && e` is false, in either order), so a value read as unknown but
+ * not needed leaves a decided result; a run that throws after reading an unknown value is
+ * `unknown` (unknown wins over error, as in CEL's own unknowns).
+ */
+export function runCondition(expression: CompiledExpression, variables: CelVariables): { value: unknown } | Extract<RuleOutcome, { outcome: 'unknown' | 'error' }> {
+  const run = collectingUnknownReads(variables.resource, () => expression.run(variables));
+  if ('value' in run) return { value: run.value };
+  if (run.reads.length > 0) return { outcome: 'unknown', unknown_paths: run.reads.sort() };
+  if (run.error instanceof UnknownValueError) return { outcome: 'unknown', unknown_paths: [...run.error.paths] };
+  return { outcome: 'error', message: runtimeErrorMessage(run.error) };
 }
 
 // A cost estimate that cannot be computed leaves the finding standing without a figure: the

@@ -1,9 +1,9 @@
 import { providerOfType } from '../providers';
 import type { AppliedPolicyVersion, CustomPolicyData, OverridePolicyData, PolicyKind } from '../db/schema';
-import { EXPRESSION_LIMITS, runtimeErrorMessage, type CelEngine, type CelVariables, type CompiledExpression } from './cel-engine';
+import { EXPRESSION_LIMITS, type CelEngine, type CelVariables, type CompiledExpression } from './cel-engine';
 import type { Catalogue } from './catalogue';
 import { FRAMEWORK_IDS, type FrameworkId, type RuleDefinition, type Severity } from './rule-definition';
-import { compileRule, evaluateRule, type CompiledRule, type EvaluationContext, type RuleOutcome, type RuleResource } from './rule-evaluation';
+import { celVariables, compileRule, evaluateRule, runCondition, type CompiledRule, type EvaluationContext, type RuleOutcome, type RuleResource } from './rule-evaluation';
 
 /** A policy as audits and dry runs apply it (one version of it). */
 export interface PolicyDefinition {
@@ -155,7 +155,7 @@ export class RuleSet {
   /** Evaluates one rule on one resource. Never throws. */
   evaluate(rule: EffectiveRule, resource: PolicyResource, context: EvaluationContext): PolicyOutcome {
     if (rule.overrides.length === 0 && rule.policy === null) return evaluateRule(rule.compiled, resource, context);
-    const variables: CelVariables = { resource: resource as unknown as Record<string, unknown>, related: context.related as unknown as Record<string, unknown>[], referenced_by: context.referencedBy as unknown as Record<string, unknown>[], now: context.now };
+    const variables = celVariables(resource, context);
     for (const override of rule.overrides) {
       const selectors = override.exceptions.map((e) => e.selector);
       const skipped = this.bounded(override.policyId, selectors, variables, () => this.skips(override, resource, variables));
@@ -174,12 +174,12 @@ export class RuleSet {
     if (override.types && !override.types.has(resource.type)) return skipped;
     if (override.tags.some(([key, value]) => resource.tags[key] !== value)) return skipped;
     for (const { selector } of override.exceptions) {
-      let selected: unknown;
-      try {
-        selected = selector.run(variables);
-      } catch (error) {
-        return { outcome: 'error', message: `exception selector of policy ${override.policyId}: ${runtimeErrorMessage(error)}` };
+      // An exception that depends on an unknown value leaves the rule's result unknown.
+      const run = runCondition(selector, variables);
+      if (!('value' in run)) {
+        return run.outcome === 'unknown' ? run : { outcome: 'error', message: `exception selector of policy ${override.policyId}: ${run.message}` };
       }
+      const selected = run.value;
       if (selected === true) return skipped;
       if (selected !== false) return { outcome: 'error', message: `exception selector of policy ${override.policyId} did not evaluate to a bool` };
     }

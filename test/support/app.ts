@@ -110,6 +110,37 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   };
 }
 
+/** How long a test app may take to start: a fresh database and its migrations, seconds each on a busy machine. */
+const START_TIMEOUT_MS = 120_000;
+
+/**
+ * The test app of a file (or of a `describe` block): started before its tests by `startTestApp`
+ * (same arguments), closed after them. Use it from the first test or a later `beforeAll` on:
+ * `const t = useTestApp(); beforeAll(async () => { owner = await t.ownerToken(); });`.
+ *
+ * A start that outlives its hook's timeout is still closed once it ends, so that no database,
+ * job queue or Redis client it opened keeps the test process alive.
+ */
+export function useTestApp(...args: Parameters<typeof startTestApp>): TestApp {
+  let starting: Promise<TestApp> | undefined;
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    starting = startTestApp(...args);
+    current = await starting;
+  }, START_TIMEOUT_MS);
+  afterAll(async () => {
+    const started = current ?? (await starting?.catch(() => undefined));
+    current = undefined;
+    await started?.close();
+  }, START_TIMEOUT_MS);
+  return new Proxy({} as TestApp, {
+    get(_, property) {
+      if (!current) throw new Error('the test app is not running: its start failed (see the first error) or this runs outside its tests');
+      return Reflect.get(current, property);
+    },
+  });
+}
+
 export async function logInAs(app: Express, username: string, password: string): Promise<string> {
   const response = await request(app).post('/auth/login').send({ username, password }).expect(200);
   return (response.body as { access_token: string }).access_token;
