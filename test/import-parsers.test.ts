@@ -291,6 +291,27 @@ describe('parseInventory terraform_show of older Terraform and of incomplete pla
     expect(unknownAttributesOf(bucket!)).toEqual(['arn', 'id', 'tags', 'tags_all', 'versioning[0].enabled']);
   });
 
+  it('keeps only the unknowns the configuration sets: a computed attribute it leaves out takes the provider default', () => {
+    const { resources } = parseInventory('terraform_show', plan([
+      {
+        address: 'aws_s3_bucket.b',
+        values: { bucket: 'acme-logs' },
+        // versioning and arn are computed (not configured); kms_master_key_id is configured from another resource's arn.
+        after_unknown: { arn: true, versioning: true, server_side_encryption_configuration: [{ rule: [{ apply_server_side_encryption_by_default: [{ kms_master_key_id: true }] }] }] },
+        expressions: {
+          bucket: { constant_value: 'acme-logs' },
+          server_side_encryption_configuration: [{ rule: [{ apply_server_side_encryption_by_default: [{ kms_master_key_id: { references: ['aws_kms_key.k.arn', 'aws_kms_key.k'] } }] }] }],
+        },
+      },
+      // A plan without this resource's configuration (rebuilt from a mock) keeps every mark.
+      { address: 'aws_s3_bucket.c', values: { bucket: 'acme-data' }, after_unknown: { versioning: true } },
+    ]));
+    expect(resources.find((r) => r.source === 'aws_s3_bucket.b')?.unknown_paths).toEqual([
+      ['server_side_encryption_configuration', 0, 'rule', 0, 'apply_server_side_encryption_by_default', 0, 'kms_master_key_id'],
+    ]);
+    expect(resources.find((r) => r.source === 'aws_s3_bucket.c')?.unknown_paths).toEqual([['versioning']]);
+  });
+
   it('makes a change of what is unknown a change of content', () => {
     const parse = (afterUnknown: unknown) => parseInventory('terraform_show', plan([{ address: 'aws_s3_bucket.b', values: { bucket: 'acme-logs' }, after_unknown: afterUnknown }])).resources[0]!;
     const hash = (afterUnknown: unknown) => contentHashOf(contentJson(parse(afterUnknown)));

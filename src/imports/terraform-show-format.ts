@@ -74,14 +74,15 @@ function collectModule(module: Record<string, unknown>, path: string, details: P
         return;
       }
       const parts = splitAddress(address);
+      const expressions = parts === null ? null : (details.expressions.get(`${configurationModuleOf(parts.module)}${parts.resource}`) ?? null);
       instances.push({
         address,
         type,
         providerSource: typeof resource.provider_name === 'string' ? resource.provider_name : null,
         attributes,
         sensitivePaths: [...mirrorPaths(resource.sensitive_values), ...mirrorPaths(change?.after_sensitive)],
-        unknownPaths: unknownPathsOf(change?.after_unknown),
-        expressions: parts === null ? null : (details.expressions.get(`${configurationModuleOf(parts.module)}${parts.resource}`) ?? null),
+        unknownPaths: configuredUnknowns(unknownPathsOf(change?.after_unknown), expressions),
+        expressions,
       });
     });
   }
@@ -128,6 +129,19 @@ function mirrorPaths(mirror: unknown, prefix: AttributePath = []): AttributePath
   if (Array.isArray(mirror)) return mirror.flatMap((entry, index) => mirrorPaths(entry, [...prefix, index]));
   if (isPlainObject(mirror)) return Object.entries(mirror).flatMap(([key, entry]) => mirrorPaths(entry, [...prefix, key]));
   return [];
+}
+
+/**
+ * Of the values known only after apply, those the configuration sets (from something unknown,
+ * such as another resource's id). An attribute the configuration leaves out is marked unknown
+ * too when the provider computes it, but then it gets the provider's default, which is what a
+ * rule assumes of an absent attribute: AWS provider 4+ marks a new bucket's `versioning` unknown,
+ * and it comes out disabled unless an `aws_s3_bucket_versioning` says otherwise. Without the
+ * resource's configuration (plans rebuilt from mocks), every mark is kept.
+ */
+function configuredUnknowns(paths: AttributePath[], expressions: Record<string, unknown> | null): AttributePath[] {
+  if (expressions === null) return paths;
+  return paths.filter((path) => typeof path[0] === 'string' && path[0] in expressions);
 }
 
 /**
