@@ -365,6 +365,13 @@ export interface paths {
          *     address, the inventory is left exactly as it was, and the attempt is recorded as a `failed`
          *     import. This operation has the `heavy` rate-limit budget.
          *
+         *     Limits: a resource's `attributes` may nest objects and arrays at most 64 levels deep
+         *     (`attributes` itself is level 1), and the whole file at most 128; deeper is `422
+         *     invalid_import` naming the item. A string anywhere in a resource (keys too) holding a NUL
+         *     character (U+0000) or a lone UTF-16 surrogate is refused the same way, naming the item and
+         *     field: neither can be stored. Such characters in the file's own text shown in a problem (a
+         *     Terraform address) are written as their JSON escape, e.g. `\u0000`.
+         *
          *     Small files are written inside the request: `201` with the finished import. A file of more
          *     than `IMPORT_INLINE_MAX_RESOURCES` resources (5,000 by default) is checked inside the request
          *     (so a bad file still answers `422` at once), then written by a background worker: `202` with
