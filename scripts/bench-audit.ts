@@ -1,6 +1,6 @@
 // Audits N synthetic resources (default 100,000; imported through HTTP, native format, into an
 // aws, an azure and a gcp account) with the whole rule catalogue on the PostgreSQL server:
-// end-to-end audit time through HTTP (POST /v1/audits → succeeded; target < 60 s), rule
+// end-to-end audit time through HTTP (POST /v1/audits → succeeded; target < 30 s), rule
 // evaluations/s and findings written/s; then, for three rules, the CEL condition against the same
 // check written as a plain JavaScript predicate, over the same resources, in-process.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-audit.ts [--count 100000]
@@ -16,7 +16,8 @@ import { evaluateRule, type RuleResource } from '../src/rules/rule-evaluation';
 import { startBenchServer } from './bench-server';
 import { syntheticResources } from './synthetic-inventory';
 
-const TARGET_SECONDS = 60;
+// Issue 15: under 30 s with the full catalogue (it was 13.8 s with 63 rules).
+const TARGET_SECONDS = 30;
 const POLL_MS = 100;
 // The external ids the generator uses for the first account of each provider.
 const ACCOUNTS: Record<Provider, string> = { aws: '123456789012', azure: '3f2c1a7e-5b8d-4e6f-9a0b-1c2d3e4f5a6b', gcp: 'acme-prod-4821' };
