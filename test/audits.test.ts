@@ -24,15 +24,32 @@ const EXPECTED: Record<string, string[]> = {
   'aws.ec2.ebs_volume_unattached': ['arn:aws:ec2:us-west-2:345678901234:volume/vol-0f9e8d7c6b5a43210'],
   'aws.ec2.ebs_volume_unencrypted': ['arn:aws:ec2:us-west-2:345678901234:volume/vol-0f9e8d7c6b5a43210'],
   'aws.ec2.instance_outside_autoscaling': ['arn:aws:ec2:us-west-2:345678901234:instance/i-0e56f78a90b1c2d34'],
+  // associate_public_ip_address = true
+  'aws.ec2.instance_public_ip': ['arn:aws:ec2:us-west-2:345678901234:instance/i-0e56f78a90b1c2d34'],
   'aws.ec2.security_group_ssh_open': ['arn:aws:ec2:us-west-2:345678901234:security-group/sg-0b7e4d2c9a1f36e85'],
   'aws.iam.user_without_mfa': ['arn:aws:iam::345678901234:user/legacy-backup'],
   'aws.rds.backup_retention_short': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
+  // postgres on 5432, monitoring_interval 0, IAM authentication off, no CloudWatch log exports, db.t3.small
+  'aws.rds.default_port': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
   'aws.rds.deletion_protection_off': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
+  'aws.rds.enhanced_monitoring_off': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
+  'aws.rds.iam_auth_disabled': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
+  'aws.rds.instance_logs_not_exported': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
+  'aws.rds.intel_class_cheaper_on_graviton': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
   'aws.rds.publicly_accessible': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
   'aws.rds.single_az': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
   'aws.rds.storage_unencrypted': ['arn:aws:rds:us-west-2:345678901234:db:acme-dev-crm'],
   'aws.s3.access_logging_disabled': ['arn:aws:s3:::acme-dev-uploads'],
+  // The bucket has no policy, no public access block, no lifecycle, replication or object lock, versioning
+  // without MFA delete, and AES256 (not SSE-KMS) encryption; no split aws_s3_bucket_* resource says otherwise.
+  'aws.s3.bucket_allows_http': ['arn:aws:s3:::acme-dev-uploads'],
   'aws.s3.bucket_public_read': ['arn:aws:s3:::acme-dev-uploads'],
+  'aws.s3.bucket_unencrypted': ['arn:aws:s3:::acme-dev-uploads'],
+  'aws.s3.lifecycle_missing': ['arn:aws:s3:::acme-dev-uploads'],
+  'aws.s3.mfa_delete_disabled': ['arn:aws:s3:::acme-dev-uploads'],
+  'aws.s3.object_lock_disabled': ['arn:aws:s3:::acme-dev-uploads'],
+  'aws.s3.public_access_block_off': ['arn:aws:s3:::acme-dev-uploads'],
+  'aws.s3.replication_missing': ['arn:aws:s3:::acme-dev-uploads'],
   'aws.s3.versioning_disabled': ['arn:aws:s3:::acme-dev-uploads'],
   ...expectedFromFixture(['azure.', 'gcp.']),
 };
@@ -115,6 +132,8 @@ describe('audits', () => {
     const audit = await waitForAudit(t.app, owner, started.body.id);
     expect(audit.status).toBe('succeeded');
     expect(await failuresOf(audit.id)).toEqual(EXPECTED);
+    // The AWS rows above agree with the catalogue's own table of expectations (checked by rules-catalogue.test.ts).
+    expect(Object.fromEntries(Object.entries(EXPECTED).filter(([rule]) => rule.startsWith('aws.')))).toEqual(expectedFromFixture(['aws.']));
     const total = Object.values(EXPECTED).flat().length;
     expect(audit.summary).toMatchObject({ new: total, recurring: 0, resolved: 0, coverage: { resources_evaluated: 12, evaluation_errors: 0 } });
     const counted = Object.values(audit.summary.findings as Record<string, Record<string, number>>).flatMap((bySeverity) => Object.values(bySeverity));
@@ -124,7 +143,9 @@ describe('audits', () => {
       expect(audit.summary.scores[dimension]).toBe(evaluated === 0 ? null : Math.round(100 * (1 - failed / evaluated)));
     }
     expect(audit.catalogue_version).toBe(catalogue.version);
-    expect(audit.rule_versions['aws.s3.bucket_public_read']).toBe(1);
+    // v2 of the rule reads the split aws_s3_bucket_acl resources too.
+    expect(audit.rule_versions['aws.s3.bucket_public_read']).toBe(2);
+    expect(audit.rule_versions['aws.s3.bucket_public_read']).toBe(catalogue.byId.get('aws.s3.bucket_public_read')!.rule.version);
     expect(audit.progress).toEqual({ resources_evaluated: 12, resources_total: 12 });
 
     const publicBucket = await findingOf('aws.s3.bucket_public_read', 'arn:aws:s3:::acme-dev-uploads');
@@ -202,13 +223,14 @@ describe('audits', () => {
       const text = fs.readFileSync(path.join(RULES_DIR, 'catalogue', file), 'utf8');
       const document = YAML.parse(text) as { rules: { id: string; version: number; condition: string }[] };
       // Public-read buckets stop counting (a new version of the rule); everything else stays.
-      for (const rule of document.rules.filter((r) => r.id === 'aws.s3.bucket_public_read')) Object.assign(rule, { version: 2, condition: 'false' });
+      for (const rule of document.rules.filter((r) => r.id === 'aws.s3.bucket_public_read')) Object.assign(rule, { version: rule.version + 1, condition: 'false' });
       fs.writeFileSync(path.join(changedDir, file), YAML.stringify(document));
     }
     const previous = catalogue;
     catalogue = await readCatalogue(changedDir, path.join(RULES_DIR, 'frameworks'));
     try {
-      expect(catalogue.byId.get('aws.s3.bucket_public_read')!.rule.version).toBe(2);
+      const newVersion = previous.byId.get('aws.s3.bucket_public_read')!.rule.version + 1;
+      expect(catalogue.byId.get('aws.s3.bucket_public_read')!.rule.version).toBe(newVersion);
       const started = await request(t.app).post(`/v1/audits/${parent.id}/reanalyze`).set(as(owner)).expect(202);
       expect(started.body).toMatchObject({ mode: 'reanalysis', parent_audit_id: parent.id, status: 'queued' });
       const reanalysis = await waitForAudit(t.app, owner, started.body.id);
@@ -216,7 +238,8 @@ describe('audits', () => {
       const { ['aws.s3.bucket_public_read']: _gone, ...rest } = parentFailures;
       // Same versions as the parent (the database is still single-AZ there), new rules.
       expect(await failuresOf(reanalysis.id)).toEqual(rest);
-      expect(reanalysis.rule_versions['aws.s3.bucket_public_read']).toBe(2);
+      expect(reanalysis.rule_versions['aws.s3.bucket_public_read']).toBe(newVersion);
+      expect(parent.rule_versions['aws.s3.bucket_public_read']).toBe(newVersion - 1);
       expect(reanalysis.catalogue_version).not.toBe(parent.catalogue_version);
       expect((await request(t.app).get(`/v1/audits/${parent.id}`).set(as(owner))).body).toEqual(parent);
       expect(await failuresOf(parent.id)).toEqual(parentFailures);
@@ -302,8 +325,11 @@ describe('audits', () => {
     expect(before.status).toBe('open');
 
     const audit = await runAuditThroughHttp(t.app, owner, { mode: 'full' });
-    expect(audit.summary.coverage.evaluation_unknowns).toBe(1);
-    expect(audit.summary.rule_results['aws.s3.versioning_disabled']).toMatchObject({ unknown: 1 });
+    // Three rules read the bucket's versioning and nothing else decides them: versioning_disabled,
+    // mfa_delete_disabled (versioning[0].mfa_delete) and the cost rule noncurrent_versions_kept_forever.
+    const READING_VERSIONING = ['aws.s3.mfa_delete_disabled', 'aws.s3.noncurrent_versions_kept_forever', 'aws.s3.versioning_disabled'];
+    expect(audit.summary.coverage.evaluation_unknowns).toBe(READING_VERSIONING.length);
+    for (const rule of READING_VERSIONING) expect(audit.summary.rule_results[rule]).toMatchObject({ unknown: 1 });
     const after = await findingOf('aws.s3.versioning_disabled', bucket);
     expect(after).toMatchObject({ id: before.id, status: 'open', last_audit_id: before.last_audit_id });
 
@@ -313,7 +339,13 @@ describe('audits', () => {
     expect(byRule['aws.s3.versioning_disabled']).toEqual({ audit_id: audit.id, rule_id: 'aws.s3.versioning_disabled', result: 'unknown', finding_id: null, unknown_paths: ['versioning'], message: null });
     const publicRead = await findingOf('aws.s3.bucket_public_read', bucket);
     expect(byRule['aws.s3.bucket_public_read']).toMatchObject({ result: 'fail', finding_id: publicRead.id });
-    expect(byRule['aws.s3.bucket_unencrypted']).toMatchObject({ result: 'pass', finding_id: null });
+    // AES256 is not the SSE-KMS bucket_unencrypted v2 asks for.
+    const unencrypted = await findingOf('aws.s3.bucket_unencrypted', bucket);
+    expect(byRule['aws.s3.bucket_unencrypted']).toMatchObject({ result: 'fail', finding_id: unencrypted.id });
+    expect(byRule['aws.s3.force_destroy_enabled']).toMatchObject({ result: 'pass', finding_id: null });
+    const unknowns = page.body.data.filter((e: { result: string }) => e.result === 'unknown');
+    expect(unknowns.map((e: { rule_id: string }) => e.rule_id)).toEqual(READING_VERSIONING);
+    for (const e of unknowns) expect(e).toMatchObject({ finding_id: null, unknown_paths: ['versioning'] });
     const ruleIds = page.body.data.map((e: { rule_id: string }) => e.rule_id);
     expect(ruleIds).toEqual([...ruleIds].sort());
 

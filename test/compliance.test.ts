@@ -14,6 +14,18 @@ async function allControlsCount(): Promise<number> {
   controlCounts ??= new Map((await loadCatalogue()).frameworks.map((f) => [f.id, f.controls.length]));
   return [...controlCounts.values()].reduce((a, b) => a + b, 0);
 }
+/** Coverage as the API rounds it: 100 × evaluated / total, one decimal. */
+const coverageOf = (evaluated: number, total: number) => Math.round((1000 * evaluated) / total) / 10;
+/** The catalogue's rules citing a control, by id, as a control lists them before any audit evaluated them. */
+async function catalogueRulesOf(frameworkId: string, controlId: string) {
+  const { rules } = await loadCatalogue();
+  return rules
+    .filter(({ rule }) => (rule.compliance as Record<string, readonly string[] | undefined>)[frameworkId]?.includes(controlId))
+    .map(({ rule }) => ({ id: rule.id, title: rule.title, evaluated: 0, errors: 0, failing_resources: 0 }))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+// CIS AWS controls the catalogue had from the start (it only grows).
+const FIRST_CIS_CONTROLS = ['1.4', '1.8', '1.9', '1.10', '1.14', '1.16', '1.19', '2.1.4', '2.2.1', '2.3.1', '2.3.2', '2.3.3', '3.1', '3.2', '3.4', '3.5', '3.6', '5.2', '5.3', '5.4', '5.6'];
 
 // The latest audit saw two buckets and a volume:
 // - bucket_public_read failed on both buckets, but the finding on bucket 2 is suppressed;
@@ -106,23 +118,31 @@ describe('GET /v1/compliance/frameworks/{id}', () => {
       audit_finished_at: '2026-11-22T08:00:00.000Z',
       catalogue_version: 'abc123def456',
     });
-    expect(body.controls).toHaveLength(21);
+    await allControlsCount();
+    const cis = (await loadCatalogue()).frameworks.find((f) => f.id === 'cis_aws_foundations')!;
+    expect(body.controls).toHaveLength(controlCount('cis_aws_foundations'));
+    expect(body.controls.map((c) => c.id)).toEqual(cis.controls.map((c) => c.id));
+    expect(body.controls.map((c) => c.id)).toEqual(expect.arrayContaining(FIRST_CIS_CONTROLS));
   });
 
   it('fails a control on its distinct failing resources, leaving suppressed findings out', async () => {
     const { body } = await framework('cis_aws_foundations');
+    // Every rule the catalogue cites for 2.1.4; the audit evaluated two of them.
+    const evaluated: Record<string, { evaluated: number; failing_resources: number }> = {
+      'aws.s3.bucket_policy_public': { evaluated: 2, failing_resources: 1 },
+      'aws.s3.bucket_public_read': { evaluated: 2, failing_resources: 1 },
+    };
+    const rules = (await catalogueRulesOf('cis_aws_foundations', '2.1.4')).map((r) => ({ ...r, ...evaluated[r.id] }));
+    expect(rules.map((r) => r.id)).toEqual(expect.arrayContaining(['aws.s3.bucket_policy_public', 'aws.s3.bucket_public_read', 'aws.s3.public_access_block_off']));
     expect(control(body.controls, '2.1.4')).toEqual({
       id: '2.1.4',
       title: "Ensure that S3 Buckets are configured with 'Block public access (bucket settings)'",
       status: 'failed',
       // bucket 1 fails two of its rules and counts once; bucket 2's finding is suppressed.
       failing_resources: 1,
-      rules: [
-        { id: 'aws.s3.bucket_policy_public', title: expect.any(String), evaluated: 2, errors: 0, failing_resources: 1 },
-        { id: 'aws.s3.bucket_public_read', title: expect.any(String), evaluated: 2, errors: 0, failing_resources: 1 },
-        { id: 'aws.s3.public_access_block_off', title: expect.any(String), evaluated: 0, errors: 0, failing_resources: 0 },
-      ],
+      rules,
     });
+    expect(control(body.controls, '2.1.4').rules.find((r) => r.id === 'aws.s3.public_access_block_off')).toMatchObject({ evaluated: 0, failing_resources: 0 });
   });
 
   it('passes a control whose rules were evaluated and did not fail, or failed only on suppressed findings', async () => {
@@ -138,15 +158,38 @@ describe('GET /v1/compliance/frameworks/{id}', () => {
 
   it('leaves controls without evaluated rules, or without rules, not_evaluated', async () => {
     const cis = await framework('cis_aws_foundations');
-    expect(control(cis.body.controls, '3.1')).toMatchObject({ status: 'not_evaluated', rules: [{ evaluated: 0 }, { evaluated: 0 }] });
+    const cloudTrailRules = await catalogueRulesOf('cis_aws_foundations', '3.1');
+    expect(cloudTrailRules.length).toBeGreaterThanOrEqual(2);
+    expect(control(cis.body.controls, '3.1')).toMatchObject({ status: 'not_evaluated', failing_resources: 0, rules: cloudTrailRules });
+    // Rules no audit evaluated (a GCP rule here) leave the control not_evaluated.
     const soc2 = await framework('soc2');
-    expect(control(soc2.body.controls, 'CC6.2')).toEqual({ id: 'CC6.2', title: expect.any(String), status: 'not_evaluated', failing_resources: 0, rules: [] });
+    expect(control(soc2.body.controls, 'CC6.2')).toEqual({
+      id: 'CC6.2',
+      title: expect.any(String),
+      status: 'not_evaluated',
+      failing_resources: 0,
+      rules: await catalogueRulesOf('soc2', 'CC6.2'),
+    });
+    expect(control(soc2.body.controls, 'CC6.2').rules.map((r) => r.id)).toContain('gcp.iam.personal_account_granted');
+    // Controls the catalogue cites no rule for.
+    const { frameworks, rules } = await loadCatalogue();
+    const cited = new Set(rules.flatMap(({ rule }) => Object.entries(rule.compliance as Record<string, readonly string[]>).flatMap(([f, ids]) => ids.map((c) => `${f} ${c}`))));
+    const withoutRules = frameworks.flatMap((f) => f.controls.filter((c) => !cited.has(`${f.id} ${c.id}`)).map((c) => [f.id, c.id] as const));
+    expect(withoutRules.length).toBeGreaterThan(0);
+    for (const [frameworkId, controlId] of withoutRules) {
+      const { body } = await framework(frameworkId);
+      expect(control(body.controls, controlId)).toEqual({ id: controlId, title: expect.any(String), status: 'not_evaluated', failing_resources: 0, rules: [] });
+    }
   });
 
-  it('summarizes the framework: CIS passes 2.2.1 and 3.4, fails 2.1.4, has no data on 18 controls', async () => {
+  it('summarizes the framework: CIS passes 2.2.1 and 3.4, fails 2.1.4, has no data on its other controls', async () => {
     const { body } = await framework('cis_aws_foundations');
-    // score = 100 × 2 / (2 + 1) = 66.666… → 66.7; coverage = 100 × 3 / 21 = 14.285… → 14.3
-    expect(body.summary).toEqual({ score: 66.7, passed: 2, failed: 1, not_evaluated: 18, coverage: 14.3 });
+    await allControlsCount();
+    const cis = controlCount('cis_aws_foundations');
+    expect(body.controls).toHaveLength(cis);
+    // score = 100 × 2 / (2 + 1) = 66.666… → 66.7; coverage = 100 × 3 / its controls
+    expect(body.summary).toEqual({ score: 66.7, passed: 2, failed: 1, not_evaluated: cis - 3, coverage: coverageOf(3, cis) });
+    expect(body.controls.filter((c) => c.status === 'not_evaluated')).toHaveLength(cis - 3);
   });
 
   it('answers an older audit with that audit view, counting a finding resolved since', async () => {
@@ -154,8 +197,11 @@ describe('GET /v1/compliance/frameworks/{id}', () => {
     expect(body).toMatchObject({ audit_id: olderAuditId, audit_finished_at: '2026-11-20T08:00:00.000Z' });
     expect(control(body.controls, '2.2.1')).toMatchObject({ status: 'failed', failing_resources: 1 });
     expect(control(body.controls, '2.1.4').status).toBe('not_evaluated');
-    // score = 100 × 0 / (0 + 1) = 0; coverage = 100 × 1 / 21 = 4.76… → 4.8
-    expect(body.summary).toEqual({ score: 0, passed: 0, failed: 1, not_evaluated: 20, coverage: 4.8 });
+    await allControlsCount();
+    const cis = controlCount('cis_aws_foundations');
+    // score = 100 × 0 / (0 + 1) = 0; coverage = 100 × 1 / its controls
+    expect(body.summary).toEqual({ score: 0, passed: 0, failed: 1, not_evaluated: cis - 1, coverage: coverageOf(1, cis) });
+    expect(body.controls.filter((c) => c.status === 'failed').map((c) => c.id)).toEqual(['2.2.1']);
   });
 
   it('answers 404 for an unknown framework, even with an unfinished audit', async () => {
@@ -183,16 +229,16 @@ describe('GET /v1/compliance/score', () => {
     const response = await request(t.app).get('/v1/compliance/score').set(as(owner));
     expect(response.status).toBe(200);
     const all = await allControlsCount();
-    const [cis, soc2, pci] = [controlCount('cis_aws_foundations'), controlCount('soc2'), controlCount('pci_dss')];
-    const coverage = (evaluated: number, total: number) => Math.round((1000 * evaluated) / total) / 10;
+    const [cis, fsbp, soc2, pci] = [controlCount('cis_aws_foundations'), controlCount('aws_fsbp'), controlCount('soc2'), controlCount('pci_dss')];
+    const coverage = coverageOf;
     expect(response.body).toEqual({
       audit_id: latestAuditId,
       audit_finished_at: '2026-11-22T08:00:00.000Z',
       catalogue_version: 'abc123def456',
       formula: expect.stringContaining('100 × passed / (passed + failed)'),
-      // Σpassed = 2 + 1 + 2 = 5, Σfailed = 1 + 3 + 2 = 6 (the other frameworks' controls are not evaluated)
-      // score = 100 × 5 / 11 = 45.45… → 45.5 (not the mean of 66.7, 25 and 50); coverage = 100 × 11 / all controls
-      overall: { score: 45.5, passed: 5, failed: 6, not_evaluated: all - 11, coverage: coverage(11, all) },
+      // Σpassed = 2 + 1 + 1 + 2 = 6, Σfailed = 1 + 1 + 3 + 2 = 7 (the Azure and GCP frameworks' controls are not evaluated)
+      // score = 100 × 6 / 13 = 46.15… → 46.2 (not the mean of 66.7, 50, 25 and 50); coverage = 100 × 13 / all controls
+      overall: { score: 46.2, passed: 6, failed: 7, not_evaluated: all - 13, coverage: coverage(13, all) },
       frameworks: expect.arrayContaining([
         {
           id: 'cis_aws_foundations',
@@ -206,6 +252,20 @@ describe('GET /v1/compliance/score', () => {
           passed_controls: ['2.2.1', '3.4'],
           failed_controls: ['2.1.4'],
           excluded_controls: expect.arrayContaining(['1.4', '3.1', '5.6']),
+        },
+        {
+          id: 'aws_fsbp',
+          name: expect.any(String),
+          // S3.2 fails on bucket 1's public read; S3.9 passes (access logging failed only where suppressed).
+          // 100 × 1 / 2 = 50; coverage 100 × 2 / its controls
+          score: 50,
+          passed: 1,
+          failed: 1,
+          not_evaluated: fsbp - 2,
+          coverage: coverage(2, fsbp),
+          passed_controls: ['S3.9'],
+          failed_controls: ['S3.2'],
+          excluded_controls: expect.any(Array),
         },
         {
           id: 'soc2',

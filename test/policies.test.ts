@@ -243,7 +243,7 @@ describe('custom policies in audits', () => {
     expect(next.policy_versions).toEqual([{ policy_id: id, version: 2 }]);
     const recurring = (await findings(`audit_id=${next.id}`)).filter((f) => f.policy_id === id);
     expect(recurring.map((f) => [f.id, f.severity, f.policy_version]).sort()).toEqual(seen.map((f) => [f.id, 'high', 2]).sort());
-    expect(next.summary.rule_results[id]).toEqual({ evaluated: 2, failed: 2, errors: 0 });
+    expect(next.summary.rule_results[id]).toEqual({ evaluated: 2, failed: 2, errors: 0, unknown: 0 });
     const cc61 = async (auditId: string) =>
       (await request(t.app).get(`/v1/compliance/frameworks/soc2?audit_id=${auditId}`).set(as(owner)).expect(200)).body.controls.find(
         (c: { id: string }) => c.id === 'CC6.1',
@@ -342,7 +342,7 @@ describe('run-time bounds', () => {
     const id = (await createPolicy({ ...devBuckets, custom: { ...devBuckets.custom, resource_types: ['aws_s3_bucket'], condition } }).then((r) => r.body)).id;
     const audit = await runAuditThroughHttp(t.app, owner);
     expect(audit.status).toBe('succeeded');
-    expect(audit.summary.rule_results[id]).toEqual({ evaluated: 1, failed: 0, errors: 1 });
+    expect(audit.summary.rule_results[id]).toEqual({ evaluated: 1, failed: 0, errors: 1, unknown: 0 });
     expect(audit.summary.evaluation_errors).toContainEqual({ rule_id: id, resource_id: expect.any(String), message: expect.stringMatching(/^not evaluated: .* estimated \d+ steps/) });
     // The built-in rules still ran on it.
     expect(audit.summary.rule_results['aws.s3.bucket_public_read'].evaluated).toBe(2);
@@ -437,7 +437,7 @@ describe('dry runs that cannot run, and errors on resources', () => {
     expect(result.evaluation_errors[0].message.length).toBeLessThanOrEqual(500);
     const id = (await createPolicy(policy)).body.id as string;
     const audit = await runAuditThroughHttp(t.app, owner);
-    expect(audit.summary.rule_results[id]).toEqual({ evaluated: 0, failed: 0, errors: 1 });
+    expect(audit.summary.rule_results[id]).toEqual({ evaluated: 0, failed: 0, errors: 1, unknown: 0 });
     expect(audit.summary.evaluation_errors.find((e: { rule_id: string }) => e.rule_id === id).message.length).toBeLessThanOrEqual(500);
     await deletePolicies(id);
   });
