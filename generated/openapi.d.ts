@@ -368,6 +368,13 @@ export interface paths {
          *     address, the inventory is left exactly as it was, and the attempt is recorded as a `failed`
          *     import. This operation has the `heavy` rate-limit budget.
          *
+         *     Limits: a resource's `attributes` may nest objects and arrays at most 64 levels deep
+         *     (`attributes` itself is level 1), and the whole file at most 128; deeper is `422
+         *     invalid_import` naming the item. A string anywhere in a resource (keys too) holding a NUL
+         *     character (U+0000) or a lone UTF-16 surrogate is refused the same way, naming the item and
+         *     field: neither can be stored. Such characters in the file's own text shown in a problem (a
+         *     Terraform address) are written as their JSON escape, e.g. `\u0000`.
+         *
          *     Small files are written inside the request: `201` with the finished import. A file of more
          *     than `IMPORT_INLINE_MAX_RESOURCES` resources (5,000 by default) is checked inside the request
          *     (so a bad file still answers `422` at once), then written by a background worker: `202` with
@@ -1654,7 +1661,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "rate_limited" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -3384,7 +3391,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The request is malformed: `malformed_json` (the body is not JSON), `invalid_cursor`. */
+        /** @description The request is malformed: `malformed_json` (the body is not JSON), `malformed_body` (the body does not decode as its `Content-Encoding` says, or does not match its `Content-Length`), `invalid_cursor`. */
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3476,7 +3483,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `validation_failed`: well-formed but invalid; `details` has one entry per invalid field. */
+        /** @description `validation_failed`: well-formed but invalid; `details` has one entry per invalid field. A string anywhere in the path, query or body (keys too) holding a NUL character (U+0000) or a lone UTF-16 surrogate is refused this way, since neither can be stored. */
         UnprocessableEntity: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -28,6 +28,7 @@ import { OperationIndex } from './http/operations';
 import { rateLimitLogin, rateLimitPerCaller, rateLimitSignup } from './http/rate-limit';
 import { postgresStores, redisStores } from './http/rate-limit-store';
 import { requestLogger } from './http/request-logger';
+import { rejectUnstorableInput } from './http/unstorable-input';
 import { requireKnownOperation, resolveOperation } from './http/resolve-operation';
 import './http/locals';
 import { importHandlers } from './imports/imports.handlers';
@@ -88,6 +89,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   const parseLargeJson = express.json({ limit: config.importBodyLimitBytes });
   app.use((req, res, next) => (res.locals.operation?.bodyLimit === 'import' ? parseLargeJson : parseJson)(req, res, next));
   app.use('/oauth', oauthFormParser(config.bodyLimitBytes));
+  app.use(rejectUnstorableInput);
   app.use(
     OpenApiValidator.middleware({
       // The validator rewrites the document it is given; the served copy stays untouched.
@@ -100,7 +102,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   );
 
   app.use(rateLimitLogin(config.rateLimits, rateLimitStores, logger));
-  app.use(rateLimitSignup(config.rateLimits, rateLimitStores, logger));
+  app.use(rateLimitSignup(config.rateLimits, rateLimitStores, logger, { enabled: config.signupEnabled }));
   app.use(replayIdempotentRequests(db, logger));
 
   const handlers = handlerTable({

@@ -5,6 +5,7 @@ import { createApp } from './app';
 import { resolveSigningSecret } from './auth/signing-secret';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase } from './db/database';
+import { answerClientErrors } from './http/client-error';
 import { openRedis } from './http/rate-limit-store';
 import { JobQueue } from './jobs/job-queue';
 import { startWorkers } from './workers';
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
       `fourfold listening on http://localhost:${port}`,
     );
   });
+  answerClientErrors(server, logger);
 
   let stopping = false;
   const stop = async (signal: string) => {

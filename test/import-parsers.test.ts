@@ -390,6 +390,29 @@ describe('relationships of split resources (issue 15)', () => {
     expect(targets(bySource(resources, 'aws_vpc.v'))).toEqual([]);
   });
 
+  it('links an Azure storage account customer-managed key and a private endpoint to the account they configure or serve', () => {
+    const { resources, problems } = parseInventory('terraform_show', plan([
+      { address: 'azurerm_storage_account.sa', values: { name: 'acmelogs', resource_group_name: 'rg' }, after_unknown: { id: true } },
+      { address: 'azurerm_storage_account_customer_managed_key.k', values: {}, after_unknown: { storage_account_id: true }, expressions: { storage_account_id: { references: ['azurerm_storage_account.sa.id', 'azurerm_storage_account.sa'] } } },
+      {
+        address: 'azurerm_private_endpoint.pe',
+        values: { private_service_connection: [{ name: 'blob', is_manual_connection: false }] },
+        after_unknown: { private_service_connection: [{ private_connection_resource_id: true }] },
+        expressions: { private_service_connection: [{ private_connection_resource_id: { references: ['azurerm_storage_account.sa.id', 'azurerm_storage_account.sa'] } }] },
+      },
+      {
+        address: 'azurerm_private_endpoint.kv',
+        values: { private_service_connection: [{ private_connection_resource_id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv' }] },
+      },
+    ]));
+    expect(problems).toEqual([]);
+    const toAccount = [{ type: 'attached_to', resource_native_id: 'azurerm_storage_account.sa', resource_types: ['azurerm_storage_account'] }];
+    expect(relationshipsOf(resources, 'azurerm_storage_account_customer_managed_key.k')).toEqual(toAccount);
+    expect(relationshipsOf(resources, 'azurerm_private_endpoint.pe')).toEqual(toAccount);
+    // An id that names no resource of the file is kept as it is.
+    expect(targets(bySource(resources, 'azurerm_private_endpoint.kv'))).toEqual(['/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv']);
+  });
+
   it('attaches the ends of a join resource through the configuration', () => {
     const { resources, problems } = parseInventory('terraform_show', plan([
       { address: 'azurerm_subnet.s', values: { name: 'app' } },

@@ -204,7 +204,7 @@ describe('imports', () => {
     expect(response.body.error.details.map((d: { issue: string }) => d.issue)).toEqual([
       expect.stringMatching(/^resources\[1\] region: must match pattern/),
       expect.stringMatching(/^resources\[2\] tags: must NOT have more than 100 properties/),
-      'resources[3]: contains a NUL character, which cannot be stored',
+      'resources[3] attributes.policy: contains a NUL character (U+0000), which cannot be stored',
     ]);
     expect(await inventoryOf(account)).toEqual([]);
   });

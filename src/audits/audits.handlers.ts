@@ -3,11 +3,16 @@ import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
 import { paginate } from '../http/pagination';
 import type { JobQueue } from '../jobs/job-queue';
+import { requireResource } from '../resources/resources.service';
 import { toAudit } from './audits.mapper';
 import { listAudits, type AuditFilter } from './audits.repository';
 import { cancelAudit, reanalyzeAudit, requireAudit, startAudit } from './audits.service';
+import { resourceEvaluations } from './resource-evaluations';
 
-export function auditHandlers(db: Db, jobs: JobQueue): HandlerTable<'createAudit' | 'listAudits' | 'getAudit' | 'cancelAudit' | 'reanalyzeAudit'> {
+export function auditHandlers(
+  db: Db,
+  jobs: JobQueue,
+): HandlerTable<'createAudit' | 'listAudits' | 'getAudit' | 'cancelAudit' | 'reanalyzeAudit' | 'listResourceEvaluations'> {
   const createAudit: OperationHandler<'createAudit'> = async (req, res) => {
     const body = req.body ?? {};
     const audit = await startAudit(db, jobs, principalOf(res), { accountIds: body.account_ids, mode: body.mode ?? 'full' });
@@ -48,7 +53,24 @@ export function auditHandlers(db: Db, jobs: JobQueue): HandlerTable<'createAudit
     res.status(202).location(`/v1/audits/${audit.id}`).json(toAudit(audit));
   };
 
+  // The results of a resource's latest audit: audits make them, so audits answer for them.
+  const listResourceEvaluationsHandler: OperationHandler<'listResourceEvaluations'> = async (req, res) => {
+    const resource = await requireResource(db, principalOf(res).organizationId, req.params.id);
+    const evaluations = await resourceEvaluations(db, resource);
+    res.json(
+      await paginate({
+        query: req.query,
+        binding: { list: 'resource_evaluations', resource: resource.id },
+        keyKinds: ['text'],
+        fetch: (after, limitPlusOne) => evaluations.filter((e) => after === undefined || e.rule_id > after[0]).slice(0, limitPlusOne),
+        keysOf: (row) => [row.rule_id],
+        toItem: (row) => row,
+      }),
+    );
+  };
+
   return {
+    listResourceEvaluations: listResourceEvaluationsHandler,
     createAudit,
     listAudits: listAuditsHandler,
     getAudit,

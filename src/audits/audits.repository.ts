@@ -254,3 +254,49 @@ export async function stillCurrent(db: Db, resources: { id: string; version: num
   }
   return current;
 }
+
+/** The latest succeeded audit that evaluated the resource. */
+export function latestSucceededAuditOfResource(db: Db, resourceId: string): Promise<AuditRow | undefined> {
+  return db
+    .selectFrom('audit_resources as ar')
+    .innerJoin('audits as a', 'a.id', 'ar.audit_id')
+    .selectAll('a')
+    .where('ar.resource_id', '=', resourceId)
+    .where('a.status', '=', 'succeeded')
+    .orderBy('a.finished_at', 'desc')
+    .orderBy('a.id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** The unknown and error outcomes an audit stored for a resource (pass and fail are not stored). */
+export function storedOutcomesOfResource(db: Db, auditId: string, resourceId: string) {
+  return db
+    .selectFrom('audit_rule_outcomes')
+    .select(['rule_id', 'outcome', 'unknown_paths', 'message'])
+    .where('audit_id', '=', auditId)
+    .where('resource_id', '=', resourceId)
+    .execute();
+}
+
+/** The findings an audit saw on a resource, by rule. */
+export function auditFindingsOfResource(db: Db, auditId: string, resourceId: string) {
+  return db
+    .selectFrom('audit_findings as af')
+    .innerJoin('findings as f', 'f.id', 'af.finding_id')
+    .select(['f.rule_id', 'f.id'])
+    .where('af.audit_id', '=', auditId)
+    .where('f.resource_id', '=', resourceId)
+    .execute();
+}
+
+/** The custom policies, at the versions the audit applied, with what they cover. */
+export function appliedCustomPolicies(db: Db, audit: AuditRow) {
+  const applied = audit.policy_versions ?? [];
+  return db
+    .selectFrom('policy_versions')
+    .select(['policy_id', 'custom'])
+    .where('organization_id', '=', audit.organization_id)
+    .where(sql<boolean>`(policy_id, version) in (select * from unnest(${applied.map((p) => p.policy_id)}::text[], ${applied.map((p) => p.version)}::int[]))`)
+    .execute();
+}

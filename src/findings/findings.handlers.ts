@@ -1,9 +1,8 @@
 import type { Db } from '../db/database';
-import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
 import { paginate, type CursorKeyKind } from '../http/pagination';
-import { findResource } from '../resources/resources.service';
+import { requireResource } from '../resources/resources.service';
 import { toFinding, toFindingEvent } from './findings.mapper';
 import { listFindingEvents, listFindings, sortKeyOf, type FindingFilter, type FindingSort, type FindingSortField } from './findings.repository';
 import { findingListFilter, findingSort, resourceFindingFilter } from './findings.query';
@@ -36,8 +35,7 @@ export function findingHandlers(db: Db): HandlerTable<'listFindings' | 'updateFi
   const listResourceFindingsHandler: OperationHandler<'listResourceFindings'> = async (req, res) => {
     const { query } = req;
     const { organizationId } = principalOf(res);
-    const resource = await findResource(db, organizationId, req.params.id);
-    if (!resource) throw new AppError('not_found', `No resource ${req.params.id} in this organization.`);
+    const resource = await requireResource(db, organizationId, req.params.id);
     res.json(await page(organizationId, query, resourceFindingFilter(query, resource.id), findingSort(query.sort), { list: 'resource_findings' }));
   };
 

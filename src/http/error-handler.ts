@@ -4,6 +4,8 @@ import { AppError, type ErrorCode, type ErrorDetail } from '../errors';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   malformed_json: 400,
+  malformed_body: 400,
+  malformed_request: 400,
   invalid_cursor: 400,
   unauthenticated: 401,
   invalid_token: 401,
@@ -15,6 +17,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   organization_suspended: 403,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   conflict: 409,
   username_taken: 409,
   last_owner: 409,
@@ -39,6 +42,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   invalid_policy_expression: 422,
   invalid_policy: 422,
   rate_limited: 429,
+  request_header_too_large: 431,
   internal_error: 500,
   service_unavailable: 503,
 };
@@ -88,12 +92,24 @@ function translate(error: LibraryError, req: Request): AppError {
   }
   if (error.status === 415) {
     const type = req.headers['content-type'];
-    return new AppError(
-      'unsupported_media_type',
-      type ? `This operation does not accept ${type.split(';')[0]}; see the spec for the media types it takes.` : 'The request has a body but no Content-Type; send Content-Type: application/json.',
-    );
+    if (type) return new AppError('unsupported_media_type', `This operation does not accept ${type.split(';')[0]}; see the spec for the media types it takes.`);
+    if (!hasBody(req)) {
+      return new AppError('validation_failed', 'This operation needs a request body; send one with Content-Type: application/json.', [{ field: 'body', issue: 'is required' }]);
+    }
+    return new AppError('unsupported_media_type', 'The request has a body but no Content-Type; send Content-Type: application/json.');
   }
   if (error.status === 413) return new AppError('payload_too_large', error.message);
+  // body-parser's other 400s: a body that does not decode as its Content-Encoding says (bad
+  // gzip, deflate or br), or that is shorter or longer than its Content-Length.
+  if (error.status === 400 && !error.errors) {
+    const encoding = req.headers['content-encoding'];
+    return new AppError(
+      'malformed_body',
+      encoding && encoding !== 'identity'
+        ? `The request body could not be decoded as Content-Encoding ${encoding}: ${error.message}.`
+        : `The request body could not be read: ${error.message}.`,
+    );
+  }
   return new AppError('internal_error', 'Something went wrong on our side. Quote the request id when you report it.');
 }
 
@@ -114,6 +130,11 @@ function wwwAuthenticate(error: AppError): string {
     return `Bearer realm="fourfold", error="invalid_token", error_description="${error.message.replace(/["\\]/g, "'")}"`;
   }
   return 'Bearer realm="fourfold"';
+}
+
+/** Whether the request came with a body at all (a length above zero, or chunked). */
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
 function isJsonScalar(body: unknown): boolean {

@@ -103,14 +103,18 @@ export function rateLimitLogin(settings: Config['rateLimits'], stores: RateLimit
   return budgets.map((budget) => enforce(budget, stores, logger));
 }
 
-/** Self-service sign-ups (operations marked `x-rate-limit-budget: signup`) per client IP and hour, against mass creation of organizations. */
-export function rateLimitSignup(settings: Config['rateLimits'], stores: RateLimitStoreFactory, logger: Logger): RequestHandler {
+/**
+ * Self-service sign-ups (operations marked `x-rate-limit-budget: signup`) per client IP and hour,
+ * against mass creation of organizations. While sign-up is switched off nothing counts, so it
+ * answers its `404` every time rather than a `429` after a few tries.
+ */
+export function rateLimitSignup(settings: Config['rateLimits'], stores: RateLimitStoreFactory, logger: Logger, options: { enabled: boolean }): RequestHandler {
   return enforce(
     {
       name: 'signup-ip',
       limit: settings.signupPerHour,
       windowMs: 3_600_000,
-      key: (req, res) => (res.locals.operation?.rateLimitBudget === 'signup' ? clientIp(req) : undefined),
+      key: (req, res) => (options.enabled && res.locals.operation?.rateLimitBudget === 'signup' ? clientIp(req) : undefined),
     },
     stores,
     logger,

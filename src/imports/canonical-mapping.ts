@@ -52,6 +52,31 @@ const SCHEMA_SENSITIVE: Readonly<Record<string, readonly string[]>> = {
   google_sql_user: ['password'],
 };
 
+// The resource types an azurerm_private_endpoint commonly connects to (private_connection_resource_id).
+const PRIVATE_LINK_TARGETS: readonly string[] = [
+  'azurerm_storage_account',
+  'azurerm_key_vault',
+  'azurerm_mssql_server',
+  'azurerm_cosmosdb_account',
+  'azurerm_container_registry',
+  'azurerm_postgresql_server',
+  'azurerm_postgresql_flexible_server',
+  'azurerm_mysql_server',
+  'azurerm_mysql_flexible_server',
+  'azurerm_redis_cache',
+  'azurerm_eventhub_namespace',
+  'azurerm_servicebus_namespace',
+  'azurerm_search_service',
+  'azurerm_app_configuration',
+  'azurerm_linux_web_app',
+  'azurerm_windows_web_app',
+  'azurerm_linux_function_app',
+  'azurerm_windows_function_app',
+  'azurerm_cognitive_account',
+  'azurerm_synapse_workspace',
+  'azurerm_data_factory',
+];
+
 interface Reference {
   /** Dotted attribute path; `[]` after a segment walks every element of a list. */
   path: string;
@@ -147,6 +172,9 @@ const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
   azurerm_network_security_rule: [{ path: 'network_security_group_name', targets: ['azurerm_network_security_group'], inResourceGroup: true }],
   azurerm_storage_container: [{ path: 'storage_account_id', targets: ['azurerm_storage_account'] }],
   azurerm_storage_account_network_rules: [{ path: 'storage_account_id', targets: ['azurerm_storage_account'] }],
+  azurerm_storage_account_customer_managed_key: [{ path: 'storage_account_id', targets: ['azurerm_storage_account'] }],
+  // A private endpoint serves the resource its connection names (storage, Key Vault, databases, ...).
+  azurerm_private_endpoint: [{ path: 'private_service_connection[].private_connection_resource_id', targets: PRIVATE_LINK_TARGETS }],
   azurerm_mssql_database: [{ path: 'server_id', targets: ['azurerm_mssql_server'] }],
   azurerm_mssql_firewall_rule: [{ path: 'server_id', targets: ['azurerm_mssql_server'] }],
   azurerm_mssql_virtual_network_rule: [{ path: 'server_id', targets: ['azurerm_mssql_server'] }],

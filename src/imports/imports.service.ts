@@ -17,7 +17,8 @@ import {
 import type { CanonicalResource, ImportProblem } from './canonical-resource';
 import { parseInventory } from './import-parsers';
 import { contentHashOf, contentJson } from './resource-content';
-import { resourceLimitProblems } from './resource-limits';
+import { documentDepthProblem, resourceLimitProblems } from './resource-limits';
+import { escapeUnstorable } from '../storable-text';
 import { resolveFindingsOfGoneResources } from '../findings/findings.service';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import {
@@ -60,10 +61,12 @@ export async function importInventory(
   input: { format: Schemas['ImportFormat']; mode: Schemas['ImportMode']; document: unknown },
 ): Promise<ImportRow> {
   const startedAt = new Date();
-  const parsed = parseInventory(input.format, input.document);
+  // A file nested too deep is refused before the parsers (some of whose steps recurse) see it.
+  const tooDeep = documentDepthProblem(input.document);
+  const parsed = tooDeep ? { resources: [], problems: [tooDeep] } : parseInventory(input.format, input.document);
   const resources = parsed.resources.filter((resource) => resource.provider === account.provider);
   const skipped = parsed.resources.length - resources.length;
-  const problems = [...parsed.problems, ...resourceLimitProblems(resources)];
+  const problems = [...parsed.problems, ...resourceLimitProblems(resources)].map(storableProblem);
   const record = (status: ImportRow['status'], counts: Counts, shown: ImportProblem[]) => ({
     id: newId('imp'),
     organization_id: principal.organizationId,
@@ -172,6 +175,15 @@ async function writeResources(db: Trx, account: AccountRow, mode: Schemas['Impor
 /** Native ids are unique per account and type (a bucket and its split policy share one): the key of a resource. */
 function identityOf(resource: { type: string; native_id: string }): string {
   return `${resource.type}\u0000${resource.native_id}`;
+}
+
+/** A problem that can be stored and shown: the file's own text in it (addresses, ids) with any NUL or lone surrogate escaped. */
+function storableProblem(problem: ImportProblem): ImportProblem {
+  return {
+    item: escapeUnstorable(problem.item),
+    field: problem.field === null ? null : escapeUnstorable(problem.field),
+    message: escapeUnstorable(problem.message),
+  };
 }
 
 async function applyResources(

@@ -1,7 +1,18 @@
 import Ajv2020 from 'ajv/dist/2020';
 import { loadOpenApiDocument } from '../http/openapi-document';
+import { dottedPath, findUnstorable, type JsonPath } from '../storable-text';
 import type { CanonicalResource, ImportProblem } from './canonical-resource';
-import { contentJson, unknownAttributesOf } from './resource-content';
+import { unknownAttributesOf } from './resource-content';
+
+/** How deep a resource's `attributes` may nest objects and arrays (`attributes` itself is level 1). */
+export const MAX_ATTRIBUTE_DEPTH = 64;
+
+/**
+ * How deep a whole import file may nest, checked before it is parsed: room for the formats'
+ * envelopes and modules around attributes of `MAX_ATTRIBUTE_DEPTH`, and a bound the parsers'
+ * recursive steps (sensitive-value paths, nested modules) stay far from the stack's limit under.
+ */
+export const MAX_IMPORT_DOCUMENT_DEPTH = 128;
 
 // The spec's own resource schemas, so that an import never stores what the API could not answer.
 const { components } = loadOpenApiDocument().document;
@@ -22,21 +33,57 @@ const validate = ajv.compile({
   },
 });
 
-/** Problems with resources that break the spec's limits, or hold a NUL (PostgreSQL cannot store one). */
+/**
+ * Problems with resources that break the spec's limits, nest attributes deeper than
+ * `MAX_ATTRIBUTE_DEPTH`, or hold a string PostgreSQL cannot store (a NUL, a lone surrogate).
+ */
 export function resourceLimitProblems(resources: CanonicalResource[]): ImportProblem[] {
   const problems: ImportProblem[] = [];
   for (const resource of resources) {
-    const { source: _source, provider: _provider, unknown_paths: _unknownPaths, ...fields } = resource;
-    if (!validate({ ...fields, unknown_attributes: unknownAttributesOf(resource) })) {
+    const { source: _source, provider: _provider, unknown_paths: _unknownPaths, attributes, ...fields } = resource;
+    const inAttributes = findUnstorable(attributes, { maxDepth: MAX_ATTRIBUTE_DEPTH });
+    const unstorable = inAttributes ? { ...inAttributes, path: ['attributes', ...inAttributes.path] } : findUnstorable(fields);
+    if (unstorable) {
+      problems.push({ item: resource.source, field: shortPath(unstorable.path) || null, message: unstorable.issue });
+    } else if (!validate({ ...fields, attributes, unknown_attributes: unknownAttributesOf(resource) })) {
       // A nullable field fails both branches of its oneOf; the non-null branch's error says more.
       const errors = validate.errors ?? [];
       const error = errors.find((e) => e.keyword !== 'type' && e.keyword !== 'oneOf') ?? errors[0];
       const field = error?.instancePath.slice(1).replace(/\//g, '.') || null;
       problems.push({ item: resource.source, field, message: error?.message ?? 'does not fit the resource schema' });
-    } else if (contentJson(resource).includes('\\u0000') || JSON.stringify(resource.native_id).includes('\\u0000')) {
-      // (JSON escapes NUL as \u0000, and has no other backslash outside strings: these are all the fields' strings.)
-      problems.push({ item: resource.source, field: null, message: 'contains a NUL character, which cannot be stored' });
     }
   }
   return problems;
+}
+
+/**
+ * The problem of a file nested deeper than `MAX_IMPORT_DOCUMENT_DEPTH`, checked before parsing,
+ * naming the item it is in (`resources[3]`, `values.root_module.resources[0]`) when it can.
+ */
+export function documentDepthProblem(document: unknown): ImportProblem | undefined {
+  const found = findUnstorable(document, { maxDepth: MAX_IMPORT_DOCUMENT_DEPTH, strings: false });
+  if (!found) return undefined;
+  // The item ends at the last index into a list of resources, instances or modules.
+  let end = 0;
+  found.path.forEach((step, i) => {
+    if (typeof step === 'number' && ITEM_LISTS.has(String(found.path[i - 1]))) end = i + 1;
+  });
+  return {
+    item: end > 0 ? itemPath(found.path.slice(0, end)) : '$',
+    field: shortPath(found.path.slice(end)) || null,
+    message: `${found.issue} (attributes may nest at most ${MAX_ATTRIBUTE_DEPTH} levels)`,
+  };
+}
+
+/** A field path, its first steps only when it is long (a depth problem's path is as deep as the bound). */
+function shortPath(path: JsonPath): string {
+  return path.length > SHOWN_STEPS ? `${dottedPath(path.slice(0, SHOWN_STEPS))}…` : dottedPath(path);
+}
+const SHOWN_STEPS = 8;
+
+const ITEM_LISTS = new Set(['resources', 'instances', 'child_modules']);
+
+/** `resources[3].instances[0]`, as the parsers name items. */
+function itemPath(path: JsonPath): string {
+  return path.map((step, i) => (typeof step === 'number' ? `[${step}]` : `${i > 0 ? '.' : ''}${step}`)).join('');
 }

@@ -1,12 +1,10 @@
 import type { Db } from '../db/database';
-import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
 import { paginate } from '../http/pagination';
-import { resourceEvaluations } from './resource-evaluations';
 import { toResource, toResourceSummary, toResourceVersion } from './resources.mapper';
+import { requireResource } from './resources.service';
 import {
-  findResource,
   listResources,
   listResourceVersions,
   sortKeyOf,
@@ -15,7 +13,7 @@ import {
   type ResourceSortField,
 } from './resources.repository';
 
-export function resourceHandlers(db: Db): HandlerTable<'listResources' | 'getResource' | 'listResourceVersions' | 'listResourceEvaluations'> {
+export function resourceHandlers(db: Db): HandlerTable<'listResources' | 'getResource' | 'listResourceVersions'> {
   const listResourcesHandler: OperationHandler<'listResources'> = async (req, res) => {
     const { query } = req;
     const filter: ResourceFilter = {
@@ -47,18 +45,12 @@ export function resourceHandlers(db: Db): HandlerTable<'listResources' | 'getRes
     );
   };
 
-  const requireResource = async (organizationId: string, id: string) => {
-    const resource = await findResource(db, organizationId, id);
-    if (!resource) throw new AppError('not_found', `No resource ${id} in this organization.`);
-    return resource;
-  };
-
   const getResource: OperationHandler<'getResource'> = async (req, res) => {
-    res.json(toResource(await requireResource(principalOf(res).organizationId, req.params.id)));
+    res.json(toResource(await requireResource(db, principalOf(res).organizationId, req.params.id)));
   };
 
   const listResourceVersionsHandler: OperationHandler<'listResourceVersions'> = async (req, res) => {
-    const resource = await requireResource(principalOf(res).organizationId, req.params.id);
+    const resource = await requireResource(db, principalOf(res).organizationId, req.params.id);
     res.json(
       await paginate({
         query: req.query,
@@ -71,23 +63,7 @@ export function resourceHandlers(db: Db): HandlerTable<'listResources' | 'getRes
     );
   };
 
-  const listResourceEvaluationsHandler: OperationHandler<'listResourceEvaluations'> = async (req, res) => {
-    const resource = await requireResource(principalOf(res).organizationId, req.params.id);
-    const evaluations = await resourceEvaluations(db, resource);
-    res.json(
-      await paginate({
-        query: req.query,
-        binding: { list: 'resource_evaluations', resource: resource.id },
-        keyKinds: ['text'],
-        fetch: (after, limitPlusOne) => evaluations.filter((e) => after === undefined || e.rule_id > after[0]).slice(0, limitPlusOne),
-        keysOf: (row) => [row.rule_id],
-        toItem: (row) => row,
-      }),
-    );
-  };
-
   return {
-    listResourceEvaluations: listResourceEvaluationsHandler,
     listResources: listResourcesHandler,
     getResource,
     listResourceVersions: listResourceVersionsHandler,

@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
 import type { Db } from '../db/database';
 import type { AuditRow, CustomPolicyData } from '../db/schema';
 import type { Schemas } from '../http/contract';
 import { loadCatalogue } from '../rules/catalogue';
+import { appliedCustomPolicies, auditFindingsOfResource, latestSucceededAuditOfResource, storedOutcomesOfResource } from './audits.repository';
 
 type ResourceEvaluation = Schemas['ResourceEvaluation'];
 
@@ -15,26 +15,11 @@ type ResourceEvaluation = Schemas['ResourceEvaluation'];
  * resource, so the whole list is built and then paged by rule id.
  */
 export async function resourceEvaluations(db: Db, resource: { id: string; type: string }): Promise<ResourceEvaluation[]> {
-  const audit = await db
-    .selectFrom('audit_resources as ar')
-    .innerJoin('audits as a', 'a.id', 'ar.audit_id')
-    .selectAll('a')
-    .where('ar.resource_id', '=', resource.id)
-    .where('a.status', '=', 'succeeded')
-    .orderBy('a.finished_at', 'desc')
-    .orderBy('a.id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const audit = await latestSucceededAuditOfResource(db, resource.id);
   if (!audit) return [];
   const [stored, failed, customRules] = await Promise.all([
-    db.selectFrom('audit_rule_outcomes').select(['rule_id', 'outcome', 'unknown_paths', 'message']).where('audit_id', '=', audit.id).where('resource_id', '=', resource.id).execute(),
-    db
-      .selectFrom('audit_findings as af')
-      .innerJoin('findings as f', 'f.id', 'af.finding_id')
-      .select(['f.rule_id', 'f.id'])
-      .where('af.audit_id', '=', audit.id)
-      .where('f.resource_id', '=', resource.id)
-      .execute(),
+    storedOutcomesOfResource(db, audit.id, resource.id),
+    auditFindingsOfResource(db, audit.id, resource.id),
     customPoliciesFor(db, audit, resource.type),
   ]);
   const catalogue = await loadCatalogue();
@@ -57,13 +42,7 @@ export async function resourceEvaluations(db: Db, resource: { id: string; type: 
 
 /** The custom policies the audit applied that cover resources of this type. */
 async function customPoliciesFor(db: Db, audit: AuditRow, type: string): Promise<string[]> {
-  const applied = audit.policy_versions ?? [];
-  if (applied.length === 0) return [];
-  const rows = await db
-    .selectFrom('policy_versions')
-    .select(['policy_id', 'custom'])
-    .where('organization_id', '=', audit.organization_id)
-    .where(sql<boolean>`(policy_id, version) in (select * from unnest(${applied.map((p) => p.policy_id)}::text[], ${applied.map((p) => p.version)}::int[]))`)
-    .execute();
+  if ((audit.policy_versions ?? []).length === 0) return [];
+  const rows = await appliedCustomPolicies(db, audit);
   return rows.filter((row) => (row.custom as CustomPolicyData | null)?.resource_types.includes(type)).map((row) => row.policy_id);
 }
