@@ -357,6 +357,39 @@ describe('relationships of split resources (issue 15)', () => {
     expect(relationshipsOf(resources, 'aws_s3_bucket.b')).toEqual([]);
   });
 
+  it('links AWS resources that configure another one: flow logs and endpoints to their VPC, logging and parameter groups to their cluster, features to their detector', () => {
+    const { resources, problems } = parseInventory('terraform_show', plan([
+      { address: 'aws_vpc.v', values: { cidr_block: '10.0.0.0/16' }, after_unknown: { id: true, arn: true } },
+      { address: 'aws_flow_log.f', values: { traffic_type: 'ALL' }, after_unknown: { vpc_id: true }, expressions: { vpc_id: { references: ['aws_vpc.v.id', 'aws_vpc.v'] } } },
+      { address: 'aws_vpc_endpoint.e', values: { service_name: 'com.amazonaws.us-east-1.ec2' }, after_unknown: { vpc_id: true }, expressions: { vpc_id: { references: ['aws_vpc.v.id', 'aws_vpc.v'] } } },
+      { address: 'aws_redshift_cluster.c', values: { cluster_identifier: 'dw' }, after_unknown: { id: true, arn: true } },
+      { address: 'aws_redshift_logging.l', values: { log_destination_type: 'cloudwatch' }, expressions: { cluster_identifier: { references: ['aws_redshift_cluster.c.id', 'aws_redshift_cluster.c'] } } },
+      { address: 'aws_redshift_parameter_group.p', values: { name: 'tls', family: 'redshift-1.0' } },
+      { address: 'aws_redshift_cluster.d', values: { cluster_identifier: 'dw2', cluster_parameter_group_name: 'tls' } },
+      { address: 'aws_db_parameter_group.g', values: { name: 'mariadb-tls', family: 'mariadb10.6' } },
+      { address: 'aws_db_instance.i', values: { engine: 'mariadb', parameter_group_name: 'mariadb-tls' } },
+      { address: 'aws_rds_cluster_parameter_group.cg', values: { name: 'aurora-logs', family: 'aurora-postgresql15' } },
+      { address: 'aws_rds_cluster.a', values: { engine: 'aurora-postgresql', db_cluster_parameter_group_name: 'aurora-logs' } },
+      { address: 'aws_guardduty_detector.d', values: { enable: true }, after_unknown: { id: true, arn: true } },
+      { address: 'aws_guardduty_detector_feature.eks', values: { name: 'EKS_AUDIT_LOGS', status: 'ENABLED' }, expressions: { detector_id: { references: ['aws_guardduty_detector.d.id', 'aws_guardduty_detector.d'] } } },
+      { address: 'aws_s3_bucket.trail', values: { bucket: 'acme-trail' } },
+      { address: 'aws_cloudtrail.t', values: { name: 'main', s3_bucket_name: 'acme-trail' } },
+      { address: 'aws_cloudwatch_event_bus.b', values: { name: 'orders' } },
+      { address: 'aws_cloudwatch_event_bus_policy.bp', values: { event_bus_name: 'orders', policy: '{}' } },
+    ]));
+    expect(problems).toEqual([]);
+    expect(targets(bySource(resources, 'aws_flow_log.f'))).toEqual(['aws_vpc.v']);
+    expect(targets(bySource(resources, 'aws_vpc_endpoint.e'))).toEqual(['aws_vpc.v']);
+    expect(targets(bySource(resources, 'aws_redshift_logging.l'))).toEqual(['aws_redshift_cluster.c']);
+    expect(targets(bySource(resources, 'aws_redshift_cluster.d'))).toEqual([bySource(resources, 'aws_redshift_parameter_group.p').native_id]);
+    expect(targets(bySource(resources, 'aws_db_instance.i'))).toEqual([bySource(resources, 'aws_db_parameter_group.g').native_id]);
+    expect(targets(bySource(resources, 'aws_rds_cluster.a'))).toEqual([bySource(resources, 'aws_rds_cluster_parameter_group.cg').native_id]);
+    expect(targets(bySource(resources, 'aws_guardduty_detector_feature.eks'))).toEqual(['aws_guardduty_detector.d']);
+    expect(targets(bySource(resources, 'aws_cloudtrail.t'))).toEqual([bySource(resources, 'aws_s3_bucket.trail').native_id]);
+    expect(targets(bySource(resources, 'aws_cloudwatch_event_bus_policy.bp'))).toEqual([bySource(resources, 'aws_cloudwatch_event_bus.b').native_id]);
+    expect(targets(bySource(resources, 'aws_vpc.v'))).toEqual([]);
+  });
+
   it('links an Azure storage account customer-managed key and a private endpoint to the account they configure or serve', () => {
     const { resources, problems } = parseInventory('terraform_show', plan([
       { address: 'azurerm_storage_account.sa', values: { name: 'acmelogs', resource_group_name: 'rg' }, after_unknown: { id: true } },
