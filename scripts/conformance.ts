@@ -18,6 +18,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseInventory } from '../src/imports/import-parsers';
+import { resourceLimitProblems } from '../src/imports/resource-limits';
 import { unknownAttributesOf } from '../src/imports/resource-content';
 import { loadCatalogue } from '../src/rules/catalogue';
 import { evaluateInventory } from '../src/rules/evaluate-inventory';
@@ -94,6 +95,8 @@ async function main(): Promise<number> {
     const heldOut = fixture.expect.length === 0;
     if (heldOut) imports.heldOut++;
     const parsed = parseInventory('terraform_show', JSON.parse(readFileSync(path.join(fixturesDir, entry.file), 'utf8')));
+    // What an import refuses before writing: the parsers' problems, then the spec's limits.
+    parsed.problems.push(...resourceLimitProblems(parsed.resources));
     const mapped = fixture.expect.filter((e) => byPeer.has(e.check));
     notScoredUnmapped.expectations += fixture.expect.length - mapped.length;
 
