@@ -312,6 +312,31 @@ describe('parseInventory terraform_show of older Terraform and of incomplete pla
     expect(resources.find((r) => r.source === 'aws_s3_bucket.c')?.unknown_paths).toEqual([['versioning']]);
   });
 
+  it('judges unknowns inside configured blocks alike: what a block leaves out takes the default, what it sets stays unknown', () => {
+    const { resources } = parseInventory('terraform_show', plan([
+      {
+        address: 'aws_launch_template.t',
+        values: { metadata_options: [{ http_endpoint: 'enabled' }], root_directory: [{}], ingress: [{ from_port: 22 }] },
+        after_unknown: {
+          // http_tokens: computed, left out of the block; http_put_response_hop_limit: set from another resource.
+          metadata_options: [{ http_tokens: true, http_put_response_hop_limit: true }],
+          // an empty block: everything in it is left out.
+          root_directory: [{ path: true }],
+          // a block the configuration does not list but the plan partly knows comes from a `dynamic` block: kept.
+          ingress: [{ cidr_blocks: true }],
+        },
+        expressions: {
+          metadata_options: [{ http_endpoint: { constant_value: 'enabled' }, http_put_response_hop_limit: { references: ['var.hops'] } }],
+          root_directory: [{}],
+        },
+      },
+    ]));
+    expect(resources[0]?.unknown_paths).toEqual([
+      ['metadata_options', 0, 'http_put_response_hop_limit'],
+      ['ingress', 0, 'cidr_blocks'],
+    ]);
+  });
+
   it('makes a change of what is unknown a change of content', () => {
     const parse = (afterUnknown: unknown) => parseInventory('terraform_show', plan([{ address: 'aws_s3_bucket.b', values: { bucket: 'acme-logs' }, after_unknown: afterUnknown }])).resources[0]!;
     const hash = (afterUnknown: unknown) => contentHashOf(contentJson(parse(afterUnknown)));

@@ -81,7 +81,7 @@ function collectModule(module: Record<string, unknown>, path: string, details: P
         providerSource: typeof resource.provider_name === 'string' ? resource.provider_name : null,
         attributes,
         sensitivePaths: [...mirrorPaths(resource.sensitive_values), ...mirrorPaths(change?.after_sensitive)],
-        unknownPaths: configuredUnknowns(unknownPathsOf(change?.after_unknown), expressions),
+        unknownPaths: configuredUnknowns(unknownPathsOf(change?.after_unknown), expressions, change?.after ?? attributes),
         expressions,
       });
     });
@@ -136,12 +136,49 @@ function mirrorPaths(mirror: unknown, prefix: AttributePath = []): AttributePath
  * such as another resource's id). An attribute the configuration leaves out is marked unknown
  * too when the provider computes it, but then it gets the provider's default, which is what a
  * rule assumes of an absent attribute: AWS provider 4+ marks a new bucket's `versioning` unknown,
- * and it comes out disabled unless an `aws_s3_bucket_versioning` says otherwise. Without the
- * resource's configuration (plans rebuilt from mocks), every mark is kept.
+ * and it comes out disabled unless an `aws_s3_bucket_versioning` says otherwise. The same holds
+ * inside a configured block: `metadata_options { http_endpoint = "enabled" }` leaves
+ * `http_tokens` to the provider. Without the resource's configuration (plans rebuilt from mocks),
+ * every mark is kept.
  */
-function configuredUnknowns(paths: AttributePath[], expressions: Record<string, unknown> | null): AttributePath[] {
+function configuredUnknowns(paths: AttributePath[], expressions: Record<string, unknown> | null, after: unknown): AttributePath[] {
   if (expressions === null) return paths;
-  return paths.filter((path) => typeof path[0] === 'string' && path[0] in expressions);
+  return paths.filter((path) => !leftOutByConfiguration(path, expressions, after));
+}
+
+/**
+ * Whether the configuration certainly does not set `path`: walking its block expressions (a block
+ * is an object of expressions, a repeated block a list of them), some step names a key the block
+ * does not hold. `configuration` leaves out `dynamic` blocks, so a key the configuration lacks but
+ * whose value the plan partly knows (a block with some values known) may come from one: it is not
+ * "left out". An attribute's expression (`constant_value` / `references`) sets all below it.
+ */
+function leftOutByConfiguration(path: AttributePath, expressions: Record<string, unknown>, after: unknown): boolean {
+  let block: unknown = expressions;
+  let value: unknown = after;
+  // A repeated block's items are blocks, even empty ones; what a key names may be an expression.
+  let mayBeExpression = false;
+  for (const step of path) {
+    if (mayBeExpression && isExpression(block)) return false;
+    if (typeof step === 'string') {
+      if (!isPlainObject(block)) return false;
+      if (!(step in block)) return value === null || value === undefined || !isPlainObject(value) || value[step] === undefined || value[step] === null;
+      block = block[step];
+      value = isPlainObject(value) ? value[step] : undefined;
+      mayBeExpression = true;
+    } else {
+      if (!Array.isArray(block) || step >= block.length) return false;
+      block = block[step];
+      value = Array.isArray(value) ? value[step] : undefined;
+      mayBeExpression = false;
+    }
+  }
+  return false;
+}
+
+/** An attribute's expression in `configuration` (`{}` when it is neither constant nor a reference), as opposed to a block of them. */
+function isExpression(node: unknown): boolean {
+  return isPlainObject(node) && ('constant_value' in node || 'references' in node || Object.keys(node).length === 0);
 }
 
 /**
