@@ -116,10 +116,12 @@ async function main(): Promise<number> {
     imports.imported++;
     imports.resources += parsed.resources.length;
 
+    // An import writes a file into one cloud account, whose account-wide settings (account_defaults) its resources share.
     const rulesResources: RuleResource[] = parsed.resources.map(({ source: _source, unknown_paths: _paths, ...resource }, i) => ({
       id: null,
       ...resource,
       unknown_paths: unknownAttributesOf(parsed.resources[i]!),
+      account_id: entry.id,
     }));
     const addressOf = new Map(rulesResources.map((r, i) => [r, parsed.resources[i]?.source ?? '']));
     const findings: Finding[] = [];

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadCatalogue, type Catalogue } from '../src/rules/catalogue';
 import { evaluateInventory } from '../src/rules/evaluate-inventory';
-import { evaluateRule, type RuleResource } from '../src/rules/rule-evaluation';
+import { evaluateRule, NO_ACCOUNT_DEFAULTS, type RuleResource } from '../src/rules/rule-evaluation';
 
 const NOW = new Date('2026-11-26T00:00:00Z');
 const FIXTURES = path.join(__dirname, 'fixtures/rules');
@@ -19,6 +19,8 @@ interface FixtureResource {
 interface FixtureCase extends FixtureResource {
   related?: FixtureResource[];
   referenced_by?: FixtureResource[];
+  /** Account-wide settings of the resource's account, by type (each fixture resource takes the type it is listed under). */
+  account_defaults?: Record<string, FixtureResource[]>;
   /** The expected cost estimate of a failing cost rule. */
   monthly_usd?: number;
 }
@@ -83,6 +85,10 @@ describe('the built-in catalogue', () => {
         related: (fixture.related ?? []).map((r, i) => make(r, i, 'related')),
         referencedBy: (fixture.referenced_by ?? []).map((r, i) => make(r, i, 'referrer')),
         now: NOW,
+        accountDefaults: {
+          ...NO_ACCOUNT_DEFAULTS,
+          ...Object.fromEntries(Object.entries(fixture.account_defaults ?? {}).map(([type, list]) => [type, list.map((r, i) => make({ ...r, type }, i, type))])),
+        },
       });
     };
 
