@@ -125,6 +125,23 @@ describe('GET /v1/compliance/frameworks/{id}', () => {
     expect(body.controls.map((c) => c.id)).toEqual(expect.arrayContaining(FIRST_CIS_CONTROLS));
   });
 
+  it("lists controls in the framework's order, also when they are spread over several files", async () => {
+    const ids = async (id: string) => (await framework(id)).body.controls.map((c) => c.id);
+    const cis = await ids('cis_aws_foundations');
+    expect(cis).toEqual(expect.arrayContaining(['1.4', '1.13', '2.1.1', '2.4.1']));
+    // Numbers by value: 1.4 < 1.13 < 2.1.1 < 2.4.1 (the data-store controls come from another file).
+    expect(cis.indexOf('1.4')).toBeLessThan(cis.indexOf('1.13'));
+    expect(cis.indexOf('1.13')).toBeLessThan(cis.indexOf('2.1.1'));
+    expect(cis.indexOf('2.1.1')).toBeLessThan(cis.indexOf('2.4.1'));
+    const fsbp = await ids('aws_fsbp');
+    expect(fsbp).toEqual(expect.arrayContaining(['APIGateway.1', 'DMS.9', 'DMS.11', 'EC2.6', 'EC2.9', 'EC2.17']));
+    expect(fsbp.indexOf('DMS.9')).toBeLessThan(fsbp.indexOf('DMS.11'));
+    expect(fsbp.indexOf('EC2.9')).toBeLessThan(fsbp.indexOf('EC2.17'));
+    expect(fsbp.indexOf('APIGateway.1')).toBeLessThan(fsbp.indexOf('EC2.6'));
+    // A framework in one file keeps that file's order: SOC 2's common criteria before availability.
+    expect(await ids('soc2')).toEqual(['CC6.1', 'CC6.2', 'CC6.3', 'CC6.6', 'CC6.7', 'CC7.1', 'CC7.2', 'CC8.1', 'A1.2']);
+  });
+
   it('fails a control on its distinct failing resources, leaving suppressed findings out', async () => {
     const { body } = await framework('cis_aws_foundations');
     // Every rule the catalogue cites for 2.1.4; the audit evaluated two of them.

@@ -98,11 +98,15 @@ export async function readCatalogue(directory: string, frameworksDirectory: stri
 
 /**
  * The frameworks of every `*.yaml` of the directory. A framework's controls may be spread over
- * several files (one per area): exactly one of them names it and gives its version.
+ * several files (one per area): exactly one of them names it and gives its version. A file lists
+ * its controls in the framework's order; controls gathered from several files are put in the
+ * natural order of their ids (CIS `1.2` < `1.13` < `2.4.1`, FSBP `DMS.9` < `DMS.11`), since file
+ * names say nothing of it.
  */
 function readFrameworks(directory: string, digest: Hash): Framework[] {
   const byId = new Map<FrameworkId, Framework>();
   const controlFile = new Map<string, string>();
+  const filesOf = new Map<FrameworkId, Set<string>>();
   for (const fileName of readdirSync(directory).filter((name) => name.endsWith('.yaml')).sort()) {
     const text = readFileSync(path.join(directory, fileName), 'utf8');
     digest.update(fileName).update(text);
@@ -118,6 +122,7 @@ function readFrameworks(directory: string, digest: Hash): Framework[] {
       if (!valid) throw new CatalogueError(`${where}: needs a known id (${FRAMEWORK_IDS.join(', ')}) and controls of {id, title} (text); a name and version (text) where given`);
       const framework = byId.get(part.id!) ?? { id: part.id!, name: '', version: '', controls: [] };
       byId.set(framework.id, framework);
+      if (part.controls!.length > 0) filesOf.set(framework.id, (filesOf.get(framework.id) ?? new Set()).add(fileName));
       if (part.name !== undefined || part.version !== undefined) {
         if (framework.name !== '') throw new CatalogueError(`${where}: its name and version are already given in another file`);
         if (part.name === undefined || part.version === undefined) throw new CatalogueError(`${where}: give both its name and version`);
@@ -135,6 +140,12 @@ function readFrameworks(directory: string, digest: Hash): Framework[] {
   return FRAMEWORK_IDS.map((id) => {
     const framework = byId.get(id);
     if (!framework || framework.name === '') throw new CatalogueError(`${path.basename(directory)}: framework ${id} is missing, or no file gives its name and version`);
+    if ((filesOf.get(id)?.size ?? 0) > 1) framework.controls.sort((a, b) => compareControlIds(a.id, b.id));
     return framework;
   });
+}
+
+/** Natural order of control ids: numbers by value, letters regardless of case (`1.2` < `1.13`, `DataFirehose.1` < `DMS.1`). */
+export function compareControlIds(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
 }
