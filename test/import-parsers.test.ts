@@ -337,6 +337,16 @@ describe('parseInventory terraform_show of older Terraform and of incomplete pla
     ]);
   });
 
+  it("keeps tags_all unknown when the provider's default_tags fill it, and lets it follow tags when there are none", () => {
+    const bucket = { address: 'aws_s3_bucket.b', values: { bucket: 'acme-logs', tags: { owner: 'data' } }, after_unknown: { tags_all: true }, expressions: { bucket: { constant_value: 'acme-logs' }, tags: { constant_value: { owner: 'data' } } } };
+    const withDefaults = plan([bucket]);
+    (withDefaults.configuration as Record<string, unknown>).provider_config = { aws: { name: 'aws', full_name: AWS, expressions: { default_tags: [{ tags: { references: ['var.tags'] } }] } } };
+    expect(parseInventory('terraform_show', withDefaults).resources[0]?.unknown_paths).toEqual([['tags_all']]);
+    const withoutDefaults = plan([bucket]);
+    (withoutDefaults.configuration as Record<string, unknown>).provider_config = { aws: { name: 'aws', full_name: AWS, expressions: { region: { constant_value: 'eu-west-1' } } } };
+    expect(parseInventory('terraform_show', withoutDefaults).resources[0]?.unknown_paths).toEqual([]);
+  });
+
   it('makes a change of what is unknown a change of content', () => {
     const parse = (afterUnknown: unknown) => parseInventory('terraform_show', plan([{ address: 'aws_s3_bucket.b', values: { bucket: 'acme-logs' }, after_unknown: afterUnknown }])).resources[0]!;
     const hash = (afterUnknown: unknown) => contentHashOf(contentJson(parse(afterUnknown)));

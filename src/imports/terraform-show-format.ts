@@ -10,7 +10,17 @@ interface PlanDetails {
   changes: Map<string, Record<string, unknown>>;
   /** Configuration module (`module.a.`) + resource address (`aws_s3_bucket.b`) → the block's `expressions`. */
   expressions: Map<string, Record<string, unknown>>;
+  /** Provider name → the attributes its configuration fills on every resource (AWS default_tags: tags_all). */
+  providerSet: Map<string, readonly string[]>;
 }
+
+// Provider settings that fill an attribute of every resource: an unknown value there is the
+// provider's doing, not a default the configuration left to it.
+const PROVIDER_SETTINGS: Readonly<Record<string, readonly { setting: string; attributes: readonly string[] }[]>> = {
+  aws: [{ setting: 'default_tags', attributes: ['tags_all'] }],
+  google: [{ setting: 'default_labels', attributes: ['effective_labels', 'terraform_labels'] }],
+  'google-beta': [{ setting: 'default_labels', attributes: ['effective_labels', 'terraform_labels'] }],
+};
 
 /** Reads `terraform show -json` output, of a state (`values`) or of a plan (`planned_values`). */
 export function parseTerraformShow(document: unknown): ParseResult {
@@ -34,11 +44,12 @@ export function parseTerraformShow(document: unknown): ParseResult {
     return fail(`not \`terraform show -json\` output: "${isPlan ? 'planned_values' : 'values'}" has no "root_module"`);
   }
 
-  const details: PlanDetails = { changes: new Map(), expressions: new Map() };
+  const details: PlanDetails = { changes: new Map(), expressions: new Map(), providerSet: new Map() };
   if (isPlan) {
     readChanges(document.resource_changes, details.changes);
     if (isPlainObject(document.configuration) && isPlainObject(document.configuration.root_module)) {
       readConfiguration(document.configuration.root_module, '', details.expressions);
+      readProviderSettings(document.configuration.provider_config, details.providerSet);
     }
   }
   const instances: TerraformInstance[] = [];
@@ -81,7 +92,7 @@ function collectModule(module: Record<string, unknown>, path: string, details: P
         providerSource: typeof resource.provider_name === 'string' ? resource.provider_name : null,
         attributes,
         sensitivePaths: [...mirrorPaths(resource.sensitive_values), ...mirrorPaths(change?.after_sensitive)],
-        unknownPaths: configuredUnknowns(unknownPathsOf(change?.after_unknown), expressions, change?.after ?? attributes),
+        unknownPaths: configuredUnknowns(unknownPathsOf(change?.after_unknown), expressions, change?.after ?? attributes, providerSetOf(details.providerSet, resource.provider_name, type)),
         expressions,
       });
     });
@@ -123,6 +134,23 @@ function readConfiguration(module: Record<string, unknown>, modulePath: string, 
   }
 }
 
+/** For each provider name, the attributes its configurations fill on every resource (any configuration, aliases included). */
+function readProviderSettings(providerConfig: unknown, byProvider: Map<string, readonly string[]>): void {
+  if (!isPlainObject(providerConfig)) return;
+  for (const config of Object.values(providerConfig)) {
+    if (!isPlainObject(config) || typeof config.name !== 'string' || !isPlainObject(config.expressions)) continue;
+    const expressions = config.expressions;
+    const filled = (PROVIDER_SETTINGS[config.name] ?? []).filter((s) => expressions[s.setting] !== undefined).flatMap((s) => s.attributes);
+    if (filled.length > 0) byProvider.set(config.name, [...new Set([...(byProvider.get(config.name) ?? []), ...filled])]);
+  }
+}
+
+/** The attributes the provider of a resource fills from its configuration. */
+function providerSetOf(byProvider: ReadonlyMap<string, readonly string[]>, providerName: unknown, type: string): readonly string[] {
+  const name = typeof providerName === 'string' ? (providerName.split('/').at(-1) ?? providerName) : (type.split('_')[0] ?? type);
+  return byProvider.get(name) ?? [];
+}
+
 /** `sensitive_values` and `after_sensitive` mirror the values with `true` at every sensitive leaf. */
 function mirrorPaths(mirror: unknown, prefix: AttributePath = []): AttributePath[] {
   if (mirror === true) return [prefix];
@@ -138,12 +166,13 @@ function mirrorPaths(mirror: unknown, prefix: AttributePath = []): AttributePath
  * rule assumes of an absent attribute: AWS provider 4+ marks a new bucket's `versioning` unknown,
  * and it comes out disabled unless an `aws_s3_bucket_versioning` says otherwise. The same holds
  * inside a configured block: `metadata_options { http_endpoint = "enabled" }` leaves
- * `http_tokens` to the provider. Without the resource's configuration (plans rebuilt from mocks),
- * every mark is kept.
+ * `http_tokens` to the provider. What the provider's own configuration fills (AWS `default_tags`
+ * into `tags_all`) is not a default: its marks are kept. Without the resource's configuration
+ * (plans rebuilt from mocks), every mark is kept.
  */
-function configuredUnknowns(paths: AttributePath[], expressions: Record<string, unknown> | null, after: unknown): AttributePath[] {
+function configuredUnknowns(paths: AttributePath[], expressions: Record<string, unknown> | null, after: unknown, providerSet: readonly string[]): AttributePath[] {
   if (expressions === null) return paths;
-  return paths.filter((path) => !leftOutByConfiguration(path, expressions, after));
+  return paths.filter((path) => providerSet.includes(String(path[0])) || !leftOutByConfiguration(path, expressions, after));
 }
 
 /**

@@ -117,6 +117,8 @@ function ingressOf(resource: Record<string, unknown>, referencedBy: readonly Rec
 }
 
 const DAY_MS = 86_400_000;
+// The attributes imports draw `resource.tags` from (see tagsOf in src/imports/canonical-mapping.ts).
+const TAG_ATTRIBUTES = ['tags', 'tags_all', 'labels', 'effective_labels'];
 
 function instantOf(value: unknown): number {
   const time = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : Number.NaN;
@@ -177,6 +179,20 @@ export const CEL_FUNCTIONS: readonly CelFunction[] = [
       if (rules.some((rule) => admitsWorldOnTcp(rule, Number(tcpPort)))) return true;
       if (unknown.length > 0) raiseUnknown(unknown[0]!.map, unknown[0]!.paths);
       return false;
+    },
+  },
+  {
+    name: 'knownTags',
+    signature: 'knownTags(map): map',
+    description:
+      "A resource's tags (labels on GCP), as `resource.tags` holds them, but unknown when a tag is known only after apply: a tag set from another " +
+      "resource's attribute, or tags the provider adds (AWS default_tags, GCP default_labels) in a plan that leaves them unknown. Use it instead of " +
+      'resource.tags whenever a missing tag is a finding.',
+    example: "!('owner' in knownTags(resource))",
+    handler: (resource: Record<string, unknown>) => {
+      const unknown = TAG_ATTRIBUTES.flatMap((name) => unknownPathsRead(resource, ['attributes', name]));
+      if (unknown.length > 0) raiseUnknown(resource, unknown);
+      return resource.tags ?? {};
     },
   },
   {
