@@ -482,6 +482,24 @@ describe('relationships of split resources (issue 15)', () => {
     expect(targets(bySource(resources, 'module.logs.aws_s3_bucket_policy.p'))).toEqual(['module.logs.aws_s3_bucket.b[0]']);
   });
 
+  it("follows a reference to a module's output to the resource the output names", () => {
+    const document = plan(
+      [
+        // Configured outside the module: bucket = module.logs.id, unknown until apply.
+        { address: 'aws_s3_bucket_versioning.v', values: { versioning_configuration: [{ status: 'Enabled' }] }, after_unknown: { bucket: true }, expressions: { bucket: { references: ['module.logs.id', 'module.logs'] } } },
+        { address: 'aws_s3_bucket_acl.a', values: { acl: 'private' }, after_unknown: { bucket: true }, expressions: { bucket: { references: ['module.other.id', 'module.other'] } } },
+      ],
+      { children: [{ address: 'module.logs', call: 'logs', resources: [{ address: 'module.logs.aws_s3_bucket.this', values: { bucket: 'acme-logs' }, after_unknown: { id: true, arn: true } }] }] },
+    );
+    const calls = (document.configuration.root_module as { module_calls: Record<string, { module: Record<string, unknown> }> }).module_calls;
+    calls.logs!.module.outputs = { id: { expression: { references: ['aws_s3_bucket.this.id', 'aws_s3_bucket.this'] } } };
+    const { resources, problems } = parseInventory('terraform_show', document);
+    expect(problems).toEqual([]);
+    expect(targets(bySource(resources, 'aws_s3_bucket_versioning.v'))).toEqual(['module.logs.aws_s3_bucket.this']);
+    // An output of a module that is not in the file names nothing.
+    expect(bySource(resources, 'aws_s3_bucket_acl.a').relationships).toEqual([]);
+  });
+
   it('keeps resources of different types that share a native id apart, and the graph follows the types named', () => {
     const { resources, problems } = parseInventory('terraform_state', {
       version: 4,

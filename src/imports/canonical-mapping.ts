@@ -237,7 +237,14 @@ function providerNameOf(source: string | null, type: string): string {
 }
 
 /** Maps Terraform resource instances onto canonical resources, then resolves their references. */
-export function mapTerraformInstances(instances: readonly TerraformInstance[], problems: ImportProblem[]): ParseResult {
+/**
+ * Plans: a module's outputs, keyed by configuration module and output (`module.a.` + `module.b.id`
+ * for output `id` of the call `b` in module `a`), each with the references of its expression, as
+ * written inside the called module.
+ */
+export type ModuleOutputs = ReadonlyMap<string, readonly string[]>;
+
+export function mapTerraformInstances(instances: readonly TerraformInstance[], problems: ImportProblem[], moduleOutputs: ModuleOutputs = new Map()): ParseResult {
   const resources: CanonicalResource[] = [];
   const mapped: { instance: TerraformInstance; resource: CanonicalResource }[] = [];
   for (const instance of instances) {
@@ -271,7 +278,7 @@ export function mapTerraformInstances(instances: readonly TerraformInstance[], p
     mapped.push({ instance, resource });
   }
   reportDuplicates(resources, problems);
-  resolveRelationships(resources, configurationReferences(mapped));
+  resolveRelationships(resources, configurationReferences(mapped, moduleOutputs));
   return { resources, problems };
 }
 
@@ -496,6 +503,8 @@ const ADDRESS = new RegExp(String.raw`^((?:module\.[A-Za-z0-9_-]+(?:${KEY})?\.)*
 const KEYS = new RegExp(KEY, 'g');
 // A reference inside a module's configuration: TYPE.NAME, maybe an instance key, maybe an attribute.
 const REFERENCE = new RegExp(String.raw`^([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)(${KEY})?(?:\.|$)`);
+// A module's output: module.NAME, maybe an instance key, then the output's name.
+const MODULE_OUTPUT = new RegExp(String.raw`^module\.([A-Za-z0-9_-]+)(${KEY})?\.([A-Za-z0-9_-]+)`);
 
 /** Module instance path (`module.a[0].`), resource (`aws_s3_bucket.b`) and instance key (`[0]`) of an address. */
 export function splitAddress(address: string): { module: string; resource: string; key: string } | null {
@@ -514,7 +523,7 @@ export function configurationModuleOf(modulePath: string): string {
  * module instance; of several (count, for_each), the one with the referrer's own key if there is
  * one, else all.
  */
-function configurationReferences(mapped: readonly { instance: TerraformInstance; resource: CanonicalResource }[]): ConfiguredTargets {
+function configurationReferences(mapped: readonly { instance: TerraformInstance; resource: CanonicalResource }[], moduleOutputs: ModuleOutputs): ConfiguredTargets {
   const result: ConfiguredTargets = new Map();
   const instancesOf = new Map<string, { resource: CanonicalResource; key: string }[]>();
   const parts = new Map<CanonicalResource, { module: string; key: string }>();
@@ -532,18 +541,31 @@ function configurationReferences(mapped: readonly { instance: TerraformInstance;
     for (const reference of referencesOf(resource.type)) {
       // Terraform lists `aws_s3_bucket.b[0].id`, `aws_s3_bucket.b[0]` and `aws_s3_bucket.b` for one
       // reference: the keyed ones, when there are, say which instance.
+      // Module path (as in addresses) + resource → the instance keys the references name.
       const keysByTarget = new Map<string, Set<string | undefined>>();
-      for (const text of referencesAt(instance.expressions, reference.path)) {
-        const match = REFERENCE.exec(text);
-        if (match === null) continue;
-        const [, target = '', key] = match;
-        if (!reference.targets.includes(target.split('.')[0] ?? '')) continue;
-        const keys = keysByTarget.get(target) ?? new Set();
-        keysByTarget.set(target, keys.add(key));
-      }
+      const collect = (texts: readonly string[], modulePath: string, depth: number): void => {
+        for (const text of texts) {
+          const output = MODULE_OUTPUT.exec(text);
+          if (output !== null && depth < 8) {
+            // A module's output: follow its expression's references into the module's instances.
+            const [, call = '', callKey = '', name = ''] = output;
+            const outputs = moduleOutputs.get(`${configurationModuleOf(modulePath)}module.${call}.${name}`) ?? [];
+            const instancesPaths = callKey !== '' ? [`${modulePath}module.${call}${callKey}.`] : moduleInstancesOf(instancesOf, `${modulePath}module.${call}`);
+            for (const path of instancesPaths) collect(outputs, path, depth + 1);
+            continue;
+          }
+          const match = REFERENCE.exec(text);
+          if (match === null) continue;
+          const [, target = '', key] = match;
+          if (!reference.targets.includes(target.split('.')[0] ?? '')) continue;
+          const keys = keysByTarget.get(`${modulePath}${target}`) ?? new Set();
+          keysByTarget.set(`${modulePath}${target}`, keys.add(key));
+        }
+      };
+      collect(referencesAt(instance.expressions, reference.path), own.module, 0);
       const named = new Set<CanonicalResource>();
       for (const [target, keys] of keysByTarget) {
-        const candidates = instancesOf.get(`${own.module}${target}`) ?? [];
+        const candidates = instancesOf.get(target) ?? [];
         const keyed = [...keys].filter((key): key is string => key !== undefined);
         const sameKey = candidates.filter((c) => c.key === own.key);
         const chosen = keyed.length > 0 ? candidates.filter((c) => keyed.includes(c.key)) : sameKey.length > 0 ? sameKey : candidates;
@@ -556,6 +578,17 @@ function configurationReferences(mapped: readonly { instance: TerraformInstance;
     }
   }
   return result;
+}
+
+/** The module instance paths (`module.b.`, `module.b[0].`, …) of a module call (`module.b`) that hold resources. */
+function moduleInstancesOf(instancesOf: ReadonlyMap<string, unknown>, call: string): string[] {
+  const paths = new Set<string>();
+  const instance = new RegExp(String.raw`^${call.replace(/[.[\]\\^$*+?(){}|]/g, '\\$&')}(?:${KEY})?\.`);
+  for (const key of instancesOf.keys()) {
+    const match = instance.exec(key);
+    if (match !== null) paths.add(match[0]);
+  }
+  return [...paths];
 }
 
 /** The `references` of the expressions at a reference path (`ip_configuration[].subnet_id`: a block's attribute). */

@@ -12,6 +12,8 @@ interface PlanDetails {
   expressions: Map<string, Record<string, unknown>>;
   /** Provider name → the attributes its configuration fills on every resource (AWS default_tags: tags_all). */
   providerSet: Map<string, readonly string[]>;
+  /** The references of module outputs, so that a reference to `module.b.id` can name what the output does. */
+  moduleOutputs: Map<string, readonly string[]>;
 }
 
 // Provider settings that fill an attribute of every resource: an unknown value there is the
@@ -44,17 +46,17 @@ export function parseTerraformShow(document: unknown): ParseResult {
     return fail(`not \`terraform show -json\` output: "${isPlan ? 'planned_values' : 'values'}" has no "root_module"`);
   }
 
-  const details: PlanDetails = { changes: new Map(), expressions: new Map(), providerSet: new Map() };
+  const details: PlanDetails = { changes: new Map(), expressions: new Map(), providerSet: new Map(), moduleOutputs: new Map() };
   if (isPlan) {
     readChanges(document.resource_changes, details.changes);
     if (isPlainObject(document.configuration) && isPlainObject(document.configuration.root_module)) {
-      readConfiguration(document.configuration.root_module, '', details.expressions);
+      readConfiguration(document.configuration.root_module, '', details.expressions, details.moduleOutputs);
       readProviderSettings(document.configuration.provider_config, details.providerSet);
     }
   }
   const instances: TerraformInstance[] = [];
   collectModule(values.root_module, isPlan ? 'planned_values.root_module' : 'values.root_module', details, instances, problems);
-  return mapTerraformInstances(instances, problems);
+  return mapTerraformInstances(instances, problems, details.moduleOutputs);
 }
 
 function collectModule(module: Record<string, unknown>, path: string, details: PlanDetails, instances: TerraformInstance[], problems: ImportProblem[]): void {
@@ -120,8 +122,8 @@ function readChanges(changes: unknown, byAddress: Map<string, Record<string, unk
   }
 }
 
-/** Every resource block's `expressions`, through `module_calls`, keyed by configuration module and address. */
-function readConfiguration(module: Record<string, unknown>, modulePath: string, byAddress: Map<string, Record<string, unknown>>): void {
+/** Every resource block's `expressions` and every module output's references, through `module_calls`, keyed by configuration module. */
+function readConfiguration(module: Record<string, unknown>, modulePath: string, byAddress: Map<string, Record<string, unknown>>, outputs: Map<string, readonly string[]>): void {
   if (Array.isArray(module.resources)) {
     for (const resource of module.resources) {
       if (!isPlainObject(resource) || resource.mode === 'data' || typeof resource.address !== 'string' || !isPlainObject(resource.expressions)) continue;
@@ -130,7 +132,13 @@ function readConfiguration(module: Record<string, unknown>, modulePath: string, 
   }
   if (!isPlainObject(module.module_calls)) return;
   for (const [name, call] of Object.entries(module.module_calls)) {
-    if (isPlainObject(call) && isPlainObject(call.module)) readConfiguration(call.module, `${modulePath}module.${name}.`, byAddress);
+    if (!isPlainObject(call) || !isPlainObject(call.module)) continue;
+    readConfiguration(call.module, `${modulePath}module.${name}.`, byAddress, outputs);
+    if (!isPlainObject(call.module.outputs)) continue;
+    for (const [output, declared] of Object.entries(call.module.outputs)) {
+      const references = isPlainObject(declared) && isPlainObject(declared.expression) && Array.isArray(declared.expression.references) ? declared.expression.references : [];
+      outputs.set(`${modulePath}module.${name}.${output}`, references.filter((r): r is string => typeof r === 'string'));
+    }
   }
 }
 
