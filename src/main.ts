@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from './app';
@@ -25,12 +25,17 @@ async function main(): Promise<void> {
   // A broken built-in rule stops the start here, naming its file and rule, rather than at the first audit.
   const catalogue = await loadCatalogue();
   logger.info({ rules: catalogue.rules.length, catalogue_version: catalogue.version }, 'rule catalogue loaded');
-  const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    statementTimeoutMs: config.timeouts.dbStatementMs,
+    connectTimeoutMs: config.timeouts.dbConnectMs,
+  });
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
   await bootstrapFirstOwner(db, config.admin, logger);
 
-  const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
+  const redis = config.redisUrl ? openRedis(config.redisUrl, { commandTimeoutMs: config.timeouts.redisCommandMs }) : undefined;
   redis?.on('error', (error: Error) => logger.error({ err: error }, 'redis error'));
   const jobs = new JobQueue(db, config, logger);
   if (config.runWorkers) await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir });
@@ -46,9 +51,17 @@ async function main(): Promise<void> {
       `fourfold listening on http://localhost:${port}`,
     );
   });
+  server.requestTimeout = config.timeouts.httpRequestMs;
+  server.headersTimeout = config.timeouts.httpHeadersMs;
+  server.keepAliveTimeout = config.timeouts.httpKeepAliveMs;
   answerClientErrors(server, logger);
 
   let stopping = false;
+  // While draining, every answer closes its connection, so no client sends another request on
+  // it that the closing server would never read.
+  server.on('request', (_req, res: ServerResponse) => {
+    if (stopping) res.setHeader('Connection', 'close');
+  });
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;

@@ -181,6 +181,7 @@ function reportFailure(logger: Logger): (error: unknown) => void {
 }
 
 /** A client for `REDIS_URL`; it connects in the background and reconnects by itself. */
-export function openRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 0, connectTimeout: 2000 });
+export function openRedis(url: string, options: { commandTimeoutMs?: number } = {}): Redis {
+  // A command that gets no answer in time fails, and the rate limit counts in this process instead.
+  return new Redis(url, { maxRetriesPerRequest: 0, connectTimeout: 2000, commandTimeout: options.commandTimeoutMs ?? 1000 });
 }
