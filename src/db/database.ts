@@ -78,6 +78,9 @@ export function openDatabase(options: {
     // pool and the next query opens another; without a listener the pool's error event would
     // crash the process instead.
     pool.on('error', () => {});
+    // The same for a connection in use between two statements (inside a transaction): its error
+    // then reaches the next statement, which fails (and answers 503), and the pool drops it.
+    pool.on('connect', (client) => client.on('error', () => {}));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   let dataDir: string | undefined;
