@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
   await bootstrapFirstOwner(db, config.admin, logger);
 
-  const redis = config.redisUrl ? openRedis(config.redisUrl, { commandTimeoutMs: config.timeouts.redisCommandMs }) : undefined;
+  const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   redis?.on('error', (error: Error) => logger.error({ err: error }, 'redis error'));
   const jobs = new JobQueue(db, config, logger);
   if (config.runWorkers) await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir });

@@ -126,6 +126,15 @@ export class PrivateRedis {
     for (let i = 0; i < 100 && !(await canConnect(this.port)); i++) await sleep(50);
   }
 
+  /** SIGSTOP: Redis keeps its connections open and answers nothing, as a hung server does. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
