@@ -1,4 +1,3 @@
-import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from './app';
@@ -6,6 +5,7 @@ import { resolveSigningSecret } from './auth/signing-secret';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
+import { drainable } from './http/drain';
 import { openRedis } from './http/rate-limit-store';
 import { JobQueue } from './jobs/job-queue';
 import { startWorkers } from './workers';
@@ -56,12 +56,9 @@ async function main(): Promise<void> {
   server.keepAliveTimeout = config.timeouts.httpKeepAliveMs;
   answerClientErrors(server, logger);
 
+  const connections = drainable(server);
+
   let stopping = false;
-  // While draining, every answer closes its connection, so no client sends another request on
-  // it that the closing server would never read.
-  server.on('request', (_req, res: ServerResponse) => {
-    if (stopping) res.setHeader('Connection', 'close');
-  });
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -71,7 +68,7 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     forced.unref();
-    await closeServer(server);
+    await connections.drain();
     await jobs.stop(config.shutdownTimeoutMs);
     await redis?.quit();
     await db.destroy();
@@ -80,20 +77,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-}
-
-/** Stops accepting connections and resolves once in-flight requests have been answered. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    // Keep-alive connections would hold close() open until they time out: close each one as
-    // soon as it has no request in flight.
-    const closeIdle = setInterval(() => server.closeIdleConnections(), 100);
-    server.close(() => {
-      clearInterval(closeIdle);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }
 
 main().catch((error: unknown) => {

@@ -213,6 +213,8 @@ export class FourfoldProcess {
 }
 
 export interface Answer {
+  /** When the connection was established (epoch ms); also on the error of a request that got no answer. */
+  connectedAt: number | undefined;
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Record<string, unknown>;
@@ -224,7 +226,9 @@ export interface Answer {
  */
 export function send(port: number, method: string, url: string, options: { token?: string; body?: unknown; timeoutMs?: number } = {}): Promise<Answer> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  let connectedAt: number | undefined;
   return new Promise((resolve, reject) => {
+    const fail = (error: Error) => reject(Object.assign(error, { connectedAt }));
     const req = http.request(
       {
         host: '127.0.0.1',
@@ -249,13 +253,14 @@ export function send(port: number, method: string, url: string, options: { token
           } catch {
             body = { text };
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+          resolve({ connectedAt, status: res.statusCode ?? 0, headers: res.headers, body });
         });
-        res.on('error', reject);
+        res.on('error', fail);
       },
     );
+    req.on('socket', (socket) => socket.once('connect', () => (connectedAt = Date.now())));
     req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in time'), { code: 'TIMEOUT' })));
-    req.on('error', reject);
+    req.on('error', fail);
     req.end(payload);
   });
 }
