@@ -105,11 +105,14 @@ export async function postgresDown(options: PostgresDownOptions, say: Say): Prom
       }
     };
     const readyWhileDown: number[] = [];
+    let stopped = false;
     let readyAgainAt = 0;
     const prober = async () => {
       while (running) {
+        // Only probes sent once PostgreSQL had stopped, and answered before it started again.
+        const sentWhileDown = stopped;
         const answer = await send(port, 'GET', '/ready').catch(() => undefined);
-        if (phase === 'down' && answer) readyWhileDown.push(answer.status);
+        if (sentWhileDown && phase === 'down' && answer) readyWhileDown.push(answer.status);
         if (phase === 'after' && answer?.status === 200 && !readyAgainAt) readyAgainAt = Date.now();
         await sleep(250);
       }
@@ -121,6 +124,7 @@ export async function postgresDown(options: PostgresDownOptions, say: Say): Prom
     say(`stopping PostgreSQL (pg_ctl stop -m fast) for ${options.downSeconds} s`);
     phase = 'down';
     await postgres.stop();
+    stopped = true;
     await sleep(options.downSeconds * 1000);
     say('starting PostgreSQL again');
     await postgres.startServer();

@@ -247,7 +247,7 @@ export function send(port: number, method: string, url: string, options: { token
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
         res.on('end', () => {
-          let body: Record<string, unknown> = {};
+          let body: Record<string, unknown>;
           try {
             body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
           } catch {
@@ -270,7 +270,7 @@ export async function ownerToken(port: number): Promise<string> {
   const login = await send(port, 'POST', '/auth/login', { body: OWNER });
   if (login.status !== 200) throw new Error(`login answered ${login.status}: ${JSON.stringify(login.body)}`);
   const session = login.body.access_token as string;
-  const scopes = ['resources:read', 'resources:write', 'audits:read', 'audits:write', 'findings:read', 'reports:read', 'reports:write'];
+  const scopes = ['resources:read', 'resources:write', 'audits:read', 'audits:write', 'findings:read', 'reports:read', 'reports:write', 'policies:read'];
   const pat = await send(port, 'POST', '/v1/tokens', { token: session, body: { name: 'faults', scopes } });
   if (pat.status !== 201) throw new Error(`token creation answered ${pat.status}: ${JSON.stringify(pat.body)}`);
   return pat.body.token as string;
