@@ -1,7 +1,7 @@
 // Fault scenarios, each on servers of its own (a private PostgreSQL made with initdb/pg_ctl in a
 // temporary directory, a private redis-server; never the shared ones), printing what it does and
 // what it sees. test/faults.test.ts runs a small version of each.
-//   node --import tsx scripts/faults.ts [postgres|worker|redis|sigterm|soak|all ...] [--down-seconds 10] [--resources 20000] [--minutes 10]
+//   node --import tsx scripts/faults.ts [postgres|worker|redis|sigterm|soak|all ...] [--down-seconds 10] [--resources 10000] [--minutes 10]
 import { parseArgs } from 'node:util';
 import { postgresDown } from './faults/postgres-down';
 import { redisDown } from './faults/redis-down';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       'down-seconds': { type: 'string', default: '10' },
-      resources: { type: 'string', default: '20000' },
+      resources: { type: 'string', default: '10000' },
       minutes: { type: 'string', default: '1' },
     },
   });
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
         await postgresDown({ downSeconds: Number(values['down-seconds']), steadySeconds: 5, writers: 4, readers: 2 }, say);
         break;
       case 'worker':
-        await workerKilled({ resources: Number(values.resources), auditTimeoutSeconds: 60, jobTimeoutSeconds: 60 }, say);
+        await workerKilled({ resources: Number(values.resources), auditTimeoutSeconds: 120, jobTimeoutSeconds: 120 }, say);
         break;
       case 'redis':
         await redisDown({ downRequests: 200 }, say);
