@@ -66,7 +66,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     keys: new SigningKeyring(db, signingSecret, config.jwt.ttlSeconds),
     platformAdmins: config.platformAdmins,
   };
-  const rateLimitStores = redis ? redisStores(redis, config.redisKeyPrefix, logger) : postgresStores(db, logger);
+  const rateLimitStores = redis ? redisStores(redis, config.redisKeyPrefix, logger, config.timeouts.redisCommandMs) : postgresStores(db, logger);
   const app = express();
   app.set('trust proxy', config.trustProxy);
   if (config.publicUrl) app.set('public origin', config.publicUrl);

@@ -64,6 +64,23 @@ export interface Config {
   /** Prepended to every key fourfold writes to Redis, so several deployments can share one. */
   redisKeyPrefix: string;
   shutdownTimeoutMs: number;
+  /** Bounds on every wait, so that a slow client or a dependency that stops answering ties nothing up for long. */
+  timeouts: {
+    /** Node's `requestTimeout`: the whole request (headers and body) must arrive within it, else 408. */
+    httpRequestMs: number;
+    /** Node's `headersTimeout`: the request line and headers must arrive within it, else 408. */
+    httpHeadersMs: number;
+    /** How long an idle keep-alive connection stays open (above the load balancer's idle timeout). */
+    httpKeepAliveMs: number;
+    /** PostgreSQL `statement_timeout` of every connection the API's pool opens; a statement over it answers 503. 0 disables. */
+    dbStatementMs: number;
+    /** How long a query waits for a pool connection (or for a new connection to open). */
+    dbConnectMs: number;
+    /** How long a Redis command may take before the rate limits fall back to this process's count. */
+    redisCommandMs: number;
+  };
+  /** How long a job other than an audit may run before its worker is presumed dead and the job retried. */
+  jobTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -176,7 +193,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisUrl,
     redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'fourfold:',
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
+    timeouts: {
+      httpRequestMs: integer('HTTP_REQUEST_TIMEOUT_MS', 60000, 1000, 3600000),
+      httpHeadersMs: integer('HTTP_HEADERS_TIMEOUT_MS', 20000, 1000, 3600000),
+      httpKeepAliveMs: integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 0, 600000),
+      dbStatementMs: integer('DB_STATEMENT_TIMEOUT_MS', 30000, 0, 3600000),
+      dbConnectMs: integer('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600000),
+      redisCommandMs: integer('REDIS_COMMAND_TIMEOUT_MS', 1000, 10, 600000),
+    },
+    jobTimeoutSeconds: integer('JOB_TIMEOUT_SECONDS', 900, 1, 86400),
   };
+  if (config.timeouts.httpHeadersMs > config.timeouts.httpRequestMs) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS must not be above HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }

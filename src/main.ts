@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from './app';
@@ -6,6 +5,7 @@ import { resolveSigningSecret } from './auth/signing-secret';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
+import { drainable } from './http/drain';
 import { openRedis } from './http/rate-limit-store';
 import { JobQueue } from './jobs/job-queue';
 import { startWorkers } from './workers';
@@ -25,7 +25,12 @@ async function main(): Promise<void> {
   // A broken built-in rule stops the start here, naming its file and rule, rather than at the first audit.
   const catalogue = await loadCatalogue();
   logger.info({ rules: catalogue.rules.length, catalogue_version: catalogue.version }, 'rule catalogue loaded');
-  const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    statementTimeoutMs: config.timeouts.dbStatementMs,
+    connectTimeoutMs: config.timeouts.dbConnectMs,
+  });
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
   await bootstrapFirstOwner(db, config.admin, logger);
@@ -46,7 +51,12 @@ async function main(): Promise<void> {
       `fourfold listening on http://localhost:${port}`,
     );
   });
+  server.requestTimeout = config.timeouts.httpRequestMs;
+  server.headersTimeout = config.timeouts.httpHeadersMs;
+  server.keepAliveTimeout = config.timeouts.httpKeepAliveMs;
   answerClientErrors(server, logger);
+
+  const connections = drainable(server);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -58,7 +68,7 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     forced.unref();
-    await closeServer(server);
+    await connections.drain();
     await jobs.stop(config.shutdownTimeoutMs);
     await redis?.quit();
     await db.destroy();
@@ -67,20 +77,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-}
-
-/** Stops accepting connections and resolves once in-flight requests have been answered. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    // Keep-alive connections would hold close() open until they time out: close each one as
-    // soon as it has no request in flight.
-    const closeIdle = setInterval(() => server.closeIdleConnections(), 100);
-    server.close(() => {
-      clearInterval(closeIdle);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }
 
 main().catch((error: unknown) => {

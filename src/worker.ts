@@ -17,7 +17,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = pino({ level: config.logLevel });
-  const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    statementTimeoutMs: config.timeouts.dbStatementMs,
+    connectTimeoutMs: config.timeouts.dbConnectMs,
+  });
   await migrateToLatest(db);
   const jobs = new JobQueue(db, config, logger);
   await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir });

@@ -13,6 +13,19 @@ describe('loadConfig', () => {
     });
   });
 
+  it('bounds every wait by default, and takes other bounds from the environment', () => {
+    expect(loadConfig({}).timeouts).toEqual({ httpRequestMs: 60000, httpHeadersMs: 20000, httpKeepAliveMs: 5000, dbStatementMs: 30000, dbConnectMs: 5000, redisCommandMs: 1000 });
+    expect(loadConfig({}).jobTimeoutSeconds).toBe(900);
+    const config = loadConfig({ DB_STATEMENT_TIMEOUT_MS: '0', HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '2000', JOB_TIMEOUT_SECONDS: '30' });
+    expect(config.timeouts).toMatchObject({ dbStatementMs: 0, httpRequestMs: 5000, httpHeadersMs: 2000 });
+    expect(config.jobTimeoutSeconds).toBe(30);
+  });
+
+  it('refuses a header timeout above the request timeout, and a statement timeout that is not a number', () => {
+    expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '6000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS must not be above HTTP_REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ DB_STATEMENT_TIMEOUT_MS: 'soon' })).toThrow(/DB_STATEMENT_TIMEOUT_MS must be an integer/);
+  });
+
   it('returns a frozen config, nested objects included', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

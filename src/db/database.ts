@@ -55,13 +55,32 @@ const migrations: Record<string, Migration> = {
  * Opens the PostgreSQL server at `databaseUrl`, or else the embedded PGlite database kept in
  * `<dataDir>/pgdata` (`dataDir: null` keeps it in memory, for tests).
  */
-export function openDatabase(options: { databaseUrl?: string; dataDir: string | null }): Db {
+export function openDatabase(options: {
+  databaseUrl?: string;
+  dataDir: string | null;
+  /** PostgreSQL only: `statement_timeout` of every connection (0: none). PGlite runs in this process and has no timer to cancel a statement with. */
+  statementTimeoutMs?: number;
+  /** PostgreSQL only: how long a query waits for a connection from the pool, or for a new one to open. */
+  connectTimeoutMs?: number;
+}): Db {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      // Sent at connection start, so it holds for every statement on every connection, and the
+      // server itself cancels one that runs over (57014), whatever the client does meanwhile.
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+      // A server that vanishes without closing its connections (a network partition) is noticed.
+      keepAlive: true,
+    });
     // An idle connection the server ends (a restart, a terminated backend) is dropped from the
     // pool and the next query opens another; without a listener the pool's error event would
     // crash the process instead.
     pool.on('error', () => {});
+    // The same for a connection in use between two statements (inside a transaction): its error
+    // then reaches the next statement, which fails (and answers 503), and the pool drops it.
+    pool.on('connect', (client) => client.on('error', () => {}));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   let dataDir: string | undefined;

@@ -1,5 +1,6 @@
 import { parse as parseCookies } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { AppError } from '../errors';
 import { isPublic } from './operations';
 import type { Principal } from './principal';
@@ -34,8 +35,10 @@ export function identifyCaller(authenticate: BearerAuthenticator): RequestHandle
       if (presented.token === '') throw new AppError('invalid_token', 'The Authorization header must be "Bearer <token>".');
       res.locals.principal = await authenticate(presented.token, presented.via);
     } catch (error) {
-      if (!(error instanceof AppError)) return next(error);
-      res.locals.credentialsError = error;
+      // A database that does not answer is no verdict on the credentials: the request is still
+      // counted (by IP) and then refused with the 503 (see `requireCredentials`).
+      if (!(error instanceof AppError) && !isDatabaseUnavailable(error)) return next(error);
+      res.locals.credentialsError = error as Error;
     }
     next();
   };

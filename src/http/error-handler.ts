@@ -1,6 +1,15 @@
 import type { ErrorRequestHandler, Request } from 'express';
 import type { components } from '../../generated/openapi';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { AppError, type ErrorCode, type ErrorDetail } from '../errors';
+
+/** The `Retry-After` of a 503: long enough for a restarted or failed-over database to take connections. */
+export const RETRY_AFTER_UNAVAILABLE_SECONDS = 5;
+
+/** The 503 of a request the database could not serve now (down, unreachable, or a statement over its timeout). */
+export function serviceUnavailable(message = 'The database is unavailable or too slow right now; try again shortly.'): AppError {
+  return new AppError('service_unavailable', message, [], { 'Retry-After': String(RETRY_AFTER_UNAVAILABLE_SECONDS) });
+}
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   malformed_json: 400,
@@ -72,6 +81,7 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
 };
 
 function translate(error: LibraryError, req: Request): AppError {
+  if (isDatabaseUnavailable(error)) return serviceUnavailable();
   switch (error.type) {
     case 'entity.parse.failed':
       // Strict JSON parsing refuses a well-formed scalar (`null`, `42`) as if it were malformed.

@@ -160,20 +160,30 @@ export class RecoveringRedisStore extends RedisStore {
 }
 
 /** Counters in Redis, under `<keyPrefix>rl:<budget>:`. */
-export function redisStores(client: Redis, keyPrefix: string, logger: Logger): RateLimitStoreFactory {
+export function redisStores(client: Redis, keyPrefix: string, logger: Logger, commandTimeoutMs = 1000): RateLimitStoreFactory {
   let connectedOnce = client.status === 'ready';
   client.once('ready', () => {
     connectedOnce = true;
   });
-  // Once connected, a lost connection fails commands at once, so requests fall back to the
-  // in-process count without waiting for reconnection attempts; before that, commands wait
-  // for the first connection (the client fails them if that attempt fails).
-  const sendCommand = (command: string, ...args: string[]) =>
-    !connectedOnce || client.status === 'ready'
-      ? (client.call(command, args) as Promise<never>)
-      : Promise.reject(new Error(`Redis is not connected (${client.status})`));
+  // Once connected, a lost connection fails commands at once, and one that gets no answer within
+  // `commandTimeoutMs` fails then, so requests fall back to the in-process count without
+  // waiting for reconnection attempts or a Redis that hangs; before that, commands wait for the
+  // first connection (the client fails them if that attempt fails).
+  const sendCommand = (command: string, ...args: string[]) => {
+    if (!connectedOnce) return client.call(command, args) as Promise<never>;
+    if (client.status !== 'ready') return Promise.reject(new Error(`Redis is not connected (${client.status})`));
+    return withTimeout(client.call(command, args) as Promise<never>, commandTimeoutMs);
+  };
   return (budget) =>
     new FallbackStore(new RecoveringRedisStore({ prefix: `${keyPrefix}rl:${budget}:`, sendCommand }), reportFailure(logger));
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function reportFailure(logger: Logger): (error: unknown) => void {

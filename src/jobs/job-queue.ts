@@ -22,11 +22,9 @@ const DEAD_LETTERS: Partial<Record<QueueName, QueueName>> = {
   [QUEUES.reports]: QUEUES.abandonedReports,
 };
 
-/** How long a job may run before pg-boss considers its worker dead and retries it (audits: AUDIT_TIMEOUT_SECONDS). */
-const EXPIRE_IN_SECONDS = 15 * 60;
 const RETRY_LIMIT = 3;
 
-export type JobQueueSettings = Pick<Config, 'databaseUrl' | 'jobPollingSeconds' | 'jobMaintenanceSeconds' | 'auditTimeoutSeconds'>;
+export type JobQueueSettings = Pick<Config, 'databaseUrl' | 'jobPollingSeconds' | 'jobMaintenanceSeconds' | 'auditTimeoutSeconds' | 'jobTimeoutSeconds' | 'timeouts'>;
 
 /**
  * pg-boss over fourfold's database. It starts on first use, so processes (and test files) that
@@ -41,16 +39,19 @@ export class JobQueue {
 
   constructor(db: Db, settings: JobQueueSettings, logger: Logger) {
     const embedded = embeddedDatabaseOf(db);
+    // pg-boss hands its options to pg.Pool, whose connection wait its types do not list.
+    const poolTimeouts = { connectionTimeoutMillis: settings.timeouts.dbConnectMs };
     const connection: PgBoss.ConstructorOptions = embedded
       ? { db: embeddedExecutor(db, embedded) }
-      : { connectionString: settings.databaseUrl, max: 4, application_name: 'fourfold-jobs' };
+      : { connectionString: settings.databaseUrl, max: 4, application_name: 'fourfold-jobs', ...poolTimeouts };
     this.#boss = new PgBoss({
       ...connection,
       // `schedule: true` runs pg-boss's cron clock in every process that starts the queue; pg-boss
       // lets one of them at a time send each due job, so recurring work runs once however many run.
       schedule: true,
       retryLimit: RETRY_LIMIT,
-      expireInSeconds: EXPIRE_IN_SECONDS,
+      // How long a job may run before pg-boss considers its worker dead and retries it (audits: AUDIT_TIMEOUT_SECONDS).
+      expireInSeconds: settings.jobTimeoutSeconds,
       maintenanceIntervalSeconds: settings.jobMaintenanceSeconds,
     });
     this.#auditTimeoutSeconds = settings.auditTimeoutSeconds;

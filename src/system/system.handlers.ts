@@ -1,5 +1,5 @@
 import { pingDatabase, type Db } from '../db/database';
-import { AppError } from '../errors';
+import { serviceUnavailable } from '../http/error-handler';
 import type { HandlerTable, OperationHandler } from '../http/contract';
 
 export function systemHandlers(db: Db): HandlerTable<'getHealth' | 'getReadiness'> {
@@ -8,7 +8,7 @@ export function systemHandlers(db: Db): HandlerTable<'getHealth' | 'getReadiness
   };
 
   const getReadiness: OperationHandler<'getReadiness'> = async (_req, res) => {
-    if (!(await pingDatabase(db, 2000))) throw new AppError('service_unavailable', 'The database does not answer.');
+    if (!(await pingDatabase(db, 2000))) throw serviceUnavailable('The database does not answer.');
     res.json({ status: 'ready', checks: { database: 'ok' } });
   };
 
