@@ -6,14 +6,16 @@ import type { Member, Principal } from '../http/principal';
 import { AppError } from '../errors';
 import { assertOrganizationActive, findFirstMembershipOfUser } from '../organizations/organizations.service';
 import { findUserByUsername } from '../users/users.service';
-import { deleteExpiredRevocations, findMember, insertRevokedToken, isTokenRevoked } from './auth.repository';
-import { signLoginToken, verifyLoginToken, type TokenSettings } from './login-tokens';
+import { findMember } from './auth.repository';
+import { verifyLoginToken, type TokenSettings } from './login-tokens';
+import { startSession, type SessionClient } from './sessions.service';
+import { touchSession } from './sessions.repository';
 import { verifyPassword } from '../users/passwords';
 import { PLATFORM_SCOPE, SCOPES_BY_ROLE } from './scopes';
 
 const INVALID_CREDENTIALS = 'The username or password is wrong.';
 
-export async function logIn(db: Db, tokens: TokenSettings, username: string, password: string) {
+export async function logIn(db: Db, tokens: TokenSettings, username: string, password: string, client: SessionClient) {
   const user = await findUserByUsername(db, username);
   const passwordMatches = await verifyPassword(user?.password_hash ?? undefined, password);
   if (!user || !passwordMatches) throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
@@ -21,7 +23,7 @@ export async function logIn(db: Db, tokens: TokenSettings, username: string, pas
   if (!membership) throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
   // Told only to those who know the password: a guesser learns nothing of the organization.
   assertOrganizationActive(membership.organization_status);
-  return { accessToken: await signLoginToken(tokens, user.id, membership.organization_id), expiresIn: tokens.ttlSeconds };
+  return startSession(db, tokens, { userId: user.id, organizationId: membership.organization_id }, client);
 }
 
 /** The user and their role in the organization, or undefined when either is gone. */
@@ -48,11 +50,13 @@ export async function authenticateLoginToken(
   via: Principal['via'],
 ): Promise<Principal> {
   const claims = await verifyLoginToken(tokens, token);
-  const [member, revoked] = await Promise.all([
+  const [member, active] = await Promise.all([
     requireActiveMember(db, claims.organizationId, claims.userId),
-    isTokenRevoked(db, claims.jti),
+    touchSession(db, claims.jti, claims.userId, new Date()),
   ]);
-  if (revoked) throw new AppError('invalid_token', 'The token has been revoked by logging out.');
+  if (!active) {
+    throw new AppError('invalid_token', 'The session of this token has ended: it was logged out, or revoked by a password change or by signing out everywhere. Log in again.');
+  }
   return {
     userId: member.user_id,
     organizationId: member.organization_id,
@@ -78,13 +82,6 @@ export async function browserSession(db: Db, tokens: TokenSettings, req: Request
     if (error instanceof AppError) return undefined;
     throw error;
   }
-}
-
-/** Revokes the login token behind the request; other credentials are revoked where they are managed. */
-export async function logOut(db: Db, principal: Principal): Promise<void> {
-  if (principal.credential.kind !== 'session') return;
-  await insertRevokedToken(db, principal.credential.id, principal.credential.expiresAt);
-  await deleteExpiredRevocations(db, new Date());
 }
 
 /** Platform operators: granted by the command line, or named in PLATFORM_ADMINS. */
