@@ -84,6 +84,18 @@ describe('GET /v1/me/sessions', () => {
     expect(next.body.data.map((s: { id: string }) => s.id)).toEqual([sessions[1]!.id]);
   });
 
+  it('records when each session was last used, writing at most once a minute', async () => {
+    const member = await memberWithSessions(1);
+    const lastUsed = async () => Date.parse((await request(t.app).get('/v1/me/sessions').set(as(member.token))).body.data[0].last_used_at as string);
+    const setLastUsed = (at: Date) => t.db.updateTable('sessions').set({ last_used_at: at }).where('user_id', '=', member.userId).execute();
+
+    const recently = new Date(Math.floor(Date.now() / 1000) * 1000 - 30_000);
+    await setLastUsed(recently);
+    expect(await lastUsed()).toBe(recently.getTime());
+    await setLastUsed(new Date(Date.now() - 3600_000));
+    expect(Date.now() - (await lastUsed())).toBeLessThan(30_000);
+  });
+
   it('takes a login session only: a personal access token gets 403', async () => {
     const pat = await t.createPat(owner, ['findings:read']);
     expectError(await request(t.app).get('/v1/me/sessions').set(as(pat.secret)), 403, 'forbidden');
