@@ -7,7 +7,8 @@ import { consent, pkce, registerClient, tokenRequest } from './support/oauth';
 
 // Login sessions, signing out everywhere, and credentials that die with the password (issue 16).
 
-const t = useTestApp();
+// The owner is a platform operator and sign-up is on, so every operation that answers a secret can be called.
+const t = useTestApp({ SIGNUP_ENABLED: 'true', PLATFORM_ADMINS: OWNER.username });
 const MEMBER_PASSWORD = 'member-password-0123456789';
 const REDIRECT = 'https://app.example.com/callback';
 let owner: string;
@@ -246,7 +247,7 @@ describe('POST /v1/me/password', () => {
 });
 
 describe('Cache-Control: no-store on answers that carry a secret', () => {
-  it('is sent by login (also when refused), token, client and invitation creation, invitation acceptance and the OAuth token endpoint', async () => {
+  it('is sent by login (also when refused), sign-up, token, client, member and organization creation, invitation acceptance and the OAuth token endpoint', async () => {
     expectNoStore(await request(t.app).post('/auth/login').send(OWNER).expect(200));
     expectNoStore(await request(t.app).post('/auth/login').send({ ...OWNER, password: 'wrong-password' }).expect(401));
     expectNoStore(await request(t.app).post('/v1/tokens').set(as(owner)).send({ name: 'ci', scopes: ['findings:read'] }).expect(201));
@@ -261,6 +262,19 @@ describe('Cache-Control: no-store on answers that carry a secret', () => {
     expectNoStore(invited);
     expectNoStore(
       await request(t.app).post('/auth/invitations/accept').send({ invitation_token: invited.body.invitation.token, password: 'an-invited-password-0123' }).expect(200),
+    );
+    expectNoStore(
+      await request(t.app)
+        .post('/v1/platform/organizations')
+        .set(as(owner))
+        .send({ name: 'No Store Corp', slug: 'no-store', owner: { username: 'no-store-owner' } })
+        .expect(201),
+    );
+    expectNoStore(
+      await request(t.app)
+        .post('/auth/signup')
+        .send({ organization_name: 'Signed Up', slug: 'signed-up', username: 'signed-up-owner', password: 'a-signed-up-password-0123' })
+        .expect(201),
     );
     const member = await memberWithSessions(1);
     const app = await oauthGrant(member.token);
