@@ -54,8 +54,8 @@ describe.each(operations)('%s', (_name, operation) => {
     expect(successes.length).toBeGreaterThan(0);
     for (const [, ref] of successes) {
       const headers = resolve(ref).headers ?? {};
-      expect(resolve(headers['Cache-Control']!).schema).toEqual({ type: 'string', const: 'no-store' });
-      expect(resolve(headers.Pragma!).schema).toEqual({ type: 'string', const: 'no-cache' });
+      expect(resolve<OpenAPIV3_1.HeaderObject>(headers['Cache-Control']!).schema).toEqual({ type: 'string', const: 'no-store' });
+      expect(resolve<OpenAPIV3_1.HeaderObject>(headers.Pragma!).schema).toEqual({ type: 'string', const: 'no-cache' });
     }
   });
 

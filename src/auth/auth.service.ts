@@ -36,7 +36,10 @@ export function findMembership(db: Db, organizationId: string, userId: string): 
  * member, `organization_suspended` when their organization is suspended.
  */
 export async function requireActiveMember(db: Db, organizationId: string, userId: string): Promise<Member> {
-  const member = await findMember(db, organizationId, userId);
+  return activeMember(await findMember(db, organizationId, userId));
+}
+
+function activeMember(member: Member | undefined): Member {
   if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
   assertOrganizationActive(member.organization_status);
   return member;
@@ -50,13 +53,15 @@ export async function authenticateLoginToken(
   via: Principal['via'],
 ): Promise<Principal> {
   const claims = await verifyLoginToken(tokens, token);
-  const [member, active] = await Promise.all([
-    requireActiveMember(db, claims.organizationId, claims.userId),
+  const [found, active] = await Promise.all([
+    findMember(db, claims.organizationId, claims.userId),
     touchSession(db, claims.jti, claims.userId, new Date()),
   ]);
+  // An ended session is refused as such (401) even where the organization is suspended (403).
   if (!active) {
     throw new AppError('invalid_token', 'The session of this token has ended: it was logged out, or revoked by a password change or by signing out everywhere. Log in again.');
   }
+  const member = activeMember(found);
   return {
     userId: member.user_id,
     organizationId: member.organization_id,
