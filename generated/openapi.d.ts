@@ -93,6 +93,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out everywhere
+         * @description Ends every login session of yours, in every organization you belong to, this one included,
+         *     and clears the session cookie: each of their tokens answers `401 invalid_token` from the
+         *     next request. Your personal access tokens and OAuth app authorizations stay, unless the body
+         *     says `include_tokens: true`. The body is optional. The answer counts what was revoked.
+         *
+         *     Takes a login session only (`403 forbidden` for a personal access token or an OAuth token).
+         *     To end one session, use `DELETE /v1/me/sessions/{id}`; to end only this one, `POST /auth/logout`.
+         */
+        post: operations["revokeAllSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/invitations/accept": {
         parameters: {
             query?: never;
@@ -130,6 +156,89 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change your password
+         * @description Sets a new password after checking the current one. A wrong `current_password` answers
+         *     `422 validation_failed` naming `body.current_password`, and nothing changes; the new one
+         *     follows the same rule as at sign-up and invitation (at least 12 characters, else `422`).
+         *
+         *     Credentials die with the old password, in every organization you belong to: every other
+         *     login session of yours ends at once, and unless `keep_tokens` is `true` so do your personal
+         *     access tokens and your OAuth app authorizations (with every access and refresh token issued
+         *     under them). The session that makes this request stays valid, so you stay signed in where
+         *     you are; no new token is issued. The answer counts what was revoked.
+         *
+         *     Takes a login session only (`403 forbidden` for a personal access token or an OAuth token).
+         *     Checking the current password spends the login budgets of your username and IP, like
+         *     `POST /auth/login` (`429 rate_limited` once spent).
+         */
+        post: operations["updatePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your login sessions
+         * @description Your login sessions in this organization that have not expired or ended, newest first:
+         *     when each began and was last used, when it expires, the user agent and address it logged
+         *     in from, and which one is making this request (`current: true`). Takes a login session only.
+         */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The session's id.
+                 * @example ses_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["sessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one of your login sessions
+         * @description Ends one of your login sessions (say, on a lost laptop): its token answers
+         *     `401 invalid_token` from the next request. Ending the current one is a logout, and clears
+         *     the session cookie. Another user's session, or one already ended or expired, answers `404`.
+         *     Takes a login session only.
+         */
+        delete: operations["revokeSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2464,6 +2573,65 @@ export interface components {
             /** @description The scopes these credentials hold, capped by the role; `platform:admin` only for the login sessions of platform operators. */
             scopes: components["schemas"]["Scope"][];
         };
+        /** @example ses_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        SessionId: string;
+        /** @description A login session (from `POST /auth/login`, sign-up, an accepted invitation or the OAuth login form); its login token's `jti` is its id. */
+        Session: {
+            id: components["schemas"]["SessionId"];
+            /** @description When the user logged in. */
+            created_at: components["schemas"]["Timestamp"];
+            /** @description When a request last came with it, to the minute. */
+            last_used_at: components["schemas"]["Timestamp"];
+            /** @description When its login token expires. */
+            expires_at: components["schemas"]["Timestamp"];
+            /** @description The `User-Agent` of the login request, as sent (at most 512 characters); `null` when none came. */
+            user_agent: string | null;
+            /** @description The client's IP address at login (behind a trusted proxy, the one it forwarded); `null` when it was not an IP address. */
+            ip_address: string | null;
+            /** @description Whether it is the session that made this request. */
+            current: boolean;
+        };
+        SessionList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["Session"][];
+        };
+        PasswordChange: {
+            /** Format: password */
+            current_password: string;
+            new_password: components["schemas"]["NewPassword"];
+            /**
+             * @description Keep your personal access tokens and OAuth app authorizations; by default they are revoked with the password.
+             * @default false
+             */
+            keep_tokens: boolean;
+        };
+        SignOutEverywhere: {
+            /**
+             * @description Also revoke your personal access tokens and OAuth app authorizations.
+             * @default false
+             */
+            include_tokens: boolean;
+        };
+        /** @description How many credentials of the user were revoked, in every organization they belong to. */
+        RevokedCredentials: {
+            /**
+             * Format: int32
+             * @description Login sessions ended (those that had not expired).
+             */
+            sessions: number;
+            /**
+             * Format: int32
+             * @description Personal access tokens revoked.
+             */
+            personal_access_tokens: number;
+            /**
+             * Format: int32
+             * @description OAuth app authorizations withdrawn, each with every code, access and refresh token issued under it.
+             */
+            oauth_authorizations: number;
+        };
+        CredentialsRevoked: {
+            revoked: components["schemas"]["RevokedCredentials"];
+        };
         /**
          * @description A compliance framework the built-in rules map to: the CIS AWS Foundations Benchmark, AWS Foundational Security Best Practices, the CIS Azure and GCP Foundations Benchmarks, SOC 2, PCI DSS.
          * @enum {string}
@@ -3612,6 +3780,11 @@ export interface components {
          */
         cursor: string;
         /**
+         * @description The session's id.
+         * @example ses_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        sessionId: components["schemas"]["SessionId"];
+        /**
          * @description The report's id.
          * @example rpt_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
@@ -3619,6 +3792,18 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /**
+         * @description `no-store` on every answer of an operation marked `x-no-store`, whose answers carry a
+         *     secret (a login token, a personal access token, a client secret, an invitation token): no
+         *     cache, shared or the browser's, may keep it.
+         * @example no-store
+         */
+        "Cache-Control": "no-store";
+        /**
+         * @description `no-cache`, with `Cache-Control: no-store`, for HTTP/1.0 caches (RFC 6749 §5.1).
+         * @example no-cache
+         */
+        Pragma: "no-cache";
         /**
          * @description Present, `true`, on an answer replayed for a request sent again with the same `Idempotency-Key`.
          * @example true
@@ -3729,6 +3914,8 @@ export interface operations {
             /** @description Logged in. */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -3788,6 +3975,48 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    revokeAllSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SignOutEverywhere"];
+            };
+        };
+        responses: {
+            /** @description Signed out everywhere; what was revoked. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description Expires the session cookie.
+                     * @example fourfold_session=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax
+                     */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialsRevoked"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     acceptInvitation: {
         parameters: {
             query?: never;
@@ -3804,6 +4033,8 @@ export interface operations {
             /** @description The invitation is accepted and the member logged in. */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -3854,6 +4085,127 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updatePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description The password is changed; what was revoked with the old one. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialsRevoked"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of sessions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The session's id.
+                 * @example ses_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["sessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description When the session ended is the current one, expires the session cookie.
+                     * @example fourfold_session=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax
+                     */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3991,6 +4343,8 @@ export interface operations {
             /** @description The member was added. */
             201: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -4195,6 +4549,8 @@ export interface operations {
             /** @description The token, with its secret, shown this once. */
             201: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -5365,6 +5721,8 @@ export interface operations {
             /** @description Logged in: back to the authorization request. */
             303: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -5433,15 +5791,12 @@ export interface operations {
             /** @description Tokens. */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    /**
-                     * @description Always `no-store`: the body holds credentials.
-                     * @example no-store
-                     */
-                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5560,15 +5915,12 @@ export interface operations {
             /** @description What the token is. */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    /**
-                     * @description Always `no-store`: the body holds credentials.
-                     * @example no-store
-                     */
-                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5667,6 +6019,8 @@ export interface operations {
             /** @description Registered; keep the secret now. */
             201: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -7325,6 +7679,8 @@ export interface operations {
             /** @description The organization and its owner were created. */
             201: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -7488,6 +7844,8 @@ export interface operations {
             /** @description The organization exists and its owner is logged in. */
             201: {
                 headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Pragma: components["headers"]["Pragma"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];

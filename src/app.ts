@@ -8,6 +8,7 @@ import { accountHandlers } from './accounts/accounts.handlers';
 import { auditHandlers } from './audits/audits.handlers';
 import { authHandlers } from './auth/auth.handlers';
 import { complianceHandlers } from './compliance/compliance.handlers';
+import { credentialHandlers } from './credentials/credentials.handlers';
 import type { TokenSettings } from './auth/login-tokens';
 import { authenticateLoginToken } from './auth/auth.service';
 import { SigningKeyring } from './auth/signing-keys';
@@ -20,6 +21,7 @@ import { dispatchOperations } from './http/dispatch';
 import { identifyCaller, requireCredentials, requireScopes, type BearerAuthenticator } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
 import { replayIdempotentRequests } from './http/idempotency';
+import { forbidStoringSecrets } from './http/no-store';
 import { loadOpenApiDocument } from './http/openapi-document';
 import { oauthAdminHandlers } from './oauth/oauth-admin.handlers';
 import { oauthFormParser, oauthHandlers } from './oauth/oauth.handlers';
@@ -80,6 +82,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   );
   const operations = new OperationIndex(document);
   app.use(resolveOperation(operations));
+  app.use(forbidStoringSecrets);
   app.use(identifyCaller(bearerAuthenticator(db, tokens)));
   app.use(rateLimitPerCaller(config.rateLimits, rateLimitStores, logger));
   app.use(requireKnownOperation);
@@ -109,6 +112,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...systemHandlers(db),
     ...docsHandlers(),
     ...authHandlers(db, tokens),
+    ...credentialHandlers(db),
     ...organizationHandlers(db),
     ...memberHandlers(db, tokens),
     ...tokenHandlers(db, { allowNoExpiry: config.patAllowNoExpiry }),

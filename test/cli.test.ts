@@ -140,15 +140,35 @@ describe('fourfold (spawned)', () => {
     expect({ count: all.body.data.length, has_more: all.body.has_more }).toEqual({ count: seeded.json.findings, has_more: false });
   });
 
+  // Credentials die with the password; the next test's reset revokes what this one keeps.
+  let keptPat: string;
+  let sessionAfterReset: string;
+  it('resets a password with --keep-tokens: the old session answers 401, the token keeps working, and it prints what it revoked', async () => {
+    const { app: before } = await app();
+    const session = await logInAs(before, 'cli-owner', owner.password);
+    keptPat = (await request(before).post('/v1/tokens').set(as(session)).send({ name: 'ci', scopes: ['findings:read'] }).expect(201)).body.token as string;
+
+    const kept = await fourfold(['user', 'reset-password', 'cli-owner', '--keep-tokens']);
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).toMatch(/revoked: [1-9]\d* login session\(s\), 0 personal access token\(s\), 0 OAuth app authorization\(s\) \(--keep-tokens/);
+    owner.password = /\(shown only now\): (\S+)/.exec(kept.stdout)![1]!;
+    const { app: after } = await app();
+    expectError(await request(after).get('/v1/me').set(as(session)), 401, 'invalid_token');
+    await request(after).get('/v1/me').set(as(keptPat)).expect(200);
+    sessionAfterReset = await logInAs(after, 'cli-owner', owner.password);
+  }, 120_000);
+
   it('resets a password, grants the platform operator role, and suspends an organization', async () => {
     const reset = await fourfold(['user', 'reset-password', 'cli-owner', '--json']);
     expect(reset.code).toBe(0);
     const password = reset.json.password as string;
     expect(password).not.toBe(owner.password);
+    expect(reset.json.revoked).toEqual({ sessions: 1, personal_access_tokens: 1, oauth_authorizations: 0 });
     expect(await fourfold(['platform-admin', 'grant', 'DEMO'])).toMatchObject({ code: 0, stdout: 'DEMO is now a platform operator\n' });
     expect(await fourfold(['org', 'suspend', owner.id])).toMatchObject({ code: 0, stdout: `${owner.id} is suspended\n` });
 
     const { app: after } = await app();
+    for (const token of [sessionAfterReset, keptPat]) expectError(await request(after).get('/v1/me').set(as(token)), 401, 'invalid_token');
     expectError(await request(after).post('/auth/login').send({ username: 'cli-owner', password: owner.password }), 401, 'invalid_credentials');
     expectError(await request(after).post('/auth/login').send({ username: 'cli-owner', password }), 403, 'organization_suspended');
     const operator = await logInAs(after, 'demo', DEMO_PASSWORD);

@@ -48,6 +48,17 @@ describe.each(operations)('%s', (_name, operation) => {
     }
   });
 
+  it('declares Cache-Control: no-store and Pragma on its successful answers when marked x-no-store', () => {
+    if ((operation as { 'x-no-store'?: boolean })['x-no-store'] !== true) return;
+    const successes = Object.entries(operation.responses ?? {}).filter(([status]) => /^[23]/.test(status));
+    expect(successes.length).toBeGreaterThan(0);
+    for (const [, ref] of successes) {
+      const headers = resolve(ref).headers ?? {};
+      expect(resolve<OpenAPIV3_1.HeaderObject>(headers['Cache-Control']!).schema).toEqual({ type: 'string', const: 'no-store' });
+      expect(resolve<OpenAPIV3_1.HeaderObject>(headers.Pragma!).schema).toEqual({ type: 'string', const: 'no-cache' });
+    }
+  });
+
   it('lists the same known scopes for every security scheme it accepts', () => {
     const known = Object.keys(
       (document.components?.securitySchemes?.oauth2 as OpenAPIV3_1.OAuth2SecurityScheme).flows.authorizationCode!.scopes,

@@ -1,24 +1,6 @@
 import type { Db } from '../db/database';
 import type { Member } from '../http/principal';
 
-export async function insertRevokedToken(db: Db, jti: string, expiresAt: Date): Promise<void> {
-  await db
-    .insertInto('revoked_tokens')
-    .values({ jti, expires_at: expiresAt })
-    .onConflict((oc) => oc.column('jti').doNothing())
-    .execute();
-}
-
-export async function isTokenRevoked(db: Db, jti: string): Promise<boolean> {
-  const row = await db.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti).executeTakeFirst();
-  return row !== undefined;
-}
-
-/** Revocations of tokens that have expired anyway are dead weight. */
-export async function deleteExpiredRevocations(db: Db, now: Date): Promise<void> {
-  await db.deleteFrom('revoked_tokens').where('expires_at', '<', now).execute();
-}
-
 /** The user and their role in the organization, or nothing when either is gone. */
 export function findMember(db: Db, organizationId: string, userId: string): Promise<Member | undefined> {
   return db

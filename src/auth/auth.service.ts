@@ -6,14 +6,16 @@ import type { Member, Principal } from '../http/principal';
 import { AppError } from '../errors';
 import { assertOrganizationActive, findFirstMembershipOfUser } from '../organizations/organizations.service';
 import { findUserByUsername } from '../users/users.service';
-import { deleteExpiredRevocations, findMember, insertRevokedToken, isTokenRevoked } from './auth.repository';
-import { signLoginToken, verifyLoginToken, type TokenSettings } from './login-tokens';
+import { findMember } from './auth.repository';
+import { verifyLoginToken, type TokenSettings } from './login-tokens';
+import { startSession, type SessionClient } from './sessions.service';
+import { touchSession } from './sessions.repository';
 import { verifyPassword } from '../users/passwords';
 import { PLATFORM_SCOPE, SCOPES_BY_ROLE } from './scopes';
 
 const INVALID_CREDENTIALS = 'The username or password is wrong.';
 
-export async function logIn(db: Db, tokens: TokenSettings, username: string, password: string) {
+export async function logIn(db: Db, tokens: TokenSettings, username: string, password: string, client: SessionClient) {
   const user = await findUserByUsername(db, username);
   const passwordMatches = await verifyPassword(user?.password_hash ?? undefined, password);
   if (!user || !passwordMatches) throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
@@ -21,7 +23,7 @@ export async function logIn(db: Db, tokens: TokenSettings, username: string, pas
   if (!membership) throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
   // Told only to those who know the password: a guesser learns nothing of the organization.
   assertOrganizationActive(membership.organization_status);
-  return { accessToken: await signLoginToken(tokens, user.id, membership.organization_id), expiresIn: tokens.ttlSeconds };
+  return startSession(db, tokens, { userId: user.id, organizationId: membership.organization_id }, client);
 }
 
 /** The user and their role in the organization, or undefined when either is gone. */
@@ -34,7 +36,10 @@ export function findMembership(db: Db, organizationId: string, userId: string): 
  * member, `organization_suspended` when their organization is suspended.
  */
 export async function requireActiveMember(db: Db, organizationId: string, userId: string): Promise<Member> {
-  const member = await findMember(db, organizationId, userId);
+  return activeMember(await findMember(db, organizationId, userId));
+}
+
+function activeMember(member: Member | undefined): Member {
   if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
   assertOrganizationActive(member.organization_status);
   return member;
@@ -48,11 +53,15 @@ export async function authenticateLoginToken(
   via: Principal['via'],
 ): Promise<Principal> {
   const claims = await verifyLoginToken(tokens, token);
-  const [member, revoked] = await Promise.all([
-    requireActiveMember(db, claims.organizationId, claims.userId),
-    isTokenRevoked(db, claims.jti),
+  const [found, active] = await Promise.all([
+    findMember(db, claims.organizationId, claims.userId),
+    touchSession(db, claims.jti, claims.userId, new Date()),
   ]);
-  if (revoked) throw new AppError('invalid_token', 'The token has been revoked by logging out.');
+  // An ended session is refused as such (401) even where the organization is suspended (403).
+  if (!active) {
+    throw new AppError('invalid_token', 'The session of this token has ended: it was logged out, or revoked by a password change or by signing out everywhere. Log in again.');
+  }
+  const member = activeMember(found);
   return {
     userId: member.user_id,
     organizationId: member.organization_id,
@@ -78,13 +87,6 @@ export async function browserSession(db: Db, tokens: TokenSettings, req: Request
     if (error instanceof AppError) return undefined;
     throw error;
   }
-}
-
-/** Revokes the login token behind the request; other credentials are revoked where they are managed. */
-export async function logOut(db: Db, principal: Principal): Promise<void> {
-  if (principal.credential.kind !== 'session') return;
-  await insertRevokedToken(db, principal.credential.id, principal.credential.expiresAt);
-  await deleteExpiredRevocations(db, new Date());
 }
 
 /** Platform operators: granted by the command line, or named in PLATFORM_ADMINS. */

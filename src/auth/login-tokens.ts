@@ -1,5 +1,4 @@
 import jwt from 'jsonwebtoken';
-import { ulid } from 'ulidx';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import type { SigningKeyring } from './signing-keys';
@@ -20,17 +19,26 @@ export interface LoginTokenClaims {
   expiresAt: Date;
 }
 
-export async function signLoginToken(settings: TokenSettings, userId: string, organizationId: string): Promise<string> {
+/** Signs the login token of a session: its `jti` is the session's id, its expiry `ttlSeconds` after `issuedAt`. */
+export async function signLoginToken(
+  settings: TokenSettings,
+  session: { id: string; userId: string; organizationId: string; issuedAt: Date },
+): Promise<string> {
   const { kid, key } = await settings.keys.signingKey();
-  return jwt.sign({ org: organizationId }, key, {
+  return jwt.sign({ org: session.organizationId, iat: Math.floor(session.issuedAt.getTime() / 1000) }, key, {
     ...(kid ? { keyid: kid } : {}),
     algorithm: settings.algorithm,
     issuer: settings.issuer,
     audience: settings.audience,
-    subject: userId,
+    subject: session.userId,
     expiresIn: settings.ttlSeconds,
-    jwtid: ulid(),
+    jwtid: session.id,
   });
+}
+
+/** When a token signed at `issuedAt` expires: JWT times are whole seconds. */
+export function loginTokenExpiry(settings: TokenSettings, issuedAt: Date): Date {
+  return new Date((Math.floor(issuedAt.getTime() / 1000) + settings.ttlSeconds) * 1000);
 }
 
 /** Verifies signature, algorithm, issuer, audience and expiry; throws 401-class AppErrors. */

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { SESSION_COOKIE } from '../http/authenticate';
+import type { SessionClient } from './sessions.service';
 
 function cookieOptions(req: Request) {
   return { httpOnly: true, sameSite: 'lax' as const, secure: req.secure, path: '/' };
@@ -12,4 +13,9 @@ export function setSessionCookie(req: Request, res: Response, token: string, exp
 
 export function clearSessionCookie(req: Request, res: Response): void {
   res.clearCookie(SESSION_COOKIE, cookieOptions(req));
+}
+
+/** What a new session records of the client that opened it. */
+export function sessionClientOf(req: Request): SessionClient {
+  return { userAgent: req.get('user-agent') ?? null, ipAddress: req.ip ?? null };
 }

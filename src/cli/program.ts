@@ -6,7 +6,7 @@ import { AppError } from '../errors';
 import { JobQueue } from '../jobs/job-queue';
 import { toPlatformOrganization } from '../platform/platform.mapper';
 import { changeOrganization, createOrganization, listPlatformOrganizations, setPlatformAdmin } from '../platform/platform.service';
-import { resetPassword } from '../users/users.service';
+import { resetPassword } from '../credentials/credentials.service';
 import { cliLogger, withContext } from './cli-context';
 import { seedDemo } from './seed-demo';
 
@@ -143,14 +143,20 @@ export function buildProgram(): Command {
   const user = program.command('user').description('manage users').addHelpText('after', EXIT_CODES);
   user
     .command('reset-password <username>')
-    .description('give a user a new generated password, printed once')
+    .description('give a user a new generated password, printed once; ends their login sessions and revokes their tokens and app authorizations')
+    .option('--keep-tokens', 'keep their personal access tokens and OAuth app authorizations (login sessions end all the same)')
     .action(
-      action(program, (username: string) =>
+      action(program, (username: string, options: { keepTokens?: boolean }) =>
         withContext(async ({ db }) => {
-          const reset = await resetPassword(db, username);
+          const reset = await resetPassword(db, username, { keepTokens: options.keepTokens === true });
+          const { revoked } = reset;
           return {
-            json: { user_id: reset.userId, username: reset.username, password: reset.password },
-            text: `new password of ${reset.username} (shown only now): ${reset.password}`,
+            json: { user_id: reset.userId, username: reset.username, password: reset.password, revoked },
+            text: [
+              `new password of ${reset.username} (shown only now): ${reset.password}`,
+              `revoked: ${revoked.sessions} login session(s), ${revoked.personal_access_tokens} personal access token(s), ${revoked.oauth_authorizations} OAuth app authorization(s)` +
+                (options.keepTokens ? ' (--keep-tokens: tokens and app authorizations kept)' : ''),
+            ].join('\n'),
           };
         }),
       ),

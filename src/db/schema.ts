@@ -38,10 +38,17 @@ export interface MembershipsTable {
 }
 
 /** Login JWTs revoked by logout before they expire; a row is useless once `expires_at` has passed. */
-export interface RevokedTokensTable {
-  jti: string;
+/** A login session: its id is the `jti` of its JWT, which is accepted only while the row exists. */
+export interface SessionsTable {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  created_at: CreatedAt;
+  /** Updated at most once a minute, by the requests the session authenticates. */
+  last_used_at: ColumnType<Date, never, Date>;
   expires_at: Date;
-  revoked_at: CreatedAt;
+  user_agent: string | null;
+  ip_address: string | null;
 }
 
 export interface InvitationsTable {
@@ -430,7 +437,7 @@ export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
   memberships: MembershipsTable;
-  revoked_tokens: RevokedTokensTable;
+  sessions: SessionsTable;
   invitations: InvitationsTable;
   personal_access_tokens: PersonalAccessTokensTable;
   accounts: AccountsTable;
@@ -465,6 +472,7 @@ export interface SigningKeysTable {
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
 export type UserRow = Selectable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
 export type NewUser = Insertable<UsersTable>;
 export type PersonalAccessTokenRow = Selectable<PersonalAccessTokensTable>;
 export type AccountRow = Selectable<AccountsTable>;

@@ -21,6 +21,8 @@ export interface Operation {
   credentialKinds: string[] | undefined;
   /** Whether a retry with the same `Idempotency-Key` replays the first answer (`x-idempotent`). */
   idempotent: boolean;
+  /** Whether its answers carry a secret, so no cache may keep them (`x-no-store`). */
+  noStore: boolean;
 }
 
 interface PathEntry {
@@ -56,6 +58,7 @@ export class OperationIndex {
           bodyLimit: (op as { 'x-body-limit'?: string })['x-body-limit'] === 'import' ? 'import' : 'default',
           credentialKinds: (op as { 'x-credential-kinds'?: string[] })['x-credential-kinds'],
           idempotent: (op as { 'x-idempotent'?: boolean })['x-idempotent'] === true,
+          noStore: (op as { 'x-no-store'?: boolean })['x-no-store'] === true,
           rateLimitBudget: rateLimitBudgetOf(op as { 'x-rate-limit-budget'?: unknown }, `${method.toUpperCase()} ${template}`),
         });
       }

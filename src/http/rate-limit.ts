@@ -68,7 +68,7 @@ export function rateLimitPerCaller(
 
 /**
  * The extra budgets of the operations the spec marks `x-rate-limit-budget: login` (every form
- * that checks a password), against password guessing; they need the parsed,
+ * that checks a password, including a password change's current one), against password guessing; they need the parsed,
  * validated body, so they run after the request validator:
  * - `login-username`: attempts per username (lower-cased, as usernames are case-insensitive),
  *   from any IP, so spreading guesses over many addresses does not help. The default, 10 per
@@ -95,7 +95,8 @@ export function rateLimitLogin(settings: Config['rateLimits'], stores: RateLimit
       limit: settings.loginPerUsername,
       windowMs,
       key: (req, res) => {
-        const username = (req.body as { username?: unknown } | undefined)?.username;
+        // A signed-in caller proving their password again (a password change) spends their own budget.
+        const username = (req.body as { username?: unknown } | undefined)?.username ?? res.locals.principal?.member.username;
         return isLogin(res) && typeof username === 'string' ? username.toLowerCase() : undefined;
       },
     },

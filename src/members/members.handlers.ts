@@ -1,4 +1,4 @@
-import { setSessionCookie } from '../auth/session-cookie';
+import { sessionClientOf, setSessionCookie } from '../auth/session-cookie';
 import type { TokenSettings } from '../auth/login-tokens';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
@@ -45,7 +45,7 @@ export function memberHandlers(db: Db, tokens: TokenSettings): HandlerTable<'lis
   };
 
   const acceptInvitationHandler: OperationHandler<'acceptInvitation'> = async (req, res) => {
-    const { accessToken, expiresIn } = await acceptInvitation(db, tokens, req.body.invitation_token, req.body.password);
+    const { accessToken, expiresIn } = await acceptInvitation(db, tokens, req.body.invitation_token, req.body.password, sessionClientOf(req));
     setSessionCookie(req, res, accessToken, expiresIn);
     res.json({ access_token: accessToken, token_type: 'bearer', expires_in: expiresIn });
   };

@@ -1,6 +1,7 @@
 import { findMembership } from '../auth/auth.service';
 import type { Principal } from '../http/principal';
-import { signLoginToken, type TokenSettings } from '../auth/login-tokens';
+import type { TokenSettings } from '../auth/login-tokens';
+import { startSession, type SessionClient } from '../auth/sessions.service';
 import { hashPassword } from '../users/passwords';
 import type { Role } from '../auth/scopes';
 import type { Db, Trx } from '../db/database';
@@ -82,7 +83,7 @@ export async function removeMember(db: Db, principal: Principal, userId: string)
 }
 
 /** Redeems an invitation: sets the password and logs the new member in. */
-export async function acceptInvitation(db: Db, tokens: TokenSettings, secret: string, password: string) {
+export async function acceptInvitation(db: Db, tokens: TokenSettings, secret: string, password: string, client: SessionClient) {
   const tokenHash = hashSecret(secret);
   const passwordHash = await hashPassword(password);
   const invitation = await db.transaction().execute(async (trx) => {
@@ -96,10 +97,7 @@ export async function acceptInvitation(db: Db, tokens: TokenSettings, secret: st
     await setPasswordHash(trx, found.user_id, passwordHash);
     return found;
   });
-  return {
-    accessToken: await signLoginToken(tokens, invitation.user_id, invitation.organization_id),
-    expiresIn: tokens.ttlSeconds,
-  };
+  return startSession(db, tokens, { userId: invitation.user_id, organizationId: invitation.organization_id }, client);
 }
 
 export async function requireMember(db: Db, principal: Principal, userId: string): Promise<MemberRow> {

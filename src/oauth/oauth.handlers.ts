@@ -1,7 +1,7 @@
 import express from 'express';
 import { browserSession, logIn } from '../auth/auth.service';
 import type { TokenSettings } from '../auth/login-tokens';
-import { setSessionCookie } from '../auth/session-cookie';
+import { sessionClientOf, setSessionCookie } from '../auth/session-cookie';
 import { SCOPES_BY_ROLE } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
@@ -86,7 +86,7 @@ export function oauthHandlers(db: Db, tokens: TokenSettings): HandlerTable<'getA
     const params = pickParams(Object.fromEntries(new URLSearchParams(body.return_to.slice(body.return_to.indexOf('?') + 1))));
     const returnTo = returnToOf(params);
     try {
-      const { accessToken, expiresIn } = await logIn(db, tokens, body.username, body.password);
+      const { accessToken, expiresIn } = await logIn(db, tokens, body.username, body.password, sessionClientOf(req));
       setSessionCookie(req, res, accessToken, expiresIn);
     } catch (error) {
       if (error instanceof AppError && error.code === 'organization_suspended') return sendErrorPage(res, 403, 'This organization is suspended', error.message);
@@ -114,7 +114,6 @@ export function oauthHandlers(db: Db, tokens: TokenSettings): HandlerTable<'getA
       if (!(error instanceof OAuthError) || error.code >= 500) throw error;
     }
     for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
-    res.setHeader('Cache-Control', 'no-store');
     res.status(response.status ?? 200).json(response.body as Schemas['OAuthTokenResponse']);
   };
 
@@ -128,7 +127,6 @@ export function oauthHandlers(db: Db, tokens: TokenSettings): HandlerTable<'getA
   const introspectOAuthTokenHandler: OperationHandler<'introspectOAuthToken'> = async (req, res) => {
     const caller = await authenticateTokenClient(db, req, res, { confidentialOnly: true });
     if (!caller) return;
-    res.setHeader('Cache-Control', 'no-store');
     res.json(await introspectOAuthToken(db, caller.client, caller.token, ownOrigin(req)));
   };
 

@@ -154,3 +154,9 @@ export async function revokeTokenFamily(db: Db, familyId: string): Promise<numbe
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/** Deletes every authorization of the user, in every organization, with their codes and tokens; answers how many. */
+export async function deleteAuthorizationsOfUser(db: Db, userId: string): Promise<number> {
+  const result = await db.deleteFrom('oauth_authorizations').where('user_id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

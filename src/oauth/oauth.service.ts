@@ -40,6 +40,7 @@ import {
   findCodeByHash,
   findTokenByAccessHash,
   findTokenByRefreshHash,
+  deleteAuthorizationsOfUser,
   insertCode,
   insertToken,
   markCodeUsed,
@@ -316,6 +317,11 @@ export async function authenticateOAuthAccessToken(db: Db, token: string, via: P
     credential: { kind: 'oauth', id: row.id, clientId: row.client_id, expiresAt: row.access_expires_at },
     via,
   };
+}
+
+/** Withdraws every app authorization of the user, with every code and token issued under them (a password change); answers how many. */
+export function revokeAllAuthorizationsOfUser(db: Db, userId: string): Promise<number> {
+  return deleteAuthorizationsOfUser(db, userId);
 }
 
 /** RFC 7009: revokes the family of the token if it is the client's; silent otherwise. */

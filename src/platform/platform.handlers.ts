@@ -1,5 +1,5 @@
 import type { TokenSettings } from '../auth/login-tokens';
-import { setSessionCookie } from '../auth/session-cookie';
+import { sessionClientOf, setSessionCookie } from '../auth/session-cookie';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import { principalOf } from '../http/authenticate';
@@ -49,7 +49,7 @@ export function platformHandlers(db: Db, tokens: TokenSettings, options: { signu
 
   const createSignup: OperationHandler<'createSignup'> = async (req, res) => {
     if (!options.signupEnabled) throw new AppError('not_found', 'Self-service sign-up is not enabled on this server; ask its operator for an organization.');
-    const { organization, userId, accessToken, expiresIn } = await signUp(db, tokens, req.body);
+    const { organization, userId, accessToken, expiresIn } = await signUp(db, tokens, req.body, sessionClientOf(req));
     setSessionCookie(req, res, accessToken, expiresIn);
     res.status(201).json({ organization: toOrganization(organization), user_id: userId, access_token: accessToken, token_type: 'bearer', expires_in: expiresIn });
   };

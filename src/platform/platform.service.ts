@@ -1,4 +1,5 @@
-import { signLoginToken, type TokenSettings } from '../auth/login-tokens';
+import type { TokenSettings } from '../auth/login-tokens';
+import { startSession, type SessionClient } from '../auth/sessions.service';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
@@ -80,14 +81,15 @@ export async function deleteOrganization(db: Db, id: string, reportsDir: string 
 }
 
 /** Self-service sign-up: an organization, its owner, and a login token for them. */
-export async function signUp(db: Db, tokens: TokenSettings, input: Schemas['SignupRequest']) {
+export async function signUp(db: Db, tokens: TokenSettings, input: Schemas['SignupRequest'], client: SessionClient) {
   assertNotReservedForOperator(tokens.platformAdmins, input.username);
   const { organization, member } = await createOrganization(db, {
     name: input.organization_name,
     slug: input.slug,
     owner: { username: input.username, password: input.password },
   });
-  return { organization, userId: member.user_id, accessToken: await signLoginToken(tokens, member.user_id, organization.id), expiresIn: tokens.ttlSeconds };
+  const session = await startSession(db, tokens, { userId: member.user_id, organizationId: organization.id }, client);
+  return { organization, userId: member.user_id, ...session };
 }
 
 function slugTaken(slug: string): AppError {

@@ -55,3 +55,14 @@ export async function recordTokenUse(db: Db, id: string, now: Date): Promise<voi
     .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(now.getTime() - 60_000))]))
     .execute();
 }
+
+/** Revokes every unrevoked token of the user, in every organization; answers how many. */
+export async function revokeTokensOfUser(db: Db, userId: string): Promise<number> {
+  const revoked = await db
+    .updateTable('personal_access_tokens')
+    .set({ revoked_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(revoked.numUpdatedRows);
+}

@@ -6,7 +6,7 @@ import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { generateSecret, hashSecret, hasValidChecksum } from '../secrets';
-import { findTokenByHash, insertToken, recordTokenUse } from './tokens.repository';
+import { findTokenByHash, insertToken, recordTokenUse, revokeTokensOfUser } from './tokens.repository';
 
 export const PAT_PREFIX = 'ffp_';
 const DEFAULT_LIFETIME_DAYS = 90;
@@ -101,4 +101,9 @@ export async function authenticatePersonalAccessToken(db: Db, secret: string, vi
     credential: { kind: 'personal_access_token', id: token.id },
     via,
   };
+}
+
+/** Revokes every personal access token of the user (a password change); answers how many. */
+export function revokeAllTokensOfUser(db: Db, userId: string): Promise<number> {
+  return revokeTokensOfUser(db, userId);
 }

@@ -10,6 +10,10 @@ export function findUserByUsername(db: Db, username: string) {
     .executeTakeFirst();
 }
 
+export function findUserById(db: Db, id: string) {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export async function insertUser(db: Db, user: NewUser): Promise<void> {
   await db.insertInto('users').values(user).execute();
 }
