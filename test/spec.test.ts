@@ -91,7 +91,7 @@ describe.each(listSchemas)('list schema %s', (_name, schema) => {
 
 it('every paginated operation answers 200 with a *List schema', () => {
   const paginated = operations.filter(([, operation]) =>
-    (operation.parameters ?? []).some((parameter) => resolve(parameter).name === 'cursor'),
+    (operation.parameters ?? []).some((parameter) => resolve<OpenAPIV3_1.ParameterObject>(parameter).name === 'cursor'),
   );
   expect(paginated.length).toBeGreaterThan(10);
   for (const [name, operation] of paginated) {
