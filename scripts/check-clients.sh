@@ -9,7 +9,7 @@ clients=test/clients
 spec=generated/openapi.json
 rm -rf "$clients"/*/generated
 
-npx --no-install openapi-typescript "$spec" --output "$clients/openapi-fetch/generated/schema.d.ts" >/dev/null
+npx --no-install openapi-typescript "$spec" --default-non-nullable false --output "$clients/openapi-fetch/generated/schema.d.ts" >/dev/null
 npx --no-install openapi-ts --input "./$spec" --output "$clients/hey-api/generated" --client @hey-api/client-fetch >/dev/null
 (cd "$clients/orval" && npx --no-install orval --config orval.config.cjs >/dev/null)
 
