@@ -8,6 +8,9 @@ export async function flow(baseUrl: string, token: string, reportId: string): Pr
   const findings = await client.GET('/v1/findings', { params: { query: { limit: 10 } } });
   if (!findings.data) throw new Error(findings.error?.error.code);
   const severity: 'critical' | 'high' | 'medium' | 'low' | 'info' = findings.data.data[0].severity;
+  // An `allOf` envelope typed `data` as `unknown[] & Finding[]`: indexing it worked, iterating gave `unknown`.
+  const severities: string[] = findings.data.data.map((finding) => finding.severity);
+  for (const finding of findings.data.data) severities.push(finding.id);
 
   const pdf = await client.GET('/v1/reports/{id}/download', {
     params: { path: { id: reportId } },
