@@ -1727,18 +1727,10 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /**
-         * @description The shape of every list. A list operation narrows `data` to its own item, for example
-         *     `allOf: [{$ref: ListEnvelope}, {properties: {data: {items: {$ref: Finding}}}}]`.
-         */
-        ListEnvelope: {
-            /** @description This page's items, at most `limit` of them. */
-            data: unknown[];
-            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
-            next_cursor: string | null;
-            /** @description Whether another page follows. */
-            has_more: boolean;
-        };
+        /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+        NextCursor: string | null;
+        /** @description Whether another page follows. */
+        HasMore: boolean;
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -1876,8 +1868,11 @@ export interface components {
         MemberUpdate: {
             role: components["schemas"]["Role"];
         };
-        MemberList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["Member"][];
+        MemberList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Member"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         InvitationAccept: {
             invitation_token: string;
@@ -1917,8 +1912,11 @@ export interface components {
              */
             expires_in_days?: number;
         };
-        PersonalAccessTokenList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["PersonalAccessToken"][];
+        PersonalAccessTokenList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["PersonalAccessToken"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         TokenName: string;
         /** @description The secret's first characters, to tell tokens apart. */
@@ -1962,8 +1960,11 @@ export interface components {
             name?: components["schemas"]["AccountName"];
             labels?: components["schemas"]["Labels"];
         };
-        AccountList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["Account"][];
+        AccountList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Account"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /**
          * @description One of the four dimensions a rule audits.
@@ -2029,8 +2030,11 @@ export interface components {
             /** @description The version of the whole catalogue the rule belongs to; it changes with any rule. */
             catalogue_version: string;
         };
-        RuleList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["Rule"][];
+        RuleList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Rule"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /** @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         ResourceId: string;
@@ -2120,8 +2124,11 @@ export interface components {
             attributes: components["schemas"]["Attributes"];
             unknown_attributes: components["schemas"]["UnknownAttributes"];
         };
-        ResourceList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["ResourceSummary"][];
+        ResourceList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["ResourceSummary"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         ResourceVersion: {
             /** Format: int32 */
@@ -2136,8 +2143,11 @@ export interface components {
             unknown_attributes: components["schemas"]["UnknownAttributes"];
             relationships: components["schemas"]["Relationships"];
         };
-        ResourceVersionList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["ResourceVersion"][];
+        ResourceVersionList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["ResourceVersion"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /**
          * @description A rule's result on one resource. A condition is true when the resource violates the rule:
@@ -2171,8 +2181,11 @@ export interface components {
             /** @description For `error`, why the condition could not be evaluated; null otherwise. */
             message: null | string;
         };
-        ResourceEvaluationList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["ResourceEvaluation"][];
+        ResourceEvaluationList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["ResourceEvaluation"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /** @example imp_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         ImportId: string;
@@ -2240,8 +2253,11 @@ export interface components {
             /** @description When the import succeeded or failed; `null` while it is `queued` or `running`. */
             finished_at: null | components["schemas"]["Timestamp"];
         };
-        ImportList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["Import"][];
+        ImportList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Import"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /** @example fnd_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         FindingId: string;
@@ -2347,8 +2363,11 @@ export interface components {
             resolved_at: null | components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
-        FindingList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["Finding"][];
+        FindingList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Finding"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         FindingBatchUpdate: {
             ids: components["schemas"]["FindingId"][];
@@ -2393,8 +2412,11 @@ export interface components {
             actor: components["schemas"]["FindingEventActor"];
             created_at: components["schemas"]["Timestamp"];
         };
-        FindingEventList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["FindingEvent"][];
+        FindingEventList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["FindingEvent"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         ScopeList: components["schemas"]["Scope"][];
         /** @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
@@ -2563,8 +2585,11 @@ export interface components {
              */
             mode: "full" | "incremental";
         };
-        AuditList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["Audit"][];
+        AuditList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Audit"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         Me: {
             user: components["schemas"]["User"];
@@ -2591,8 +2616,11 @@ export interface components {
             /** @description Whether it is the session that made this request. */
             current: boolean;
         };
-        SessionList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["Session"][];
+        SessionList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Session"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         PasswordChange: {
             /** Format: password */
@@ -2676,8 +2704,11 @@ export interface components {
             version: string;
             controls_count: components["schemas"]["ComplianceCount"];
         };
-        ComplianceFrameworkList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["ComplianceFrameworkSummary"][];
+        ComplianceFrameworkList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["ComplianceFrameworkSummary"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /** @description One rule behind a control, and what the audit made of it. */
         ComplianceRuleResult: {
@@ -2801,8 +2832,11 @@ export interface components {
             redirect_uris: components["schemas"]["RedirectUri"][];
             scopes: components["schemas"]["Scope"][];
         };
-        OAuthClientList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["OAuthClient"][];
+        OAuthClientList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["OAuthClient"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /** @description An app the caller approved, and the scopes they approved for it. */
         Authorization: {
@@ -2816,8 +2850,11 @@ export interface components {
             /** @description When the user last approved the app. */
             updated_at: components["schemas"]["Timestamp"];
         };
-        AuthorizationList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["Authorization"][];
+        AuthorizationList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Authorization"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /** @description An error of the OAuth protocol endpoints, in the shape of RFC 6749 §5.2. */
         OAuthError: {
@@ -3085,8 +3122,11 @@ export interface components {
             custom?: components["schemas"]["CustomRule"];
             override?: components["schemas"]["RuleOverride"];
         };
-        PolicyList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["Policy"][];
+        PolicyList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Policy"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /** @description A policy as one version of it was; `created_by` made that version. */
         PolicyVersion: {
@@ -3102,8 +3142,11 @@ export interface components {
             created_by: components["schemas"]["UserId"];
             created_at: components["schemas"]["Timestamp"];
         };
-        PolicyVersionList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["PolicyVersion"][];
+        PolicyVersionList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["PolicyVersion"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         AppliedPolicyVersion: {
             policy_id: components["schemas"]["PolicyId"];
@@ -3320,8 +3363,11 @@ export interface components {
             /** @description When the file was finished; `null` until `ready`. */
             generated_at: null | components["schemas"]["Timestamp"];
         };
-        ReportList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["Report"][];
+        ReportList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Report"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /** @description What every report's JSON starts with. */
         ReportHeader: {
@@ -3541,8 +3587,11 @@ export interface components {
              */
             expires_in: number;
         };
-        PlatformOrganizationList: components["schemas"]["ListEnvelope"] & {
-            data?: components["schemas"]["PlatformOrganization"][];
+        PlatformOrganizationList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["PlatformOrganization"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
     };
     responses: {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../src/config';
 import { useTestApp } from './support/app';
 import { expectStandardHeaders } from './support/expectations';
 
@@ -48,5 +49,24 @@ describe('the published spec', () => {
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(response.text.length).toBeGreaterThan(100_000);
+  });
+});
+
+describe('the conventions integrators trip over, in the reference page', () => {
+  it('are written into the published spec that /docs renders', async () => {
+    const { body } = await request(t.app).get('/v1/openapi.json');
+    const description: string = body.info.description;
+    for (const heading of ['## Conventions', '## Pagination', '## Limits', '## Rate limits', '## Retrying safely', '## Deprecation']) {
+      expect(description).toContain(`\n${heading}\n`);
+    }
+    for (const term of ['query.<name>', 'invalid_cursor', 'payload_too_large', 'request_header_too_large', 'X-RateLimit-Remaining',
+      'Retry-After', 'Idempotent-Replayed', 'idempotency_key_reused', 'idempotency_key_in_progress', 'x-sunset', 'Sunset:', 'Deprecation:']) {
+      expect(description).toContain(term);
+    }
+  });
+
+  it('give the body limits config has by default', () => {
+    expect(loadConfig({}).bodyLimitBytes).toBe(1024 * 1024);
+    expect(loadConfig({}).importBodyLimitBytes).toBe(64 * 1024 * 1024);
   });
 });

@@ -80,3 +80,43 @@ describe.each(operations)('%s', (_name, operation) => {
     if (!isPublic) expect(statuses).toContain('401');
   });
 });
+
+// Generators (openapi-typescript, hey-api, orval) type the items of an `allOf` envelope as
+// `unknown`, so each list is one concrete object schema naming its item.
+const schemas = document.components?.schemas ?? {};
+const listSchemas = Object.entries(schemas).filter(([name, schema]) => name.endsWith('List') && schema.type !== 'array');
+
+describe.each(listSchemas)('list schema %s', (_name, schema) => {
+  it('is a concrete object: data with a $ref item, next_cursor and has_more, nothing else', () => {
+    expect(schema.allOf ?? schema.oneOf ?? schema.anyOf).toBeUndefined();
+    expect(schema.type).toBe('object');
+    expect(schema.additionalProperties).toBe(false);
+    expect([...(schema.required ?? [])].sort()).toEqual(['data', 'has_more', 'next_cursor']);
+    expect(Object.keys(schema.properties ?? {}).sort()).toEqual(['data', 'has_more', 'next_cursor']);
+    const data = schema.properties!.data as OpenAPIV3_1.ArraySchemaObject;
+    expect(data).toMatchObject({ type: 'array', maxItems: 200, items: { $ref: expect.stringMatching(/^#\/components\/schemas\/\w+$/) } });
+    expect(schema.properties!.next_cursor).toEqual({ $ref: '#/components/schemas/NextCursor' });
+    expect(schema.properties!.has_more).toEqual({ $ref: '#/components/schemas/HasMore' });
+  });
+});
+
+it('every paginated operation answers 200 with a *List schema', () => {
+  const paginated = operations.filter(([, operation]) =>
+    (operation.parameters ?? []).some((parameter) => resolve<OpenAPIV3_1.ParameterObject>(parameter).name === 'cursor'),
+  );
+  expect(paginated.length).toBeGreaterThan(10);
+  for (const [name, operation] of paginated) {
+    const schema = resolve(operation.responses!['200']!).content?.['application/json']?.schema as OpenAPIV3_1.ReferenceObject | undefined;
+    expect({ name, ref: schema?.$ref }).toEqual({ name, ref: expect.stringMatching(/^#\/components\/schemas\/\w+List$/) });
+  }
+});
+
+it('types a binary download as bytes: application/pdf a binary string, application/json its own schema', () => {
+  const ok = resolve(document.paths!['/v1/reports/{id}/download']!.get!.responses!['200']!);
+  expect(ok.content!['application/pdf']!.schema).toMatchObject({ type: 'string', format: 'binary', contentMediaType: 'application/pdf' });
+  expect(ok.content!['application/json']!.schema).toEqual({
+    oneOf: ['ExecutiveSummaryReportContent', 'RemediationPlanReportContent', 'ComplianceEvidenceReportContent'].map((name) => ({
+      $ref: `#/components/schemas/${name}`,
+    })),
+  });
+});

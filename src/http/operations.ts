@@ -23,6 +23,13 @@ export interface Operation {
   idempotent: boolean;
   /** Whether its answers carry a secret, so no cache may keep them (`x-no-store`). */
   noStore: boolean;
+  /** For an operation marked `deprecated: true`: when it was deprecated (`x-deprecated-at`) and when it goes (`x-sunset`). */
+  deprecation: Deprecation | undefined;
+}
+
+export interface Deprecation {
+  deprecatedAt: Date;
+  sunset: Date;
 }
 
 interface PathEntry {
@@ -60,6 +67,7 @@ export class OperationIndex {
           idempotent: (op as { 'x-idempotent'?: boolean })['x-idempotent'] === true,
           noStore: (op as { 'x-no-store'?: boolean })['x-no-store'] === true,
           rateLimitBudget: rateLimitBudgetOf(op as { 'x-rate-limit-budget'?: unknown }, `${method.toUpperCase()} ${template}`),
+          deprecation: deprecationOf(op, `${method.toUpperCase()} ${template}`),
         });
       }
       this.paths.push({ pattern: templateToRegExp(template), parameterNames: parameterNamesOf(template), operations });
@@ -108,6 +116,22 @@ function rateLimitBudgetOf(op: { 'x-rate-limit-budget'?: unknown }, where: strin
     throw new Error(`${where}: x-rate-limit-budget must be one of ${RATE_LIMIT_BUDGETS.join(', ')}, got ${JSON.stringify(mark)}`);
   }
   return mark as RateLimitBudget;
+}
+
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+/** A deprecated operation must say when it was deprecated and when it goes, so its answers can say so too. */
+function deprecationOf(op: OpenAPIV3_1.OperationObject & { 'x-deprecated-at'?: unknown; 'x-sunset'?: unknown }, where: string): Deprecation | undefined {
+  if (op.deprecated !== true) return undefined;
+  const [deprecatedAt, sunset] = (['x-deprecated-at', 'x-sunset'] as const).map((key) => {
+    const value = op[key];
+    if (typeof value !== 'string' || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
+      throw new Error(`${where}: a deprecated operation needs ${key} as an RFC 3339 date-time, got ${JSON.stringify(value)}`);
+    }
+    return new Date(value);
+  }) as [Date, Date];
+  if (sunset <= deprecatedAt) throw new Error(`${where}: x-sunset must come after x-deprecated-at`);
+  return { deprecatedAt, sunset };
 }
 
 function templateToRegExp(template: string): RegExp {

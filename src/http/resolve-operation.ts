@@ -9,6 +9,12 @@ export function resolveOperation(index: OperationIndex): RequestHandler {
     if (match && 'operation' in match) {
       res.locals.operation = match.operation;
       res.locals.pathParams = match.params;
+      const deprecation = match.operation.deprecation;
+      if (deprecation) {
+        // RFC 9745 (a structured-field date) and RFC 8594 (an HTTP-date), on every answer, errors too.
+        res.setHeader('Deprecation', `@${Math.floor(deprecation.deprecatedAt.getTime() / 1000)}`);
+        res.setHeader('Sunset', deprecation.sunset.toUTCString());
+      }
       // HEAD is GET without a body (Node drops the body for a HEAD request whatever the method
       // says now), and the request validator knows only the GET the spec declares.
       if (req.method === 'HEAD') req.method = 'GET';
