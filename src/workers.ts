@@ -22,11 +22,14 @@ export interface WorkerDeps {
   reportsDir?: string;
 }
 
-/** Works every queue in this process (the API's by default; `npm run worker` for a worker alone). */
+/**
+ * Works every queue in this process (the API's by default; `npm run worker` for a worker alone).
+ * Imports, audits and reports are worked fairly between organizations (`JobQueue.workFairly`).
+ */
 export async function startWorkers({ jobs, db, logger, reportsDir, ...options }: WorkerDeps): Promise<void> {
   const audits: AuditRunSettings = { ...DEFAULT_AUDIT_SETTINGS, ...options.audits };
   const reports: ReportSettings = { reportsDir };
-  await jobs.work<ImportJob>(QUEUES.imports, async (job) => {
+  await jobs.workFairly<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {
       await applyQueuedImport(db, job.data.import_id);
@@ -40,7 +43,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, ...options }:
     logger.error({ import: job.data.import_id }, 'import abandoned after its last attempt');
     await failAbandonedImport(db, job.data.import_id);
   });
-  await jobs.work<AuditJob>(QUEUES.audits, async (job) => {
+  await jobs.workFairly<AuditJob>(QUEUES.audits, async (job) => {
     const log = logger.child({ job: job.id, audit: job.data.audit_id, attempt: job.retryCount + 1 });
     try {
       await runAudit(db, job.data.audit_id, audits);
@@ -54,7 +57,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, ...options }:
     logger.error({ audit: job.data.audit_id }, 'audit abandoned after its last attempt');
     await failAbandonedAudit(db, job.data.audit_id);
   });
-  await jobs.work<ReportJob>(QUEUES.reports, async (job) => {
+  await jobs.workFairly<ReportJob>(QUEUES.reports, async (job) => {
     await generateReport(db, job.data.report_id, reports, logger.child({ job: job.id, attempt: job.retryCount + 1 }));
     logger.info({ job: job.id, report: job.data.report_id }, 'report generation ended');
   });

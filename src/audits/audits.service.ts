@@ -64,7 +64,7 @@ async function queueAudit(
   await jobs.start();
   const queued = await db.transaction().execute(async (trx) => {
     const row = await insertQueuedAudit(trx, principal, audit);
-    await jobs.send(QUEUES.audits, { audit_id: row.id } satisfies AuditJob, trx);
+    await jobs.send(QUEUES.audits, { audit_id: row.id } satisfies AuditJob, trx, principal.organizationId);
     return row;
   });
   jobs.wake(QUEUES.audits);

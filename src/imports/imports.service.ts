@@ -98,7 +98,7 @@ export async function importInventory(
     const queued = await db.transaction().execute(async (trx) => {
       const row = await insertImport(trx, record('queued', { ...NO_COUNTS, skipped }, []));
       await insertImportPayload(trx, row.id, resources);
-      await settings.jobs.send(QUEUES.imports, { import_id: row.id } satisfies ImportJob, trx);
+      await settings.jobs.send(QUEUES.imports, { import_id: row.id } satisfies ImportJob, trx, principal.organizationId);
       return row;
     });
     settings.jobs.wake(QUEUES.imports);

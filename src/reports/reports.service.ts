@@ -91,7 +91,7 @@ export async function startReport(db: Db, jobs: JobQueue, principal: Principal, 
       started_at: null,
       generated_at: null,
     });
-    await jobs.send(QUEUES.reports, { report_id: row.id } satisfies ReportJob, trx);
+    await jobs.send(QUEUES.reports, { report_id: row.id } satisfies ReportJob, trx, principal.organizationId);
     return row;
   });
   jobs.wake(QUEUES.reports);
