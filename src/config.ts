@@ -88,6 +88,14 @@ export interface OrganizationLimits {
   reportBytes: number;
 }
 
+/** The limits of an organization when neither the environment nor a platform operator sets others. */
+export const DEFAULT_ORGANIZATION_LIMITS: Readonly<OrganizationLimits> = Object.freeze({
+  resources: 1_000_000,
+  resourceAttributeBytes: 256 * 1024,
+  queuedJobs: 50,
+  reportBytes: 1024 * 1024 * 1024,
+});
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -187,10 +195,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     organizationJobConcurrency: integer('ORGANIZATION_JOB_CONCURRENCY', 1, 0, 64),
     fairQueueing: boolean('FAIR_QUEUEING', true),
     organizationLimits: {
-      resources: integer('ORGANIZATION_MAX_RESOURCES', 1000000, 0, 2147483647),
-      resourceAttributeBytes: integer('ORGANIZATION_MAX_RESOURCE_ATTRIBUTE_BYTES', 262144, 1024, 67108864),
-      queuedJobs: integer('ORGANIZATION_MAX_QUEUED_JOBS', 50, 1, 100000),
-      reportBytes: integer('ORGANIZATION_MAX_REPORT_BYTES', 1073741824, 0, Number.MAX_SAFE_INTEGER),
+      resources: integer('ORGANIZATION_MAX_RESOURCES', DEFAULT_ORGANIZATION_LIMITS.resources, 0, 2147483647),
+      resourceAttributeBytes: integer('ORGANIZATION_MAX_RESOURCE_ATTRIBUTE_BYTES', DEFAULT_ORGANIZATION_LIMITS.resourceAttributeBytes, 1024, 67108864),
+      queuedJobs: integer('ORGANIZATION_MAX_QUEUED_JOBS', DEFAULT_ORGANIZATION_LIMITS.queuedJobs, 1, 100000),
+      reportBytes: integer('ORGANIZATION_MAX_REPORT_BYTES', DEFAULT_ORGANIZATION_LIMITS.reportBytes, 0, Number.MAX_SAFE_INTEGER),
     },
     riskAcceptanceMaxDays: integer('RISK_ACCEPTANCE_MAX_DAYS', 365, 1, 36500),
     reportsDir: read('REPORTS_DIR') === undefined ? undefined : path.resolve(read('REPORTS_DIR')!),

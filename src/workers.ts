@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { DEFAULT_ORGANIZATION_LIMITS, type OrganizationLimits } from './config';
 import type { Db } from './db/database';
 import { failAbandonedAudit, runAudit, type AuditRunSettings } from './audits/audit-runner';
 import type { AuditJob } from './audits/audits.service';
@@ -20,19 +21,21 @@ export interface WorkerDeps {
   audits?: Partial<AuditRunSettings>;
   /** Where report files go; undefined keeps them in the database. */
   reportsDir?: string;
+  /** The organizations' limits where a platform operator set none (a queued import checks `resources`); default: the built-in ones. */
+  limits?: OrganizationLimits;
 }
 
 /**
  * Works every queue in this process (the API's by default; `npm run worker` for a worker alone).
  * Imports, audits and reports are worked fairly between organizations (`JobQueue.workFairly`).
  */
-export async function startWorkers({ jobs, db, logger, reportsDir, ...options }: WorkerDeps): Promise<void> {
+export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFAULT_ORGANIZATION_LIMITS, ...options }: WorkerDeps): Promise<void> {
   const audits: AuditRunSettings = { ...DEFAULT_AUDIT_SETTINGS, ...options.audits };
   const reports: ReportSettings = { reportsDir };
   await jobs.workFairly<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {
-      await applyQueuedImport(db, job.data.import_id);
+      await applyQueuedImport(db, job.data.import_id, limits);
       log.info('import written');
     } catch (error) {
       log.error({ err: error }, 'import attempt failed');

@@ -11,7 +11,7 @@ import {
 } from './quotas.repository';
 
 /** The limits' names in the API (`limits` of a platform organization, `quota` of an error detail). */
-export type LimitName = 'resources' | 'resource_attribute_bytes' | 'queued_jobs' | 'report_bytes';
+export type LimitName = Exclude<NonNullable<ErrorDetail['quota']>, 'risk_acceptance_max_days'>;
 
 const FIELD_OF: Record<LimitName, keyof OrganizationLimits> = {
   resources: 'resources',
@@ -25,7 +25,8 @@ const QUEUED_JOBS_RETRY_AFTER_SECONDS = 30;
 
 type Overrides = NonNullable<Awaited<ReturnType<typeof findLimitOverrides>>>;
 
-function effective(overrides: Overrides | undefined, defaults: OrganizationLimits): OrganizationLimits {
+/** The limits in force: those set for the organization (its row's `max_*`), else `defaults`. */
+export function limitsInForce(overrides: Overrides | undefined, defaults: OrganizationLimits): OrganizationLimits {
   return {
     resources: overrides?.max_resources ?? defaults.resources,
     resourceAttributeBytes: overrides?.max_resource_attribute_bytes ?? defaults.resourceAttributeBytes,
@@ -36,7 +37,7 @@ function effective(overrides: Overrides | undefined, defaults: OrganizationLimit
 
 /** The organization's limits: those a platform operator set for it, else the configured defaults. */
 export async function organizationLimits(db: Db, organizationId: string, defaults: OrganizationLimits): Promise<OrganizationLimits> {
-  return effective(await findLimitOverrides(db, organizationId), defaults);
+  return limitsInForce(await findLimitOverrides(db, organizationId), defaults);
 }
 
 /** Sets (a number) or resets to the default (null) the limits named in `change`. */
@@ -56,7 +57,7 @@ export async function setOrganizationLimits(db: Db, organizationId: string, chan
  * requests cannot all pass on one free place.
  */
 export async function assertQueuedJobQuota(trx: Trx, organizationId: string, defaults: OrganizationLimits): Promise<void> {
-  const limit = effective(await lockLimitOverrides(trx, organizationId), defaults).queuedJobs;
+  const limit = limitsInForce(await lockLimitOverrides(trx, organizationId), defaults).queuedJobs;
   const usage = await countUnfinishedJobs(trx, organizationId);
   if (usage < limit) return;
   throw new AppError(
@@ -69,7 +70,7 @@ export async function assertQueuedJobQuota(trx: Trx, organizationId: string, def
 
 /** Refuses a new report while the organization's stored reports fill its `report_bytes` limit: `422 quota_exceeded`. */
 export async function assertReportStorageQuota(trx: Trx, organizationId: string, defaults: OrganizationLimits): Promise<void> {
-  const limit = effective(await lockLimitOverrides(trx, organizationId), defaults).reportBytes;
+  const limit = limitsInForce(await lockLimitOverrides(trx, organizationId), defaults).reportBytes;
   const usage = await sumReportBytes(trx, organizationId);
   if (usage < limit) return;
   throw quotaExceeded(
@@ -81,20 +82,21 @@ export async function assertReportStorageQuota(trx: Trx, organizationId: string,
 }
 
 /**
- * After an import has written resources (`created` of them new), in its transaction: refuses it
+ * After an import has written resources (`changed` of them new or updated, which may bring a gone
+ * one back; unchanged ones cannot add any), in its transaction: refuses it
  * with `422 quota_exceeded` when the organization now has more resources than its `resources`
  * limit, so that the transaction rolls back. Imports of one organization check one after the other.
  */
-export async function assertResourceQuota(trx: Trx, organizationId: string, defaults: OrganizationLimits, created: number): Promise<void> {
-  if (created === 0) return;
-  const limit = effective(await lockLimitOverrides(trx, organizationId), defaults).resources;
+export async function assertResourceQuota(trx: Trx, organizationId: string, defaults: OrganizationLimits, changed: number): Promise<void> {
+  if (changed === 0) return;
+  const limit = limitsInForce(await lockLimitOverrides(trx, organizationId), defaults).resources;
   const usage = await countResources(trx, organizationId);
   if (usage <= limit) return;
   throw quotaExceeded(
     'resources',
     limit,
     usage,
-    `The import would bring this organization to ${usage} resources (${created} new), over its resources limit of ${limit}; nothing was imported.`,
+    `The import would bring this organization to ${usage} resources, over its resources limit of ${limit}; nothing was imported.`,
   );
 }
 
@@ -103,7 +105,7 @@ export function quotaExceeded(quota: LimitName, limit: number, usage: number, me
   return new AppError('quota_exceeded', message, details ?? [quotaDetail(quota, limit, usage, null, `${usage} of at most ${limit}`)]);
 }
 
-export function quotaDetail(quota: LimitName, limit: number, usage: number, field: string | null, issue: string): ErrorDetail {
+export function quotaDetail(quota: NonNullable<ErrorDetail['quota']>, limit: number, usage: number, field: string | null, issue: string): ErrorDetail {
   return { field, issue, quota, limit, usage };
 }
 
