@@ -53,6 +53,8 @@ export class JobQueue {
   readonly #fairness: Pick<JobQueueSettings, 'workerConcurrency' | 'organizationJobConcurrency' | 'fairQueueing'>;
   /** Idle fair workers of each queue, waiting for their next poll or a `wake`. */
   readonly #idle = new Map<string, Set<() => void>>();
+  /** How many times each queue was woken: a wake during a fetch that found nothing is not missed. */
+  readonly #wakes = new Map<string, number>();
   /** The loops of the fair workers; each ends after its current job once stopping. */
   readonly #fairWorkers: Promise<void>[] = [];
   #stopping = false;
@@ -132,6 +134,7 @@ export class JobQueue {
   /** Has this process's idle workers of `queue` look for work now rather than at their next poll. */
   wake(queue: QueueName): void {
     for (const workerId of this.#localWorkers.get(queue) ?? []) this.#boss.notifyWorker(workerId);
+    this.#wakes.set(queue, (this.#wakes.get(queue) ?? 0) + 1);
     const idle = this.#idle.get(queue);
     for (const resume of idle ?? []) resume();
     idle?.clear();
@@ -177,6 +180,7 @@ export class JobQueue {
   async #fairLoop<Data extends object>(queue: QueueName, handler: (job: Job<Data>) => Promise<void>): Promise<void> {
     while (!this.#stopping) {
       let job: Awaited<ReturnType<typeof fetchNextFairJob<Data>>>;
+      const wakes = this.#wakes.get(queue);
       try {
         job = await fetchNextFairJob<Data>(this.#db, queue, this.#fairness.organizationJobConcurrency);
       } catch (error) {
@@ -184,7 +188,7 @@ export class JobQueue {
         job = undefined;
       }
       if (!job) {
-        await this.#waitForWork(queue);
+        if (this.#wakes.get(queue) === wakes) await this.#waitForWork(queue);
         continue;
       }
       try {
