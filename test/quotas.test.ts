@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { applyQueuedImport } from '../src/imports/imports.service';
 import { as, logInAs, OWNER, useTestApp } from './support/app';
 import { seedAudit } from './support/audits';
 import { expectError } from './support/expectations';
@@ -82,6 +83,17 @@ describe('resources per organization', () => {
     expect((await importInto(token, accountId, buckets(2))).status).toBe(201);
     expectError(await importInto(token, accountId, buckets(1, 5)), 422, 'quota_exceeded');
     expect(await resourceCount(token)).toBe(2);
+  });
+
+  it('ends a queued import over it failed, saying so, with nothing written', async () => {
+    const { token, accountId } = await tenant({ resources: 3 });
+    // More than IMPORT_INLINE_MAX_RESOURCES: queued (no worker runs here; this is what one does).
+    const queued = await importInto(token, accountId, buckets(4));
+    expect(queued.status).toBe(202);
+    await applyQueuedImport(t.db, queued.body.id, t.config.organizationLimits);
+    const ended = await request(t.app).get(`/v1/imports/${queued.body.id}`).set(as(token)).expect(200);
+    expect(ended.body).toMatchObject({ status: 'failed', problems: [{ item: '$', field: null, message: expect.stringContaining('resources limit of 3') }] });
+    expect(await resourceCount(token)).toBe(0);
   });
 });
 
