@@ -25,6 +25,8 @@ const DEAD_LETTERS: Partial<Record<QueueName, QueueName>> = {
 
 /** How long a job may run before pg-boss considers its worker dead and retries it (audits: AUDIT_TIMEOUT_SECONDS). */
 const EXPIRE_IN_SECONDS = 15 * 60;
+/** How soon a fair worker tries again while another process holds its queue's fetch. */
+const BUSY_RETRY_MS = 50;
 const RETRY_LIMIT = 3;
 
 export type JobQueueSettings = Pick<
@@ -55,7 +57,7 @@ export class JobQueue {
   readonly #idle = new Map<string, Set<() => void>>();
   /** How many times each queue was woken: a wake during a fetch that found nothing is not missed. */
   readonly #wakes = new Map<string, number>();
-  /** The loops of the fair workers; each ends after its current job once stopping. */
+  /** The fair worker of each queue; each ends after its running jobs once stopping. */
   readonly #fairWorkers: Promise<void>[] = [];
   #stopping = false;
   #started: Promise<void> | undefined;
@@ -174,32 +176,46 @@ export class JobQueue {
    */
   async workFairly<Data extends object>(queue: QueueName, handler: (job: Job<Data>) => Promise<void>): Promise<void> {
     await this.start();
-    for (let slot = 0; slot < this.#fairness.workerConcurrency; slot++) this.#fairWorkers.push(this.#fairLoop(queue, handler));
+    this.#fairWorkers.push(this.#fairLoop(queue, handler));
   }
 
+  /** One fetcher per queue and process, filling `workerConcurrency` slots: one database connection at a time to fetch. */
   async #fairLoop<Data extends object>(queue: QueueName, handler: (job: Job<Data>) => Promise<void>): Promise<void> {
+    const running = new Set<Promise<void>>();
     while (!this.#stopping) {
-      let job: Awaited<ReturnType<typeof fetchNextFairJob<Data>>>;
-      const wakes = this.#wakes.get(queue);
-      try {
-        job = await fetchNextFairJob<Data>(this.#db, queue, this.#fairness.organizationJobConcurrency);
-      } catch (error) {
-        this.#logger.error({ err: error, queue }, 'job queue error');
-        job = undefined;
-      }
-      if (!job) {
-        if (this.#wakes.get(queue) === wakes) await this.#waitForWork(queue);
+      if (running.size >= this.#fairness.workerConcurrency) {
+        await Promise.race(running);
         continue;
       }
+      const wakes = this.#wakes.get(queue);
+      let fetched: Awaited<ReturnType<typeof fetchNextFairJob<Data>>>;
       try {
-        await untilExpiry(handler(job), job.expireInSeconds);
-        await this.#boss.complete(queue, job.id);
+        fetched = await fetchNextFairJob<Data>(this.#db, queue, this.#fairness.organizationJobConcurrency);
       } catch (error) {
-        await this.#boss.fail(queue, job.id, failureOutput(error)).catch((failure: unknown) => this.#logger.error({ err: failure, queue }, 'job queue error'));
+        this.#logger.error({ err: error, queue }, 'job queue error');
+        fetched = undefined;
       }
-      // A slot of its organization is free: a job that waited for it may start (here or elsewhere at its poll).
-      this.wake(queue);
+      if (fetched === 'busy') {
+        await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS));
+      } else if (fetched) {
+        const run: Promise<void> = this.#runJob(queue, fetched, handler).finally(() => running.delete(run));
+        running.add(run);
+      } else if (this.#wakes.get(queue) === wakes) {
+        await this.#waitForWork(queue);
+      }
     }
+    await Promise.all(running);
+  }
+
+  async #runJob<Data>(queue: QueueName, job: Job<Data> & { expireInSeconds: number }, handler: (job: Job<Data>) => Promise<void>): Promise<void> {
+    try {
+      await untilExpiry(handler(job), job.expireInSeconds);
+      await this.#boss.complete(queue, job.id);
+    } catch (error) {
+      await this.#boss.fail(queue, job.id, failureOutput(error)).catch((failure: unknown) => this.#logger.error({ err: failure, queue }, 'job queue error'));
+    }
+    // A slot here, and one of its organization, are free: a job that waited for either may start.
+    this.wake(queue);
   }
 
   #waitForWork(queue: QueueName): Promise<void> {

@@ -29,12 +29,15 @@ export async function unfinishedJobCount(db: Db, queue: string, organizationId: 
 /**
  * Starts the next job of `queue` in pg-boss's order (priority, then age) whose organization has
  * fewer than `perOrganization` jobs running (0: no cap), as pg-boss's own fetch would (state
- * `active`, a retry counted). One fetch of a queue at a time, over every process: two workers
- * counting the same running jobs at once could otherwise both start one and exceed the cap.
+ * `active`, a retry counted); undefined when there is none. One fetch of a queue at a time, over
+ * every process: two workers counting the same running jobs at once could otherwise both start
+ * one and exceed the cap. While another process fetches, answers `busy` at once rather than
+ * holding a connection to wait.
  */
-export function fetchNextFairJob<Data>(db: Db, queue: string, perOrganization: number): Promise<FetchedJob<Data> | undefined> {
+export function fetchNextFairJob<Data>(db: Db, queue: string, perOrganization: number): Promise<FetchedJob<Data> | 'busy' | undefined> {
   return db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(hashtext(${`fourfold-fetch:${queue}`}))`.execute(trx);
+    const { rows: locked } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtext(${`fourfold-fetch:${queue}`})) as locked`.execute(trx);
+    if (!locked[0]?.locked) return 'busy';
     const { rows } = await sql<FetchedJob<Data>>`
       with running as (
         select singleton_key, count(*) as n from ${JOB_TABLE}
