@@ -40,11 +40,14 @@ async function scenario(name: string, env: Record<string, string>, large: object
   });
   try {
     const call = async (token: string, method: string, path: string, body?: object): Promise<Body> => {
-      const response = await fetch(`${server.base}${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      const send = () =>
+        fetch(`${server.base}${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      // A poll may meet a kept-alive connection the server is closing (ECONNRESET): a GET is safe to send again.
+      const response = await send().catch((error: unknown) => (method === 'GET' ? send() : Promise.reject(error)));
       const json = (await response.json()) as Body;
       if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
       return json;
