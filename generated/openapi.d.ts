@@ -253,7 +253,7 @@ export interface paths {
         };
         /**
          * Get the organization
-         * @description The organization the credentials belong to.
+         * @description The organization the credentials belong to, with its settings (`risk_acceptance_max_days`).
          */
         get: operations["getOrganization"];
         put?: never;
@@ -262,8 +262,11 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Rename the organization
-         * @description Changes the organization's name. Needs `org:admin`.
+         * Rename the organization or change its settings
+         * @description Changes the organization's name and/or `risk_acceptance_max_days`, the longest a finding's
+         *     risk may be accepted for (an `expires_at` further away answers `422
+         *     risk_acceptance_too_long`; acceptances already made keep their expiry). Needs `org:admin`
+         *     (owners and admins).
          */
         patch: operations["updateOrganization"];
         trace?: never;
@@ -483,6 +486,15 @@ export interface paths {
          *     character (U+0000) or a lone UTF-16 surrogate is refused the same way, naming the item and
          *     field: neither can be stored. Such characters in the file's own text shown in a problem (a
          *     Terraform address) are written as their JSON escape, e.g. `\u0000`.
+         *
+         *     The organization's limits (`GET /v1/platform/organizations/{id}` shows them to operators):
+         *     a resource whose `attributes` take more than `resource_attribute_bytes` as JSON (256 KiB by
+         *     default) refuses the file with `422 quota_exceeded` naming the resource (and records a
+         *     `failed` import); an import that would leave the organization with more resources than
+         *     `resources` is refused whole with `422 quota_exceeded` (a queued one ends `failed` saying
+         *     so); one that must queue while the organization has as many audits, reports and imports
+         *     unfinished as `queued_jobs` gets `429 too_many_queued_jobs`. `details[].quota` names the
+         *     limit, with its `limit` and the `usage`.
          *
          *     Small files are written inside the request: `201` with the finished import. A file of more
          *     than `IMPORT_INLINE_MAX_RESOURCES` resources (5,000 by default) is checked inside the request
@@ -1031,6 +1043,11 @@ export interface paths {
          *     The audit writes its findings, their events and its summary in one transaction when it
          *     ends: a canceled audit, or an attempt whose worker stopped, writes nothing, and the
          *     retried attempt starts again. This operation has the `heavy` rate-limit budget.
+         *
+         *     Audits of one organization do not hold up another's: workers take each organization's jobs in
+         *     turn and run at most `ORGANIZATION_JOB_CONCURRENCY` of one organization at once. An
+         *     organization with as many audits, reports and imports queued or running as its `queued_jobs`
+         *     limit gets `429 too_many_queued_jobs` until one ends.
          */
         post: operations["createAudit"];
         delete?: never;
@@ -1276,8 +1293,9 @@ export interface paths {
          *     one that cannot take the change never blocks the others. The answer has a result per id, in
          *     the order given: `updated`, `not_found` (no such finding in this organization) or
          *     `invalid_transition` (its status does not allow the change). A change that is invalid
-         *     whatever the findings' statuses (such as `suppressed` without a `reason`) answers `422` and
-         *     changes nothing.
+         *     whatever the findings' statuses (such as `suppressed` without a `reason`, or an `expires_at`
+         *     beyond the organization's `risk_acceptance_max_days`: `risk_acceptance_too_long`) answers
+         *     `422` and changes nothing.
          */
         post: operations["updateFindings"];
         delete?: never;
@@ -1313,7 +1331,8 @@ export interface paths {
          * Triage a finding
          * @description Changes a finding's status, its reason, its risk-acceptance expiry or its note. People may
          *     move a finding `open` → `suppressed` (with a `reason`, e.g. a false positive) or
-         *     `risk_accepted` (with a `reason` and a future `expires_at`), and `suppressed` or
+         *     `risk_accepted` (with a `reason` and a future `expires_at` at most the organization's
+         *     `risk_acceptance_max_days` away, 365 by default: `422 risk_acceptance_too_long` otherwise), and `suppressed` or
          *     `risk_accepted` → `open`. Any other change of status answers `409 invalid_transition` naming
          *     both statuses: `resolved` findings are left to audits, which reopen them when they fail
          *     again. `resolved` is not a status people can set (`422 validation_failed`). Without a
@@ -1554,6 +1573,11 @@ export interface paths {
          *     `framework` (`422 validation_failed`). An audit that has not succeeded answers
          *     `409 audit_not_finished`; an unknown one, or the lack of any succeeded audit, `404 not_found`.
          *     This operation has the `heavy` rate-limit budget.
+         *
+         *     While the organization's stored reports take as many bytes as its `report_bytes` limit, no
+         *     report is created (`422 quota_exceeded`: delete some). An organization with as many audits,
+         *     reports and imports queued or running as its `queued_jobs` limit gets `429
+         *     too_many_queued_jobs` until one ends.
          */
         post: operations["createReport"];
         delete?: never;
@@ -1670,7 +1694,7 @@ export interface paths {
         };
         /**
          * Get an organization
-         * @description One organization, with its status and number of members. Platform operators only.
+         * @description One organization, with its status, number of members and limits in force. Platform operators only.
          */
         get: operations["getPlatformOrganization"];
         put?: never;
@@ -1688,8 +1712,10 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Rename, suspend or reinstate an organization
-         * @description Changes the name, and/or the `status`. A `suspended` organization keeps all its data, but
+         * Rename, suspend or reinstate an organization, or set its limits
+         * @description Changes the name, the `status`, and/or the `limits` (each a number, or `null` to return to
+         *     the server's default; the answer shows the limits in force). Limits bind new work only:
+         *     what the organization already has stays. A `suspended` organization keeps all its data, but
          *     every credential of its members (password logins, login tokens and cookies, personal access
          *     tokens, OAuth grants and access tokens) is refused with `403 organization_suspended` until
          *     the status is `active` again. An operator cannot suspend their own organization (`409
@@ -1757,12 +1783,27 @@ export interface components {
              * @description In an expression, the 1-based column of the problem; absent elsewhere.
              */
             column?: number;
+            /**
+             * @description For `quota_exceeded`, `too_many_queued_jobs` and `risk_acceptance_too_long`: the name of the limit; absent elsewhere.
+             * @enum {string}
+             */
+            quota?: "resources" | "resource_attribute_bytes" | "queued_jobs" | "report_bytes" | "risk_acceptance_max_days";
+            /**
+             * Format: int64
+             * @description With `quota`, the limit's value (resources, bytes, jobs or days).
+             */
+            limit?: number;
+            /**
+             * Format: int64
+             * @description With `quota`, how much of it is used, or would be with the request: resources, bytes, unfinished jobs, or the days asked for.
+             */
+            usage?: number;
         };
         /**
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "rate_limited" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -1823,8 +1864,22 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
         };
         OrganizationName: string;
-        OrganizationUpdate: {
+        /** @description The organization, with its settings. */
+        OrganizationDetail: {
+            id: components["schemas"]["OrganizationId"];
             name: components["schemas"]["OrganizationName"];
+            risk_acceptance_max_days: components["schemas"]["RiskAcceptanceMaxDays"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        /**
+         * Format: int32
+         * @description The longest a risk may be accepted for, in days: a finding's `expires_at` at most this far from the time it is set (`422 risk_acceptance_too_long` otherwise). The server's default (`RISK_ACCEPTANCE_MAX_DAYS`, 365) until an admin sets it.
+         */
+        RiskAcceptanceMaxDays: number;
+        OrganizationUpdate: {
+            name?: components["schemas"]["OrganizationName"];
+            risk_acceptance_max_days?: components["schemas"]["RiskAcceptanceMaxDays"];
         };
         /** @description Unique across fourfold, compared case-insensitively. */
         Username: string;
@@ -3548,8 +3603,48 @@ export interface components {
             suspended_at: null | components["schemas"]["Timestamp"];
             /** Format: int32 */
             member_count: number;
+            limits?: components["schemas"]["OrganizationLimits"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+        };
+        /**
+         * @description The organization's limits in force: those a platform operator set for it, else the
+         *     server's defaults (`ORGANIZATION_MAX_*`). Going over one answers `422 quota_exceeded`
+         *     (`429 too_many_queued_jobs` for `queued_jobs`) with the limit's name, value and usage in
+         *     `details`, and changes nothing.
+         */
+        OrganizationLimits: {
+            /**
+             * Format: int32
+             * @description Resources (not `gone`) in the organization's inventory; an import that would exceed it is refused whole.
+             */
+            resources: number;
+            /**
+             * Format: int32
+             * @description Bytes of one resource's `attributes` as JSON; an import holding a larger one is refused, naming it.
+             */
+            resource_attribute_bytes: number;
+            /**
+             * Format: int32
+             * @description Audits, reports and queued imports not finished (queued or running) at once; the next is refused until one ends.
+             */
+            queued_jobs: number;
+            /**
+             * Format: int64
+             * @description Bytes of the organization's stored reports; no report is created while they reach it.
+             */
+            report_bytes: number;
+        };
+        /** @description The limits to change; `null` returns one to the server's default. */
+        OrganizationLimitsUpdate: {
+            /** Format: int32 */
+            resources?: number | null;
+            /** Format: int32 */
+            resource_attribute_bytes?: number | null;
+            /** Format: int32 */
+            queued_jobs?: number | null;
+            /** Format: int64 */
+            report_bytes?: number | null;
         };
         PlatformOrganizationCreate: {
             name: components["schemas"]["OrganizationName"];
@@ -3567,6 +3662,7 @@ export interface components {
         PlatformOrganizationUpdate: {
             name?: components["schemas"]["OrganizationName"];
             status?: components["schemas"]["OrganizationStatus"];
+            limits?: components["schemas"]["OrganizationLimitsUpdate"];
         };
         SignupRequest: {
             organization_name: components["schemas"]["OrganizationName"];
@@ -3707,6 +3803,51 @@ export interface components {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `validation_failed`: well-formed but invalid (`details` has one entry per invalid field); `quota_exceeded`: the request would take the organization over one of its limits (`details[].quota` names it, with its `limit` and the `usage`), and nothing was changed. */
+        UnprocessableEntityOrQuota: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `validation_failed`: well-formed but invalid (`details` has one entry per invalid field); `risk_acceptance_too_long`: `expires_at` is further away than the organization's `risk_acceptance_max_days` (`GET /v1/organization`), named in `details[].quota` with its `limit` and the days asked for as `usage`. Nothing was changed. */
+        UnprocessableEntityOrRiskAcceptance: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `rate_limited`: the caller used up a budget of the current window (see "Rate limits" in
+         *     the introduction). `too_many_queued_jobs`: the organization has as many audits, reports
+         *     and imports queued or running as its `queued_jobs` limit (`details[].quota`, with the
+         *     `limit` and the `usage`); nothing was queued. Either way, wait `Retry-After` seconds.
+         */
+        TooManyRequestsOrQueuedJobs: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
             content: {
@@ -4280,7 +4421,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Organization"];
+                    "application/json": components["schemas"]["OrganizationDetail"];
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -4314,7 +4455,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Organization"];
+                    "application/json": components["schemas"]["OrganizationDetail"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4990,8 +5131,20 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
+            /** @description `invalid_import`: the file has problems (listed in `details`), nothing was imported; `quota_exceeded`: it would take the organization over a limit (`details[].quota`); `validation_failed`: a parameter is invalid. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequestsOrQueuedJobs"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -6356,7 +6509,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
+            429: components["responses"]["TooManyRequestsOrQueuedJobs"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -6489,7 +6642,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
+            429: components["responses"]["TooManyRequestsOrQueuedJobs"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -6827,7 +6980,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
+            422: components["responses"]["UnprocessableEntityOrRiskAcceptance"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -6921,7 +7074,7 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
+            422: components["responses"]["UnprocessableEntityOrRiskAcceptance"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -7507,8 +7660,8 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
+            422: components["responses"]["UnprocessableEntityOrQuota"];
+            429: components["responses"]["TooManyRequestsOrQueuedJobs"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -38,6 +38,16 @@ export interface Config {
   jobMaintenanceSeconds: number;
   /** How long one audit attempt may run before its worker is presumed dead and the audit retried. */
   auditTimeoutSeconds: number;
+  /** Jobs of each of the audits, reports and imports queues one process runs at once. */
+  workerConcurrency: number;
+  /** Jobs of one organization that run at once in each of those queues, over every worker process; 0: no cap. */
+  organizationJobConcurrency: number;
+  /** Whether a job is queued behind the other organizations' earlier ones when its organization already has jobs waiting (see src/jobs/job-queue.ts). */
+  fairQueueing: boolean;
+  /** Each organization's limits when a platform operator has set none for it. */
+  organizationLimits: OrganizationLimits;
+  /** Longest risk acceptance of a new organization, in days, until its admins change it. */
+  riskAcceptanceMaxDays: number;
   /** Where report files are kept; when absent they are kept in the database. */
   reportsDir: string | undefined;
   /** Express's `trust proxy`: false, how many proxies are in front, or their addresses. */
@@ -82,6 +92,26 @@ export interface Config {
   /** How long a job other than an audit may run before its worker is presumed dead and the job retried. */
   jobTimeoutSeconds: number;
 }
+
+/** Per-organization limits; `src/quotas/` enforces them. */
+export interface OrganizationLimits {
+  /** Resources (not gone) in the organization's inventory. */
+  resources: number;
+  /** Bytes of one resource's `attributes`, as JSON. */
+  resourceAttributeBytes: number;
+  /** Audits, reports and queued imports not finished yet. */
+  queuedJobs: number;
+  /** Bytes of the organization's stored report files. */
+  reportBytes: number;
+}
+
+/** The limits of an organization when neither the environment nor a platform operator sets others. */
+export const DEFAULT_ORGANIZATION_LIMITS: Readonly<OrganizationLimits> = Object.freeze({
+  resources: 1_000_000,
+  resourceAttributeBytes: 256 * 1024,
+  queuedJobs: 50,
+  reportBytes: 1024 * 1024 * 1024,
+});
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -178,6 +208,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     jobPollingSeconds: integer('JOB_POLLING_SECONDS', 2, 1, 60),
     jobMaintenanceSeconds: integer('JOB_MAINTENANCE_SECONDS', 60, 1, 3600),
     auditTimeoutSeconds: integer('AUDIT_TIMEOUT_SECONDS', 900, 1, 86400),
+    workerConcurrency: integer('WORKER_CONCURRENCY', 2, 1, 64),
+    organizationJobConcurrency: integer('ORGANIZATION_JOB_CONCURRENCY', 1, 0, 64),
+    fairQueueing: boolean('FAIR_QUEUEING', true),
+    organizationLimits: {
+      resources: integer('ORGANIZATION_MAX_RESOURCES', DEFAULT_ORGANIZATION_LIMITS.resources, 0, 2147483647),
+      resourceAttributeBytes: integer('ORGANIZATION_MAX_RESOURCE_ATTRIBUTE_BYTES', DEFAULT_ORGANIZATION_LIMITS.resourceAttributeBytes, 1024, 67108864),
+      queuedJobs: integer('ORGANIZATION_MAX_QUEUED_JOBS', DEFAULT_ORGANIZATION_LIMITS.queuedJobs, 1, 100000),
+      reportBytes: integer('ORGANIZATION_MAX_REPORT_BYTES', DEFAULT_ORGANIZATION_LIMITS.reportBytes, 0, Number.MAX_SAFE_INTEGER),
+    },
+    riskAcceptanceMaxDays: integer('RISK_ACCEPTANCE_MAX_DAYS', 365, 1, 36500),
     reportsDir: read('REPORTS_DIR') === undefined ? undefined : path.resolve(read('REPORTS_DIR')!),
     trustProxy: trustedProxies(read('TRUST_PROXY'), problems),
     patAllowNoExpiry: boolean('PAT_ALLOW_NO_EXPIRY', false),

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   });
   await migrateToLatest(db);
   const jobs = new JobQueue(db, config, logger);
-  await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir });
+  await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, limits: config.organizationLimits });
   logger.info('fourfold worker started');
 
   const stop = async (signal: string) => {

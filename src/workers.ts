@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { DEFAULT_ORGANIZATION_LIMITS, type OrganizationLimits } from './config';
 import type { Db } from './db/database';
 import { failAbandonedAudit, runAudit, type AuditRunSettings } from './audits/audit-runner';
 import type { AuditJob } from './audits/audits.service';
@@ -20,16 +21,21 @@ export interface WorkerDeps {
   audits?: Partial<AuditRunSettings>;
   /** Where report files go; undefined keeps them in the database. */
   reportsDir?: string;
+  /** The organizations' limits where a platform operator set none (a queued import checks `resources`); default: the built-in ones. */
+  limits?: OrganizationLimits;
 }
 
-/** Works every queue in this process (the API's by default; `npm run worker` for a worker alone). */
-export async function startWorkers({ jobs, db, logger, reportsDir, ...options }: WorkerDeps): Promise<void> {
+/**
+ * Works every queue in this process (the API's by default; `npm run worker` for a worker alone).
+ * Imports, audits and reports are worked fairly between organizations (`JobQueue.workFairly`).
+ */
+export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFAULT_ORGANIZATION_LIMITS, ...options }: WorkerDeps): Promise<void> {
   const audits: AuditRunSettings = { ...DEFAULT_AUDIT_SETTINGS, ...options.audits };
   const reports: ReportSettings = { reportsDir };
-  await jobs.work<ImportJob>(QUEUES.imports, async (job) => {
+  await jobs.workFairly<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {
-      await applyQueuedImport(db, job.data.import_id);
+      await applyQueuedImport(db, job.data.import_id, limits);
       log.info('import written');
     } catch (error) {
       log.error({ err: error }, 'import attempt failed');
@@ -40,7 +46,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, ...options }:
     logger.error({ import: job.data.import_id }, 'import abandoned after its last attempt');
     await failAbandonedImport(db, job.data.import_id);
   });
-  await jobs.work<AuditJob>(QUEUES.audits, async (job) => {
+  await jobs.workFairly<AuditJob>(QUEUES.audits, async (job) => {
     const log = logger.child({ job: job.id, audit: job.data.audit_id, attempt: job.retryCount + 1 });
     try {
       await runAudit(db, job.data.audit_id, audits);
@@ -54,7 +60,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, ...options }:
     logger.error({ audit: job.data.audit_id }, 'audit abandoned after its last attempt');
     await failAbandonedAudit(db, job.data.audit_id);
   });
-  await jobs.work<ReportJob>(QUEUES.reports, async (job) => {
+  await jobs.workFairly<ReportJob>(QUEUES.reports, async (job) => {
     await generateReport(db, job.data.report_id, reports, logger.child({ job: job.id, attempt: job.retryCount + 1 }));
     logger.info({ job: job.id, report: job.data.report_id }, 'report generation ended');
   });

@@ -8,6 +8,10 @@ import { as, logInAs, startTestApp, useTestApp } from './support/app';
 import { expectError } from './support/expectations';
 import { seedFindings } from './support/findings';
 
+// Risk acceptances end within the organization's risk_acceptance_max_days (365 by default).
+const IN_100_DAYS = new Date(Date.now() + 100 * 86_400_000).toISOString();
+const IN_200_DAYS = new Date(Date.now() + 200 * 86_400_000).toISOString();
+
 const t = useTestApp();
 let owner: string;
 let ownerId: string;
@@ -296,10 +300,10 @@ describe('triage', () => {
 
   it.each([
     ['suppressing without a reason', { status: 'suppressed' }, 'body.reason'],
-    ['accepting a risk without a reason', { status: 'risk_accepted', expires_at: '2031-01-01T00:00:00Z' }, 'body.reason'],
+    ['accepting a risk without a reason', { status: 'risk_accepted', expires_at: IN_100_DAYS }, 'body.reason'],
     ['accepting a risk without an expiry', { status: 'risk_accepted', reason: 'Later.' }, 'body.expires_at'],
     ['accepting a risk until a past date', { status: 'risk_accepted', reason: 'Later.', expires_at: '2020-01-01T00:00:00Z' }, 'body.expires_at'],
-    ['an expiry on suppressing', { status: 'suppressed', reason: 'No.', expires_at: '2031-01-01T00:00:00Z' }, 'body.expires_at'],
+    ['an expiry on suppressing', { status: 'suppressed', reason: 'No.', expires_at: IN_100_DAYS }, 'body.expires_at'],
     ['setting resolved', { status: 'resolved' }, 'body.status'],
     ['an empty change', {}, 'body'],
   ])('refuses %s with 422 naming the field, changing nothing', async (_name, body, field) => {
@@ -313,7 +317,7 @@ describe('triage', () => {
   it.each([
     ['resolved', 'suppressed', { status: 'suppressed', reason: 'No.' }],
     ['resolved', 'open', { status: 'open' }],
-    ['suppressed', 'risk_accepted', { status: 'risk_accepted', reason: 'Later.', expires_at: '2031-01-01T00:00:00Z' }],
+    ['suppressed', 'risk_accepted', { status: 'risk_accepted', reason: 'Later.', expires_at: IN_100_DAYS }],
   ] as const)('refuses %s → %s with 409 invalid_transition naming both', async (from, to, body) => {
     const id = from === 'resolved' ? triage.resolved : triage.suppressed;
     const response = await patch(id, body);
@@ -324,7 +328,7 @@ describe('triage', () => {
 
   it('refuses a reason or an expiry for a status that has none', async () => {
     expectError(await patch(triage.open3, { reason: 'Why not.' }), 409, 'invalid_transition');
-    expectError(await patch(triage.suppressed, { expires_at: '2031-01-01T00:00:00Z' }), 409, 'invalid_transition');
+    expectError(await patch(triage.suppressed, { expires_at: IN_100_DAYS }), 409, 'invalid_transition');
   });
 
   it('changes a note, a reason or an expiry without recording an event', async () => {
@@ -333,8 +337,8 @@ describe('triage', () => {
     expect((await patch(triage.resolved, { note: null }).expect(200)).body.note).toBeNull();
     const reworded = await patch(triage.suppressed, { reason: 'Test fixture, never deployed.' }).expect(200);
     expect(reworded.body).toMatchObject({ status: 'suppressed', status_reason: 'Test fixture, never deployed.' });
-    const extended = await patch(triage.accepted, { expires_at: '2032-01-01T00:00:00Z' }).expect(200);
-    expect(extended.body).toMatchObject({ status: 'risk_accepted', status_reason: 'Until the migration.', expires_at: '2032-01-01T00:00:00.000Z' });
+    const extended = await patch(triage.accepted, { expires_at: IN_200_DAYS }).expect(200);
+    expect(extended.body).toMatchObject({ status: 'risk_accepted', status_reason: 'Until the migration.', expires_at: IN_200_DAYS });
     for (const id of [triage.resolved, triage.suppressed, triage.accepted]) expect(await events(id)).toEqual([]);
   });
 

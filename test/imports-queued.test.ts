@@ -74,11 +74,11 @@ describe('queued imports', () => {
     const importId = await queueWithoutJob(account, native.resources.filter((r: { provider: string }) => r.provider === 'aws'));
     // As a worker that died mid-write leaves it: running, its payload still there.
     await t.db.updateTable('imports').set({ status: 'running' }).where('id', '=', importId).execute();
-    await applyQueuedImport(t.db, importId);
+    await applyQueuedImport(t.db, importId, t.config.organizationLimits);
     const done = await request(t.app).get(`/v1/imports/${importId}`).set(as(owner)).expect(200);
     expect(done.body).toMatchObject({ status: 'succeeded', counts: { created: 7 } });
 
-    await applyQueuedImport(t.db, importId);
+    await applyQueuedImport(t.db, importId, t.config.organizationLimits);
     expect((await request(t.app).get(`/v1/imports/${importId}`).set(as(owner))).body).toEqual(done.body);
     expect(await resourceCount(account)).toBe(7);
   });
@@ -88,7 +88,7 @@ describe('queued imports', () => {
     const resources = native.resources.filter((r: { provider: string }) => r.provider === 'aws');
     // Damaged after checking: a payload the database refuses (no type).
     const importId = await queueWithoutJob(account, [...resources, { ...resources[0], native_id: 'arn:aws:s3:::other', type: null }]);
-    await expect(applyQueuedImport(t.db, importId)).rejects.toThrow();
+    await expect(applyQueuedImport(t.db, importId, t.config.organizationLimits)).rejects.toThrow();
     expect((await request(t.app).get(`/v1/imports/${importId}`).set(as(owner))).body.status).toBe('running');
 
     // Its job is retried, then handed to the dead-letter queue, whose worker ends the import.

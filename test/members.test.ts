@@ -16,7 +16,13 @@ describe('organization', () => {
     const viewer = await t.addMember('viewer');
     const read = await request(t.app).get('/v1/organization').set(as(viewer.token));
     expect(read.status).toBe(200);
-    expect(read.body).toEqual({ id: expect.stringMatching(/^org_/), name: 'Default organization', created_at: expect.any(String), updated_at: expect.any(String) });
+    expect(read.body).toEqual({
+      id: expect.stringMatching(/^org_/),
+      name: 'Default organization',
+      risk_acceptance_max_days: 365,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
 
     expectError(await request(t.app).patch('/v1/organization').set(as(viewer.token)).send({ name: 'Nope' }), 403, 'insufficient_scope');
     const renamed = await request(t.app).patch('/v1/organization').set(as(owner)).send({ name: '  Acme Platform  ' });

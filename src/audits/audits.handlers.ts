@@ -1,3 +1,4 @@
+import type { OrganizationLimits } from '../config';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
@@ -12,10 +13,11 @@ import { resourceEvaluations } from './resource-evaluations';
 export function auditHandlers(
   db: Db,
   jobs: JobQueue,
+  limits: OrganizationLimits,
 ): HandlerTable<'createAudit' | 'listAudits' | 'getAudit' | 'cancelAudit' | 'reanalyzeAudit' | 'listResourceEvaluations'> {
   const createAudit: OperationHandler<'createAudit'> = async (req, res) => {
     const body = req.body ?? {};
-    const audit = await startAudit(db, jobs, principalOf(res), { accountIds: body.account_ids, mode: body.mode ?? 'full' });
+    const audit = await startAudit(db, jobs, principalOf(res), { accountIds: body.account_ids, mode: body.mode ?? 'full' }, limits);
     res.status(202).location(`/v1/audits/${audit.id}`).json(toAudit(audit));
   };
 
@@ -49,7 +51,7 @@ export function auditHandlers(
   };
 
   const reanalyzeAuditHandler: OperationHandler<'reanalyzeAudit'> = async (req, res) => {
-    const audit = await reanalyzeAudit(db, jobs, principalOf(res), req.params.id);
+    const audit = await reanalyzeAudit(db, jobs, principalOf(res), req.params.id, limits);
     res.status(202).location(`/v1/audits/${audit.id}`).json(toAudit(audit));
   };
 

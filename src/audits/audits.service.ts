@@ -1,10 +1,12 @@
 import { existingAccountIds } from '../accounts/accounts.service';
+import type { OrganizationLimits } from '../config';
 import type { Principal } from '../http/principal';
 import type { Db } from '../db/database';
 import type { AuditRow } from '../db/schema';
 import { AppError } from '../errors';
 import { newId } from '../ids';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
+import { assertQueuedJobQuota } from '../quotas/quotas.service';
 import { endAudit, findAudit, insertAudit } from './audits.repository';
 
 // Queries other features use as they are.
@@ -20,6 +22,7 @@ export async function startAudit(
   jobs: JobQueue,
   principal: Principal,
   input: { accountIds: string[] | undefined; mode: 'full' | 'incremental' },
+  limits: OrganizationLimits,
 ): Promise<AuditRow> {
   const accountIds = input.accountIds ? [...new Set(input.accountIds)] : null;
   if (accountIds) {
@@ -29,16 +32,16 @@ export async function startAudit(
       throw new AppError('not_found', `No account ${unknown.join(', ')} in this organization.`, unknown.map((id) => ({ field: 'body.account_ids', issue: `unknown account ${id}` })));
     }
   }
-  return queueAudit(db, jobs, principal, { mode: input.mode, account_ids: accountIds, parent_audit_id: null });
+  return queueAudit(db, jobs, principal, { mode: input.mode, account_ids: accountIds, parent_audit_id: null }, limits);
 }
 
 /** Queues a new audit of the same resource versions as `parentId`, with the current rules. */
-export async function reanalyzeAudit(db: Db, jobs: JobQueue, principal: Principal, parentId: string): Promise<AuditRow> {
+export async function reanalyzeAudit(db: Db, jobs: JobQueue, principal: Principal, parentId: string, limits: OrganizationLimits): Promise<AuditRow> {
   const parent = await requireAudit(db, principal, parentId);
   if (parent.status !== 'succeeded') {
     throw new AppError('audit_not_finished', `Audit ${parent.id} is ${parent.status}; only a succeeded audit records the resource versions to reanalyze.`);
   }
-  return queueAudit(db, jobs, principal, { mode: 'reanalysis', account_ids: parent.account_ids, parent_audit_id: parent.id });
+  return queueAudit(db, jobs, principal, { mode: 'reanalysis', account_ids: parent.account_ids, parent_audit_id: parent.id }, limits);
 }
 
 /** Cancels a queued or running audit; a finished one answers 409 `audit_not_cancelable`. */
@@ -60,11 +63,13 @@ async function queueAudit(
   jobs: JobQueue,
   principal: Principal,
   audit: { mode: AuditRow['mode']; account_ids: string[] | null; parent_audit_id: string | null },
+  limits: OrganizationLimits,
 ): Promise<AuditRow> {
   await jobs.start();
   const queued = await db.transaction().execute(async (trx) => {
+    await assertQueuedJobQuota(trx, principal.organizationId, limits);
     const row = await insertQueuedAudit(trx, principal, audit);
-    await jobs.send(QUEUES.audits, { audit_id: row.id } satisfies AuditJob, trx);
+    await jobs.send(QUEUES.audits, { audit_id: row.id } satisfies AuditJob, trx, principal.organizationId);
     return row;
   });
   jobs.wake(QUEUES.audits);

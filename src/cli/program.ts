@@ -77,7 +77,7 @@ export function buildProgram(): Command {
     .option('--invite', 'give the owner a one-time invitation (7 days) instead of a generated password')
     .action(
       action(program, (options: { name: string; owner: string; slug?: string; invite?: boolean }) =>
-        withContext(async ({ db }) => {
+        withContext(async ({ db, config }) => {
           // The API's schema checks these for POST /v1/platform/organizations; here nothing else does.
           if (!/\S/.test(options.name) || options.name.trim().length > 200) {
             throw new AppError('validation_failed', 'The name must have a visible character and at most 200 characters.');
@@ -90,7 +90,7 @@ export function buildProgram(): Command {
           const password = options.invite ? undefined : generatePassword();
           const created = await createOrganization(db, { name: options.name, slug, owner: { username: options.owner, password } });
           const invitation = created.invitation ? { token: created.invitation.token, expires_at: created.invitation.expiresAt.toISOString() } : null;
-          const organization = toPlatformOrganization(created.organization);
+          const organization = toPlatformOrganization(created.organization, config.organizationLimits);
           return {
             json: { organization, owner: { user_id: created.member.user_id, username: options.owner, password: password ?? null, invitation } },
             text: [
@@ -109,12 +109,12 @@ export function buildProgram(): Command {
     .addOption(new Option('--status <status>', 'only those with this status').choices(['active', 'suspended']))
     .action(
       action(program, (options: { status?: 'active' | 'suspended' }) =>
-        withContext(async ({ db }) => {
+        withContext(async ({ db, config }) => {
           const all = [];
           let after: string | undefined;
           for (;;) {
             const page = await listPlatformOrganizations(db, { status: options.status }, 500, after);
-            all.push(...page.map(toPlatformOrganization));
+            all.push(...page.map((row) => toPlatformOrganization(row, config.organizationLimits)));
             if (page.length < 500) break;
             after = page.at(-1)!.id;
           }
@@ -132,8 +132,8 @@ export function buildProgram(): Command {
       .description(says)
       .action(
         action(program, (id: string) =>
-          withContext(async ({ db }) => {
-            const organization = toPlatformOrganization(await changeOrganization(db, id, { status }));
+          withContext(async ({ db, config }) => {
+            const organization = toPlatformOrganization(await changeOrganization(db, id, { status }), config.organizationLimits);
             return { json: organization, text: `${organization.id} is ${organization.status}` };
           }),
         ),
@@ -210,7 +210,7 @@ export function buildProgram(): Command {
         withContext(async ({ db, config }) => {
           const jobs = new JobQueue(db, config, cliLogger());
           try {
-            const demo = await seedDemo(db, jobs, options);
+            const demo = await seedDemo(db, jobs, options, config.organizationLimits);
             return {
               json: { organization_id: demo.organizationId, slug: demo.slug, username: demo.username, password: demo.password, resources: demo.resources, audit_id: demo.auditId, findings: demo.findings },
               text: [

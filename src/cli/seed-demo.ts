@@ -1,3 +1,4 @@
+import type { OrganizationLimits } from '../config';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createAccount } from '../accounts/accounts.service';
@@ -26,7 +27,7 @@ const ACCOUNTS = [
  * An organization with a demo owner, the fixture inventory in an AWS, an Azure and a GCP
  * account, and one finished full audit of it, run in this process: a newcomer sees findings at once.
  */
-export async function seedDemo(db: Db, jobs: JobQueue, input: { slug: string; username: string; password?: string }) {
+export async function seedDemo(db: Db, jobs: JobQueue, input: { slug: string; username: string; password?: string }, limits: OrganizationLimits) {
   const password = input.password ?? generatePassword();
   const { organization, member } = await createOrganization(db, {
     name: 'Demo organization',
@@ -38,7 +39,7 @@ export async function seedDemo(db: Db, jobs: JobQueue, input: { slug: string; us
   let resources = 0;
   for (const account of ACCOUNTS) {
     const row = await createAccount(db, principal, account);
-    const imported = await importInventory(db, { jobs, inlineMaxResources: Number.MAX_SAFE_INTEGER }, principal, row, { format: 'native', mode: 'full', document });
+    const imported = await importInventory(db, { jobs, inlineMaxResources: Number.MAX_SAFE_INTEGER, limits }, principal, row, { format: 'native', mode: 'full', document });
     resources += imported.counts.created;
   }
   const audit = await insertQueuedAudit(db, principal, { mode: 'full', account_ids: null, parent_audit_id: null });

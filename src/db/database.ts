@@ -22,6 +22,7 @@ import * as platform from './migrations/0014_platform';
 import * as resourceIdentityAndUnknowns from './migrations/0015_resource_identity_and_unknowns';
 import * as ruleOutcomes from './migrations/0016_rule_outcomes';
 import * as sessions from './migrations/0018_sessions';
+import * as organizationLimits from './migrations/0019_organization_limits';
 
 export type Db = Kysely<Database>;
 
@@ -51,6 +52,7 @@ const migrations: Record<string, Migration> = {
   '0015_resource_identity_and_unknowns': resourceIdentityAndUnknowns,
   '0016_rule_outcomes': ruleOutcomes,
   '0018_sessions': sessions,
+  '0019_organization_limits': organizationLimits,
 };
 
 /**

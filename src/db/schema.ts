@@ -15,6 +15,14 @@ export interface OrganizationsTable {
   /** A suspended organization's credentials are all refused; its data stays. */
   status: ColumnType<'active' | 'suspended', 'active' | 'suspended' | undefined, 'active' | 'suspended'>;
   suspended_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Limits a platform operator set for this organization; null: the configured default. */
+  max_resources: ColumnType<number | null, number | null | undefined, number | null>;
+  max_resource_attribute_bytes: ColumnType<number | null, number | null | undefined, number | null>;
+  max_queued_jobs: ColumnType<number | null, number | null | undefined, number | null>;
+  /** bigint: node-postgres reads it as a string. */
+  max_report_bytes: ColumnType<string | number | null, number | null | undefined, number | null>;
+  /** Longest risk acceptance its admins allow, in days; null: the configured default. */
+  risk_acceptance_max_days: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

@@ -6,7 +6,7 @@ import { requireResource } from '../resources/resources.service';
 import { toFinding, toFindingEvent } from './findings.mapper';
 import { listFindingEvents, listFindings, sortKeyOf, type FindingFilter, type FindingSort, type FindingSortField } from './findings.repository';
 import { findingListFilter, findingSort, resourceFindingFilter } from './findings.query';
-import { requireFinding, triageFinding, triageFindings } from './findings.service';
+import { requireFinding, triageFinding, triageFindings, type TriageSettings } from './findings.service';
 
 const CURSOR_KEY_KINDS: Record<FindingSortField, CursorKeyKind> = {
   severity: 'integer',
@@ -15,7 +15,7 @@ const CURSOR_KEY_KINDS: Record<FindingSortField, CursorKeyKind> = {
   cost_impact: 'number',
 };
 
-export function findingHandlers(db: Db): HandlerTable<'listFindings' | 'updateFindings' | 'getFinding' | 'updateFinding' | 'listFindingEvents' | 'listResourceFindings'> {
+export function findingHandlers(db: Db, settings: TriageSettings): HandlerTable<'listFindings' | 'updateFindings' | 'getFinding' | 'updateFinding' | 'listFindingEvents' | 'listResourceFindings'> {
   /** A page of findings matching `filter` in `sort` order, its cursor bound to `binding` (the list), the filter and the sort. */
   const page = (organizationId: string, query: { limit?: number; cursor?: string }, filter: FindingFilter, sort: FindingSort, binding: object) =>
     paginate({
@@ -44,11 +44,11 @@ export function findingHandlers(db: Db): HandlerTable<'listFindings' | 'updateFi
   };
 
   const updateFinding: OperationHandler<'updateFinding'> = async (req, res) => {
-    res.json(toFinding(await triageFinding(db, principalOf(res), req.params.id, req.body)));
+    res.json(toFinding(await triageFinding(db, principalOf(res), req.params.id, req.body, settings)));
   };
 
   const updateFindings: OperationHandler<'updateFindings'> = async (req, res) => {
-    res.json({ results: await triageFindings(db, principalOf(res), req.body.ids, req.body.change) });
+    res.json({ results: await triageFindings(db, principalOf(res), req.body.ids, req.body.change, settings) });
   };
 
   const listFindingEventsHandler: OperationHandler<'listFindingEvents'> = async (req, res) => {

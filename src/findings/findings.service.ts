@@ -4,12 +4,20 @@ import type { FindingEventRow, FindingRow, FindingStatus } from '../db/schema';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
+import { riskAcceptanceMaxDays } from '../organizations/organizations.service';
 import { expiredEvents, resolveGoneResourceFindings, statusChangedEvent, type FindingChanges, type ResolveReason } from './finding-lifecycle';
 import * as lifecycle from './findings-lifecycle.repository';
 import { findFinding, lockFinding, reopenExpiredBatch, updateFindingTriage, type FindingWithResource } from './findings.repository';
 
 export type FindingChange = Schemas['FindingUpdate'];
 export type BatchResult = Schemas['FindingBatchUpdateResult']['results'][number];
+
+export interface TriageSettings {
+  /** The longest risk acceptance of an organization whose admins set none, in days. */
+  riskAcceptanceMaxDays: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The status changes people may make; `resolved` is the audits' to set and to leave. */
 const TRANSITIONS: Record<FindingStatus, readonly FindingStatus[]> = {
@@ -29,15 +37,29 @@ export async function requireFinding(db: Db, organizationId: string, id: string)
 }
 
 /** Applies `change` to one finding (see `applyChange`) and answers the finding as it is now. */
-export async function triageFinding(db: Db, principal: Principal, id: string, change: FindingChange, now = new Date()): Promise<FindingWithResource> {
-  checkChange(change, now);
+export async function triageFinding(
+  db: Db,
+  principal: Principal,
+  id: string,
+  change: FindingChange,
+  settings: TriageSettings,
+  now = new Date(),
+): Promise<FindingWithResource> {
+  await checkChange(db, principal, change, settings, now);
   await db.transaction().execute((trx) => applyChange(trx, principal, id, change, now));
   return requireFinding(db, principal.organizationId, id);
 }
 
 /** Applies `change` to each finding in its own transaction, so one that cannot take it blocks none of the others. */
-export async function triageFindings(db: Db, principal: Principal, ids: string[], change: FindingChange, now = new Date()): Promise<BatchResult[]> {
-  checkChange(change, now);
+export async function triageFindings(
+  db: Db,
+  principal: Principal,
+  ids: string[],
+  change: FindingChange,
+  settings: TriageSettings,
+  now = new Date(),
+): Promise<BatchResult[]> {
+  await checkChange(db, principal, change, settings, now);
   const results: BatchResult[] = [];
   for (const id of ids) {
     try {
@@ -70,8 +92,12 @@ export async function reopenExpiredRiskAcceptances(db: Db, now: Date): Promise<n
   }
 }
 
-/** What is wrong with `change` whatever the finding's status: 422 before anything is touched. */
-function checkChange(change: FindingChange, now: Date): void {
+/**
+ * What is wrong with `change` whatever the finding's status: 422 before anything is touched. An
+ * `expires_at` further than the organization's `risk_acceptance_max_days` is
+ * `risk_acceptance_too_long` (every acceptance has an expiry: `expires_at` is required).
+ */
+async function checkChange(db: Db, principal: Principal, change: FindingChange, settings: TriageSettings, now: Date): Promise<void> {
   const invalid = (field: string, issue: string) => new AppError('validation_failed', `${field} ${issue}.`, [{ field: `body.${field}`, issue }]);
   if ((change.status === 'suppressed' || change.status === 'risk_accepted') && change.reason === undefined) {
     throw invalid('reason', `is required to make a finding ${change.status}`);
@@ -79,7 +105,17 @@ function checkChange(change: FindingChange, now: Date): void {
   if (change.status === 'risk_accepted' && change.expires_at === undefined) throw invalid('expires_at', 'is required to accept a risk');
   if (change.expires_at !== undefined) {
     if (change.status !== undefined && change.status !== 'risk_accepted') throw invalid('expires_at', 'applies only to risk_accepted findings');
-    if (new Date(change.expires_at) <= now) throw invalid('expires_at', 'must be in the future');
+    const expiresAt = new Date(change.expires_at);
+    if (expiresAt <= now) throw invalid('expires_at', 'must be in the future');
+    const maxDays = await riskAcceptanceMaxDays(db, principal.organizationId, settings.riskAcceptanceMaxDays);
+    if (expiresAt.getTime() - now.getTime() > maxDays * DAY_MS) {
+      const days = Math.ceil((expiresAt.getTime() - now.getTime()) / DAY_MS);
+      throw new AppError(
+        'risk_acceptance_too_long',
+        `expires_at is ${days} days away; this organization accepts risks for at most ${maxDays} days (risk_acceptance_max_days).`,
+        [{ field: 'body.expires_at', issue: `at most ${maxDays} days from now (risk_acceptance_max_days)`, quota: 'risk_acceptance_max_days', limit: maxDays, usage: days }],
+      );
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { setImmediate as yieldToIo } from 'node:timers/promises';
+import type { OrganizationLimits } from '../config';
 import type { Principal } from '../http/principal';
 import type { Db, Trx } from '../db/database';
 import type { AccountRow, ImportRow } from '../db/schema';
@@ -17,10 +18,11 @@ import {
 import type { CanonicalResource, ImportProblem } from './canonical-resource';
 import { parseInventory } from './import-parsers';
 import { contentHashOf, contentJson } from './resource-content';
-import { documentDepthProblem, resourceLimitProblems } from './resource-limits';
+import { documentDepthProblem, oversizedAttributes, resourceLimitProblems } from './resource-limits';
 import { escapeUnstorable } from '../storable-text';
 import { resolveFindingsOfGoneResources } from '../findings/findings.service';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
+import { assertQueuedJobQuota, assertResourceQuota, organizationLimits, quotaDetail, quotaExceeded } from '../quotas/quotas.service';
 import {
   finishImport,
   insertImport,
@@ -44,6 +46,8 @@ export interface ImportSettings {
   jobs: JobQueue;
   /** Files with more resources than this are written by a worker (202) instead of in the request (201). */
   inlineMaxResources: number;
+  /** The organizations' limits where a platform operator set none. */
+  limits: OrganizationLimits;
 }
 
 const NO_COUNTS: Counts = { created: 0, updated: 0, unchanged: 0, gone: 0, skipped: 0, rejected: 0 };
@@ -92,13 +96,34 @@ export async function importInventory(
     );
   }
 
+  const maxAttributeBytes = (await organizationLimits(db, principal.organizationId, settings.limits)).resourceAttributeBytes;
+  const oversized = oversizedAttributes(resources, maxAttributeBytes);
+  if (oversized.length > 0) {
+    const issue = (o: (typeof oversized)[number]) => `attributes take ${o.bytes} bytes, over the limit of ${maxAttributeBytes}`;
+    const shown = oversized.slice(0, SHOWN_PROBLEMS);
+    const failed = await insertImport(
+      db,
+      record('failed', { ...NO_COUNTS, skipped, rejected: oversized.length }, shown.map((o) => storableProblem({ item: o.item, field: 'attributes', message: issue(o) }))),
+    );
+    const first = escapeUnstorable(oversized[0]!.item);
+    const more = oversized.length > 1 ? ` (and ${oversized.length - 1} more resources)` : '';
+    throw quotaExceeded(
+      'resource_attribute_bytes',
+      maxAttributeBytes,
+      oversized[0]!.bytes,
+      `The attributes of ${first}${more} take more than this organization's resource_attribute_bytes limit of ${maxAttributeBytes} bytes; nothing was imported (import ${failed.id}).`,
+      shown.map((o) => quotaDetail('resource_attribute_bytes', maxAttributeBytes, o.bytes, 'body', `${escapeUnstorable(o.item)}: ${issue(o)}`)),
+    );
+  }
+
   // Imports of one account apply in the order they were sent: behind a queued one, a small file queues too.
   if (resources.length > settings.inlineMaxResources || (await hasPendingImport(db, account.id))) {
     await settings.jobs.start();
     const queued = await db.transaction().execute(async (trx) => {
+      await assertQueuedJobQuota(trx, principal.organizationId, settings.limits);
       const row = await insertImport(trx, record('queued', { ...NO_COUNTS, skipped }, []));
       await insertImportPayload(trx, row.id, resources);
-      await settings.jobs.send(QUEUES.imports, { import_id: row.id } satisfies ImportJob, trx);
+      await settings.jobs.send(QUEUES.imports, { import_id: row.id } satisfies ImportJob, trx, principal.organizationId);
       return row;
     });
     settings.jobs.wake(QUEUES.imports);
@@ -109,7 +134,7 @@ export async function importInventory(
     if (!(await lockAccount(trx, principal.organizationId, account.id))) {
       throw new AppError('not_found', `No account ${account.id} in this organization.`);
     }
-    const counts = await writeResources(trx, account, input.mode, resources);
+    const counts = await writeResources(trx, account, input.mode, resources, settings.limits);
     return insertImport(trx, record('succeeded', { ...counts, skipped }, []));
   });
 }
@@ -124,25 +149,39 @@ export interface ImportJob {
  * `running` and its job to pg-boss's retry; after the last attempt the job's dead letter ends it
  * with `failAbandonedImport`.
  */
-export async function applyQueuedImport(db: Db, importId: string): Promise<void> {
+export async function applyQueuedImport(db: Db, importId: string, limits: OrganizationLimits): Promise<void> {
   const target = await findPendingImport(db, importId);
   if (!target) return; // finished by an earlier attempt (or another import's worker), or its account was deleted
   for (;;) {
     const next = await oldestPendingImport(db, target.account_id);
     if (!next || next.id > importId) return;
-    await applyPendingImport(db, next.id);
+    await applyPendingImport(db, next.id, limits);
   }
 }
 
-async function applyPendingImport(db: Db, importId: string): Promise<void> {
+async function applyPendingImport(db: Db, importId: string, limits: OrganizationLimits): Promise<void> {
   if (!(await startQueuedImport(db, importId))) return;
+  try {
+    await writePendingImport(db, importId, limits);
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === 'quota_exceeded')) throw error;
+    // Over a limit is no reason to retry: the import ends failed, saying which limit.
+    await db.transaction().execute(async (trx) => {
+      if (!(await lockPendingImport(trx, importId))) return;
+      await finishImport(trx, importId, 'failed', null, [{ item: '$', field: null, message: error.message }]);
+      await deleteImportPayload(trx, importId);
+    });
+  }
+}
+
+async function writePendingImport(db: Db, importId: string, limits: OrganizationLimits): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const pending = await lockPendingImport(trx, importId);
     if (!pending) return; // another worker finished it, or its job was abandoned
     const account = await lockAccount(trx, pending.organization_id, pending.account_id);
     const resources = await takeImportPayload(trx, importId);
     if (!account || !resources) return;
-    const counts = await writeResources(trx, account, pending.mode, resources);
+    const counts = await writeResources(trx, account, pending.mode, resources, limits);
     await finishImport(trx, importId, 'succeeded', { ...counts, skipped: pending.counts.skipped }, []);
   });
 }
@@ -159,8 +198,12 @@ export async function failAbandonedImport(db: Db, importId: string): Promise<voi
   });
 }
 
-/** Applies canonical resources to an account whose lock `db` holds; answers the counts. */
-async function writeResources(db: Trx, account: AccountRow, mode: Schemas['ImportMode'], resources: CanonicalResource[]) {
+/**
+ * Applies canonical resources to an account whose lock `db` holds; answers the counts. Throws
+ * `quota_exceeded` (so that the transaction rolls back) when the organization ends up with more
+ * resources than its limit.
+ */
+async function writeResources(db: Trx, account: AccountRow, mode: Schemas['ImportMode'], resources: CanonicalResource[], limits: OrganizationLimits) {
   // Taken once the lock is held, so that imports of one account stamp in the order they apply.
   const seenAt = new Date();
   const counts = await applyResources(db, account.organization_id, account, resources, seenAt);
@@ -169,6 +212,7 @@ async function writeResources(db: Trx, account: AccountRow, mode: Schemas['Impor
     await resolveFindingsOfGoneResources(db, account, seenAt);
   }
   await recordAccountImport(db, account.id, seenAt);
+  await assertResourceQuota(db, account.organization_id, limits, counts.created + counts.updated);
   return counts;
 }
 

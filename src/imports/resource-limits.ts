@@ -87,3 +87,16 @@ const ITEM_LISTS = new Set(['resources', 'instances', 'child_modules']);
 function itemPath(path: JsonPath): string {
   return path.map((step, i) => (typeof step === 'number' ? `[${step}]` : `${i > 0 ? '.' : ''}${step}`)).join('');
 }
+
+/** The resources whose `attributes` take more than `maxBytes` as JSON (UTF-8), with their size. */
+export function oversizedAttributes(resources: CanonicalResource[], maxBytes: number): { item: string; bytes: number }[] {
+  const oversized: { item: string; bytes: number }[] = [];
+  for (const resource of resources) {
+    const json = JSON.stringify(resource.attributes);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most resources are decided without encoding them.
+    if (json.length * 3 <= maxBytes) continue;
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > maxBytes) oversized.push({ item: resource.source, bytes });
+  }
+  return oversized;
+}

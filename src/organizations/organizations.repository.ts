@@ -30,10 +30,10 @@ export function findFirstMembershipOfUser(db: Db, userId: string) {
     .executeTakeFirst();
 }
 
-export function renameOrganization(db: Db, id: string, name: string) {
+export function updateOrganization(db: Db, id: string, change: { name?: string; risk_acceptance_max_days?: number }) {
   return db
     .updateTable('organizations')
-    .set({ name, updated_at: new Date() })
+    .set({ ...change, updated_at: new Date() })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -5,10 +5,23 @@ import { AppError } from '../errors';
 import { newId } from '../ids';
 import { generatePassword, hashPassword } from '../users/passwords';
 import { hasAnyUser, insertUser } from '../users/users.service';
-import { insertMembership, insertOrganization, lockFirstOwnerBootstrap } from './organizations.repository';
+import { findOrganizationById, insertMembership, insertOrganization, lockFirstOwnerBootstrap, updateOrganization } from './organizations.repository';
 
 // Queries other features use as they are.
 export { findFirstMembershipOfUser, findOrganizationById, insertMembership, insertOrganization } from './organizations.repository';
+
+/** The longest a risk may be accepted for in the organization, in days: its admins' setting, else `defaultDays`. */
+export async function riskAcceptanceMaxDays(db: Db, organizationId: string, defaultDays: number): Promise<number> {
+  return (await findOrganizationById(db, organizationId))?.risk_acceptance_max_days ?? defaultDays;
+}
+
+/** Renames the organization and/or changes its settings; answers it as it is now. */
+export function changeOwnOrganization(db: Db, organizationId: string, change: { name?: string; risk_acceptance_max_days?: number }) {
+  return updateOrganization(db, organizationId, {
+    ...(change.name !== undefined ? { name: change.name.trim() } : {}),
+    ...(change.risk_acceptance_max_days !== undefined ? { risk_acceptance_max_days: change.risk_acceptance_max_days } : {}),
+  });
+}
 
 /** Creates an organization and its first owner. Run it inside a transaction: it writes three rows. */
 export async function insertOrganizationWithOwner(

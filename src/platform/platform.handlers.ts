@@ -1,3 +1,4 @@
+import type { OrganizationLimits } from '../config';
 import type { TokenSettings } from '../auth/login-tokens';
 import { sessionClientOf, setSessionCookie } from '../auth/session-cookie';
 import type { Db } from '../db/database';
@@ -11,7 +12,7 @@ import { toPlatformOrganization } from './platform.mapper';
 import { listPlatformOrganizations } from './platform.repository';
 import { changeOrganization, createOrganization, deleteOrganization, requireOrganization, signUp } from './platform.service';
 
-export function platformHandlers(db: Db, tokens: TokenSettings, options: { signupEnabled: boolean; reportsDir: string | undefined }): HandlerTable<'createSignup' | 'listPlatformOrganizations' | 'createPlatformOrganization' | 'getPlatformOrganization' | 'updatePlatformOrganization' | 'deletePlatformOrganization'> {
+export function platformHandlers(db: Db, tokens: TokenSettings, options: { signupEnabled: boolean; reportsDir: string | undefined; limits: OrganizationLimits }): HandlerTable<'createSignup' | 'listPlatformOrganizations' | 'createPlatformOrganization' | 'getPlatformOrganization' | 'updatePlatformOrganization' | 'deletePlatformOrganization'> {
   const listOrganizations: OperationHandler<'listPlatformOrganizations'> = async (req, res) => {
     const filter = { status: req.query.status };
     res.json(
@@ -21,7 +22,7 @@ export function platformHandlers(db: Db, tokens: TokenSettings, options: { signu
         keyKinds: ['id'],
         fetch: (after, limitPlusOne) => listPlatformOrganizations(db, filter, limitPlusOne, after?.[0]),
         keysOf: (row) => [row.id],
-        toItem: toPlatformOrganization,
+        toItem: (row) => toPlatformOrganization(row, options.limits),
       }),
     );
   };
@@ -31,15 +32,15 @@ export function platformHandlers(db: Db, tokens: TokenSettings, options: { signu
     res
       .status(201)
       .location(`/v1/platform/organizations/${organization.id}`)
-      .json({ organization: toPlatformOrganization(organization), owner: toMemberCreated(member, invitation) });
+      .json({ organization: toPlatformOrganization(organization, options.limits), owner: toMemberCreated(member, invitation) });
   };
 
   const getOrganization: OperationHandler<'getPlatformOrganization'> = async (req, res) => {
-    res.json(toPlatformOrganization(await requireOrganization(db, req.params.id)));
+    res.json(toPlatformOrganization(await requireOrganization(db, req.params.id), options.limits));
   };
 
   const updateOrganization: OperationHandler<'updatePlatformOrganization'> = async (req, res) => {
-    res.json(toPlatformOrganization(await changeOrganization(db, req.params.id, req.body, principalOf(res).organizationId)));
+    res.json(toPlatformOrganization(await changeOrganization(db, req.params.id, req.body, principalOf(res).organizationId), options.limits));
   };
 
   const deleteOrganizationHandler: OperationHandler<'deletePlatformOrganization'> = async (req, res) => {

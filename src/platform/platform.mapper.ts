@@ -1,7 +1,10 @@
+import type { OrganizationLimits } from '../config';
 import type { Schemas } from '../http/contract';
+import { limitsByName, limitsInForce } from '../quotas/quotas.service';
 import type { PlatformOrganizationRow } from './platform.repository';
 
-export function toPlatformOrganization(row: PlatformOrganizationRow): Schemas['PlatformOrganization'] {
+/** An organization as operators see it; `defaults` are the limits of those its operators set none for. */
+export function toPlatformOrganization(row: PlatformOrganizationRow, defaults: OrganizationLimits): Schemas['PlatformOrganization'] {
   return {
     id: row.id,
     name: row.name,
@@ -9,6 +12,7 @@ export function toPlatformOrganization(row: PlatformOrganizationRow): Schemas['P
     status: row.status,
     suspended_at: row.suspended_at?.toISOString() ?? null,
     member_count: Number(row.member_count ?? 0),
+    limits: limitsByName(limitsInForce(row, defaults)),
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };

@@ -6,6 +6,7 @@ import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { assertNotReservedForOperator, insertMember } from '../members/members.service';
 import { insertOrganization } from '../organizations/organizations.service';
+import { setOrganizationLimits } from '../quotas/quotas.service';
 import { removeOrganizationReportFiles } from '../reports/report-storage';
 import {
   deleteOrganizationAndMembers,
@@ -46,7 +47,7 @@ export async function requireOrganization(db: Db, id: string): Promise<PlatformO
 }
 
 /**
- * Renames, suspends or reinstates an organization. An operator signed in to the API
+ * Renames, suspends or reinstates an organization, and sets its limits. An operator signed in to the API
  * (`operatorOrganizationId`) cannot suspend their own: their session would end with it, and only
  * the command line could reinstate it.
  */
@@ -57,6 +58,7 @@ export async function changeOrganization(db: Db, id: string, change: Schemas['Pl
   return db.transaction().execute(async (trx) => {
     if (!(await lockOrganization(trx, id))) throw new AppError('not_found', `No organization ${id}.`);
     await updatePlatformOrganization(trx, id, { name: change.name?.trim(), status: change.status });
+    if (change.limits) await setOrganizationLimits(trx, id, change.limits);
     return (await findPlatformOrganization(trx, id)) as PlatformOrganizationRow;
   });
 }

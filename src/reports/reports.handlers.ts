@@ -1,4 +1,5 @@
 import { ReadStream } from 'node:fs';
+import type { OrganizationLimits } from '../config';
 import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
@@ -9,7 +10,7 @@ import { toReport } from './reports.mapper';
 import { listReports, reportContent, type ReportFilter } from './reports.repository';
 import { fileNameOf, removeReport, requireReadyReport, requireReport, startReport, type ReportSettings } from './reports.service';
 
-export function reportHandlers(db: Db, jobs: JobQueue, settings: ReportSettings): HandlerTable<'createReport' | 'listReports' | 'getReport' | 'deleteReport' | 'downloadReport'> {
+export function reportHandlers(db: Db, jobs: JobQueue, settings: ReportSettings & { limits: OrganizationLimits }): HandlerTable<'createReport' | 'listReports' | 'getReport' | 'deleteReport' | 'downloadReport'> {
   const createReport: OperationHandler<'createReport'> = async (req, res) => {
     const { body } = req;
     const report = await startReport(db, jobs, principalOf(res), {
@@ -18,7 +19,7 @@ export function reportHandlers(db: Db, jobs: JobQueue, settings: ReportSettings)
       auditId: body.audit_id,
       framework: body.framework,
       filters: body.filters,
-    });
+    }, settings.limits);
     res.status(202).location(`/v1/reports/${report.id}`).json(toReport(report));
   };
 

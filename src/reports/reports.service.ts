@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { findAudit } from '../audits/audits.service';
+import type { OrganizationLimits } from '../config';
 import type { Principal } from '../http/principal';
 import { findLatestSucceededAudit } from '../compliance/compliance.service';
 import type { Db } from '../db/database';
@@ -8,6 +9,7 @@ import { AppError } from '../errors';
 import { newId } from '../ids';
 import { findOrganizationById } from '../organizations/organizations.service';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
+import { assertQueuedJobQuota, assertReportStorageQuota } from '../quotas/quotas.service';
 import { writeComplianceEvidencePdf } from './compliance-evidence.pdf';
 import { writeExecutiveSummaryPdf } from './executive-summary.pdf';
 import { writeRemediationPlanPdf } from './remediation-plan.pdf';
@@ -43,7 +45,7 @@ export interface ReportRequest {
 }
 
 /** Queues a report of a succeeded audit (by default the latest); the report exists exactly when its job does. */
-export async function startReport(db: Db, jobs: JobQueue, principal: Principal, input: ReportRequest): Promise<ReportRecord> {
+export async function startReport(db: Db, jobs: JobQueue, principal: Principal, input: ReportRequest, limits: OrganizationLimits): Promise<ReportRecord> {
   if (input.type === 'compliance_evidence' && !input.framework) {
     throw new AppError('validation_failed', 'A compliance_evidence report needs a framework.', [{ field: 'body.framework', issue: 'required for compliance_evidence' }]);
   }
@@ -70,6 +72,8 @@ export async function startReport(db: Db, jobs: JobQueue, principal: Principal, 
   };
   await jobs.start();
   const report = await db.transaction().execute(async (trx) => {
+    await assertReportStorageQuota(trx, principal.organizationId, limits);
+    await assertQueuedJobQuota(trx, principal.organizationId, limits);
     const row = await insertReport(trx, {
       id: newId('rpt'),
       organization_id: principal.organizationId,
@@ -91,7 +95,7 @@ export async function startReport(db: Db, jobs: JobQueue, principal: Principal, 
       started_at: null,
       generated_at: null,
     });
-    await jobs.send(QUEUES.reports, { report_id: row.id } satisfies ReportJob, trx);
+    await jobs.send(QUEUES.reports, { report_id: row.id } satisfies ReportJob, trx, principal.organizationId);
     return row;
   });
   jobs.wake(QUEUES.reports);

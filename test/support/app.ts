@@ -73,7 +73,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   await bootstrapFirstOwner(database.db, config.admin, logger);
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   const jobs = new JobQueue(database.db, config, logger);
-  if (options.workers) await startWorkers({ jobs, db: database.db, logger, audits: options.auditSettings, reportsDir: config.reportsDir });
+  if (options.workers) await startWorkers({ jobs, db: database.db, logger, audits: options.auditSettings, reportsDir: config.reportsDir, limits: config.organizationLimits });
   const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, jobs, document: options.document });
   let memberCount = 0;
   return {
