@@ -4,6 +4,7 @@
 // evaluations/s and findings written/s; then, for three rules, the CEL condition against the same
 // check written as a plain JavaScript predicate, over the same resources, in-process.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-audit.ts [--count 100000]
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -67,14 +68,13 @@ async function main(): Promise<void> {
   });
   try {
     const call = async (method: string, path: string, body?: string) => {
-      const send = () =>
-        fetch(`${base}${path}`, {
-          method,
-          headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-          body,
-        });
-      // A poll can meet a kept-alive connection the busy server closed meanwhile: a GET is safe to send again.
-      const response = await send().catch((error: unknown) => (method === 'GET' ? send() : Promise.reject(error)));
+      // A request can meet a kept-alive connection the busy server closed meanwhile: it is sent
+      // again, safely, as a GET or a POST with its Idempotency-Key.
+      const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      if (method === 'POST') headers['Idempotency-Key'] = randomUUID();
+      const send = () => fetch(`${base}${path}`, { method, headers, body });
+      const response = await send().catch(send);
       const json = (await response.json()) as Record<string, unknown>;
       if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
       return json;
