@@ -1,6 +1,6 @@
-import type { Db, Trx } from '../db/database';
+import { embeddedDatabaseOf, type Db, type Trx } from '../db/database';
 import type { AuditRow, AuditSummaryData } from '../db/schema';
-import { decideAuditFindings, evaluationKey, settlesGoneResources, type FailedEvaluation } from '../findings/finding-lifecycle';
+import { decideAuditFindings, evaluationKey, settlesGoneResources, type CurrentFinding, type FailedEvaluation } from '../findings/finding-lifecycle';
 import { applyFindingChanges, lockFindingsOfResources, lockOpenFindingsOfGoneResources } from '../findings/findings.service';
 import { newId } from '../ids';
 import { RuleSet, type EffectiveRule, type PolicyDefinition } from '../rules/rule-set';
@@ -28,7 +28,10 @@ import {
 
 /** How much one evaluation of a rule of each severity weighs in its dimension's score. */
 export const SEVERITY_WEIGHTS: Record<Severity, number> = { info: 0, low: 1, medium: 3, high: 5, critical: 10 };
-const PROGRESS_EVERY = 2000;
+// Resources evaluated, and then written, at a time; progress is reported after each chunk.
+const CHUNK = 2000;
+// Resources evaluated between two turns of the event loop (a few milliseconds).
+const YIELD_EVERY = 100;
 const SHOWN_ERRORS = 50;
 
 /** What an audit evaluates, and by which clock. */
@@ -44,10 +47,15 @@ export interface AuditRunSettings {
 class AttemptSuperseded extends Error {}
 
 /**
- * Runs a queued audit: evaluates the catalogue over its resources, then writes the findings,
- * their events and the summary in one transaction, so an audit is never half-written. A worker
- * that dies leaves it `running`; the job's retry starts a new attempt from the beginning, and an
- * older attempt still running stops at its next progress report or at its final write.
+ * Runs a queued audit: evaluates the catalogue over its resources in chunks, and writes each
+ * chunk's findings, their events and what the audit saw, then the summary, in one transaction, so
+ * an audit is never half-written. On PostgreSQL the transaction is open while the audit
+ * evaluates, and each chunk is written while the next one is evaluated (the server writes on one
+ * core while this process evaluates on another); PGlite has one connection, which the progress
+ * reports need, and runs in this thread anyway, so there the whole evaluation comes first. A
+ * worker that dies leaves the audit `running` and its transaction rolled back; the job's retry
+ * starts a new attempt from the beginning, and an older attempt still running stops at its next
+ * progress report or at its final write.
  */
 export async function runAudit(db: Db, auditId: string, settings: AuditRunSettings): Promise<void> {
   const catalogue = await settings.catalogue();
@@ -58,17 +66,17 @@ export async function runAudit(db: Db, auditId: string, settings: AuditRunSettin
     // The policies as they are when the attempt starts; later changes apply from the next audit.
     const rules = new RuleSet(catalogue, await loadCelEngine(), await settings.policies(db, audit.organization_id));
     const { estate, targets } = await resourcesToEvaluate(db, audit, rules);
-    const evaluation = await evaluate(db, audit, rules, estate, targets, now);
+    const tally = new Tally();
+    const evaluated = evaluateInChunks(db, audit, rules, new ResourceGraph(estate), targets, now, tally);
+    const chunks = embeddedDatabaseOf(db) === undefined ? evaluated : await allOf(evaluated);
     await db.transaction().execute(async (trx) => {
       await lockOrganization(trx, audit.organization_id);
-      const counts = await writeFindings(trx, audit, targets, evaluation, rules, now);
-      await insertAuditResources(trx, audit.id, targets);
-      await insertAuditRuleOutcomes(trx, audit.id, evaluation.undecided);
+      const counts = await writeChunks(trx, audit, targets, chunks, rules, now);
       const completed = await completeAudit(trx, audit, {
         resources: targets.length,
         ruleVersions: Object.fromEntries(catalogue.rules.map((r) => [r.rule.id, r.rule.version])),
         policyVersions: rules.applied,
-        summary: { ...evaluation.summary, ...counts },
+        summary: { ...tally.summary(targets.length), ...counts },
       });
       if (!completed) throw new AttemptSuperseded();
     });
@@ -124,7 +132,9 @@ interface Failure {
   monthlyUsd: number | null;
 }
 
-interface Evaluation {
+/** The evaluations of one chunk of the audit's resources: everything the finding lifecycle decides a resource's findings from. */
+interface Chunk {
+  resources: AuditedResource[];
   failures: Failure[];
   /** `evaluationKey` of every evaluation that passed: the findings it resolves. */
   passed: Set<string>;
@@ -132,110 +142,186 @@ interface Evaluation {
   excepted: Set<string>;
   /** The unknown and error outcomes, as stored for `GET /v1/resources/{id}/evaluations`. */
   undecided: StoredRuleOutcome[];
-  summary: Omit<AuditSummaryData, 'new' | 'recurring' | 'resolved'>;
 }
 
-async function evaluate(db: Db, audit: AuditRow, ruleSet: RuleSet, estate: AuditedResource[], targets: AuditedResource[], now: Date): Promise<Evaluation> {
-  const graph = new ResourceGraph(estate);
-  const failures: Failure[] = [];
-  const passed = new Set<string>();
-  const excepted = new Set<string>();
-  const findings = Object.fromEntries(DIMENSIONS.map((d) => [d, Object.fromEntries(SEVERITIES.map((s) => [s, 0]))])) as AuditSummaryData['findings'];
-  const weights = Object.fromEntries(DIMENSIONS.map((d) => [d, { evaluated: 0, failed: 0 }])) as AuditSummaryData['weights'];
-  const ruleResults: AuditSummaryData['rule_results'] = {};
-  const errors: AuditSummaryData['errors'] = [];
-  const undecided: StoredRuleOutcome[] = [];
-  let evaluations = 0;
-  let errorCount = 0;
-  let unknownCount = 0;
+/** The audit summary's evaluation counts, over all chunks. */
+class Tally {
+  readonly findings = Object.fromEntries(DIMENSIONS.map((d) => [d, Object.fromEntries(SEVERITIES.map((s) => [s, 0]))])) as AuditSummaryData['findings'];
+  readonly weights = Object.fromEntries(DIMENSIONS.map((d) => [d, { evaluated: 0, failed: 0 }])) as AuditSummaryData['weights'];
+  readonly ruleResults: AuditSummaryData['rule_results'] = {};
+  readonly errors: AuditSummaryData['errors'] = [];
+  evaluations = 0;
+  errorCount = 0;
+  unknownCount = 0;
 
-  for (let i = 0; i < targets.length; i++) {
-    const resource = targets[i]!;
-    const rules = ruleSet.rulesFor(resource.type);
-    const context = rules.length > 0 ? graph.contextOf(resource, now) : undefined;
-    for (const effective of rules) {
-      const { rule } = effective.compiled;
-      const outcome = ruleSet.evaluate(effective, resource, context!);
-      if (outcome.outcome === 'skipped') {
-        excepted.add(evaluationKey(effective.key, resource.id));
-        continue;
-      }
-      const result = (ruleResults[effective.key] ??= { evaluated: 0, failed: 0, errors: 0, unknown: 0 });
-      evaluations++;
-      if (outcome.outcome === 'error') {
-        result.errors++;
-        errorCount++;
-        if (errors.length < SHOWN_ERRORS) errors.push({ rule_id: effective.key, resource_id: resource.id, message: outcome.message });
-        undecided.push({ resource_id: resource.id, rule_id: effective.key, outcome: 'error', unknown_paths: null, message: outcome.message });
-        continue;
-      }
-      // Unknown: counted and stored, but neither a pass nor a failure (the finding lifecycle leaves its finding as it is).
-      if (outcome.outcome === 'unknown') {
-        result.unknown = (result.unknown ?? 0) + 1;
-        unknownCount++;
-        undecided.push({ resource_id: resource.id, rule_id: effective.key, outcome: 'unknown', unknown_paths: outcome.unknown_paths, message: null });
-        continue;
-      }
-      result.evaluated++;
-      weights[rule.dimension].evaluated += SEVERITY_WEIGHTS[rule.severity];
-      if (outcome.outcome === 'pass') {
-        passed.add(evaluationKey(effective.key, resource.id));
-      } else {
-        result.failed++;
-        findings[rule.dimension][rule.severity]++;
-        weights[rule.dimension].failed += SEVERITY_WEIGHTS[rule.severity];
-        failures.push({ rule: effective, resource, evidence: outcome.evidence, monthlyUsd: outcome.monthly_usd });
-      }
-    }
-    if ((i + 1) % PROGRESS_EVERY === 0 && !(await recordAuditProgress(db, audit, i + 1, targets.length))) throw new AttemptSuperseded();
-  }
-  if (!(await recordAuditProgress(db, audit, targets.length, targets.length))) throw new AttemptSuperseded();
-
-  return {
-    failures,
-    passed,
-    excepted,
-    undecided,
-    summary: {
-      findings,
-      weights,
-      rule_results: ruleResults,
-      errors,
+  summary(resources: number): Omit<AuditSummaryData, 'new' | 'recurring' | 'resolved'> {
+    return {
+      findings: this.findings,
+      weights: this.weights,
+      rule_results: this.ruleResults,
+      errors: this.errors,
       coverage: {
-        resources_evaluated: targets.length,
-        rules_evaluated: Object.keys(ruleResults).length,
-        evaluations,
-        evaluation_errors: errorCount,
-        evaluation_unknowns: unknownCount,
+        resources_evaluated: resources,
+        rules_evaluated: Object.keys(this.ruleResults).length,
+        evaluations: this.evaluations,
+        evaluation_errors: this.errorCount,
+        evaluation_unknowns: this.unknownCount,
       },
-    },
-  };
+    };
+  }
 }
 
 /**
- * Writes what this audit does to findings (decided by `decideAuditFindings`, which says how) and
- * which findings it saw; answers the summary's counts. The findings of the evaluated resources
- * are locked first, so that triage and the expiry job wait rather than be overwritten.
+ * Evaluates the targets chunk by chunk, counting into `tally` and reporting progress after each.
+ * It gives way to the event loop every few resources, so that the writes of the chunk before
+ * proceed meanwhile.
  */
-async function writeFindings(trx: Trx, audit: AuditRow, targets: AuditedResource[], evaluation: Evaluation, rules: RuleSet, now: Date) {
+async function* evaluateInChunks(
+  db: Db,
+  audit: AuditRow,
+  ruleSet: RuleSet,
+  graph: ResourceGraph,
+  targets: AuditedResource[],
+  now: Date,
+  tally: Tally,
+): AsyncGenerator<Chunk> {
+  for (let start = 0; start < targets.length; start += CHUNK) {
+    const chunk: Chunk = { resources: targets.slice(start, start + CHUNK), failures: [], passed: new Set(), excepted: new Set(), undecided: [] };
+    for (let i = 0; i < chunk.resources.length; i++) {
+      evaluateResource(ruleSet, graph, chunk.resources[i]!, now, tally, chunk);
+      if ((i + 1) % YIELD_EVERY === 0) await new Promise(setImmediate);
+    }
+    const evaluated = start + chunk.resources.length;
+    if (!(await recordAuditProgress(db, audit, evaluated, targets.length))) throw new AttemptSuperseded();
+    yield chunk;
+  }
+  if (targets.length === 0 && !(await recordAuditProgress(db, audit, 0, 0))) throw new AttemptSuperseded();
+}
+
+function evaluateResource(ruleSet: RuleSet, graph: ResourceGraph, resource: AuditedResource, now: Date, tally: Tally, chunk: Chunk): void {
+  const rules = ruleSet.rulesFor(resource.type);
+  if (rules.length === 0) return;
+  const context = graph.contextOf(resource, now);
+  for (const effective of rules) {
+    const { rule } = effective.compiled;
+    const outcome = ruleSet.evaluate(effective, resource, context);
+    if (outcome.outcome === 'skipped') {
+      chunk.excepted.add(evaluationKey(effective.key, resource.id));
+      continue;
+    }
+    const result = (tally.ruleResults[effective.key] ??= { evaluated: 0, failed: 0, errors: 0, unknown: 0 });
+    tally.evaluations++;
+    if (outcome.outcome === 'error') {
+      result.errors++;
+      tally.errorCount++;
+      if (tally.errors.length < SHOWN_ERRORS) tally.errors.push({ rule_id: effective.key, resource_id: resource.id, message: outcome.message });
+      chunk.undecided.push({ resource_id: resource.id, rule_id: effective.key, outcome: 'error', unknown_paths: null, message: outcome.message });
+      continue;
+    }
+    // Unknown: counted and stored, but neither a pass nor a failure (the finding lifecycle leaves its finding as it is).
+    if (outcome.outcome === 'unknown') {
+      result.unknown = (result.unknown ?? 0) + 1;
+      tally.unknownCount++;
+      chunk.undecided.push({ resource_id: resource.id, rule_id: effective.key, outcome: 'unknown', unknown_paths: outcome.unknown_paths, message: null });
+      continue;
+    }
+    result.evaluated++;
+    tally.weights[rule.dimension].evaluated += SEVERITY_WEIGHTS[rule.severity];
+    if (outcome.outcome === 'pass') {
+      chunk.passed.add(evaluationKey(effective.key, resource.id));
+    } else {
+      result.failed++;
+      tally.findings[rule.dimension][rule.severity]++;
+      tally.weights[rule.dimension].failed += SEVERITY_WEIGHTS[rule.severity];
+      chunk.failures.push({ rule: effective, resource, evidence: outcome.evidence, monthlyUsd: outcome.monthly_usd });
+    }
+  }
+}
+
+async function allOf<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+/**
+ * Locks the current findings of the audit's resources and settles those of gone resources, then
+ * writes each chunk as it comes, while the next is evaluated; answers the summary's counts.
+ * The findings are read once, before the audit writes any: looked up chunk by chunk in a table
+ * the audit is filling, without statistics yet for a new one, they would cost a scan each.
+ */
+async function writeChunks(trx: Trx, audit: AuditRow, targets: AuditedResource[], chunks: AsyncIterable<Chunk> | Iterable<Chunk>, rules: RuleSet, now: Date) {
+  const counts = { new: 0, recurring: 0, resolved: 0 };
+  const current = new Map<string, CurrentFinding[]>();
+  const write = async (chunk: Chunk, goneFindings: CurrentFinding[] = []) => {
+    const findings = chunk.resources.flatMap((r) => current.get(r.id) ?? []);
+    for (const resource of chunk.resources) current.delete(resource.id);
+    const changes = await writeFindings(trx, audit, { ...chunk, findings, goneFindings }, rules, now);
+    counts.new += changes.new;
+    counts.recurring += changes.recurring;
+    counts.resolved += changes.resolved;
+  };
+  const started = (writing: Promise<void>) => {
+    // Awaited before the next write or on the way out; until then, not an unhandled rejection.
+    writing.catch(() => {});
+    return writing;
+  };
+  let writing = started(
+    (async () => {
+      for (const finding of await lockFindingsOfResources(trx, audit.organization_id, targets.map((r) => r.id))) {
+        const list = current.get(finding.resource_id);
+        if (list) list.push(finding);
+        else current.set(finding.resource_id, [finding]);
+      }
+      if (settlesGoneResources(audit.mode)) {
+        const gone = await lockOpenFindingsOfGoneResources(trx, audit.organization_id, audit.account_ids);
+        await write({ resources: [], failures: [], passed: new Set(), excepted: new Set(), undecided: [] }, gone);
+      }
+    })(),
+  );
+  try {
+    for await (const chunk of chunks) {
+      await writing;
+      writing = started(write(chunk));
+    }
+    await writing;
+  } finally {
+    await writing.catch(() => {});
+  }
+  return counts;
+}
+
+/**
+ * Writes what a chunk does to its resources' current findings (`findings`, locked; decided by
+ * `decideAuditFindings`, which says how) and to `goneFindings`, which findings and resource
+ * versions the audit saw and the undecided outcomes; answers the chunk's counts.
+ */
+async function writeFindings(
+  trx: Trx,
+  audit: AuditRow,
+  chunk: Chunk & { findings: CurrentFinding[]; goneFindings: CurrentFinding[] },
+  rules: RuleSet,
+  now: Date,
+) {
+  const targets = chunk.resources;
   const stillCurrentIds = audit.mode === 'reanalysis' ? null : await stillCurrent(trx, targets.map(({ id, version }) => ({ id, version })));
-  const findings = await lockFindingsOfResources(trx, audit.organization_id, targets.map((r) => r.id));
-  const goneFindings = settlesGoneResources(audit.mode) ? await lockOpenFindingsOfGoneResources(trx, audit.organization_id, audit.account_ids) : [];
   const changes = decideAuditFindings({
     audit: { id: audit.id, organization_id: audit.organization_id, mode: audit.mode, started_at: audit.started_at! },
     seenAt: now,
     now: new Date(),
-    failures: evaluation.failures.map(failedEvaluation),
-    passed: evaluation.passed,
-    excepted: evaluation.excepted,
-    findings,
+    failures: chunk.failures.map(failedEvaluation),
+    passed: chunk.passed,
+    excepted: chunk.excepted,
+    findings: chunk.findings,
     stillCurrent: stillCurrentIds,
-    goneFindings,
+    goneFindings: chunk.goneFindings,
     ruleCovers: (ruleId, resourceType) => rules.rule(ruleId)?.compiled.rule.resource_types.includes(resourceType) ?? false,
     newId,
   });
   await applyFindingChanges(trx, changes);
   await insertAuditFindings(trx, audit.id, changes.seen);
+  await insertAuditResources(trx, audit.id, targets);
+  await insertAuditRuleOutcomes(trx, audit.id, chunk.undecided);
   return changes.counts;
 }
 

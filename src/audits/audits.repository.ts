@@ -204,9 +204,10 @@ export async function insertAuditRuleOutcomes(db: Db, auditId: string, outcomes:
     const batch = outcomes.slice(i, i + 5_000);
     await sql`
       insert into audit_rule_outcomes (audit_id, resource_id, rule_id, outcome, unknown_paths, message)
-      select ${auditId}, o.resource_id, o.rule_id, o.outcome, o.unknown_paths, o.message
-      from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb)
-        as o(resource_id text, rule_id text, outcome text, unknown_paths jsonb, message text)`.execute(db);
+      select ${auditId}, o.resource_id, o.rule_id, o.outcome, o.unknown_paths::jsonb, o.message
+      from unnest(${batch.map((o) => o.resource_id)}::text[], ${batch.map((o) => o.rule_id)}::text[], ${batch.map((o) => o.outcome)}::text[],
+        ${batch.map((o) => (o.unknown_paths === null ? null : JSON.stringify(o.unknown_paths)))}::text[], ${batch.map((o) => o.message)}::text[])
+        as o(resource_id, rule_id, outcome, unknown_paths, message)`.execute(db);
   }
 }
 

@@ -34,6 +34,12 @@ export interface Resolution {
 /** Makes a new id; `newId` from ids.ts, or a counter in tests. */
 export type IdMaker = (prefix: 'fnd' | 'fev') => string;
 
+/** What the lifecycle reads of a current finding (locked by the caller): its identity and status, not its content. */
+export type CurrentFinding = Pick<
+  FindingRow,
+  'id' | 'fingerprint' | 'rule_id' | 'resource_id' | 'resource_type' | 'policy_id' | 'status' | 'status_reason' | 'resolved_at' | 'updated_at'
+>;
+
 /** A set of changes to findings and the events that record them, as `applyFindingChanges` writes them. */
 export interface FindingChanges {
   /** New findings. */
@@ -84,14 +90,14 @@ export interface AuditResults {
   /** `evaluationKey(rule, resource)` of every evaluation an override skipped: the findings it resolves as excepted. */
   excepted: ReadonlySet<string>;
   /** The current findings of the evaluated resources, all statuses (locked by the caller). */
-  findings: readonly FindingRow[];
+  findings: readonly CurrentFinding[];
   /**
    * Of the evaluated resources, those still active at the version evaluated; the others changed
    * or went while the audit ran, and are left to the next audit. Null: all of them (a reanalysis).
    */
   stillCurrent: ReadonlySet<string> | null;
   /** Open findings of gone resources (see `settlesGoneResources`), locked by the caller. */
-  goneFindings: readonly FindingRow[];
+  goneFindings: readonly CurrentFinding[];
   /** Whether the rule `ruleId` (as the audit applies it) still covers resources of this type. */
   ruleCovers: (ruleId: string, resourceType: string) => boolean;
   newId: IdMaker;
@@ -139,9 +145,9 @@ export function decideAuditFindings(results: AuditResults): AuditFindingChanges 
   const reanalysis = audit.mode === 'reanalysis';
   const current = results.stillCurrent;
   const isCurrent = (resourceId: string) => current === null || current.has(resourceId);
-  const existing = new Map<string, FindingRow>();
+  const existing = new Map<string, CurrentFinding>();
   for (const finding of results.findings) existing.set(finding.fingerprint, finding);
-  const changedSinceStart = (finding: FindingRow) => finding.updated_at > audit.started_at;
+  const changedSinceStart = (finding: CurrentFinding) => finding.updated_at > audit.started_at;
   const changes: AuditFindingChanges = {
     opened: [],
     reopened: [],
@@ -201,7 +207,7 @@ export function decideAuditFindings(results: AuditResults): AuditFindingChanges 
     }
   }
 
-  const settle = (finding: FindingRow): ResolveReason | null => {
+  const settle = (finding: CurrentFinding): ResolveReason | null => {
     const key = evaluationKey(finding.rule_id, finding.resource_id);
     if (results.passed.has(key)) return 'passed';
     if (results.excepted.has(key)) return 'excepted_by_policy';

@@ -1,11 +1,11 @@
 import type { Principal } from '../http/principal';
 import type { Db, Trx } from '../db/database';
-import type { FindingEventRow, FindingRow, FindingStatus } from '../db/schema';
+import type { FindingEventRow, FindingStatus } from '../db/schema';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { riskAcceptanceMaxDays } from '../organizations/organizations.service';
-import { expiredEvents, resolveGoneResourceFindings, statusChangedEvent, type FindingChanges, type ResolveReason } from './finding-lifecycle';
+import { expiredEvents, resolveGoneResourceFindings, statusChangedEvent, type CurrentFinding, type FindingChanges, type ResolveReason } from './finding-lifecycle';
 import * as lifecycle from './findings-lifecycle.repository';
 import { findFinding, lockFinding, reopenExpiredBatch, updateFindingTriage, type FindingWithResource } from './findings.repository';
 
@@ -160,7 +160,7 @@ async function applyChange(trx: Trx, principal: Principal, id: string, change: F
  * The findings of these resources (all statuses), locked until `trx` ends, so that triage and
  * the expiry job wait rather than be overwritten by what an audit decides from them.
  */
-export function lockFindingsOfResources(trx: Trx, organizationId: string, resourceIds: string[]): Promise<FindingRow[]> {
+export function lockFindingsOfResources(trx: Trx, organizationId: string, resourceIds: string[]): Promise<CurrentFinding[]> {
   return lifecycle.lockFindingsOfResources(trx, organizationId, resourceIds);
 }
 
@@ -168,7 +168,7 @@ export function lockFindingsOfResources(trx: Trx, organizationId: string, resour
  * The open findings of the organization's gone resources (of these accounts, or all), locked:
  * left open by anything that reopened them after their resource went (the expiry job).
  */
-export function lockOpenFindingsOfGoneResources(trx: Trx, organizationId: string, accountIds: string[] | null): Promise<FindingRow[]> {
+export function lockOpenFindingsOfGoneResources(trx: Trx, organizationId: string, accountIds: string[] | null): Promise<CurrentFinding[]> {
   return lifecycle.lockOpenFindingsOfGoneResources(trx, organizationId, { accountIds });
 }
 
