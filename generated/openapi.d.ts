@@ -599,6 +599,144 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List alert rules
+         * @description The organization's alert rules, newest first.
+         */
+        get: operations["listAlertRules"];
+        put?: never;
+        /**
+         * Create an alert rule
+         * @description Creates a rule that notifies when what it watches happens. Expiry kinds need
+         *     `threshold_days`; `stages` (default `[7, 1]`) must each be below it. `email` needs
+         *     `recipients` and a server with `SMTP_URL` (`422 email_not_configured` otherwise).
+         *     An invalid combination answers `422 validation_failed` naming the field in `details`.
+         */
+        post: operations["createAlertRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alert-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The alert rule's id.
+                 * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["alertRuleId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an alert rule
+         * @description The alert rule.
+         */
+        get: operations["getAlertRule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an alert rule
+         * @description Deletes the rule; its deliveries stay in the log with `alert_rule_id` null.
+         */
+        delete: operations["deleteAlertRule"];
+        options?: never;
+        head?: never;
+        /**
+         * Update an alert rule
+         * @description Changes the given fields, checked together with the others as at creation (`422` naming the
+         *     field; nothing is stored then). `enabled: false` stops the rule notifying. What it already
+         *     notified stays notified.
+         */
+        patch: operations["updateAlertRule"];
+        trace?: never;
+    };
+    "/v1/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List deliveries
+         * @description Every message alert rules sent or are sending, newest first, with its status.
+         */
+        get: operations["listDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id.
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["deliveryId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a delivery
+         * @description The delivery with every attempt: when, the receiver's status code, how long it took and
+         *     what went wrong. Network errors, timeouts, 429 (after its `Retry-After`) and 5xx are tried
+         *     again with exponential backoff and jitter, 8 attempts over about a day; other 4xx fail at once.
+         */
+        get: operations["getDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id.
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["deliveryId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again
+         * @description Sends the same message again now, with a fresh series of attempts (the earlier attempts
+         *     stay listed). A delivery still `pending` answers `409 conflict`.
+         */
+        post: operations["redeliverDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -1661,7 +1799,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "rate_limited" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "rate_limited" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -3376,6 +3514,146 @@ export interface components {
         PlatformOrganizationList: components["schemas"]["ListEnvelope"] & {
             data?: components["schemas"]["PlatformOrganization"][];
         };
+        /**
+         * @description An alert rule's id.
+         * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        AlertRuleId: string;
+        /**
+         * @description A delivery's id.
+         * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        DeliveryId: string;
+        /**
+         * @description What the rule watches. Expiry kinds take `threshold_days`: `secret_expiring` (Secrets
+         *     Manager secrets whose rotation is due, Key Vault secrets, Secret Manager secrets),
+         *     `certificate_expiring` (ACM, IAM server, Key Vault and Compute SSL certificates),
+         *     `key_expiring` (Key Vault keys; IAM access keys older than 90 days).
+         * @example secret_expiring
+         * @enum {string}
+         */
+        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring";
+        /**
+         * @description `email`: to `recipients`.
+         * @example email
+         * @enum {string}
+         */
+        DeliveryMethod: "email";
+        /**
+         * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient.
+         * @example immediate
+         * @enum {string}
+         */
+        DeliveryMode: "immediate";
+        /**
+         * @description Days left at which an expiry notifies (again), besides `threshold_days`; each below it.
+         *     Default `[7, 1]`. An expired item notifies once more.
+         * @example [
+         *       7,
+         *       1
+         *     ]
+         */
+        AlertStages: number[];
+        /**
+         * @description Narrows what the rule matches; an absent or empty filter matches everything. Expiry
+         *     kinds take `account_ids` and `resource_types`.
+         */
+        AlertFilters: {
+            account_ids?: components["schemas"]["AccountId"][];
+            resource_types?: components["schemas"]["ResourceType"][];
+        };
+        /**
+         * @description Email addresses (`delivery_method: email`); each gets its own message.
+         * @example [
+         *       "team@company.com"
+         *     ]
+         */
+        AlertRecipients: string[];
+        AlertRuleCreate: {
+            name: string;
+            alert_type: components["schemas"]["AlertType"];
+            /**
+             * Format: int32
+             * @description Expiry kinds (required there): notify this many days before expiry.
+             */
+            threshold_days?: number;
+            stages?: components["schemas"]["AlertStages"];
+            filters?: components["schemas"]["AlertFilters"];
+            delivery_method: components["schemas"]["DeliveryMethod"];
+            recipients?: components["schemas"]["AlertRecipients"];
+            delivery_mode?: components["schemas"]["DeliveryMode"];
+            /** @default true */
+            enabled: boolean;
+        };
+        /** @description The fields to change; the others stay. The type cannot change. */
+        AlertRuleUpdate: {
+            name?: string;
+            /** Format: int32 */
+            threshold_days?: number;
+            stages?: components["schemas"]["AlertStages"];
+            filters?: components["schemas"]["AlertFilters"];
+            delivery_method?: components["schemas"]["DeliveryMethod"];
+            recipients?: components["schemas"]["AlertRecipients"];
+            delivery_mode?: components["schemas"]["DeliveryMode"];
+            enabled?: boolean;
+        };
+        AlertRule: {
+            id: components["schemas"]["AlertRuleId"];
+            name: string;
+            alert_type: components["schemas"]["AlertType"];
+            threshold_days: null | number;
+            /** @description Expiry kinds, the days left at which it notifies (threshold first); empty for other kinds. */
+            stages: number[];
+            filters: components["schemas"]["AlertFilters"];
+            delivery_method: components["schemas"]["DeliveryMethod"];
+            recipients: string[];
+            delivery_mode: components["schemas"]["DeliveryMode"];
+            enabled: boolean;
+            created_by: components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        AlertRuleList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["AlertRule"][];
+        };
+        /**
+         * @description `pending`: waiting for its next attempt; `succeeded`; `failed`: out of attempts, or refused for good (a 4xx other than 408 and 429, a refused address).
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
+        Delivery: {
+            id: components["schemas"]["DeliveryId"];
+            /** @description The alert rule that made it; null once that rule is deleted. */
+            alert_rule_id: null | components["schemas"]["AlertRuleId"];
+            /** @example secret_expiring */
+            event_type: string;
+            method: components["schemas"]["DeliveryMethod"];
+            /** @description Where it goes: an email address. */
+            recipient: string;
+            status: components["schemas"]["DeliveryStatus"];
+            /** Format: int32 */
+            attempt_count: number;
+            /** @description When a pending delivery is tried next. */
+            next_attempt_at: null | components["schemas"]["Timestamp"];
+            last_error: null | string;
+            /** @description Every attempt, oldest first, in `GET /v1/deliveries/{id}`; null in lists. */
+            attempts: null | components["schemas"]["DeliveryAttempt"][];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        DeliveryAttempt: {
+            /** Format: int32 */
+            number: number;
+            attempted_at: components["schemas"]["Timestamp"];
+            /** @description The receiver's HTTP status (or SMTP reply code); null when none came (network error, timeout). */
+            status_code: null | number;
+            /** Format: int32 */
+            latency_ms: number;
+            error: null | string;
+        };
+        DeliveryList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["Delivery"][];
+        };
     };
     responses: {
         /** @description `validation_failed`, `invalid_severity_filter` (an unknown severity) or `invalid_filter` (an unknown status); `details` names the parameter. */
@@ -3583,6 +3861,16 @@ export interface components {
          * @example aws.s3.bucket_public_read
          */
         ruleId: components["schemas"]["RuleId"];
+        /**
+         * @description The alert rule's id.
+         * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        alertRuleId: components["schemas"]["AlertRuleId"];
+        /**
+         * @description The delivery's id.
+         * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        deliveryId: components["schemas"]["DeliveryId"];
         /**
          * @description The policy's id.
          * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
@@ -5004,6 +5292,350 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAlertRules: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of alert rules. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRuleList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createAlertRule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key of your choosing (a UUID, say) that makes a retry safe: a request sent again with the
+                 *     same key, by the same user, within 24 hours gets the first answer again (status, body and
+                 *     `Location`, with `Idempotent-Replayed: true`) instead of doing the work twice. The same
+                 *     key with a different request is `422 idempotency_key_reused`; while the first is still
+                 *     being answered, `409 idempotency_key_in_progress`. Answers with status 500 or more are not
+                 *     kept, so such a request can be retried with its key.
+                 * @example 5f0c6d2e-8a3b-4f7e-9c1d-2b4a6e8f0a1c
+                 */
+                "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertRuleCreate"];
+            };
+        };
+        responses: {
+            /** @description The new alert rule. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The new alert rule.
+                     * @example /v1/alert-rules/alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` (an invalid combination, naming the field), `email_not_configured` (an email rule on a server without `SMTP_URL`), `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The alert rule's id.
+                 * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["alertRuleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert rule. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The alert rule's id.
+                 * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["alertRuleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The alert rule's id.
+                 * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["alertRuleId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertRuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description The alert rule as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listDeliveries: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /** @description Only this alert rule's deliveries. */
+                alert_rule_id?: components["schemas"]["AlertRuleId"];
+                /** @description Only deliveries in this status. */
+                status?: components["schemas"]["DeliveryStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id.
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["deliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery and its attempts. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    redeliverDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id.
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["deliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, pending again. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The delivery, to poll.
+                     * @example /v1/deliveries/dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Logger } from 'pino';
 import { accountHandlers } from './accounts/accounts.handlers';
+import { alertHandlers } from './alerts/alerts.handlers';
 import { auditHandlers } from './audits/audits.handlers';
 import { authHandlers } from './auth/auth.handlers';
 import { complianceHandlers } from './compliance/compliance.handlers';
@@ -13,6 +14,7 @@ import { authenticateLoginToken } from './auth/auth.service';
 import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
+import { deliveryHandlers } from './deliveries/deliveries.handlers';
 import { docsHandlers } from './docs/docs.handlers';
 import { findingHandlers } from './findings/findings.handlers';
 import { handlerTable } from './http/contract';
@@ -123,6 +125,8 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...findingHandlers(db),
     ...policyHandlers(db),
     ...reportHandlers(db, jobs, { reportsDir: config.reportsDir }),
+    ...alertHandlers(db, { emailConfigured: config.smtpUrl !== undefined }),
+    ...deliveryHandlers(db, jobs),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir }),
   });
   app.use(dispatchOperations(handlers, operations));

@@ -64,6 +64,10 @@ export interface Config {
   /** Prepended to every key fourfold writes to Redis, so several deployments can share one. */
   redisKeyPrefix: string;
   shutdownTimeoutMs: number;
+  /** The SMTP server alert emails go through (`smtp://` or `smtps://`); without it email alerts are refused. */
+  smtpUrl: string | undefined;
+  /** The From address of alert emails. */
+  alertsFrom: string;
 }
 
 export class ConfigError extends Error {
@@ -124,6 +128,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     problems.push('REDIS_URL must be a redis:// or rediss:// URL');
   }
+  const smtpUrl = read('SMTP_URL');
+  if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) {
+    problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
+  }
   const adminPassword = read('ADMIN_PASSWORD');
   if (adminPassword !== undefined && adminPassword.length < 12) {
     problems.push('ADMIN_PASSWORD must be at least 12 characters');
@@ -176,6 +184,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisUrl,
     redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'fourfold:',
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
+    smtpUrl,
+    alertsFrom: read('ALERTS_FROM') ?? 'fourfold <alerts@fourfold.invalid>',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

@@ -8,7 +8,7 @@ import { migrateToLatest, openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
 import { openRedis } from './http/rate-limit-store';
 import { JobQueue } from './jobs/job-queue';
-import { startWorkers } from './workers';
+import { alertSettings, startWorkers } from './workers';
 import { bootstrapFirstOwner } from './organizations/organizations.service';
 import { loadCatalogue } from './rules/catalogue';
 
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   redis?.on('error', (error: Error) => logger.error({ err: error }, 'redis error'));
   const jobs = new JobQueue(db, config, logger);
-  if (config.runWorkers) await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir });
+  if (config.runWorkers) await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, alerts: alertSettings(config) });
   const app = createApp({ config, db, logger, signingSecret: resolveSigningSecret(config), redis, jobs });
   const server = app.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;

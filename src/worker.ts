@@ -2,7 +2,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase } from './db/database';
 import { JobQueue } from './jobs/job-queue';
-import { startWorkers } from './workers';
+import { alertSettings, startWorkers } from './workers';
 
 // A worker process without the HTTP API: run as many as the queues need, next to API processes
 // started with RUN_WORKERS=false. It needs DATABASE_URL: the embedded database has one process.
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(db);
   const jobs = new JobQueue(db, config, logger);
-  await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir });
+  await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, alerts: alertSettings(config) });
   logger.info('fourfold worker started');
 
   const stop = async (signal: string) => {

@@ -1,5 +1,8 @@
 import type { Logger } from 'pino';
 import type { Db } from './db/database';
+import { raiseAuditAlerts, raiseScheduledAlerts, type AlertJob, type AlertRunSettings } from './alerts/alert-runner';
+import type { Config } from './config';
+import { attemptDelivery, RETRY_DELAYS_SECONDS, type DeliveryJob, type DeliverySettings } from './deliveries/deliveries.service';
 import { failAbandonedAudit, runAudit, type AuditRunSettings } from './audits/audit-runner';
 import type { AuditJob } from './audits/audits.service';
 import { reopenExpiredRiskAcceptances } from './findings/findings.service';
@@ -11,6 +14,8 @@ import { QUEUES, type JobQueue } from './jobs/job-queue';
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
+/** Expiry alerts are checked every hour besides after each audit (each stage notifies once, however often it is checked). */
+export const ALERTS_CRON = '7 * * * *';
 
 export interface WorkerDeps {
   jobs: JobQueue;
@@ -20,12 +25,20 @@ export interface WorkerDeps {
   audits?: Partial<AuditRunSettings>;
   /** Where report files go; undefined keeps them in the database. */
   reportsDir?: string;
+  /** How alerts are raised and delivered (see `alertSettings`; default: no email); tests change the clock and the retry delays. */
+  alerts?: Partial<AlertRunSettings & DeliverySettings>;
+}
+
+/** The alert settings of a configuration, on the real clock. */
+export function alertSettings(config: Pick<Config, 'smtpUrl' | 'alertsFrom' | 'publicUrl'>): AlertRunSettings & DeliverySettings {
+  return { now: () => new Date(), smtpUrl: config.smtpUrl, from: config.alertsFrom, publicUrl: config.publicUrl, retryDelaysSeconds: RETRY_DELAYS_SECONDS };
 }
 
 /** Works every queue in this process (the API's by default; `npm run worker` for a worker alone). */
 export async function startWorkers({ jobs, db, logger, reportsDir, ...options }: WorkerDeps): Promise<void> {
   const audits: AuditRunSettings = { ...DEFAULT_AUDIT_SETTINGS, ...options.audits };
   const reports: ReportSettings = { reportsDir };
+  const alerts = { ...alertSettings({ smtpUrl: undefined, alertsFrom: 'fourfold <alerts@fourfold.invalid>', publicUrl: undefined }), ...options.alerts };
   await jobs.work<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {
@@ -45,6 +58,8 @@ export async function startWorkers({ jobs, db, logger, reportsDir, ...options }:
     try {
       await runAudit(db, job.data.audit_id, audits);
       log.info('audit finished');
+      // A separate job, so that raising and delivering alerts never holds up or fails an audit.
+      await jobs.send(QUEUES.alerts, { audit_id: job.data.audit_id } satisfies AlertJob);
     } catch (error) {
       log.error({ err: error }, 'audit attempt failed');
       throw error;
@@ -68,6 +83,20 @@ export async function startWorkers({ jobs, db, logger, reportsDir, ...options }:
     if (reopened > 0) logger.info({ job: job.id, reopened }, 'expired risk acceptances reopened');
   });
   await jobs.schedule(QUEUES.findingExpiry, EXPIRY_CRON);
+
+  await jobs.work<AlertJob>(QUEUES.alerts, async (job) => {
+    const queued = await raiseAuditAlerts(db, jobs, job.data.audit_id, alerts);
+    if (queued > 0) logger.info({ job: job.id, audit: job.data.audit_id, deliveries: queued }, 'alerts raised');
+  });
+  await jobs.work(QUEUES.alertsSchedule, async (job) => {
+    const queued = await raiseScheduledAlerts(db, jobs, alerts);
+    if (queued > 0) logger.info({ job: job.id, deliveries: queued }, 'scheduled alerts raised');
+  });
+  await jobs.schedule(QUEUES.alertsSchedule, ALERTS_CRON);
+  await jobs.work<DeliveryJob>(QUEUES.deliveries, async (job) => {
+    const delivery = await attemptDelivery(db, jobs, job.data.delivery_id, alerts);
+    if (delivery) logger.info({ job: job.id, delivery: delivery.id, status: delivery.status, attempt: delivery.attempt_count }, 'delivery attempted');
+  });
 }
 
 const DEFAULT_AUDIT_SETTINGS: AuditRunSettings = { catalogue: loadCatalogue, policies: enabledPolicies, now: () => new Date() };

@@ -21,6 +21,7 @@ import * as reports from './migrations/0013_reports';
 import * as platform from './migrations/0014_platform';
 import * as resourceIdentityAndUnknowns from './migrations/0015_resource_identity_and_unknowns';
 import * as ruleOutcomes from './migrations/0016_rule_outcomes';
+import * as alerts from './migrations/0021_alerts';
 
 export type Db = Kysely<Database>;
 
@@ -49,6 +50,7 @@ const migrations: Record<string, Migration> = {
   '0014_platform': platform,
   '0015_resource_identity_and_unknowns': resourceIdentityAndUnknowns,
   '0016_rule_outcomes': ruleOutcomes,
+  '0021_alerts': alerts,
 };
 
 /**
