@@ -3525,14 +3525,29 @@ export interface components {
          */
         DeliveryId: string;
         /**
-         * @description What the rule watches. Expiry kinds take `threshold_days`: `secret_expiring` (Secrets
-         *     Manager secrets whose rotation is due, Key Vault secrets, Secret Manager secrets),
-         *     `certificate_expiring` (ACM, IAM server, Key Vault and Compute SSL certificates),
-         *     `key_expiring` (Key Vault keys; IAM access keys older than 90 days).
+         * @description What the rule watches: an event type, narrowed by the rule's `filters`.
+         *
+         *     - Expiry kinds, with `threshold_days`, from the inventory's attributes:
+         *       `secret_expiring` (Secrets Manager secrets whose rotation is due, Key Vault secrets,
+         *       Secret Manager secrets), `certificate_expiring` (ACM, IAM server, Key Vault and Compute
+         *       SSL certificates), `key_expiring` (Key Vault keys; IAM access keys older than 90 days).
+         *     - `risk_acceptance_expiring`, with `threshold_days`: risk-accepted findings whose acceptance ends.
+         *     - From each audit's finding events: `finding_opened`, `finding_reopened`.
+         *     - `audit_failed`: an audit ended `failed`.
+         *     - `score_dropped`, with `score_drop`: a dimension's score (or a framework's compliance
+         *       score) fell by at least `min_points` from the previous succeeded full audit to this one.
          * @example secret_expiring
          * @enum {string}
          */
-        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring";
+        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring" | "risk_acceptance_expiring" | "finding_opened" | "finding_reopened" | "audit_failed" | "score_dropped";
+        /** @description `score_dropped` only: which score (one of `dimension` and `framework`) and by how much. */
+        ScoreDrop: {
+            dimension?: components["schemas"]["Dimension"];
+            /** @example soc2 */
+            framework?: string;
+            /** @example 5 */
+            min_points: number;
+        };
         /**
          * @description `email`: to `recipients`.
          * @example email
@@ -3555,10 +3570,16 @@ export interface components {
          */
         AlertStages: number[];
         /**
-         * @description Narrows what the rule matches; an absent or empty filter matches everything. Expiry
-         *     kinds take `account_ids` and `resource_types`.
+         * @description Narrows what the rule matches; an absent or empty filter matches everything. Expiry kinds
+         *     take `account_ids` and `resource_types`; finding kinds (`finding_opened`,
+         *     `finding_reopened`, `risk_acceptance_expiring`) take them all; `audit_failed` and
+         *     `score_dropped` take none.
          */
         AlertFilters: {
+            min_severity?: components["schemas"]["Severity"];
+            dimensions?: components["schemas"]["Dimension"][];
+            rule_ids?: components["schemas"]["RuleId"][];
+            policy_ids?: components["schemas"]["PolicyId"][];
             account_ids?: components["schemas"]["AccountId"][];
             resource_types?: components["schemas"]["ResourceType"][];
         };
@@ -3574,11 +3595,12 @@ export interface components {
             alert_type: components["schemas"]["AlertType"];
             /**
              * Format: int32
-             * @description Expiry kinds (required there): notify this many days before expiry.
+             * @description Expiry kinds and `risk_acceptance_expiring` (required there): notify this many days before the end.
              */
             threshold_days?: number;
             stages?: components["schemas"]["AlertStages"];
             filters?: components["schemas"]["AlertFilters"];
+            score_drop?: components["schemas"]["ScoreDrop"];
             delivery_method: components["schemas"]["DeliveryMethod"];
             recipients?: components["schemas"]["AlertRecipients"];
             delivery_mode?: components["schemas"]["DeliveryMode"];
@@ -3592,6 +3614,7 @@ export interface components {
             threshold_days?: number;
             stages?: components["schemas"]["AlertStages"];
             filters?: components["schemas"]["AlertFilters"];
+            score_drop?: components["schemas"]["ScoreDrop"];
             delivery_method?: components["schemas"]["DeliveryMethod"];
             recipients?: components["schemas"]["AlertRecipients"];
             delivery_mode?: components["schemas"]["DeliveryMode"];
@@ -3605,6 +3628,7 @@ export interface components {
             /** @description Expiry kinds, the days left at which it notifies (threshold first); empty for other kinds. */
             stages: number[];
             filters: components["schemas"]["AlertFilters"];
+            score_drop: null | components["schemas"]["ScoreDrop"];
             delivery_method: components["schemas"]["DeliveryMethod"];
             recipients: string[];
             delivery_mode: components["schemas"]["DeliveryMode"];

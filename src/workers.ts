@@ -68,6 +68,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, ...options }:
   await jobs.work<AuditJob>(QUEUES.abandonedAudits, async (job) => {
     logger.error({ audit: job.data.audit_id }, 'audit abandoned after its last attempt');
     await failAbandonedAudit(db, job.data.audit_id);
+    await jobs.send(QUEUES.alerts, { audit_id: job.data.audit_id } satisfies AlertJob);
   });
   await jobs.work<ReportJob>(QUEUES.reports, async (job) => {
     await generateReport(db, job.data.report_id, reports, logger.child({ job: job.id, attempt: job.retryCount + 1 }));

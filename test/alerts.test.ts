@@ -2,7 +2,7 @@ import request from 'supertest';
 import { raiseScheduledAlerts } from '../src/alerts/alert-runner';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
-import { runAuditThroughHttp } from './support/audits';
+import { runAuditThroughHttp, seedAudit } from './support/audits';
 import { expectError } from './support/expectations';
 import { startMailbox } from './support/mailbox';
 
@@ -82,6 +82,7 @@ describe('expiry alerts by email (must show 1)', () => {
       ...EXPIRING_SECRETS,
       stages: [30, 7, 1],
       filters: {},
+      score_drop: null,
       delivery_mode: 'immediate',
       enabled: true,
       created_by: expect.stringMatching(/^usr_/),
@@ -280,5 +281,112 @@ describe('alert rules', () => {
     expect((await request(t.app).get('/v1/alert-rules').set(as(other)).expect(200)).body.data).toEqual([]);
     expect((await request(t.app).get('/v1/deliveries').set(as(other)).expect(200)).body.data).toEqual([]);
     expect((await request(t.app).get(`/v1/deliveries?alert_rule_id=${rule.id}`).set(as(other)).expect(200)).body.data).toEqual([]);
+  });
+});
+
+describe('event kinds: finding lifecycle, scores, failed audits, risk acceptances', () => {
+  let policyId: string;
+  const exposure = (condition: string) => ({
+    title: 'Exposed credential store',
+    description: 'A credential store marked exposed.',
+    dimension: 'security',
+    severity: 'critical',
+    resource_types: ['aws_acm_certificate'],
+    condition,
+    evidence: ['tags.exposed'],
+    remediation: { text: 'Rotate it.' },
+  });
+  const mailTo = (address: string) => mailbox.received.filter((m) => m.to.includes(address));
+  const setCondition = (condition: string) => request(t.app).patch(`/v1/policies/${policyId}`).set(as(owner)).send({ custom: exposure(condition) }).expect(200);
+  const createRule = async (body: object) => (await request(t.app).post('/v1/alert-rules').set(as(owner)).send({ delivery_method: 'email', ...body }).expect(201)).body;
+
+  beforeAll(async () => {
+    clock.now = new Date();
+    policyId = (await request(t.app).post('/v1/policies').set(as(owner)).send({ kind: 'custom', name: 'Exposure', custom: exposure("attr(resource, 'tags.exposed', 'no') == 'yes'") }).expect(201)).body.id;
+    const opened = await createRule({ name: 'New critical exposures', alert_type: 'finding_opened', filters: { min_severity: 'high', policy_ids: [policyId] }, recipients: ['appsec@company.com'] });
+    expect(opened).toMatchObject({ threshold_days: null, stages: [], score_drop: null, filters: { min_severity: 'high', policy_ids: [policyId] } });
+    await createRule({ name: 'Reopened exposures', alert_type: 'finding_reopened', filters: { policy_ids: [policyId] }, recipients: ['appsec@company.com'] });
+    await createRule({ name: 'Low findings of another policy', alert_type: 'finding_opened', filters: { policy_ids: ['pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF'] }, recipients: ['nobody@company.com'] });
+    await createRule({ name: 'Security score drop', alert_type: 'score_dropped', score_drop: { dimension: 'security', min_points: 10 }, recipients: ['platform@company.com'] });
+    await createRule({ name: 'Failed audits', alert_type: 'audit_failed', recipients: ['oncall@company.com'] });
+  });
+
+  it('sends one message per audit listing what it opened, and one when the score drops', async () => {
+    await auditAndDeliver();
+    expect(mailTo('appsec@company.com')).toHaveLength(0);
+    await setCondition('true');
+    const before = mailbox.received.length;
+    await auditAndDeliver();
+    const [opened] = mailTo('appsec@company.com');
+    expect(mailTo('appsec@company.com')).toHaveLength(1);
+    expect(opened!.headers.subject).toBe('[fourfold] New critical exposures: 1 new finding');
+    expect(opened!.text).toContain('[critical] Exposed credential store on www.company.com (aws_acm_certificate)');
+    expect(opened!.text).toMatch(/Details: https:\/\/fourfold\.example\.com\/v1\/findings\/fnd_[0-9A-Z]{26}/);
+    expect(mailTo('nobody@company.com')).toHaveLength(0);
+
+    const audits = (await request(t.app).get('/v1/audits?limit=2').set(as(owner)).expect(200)).body.data;
+    const [now, previous] = await Promise.all(audits.map(async (a: { id: string }) => (await request(t.app).get(`/v1/audits/${a.id}`).set(as(owner)).expect(200)).body));
+    const drop = previous.summary.scores.security - now.summary.scores.security;
+    expect(drop).toBeGreaterThanOrEqual(10);
+    const [scoreMail] = mailTo('platform@company.com');
+    expect(mailTo('platform@company.com')).toHaveLength(1);
+    expect(scoreMail!.headers.subject).toBe('[fourfold] Security score drop: 1 score dropped');
+    expect(scoreMail!.text).toContain(`dimension security score fell by ${drop} points, from ${previous.summary.scores.security} to ${now.summary.scores.security}`);
+    expect(mailbox.received.length - before).toBe(2);
+  });
+
+  it('tells of reopened findings, not as opened again', async () => {
+    await setCondition("attr(resource, 'tags.exposed', 'no') == 'yes'");
+    await auditAndDeliver();
+    expect(mailTo('appsec@company.com')).toHaveLength(1);
+    await setCondition('true');
+    await auditAndDeliver();
+    expect(mailTo('appsec@company.com')).toHaveLength(2);
+    expect(mailTo('appsec@company.com')[1]!.headers.subject).toBe('[fourfold] Reopened exposures: 1 reopened finding');
+    expect(mailTo('platform@company.com')).toHaveLength(2);
+  });
+
+  it('tells of a failed audit', async () => {
+    const { organization } = (await request(t.app).get('/v1/me').set(as(owner)).expect(200)).body;
+    const auditId = await seedAudit(t.db, organization.id, { status: 'failed' });
+    await t.db.updateTable('audits').set({ error_code: 'worker_lost', error_message: 'The audit did not finish.' }).where('id', '=', auditId).execute();
+    await t.jobs.send('alerts', { audit_id: auditId });
+    await until('the failed audit alert', () => (mailTo('oncall@company.com').length > 0 ? true : undefined));
+    const [mail] = mailTo('oncall@company.com');
+    expect(mail!.headers.subject).toBe('[fourfold] Failed audits: 1 audit failed');
+    expect(mail!.text).toContain(`Audit ${auditId} (full) failed`);
+    expect(mail!.text).toContain('worker_lost: The audit did not finish.');
+  });
+
+  it('tells once per stage of a risk acceptance that ends', async () => {
+    await createRule({ name: 'Accepted risks ending', alert_type: 'risk_acceptance_expiring', threshold_days: 14, filters: { min_severity: 'critical' }, recipients: ['risk@company.com'] });
+    const [finding] = (await request(t.app).get(`/v1/findings?policy_id=${policyId}&limit=1`).set(as(owner)).expect(200)).body.data;
+    const ends = new Date(Date.now() + 10 * DAY);
+    await request(t.app).patch(`/v1/findings/${finding.id}`).set(as(owner)).send({ status: 'risk_accepted', reason: 'Compensating control', expires_at: ends.toISOString() }).expect(200);
+    expect(await raiseScheduledAlerts(t.db, t.jobs, { now: () => clock.now })).toBe(1);
+    expect(await raiseScheduledAlerts(t.db, t.jobs, { now: () => clock.now })).toBe(0);
+    await settled();
+    const [mail] = mailTo('risk@company.com');
+    expect(mail!.headers.subject).toBe('[fourfold] Accepted risks ending: 1 risk acceptance ending');
+    expect(mail!.text).toContain(`Risk acceptance ends on ${ends.toISOString()} (10 days left)`);
+  });
+
+  it('answers 422 naming the field of filters and settings a type does not take', async () => {
+    const create = (body: object) => request(t.app).post('/v1/alert-rules').set(as(owner)).send({ name: 'x', delivery_method: 'email', recipients: ['a@company.com'], ...body });
+    const cases: [object, string][] = [
+      [{ alert_type: 'secret_expiring', threshold_days: 30, filters: { min_severity: 'high' } }, 'body.filters.min_severity'],
+      [{ alert_type: 'finding_opened', threshold_days: 30 }, 'body.threshold_days'],
+      [{ alert_type: 'audit_failed', filters: { dimensions: ['cost'] } }, 'body.filters.dimensions'],
+      [{ alert_type: 'score_dropped' }, 'body.score_drop'],
+      [{ alert_type: 'score_dropped', score_drop: { dimension: 'cost', framework: 'soc2', min_points: 5 } }, 'body.score_drop'],
+      [{ alert_type: 'score_dropped', score_drop: { framework: 'iso_9001', min_points: 5 } }, 'body.score_drop.framework'],
+      [{ alert_type: 'finding_opened', score_drop: { dimension: 'cost', min_points: 5 } }, 'body.score_drop'],
+    ];
+    for (const [body, field] of cases) {
+      const response = await create(body);
+      expectError(response, 422, 'validation_failed');
+      expect(response.body.error.details[0].field).toBe(field);
+    }
+    await create({ alert_type: 'score_dropped', score_drop: { framework: 'soc2', min_points: 5 } }).expect(201);
   });
 });

@@ -9,6 +9,7 @@ export function toAlertRule(row: AlertRuleRow): Schemas['AlertRule'] {
     threshold_days: row.threshold_days,
     stages: row.stages,
     filters: row.filters,
+    score_drop: row.score_drop,
     delivery_method: row.delivery_method,
     recipients: row.recipients,
     delivery_mode: row.delivery_mode,

@@ -4,8 +4,10 @@ import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import type { Principal } from '../http/principal';
 import { newId } from '../ids';
+import { loadCatalogue } from '../rules/catalogue';
+import { ALERT_TYPES } from './alert-types';
 import { deleteAlertRule, findAlertRule, insertAlertRule, updateAlertRule } from './alerts.repository';
-import { EXPIRY_ALERT_TYPES, stagesOf, type ExpiryAlertType } from './expiry';
+import { stagesOf } from './expiry';
 
 export type AlertRuleCreate = Schemas['AlertRuleCreate'];
 export type AlertRuleUpdate = Schemas['AlertRuleUpdate'];
@@ -25,6 +27,7 @@ interface RuleShape {
   /** The stages besides the threshold. */
   stages: number[];
   filters: Schemas['AlertFilters'];
+  score_drop: Schemas['ScoreDrop'] | null;
   delivery_method: Schemas['DeliveryMethod'];
   recipients: string[];
   delivery_mode: Schemas['DeliveryMode'];
@@ -37,12 +40,13 @@ export async function requireAlertRule(db: Db, principal: Principal, id: string)
 }
 
 export async function createAlertRule(db: Db, principal: Principal, checks: AlertRuleChecks, body: AlertRuleCreate, now = new Date()): Promise<AlertRuleRow> {
-  const shape = checkShape(
+  const shape = await checkShape(
     {
       alert_type: body.alert_type,
       threshold_days: body.threshold_days ?? null,
-      stages: body.stages ?? (isExpiry(body.alert_type) ? DEFAULT_STAGES.filter((s) => body.threshold_days === undefined || s < body.threshold_days) : []),
+      stages: body.stages ?? (ALERT_TYPES[body.alert_type].staged ? DEFAULT_STAGES.filter((s) => body.threshold_days === undefined || s < body.threshold_days) : []),
       filters: body.filters ?? {},
+      score_drop: body.score_drop ?? null,
       delivery_method: body.delivery_method,
       recipients: body.recipients ?? [],
       delivery_mode: body.delivery_mode ?? 'immediate',
@@ -68,12 +72,13 @@ export async function createAlertRule(db: Db, principal: Principal, checks: Aler
 export async function changeAlertRule(db: Db, principal: Principal, checks: AlertRuleChecks, id: string, change: AlertRuleUpdate, now = new Date()): Promise<AlertRuleRow> {
   const current = await requireAlertRule(db, principal, id);
   const currentStages = current.stages.filter((s) => s !== current.threshold_days);
-  const shape = checkShape(
+  const shape = await checkShape(
     {
       alert_type: current.alert_type,
       threshold_days: change.threshold_days ?? current.threshold_days,
       stages: change.stages ?? (change.threshold_days !== undefined ? currentStages.filter((s) => s < change.threshold_days!) : currentStages),
       filters: change.filters ?? current.filters,
+      score_drop: change.score_drop ?? current.score_drop,
       delivery_method: change.delivery_method ?? current.delivery_method,
       recipients: change.recipients ?? current.recipients,
       delivery_mode: change.delivery_mode ?? current.delivery_mode,
@@ -94,17 +99,36 @@ export async function removeAlertRule(db: Db, principal: Principal, id: string):
   if (!(await deleteAlertRule(db, principal.organizationId, id))) throw new AppError('not_found', `There is no alert rule ${id}.`);
 }
 
-function isExpiry(type: Schemas['AlertType']): type is ExpiryAlertType {
-  return (EXPIRY_ALERT_TYPES as readonly string[]).includes(type);
-}
-
 /** The combination checks the schema cannot express; each 422 names its field. */
-function checkShape(shape: RuleShape, checks: AlertRuleChecks): RuleShape {
+async function checkShape(shape: RuleShape, checks: AlertRuleChecks): Promise<RuleShape> {
   const invalid = (field: string, issue: string) => new AppError('validation_failed', `${field} ${issue}.`, [{ field: `body.${field}`, issue }]);
-  if (isExpiry(shape.alert_type)) {
+  const kind = ALERT_TYPES[shape.alert_type];
+  if (kind.staged) {
     if (shape.threshold_days === null) throw invalid('threshold_days', `is required for ${shape.alert_type}`);
     const above = shape.stages.find((s) => s >= shape.threshold_days!);
     if (above !== undefined) throw invalid('stages', `must each be below threshold_days (${shape.threshold_days}); ${above} is not`);
+  } else {
+    if (shape.threshold_days !== null) throw invalid('threshold_days', `does not apply to ${shape.alert_type}`);
+    if (shape.stages.length > 0) throw invalid('stages', `do not apply to ${shape.alert_type}`);
+  }
+  for (const [name, value] of Object.entries(shape.filters)) {
+    const given = Array.isArray(value) ? value.length > 0 : value !== undefined;
+    if (given && !(kind.filters as readonly string[]).includes(name)) {
+      throw invalid(`filters.${name}`, `does not apply to ${shape.alert_type}${kind.filters.length ? ` (it takes ${kind.filters.join(', ')})` : ''}`);
+    }
+  }
+  if (kind.scoreDrop) {
+    const drop = shape.score_drop;
+    if (!drop) throw invalid('score_drop', `is required for ${shape.alert_type}`);
+    if ((drop.dimension === undefined) === (drop.framework === undefined)) throw invalid('score_drop', 'needs exactly one of dimension and framework');
+    if (drop.framework !== undefined) {
+      const { frameworks } = await loadCatalogue();
+      if (!frameworks.some((f) => f.id === drop.framework)) {
+        throw invalid('score_drop.framework', `is not a framework; the frameworks are ${frameworks.map((f) => f.id).join(', ')}`);
+      }
+    }
+  } else if (shape.score_drop) {
+    throw invalid('score_drop', `does not apply to ${shape.alert_type}`);
   }
   if (shape.delivery_method === 'email') {
     if (shape.recipients.length === 0) throw invalid('recipients', 'are required for email delivery');
@@ -123,6 +147,7 @@ function storable(shape: RuleShape) {
     threshold_days: shape.threshold_days,
     stages: JSON.stringify(shape.threshold_days === null ? [] : stagesOf(shape.threshold_days, shape.stages)),
     filters: JSON.stringify(shape.filters),
+    score_drop: shape.score_drop === null ? null : JSON.stringify(shape.score_drop),
     delivery_method: shape.delivery_method,
     recipients: JSON.stringify(shape.recipients),
     delivery_mode: shape.delivery_mode,

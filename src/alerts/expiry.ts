@@ -1,7 +1,6 @@
 import type { Schemas } from '../http/contract';
 
 export type ExpiryAlertType = Extract<Schemas['AlertType'], 'secret_expiring' | 'certificate_expiring' | 'key_expiring'>;
-export const EXPIRY_ALERT_TYPES: readonly ExpiryAlertType[] = ['secret_expiring', 'certificate_expiring', 'key_expiring'];
 
 type Attributes = Record<string, unknown>;
 const DAY_MS = 86_400_000;

@@ -469,6 +469,7 @@ export interface AlertRulesTable {
   threshold_days: number | null;
   stages: Json<number[]>;
   filters: Json<components['schemas']['AlertFilters']>;
+  score_drop: NullableJson<components['schemas']['ScoreDrop']>;
   delivery_method: components['schemas']['DeliveryMethod'];
   recipients: Json<string[]>;
   webhook_endpoint_id: string | null;

@@ -13,6 +13,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('threshold_days', 'integer')
     .addColumn('stages', 'jsonb', (c) => c.notNull())
     .addColumn('filters', 'jsonb', (c) => c.notNull())
+    .addColumn('score_drop', 'jsonb')
     .addColumn('delivery_method', 'text', (c) => c.notNull())
     .addColumn('recipients', 'jsonb', (c) => c.notNull())
     .addColumn('webhook_endpoint_id', 'text')
@@ -44,6 +45,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('audit_id', 'text', (c) => c.primaryKey().references('audits.id').onDelete('cascade'))
     .addColumn('alerted_at', 'timestamptz', (c) => c.notNull())
     .execute();
+
+  // The alerts of an audit are raised from its finding events: found by audit, not by finding.
+  await sql`create index finding_events_audit_idx on finding_events (audit_id) where audit_id is not null`.execute(db);
 
   await db.schema
     .createTable('deliveries')
@@ -84,6 +88,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('delivery_attempts').execute();
   await db.schema.dropTable('deliveries').execute();
   await db.schema.dropTable('alerted_audits').execute();
+  await db.schema.dropIndex('finding_events_audit_idx').execute();
   await db.schema.dropTable('alert_notifications').execute();
   await db.schema.dropTable('alert_rules').execute();
 }
