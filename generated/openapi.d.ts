@@ -737,6 +737,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description The organization's webhook endpoints, newest first (never their secrets).
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Registers a receiver. The answer holds its signing secret (`whsec_…`), shown this once
+         *     (`Cache-Control: no-store`); fourfold keeps it encrypted. Deliveries are signed as Standard
+         *     Webhooks says, so any Standard Webhooks library verifies them. The URL must be https and
+         *     resolve to public addresses only (`422 webhook_url_not_allowed`), unless its host:port is in
+         *     `WEBHOOK_ALLOWED_HOSTS`. Alert rules with `delivery_method: webhook` deliver here.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description The endpoint (never its secret), with why it is disabled if it is.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Deletes the endpoint; its pending deliveries fail, and the log keeps them.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook endpoint
+         * @description Changes the given fields; a new URL is checked as at creation. `enabled: true` re-enables an endpoint disabled after a day of failures.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's signing secret
+         * @description Makes a new signing secret, shown this once (`Cache-Control: no-store`). The replaced one
+         *     keeps signing beside it for `overlap_hours` (default 24; `webhook-signature` then carries
+         *     both signatures), so receivers can switch without missing a delivery.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -1753,7 +1843,520 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    secret_expiring: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * secret_expiring event
+         * @description A secret expires (or is due for rotation) within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /**
+                     * @description The delivery id, the same on every attempt (deduplicate on it).
+                     * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    "webhook-id": string;
+                    /**
+                     * @description Unix seconds of the attempt.
+                     * @example 1795852800
+                     */
+                    "webhook-timestamp": string;
+                    /**
+                     * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The receiver refused it; not retried. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    certificate_expiring: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * certificate_expiring event
+         * @description A certificate expires within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /**
+                     * @description The delivery id, the same on every attempt (deduplicate on it).
+                     * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    "webhook-id": string;
+                    /**
+                     * @description Unix seconds of the attempt.
+                     * @example 1795852800
+                     */
+                    "webhook-timestamp": string;
+                    /**
+                     * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The receiver refused it; not retried. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    key_expiring: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * key_expiring event
+         * @description A key expires (an access key is due for rotation) within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /**
+                     * @description The delivery id, the same on every attempt (deduplicate on it).
+                     * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    "webhook-id": string;
+                    /**
+                     * @description Unix seconds of the attempt.
+                     * @example 1795852800
+                     */
+                    "webhook-timestamp": string;
+                    /**
+                     * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The receiver refused it; not retried. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    risk_acceptance_expiring: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * risk_acceptance_expiring event
+         * @description A risk acceptance ends within the rule's threshold or a stage, or ended. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /**
+                     * @description The delivery id, the same on every attempt (deduplicate on it).
+                     * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    "webhook-id": string;
+                    /**
+                     * @description Unix seconds of the attempt.
+                     * @example 1795852800
+                     */
+                    "webhook-timestamp": string;
+                    /**
+                     * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The receiver refused it; not retried. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    finding_opened: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * finding_opened event
+         * @description An audit opened findings the rule's filters match (one delivery per audit, listing them). Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /**
+                     * @description The delivery id, the same on every attempt (deduplicate on it).
+                     * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    "webhook-id": string;
+                    /**
+                     * @description Unix seconds of the attempt.
+                     * @example 1795852800
+                     */
+                    "webhook-timestamp": string;
+                    /**
+                     * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The receiver refused it; not retried. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    finding_reopened: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * finding_reopened event
+         * @description An audit reopened findings the rule's filters match. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /**
+                     * @description The delivery id, the same on every attempt (deduplicate on it).
+                     * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    "webhook-id": string;
+                    /**
+                     * @description Unix seconds of the attempt.
+                     * @example 1795852800
+                     */
+                    "webhook-timestamp": string;
+                    /**
+                     * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The receiver refused it; not retried. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    audit_failed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * audit_failed event
+         * @description An audit ended failed. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /**
+                     * @description The delivery id, the same on every attempt (deduplicate on it).
+                     * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    "webhook-id": string;
+                    /**
+                     * @description Unix seconds of the attempt.
+                     * @example 1795852800
+                     */
+                    "webhook-timestamp": string;
+                    /**
+                     * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The receiver refused it; not retried. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    score_dropped: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * score_dropped event
+         * @description A score fell by at least the rule's points between consecutive full audits. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /**
+                     * @description The delivery id, the same on every attempt (deduplicate on it).
+                     * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    "webhook-id": string;
+                    /**
+                     * @description Unix seconds of the attempt.
+                     * @example 1795852800
+                     */
+                    "webhook-timestamp": string;
+                    /**
+                     * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The receiver refused it; not retried. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -1799,7 +2402,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "rate_limited" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "webhook_url_not_allowed" | "rate_limited" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -3549,11 +4152,11 @@ export interface components {
             min_points: number;
         };
         /**
-         * @description `email`: to `recipients`.
+         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed.
          * @example email
          * @enum {string}
          */
-        DeliveryMethod: "email";
+        DeliveryMethod: "email" | "webhook";
         /**
          * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient.
          * @example immediate
@@ -3603,6 +4206,8 @@ export interface components {
             score_drop?: components["schemas"]["ScoreDrop"];
             delivery_method: components["schemas"]["DeliveryMethod"];
             recipients?: components["schemas"]["AlertRecipients"];
+            /** @description `webhook` (required there): the endpoint, which must take this alert type in its `event_types`. */
+            webhook_endpoint_id?: components["schemas"]["WebhookEndpointId"];
             delivery_mode?: components["schemas"]["DeliveryMode"];
             /** @default true */
             enabled: boolean;
@@ -3617,6 +4222,8 @@ export interface components {
             score_drop?: components["schemas"]["ScoreDrop"];
             delivery_method?: components["schemas"]["DeliveryMethod"];
             recipients?: components["schemas"]["AlertRecipients"];
+            /** @description `webhook` (required there): the endpoint, which must take this alert type in its `event_types`. */
+            webhook_endpoint_id?: components["schemas"]["WebhookEndpointId"];
             delivery_mode?: components["schemas"]["DeliveryMode"];
             enabled?: boolean;
         };
@@ -3631,6 +4238,7 @@ export interface components {
             score_drop: null | components["schemas"]["ScoreDrop"];
             delivery_method: components["schemas"]["DeliveryMethod"];
             recipients: string[];
+            webhook_endpoint_id: null | components["schemas"]["WebhookEndpointId"];
             delivery_mode: components["schemas"]["DeliveryMode"];
             enabled: boolean;
             created_by: components["schemas"]["UserId"];
@@ -3641,6 +4249,95 @@ export interface components {
             data?: components["schemas"]["AlertRule"][];
         };
         /**
+         * @description A webhook endpoint's id.
+         * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        WebhookEndpointId: string;
+        /**
+         * Format: uri
+         * @description Where deliveries are POSTed: https, resolving only to public addresses (checked at
+         *     creation and again at each delivery, after DNS); a `host:port` listed in
+         *     `WEBHOOK_ALLOWED_HOSTS` may be anything, http included. Else `422 webhook_url_not_allowed`.
+         * @example https://hooks.company.com/fourfold
+         */
+        WebhookUrl: string;
+        /**
+         * @description The alert types whose rules may deliver here.
+         * @example [
+         *       "finding_opened",
+         *       "secret_expiring"
+         *     ]
+         */
+        WebhookEventTypes: components["schemas"]["AlertType"][];
+        WebhookEndpointCreate: {
+            url: components["schemas"]["WebhookUrl"];
+            description?: string;
+            event_types: components["schemas"]["WebhookEventTypes"];
+        };
+        WebhookEndpointUpdate: {
+            url?: components["schemas"]["WebhookUrl"];
+            description?: string;
+            event_types?: components["schemas"]["WebhookEventTypes"];
+            /** @description `true` re-enables a disabled endpoint and forgets its failures. */
+            enabled?: boolean;
+        };
+        WebhookSecretRotation: {
+            /**
+             * Format: int32
+             * @description How long the replaced secret keeps signing beside the new one.
+             * @default 24
+             */
+            overlap_hours: number;
+        };
+        WebhookEndpoint: {
+            id: components["schemas"]["WebhookEndpointId"];
+            url: string;
+            description: null | string;
+            event_types: components["schemas"]["AlertType"][];
+            enabled: boolean;
+            /** @description Why it is disabled (every delivery failed for a day, or a user disabled it); null while enabled. */
+            disabled_reason: null | string;
+            /** @description Until when the secret a rotation replaced still signs beside the current one; null when none does. */
+            previous_secret_expires_at: null | components["schemas"]["Timestamp"];
+            /** @description The signing secret (`whsec_…`), in the answers of create and rotate-secret only (with `Cache-Control: no-store`); null everywhere else. */
+            secret: null | string;
+            created_by: components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        WebhookEndpointList: components["schemas"]["ListEnvelope"] & {
+            data?: components["schemas"]["WebhookEndpoint"][];
+        };
+        /**
+         * @description The body of every webhook delivery (Standard Webhooks: `type`, `timestamp`, `data`). It is
+         *     signed: `webhook-id` (the delivery id, the same on every attempt), `webhook-timestamp`
+         *     (Unix seconds of the attempt) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+         *     "<webhook-id>.<webhook-timestamp>.<body>" under the base64-decoded secret after `whsec_`>`,
+         *     two space-separated during a rotation's overlap).
+         */
+        WebhookEvent: {
+            type: components["schemas"]["AlertType"];
+            timestamp: components["schemas"]["Timestamp"];
+            data: {
+                alert_rule: {
+                    id: components["schemas"]["AlertRuleId"];
+                    name: string;
+                };
+                /**
+                 * Format: int32
+                 * @description How many items there were.
+                 */
+                total: number;
+                /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop). */
+                items: ({
+                    /** @enum {string} */
+                    kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score";
+                } & {
+                    [key: string]: unknown;
+                })[];
+            };
+        };
+        /**
          * @description `pending`: waiting for its next attempt; `succeeded`; `failed`: out of attempts, or refused for good (a 4xx other than 408 and 429, a refused address).
          * @enum {string}
          */
@@ -3649,10 +4346,11 @@ export interface components {
             id: components["schemas"]["DeliveryId"];
             /** @description The alert rule that made it; null once that rule is deleted. */
             alert_rule_id: null | components["schemas"]["AlertRuleId"];
+            webhook_endpoint_id: null | components["schemas"]["WebhookEndpointId"];
             /** @example secret_expiring */
             event_type: string;
             method: components["schemas"]["DeliveryMethod"];
-            /** @description Where it goes: an email address. */
+            /** @description Where it goes: an email address, or the webhook endpoint's id. */
             recipient: string;
             status: components["schemas"]["DeliveryStatus"];
             /** Format: int32 */
@@ -3890,6 +4588,11 @@ export interface components {
          * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
         alertRuleId: components["schemas"]["AlertRuleId"];
+        /**
+         * @description The webhook endpoint's id.
+         * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        webhookEndpointId: components["schemas"]["WebhookEndpointId"];
         /**
          * @description The delivery's id.
          * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
@@ -5557,6 +6260,8 @@ export interface operations {
                 cursor?: components["parameters"]["cursor"];
                 /** @description Only this alert rule's deliveries. */
                 alert_rule_id?: components["schemas"]["AlertRuleId"];
+                /** @description Only the deliveries to this webhook endpoint. */
+                webhook_endpoint_id?: components["schemas"]["WebhookEndpointId"];
                 /** @description Only deliveries in this status. */
                 status?: components["schemas"]["DeliveryStatus"];
             };
@@ -5660,6 +6365,278 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its signing secret, shown this once. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The new endpoint.
+                     * @example /v1/webhook-endpoints/whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    /**
+                     * @description The secret must not be cached.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `webhook_url_not_allowed`: not https, or resolving to a loopback, private, link-local, CGNAT or metadata address (and not in `WEBHOOK_ALLOWED_HOSTS`); `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointUpdate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `webhook_url_not_allowed`: not https, or resolving to a loopback, private, link-local, CGNAT or metadata address (and not in `WEBHOOK_ALLOWED_HOSTS`); `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookSecretRotation"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with its new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The secret must not be cached.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -44,6 +44,7 @@ import { reportHandlers } from './reports/reports.handlers';
 import { ruleHandlers } from './rules/rules.handlers';
 import { systemHandlers } from './system/system.handlers';
 import { tokenHandlers } from './tokens/tokens.handlers';
+import { webhookHandlers } from './webhooks/webhooks.handlers';
 import { authenticatePersonalAccessToken, PAT_PREFIX } from './tokens/tokens.service';
 
 export interface AppDeps {
@@ -127,6 +128,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...reportHandlers(db, jobs, { reportsDir: config.reportsDir }),
     ...alertHandlers(db, { emailConfigured: config.smtpUrl !== undefined }),
     ...deliveryHandlers(db, jobs),
+    ...webhookHandlers(db, { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret }),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir }),
   });
   app.use(dispatchOperations(handlers, operations));

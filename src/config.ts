@@ -68,6 +68,8 @@ export interface Config {
   smtpUrl: string | undefined;
   /** The From address of alert emails. */
   alertsFrom: string;
+  /** `host:port` (lower case) webhooks may be delivered to though they are not public https addresses (tests, on-premises receivers). */
+  webhookAllowedHosts: string[];
 }
 
 export class ConfigError extends Error {
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
     smtpUrl,
     alertsFrom: read('ALERTS_FROM') ?? 'fourfold <alerts@fourfold.invalid>',
+    webhookAllowedHosts: allowedHosts(read('WEBHOOK_ALLOWED_HOSTS'), problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -206,6 +209,13 @@ function trustedProxies(raw: string | undefined, problems: string[]): false | nu
   const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
   const invalid = entries.filter((entry) => !/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(entry));
   if (invalid.length > 0) problems.push(`TRUST_PROXY has entries that are not addresses or CIDRs: ${invalid.join(', ')}`);
+  return entries;
+}
+
+function allowedHosts(raw: string | undefined, problems: string[]): string[] {
+  const entries = (raw ?? '').split(',').map((entry) => entry.trim().toLowerCase()).filter(Boolean);
+  const invalid = entries.filter((entry) => !/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/.test(entry));
+  if (invalid.length > 0) problems.push(`WEBHOOK_ALLOWED_HOSTS entries must be host:port, got ${invalid.join(', ')}`);
   return entries;
 }
 

@@ -33,8 +33,9 @@ async function main(): Promise<void> {
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   redis?.on('error', (error: Error) => logger.error({ err: error }, 'redis error'));
   const jobs = new JobQueue(db, config, logger);
-  if (config.runWorkers) await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, alerts: alertSettings(config) });
-  const app = createApp({ config, db, logger, signingSecret: resolveSigningSecret(config), redis, jobs });
+  const signingSecret = resolveSigningSecret(config);
+  if (config.runWorkers) await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, alerts: alertSettings(config, signingSecret) });
+  const app = createApp({ config, db, logger, signingSecret, redis, jobs });
   const server = app.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;
     logger.info(

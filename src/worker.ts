@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { resolveSigningSecret } from './auth/signing-secret';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase } from './db/database';
 import { JobQueue } from './jobs/job-queue';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(db);
   const jobs = new JobQueue(db, config, logger);
-  await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, alerts: alertSettings(config) });
+  await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, alerts: alertSettings(config, resolveSigningSecret(config)) });
   logger.info('fourfold worker started');
 
   const stop = async (signal: string) => {

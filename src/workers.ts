@@ -30,15 +30,27 @@ export interface WorkerDeps {
 }
 
 /** The alert settings of a configuration, on the real clock. */
-export function alertSettings(config: Pick<Config, 'smtpUrl' | 'alertsFrom' | 'publicUrl'>): AlertRunSettings & DeliverySettings {
-  return { now: () => new Date(), smtpUrl: config.smtpUrl, from: config.alertsFrom, publicUrl: config.publicUrl, retryDelaysSeconds: RETRY_DELAYS_SECONDS };
+export function alertSettings(
+  config: Pick<Config, 'smtpUrl' | 'alertsFrom' | 'publicUrl' | 'webhookAllowedHosts'>,
+  /** The secret webhook signing secrets are encrypted under: the JWT signing secret. */
+  encryptionSecret: string,
+): AlertRunSettings & DeliverySettings {
+  return {
+    now: () => new Date(),
+    smtpUrl: config.smtpUrl,
+    from: config.alertsFrom,
+    publicUrl: config.publicUrl,
+    retryDelaysSeconds: RETRY_DELAYS_SECONDS,
+    webhooks: { allowedHosts: config.webhookAllowedHosts, encryptionSecret },
+  };
 }
 
 /** Works every queue in this process (the API's by default; `npm run worker` for a worker alone). */
 export async function startWorkers({ jobs, db, logger, reportsDir, ...options }: WorkerDeps): Promise<void> {
   const audits: AuditRunSettings = { ...DEFAULT_AUDIT_SETTINGS, ...options.audits };
   const reports: ReportSettings = { reportsDir };
-  const alerts = { ...alertSettings({ smtpUrl: undefined, alertsFrom: 'fourfold <alerts@fourfold.invalid>', publicUrl: undefined }), ...options.alerts };
+  // Without settings (tests of other features): no email, and no webhook secret readable.
+  const alerts = { ...alertSettings({ smtpUrl: undefined, alertsFrom: 'fourfold <alerts@fourfold.invalid>', publicUrl: undefined, webhookAllowedHosts: [] }, ''), ...options.alerts };
   await jobs.work<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {

@@ -83,6 +83,7 @@ describe('expiry alerts by email (must show 1)', () => {
       stages: [30, 7, 1],
       filters: {},
       score_drop: null,
+      webhook_endpoint_id: null,
       delivery_mode: 'immediate',
       enabled: true,
       created_by: expect.stringMatching(/^usr_/),

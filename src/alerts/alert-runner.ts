@@ -237,11 +237,7 @@ function deliveriesOf(rule: AlertRuleRow, items: NotificationItem[], now: Date):
     total: items.length,
     items: items.slice(0, MAX_NOTIFIED_ITEMS),
   };
-  return rule.recipients.map((recipient) => ({
-    organization_id: rule.organization_id,
-    alert_rule_id: rule.id,
-    method: rule.delivery_method,
-    recipient,
-    notification,
-  }));
+  const base = { organization_id: rule.organization_id, alert_rule_id: rule.id, method: rule.delivery_method, notification };
+  if (rule.delivery_method === 'webhook') return [{ ...base, webhook_endpoint_id: rule.webhook_endpoint_id, recipient: rule.webhook_endpoint_id! }];
+  return rule.recipients.map((recipient) => ({ ...base, webhook_endpoint_id: null, recipient }));
 }

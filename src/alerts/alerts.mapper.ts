@@ -12,6 +12,7 @@ export function toAlertRule(row: AlertRuleRow): Schemas['AlertRule'] {
     score_drop: row.score_drop,
     delivery_method: row.delivery_method,
     recipients: row.recipients,
+    webhook_endpoint_id: row.webhook_endpoint_id,
     delivery_mode: row.delivery_mode,
     enabled: row.enabled,
     created_by: row.created_by,

@@ -5,6 +5,7 @@ import type { Schemas } from '../http/contract';
 import type { Principal } from '../http/principal';
 import { newId } from '../ids';
 import { loadCatalogue } from '../rules/catalogue';
+import { requireEndpointFor } from '../webhooks/webhooks.service';
 import { ALERT_TYPES } from './alert-types';
 import { deleteAlertRule, findAlertRule, insertAlertRule, updateAlertRule } from './alerts.repository';
 import { stagesOf } from './expiry';
@@ -30,6 +31,7 @@ interface RuleShape {
   score_drop: Schemas['ScoreDrop'] | null;
   delivery_method: Schemas['DeliveryMethod'];
   recipients: string[];
+  webhook_endpoint_id: string | null;
   delivery_mode: Schemas['DeliveryMode'];
 }
 
@@ -49,16 +51,17 @@ export async function createAlertRule(db: Db, principal: Principal, checks: Aler
       score_drop: body.score_drop ?? null,
       delivery_method: body.delivery_method,
       recipients: body.recipients ?? [],
+      webhook_endpoint_id: body.webhook_endpoint_id ?? null,
       delivery_mode: body.delivery_mode ?? 'immediate',
     },
     checks,
+    { db, organizationId: principal.organizationId },
   );
   return insertAlertRule(db, {
     id: newId('alr'),
     organization_id: principal.organizationId,
     name: body.name,
     ...storable(shape),
-    webhook_endpoint_id: null,
     target_encrypted: null,
     digest_hour: null,
     digest_time_zone: null,
@@ -80,10 +83,12 @@ export async function changeAlertRule(db: Db, principal: Principal, checks: Aler
       filters: change.filters ?? current.filters,
       score_drop: change.score_drop ?? current.score_drop,
       delivery_method: change.delivery_method ?? current.delivery_method,
-      recipients: change.recipients ?? current.recipients,
+      recipients: change.recipients ?? (change.delivery_method === 'webhook' ? [] : current.recipients),
+      webhook_endpoint_id: change.webhook_endpoint_id ?? (change.delivery_method === 'email' ? null : current.webhook_endpoint_id),
       delivery_mode: change.delivery_mode ?? current.delivery_mode,
     },
     checks,
+    { db, organizationId: principal.organizationId },
   );
   const updated = await updateAlertRule(db, principal.organizationId, id, {
     ...storable(shape),
@@ -100,7 +105,7 @@ export async function removeAlertRule(db: Db, principal: Principal, id: string):
 }
 
 /** The combination checks the schema cannot express; each 422 names its field. */
-async function checkShape(shape: RuleShape, checks: AlertRuleChecks): Promise<RuleShape> {
+async function checkShape(shape: RuleShape, checks: AlertRuleChecks, tenant: { db: Db; organizationId: string }): Promise<RuleShape> {
   const invalid = (field: string, issue: string) => new AppError('validation_failed', `${field} ${issue}.`, [{ field: `body.${field}`, issue }]);
   const kind = ALERT_TYPES[shape.alert_type];
   if (kind.staged) {
@@ -130,6 +135,13 @@ async function checkShape(shape: RuleShape, checks: AlertRuleChecks): Promise<Ru
   } else if (shape.score_drop) {
     throw invalid('score_drop', `does not apply to ${shape.alert_type}`);
   }
+  if (shape.delivery_method === 'webhook') {
+    if (shape.webhook_endpoint_id === null) throw invalid('webhook_endpoint_id', 'is required for webhook delivery');
+    if (shape.recipients.length > 0) throw invalid('recipients', 'do not apply to webhook delivery');
+    await requireEndpointFor(tenant.db, tenant.organizationId, shape.webhook_endpoint_id, shape.alert_type);
+  } else if (shape.webhook_endpoint_id !== null) {
+    throw invalid('webhook_endpoint_id', `does not apply to ${shape.delivery_method} delivery`);
+  }
   if (shape.delivery_method === 'email') {
     if (shape.recipients.length === 0) throw invalid('recipients', 'are required for email delivery');
     if (!checks.emailConfigured) {
@@ -150,6 +162,7 @@ function storable(shape: RuleShape) {
     score_drop: shape.score_drop === null ? null : JSON.stringify(shape.score_drop),
     delivery_method: shape.delivery_method,
     recipients: JSON.stringify(shape.recipients),
+    webhook_endpoint_id: shape.webhook_endpoint_id,
     delivery_mode: shape.delivery_mode,
   };
 }

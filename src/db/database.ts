@@ -22,6 +22,7 @@ import * as platform from './migrations/0014_platform';
 import * as resourceIdentityAndUnknowns from './migrations/0015_resource_identity_and_unknowns';
 import * as ruleOutcomes from './migrations/0016_rule_outcomes';
 import * as alerts from './migrations/0021_alerts';
+import * as webhookEndpoints from './migrations/0022_webhook_endpoints';
 
 export type Db = Kysely<Database>;
 
@@ -51,6 +52,7 @@ const migrations: Record<string, Migration> = {
   '0015_resource_identity_and_unknowns': resourceIdentityAndUnknowns,
   '0016_rule_outcomes': ruleOutcomes,
   '0021_alerts': alerts,
+  '0022_webhook_endpoints': webhookEndpoints,
 };
 
 /**

@@ -459,6 +459,24 @@ export interface Database {
   alerted_audits: AlertedAuditsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  organization_id: string;
+  url: string;
+  description: string | null;
+  event_types: Json<components['schemas']['AlertType'][]>;
+  secret_encrypted: string;
+  previous_secret_encrypted: string | null;
+  previous_secret_expires_at: Date | null;
+  enabled: boolean;
+  disabled_reason: string | null;
+  failing_since: Date | null;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
 }
 
 export interface AlertRulesTable {
@@ -548,3 +566,4 @@ export type ReportRow = Selectable<ReportsTable>;
 export type AlertRuleRow = Selectable<AlertRulesTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;

@@ -10,7 +10,7 @@ import { redeliver, requireDelivery } from './deliveries.service';
 export function deliveryHandlers(db: Db, jobs: JobQueue): HandlerTable<'listDeliveries' | 'getDelivery' | 'redeliverDelivery'> {
   const listDeliveriesHandler: OperationHandler<'listDeliveries'> = async (req, res) => {
     const { query } = req;
-    const filter: DeliveryFilter = { alertRuleId: query.alert_rule_id, status: query.status };
+    const filter: DeliveryFilter = { alertRuleId: query.alert_rule_id, webhookEndpointId: query.webhook_endpoint_id, status: query.status };
     res.json(
       await paginate({
         query,

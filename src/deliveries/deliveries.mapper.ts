@@ -5,6 +5,7 @@ export function toDelivery(row: DeliveryRow, attempts: DeliveryAttemptRow[] | nu
   return {
     id: row.id,
     alert_rule_id: row.alert_rule_id,
+    webhook_endpoint_id: row.webhook_endpoint_id,
     event_type: row.event_type,
     method: row.method,
     recipient: row.recipient,

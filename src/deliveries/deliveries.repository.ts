@@ -9,6 +9,7 @@ export function insertDeliveries(db: Db, rows: Insertable<DeliveriesTable>[]): P
 
 export interface DeliveryFilter {
   alertRuleId?: string;
+  webhookEndpointId?: string;
   status?: DeliveryRow['status'];
 }
 
@@ -16,6 +17,7 @@ export interface DeliveryFilter {
 export function listDeliveries(db: Db, organizationId: string, filter: DeliveryFilter, limit: number, beforeId?: string): Promise<DeliveryRow[]> {
   let query = db.selectFrom('deliveries').selectAll().where('organization_id', '=', organizationId);
   if (filter.alertRuleId) query = query.where('alert_rule_id', '=', filter.alertRuleId);
+  if (filter.webhookEndpointId) query = query.where('webhook_endpoint_id', '=', filter.webhookEndpointId);
   if (filter.status) query = query.where('status', '=', filter.status);
   if (beforeId !== undefined) query = query.where('id', '<', beforeId);
   return query.orderBy('id', 'desc').limit(limit).execute();

@@ -6,11 +6,16 @@ import { newId } from '../ids';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import type { AttemptOutcome } from './attempt-outcome';
 import { attemptsOf, deliveryForAttempt, findDelivery, insertDeliveries, recordAttempt, restartDelivery } from './deliveries.repository';
+import { endpointTarget, recordEndpointDelivery, type WebhookSettings } from '../webhooks/webhooks.service';
+import { signatureHeader } from '../webhooks/signing';
 import { sendEmail } from './email-sender';
+import { postWebhook } from './webhook-sender';
 import type { Notification } from './notification';
 import { renderEmail } from './notification-text';
 
 export interface DeliverySettings {
+  /** Where webhooks may go and what decrypts their signing secrets. */
+  webhooks: WebhookSettings;
   smtpUrl: string | undefined;
   from: string;
   publicUrl: string | undefined;
@@ -30,6 +35,7 @@ export interface DeliveryJob {
 export interface NewDelivery {
   organization_id: string;
   alert_rule_id: string | null;
+  webhook_endpoint_id: string | null;
   method: DeliveryRow['method'];
   recipient: string;
   notification: Notification;
@@ -46,7 +52,7 @@ export async function queueDeliveries(trx: Db, jobs: JobQueue, deliveries: NewDe
       id: newId('dlv'),
       organization_id: d.organization_id,
       alert_rule_id: d.alert_rule_id,
-      webhook_endpoint_id: null,
+      webhook_endpoint_id: d.webhook_endpoint_id,
       event_type: d.notification.type,
       method: d.method,
       recipient: d.recipient,
@@ -76,7 +82,7 @@ export async function attemptDelivery(db: Db, jobs: JobQueue, id: string, settin
   if (!delivery || delivery.status !== 'pending') return delivery;
   const number = delivery.attempt_count + 1;
   const attemptedAt = new Date();
-  const outcome = await send(delivery, settings);
+  const outcome = await send(db, delivery, settings);
   const latency = Date.now() - attemptedAt.getTime();
   const now = new Date();
   let retryInSeconds: number | undefined;
@@ -99,13 +105,35 @@ export async function attemptDelivery(db: Db, jobs: JobQueue, id: string, settin
   return { ...delivery, status, attempt_count: number };
 }
 
-function send(delivery: DeliveryRow, settings: DeliverySettings): Promise<AttemptOutcome> {
+async function send(db: Db, delivery: DeliveryRow, settings: DeliverySettings): Promise<AttemptOutcome> {
   const notification = delivery.payload as Notification;
   switch (delivery.method) {
     case 'email':
-      if (!settings.smtpUrl) return Promise.resolve({ ok: false, statusCode: null, error: 'This server sends no email (SMTP_URL is not set).', retryable: false });
+      if (!settings.smtpUrl) return { ok: false, statusCode: null, error: 'This server sends no email (SMTP_URL is not set).', retryable: false };
       return sendEmail(settings.smtpUrl, settings.from, delivery.recipient, renderEmail(notification, settings.publicUrl));
+    case 'webhook': {
+      const endpoint = await endpointTarget(db, delivery.webhook_endpoint_id!, settings.webhooks);
+      if (!endpoint.ok) return { ok: false, statusCode: null, error: endpoint.error, retryable: !endpoint.permanent };
+      const body = JSON.stringify(webhookBody(notification));
+      const timestamp = Math.floor(Date.now() / 1000);
+      const outcome = await postWebhook(endpoint.target, {
+        'webhook-id': delivery.id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signatureHeader(endpoint.secrets, delivery.id, timestamp, body),
+      }, body);
+      await recordEndpointDelivery(db, endpoint.endpoint.id, outcome.ok, outcome.ok ? null : outcome.error);
+      return outcome;
+    }
   }
+}
+
+/** The Standard Webhooks body: `type`, `timestamp`, `data` (see `WebhookEvent` in the spec). */
+function webhookBody(notification: Notification) {
+  return {
+    type: notification.type,
+    timestamp: notification.occurred_at,
+    data: { alert_rule: notification.alert_rule, total: notification.total, items: notification.items },
+  };
 }
 
 export async function requireDelivery(db: Db, principal: Principal, id: string) {

@@ -42,6 +42,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   invalid_policy_expression: 422,
   invalid_policy: 422,
   email_not_configured: 422,
+  webhook_url_not_allowed: 422,
   rate_limited: 429,
   request_header_too_large: 431,
   internal_error: 500,

@@ -84,7 +84,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       logger,
       audits: options.auditSettings,
       reportsDir: config.reportsDir,
-      alerts: { ...alertSettings(config), ...options.alertSettings },
+      alerts: { ...alertSettings(config, TEST_SECRET), ...options.alertSettings },
     });
   }
   const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, jobs, document: options.document });
