@@ -63,7 +63,8 @@ async function main(): Promise<void> {
     while (deliveries.length < ruleCount) {
       if (Date.now() - seen > 600_000) throw new Error(`only ${deliveries.length} deliveries after 10 minutes`);
       await sleep(50);
-      deliveries = (await call('GET', '/v1/deliveries?limit=200')).data as typeof deliveries;
+      // A busy server may drop a kept-alive connection: ask again.
+      deliveries = ((await call('GET', '/v1/deliveries?limit=200').catch(() => ({ data: deliveries }))).data as typeof deliveries) ?? deliveries;
     }
     const alerted = await db.selectFrom('alerted_audits').select('alerted_at').where('audit_id', '=', queued.id as string).executeTakeFirstOrThrow();
     // From the audit's end to the deliveries being visible: the alert job's pick-up and its work.
