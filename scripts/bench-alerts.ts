@@ -25,11 +25,14 @@ async function main(): Promise<void> {
   });
   try {
     const call = async (method: string, path: string, body?: object) => {
-      const response = await fetch(`${base}${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      const send = () =>
+        fetch(`${base}${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      // A server busy auditing may drop a kept-alive connection: a read is asked again.
+      const response = await send().catch((error: unknown) => (method === 'GET' ? send() : Promise.reject(error)));
       const json = (await response.json()) as Record<string, unknown>;
       if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
       return json;
@@ -63,8 +66,7 @@ async function main(): Promise<void> {
     while (deliveries.length < ruleCount) {
       if (Date.now() - seen > 600_000) throw new Error(`only ${deliveries.length} deliveries after 10 minutes`);
       await sleep(50);
-      // A busy server may drop a kept-alive connection: ask again.
-      deliveries = ((await call('GET', '/v1/deliveries?limit=200').catch(() => ({ data: deliveries }))).data as typeof deliveries) ?? deliveries;
+      deliveries = (await call('GET', '/v1/deliveries?limit=200')).data as typeof deliveries;
     }
     const alerted = await db.selectFrom('alerted_audits').select('alerted_at').where('audit_id', '=', queued.id as string).executeTakeFirstOrThrow();
     // From the audit's end to the deliveries being visible: the alert job's pick-up and its work.
