@@ -720,6 +720,234 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List alert rules
+         * @description The organization's alert rules, newest first.
+         */
+        get: operations["listAlertRules"];
+        put?: never;
+        /**
+         * Create an alert rule
+         * @description Creates a rule that notifies when what it watches happens. Expiry kinds need
+         *     `threshold_days`; `stages` (default `[7, 1]`) must each be below it. `email` needs
+         *     `recipients` and a server with `SMTP_URL` (`422 email_not_configured` otherwise).
+         *     An invalid combination answers `422 validation_failed` naming the field in `details`.
+         */
+        post: operations["createAlertRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alert-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The alert rule's id.
+                 * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["alertRuleId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an alert rule
+         * @description The alert rule.
+         */
+        get: operations["getAlertRule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an alert rule
+         * @description Deletes the rule; its deliveries stay in the log with `alert_rule_id` null.
+         */
+        delete: operations["deleteAlertRule"];
+        options?: never;
+        head?: never;
+        /**
+         * Update an alert rule
+         * @description Changes the given fields, checked together with the others as at creation (`422` naming the
+         *     field; nothing is stored then). `enabled: false` stops the rule notifying. What it already
+         *     notified stays notified.
+         */
+        patch: operations["updateAlertRule"];
+        trace?: never;
+    };
+    "/v1/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List deliveries
+         * @description Every message alert rules sent or are sending, newest first, with its status.
+         */
+        get: operations["listDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id.
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["deliveryId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a delivery
+         * @description The delivery with every attempt: when, the receiver's status code, how long it took and
+         *     what went wrong. Network errors, timeouts, 429 (after its `Retry-After`) and 5xx are tried
+         *     again with exponential backoff and jitter, 8 attempts over about a day; other 4xx fail at once.
+         */
+        get: operations["getDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id.
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["deliveryId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again
+         * @description Sends the same message again now, with a fresh series of attempts (the earlier attempts
+         *     stay listed). A delivery still `pending` answers `409 conflict`.
+         */
+        post: operations["redeliverDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description The organization's webhook endpoints, newest first (never their secrets).
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Registers a receiver. The answer holds its signing secret (`whsec_…`), shown this once
+         *     (`Cache-Control: no-store`); fourfold keeps it encrypted. Deliveries are signed as Standard
+         *     Webhooks says, so any Standard Webhooks library verifies them. The URL must be https and
+         *     resolve to public addresses only (`422 webhook_url_not_allowed`), unless its host:port is in
+         *     `WEBHOOK_ALLOWED_HOSTS`. Alert rules with `delivery_method: webhook` deliver here.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description The endpoint (never its secret), with why it is disabled if it is.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Deletes the endpoint; its pending deliveries fail, and the log keeps them.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook endpoint
+         * @description Changes the given fields; a new URL is checked as at creation. `enabled: true` re-enables an endpoint disabled after a day of failures.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's signing secret
+         * @description Makes a new signing secret, shown this once (`Cache-Control: no-store`). The replaced one
+         *     keeps signing beside it for `overlap_hours` (default 24; `webhook-signature` then carries
+         *     both signatures), so receivers can switch without missing a delivery.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -1750,7 +1978,168 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    secret_expiring: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * secret_expiring event
+         * @description A secret expires (or is due for rotation) within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: operations["receiveSecretExpiringEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    certificate_expiring: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * certificate_expiring event
+         * @description A certificate expires within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: operations["receiveCertificateExpiringEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    key_expiring: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * key_expiring event
+         * @description A key expires (an access key is due for rotation) within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: operations["receiveKeyExpiringEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    risk_acceptance_expiring: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * risk_acceptance_expiring event
+         * @description A risk acceptance ends within the rule's threshold or a stage, or ended. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: operations["receiveRiskAcceptanceExpiringEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    finding_opened: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * finding_opened event
+         * @description An audit opened findings the rule's filters match (one delivery per audit, listing them). Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: operations["receiveFindingOpenedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    finding_reopened: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * finding_reopened event
+         * @description An audit reopened findings the rule's filters match. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: operations["receiveFindingReopenedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    audit_failed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * audit_failed event
+         * @description An audit ended failed. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: operations["receiveAuditFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    score_dropped: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * score_dropped event
+         * @description A score fell by at least the rule's points between consecutive full audits. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         */
+        post: operations["receiveScoreDroppedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description Pass as `cursor` to get the next page; `null` on the last page. */
@@ -1803,7 +2192,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "webhook_url_not_allowed" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -3689,6 +4078,274 @@ export interface components {
             next_cursor: components["schemas"]["NextCursor"];
             has_more: components["schemas"]["HasMore"];
         };
+        /**
+         * @description An alert rule's id.
+         * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        AlertRuleId: string;
+        /**
+         * @description A delivery's id.
+         * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        DeliveryId: string;
+        /**
+         * @description What the rule watches: an event type, narrowed by the rule's `filters`.
+         *
+         *     - Expiry kinds, with `threshold_days`, from the inventory's attributes:
+         *       `secret_expiring` (Secrets Manager secrets whose rotation is due, Key Vault secrets,
+         *       Secret Manager secrets), `certificate_expiring` (ACM, IAM server, Key Vault and Compute
+         *       SSL certificates), `key_expiring` (Key Vault keys; IAM access keys older than 90 days).
+         *     - `risk_acceptance_expiring`, with `threshold_days`: risk-accepted findings whose acceptance ends.
+         *     - From each audit's finding events: `finding_opened`, `finding_reopened`.
+         *     - `audit_failed`: an audit ended `failed`.
+         *     - `score_dropped`, with `score_drop`: a dimension's score (or a framework's compliance
+         *       score) fell by at least `min_points` from the previous succeeded full audit to this one.
+         * @example secret_expiring
+         * @enum {string}
+         */
+        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring" | "risk_acceptance_expiring" | "finding_opened" | "finding_reopened" | "audit_failed" | "score_dropped";
+        /** @description `score_dropped` only: which score (one of `dimension` and `framework`) and by how much. */
+        ScoreDrop: {
+            dimension?: components["schemas"]["Dimension"];
+            /** @example soc2 */
+            framework?: string;
+            /** @example 5 */
+            min_points: number;
+        };
+        /**
+         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed.
+         * @example email
+         * @enum {string}
+         */
+        DeliveryMethod: "email" | "webhook";
+        /**
+         * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient.
+         * @example immediate
+         * @enum {string}
+         */
+        DeliveryMode: "immediate";
+        /**
+         * @description Days left at which an expiry notifies (again), besides `threshold_days`; each below it.
+         *     Default `[7, 1]`. An expired item notifies once more.
+         * @example [
+         *       7,
+         *       1
+         *     ]
+         */
+        AlertStages: number[];
+        /**
+         * @description Narrows what the rule matches; an absent or empty filter matches everything. Expiry kinds
+         *     take `account_ids` and `resource_types`; finding kinds (`finding_opened`,
+         *     `finding_reopened`, `risk_acceptance_expiring`) take them all; `audit_failed` and
+         *     `score_dropped` take none.
+         */
+        AlertFilters: {
+            min_severity?: components["schemas"]["Severity"];
+            dimensions?: components["schemas"]["Dimension"][];
+            rule_ids?: components["schemas"]["RuleId"][];
+            policy_ids?: components["schemas"]["PolicyId"][];
+            account_ids?: components["schemas"]["AccountId"][];
+            resource_types?: components["schemas"]["ResourceType"][];
+        };
+        /**
+         * @description Email addresses (`delivery_method: email`); each gets its own message.
+         * @example [
+         *       "team@company.com"
+         *     ]
+         */
+        AlertRecipients: string[];
+        AlertRuleCreate: {
+            name: string;
+            alert_type: components["schemas"]["AlertType"];
+            /**
+             * Format: int32
+             * @description Expiry kinds and `risk_acceptance_expiring` (required there): notify this many days before the end.
+             */
+            threshold_days?: number;
+            stages?: components["schemas"]["AlertStages"];
+            filters?: components["schemas"]["AlertFilters"];
+            score_drop?: components["schemas"]["ScoreDrop"];
+            delivery_method: components["schemas"]["DeliveryMethod"];
+            recipients?: components["schemas"]["AlertRecipients"];
+            /** @description `webhook` (required there): the endpoint, which must take this alert type in its `event_types`. */
+            webhook_endpoint_id?: components["schemas"]["WebhookEndpointId"];
+            delivery_mode?: components["schemas"]["DeliveryMode"];
+            /** @default true */
+            enabled: boolean;
+        };
+        /** @description The fields to change; the others stay. The type cannot change. */
+        AlertRuleUpdate: {
+            name?: string;
+            /** Format: int32 */
+            threshold_days?: number;
+            stages?: components["schemas"]["AlertStages"];
+            filters?: components["schemas"]["AlertFilters"];
+            score_drop?: components["schemas"]["ScoreDrop"];
+            delivery_method?: components["schemas"]["DeliveryMethod"];
+            recipients?: components["schemas"]["AlertRecipients"];
+            /** @description `webhook` (required there): the endpoint, which must take this alert type in its `event_types`. */
+            webhook_endpoint_id?: components["schemas"]["WebhookEndpointId"];
+            delivery_mode?: components["schemas"]["DeliveryMode"];
+            enabled?: boolean;
+        };
+        AlertRule: {
+            id: components["schemas"]["AlertRuleId"];
+            name: string;
+            alert_type: components["schemas"]["AlertType"];
+            threshold_days: null | number;
+            /** @description Expiry kinds, the days left at which it notifies (threshold first); empty for other kinds. */
+            stages: number[];
+            filters: components["schemas"]["AlertFilters"];
+            score_drop: null | components["schemas"]["ScoreDrop"];
+            delivery_method: components["schemas"]["DeliveryMethod"];
+            recipients: string[];
+            webhook_endpoint_id: null | components["schemas"]["WebhookEndpointId"];
+            delivery_mode: components["schemas"]["DeliveryMode"];
+            enabled: boolean;
+            created_by: components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        AlertRuleList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["AlertRule"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
+        };
+        /**
+         * @description A webhook endpoint's id.
+         * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        WebhookEndpointId: string;
+        /**
+         * Format: uri
+         * @description Where deliveries are POSTed: https, resolving only to public addresses (checked at
+         *     creation and again at each delivery, after DNS); a `host:port` listed in
+         *     `WEBHOOK_ALLOWED_HOSTS` may be anything, http included. Else `422 webhook_url_not_allowed`.
+         * @example https://hooks.company.com/fourfold
+         */
+        WebhookUrl: string;
+        /**
+         * @description The alert types whose rules may deliver here.
+         * @example [
+         *       "finding_opened",
+         *       "secret_expiring"
+         *     ]
+         */
+        WebhookEventTypes: components["schemas"]["AlertType"][];
+        WebhookEndpointCreate: {
+            url: components["schemas"]["WebhookUrl"];
+            description?: string;
+            event_types: components["schemas"]["WebhookEventTypes"];
+        };
+        WebhookEndpointUpdate: {
+            url?: components["schemas"]["WebhookUrl"];
+            description?: string;
+            event_types?: components["schemas"]["WebhookEventTypes"];
+            /** @description `true` re-enables a disabled endpoint and forgets its failures. */
+            enabled?: boolean;
+        };
+        WebhookSecretRotation: {
+            /**
+             * Format: int32
+             * @description How long the replaced secret keeps signing beside the new one.
+             * @default 24
+             */
+            overlap_hours: number;
+        };
+        WebhookEndpoint: {
+            id: components["schemas"]["WebhookEndpointId"];
+            url: string;
+            description: null | string;
+            event_types: components["schemas"]["AlertType"][];
+            enabled: boolean;
+            /** @description Why it is disabled (every delivery failed for a day, or a user disabled it); null while enabled. */
+            disabled_reason: null | string;
+            /** @description Until when the secret a rotation replaced still signs beside the current one; null when none does. */
+            previous_secret_expires_at: null | components["schemas"]["Timestamp"];
+            /** @description The signing secret (`whsec_…`), in the answers of create and rotate-secret only (with `Cache-Control: no-store`); null everywhere else. */
+            secret: null | string;
+            created_by: components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        WebhookEndpointList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["WebhookEndpoint"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
+        };
+        /**
+         * @description The body of every webhook delivery (Standard Webhooks: `type`, `timestamp`, `data`). It is
+         *     signed: `webhook-id` (the delivery id, the same on every attempt), `webhook-timestamp`
+         *     (Unix seconds of the attempt) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+         *     "<webhook-id>.<webhook-timestamp>.<body>" under the base64-decoded secret after `whsec_`>`,
+         *     two space-separated during a rotation's overlap).
+         */
+        WebhookEvent: {
+            type: components["schemas"]["AlertType"];
+            timestamp: components["schemas"]["Timestamp"];
+            data: {
+                alert_rule: {
+                    id: components["schemas"]["AlertRuleId"];
+                    name: string;
+                };
+                /**
+                 * Format: int32
+                 * @description How many items there were.
+                 */
+                total: number;
+                /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop). */
+                items: ({
+                    /** @enum {string} */
+                    kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score";
+                } & {
+                    [key: string]: unknown;
+                })[];
+            };
+        };
+        /**
+         * @description `pending`: waiting for its next attempt; `succeeded`; `failed`: out of attempts, or refused for good (a 4xx other than 408 and 429, a refused address).
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
+        Delivery: {
+            id: components["schemas"]["DeliveryId"];
+            /** @description The alert rule that made it; null once that rule is deleted. */
+            alert_rule_id: null | components["schemas"]["AlertRuleId"];
+            webhook_endpoint_id: null | components["schemas"]["WebhookEndpointId"];
+            /** @example secret_expiring */
+            event_type: string;
+            method: components["schemas"]["DeliveryMethod"];
+            /** @description Where it goes: an email address, or the webhook endpoint's id. */
+            recipient: string;
+            status: components["schemas"]["DeliveryStatus"];
+            /** Format: int32 */
+            attempt_count: number;
+            /** @description When a pending delivery is tried next. */
+            next_attempt_at: null | components["schemas"]["Timestamp"];
+            last_error: null | string;
+            /** @description Every attempt, oldest first, in `GET /v1/deliveries/{id}`; null in lists. */
+            attempts: null | components["schemas"]["DeliveryAttempt"][];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        DeliveryAttempt: {
+            /** Format: int32 */
+            number: number;
+            attempted_at: components["schemas"]["Timestamp"];
+            /** @description The receiver's HTTP status (or SMTP reply code); null when none came (network error, timeout). */
+            status_code: null | number;
+            /** Format: int32 */
+            latency_ms: number;
+            error: null | string;
+        };
+        DeliveryList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Delivery"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
+        };
     };
     responses: {
         /** @description `validation_failed`, `invalid_severity_filter` (an unknown severity) or `invalid_filter` (an unknown status); `details` names the parameter. */
@@ -3948,6 +4605,21 @@ export interface components {
          * @example aws.s3.bucket_public_read
          */
         ruleId: components["schemas"]["RuleId"];
+        /**
+         * @description The alert rule's id.
+         * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        alertRuleId: components["schemas"]["AlertRuleId"];
+        /**
+         * @description The webhook endpoint's id.
+         * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        webhookEndpointId: components["schemas"]["WebhookEndpointId"];
+        /**
+         * @description The delivery's id.
+         * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        deliveryId: components["schemas"]["DeliveryId"];
         /**
          * @description The policy's id.
          * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
@@ -5597,6 +6269,638 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAlertRules: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of alert rules. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRuleList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAlertRule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key of your choosing (a UUID, say) that makes a retry safe: a request sent again with the
+                 *     same key, by the same user, within 24 hours gets the first answer again (status, body and
+                 *     `Location`, with `Idempotent-Replayed: true`) instead of doing the work twice. The same
+                 *     key with a different request is `422 idempotency_key_reused`; while the first is still
+                 *     being answered, `409 idempotency_key_in_progress`. Answers with status 500 or more are not
+                 *     kept, so such a request can be retried with its key.
+                 * @example 5f0c6d2e-8a3b-4f7e-9c1d-2b4a6e8f0a1c
+                 */
+                "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertRuleCreate"];
+            };
+        };
+        responses: {
+            /** @description The new alert rule. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The new alert rule.
+                     * @example /v1/alert-rules/alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `validation_failed` (an invalid combination, naming the field), `email_not_configured` (an email rule on a server without `SMTP_URL`), `idempotency_key_reused`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The alert rule's id.
+                 * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["alertRuleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert rule. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The alert rule's id.
+                 * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["alertRuleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The alert rule's id.
+                 * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["alertRuleId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertRuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description The alert rule as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDeliveries: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /** @description Only this alert rule's deliveries. */
+                alert_rule_id?: components["schemas"]["AlertRuleId"];
+                /** @description Only the deliveries to this webhook endpoint. */
+                webhook_endpoint_id?: components["schemas"]["WebhookEndpointId"];
+                /** @description Only deliveries in this status. */
+                status?: components["schemas"]["DeliveryStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id.
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["deliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery and its attempts. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    redeliverDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The delivery's id.
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["deliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, pending again. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The delivery, to poll.
+                     * @example /v1/deliveries/dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its signing secret, shown this once. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The new endpoint.
+                     * @example /v1/webhook-endpoints/whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    /**
+                     * @description The secret must not be cached.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `webhook_url_not_allowed`: not https, or resolving to a loopback, private, link-local, CGNAT or metadata address (and not in `WEBHOOK_ALLOWED_HOSTS`); `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointUpdate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `webhook_url_not_allowed`: not https, or resolving to a loopback, private, link-local, CGNAT or metadata address (and not in `WEBHOOK_ALLOWED_HOSTS`); `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example whe_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["webhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookSecretRotation"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with its new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The secret must not be cached.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -8072,6 +9376,366 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    receiveSecretExpiringEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveCertificateExpiringEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveKeyExpiringEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveRiskAcceptanceExpiringEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveFindingOpenedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveFindingReopenedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveAuditFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveScoreDroppedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Logger } from 'pino';
 import { accountHandlers } from './accounts/accounts.handlers';
+import { alertHandlers } from './alerts/alerts.handlers';
 import { auditHandlers } from './audits/audits.handlers';
 import { authHandlers } from './auth/auth.handlers';
 import { complianceHandlers } from './compliance/compliance.handlers';
@@ -14,6 +15,7 @@ import { authenticateLoginToken } from './auth/auth.service';
 import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
+import { deliveryHandlers } from './deliveries/deliveries.handlers';
 import { docsHandlers } from './docs/docs.handlers';
 import { findingHandlers } from './findings/findings.handlers';
 import { handlerTable } from './http/contract';
@@ -44,6 +46,7 @@ import { reportHandlers } from './reports/reports.handlers';
 import { ruleHandlers } from './rules/rules.handlers';
 import { systemHandlers } from './system/system.handlers';
 import { tokenHandlers } from './tokens/tokens.handlers';
+import { webhookHandlers } from './webhooks/webhooks.handlers';
 import { authenticatePersonalAccessToken, PAT_PREFIX } from './tokens/tokens.service';
 
 export interface AppDeps {
@@ -127,6 +130,9 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...findingHandlers(db, { riskAcceptanceMaxDays: config.riskAcceptanceMaxDays }),
     ...policyHandlers(db),
     ...reportHandlers(db, jobs, { reportsDir: config.reportsDir, limits: config.organizationLimits }),
+    ...alertHandlers(db, { emailConfigured: config.smtpUrl !== undefined }),
+    ...deliveryHandlers(db, jobs),
+    ...webhookHandlers(db, { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret }),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });
   app.use(dispatchOperations(handlers, operations));

@@ -91,6 +91,12 @@ export interface Config {
   };
   /** How long a job other than an audit may run before its worker is presumed dead and the job retried. */
   jobTimeoutSeconds: number;
+  /** The SMTP server alert emails go through (`smtp://` or `smtps://`); without it email alerts are refused. */
+  smtpUrl: string | undefined;
+  /** The From address of alert emails. */
+  alertsFrom: string;
+  /** `host:port` (lower case) webhooks may be delivered to though they are not public https addresses (tests, on-premises receivers). */
+  webhookAllowedHosts: string[];
 }
 
 /** Per-organization limits; `src/quotas/` enforces them. */
@@ -171,6 +177,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     problems.push('REDIS_URL must be a redis:// or rediss:// URL');
   }
+  const smtpUrl = read('SMTP_URL');
+  if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) {
+    problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
+  }
   const adminPassword = read('ADMIN_PASSWORD');
   if (adminPassword !== undefined && adminPassword.length < 12) {
     problems.push('ADMIN_PASSWORD must be at least 12 characters');
@@ -242,6 +252,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       redisCommandMs: integer('REDIS_COMMAND_TIMEOUT_MS', 1000, 10, 600000),
     },
     jobTimeoutSeconds: integer('JOB_TIMEOUT_SECONDS', 900, 1, 86400),
+    smtpUrl,
+    alertsFrom: read('ALERTS_FROM') ?? 'fourfold <alerts@fourfold.invalid>',
+    webhookAllowedHosts: allowedHosts(read('WEBHOOK_ALLOWED_HOSTS'), problems),
   };
   if (config.timeouts.httpHeadersMs > config.timeouts.httpRequestMs) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS must not be above HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request');
@@ -265,6 +278,13 @@ function trustedProxies(raw: string | undefined, problems: string[]): false | nu
   const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
   const invalid = entries.filter((entry) => !/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(entry));
   if (invalid.length > 0) problems.push(`TRUST_PROXY has entries that are not addresses or CIDRs: ${invalid.join(', ')}`);
+  return entries;
+}
+
+function allowedHosts(raw: string | undefined, problems: string[]): string[] {
+  const entries = (raw ?? '').split(',').map((entry) => entry.trim().toLowerCase()).filter(Boolean);
+  const invalid = entries.filter((entry) => !/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/.test(entry));
+  if (invalid.length > 0) problems.push(`WEBHOOK_ALLOWED_HOSTS entries must be host:port, got ${invalid.join(', ')}`);
   return entries;
 }
 

@@ -8,7 +8,7 @@ import { answerClientErrors } from './http/client-error';
 import { drainable } from './http/drain';
 import { openRedis } from './http/rate-limit-store';
 import { JobQueue } from './jobs/job-queue';
-import { startWorkers } from './workers';
+import { alertSettings, startWorkers } from './workers';
 import { bootstrapFirstOwner } from './organizations/organizations.service';
 import { loadCatalogue } from './rules/catalogue';
 
@@ -38,8 +38,11 @@ async function main(): Promise<void> {
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   redis?.on('error', (error: Error) => logger.error({ err: error }, 'redis error'));
   const jobs = new JobQueue(db, config, logger);
-  if (config.runWorkers) await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, limits: config.organizationLimits });
-  const app = createApp({ config, db, logger, signingSecret: resolveSigningSecret(config), redis, jobs });
+  const signingSecret = resolveSigningSecret(config);
+  if (config.runWorkers) {
+    await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, limits: config.organizationLimits, alerts: alertSettings(config, signingSecret) });
+  }
+  const app = createApp({ config, db, logger, signingSecret, redis, jobs });
   const server = app.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;
     logger.info(

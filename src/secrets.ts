@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -47,4 +47,32 @@ export function secretMatchesHash(expectedHash: string, secret: string): boolean
   const expected = Buffer.from(expectedHash, 'hex');
   const actual = Buffer.from(hashSecret(secret), 'hex');
   return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/**
+ * Encrypts `secret` (AES-256-GCM) under a key derived from the configured secret and what it is
+ * for (`purpose`), so that secrets we must use again (signing keys, webhook secrets, receivers'
+ * URLs) are stored unreadable. base64url of IV, tag and ciphertext.
+ */
+export function encryptSecret(configuredSecret: string, purpose: string, secret: Buffer): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', encryptionKey(configuredSecret, purpose), iv);
+  const body = Buffer.concat([cipher.update(secret), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+}
+
+/** The secret `encryptSecret` encrypted; undefined when it was encrypted under another configured secret or purpose. */
+export function decryptSecret(configuredSecret: string, purpose: string, encrypted: string): Buffer | undefined {
+  const raw = Buffer.from(encrypted, 'base64url');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', encryptionKey(configuredSecret, purpose), raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+  } catch {
+    return undefined;
+  }
+}
+
+function encryptionKey(configuredSecret: string, purpose: string): Buffer {
+  return createHash('sha256').update(`fourfold ${purpose}\0${configuredSecret}`).digest();
 }

@@ -1,8 +1,9 @@
 import pino from 'pino';
+import { resolveSigningSecret } from './auth/signing-secret';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase } from './db/database';
 import { JobQueue } from './jobs/job-queue';
-import { startWorkers } from './workers';
+import { alertSettings, startWorkers } from './workers';
 
 // A worker process without the HTTP API: run as many as the queues need, next to API processes
 // started with RUN_WORKERS=false. It needs DATABASE_URL: the embedded database has one process.
@@ -25,7 +26,14 @@ async function main(): Promise<void> {
   });
   await migrateToLatest(db);
   const jobs = new JobQueue(db, config, logger);
-  await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, limits: config.organizationLimits });
+  await startWorkers({
+    jobs,
+    db,
+    logger,
+    reportsDir: config.reportsDir,
+    limits: config.organizationLimits,
+    alerts: alertSettings(config, resolveSigningSecret(config)),
+  });
   logger.info('fourfold worker started');
 
   const stop = async (signal: string) => {

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import { DEFAULT_ORGANIZATION_LIMITS, type OrganizationLimits } from './config';
 import type { Db } from './db/database';
+import { raiseAuditAlerts, raiseScheduledAlerts, type AlertJob, type AlertRunSettings } from './alerts/alert-runner';
+import type { Config } from './config';
+import { attemptDelivery, RETRY_DELAYS_SECONDS, type DeliveryJob, type DeliverySettings } from './deliveries/deliveries.service';
 import { failAbandonedAudit, runAudit, type AuditRunSettings } from './audits/audit-runner';
 import type { AuditJob } from './audits/audits.service';
 import { reopenExpiredRiskAcceptances } from './findings/findings.service';
@@ -12,6 +15,8 @@ import { QUEUES, type JobQueue } from './jobs/job-queue';
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
+/** Expiry alerts are checked every hour besides after each audit (each stage notifies once, however often it is checked). */
+export const ALERTS_CRON = '7 * * * *';
 
 export interface WorkerDeps {
   jobs: JobQueue;
@@ -23,6 +28,24 @@ export interface WorkerDeps {
   reportsDir?: string;
   /** The organizations' limits where a platform operator set none (a queued import checks `resources`); default: the built-in ones. */
   limits?: OrganizationLimits;
+  /** How alerts are raised and delivered (see `alertSettings`; default: no email); tests change the clock and the retry delays. */
+  alerts?: Partial<AlertRunSettings & DeliverySettings>;
+}
+
+/** The alert settings of a configuration, on the real clock. */
+export function alertSettings(
+  config: Pick<Config, 'smtpUrl' | 'alertsFrom' | 'publicUrl' | 'webhookAllowedHosts'>,
+  /** The secret webhook signing secrets are encrypted under: the JWT signing secret. */
+  encryptionSecret: string,
+): AlertRunSettings & DeliverySettings {
+  return {
+    now: () => new Date(),
+    smtpUrl: config.smtpUrl,
+    from: config.alertsFrom,
+    publicUrl: config.publicUrl,
+    retryDelaysSeconds: RETRY_DELAYS_SECONDS,
+    webhooks: { allowedHosts: config.webhookAllowedHosts, encryptionSecret },
+  };
 }
 
 /**
@@ -32,6 +55,8 @@ export interface WorkerDeps {
 export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFAULT_ORGANIZATION_LIMITS, ...options }: WorkerDeps): Promise<void> {
   const audits: AuditRunSettings = { ...DEFAULT_AUDIT_SETTINGS, ...options.audits };
   const reports: ReportSettings = { reportsDir };
+  // Without settings (tests of other features): no email, and no webhook secret readable.
+  const alerts = { ...alertSettings({ smtpUrl: undefined, alertsFrom: 'fourfold <alerts@fourfold.invalid>', publicUrl: undefined, webhookAllowedHosts: [] }, ''), ...options.alerts };
   await jobs.workFairly<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {
@@ -51,6 +76,8 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     try {
       await runAudit(db, job.data.audit_id, audits);
       log.info('audit finished');
+      // A separate job, so that raising and delivering alerts never holds up or fails an audit.
+      await jobs.send(QUEUES.alerts, { audit_id: job.data.audit_id } satisfies AlertJob);
     } catch (error) {
       log.error({ err: error }, 'audit attempt failed');
       throw error;
@@ -59,6 +86,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.work<AuditJob>(QUEUES.abandonedAudits, async (job) => {
     logger.error({ audit: job.data.audit_id }, 'audit abandoned after its last attempt');
     await failAbandonedAudit(db, job.data.audit_id);
+    await jobs.send(QUEUES.alerts, { audit_id: job.data.audit_id } satisfies AlertJob);
   });
   await jobs.workFairly<ReportJob>(QUEUES.reports, async (job) => {
     await generateReport(db, job.data.report_id, reports, logger.child({ job: job.id, attempt: job.retryCount + 1 }));
@@ -74,6 +102,20 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     if (reopened > 0) logger.info({ job: job.id, reopened }, 'expired risk acceptances reopened');
   });
   await jobs.schedule(QUEUES.findingExpiry, EXPIRY_CRON);
+
+  await jobs.work<AlertJob>(QUEUES.alerts, async (job) => {
+    const queued = await raiseAuditAlerts(db, jobs, job.data.audit_id, alerts);
+    if (queued > 0) logger.info({ job: job.id, audit: job.data.audit_id, deliveries: queued }, 'alerts raised');
+  });
+  await jobs.work(QUEUES.alertsSchedule, async (job) => {
+    const queued = await raiseScheduledAlerts(db, jobs, alerts);
+    if (queued > 0) logger.info({ job: job.id, deliveries: queued }, 'scheduled alerts raised');
+  });
+  await jobs.schedule(QUEUES.alertsSchedule, ALERTS_CRON);
+  await jobs.work<DeliveryJob>(QUEUES.deliveries, async (job) => {
+    const delivery = await attemptDelivery(db, jobs, job.data.delivery_id, alerts);
+    if (delivery) logger.info({ job: job.id, delivery: delivery.id, status: delivery.status, attempt: delivery.attempt_count }, 'delivery attempted');
+  });
 }
 
 const DEFAULT_AUDIT_SETTINGS: AuditRunSettings = { catalogue: loadCatalogue, policies: enabledPolicies, now: () => new Date() };

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { decryptSecret, encryptSecret } from '../secrets';
 import type { Db } from '../db/database';
 import { deleteSupersededSigningKeys, insertSigningKey, listSigningKeys } from './signing-keys.repository';
 
@@ -81,24 +82,12 @@ export async function rotateSigningKey(db: Db, configuredSecret: string, ttlSeco
   return { kid, removed };
 }
 
-function encryptionKey(configuredSecret: string): Buffer {
-  return createHash('sha256').update(`fourfold signing keys\0${configuredSecret}`).digest();
-}
+const PURPOSE = 'signing keys';
 
 function encryptKey(configuredSecret: string, secret: Buffer): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', encryptionKey(configuredSecret), iv);
-  const body = Buffer.concat([cipher.update(secret), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+  return encryptSecret(configuredSecret, PURPOSE, secret);
 }
 
 function decryptKey(configuredSecret: string, encrypted: string): Buffer | undefined {
-  const raw = Buffer.from(encrypted, 'base64url');
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', encryptionKey(configuredSecret), raw.subarray(0, 12));
-    decipher.setAuthTag(raw.subarray(12, 28));
-    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
-  } catch {
-    return undefined;
-  }
+  return decryptSecret(configuredSecret, PURPOSE, encrypted);
 }

@@ -23,6 +23,8 @@ import * as resourceIdentityAndUnknowns from './migrations/0015_resource_identit
 import * as ruleOutcomes from './migrations/0016_rule_outcomes';
 import * as sessions from './migrations/0018_sessions';
 import * as organizationLimits from './migrations/0019_organization_limits';
+import * as alerts from './migrations/0021_alerts';
+import * as webhookEndpoints from './migrations/0022_webhook_endpoints';
 
 export type Db = Kysely<Database>;
 
@@ -53,6 +55,8 @@ const migrations: Record<string, Migration> = {
   '0016_rule_outcomes': ruleOutcomes,
   '0018_sessions': sessions,
   '0019_organization_limits': organizationLimits,
+  '0021_alerts': alerts,
+  '0022_webhook_endpoints': webhookEndpoints,
 };
 
 /**

@@ -469,6 +469,92 @@ export interface Database {
   oauth_tokens: OAuthTokensTable;
   reports: ReportsTable;
   signing_keys: SigningKeysTable;
+  alert_rules: AlertRulesTable;
+  alert_notifications: AlertNotificationsTable;
+  alerted_audits: AlertedAuditsTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  organization_id: string;
+  url: string;
+  description: string | null;
+  event_types: Json<components['schemas']['AlertType'][]>;
+  secret_encrypted: string;
+  previous_secret_encrypted: string | null;
+  previous_secret_expires_at: Date | null;
+  enabled: boolean;
+  disabled_reason: string | null;
+  failing_since: Date | null;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AlertRulesTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  alert_type: components['schemas']['AlertType'];
+  threshold_days: number | null;
+  stages: Json<number[]>;
+  filters: Json<components['schemas']['AlertFilters']>;
+  score_drop: NullableJson<components['schemas']['ScoreDrop']>;
+  delivery_method: components['schemas']['DeliveryMethod'];
+  recipients: Json<string[]>;
+  webhook_endpoint_id: string | null;
+  target_encrypted: string | null;
+  delivery_mode: components['schemas']['DeliveryMode'];
+  digest_hour: number | null;
+  digest_time_zone: string | null;
+  enabled: boolean;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AlertNotificationsTable {
+  alert_rule_id: string;
+  /** What was notified about: a resource and the expiry it had (a new expiry notifies anew), or an event. */
+  subject: string;
+  stage: string;
+  notified_at: Date;
+}
+
+export interface AlertedAuditsTable {
+  audit_id: string;
+  alerted_at: Date;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  organization_id: string;
+  alert_rule_id: string | null;
+  webhook_endpoint_id: string | null;
+  event_type: string;
+  method: components['schemas']['DeliveryMethod'];
+  recipient: string;
+  status: components['schemas']['DeliveryStatus'];
+  /** The notification, as the sender renders it for its method. */
+  payload: Json<unknown>;
+  attempt_count: ColumnType<number, number | undefined, number>;
+  series_start: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Date | null;
+  last_error: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DeliveryAttemptsTable {
+  delivery_id: string;
+  number: number;
+  attempted_at: Date;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
 }
 
 /** JWT signing keys made by `fourfold keys rotate`, encrypted with the configured secret. */
@@ -493,3 +579,7 @@ export type FindingEventRow = Selectable<FindingEventsTable>;
 export type PolicyRow = Selectable<PoliciesTable>;
 export type PolicyVersionRow = Selectable<PolicyVersionsTable>;
 export type ReportRow = Selectable<ReportsTable>;
+export type AlertRuleRow = Selectable<AlertRulesTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
+export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;

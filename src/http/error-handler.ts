@@ -52,6 +52,8 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   invalid_policy: 422,
   quota_exceeded: 422,
   risk_acceptance_too_long: 422,
+  email_not_configured: 422,
+  webhook_url_not_allowed: 422,
   rate_limited: 429,
   too_many_queued_jobs: 429,
   request_header_too_large: 431,

@@ -10,6 +10,12 @@ export const QUEUES = {
   audits: 'audits',
   findingExpiry: 'finding-expiry',
   reports: 'reports',
+  /** After each audit: the alerts its events and the inventory's expiries raise. */
+  alerts: 'alerts',
+  /** Hourly: expiries noticed even when no audit runs. */
+  alertsSchedule: 'alerts-schedule',
+  /** One attempt of one delivery; a retry is a new job that starts later. */
+  deliveries: 'deliveries',
   /** Dead letters: jobs whose last attempt failed or whose worker died, so that what they were doing ends as failed. */
   abandonedImports: 'imports-abandoned',
   abandonedAudits: 'audits-abandoned',
@@ -140,6 +146,12 @@ export class JobQueue {
       ...(queue === QUEUES.audits ? { expireInSeconds: this.#auditTimeoutSeconds } : {}),
     });
     if (!within) this.wake(queue);
+  }
+
+  /** Sends a job to `queue` that no worker takes before `delaySeconds` have passed. */
+  async sendLater(queue: QueueName, data: object, delaySeconds: number): Promise<void> {
+    await this.start();
+    await this.#boss.send(queue, data, { startAfter: Math.max(0, Math.round(delaySeconds)) });
   }
 
   /** Has this process's idle workers of `queue` look for work now rather than at their next poll. */

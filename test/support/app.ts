@@ -8,7 +8,9 @@ import type { Db } from '../../src/db/database';
 import { openRedis } from '../../src/http/rate-limit-store';
 import type { AuditRunSettings } from '../../src/audits/audit-runner';
 import { JobQueue } from '../../src/jobs/job-queue';
-import { startWorkers } from '../../src/workers';
+import { alertSettings, startWorkers } from '../../src/workers';
+import type { AlertRunSettings } from '../../src/alerts/alert-runner';
+import type { DeliverySettings } from '../../src/deliveries/deliveries.service';
 import { bootstrapFirstOwner } from '../../src/organizations/organizations.service';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -43,6 +45,8 @@ export interface TestAppOptions {
   database?: TestDatabase;
   /** The catalogue and clock audits run with (default: the built-in catalogue, the real clock). */
   auditSettings?: Partial<AuditRunSettings>;
+  /** The clock alerts are raised by and the delays between delivery attempts (default: the real clock, the real delays). */
+  alertSettings?: Partial<AlertRunSettings & DeliverySettings>;
 }
 
 /**
@@ -73,7 +77,17 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   await bootstrapFirstOwner(database.db, config.admin, logger);
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   const jobs = new JobQueue(database.db, config, logger);
-  if (options.workers) await startWorkers({ jobs, db: database.db, logger, audits: options.auditSettings, reportsDir: config.reportsDir, limits: config.organizationLimits });
+  if (options.workers) {
+    await startWorkers({
+      jobs,
+      db: database.db,
+      logger,
+      audits: options.auditSettings,
+      reportsDir: config.reportsDir,
+      limits: config.organizationLimits,
+      alerts: { ...alertSettings(config, TEST_SECRET), ...options.alertSettings },
+    });
+  }
   const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, jobs, document: options.document });
   let memberCount = 0;
   return {

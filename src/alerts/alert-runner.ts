@@ -1,0 +1,243 @@
+import type { Db } from '../db/database';
+import type { AlertRuleRow } from '../db/schema';
+import { queueDeliveries, wakeDeliveries, type NewDelivery } from '../deliveries/deliveries.service';
+import { MAX_NOTIFIED_ITEMS, type NotificationItem, type NotifiedFinding, type NotifiedResource } from '../deliveries/notification';
+import { scoreOf } from '../audits/audits.mapper';
+import { frameworkComplianceAsOf } from '../compliance/compliance.service';
+import type { JobQueue } from '../jobs/job-queue';
+import { SEVERITIES } from '../rules/rule-definition';
+import { ALERT_TYPES, ALL_ALERT_TYPES, STAGED_ALERT_TYPES, type AlertType } from './alert-types';
+import {
+  claimAudit,
+  claimNotifications,
+  enabledAlertRules,
+  expiryCandidates,
+  findAuditForAlerts,
+  findingEventsOfAudit,
+  organizationsWithAlertRules,
+  previousFullAudit,
+  riskAcceptances,
+  type AuditForAlerts,
+  type FindingCandidate,
+} from './alerts.repository';
+import { daysLeft, EXPIRY_SOURCES, stageAt, type ExpiryAlertType } from './expiry';
+
+export interface AlertRunSettings {
+  /** The clock stages are measured by. */
+  now: () => Date;
+}
+
+export interface AlertJob {
+  audit_id: string;
+}
+
+/**
+ * Something a rule may notify: the facets its filters look at, and for staged kinds what it is
+ * (`subject`) and when it ends. `item` is the message's line, given its stage once known.
+ */
+interface Candidate {
+  facets: { severity?: string; dimension?: string; rule_id?: string | null; policy_id?: string | null; account_id?: string; resource_type?: string };
+  ends?: { subject: string; at: Date };
+  item: (stage: { stage: string; days_left: number } | null) => NotificationItem;
+}
+
+/** Raises the alerts an ended audit calls for, once per audit however often its job runs. Answers how many deliveries were queued. */
+export async function raiseAuditAlerts(db: Db, jobs: JobQueue, auditId: string, settings: AlertRunSettings): Promise<number> {
+  const audit = await findAuditForAlerts(db, auditId);
+  if (!audit || (audit.status !== 'succeeded' && audit.status !== 'failed')) return 0;
+  return raise(db, jobs, audit.organization_id, settings.now(), ALL_ALERT_TYPES, audit);
+}
+
+/** The scheduled check: what ends (expiries, risk acceptances) in every organization with such rules, noticed even when no audit runs. */
+export async function raiseScheduledAlerts(db: Db, jobs: JobQueue, settings: AlertRunSettings): Promise<number> {
+  const now = settings.now();
+  let queued = 0;
+  for (const organizationId of await organizationsWithAlertRules(db, STAGED_ALERT_TYPES)) {
+    queued += await raise(db, jobs, organizationId, now, STAGED_ALERT_TYPES, null);
+  }
+  return queued;
+}
+
+/**
+ * For each enabled rule of `types`, what it matches goes out as one message per recipient;
+ * staged kinds only at a stage the rule has not notified yet. Claiming (the audit, the stages)
+ * and queuing the deliveries commit together, so nothing is notified twice or lost.
+ */
+async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, types: readonly AlertType[], audit: AuditForAlerts | null): Promise<number> {
+  const rules = await enabledAlertRules(db, organizationId, types);
+  const sources = new Map<string, Promise<Candidate[]>>();
+  const candidatesOf = (rule: AlertRuleRow) => {
+    const key = rule.alert_type === 'score_dropped' ? rule.id : rule.alert_type;
+    if (!sources.has(key)) sources.set(key, candidates(db, organizationId, rule, audit, rules));
+    return sources.get(key)!;
+  };
+  const matched = await Promise.all(rules.map(async (rule) => ({ rule, candidates: (await candidatesOf(rule)).filter((c) => matches(rule, c)) })));
+  const queued = await db.transaction().execute(async (trx) => {
+    if (audit && !(await claimAudit(trx, audit.id, now))) return [];
+    const deliveries: NewDelivery[] = [];
+    for (const { rule, candidates } of matched) {
+      const items = ALERT_TYPES[rule.alert_type].staged ? await freshStages(trx, rule, candidates, now) : candidates.map((c) => c.item(null));
+      if (items.length > 0) deliveries.push(...deliveriesOf(rule, items, now));
+    }
+    return queueDeliveries(trx, jobs, deliveries, now);
+  });
+  if (queued.length > 0) wakeDeliveries(jobs);
+  return queued.length;
+}
+
+/** The items at a stage the rule has not notified, claimed. */
+async function freshStages(trx: Db, rule: AlertRuleRow, candidates: Candidate[], now: Date): Promise<NotificationItem[]> {
+  const staged = candidates.flatMap((c) => {
+    const stage = stageAt(c.ends!.at, now, rule.stages);
+    return stage ? [{ subject: `${c.ends!.subject}@${c.ends!.at.toISOString()}`, stage, item: c.item({ stage, days_left: daysLeft(c.ends!.at, now) }) }] : [];
+  });
+  const claimed = await claimNotifications(
+    trx,
+    staged.map(({ subject, stage }) => ({ alert_rule_id: rule.id, subject, stage, notified_at: now })),
+  );
+  const fresh = new Set(claimed.map((c) => `${c.subject}/${c.stage}`));
+  return staged.filter((s) => fresh.has(`${s.subject}/${s.stage}`)).map((s) => s.item);
+}
+
+/** What a rule of this type may notify (the same for every rule of a type but `score_dropped`). */
+async function candidates(db: Db, organizationId: string, rule: AlertRuleRow, audit: AuditForAlerts | null, rules: AlertRuleRow[]): Promise<Candidate[]> {
+  const type = rule.alert_type;
+  switch (type) {
+    case 'secret_expiring':
+    case 'certificate_expiring':
+    case 'key_expiring': {
+      const sources = EXPIRY_SOURCES[type as ExpiryAlertType];
+      const resourceTypes = [...new Set(rules.filter((r) => r.alert_type in EXPIRY_SOURCES).flatMap((r) => Object.keys(EXPIRY_SOURCES[r.alert_type as ExpiryAlertType])))];
+      const rows = (await expiryCandidates(db, organizationId, resourceTypes)).filter((row) => sources[row.type]);
+      return rows.flatMap((row) => {
+        const at = sources[row.type]!(row.attributes);
+        if (!at) return [];
+        const resource: NotifiedResource = {
+          id: row.id,
+          native_id: row.native_id,
+          type: row.type,
+          name: row.name,
+          region: row.region,
+          account: { id: row.account_id, name: row.account_name, external_id: row.account_external_id },
+        };
+        return [{
+          facets: { account_id: row.account_id, resource_type: row.type },
+          ends: { subject: row.id, at },
+          item: (stage) => ({ kind: 'expiry' as const, resource, expires_at: at.toISOString(), days_left: stage!.days_left, stage: stage!.stage }),
+        }];
+      });
+    }
+    case 'risk_acceptance_expiring':
+      return (await riskAcceptances(db, organizationId)).map((row) => ({
+        ...findingCandidate(row),
+        ends: { subject: row.finding_id, at: row.expires_at! },
+        item: (stage) => ({
+          kind: 'risk_acceptance' as const,
+          ...findingParts(row),
+          expires_at: row.expires_at!.toISOString(),
+          days_left: stage!.days_left,
+          stage: stage!.stage,
+        }),
+      }));
+    case 'finding_opened':
+    case 'finding_reopened':
+      if (audit?.status !== 'succeeded') return [];
+      return (await findingEventsOfAudit(db, organizationId, audit.id, type === 'finding_opened' ? 'opened' : 'reopened')).map((row) => ({
+        ...findingCandidate(row),
+        item: () => ({ kind: 'finding' as const, ...findingParts(row) }),
+      }));
+    case 'audit_failed':
+      if (audit?.status !== 'failed') return [];
+      return [
+        {
+          facets: {},
+          item: () => ({
+            kind: 'audit' as const,
+            audit: { id: audit.id, mode: audit.mode, status: audit.status, error_code: audit.error_code, error_message: audit.error_message },
+          }),
+        },
+      ];
+    case 'score_dropped':
+      return scoreDrops(db, organizationId, rule, audit);
+  }
+}
+
+/** The rule's score, if it fell by at least its points from the previous succeeded full audit of every account to this one. */
+async function scoreDrops(db: Db, organizationId: string, rule: AlertRuleRow, audit: AuditForAlerts | null): Promise<Candidate[]> {
+  const drop = rule.score_drop;
+  if (!drop || audit?.status !== 'succeeded' || audit.mode !== 'full' || audit.account_ids !== null || !audit.summary) return [];
+  const previous = await previousFullAudit(db, organizationId, audit.id);
+  if (!previous?.summary) return [];
+  const scoreAt = async (auditId: string, summary: NonNullable<AuditForAlerts['summary']>) =>
+    drop.dimension !== undefined
+      ? scoreOf(summary.weights[drop.dimension])
+      : (await frameworkComplianceAsOf(db, organizationId, drop.framework!, auditId)).framework.tally.score;
+  const [before, after] = [await scoreAt(previous.id, previous.summary), await scoreAt(audit.id, audit.summary)];
+  if (before === null || after === null || before - after < drop.min_points) return [];
+  const score = drop.dimension !== undefined ? `dimension:${drop.dimension}` : `framework:${drop.framework}`;
+  const fell = Math.round((before - after) * 10) / 10;
+  return [{ facets: {}, item: () => ({ kind: 'score' as const, audit_id: audit.id, previous_audit_id: previous.id, score, previous: before, current: after, drop: fell }) }];
+}
+
+function findingCandidate(row: FindingCandidate): Pick<Candidate, 'facets'> {
+  return {
+    facets: {
+      severity: row.severity,
+      dimension: row.dimension,
+      rule_id: row.policy_id === null ? row.rule_id : null,
+      policy_id: row.policy_id,
+      account_id: row.account_id,
+      resource_type: row.resource_type,
+    },
+  };
+}
+
+function findingParts(row: FindingCandidate): { finding: NotifiedFinding; resource: NotifiedResource } {
+  return {
+    finding: {
+      id: row.finding_id,
+      title: row.title,
+      severity: row.severity,
+      dimension: row.dimension,
+      rule_id: row.policy_id === null ? row.rule_id : null,
+      policy_id: row.policy_id,
+      status: row.status,
+    },
+    resource: {
+      id: row.resource_id,
+      native_id: row.native_id,
+      type: row.resource_type,
+      name: row.resource_name,
+      region: row.region,
+      account: { id: row.account_id, name: row.account_name, external_id: row.account_external_id },
+    },
+  };
+}
+
+/** Whether the rule's filters let the candidate through (an absent or empty filter lets everything through). */
+function matches(rule: AlertRuleRow, { facets }: Candidate): boolean {
+  const f = rule.filters;
+  const within = <T>(list: readonly T[] | undefined, value: T | null | undefined) => !list?.length || (value !== undefined && value !== null && list.includes(value));
+  if (f.min_severity && SEVERITIES.indexOf(facets.severity as never) < SEVERITIES.indexOf(f.min_severity)) return false;
+  return (
+    within(f.dimensions, facets.dimension as never) &&
+    within(f.rule_ids, facets.rule_id) &&
+    within(f.policy_ids, facets.policy_id) &&
+    within(f.account_ids, facets.account_id) &&
+    within(f.resource_types, facets.resource_type)
+  );
+}
+
+/** One message per rule and recipient, listing the first items and how many there were. */
+function deliveriesOf(rule: AlertRuleRow, items: NotificationItem[], now: Date): NewDelivery[] {
+  const notification = {
+    type: rule.alert_type,
+    alert_rule: { id: rule.id, name: rule.name },
+    occurred_at: now.toISOString(),
+    total: items.length,
+    items: items.slice(0, MAX_NOTIFIED_ITEMS),
+  };
+  const base = { organization_id: rule.organization_id, alert_rule_id: rule.id, method: rule.delivery_method, notification };
+  if (rule.delivery_method === 'webhook') return [{ ...base, webhook_endpoint_id: rule.webhook_endpoint_id, recipient: rule.webhook_endpoint_id! }];
+  return rule.recipients.map((recipient) => ({ ...base, webhook_endpoint_id: null, recipient }));
+}

@@ -1,0 +1,22 @@
+import type { AlertRuleRow } from '../db/schema';
+import type { Schemas } from '../http/contract';
+
+export function toAlertRule(row: AlertRuleRow): Schemas['AlertRule'] {
+  return {
+    id: row.id,
+    name: row.name,
+    alert_type: row.alert_type,
+    threshold_days: row.threshold_days,
+    stages: row.stages,
+    filters: row.filters,
+    score_drop: row.score_drop,
+    delivery_method: row.delivery_method,
+    recipients: row.recipients,
+    webhook_endpoint_id: row.webhook_endpoint_id,
+    delivery_mode: row.delivery_mode,
+    enabled: row.enabled,
+    created_by: row.created_by,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,171 @@
+import type { Insertable, Updateable } from 'kysely';
+import type { Db } from '../db/database';
+import type { AlertRuleRow, AlertRulesTable } from '../db/schema';
+import type { Schemas } from '../http/contract';
+
+type Severity = Schemas['Severity'];
+
+export function insertAlertRule(db: Db, row: Insertable<AlertRulesTable>): Promise<AlertRuleRow> {
+  return db.insertInto('alert_rules').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findAlertRule(db: Db, organizationId: string, id: string): Promise<AlertRuleRow | undefined> {
+  return db.selectFrom('alert_rules').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+}
+
+/** The organization's alert rules, newest first, below the keyset position `beforeId`. */
+export function listAlertRules(db: Db, organizationId: string, limit: number, beforeId?: string): Promise<AlertRuleRow[]> {
+  let query = db.selectFrom('alert_rules').selectAll().where('organization_id', '=', organizationId);
+  if (beforeId !== undefined) query = query.where('id', '<', beforeId);
+  return query.orderBy('id', 'desc').limit(limit).execute();
+}
+
+export function updateAlertRule(db: Db, organizationId: string, id: string, change: Updateable<AlertRulesTable>): Promise<AlertRuleRow | undefined> {
+  return db.updateTable('alert_rules').set(change).where('organization_id', '=', organizationId).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+export async function deleteAlertRule(db: Db, organizationId: string, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('alert_rules').where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** The enabled rules of these types: of one organization, or of every organization (null). */
+export function enabledAlertRules(db: Db, organizationId: string | null, types: readonly AlertRuleRow['alert_type'][]): Promise<AlertRuleRow[]> {
+  let query = db.selectFrom('alert_rules').selectAll().where('enabled', '=', true).where('alert_type', 'in', [...types]);
+  if (organizationId !== null) query = query.where('organization_id', '=', organizationId);
+  return query.orderBy('id').execute();
+}
+
+export interface ExpiryCandidate {
+  id: string;
+  native_id: string;
+  type: string;
+  name: string | null;
+  region: string | null;
+  attributes: Record<string, unknown>;
+  account_id: string;
+  account_name: string;
+  account_external_id: string;
+}
+
+/** The organization's active resources of these types, with their account. */
+export function expiryCandidates(db: Db, organizationId: string, types: readonly string[]): Promise<ExpiryCandidate[]> {
+  if (types.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom('resources as r')
+    .innerJoin('accounts as a', 'a.id', 'r.account_id')
+    .select(['r.id', 'r.native_id', 'r.type', 'r.name', 'r.region', 'r.attributes', 'r.account_id', 'a.name as account_name', 'a.external_id as account_external_id'])
+    .where('r.organization_id', '=', organizationId)
+    .where('r.status', '=', 'active')
+    .where('r.type', 'in', [...types])
+    .orderBy('r.id')
+    .execute();
+}
+
+/** Records these notifications; answers those not recorded before (the ones to send). */
+export async function claimNotifications(db: Db, rows: { alert_rule_id: string; subject: string; stage: string; notified_at: Date }[]) {
+  if (rows.length === 0) return [];
+  return db
+    .insertInto('alert_notifications')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['alert_rule_id', 'subject', 'stage']).doNothing())
+    .returning(['alert_rule_id', 'subject', 'stage'])
+    .execute();
+}
+
+/** Marks the audit's alerts raised; false when they were already (a retried job). */
+export async function claimAudit(db: Db, auditId: string, now: Date): Promise<boolean> {
+  const claimed = await db
+    .insertInto('alerted_audits')
+    .values({ audit_id: auditId, alerted_at: now })
+    .onConflict((oc) => oc.column('audit_id').doNothing())
+    .returning('audit_id')
+    .executeTakeFirst();
+  return claimed !== undefined;
+}
+
+export function findAuditForAlerts(db: Db, auditId: string) {
+  return db
+    .selectFrom('audits')
+    .select(['id', 'organization_id', 'status', 'mode', 'account_ids', 'error_code', 'error_message', 'summary'])
+    .where('id', '=', auditId)
+    .executeTakeFirst();
+}
+export type AuditForAlerts = NonNullable<Awaited<ReturnType<typeof findAuditForAlerts>>>;
+
+/** The succeeded full audit of every account before `auditId`, if any. */
+export function previousFullAudit(db: Db, organizationId: string, auditId: string) {
+  return db
+    .selectFrom('audits')
+    .select(['id', 'summary'])
+    .where('organization_id', '=', organizationId)
+    .where('mode', '=', 'full')
+    .where('status', '=', 'succeeded')
+    .where('account_ids', 'is', null)
+    .where('id', '<', auditId)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export interface FindingCandidate {
+  event_id: string;
+  finding_id: string;
+  title: string;
+  severity: Severity;
+  dimension: string;
+  rule_id: string;
+  policy_id: string | null;
+  status: string;
+  expires_at: Date | null;
+  resource_id: string;
+  resource_type: string;
+  native_id: string;
+  resource_name: string | null;
+  region: string | null;
+  account_id: string;
+  account_name: string;
+  account_external_id: string;
+}
+
+const FINDING_COLUMNS = [
+  'f.id as finding_id', 'f.title', 'f.severity', 'f.dimension', 'f.rule_id', 'f.policy_id', 'f.status', 'f.expires_at',
+  'f.resource_id', 'f.resource_type', 'r.native_id', 'r.name as resource_name', 'f.region', 'f.account_id', 'a.name as account_name',
+  'a.external_id as account_external_id',
+] as const;
+
+/** The findings the audit opened or reopened (`type`), from its finding events. */
+export function findingEventsOfAudit(db: Db, organizationId: string, auditId: string, type: 'opened' | 'reopened'): Promise<FindingCandidate[]> {
+  return db
+    .selectFrom('finding_events as e')
+    .innerJoin('findings as f', 'f.id', 'e.finding_id')
+    .innerJoin('resources as r', 'r.id', 'f.resource_id')
+    .innerJoin('accounts as a', 'a.id', 'f.account_id')
+    .select(['e.id as event_id', ...FINDING_COLUMNS])
+    .where('e.audit_id', '=', auditId)
+    .where('e.type', '=', type)
+    .where('f.organization_id', '=', organizationId)
+    .orderBy('f.severity_rank', 'desc')
+    .orderBy('e.id')
+    .execute();
+}
+
+/** The organization's risk-accepted findings with an end. */
+export function riskAcceptances(db: Db, organizationId: string): Promise<FindingCandidate[]> {
+  return db
+    .selectFrom('findings as f')
+    .innerJoin('resources as r', 'r.id', 'f.resource_id')
+    .innerJoin('accounts as a', 'a.id', 'f.account_id')
+    .select(['f.id as event_id', ...FINDING_COLUMNS])
+    .where('f.organization_id', '=', organizationId)
+    .where('f.status', '=', 'risk_accepted')
+    .where('f.expires_at', 'is not', null)
+    .orderBy('f.id')
+    .execute();
+}
+
+/** Organizations with at least one enabled rule of these types. */
+export async function organizationsWithAlertRules(db: Db, types: readonly AlertRuleRow['alert_type'][]): Promise<string[]> {
+  const rows = await db.selectFrom('alert_rules').select('organization_id').distinct().where('enabled', '=', true).where('alert_type', 'in', [...types]).execute();
+  return rows.map((r) => r.organization_id);
+}

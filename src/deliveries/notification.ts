@@ -1,0 +1,80 @@
+/** Where something is, as a message names it. */
+export interface NotifiedResource {
+  id: string;
+  native_id: string;
+  type: string;
+  name: string | null;
+  region: string | null;
+  account: { id: string; name: string; external_id: string };
+}
+
+/** An expiring (or expired) secret, certificate or key. */
+export interface ExpiryItem {
+  kind: 'expiry';
+  resource: NotifiedResource;
+  expires_at: string;
+  /** Whole days left, rounded down; negative once expired. */
+  days_left: number;
+  /** `30d`, `7d`, … or `expired`. */
+  stage: string;
+}
+
+export interface NotifiedFinding {
+  id: string;
+  title: string;
+  severity: string;
+  dimension: string;
+  rule_id: string | null;
+  policy_id: string | null;
+  status: string;
+}
+
+/** A finding an audit opened or reopened. */
+export interface FindingItem {
+  kind: 'finding';
+  finding: NotifiedFinding;
+  resource: NotifiedResource;
+}
+
+/** A risk acceptance that ends (or ended). */
+export interface RiskAcceptanceItem {
+  kind: 'risk_acceptance';
+  finding: NotifiedFinding;
+  resource: NotifiedResource;
+  expires_at: string;
+  days_left: number;
+  stage: string;
+}
+
+export interface AuditItem {
+  kind: 'audit';
+  audit: { id: string; mode: string; status: string; error_code: string | null; error_message: string | null };
+}
+
+/** A score that fell between two consecutive full audits. */
+export interface ScoreItem {
+  kind: 'score';
+  audit_id: string;
+  previous_audit_id: string;
+  /** `dimension:security` or `framework:soc2`. */
+  score: string;
+  previous: number;
+  current: number;
+  drop: number;
+}
+
+export type NotificationItem = ExpiryItem | FindingItem | RiskAcceptanceItem | AuditItem | ScoreItem;
+
+/** Messages list at most this many items; `total` says how many there were. */
+export const MAX_NOTIFIED_ITEMS = 100;
+
+/** What a delivery carries, whatever the method renders it as. */
+export interface Notification {
+  /** The event type (`secret_expiring`, `finding_opened`, …). */
+  type: string;
+  alert_rule: { id: string; name: string } | null;
+  occurred_at: string;
+  /** How many items there were; `items` lists the first `MAX_NOTIFIED_ITEMS`. */
+  total: number;
+  items: NotificationItem[];
+}
