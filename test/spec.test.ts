@@ -120,3 +120,11 @@ it('types a binary download as bytes: application/pdf a binary string, applicati
     })),
   });
 });
+
+// The types of served operations leave out `receive…Event` (src/http/contract.ts): the names must keep to that.
+it('names every webhook receiveXEvent and no served operation so', () => {
+  const webhookIds = Object.values(document.webhooks ?? {}).map((item) => (item as OpenAPIV3_1.PathItemObject).post?.operationId);
+  expect(webhookIds.length).toBeGreaterThan(0);
+  for (const id of webhookIds) expect(id).toMatch(/^receive[A-Z][A-Za-z]*Event$/);
+  for (const [, operation] of operations) expect(operation.operationId).not.toMatch(/^receive.*Event$/);
+});

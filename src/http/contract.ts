@@ -2,7 +2,8 @@ import type { Request, Response } from 'express';
 import type { components, operations } from '../../generated/openapi';
 
 export type Schemas = components['schemas'];
-export type OperationId = keyof operations;
+/** The operations the API serves: the spec's `webhooks` (sent by the API, named `receive…Event`) are not among them. */
+export type OperationId = Exclude<keyof operations, `receive${string}Event`>;
 
 type JsonContent<T> = T extends { content: { 'application/json': infer Body } } ? Body : never;
 type FormContent<T> = T extends { content: { 'application/x-www-form-urlencoded': infer Body } } ? Body : never;
