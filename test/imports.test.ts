@@ -221,11 +221,14 @@ describe('imports', () => {
     try {
       const token = await limited.ownerToken();
       const account = (await request(limited.app).post('/v1/accounts').set(as(token)).send({ provider: 'aws', external_id: '123123123123', name: 'big' })).body.id;
-      const padding = 'x'.repeat(2 * 1024 * 1024);
-      const big = { resources: [{ type: 'aws_s3_bucket', native_id: 'arn:aws:s3:::big', provider: 'aws', region: 'eu-west-1', name: 'big', tags: {}, attributes: { padding }, relationships: [] }] };
+      // 2.2 MiB in resources each under the 256 KiB a resource's attributes may take.
+      const padding = 'x'.repeat(200 * 1024);
+      const big = {
+        resources: Array.from({ length: 11 }, (_, i) => ({ type: 'aws_s3_bucket', native_id: `arn:aws:s3:::big-${i}`, provider: 'aws', region: 'eu-west-1', name: `big-${i}`, tags: {}, attributes: { padding }, relationships: [] })),
+      };
       await request(limited.app).post(`/v1/accounts/${account}/imports?format=native`).set(as(token)).send(big).expect(201);
       // The general limit still applies elsewhere.
-      expectError(await request(limited.app).patch(`/v1/accounts/${account}`).set(as(token)).send({ name: padding }), 413, 'payload_too_large');
+      expectError(await request(limited.app).patch(`/v1/accounts/${account}`).set(as(token)).send({ name: padding.repeat(11) }), 413, 'payload_too_large');
       const tooBig = { resources: [], padding: 'x'.repeat(4 * 1024 * 1024) };
       const refused = await request(limited.app).post(`/v1/accounts/${account}/imports?format=native`).set(as(token)).send(tooBig);
       expectError(refused, 413, 'payload_too_large');

@@ -295,7 +295,7 @@ describe('deleting an organization with work queued', () => {
       await idle.close();
       fs.rmSync(reportsDir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });
 
 describe('the platform:admin scope', () => {
