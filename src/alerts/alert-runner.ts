@@ -65,24 +65,52 @@ export async function raiseScheduledAlerts(db: Db, jobs: JobQueue, settings: Ale
  */
 async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, types: readonly AlertType[], audit: AuditForAlerts | null): Promise<number> {
   const rules = await enabledAlertRules(db, organizationId, types);
-  const sources = new Map<string, Promise<Candidate[]>>();
-  const candidatesOf = (rule: AlertRuleRow) => {
-    const key = rule.alert_type === 'score_dropped' ? rule.id : rule.alert_type;
-    if (!sources.has(key)) sources.set(key, candidates(db, organizationId, rule, audit, rules));
+  const sources = new Map<string, Promise<Candidate[] | Hits>>();
+  const hitsOf = (rule: AlertRuleRow): Promise<Candidate[] | Hits> => {
+    const type = rule.alert_type;
+    // Finding events are filtered in SQL, so rules share a query only when their filters are the same.
+    const key = type === 'score_dropped' ? rule.id : isFindingEvent(type) ? `${type}:${JSON.stringify(rule.filters)}` : type;
+    if (!sources.has(key)) sources.set(key, isFindingEvent(type) ? findingEvents(db, organizationId, rule, audit) : candidates(db, organizationId, rule, type, audit, rules));
     return sources.get(key)!;
   };
-  const matched = await Promise.all(rules.map(async (rule) => ({ rule, candidates: (await candidatesOf(rule)).filter((c) => matches(rule, c)) })));
+  const matched = await Promise.all(
+    rules.map(async (rule) => {
+      const hits = await hitsOf(rule);
+      return { rule, hits: Array.isArray(hits) ? hits.filter((c) => matches(rule, c)) : hits };
+    }),
+  );
   const queued = await db.transaction().execute(async (trx) => {
     if (audit && !(await claimAudit(trx, audit.id, now))) return [];
     const deliveries: NewDelivery[] = [];
-    for (const { rule, candidates } of matched) {
-      const items = ALERT_TYPES[rule.alert_type].staged ? await freshStages(trx, rule, candidates, now) : candidates.map((c) => c.item(null));
-      if (items.length > 0) deliveries.push(...deliveriesOf(rule, items, now));
+    for (const { rule, hits } of matched) {
+      let found = hits;
+      if (Array.isArray(found)) {
+        const items = ALERT_TYPES[rule.alert_type].staged ? await freshStages(trx, rule, found, now) : found.map((c) => c.item(null));
+        found = { items, total: items.length };
+      }
+      if (found.total > 0) deliveries.push(...deliveriesOf(rule, found, now));
     }
     return queueDeliveries(trx, jobs, deliveries, now);
   });
   if (queued.length > 0) wakeDeliveries(jobs);
   return queued.length;
+}
+
+/** What a rule matched, ready to send: the first items and how many there were. */
+interface Hits {
+  items: NotificationItem[];
+  total: number;
+}
+
+type FindingAlertType = 'finding_opened' | 'finding_reopened';
+const isFindingEvent = (type: AlertType): type is FindingAlertType => type === 'finding_opened' || type === 'finding_reopened';
+
+/** The findings the audit opened (or reopened) that pass the rule's filters. */
+async function findingEvents(db: Db, organizationId: string, rule: AlertRuleRow, audit: AuditForAlerts | null): Promise<Hits> {
+  if (audit?.status !== 'succeeded') return { items: [], total: 0 };
+  const type = rule.alert_type === 'finding_opened' ? 'opened' : 'reopened';
+  const { rows, total } = await findingEventsOfAudit(db, organizationId, audit.id, type, rule.filters, MAX_NOTIFIED_ITEMS);
+  return { items: rows.map((row) => ({ kind: 'finding' as const, ...findingParts(row) })), total };
 }
 
 /** The items at a stage the rule has not notified, claimed. */
@@ -100,8 +128,14 @@ async function freshStages(trx: Db, rule: AlertRuleRow, candidates: Candidate[],
 }
 
 /** What a rule of this type may notify (the same for every rule of a type but `score_dropped`). */
-async function candidates(db: Db, organizationId: string, rule: AlertRuleRow, audit: AuditForAlerts | null, rules: AlertRuleRow[]): Promise<Candidate[]> {
-  const type = rule.alert_type;
+async function candidates(
+  db: Db,
+  organizationId: string,
+  rule: AlertRuleRow,
+  type: Exclude<AlertType, FindingAlertType>,
+  audit: AuditForAlerts | null,
+  rules: AlertRuleRow[],
+): Promise<Candidate[]> {
   switch (type) {
     case 'secret_expiring':
     case 'certificate_expiring':
@@ -138,13 +172,6 @@ async function candidates(db: Db, organizationId: string, rule: AlertRuleRow, au
           days_left: stage!.days_left,
           stage: stage!.stage,
         }),
-      }));
-    case 'finding_opened':
-    case 'finding_reopened':
-      if (audit?.status !== 'succeeded') return [];
-      return (await findingEventsOfAudit(db, organizationId, audit.id, type === 'finding_opened' ? 'opened' : 'reopened')).map((row) => ({
-        ...findingCandidate(row),
-        item: () => ({ kind: 'finding' as const, ...findingParts(row) }),
       }));
     case 'audit_failed':
       if (audit?.status !== 'failed') return [];
@@ -229,12 +256,12 @@ function matches(rule: AlertRuleRow, { facets }: Candidate): boolean {
 }
 
 /** One message per rule and recipient, listing the first items and how many there were. */
-function deliveriesOf(rule: AlertRuleRow, items: NotificationItem[], now: Date): NewDelivery[] {
+function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date): NewDelivery[] {
   const notification = {
     type: rule.alert_type,
     alert_rule: { id: rule.id, name: rule.name },
     occurred_at: now.toISOString(),
-    total: items.length,
+    total,
     items: items.slice(0, MAX_NOTIFIED_ITEMS),
   };
   const base = { organization_id: rule.organization_id, alert_rule_id: rule.id, method: rule.delivery_method, notification };
