@@ -130,7 +130,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...findingHandlers(db, { riskAcceptanceMaxDays: config.riskAcceptanceMaxDays }),
     ...policyHandlers(db),
     ...reportHandlers(db, jobs, { reportsDir: config.reportsDir, limits: config.organizationLimits }),
-    ...alertHandlers(db, { emailConfigured: config.smtpUrl !== undefined }),
+    ...alertHandlers(db, jobs, { emailConfigured: config.smtpUrl !== undefined }),
     ...deliveryHandlers(db, jobs),
     ...webhookHandlers(db, { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret }),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),

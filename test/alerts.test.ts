@@ -257,6 +257,29 @@ describe('alert rules', () => {
     expect((await request(t.app).get(`/v1/alert-rules/${created.id}`).set(as(owner)).expect(200)).body).toEqual(changed);
   });
 
+  it('sends a sample notification of a rule now through its method, claiming nothing', async () => {
+    const rule = (
+      await request(t.app)
+        .post('/v1/alert-rules')
+        .set(as(owner))
+        .send({ name: 'Sample test', alert_type: 'certificate_expiring', threshold_days: 21, delivery_method: 'email', recipients: ['test-a@company.com', 'test-b@company.com'], enabled: false })
+        .expect(201)
+    ).body;
+    const response = await request(t.app).post(`/v1/alert-rules/${rule.id}/test`).set(as(owner)).expect(202);
+    expect(response.headers.location).toBe(`/v1/deliveries/${response.body.id}`);
+    expect(response.body).toMatchObject({ alert_rule_id: rule.id, event_type: 'certificate_expiring', method: 'email', recipient: 'test-a@company.com', status: 'pending' });
+    await settled();
+    const mails = await until('the sample mails', () => {
+      const got = mailbox.received.filter((m) => m.headers.subject === '[fourfold] Sample test: 1 certificate expiring');
+      return got.length === 2 ? got : undefined;
+    });
+    expect(mails.flatMap((m) => m.to).sort()).toEqual(['test-a@company.com', 'test-b@company.com']);
+    expect(mails[0]!.text).toContain('fourfold-sample');
+    const delivered = (await request(t.app).get(`/v1/deliveries?alert_rule_id=${rule.id}`).set(as(owner)).expect(200)).body.data;
+    expect(delivered.map((d: { status: string }) => d.status)).toEqual(['succeeded', 'succeeded']);
+    expect(await t.db.selectFrom('alert_notifications').select('subject').where('alert_rule_id', '=', rule.id).execute()).toEqual([]);
+  });
+
   it('lets a viewer read but not write', async () => {
     const viewer = await t.addMember('viewer');
     await request(t.app).get('/v1/alert-rules').set(as(viewer.token)).expect(200);
@@ -265,6 +288,7 @@ describe('alert rules', () => {
     const [rule] = (await request(t.app).get('/v1/alert-rules').set(as(viewer.token)).expect(200)).body.data;
     expectError(await request(t.app).patch(`/v1/alert-rules/${rule.id}`).set(as(viewer.token)).send({ enabled: false }), 403, 'insufficient_scope');
     expectError(await request(t.app).delete(`/v1/alert-rules/${rule.id}`).set(as(viewer.token)), 403, 'insufficient_scope');
+    expectError(await request(t.app).post(`/v1/alert-rules/${rule.id}/test`).set(as(viewer.token)), 403, 'insufficient_scope');
     const [delivery] = (await request(t.app).get('/v1/deliveries').set(as(viewer.token)).expect(200)).body.data;
     expectError(await request(t.app).post(`/v1/deliveries/${delivery.id}/redeliver`).set(as(viewer.token)), 403, 'insufficient_scope');
   });
@@ -277,6 +301,7 @@ describe('alert rules', () => {
     expectError(await request(t.app).get(`/v1/alert-rules/${rule.id}`).set(as(other)), 404, 'not_found');
     expectError(await request(t.app).patch(`/v1/alert-rules/${rule.id}`).set(as(other)).send({ enabled: false }), 404, 'not_found');
     expectError(await request(t.app).delete(`/v1/alert-rules/${rule.id}`).set(as(other)), 404, 'not_found');
+    expectError(await request(t.app).post(`/v1/alert-rules/${rule.id}/test`).set(as(other)), 404, 'not_found');
     expectError(await request(t.app).get(`/v1/deliveries/${delivery.id}`).set(as(other)), 404, 'not_found');
     expectError(await request(t.app).post(`/v1/deliveries/${delivery.id}/redeliver`).set(as(other)), 404, 'not_found');
     expect((await request(t.app).get('/v1/alert-rules').set(as(other)).expect(200)).body.data).toEqual([]);

@@ -1,5 +1,5 @@
 import type { Db } from '../db/database';
-import type { AlertRuleRow } from '../db/schema';
+import type { AlertRuleRow, DeliveryRow } from '../db/schema';
 import { queueDeliveries, wakeDeliveries, type NewDelivery } from '../deliveries/deliveries.service';
 import { MAX_NOTIFIED_ITEMS, type NotificationItem, type NotifiedFinding, type NotifiedResource } from '../deliveries/notification';
 import { scoreOf } from '../audits/audits.mapper';
@@ -20,6 +20,7 @@ import {
   type AuditForAlerts,
   type FindingCandidate,
 } from './alerts.repository';
+import { sampleItem } from './sample-notification';
 import { daysLeft, EXPIRY_SOURCES, stageAt, type ExpiryAlertType } from './expiry';
 
 export interface AlertRunSettings {
@@ -111,6 +112,13 @@ async function findingEvents(db: Db, organizationId: string, rule: AlertRuleRow,
   const type = rule.alert_type === 'finding_opened' ? 'opened' : 'reopened';
   const { rows, total } = await findingEventsOfAudit(db, organizationId, audit.id, type, rule.filters, MAX_NOTIFIED_ITEMS);
   return { items: rows.map((row) => ({ kind: 'finding' as const, ...findingParts(row) })), total };
+}
+
+/** A sample message of the rule's type through its delivery method, queued now (it claims nothing). Answers its deliveries. */
+export async function sendSample(db: Db, jobs: JobQueue, rule: AlertRuleRow, now: Date): Promise<DeliveryRow[]> {
+  const rows = await db.transaction().execute((trx) => queueDeliveries(trx, jobs, deliveriesOf(rule, { items: [sampleItem(rule, now)], total: 1 }, now), now));
+  wakeDeliveries(jobs);
+  return rows;
 }
 
 /** The items at a stage the rule has not notified, claimed. */
