@@ -889,6 +889,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description The notifications alerting raised, newest first: one per alert rule and check (not per
+         *     recipient), with the same `type`, `timestamp` and `data` its webhooks carry, for integrators
+         *     who poll instead of receiving webhooks. Samples sent by `POST /v1/alert-rules/{id}/test` are
+         *     not listed. Filter by `type` and by when they occurred (`since` inclusive, `until` exclusive).
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook-endpoints": {
         parameters: {
             query?: never;
@@ -4316,24 +4339,40 @@ export interface components {
         WebhookEvent: {
             type: components["schemas"]["AlertType"];
             timestamp: components["schemas"]["Timestamp"];
-            data: {
-                alert_rule: {
-                    id: components["schemas"]["AlertRuleId"];
-                    name: string;
-                };
-                /**
-                 * Format: int32
-                 * @description How many items there were.
-                 */
-                total: number;
-                /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop). */
-                items: ({
-                    /** @enum {string} */
-                    kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score";
-                } & {
-                    [key: string]: unknown;
-                })[];
+            data: components["schemas"]["EventData"];
+        };
+        /** @description What happened, as an alert rule matched it. */
+        EventData: {
+            alert_rule: {
+                id: components["schemas"]["AlertRuleId"];
+                name: string;
             };
+            /**
+             * Format: int32
+             * @description How many items there were.
+             */
+            total: number;
+            /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop). */
+            items: ({
+                /** @enum {string} */
+                kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score";
+            } & {
+                [key: string]: unknown;
+            })[];
+        };
+        /** @description A notification alerting raised for a rule, as its webhooks carry it (one per rule, not per recipient). */
+        Event: {
+            /** @example evt_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+            id: string;
+            type: components["schemas"]["AlertType"];
+            timestamp: components["schemas"]["Timestamp"];
+            data: components["schemas"]["EventData"];
+        };
+        EventList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Event"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /**
          * @description `pending`: waiting for its next attempt; `succeeded`; `failed`: out of attempts, or refused for good (a 4xx other than 408 and 429, a refused address).
@@ -6696,6 +6735,61 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /** @description Only events of this type. */
+                type?: components["schemas"]["AlertType"];
+                /**
+                 * @description Only events that occurred at or after this time.
+                 * @example 2026-11-22T00:00:00Z
+                 */
+                since?: string;
+                /**
+                 * @description Only events that occurred before this time.
+                 * @example 2026-11-23T00:00:00Z
+                 */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

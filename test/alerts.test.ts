@@ -416,3 +416,45 @@ describe('event kinds: finding lifecycle, scores, failed audits, risk acceptance
     await create({ alert_type: 'score_dropped', score_drop: { framework: 'soc2', min_points: 5 } }).expect(201);
   });
 });
+
+describe('the event feed', () => {
+  const events = async (query: string, token = owner) => (await request(t.app).get(`/v1/events${query}`).set(as(token)).expect(200)).body;
+
+  it('lists each notification raised once per rule, as webhooks carry it, filtered by type and time', async () => {
+    const all = await events('?limit=200');
+    expect(all.data.length).toBeGreaterThan(3);
+    expect(all.data.some((e: { data: { alert_rule: { name: string } } }) => e.data.alert_rule.name === 'Sample test')).toBe(false);
+    const scores = (await events('?type=score_dropped')).data;
+    const [score] = scores;
+    expect(score).toMatchObject({ type: 'score_dropped', data: { alert_rule: { name: 'Security score drop' }, total: 1, items: [{ kind: 'score', score: 'dimension:security' }] } });
+    expect(score.id).toMatch(/^evt_/);
+    const failed = (await events('?type=audit_failed')).data;
+    expect(failed).toHaveLength(1);
+    expect(failed[0].data.items[0]).toMatchObject({ kind: 'audit', audit: { status: 'failed' } });
+    const secrets = (await events('?type=secret_expiring')).data;
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(secrets.every((e: { type: string }) => e.type === 'secret_expiring')).toBe(true);
+    const at = encodeURIComponent(score.timestamp);
+    const later = encodeURIComponent(new Date(Date.parse(score.timestamp) + 1).toISOString());
+    expect((await events(`?type=score_dropped&since=${at}`)).data).toEqual(scores.filter((e: { timestamp: string }) => e.timestamp >= score.timestamp));
+    expect((await events(`?type=score_dropped&since=${later}`)).data).toEqual([]);
+    expect((await events(`?type=score_dropped&until=${later}`)).data).toEqual(scores);
+  });
+
+  it('pages with a cursor bound to its filters', async () => {
+    const first = await events('?limit=1');
+    expect(first.has_more).toBe(true);
+    const second = await events(`?limit=1&cursor=${first.next_cursor}`);
+    expect(second.data[0].id < first.data[0].id).toBe(true);
+    expectError(await request(t.app).get(`/v1/events?limit=1&type=audit_failed&cursor=${first.next_cursor}`).set(as(owner)), 400, 'invalid_cursor');
+  });
+
+  it('needs alerts:read and shows nothing of another organization', async () => {
+    const viewer = await t.addMember('viewer');
+    expect((await events('', viewer.token)).data.length).toBeGreaterThan(0);
+    const pat = (await request(t.app).post('/v1/tokens').set(as(owner)).send({ name: 'findings only', scopes: ['findings:read'] }).expect(201)).body.token as string;
+    expectError(await request(t.app).get('/v1/events').set(as(pat)), 403, 'insufficient_scope');
+    const other = await logInAs(t.app, 'alerts-other', 'other-password-123');
+    expect((await events('', other)).data).toEqual([]);
+  });
+});

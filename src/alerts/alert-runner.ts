@@ -1,7 +1,8 @@
 import type { Db } from '../db/database';
 import type { AlertRuleRow, DeliveryRow } from '../db/schema';
 import { queueDeliveries, wakeDeliveries, type NewDelivery } from '../deliveries/deliveries.service';
-import { MAX_NOTIFIED_ITEMS, type NotificationItem, type NotifiedFinding, type NotifiedResource } from '../deliveries/notification';
+import { MAX_NOTIFIED_ITEMS, type Notification, type NotificationItem, type NotifiedFinding, type NotifiedResource } from '../deliveries/notification';
+import { recordEvents } from '../events/events.service';
 import { scoreOf } from '../audits/audits.mapper';
 import { frameworkComplianceAsOf } from '../compliance/compliance.service';
 import type { JobQueue } from '../jobs/job-queue';
@@ -83,14 +84,20 @@ async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, 
   const queued = await db.transaction().execute(async (trx) => {
     if (audit && !(await claimAudit(trx, audit.id, now))) return [];
     const deliveries: NewDelivery[] = [];
+    const notifications: Notification[] = [];
     for (const { rule, hits } of matched) {
       let found = hits;
       if (Array.isArray(found)) {
         const items = ALERT_TYPES[rule.alert_type].staged ? await freshStages(trx, rule, found, now) : found.map((c) => c.item(null));
         found = { items, total: items.length };
       }
-      if (found.total > 0) deliveries.push(...deliveriesOf(rule, found, now));
+      if (found.total > 0) {
+        const ruleDeliveries = deliveriesOf(rule, found, now);
+        deliveries.push(...ruleDeliveries);
+        notifications.push(ruleDeliveries[0]!.notification);
+      }
     }
+    await recordEvents(trx, organizationId, notifications);
     return queueDeliveries(trx, jobs, deliveries, now);
   });
   if (queued.length > 0) wakeDeliveries(jobs);

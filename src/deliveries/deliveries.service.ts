@@ -128,7 +128,8 @@ async function send(db: Db, delivery: DeliveryRow, settings: DeliverySettings): 
 }
 
 /** The Standard Webhooks body: `type`, `timestamp`, `data` (see `WebhookEvent` in the spec). */
-function webhookBody(notification: Notification) {
+/** The body webhooks carry and the event feed lists: Standard Webhooks' `type`, `timestamp`, `data`. */
+export function webhookBody(notification: Notification) {
   return {
     type: notification.type,
     timestamp: notification.occurred_at,
