@@ -4167,11 +4167,11 @@ export interface components {
             min_points: number;
         };
         /**
-         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed.
+         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit.
          * @example email
          * @enum {string}
          */
-        DeliveryMethod: "email" | "webhook";
+        DeliveryMethod: "email" | "webhook" | "slack";
         /**
          * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient.
          * @example immediate
@@ -4223,6 +4223,12 @@ export interface components {
             recipients?: components["schemas"]["AlertRecipients"];
             /** @description `webhook` (required there): the endpoint, which must take this alert type in its `event_types`. */
             webhook_endpoint_id?: components["schemas"]["WebhookEndpointId"];
+            /**
+             * Format: uri
+             * @description `slack` (required there): the Slack incoming-webhook URL (`https://hooks.slack.com/services/…`). Stored encrypted, never answered (`target_set` says it is set); checked by the same SSRF guard as webhook endpoints.
+             * @example https://hooks.slack.com/services/T000/B000/XXXXXXXX
+             */
+            slack_webhook_url?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
             /** @default true */
             enabled: boolean;
@@ -4239,6 +4245,12 @@ export interface components {
             recipients?: components["schemas"]["AlertRecipients"];
             /** @description `webhook` (required there): the endpoint, which must take this alert type in its `event_types`. */
             webhook_endpoint_id?: components["schemas"]["WebhookEndpointId"];
+            /**
+             * Format: uri
+             * @description `slack` (required there): the Slack incoming-webhook URL (`https://hooks.slack.com/services/…`). Stored encrypted, never answered (`target_set` says it is set); checked by the same SSRF guard as webhook endpoints.
+             * @example https://hooks.slack.com/services/T000/B000/XXXXXXXX
+             */
+            slack_webhook_url?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
             enabled?: boolean;
         };
@@ -4254,6 +4266,8 @@ export interface components {
             delivery_method: components["schemas"]["DeliveryMethod"];
             recipients: string[];
             webhook_endpoint_id: null | components["schemas"]["WebhookEndpointId"];
+            /** @description `slack`: whether its webhook URL is set (the URL itself, a secret, is never answered). */
+            target_set?: boolean;
             delivery_mode: components["schemas"]["DeliveryMode"];
             enabled: boolean;
             created_by: components["schemas"]["UserId"];
@@ -4387,7 +4401,7 @@ export interface components {
             /** @example secret_expiring */
             event_type: string;
             method: components["schemas"]["DeliveryMethod"];
-            /** @description Where it goes: an email address, or the webhook endpoint's id. */
+            /** @description Where it goes: an email address, the webhook endpoint's id, or `slack` (the rule's Slack URL). */
             recipient: string;
             status: components["schemas"]["DeliveryStatus"];
             /** Format: int32 */

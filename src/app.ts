@@ -131,7 +131,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...findingHandlers(db, { riskAcceptanceMaxDays: config.riskAcceptanceMaxDays }),
     ...policyHandlers(db),
     ...reportHandlers(db, jobs, { reportsDir: config.reportsDir, limits: config.organizationLimits }),
-    ...alertHandlers(db, jobs, { emailConfigured: config.smtpUrl !== undefined }),
+    ...alertHandlers(db, jobs, { emailConfigured: config.smtpUrl !== undefined, webhooks: { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret } }),
     ...deliveryHandlers(db, jobs),
     ...eventHandlers(db),
     ...webhookHandlers(db, { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret }),

@@ -84,6 +84,7 @@ describe('expiry alerts by email (must show 1)', () => {
       filters: {},
       score_drop: null,
       webhook_endpoint_id: null,
+      target_set: false,
       delivery_mode: 'immediate',
       enabled: true,
       created_by: expect.stringMatching(/^usr_/),

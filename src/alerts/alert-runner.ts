@@ -281,5 +281,6 @@ function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date): Ne
   };
   const base = { organization_id: rule.organization_id, alert_rule_id: rule.id, method: rule.delivery_method, notification };
   if (rule.delivery_method === 'webhook') return [{ ...base, webhook_endpoint_id: rule.webhook_endpoint_id, recipient: rule.webhook_endpoint_id! }];
+  if (rule.delivery_method === 'slack') return [{ ...base, webhook_endpoint_id: null, recipient: 'slack' }];
   return rule.recipients.map((recipient) => ({ ...base, webhook_endpoint_id: null, recipient }));
 }

@@ -63,6 +63,37 @@ export function renderEmail(notification: Notification, publicUrl: string | unde
   return { subject, text, html };
 }
 
+/** Slack takes at most 50 blocks in a message; the rest are counted. */
+const MAX_SLACK_ITEMS = 20;
+
+/** A Slack incoming-webhook message in Block Kit: a header, a section per item (the first 20), and how many more. */
+export function renderSlack(notification: Notification, publicUrl: string | undefined) {
+  const title = `${notification.alert_rule?.name ?? 'fourfold'}: ${headline(notification)}`;
+  const shown = notification.items.slice(0, MAX_SLACK_ITEMS).map((item) => describeItem(item, publicUrl));
+  const more = notification.total - shown.length;
+  return {
+    text: title,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+      ...shown.map((l) => ({
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: [/^https?:/.test(l.link) ? `*<${l.link}|${escapeSlack(l.title)}>*` : `*${escapeSlack(l.title)}*`, l.when && escapeSlack(l.when), l.where && `Where: ${escapeSlack(l.where)}`]
+            .filter(Boolean)
+            .join('\n')
+            .slice(0, 3000),
+        },
+      })),
+      ...(more > 0 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `… and ${more} more.` }] }] : []),
+    ],
+  };
+}
+
+function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 export function describeItem(item: NotificationItem, publicUrl: string | undefined): DescribedItem {
   const base = publicUrl ?? '';
   switch (item.kind) {
