@@ -4167,11 +4167,11 @@ export interface components {
             min_points: number;
         };
         /**
-         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit.
+         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit; `teams`: to the Microsoft Teams incoming-webhook URL `teams_webhook_url`, as an Adaptive Card.
          * @example email
          * @enum {string}
          */
-        DeliveryMethod: "email" | "webhook" | "slack";
+        DeliveryMethod: "email" | "webhook" | "slack" | "teams";
         /**
          * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient.
          * @example immediate
@@ -4229,6 +4229,12 @@ export interface components {
              * @example https://hooks.slack.com/services/T000/B000/XXXXXXXX
              */
             slack_webhook_url?: string;
+            /**
+             * Format: uri
+             * @description `teams` (required there): the Microsoft Teams incoming-webhook (or Workflows) URL. Stored encrypted, never answered (`target_set` says it is set); checked by the same SSRF guard as webhook endpoints.
+             * @example https://company.webhook.office.com/webhookb2/00000000-0000-0000-0000-000000000000/IncomingWebhook/xxxx
+             */
+            teams_webhook_url?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
             /** @default true */
             enabled: boolean;
@@ -4251,6 +4257,12 @@ export interface components {
              * @example https://hooks.slack.com/services/T000/B000/XXXXXXXX
              */
             slack_webhook_url?: string;
+            /**
+             * Format: uri
+             * @description `teams` (required there): the Microsoft Teams incoming-webhook (or Workflows) URL. Stored encrypted, never answered (`target_set` says it is set); checked by the same SSRF guard as webhook endpoints.
+             * @example https://company.webhook.office.com/webhookb2/00000000-0000-0000-0000-000000000000/IncomingWebhook/xxxx
+             */
+            teams_webhook_url?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
             enabled?: boolean;
         };
@@ -4266,7 +4278,7 @@ export interface components {
             delivery_method: components["schemas"]["DeliveryMethod"];
             recipients: string[];
             webhook_endpoint_id: null | components["schemas"]["WebhookEndpointId"];
-            /** @description `slack`: whether its webhook URL is set (the URL itself, a secret, is never answered). */
+            /** @description `slack` and `teams`: whether its webhook URL is set (the URL itself, a secret, is never answered). */
             target_set?: boolean;
             delivery_mode: components["schemas"]["DeliveryMode"];
             enabled: boolean;
@@ -4401,7 +4413,7 @@ export interface components {
             /** @example secret_expiring */
             event_type: string;
             method: components["schemas"]["DeliveryMethod"];
-            /** @description Where it goes: an email address, the webhook endpoint's id, or `slack` (the rule's Slack URL). */
+            /** @description Where it goes: an email address, the webhook endpoint's id, or `slack`/`teams` (the rule's URL). */
             recipient: string;
             status: components["schemas"]["DeliveryStatus"];
             /** Format: int32 */

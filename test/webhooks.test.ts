@@ -254,4 +254,33 @@ describe('slack delivery', () => {
     const changed = await request(t.app).patch(`/v1/alert-rules/${created.body.id}`).set(as(owner)).send({ delivery_method: 'webhook', webhook_endpoint_id: endpoint }).expect(200);
     expect(changed.body.target_set).toBe(false);
   });
+
+  it('posts an Adaptive Card to a Teams URL, kept as secret as a Slack one', async () => {
+    const teamsUrl = hookUrl.replace('/hooks/fourfold', '/webhookb2/teams-secret-part');
+    expectError(await request(t.app).post('/v1/alert-rules').set(as(owner)).send({ name: 'x', alert_type: 'audit_failed', delivery_method: 'teams' }), 422, 'validation_failed');
+    expectError(
+      await request(t.app).post('/v1/alert-rules').set(as(owner)).send({ name: 'x', alert_type: 'audit_failed', delivery_method: 'teams', teams_webhook_url: 'https://169.254.169.254/x' }),
+      422,
+      'webhook_url_not_allowed',
+    );
+    const created = await request(t.app)
+      .post('/v1/alert-rules')
+      .set(as(owner))
+      .send({ name: 'Teams failures', alert_type: 'audit_failed', delivery_method: 'teams', teams_webhook_url: teamsUrl })
+      .expect(201);
+    expect(created.body).toMatchObject({ delivery_method: 'teams', target_set: true });
+    expect(JSON.stringify(created.body)).not.toContain('teams-secret-part');
+    received.length = 0;
+    const delivery = (await request(t.app).post(`/v1/alert-rules/${created.body.id}/test`).set(as(owner)).expect(202)).body;
+    expect(delivery).toMatchObject({ method: 'teams', recipient: 'teams' });
+    await settled();
+    expect(received).toHaveLength(1);
+    const message = JSON.parse(received[0]!.body);
+    expect(message.type).toBe('message');
+    const [attachment] = message.attachments;
+    expect(attachment.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(attachment.content).toMatchObject({ type: 'AdaptiveCard', version: '1.4' });
+    expect(attachment.content.body[0]).toMatchObject({ type: 'TextBlock', text: 'Teams failures: 1 audit failed' });
+    expect(JSON.stringify(attachment.content.body)).toContain('A sample failure');
+  });
 });

@@ -281,6 +281,6 @@ function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date): Ne
   };
   const base = { organization_id: rule.organization_id, alert_rule_id: rule.id, method: rule.delivery_method, notification };
   if (rule.delivery_method === 'webhook') return [{ ...base, webhook_endpoint_id: rule.webhook_endpoint_id, recipient: rule.webhook_endpoint_id! }];
-  if (rule.delivery_method === 'slack') return [{ ...base, webhook_endpoint_id: null, recipient: 'slack' }];
+  if (rule.delivery_method === 'slack' || rule.delivery_method === 'teams') return [{ ...base, webhook_endpoint_id: null, recipient: rule.delivery_method }];
   return rule.recipients.map((recipient) => ({ ...base, webhook_endpoint_id: null, recipient }));
 }

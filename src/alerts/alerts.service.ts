@@ -36,8 +36,9 @@ interface RuleShape {
   webhook_endpoint_id: string | null;
   /** The Slack URL, encrypted: the stored one, or the given one once checked. */
   target_encrypted: string | null;
-  /** A Slack URL given now, to check and encrypt. */
+  /** A Slack or Teams URL given now, to check and encrypt. */
   slack_webhook_url?: string;
+  teams_webhook_url?: string;
   delivery_mode: Schemas['DeliveryMode'];
 }
 
@@ -60,6 +61,7 @@ export async function createAlertRule(db: Db, principal: Principal, checks: Aler
       webhook_endpoint_id: body.webhook_endpoint_id ?? null,
       target_encrypted: null,
       slack_webhook_url: body.slack_webhook_url,
+      teams_webhook_url: body.teams_webhook_url,
       delivery_mode: body.delivery_mode ?? 'immediate',
     },
     checks,
@@ -94,6 +96,7 @@ export async function changeAlertRule(db: Db, principal: Principal, checks: Aler
       webhook_endpoint_id: change.webhook_endpoint_id ?? (change.delivery_method !== undefined && change.delivery_method !== 'webhook' ? null : current.webhook_endpoint_id),
       target_encrypted: current.target_encrypted,
       slack_webhook_url: change.slack_webhook_url,
+      teams_webhook_url: change.teams_webhook_url,
       delivery_mode: change.delivery_mode ?? current.delivery_mode,
     },
     checks,
@@ -151,14 +154,18 @@ async function checkShape(shape: RuleShape, checks: AlertRuleChecks, tenant: { d
   } else if (shape.webhook_endpoint_id !== null) {
     throw invalid('webhook_endpoint_id', `does not apply to ${shape.delivery_method} delivery`);
   }
-  if (shape.delivery_method === 'slack') {
-    if (shape.recipients.length > 0) throw invalid('recipients', 'do not apply to slack delivery');
-    if (shape.slack_webhook_url !== undefined) shape = { ...shape, target_encrypted: await sealTarget(shape.slack_webhook_url, checks.webhooks, 'body.slack_webhook_url') };
-    if (shape.target_encrypted === null) throw invalid('slack_webhook_url', 'is required for slack delivery');
-  } else {
-    if (shape.slack_webhook_url !== undefined) throw invalid('slack_webhook_url', `does not apply to ${shape.delivery_method} delivery`);
-    shape = { ...shape, target_encrypted: null };
+  for (const method of ['slack', 'teams'] as const) {
+    const field = `${method}_webhook_url` as const;
+    const given = shape[field];
+    if (shape.delivery_method === method) {
+      if (shape.recipients.length > 0) throw invalid('recipients', `do not apply to ${method} delivery`);
+      if (given !== undefined) shape = { ...shape, target_encrypted: await sealTarget(given, checks.webhooks, `body.${field}`) };
+      if (shape.target_encrypted === null) throw invalid(field, `is required for ${method} delivery`);
+    } else if (given !== undefined) {
+      throw invalid(field, `does not apply to ${shape.delivery_method} delivery`);
+    }
   }
+  if (shape.delivery_method !== 'slack' && shape.delivery_method !== 'teams') shape = { ...shape, target_encrypted: null };
   if (shape.delivery_method === 'email') {
     if (shape.recipients.length === 0) throw invalid('recipients', 'are required for email delivery');
     if (!checks.emailConfigured) {

@@ -11,7 +11,7 @@ import { signatureHeader } from '../webhooks/signing';
 import { sendEmail } from './email-sender';
 import { postWebhook } from './webhook-sender';
 import type { Notification } from './notification';
-import { renderEmail, renderSlack } from './notification-text';
+import { renderEmail, renderSlack, renderTeams } from './notification-text';
 
 export interface DeliverySettings {
   /** Where webhooks may go and what decrypts their signing secrets. */
@@ -124,10 +124,12 @@ async function send(db: Db, delivery: DeliveryForAttempt, settings: DeliverySett
       await recordEndpointDelivery(db, endpoint.endpoint.id, outcome.ok, outcome.ok ? null : outcome.error);
       return outcome;
     }
-    case 'slack': {
+    case 'slack':
+    case 'teams': {
       const target = await openTarget(delivery.target_encrypted, settings.webhooks);
       if (!target.ok) return { ok: false, statusCode: null, error: target.error, retryable: !target.permanent };
-      return postWebhook(target.target, {}, JSON.stringify(renderSlack(notification, settings.publicUrl)));
+      const message = delivery.method === 'slack' ? renderSlack(notification, settings.publicUrl) : renderTeams(notification, settings.publicUrl);
+      return postWebhook(target.target, {}, JSON.stringify(message));
     }
   }
 }
