@@ -783,6 +783,37 @@ export interface paths {
         patch: operations["updateAlertRule"];
         trace?: never;
     };
+    "/v1/alert-rules/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The alert rule's id.
+                 * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["alertRuleId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a sample notification of an alert rule now
+         * @description Sends a sample message of the rule's type (one made-up item, its resource named
+         *     `fourfold-sample`) through the rule's delivery method now, whether or not the rule is
+         *     enabled, so you can see that it reaches you and how it looks. It is a delivery like any other
+         *     (retried, listed under `GET /v1/deliveries?alert_rule_id=`); it claims no stage, so the rule
+         *     still notifies what it matches. An email rule with several recipients queues one delivery per
+         *     recipient: the answer is the first's, `Location` names it.
+         */
+        post: operations["testAlertRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deliveries": {
         parameters: {
             query?: never;
@@ -852,6 +883,29 @@ export interface paths {
          *     stay listed). A delivery still `pending` answers `409 conflict`.
          */
         post: operations["redeliverDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description The notifications alerting raised, newest first: one per alert rule and check (not per
+         *     recipient), with the same `type`, `timestamp` and `data` its webhooks carry, for integrators
+         *     who poll instead of receiving webhooks. Samples sent by `POST /v1/alert-rules/{id}/test` are
+         *     not listed. Filter by `type` and by when they occurred (`since` inclusive, `until` exclusive).
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4113,11 +4167,11 @@ export interface components {
             min_points: number;
         };
         /**
-         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed.
+         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit; `teams`: to the Microsoft Teams incoming-webhook URL `teams_webhook_url`, as an Adaptive Card.
          * @example email
          * @enum {string}
          */
-        DeliveryMethod: "email" | "webhook";
+        DeliveryMethod: "email" | "webhook" | "slack" | "teams";
         /**
          * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient.
          * @example immediate
@@ -4169,6 +4223,18 @@ export interface components {
             recipients?: components["schemas"]["AlertRecipients"];
             /** @description `webhook` (required there): the endpoint, which must take this alert type in its `event_types`. */
             webhook_endpoint_id?: components["schemas"]["WebhookEndpointId"];
+            /**
+             * Format: uri
+             * @description `slack` (required there): the Slack incoming-webhook URL (`https://hooks.slack.com/services/…`). Stored encrypted, never answered (`target_set` says it is set); checked by the same SSRF guard as webhook endpoints.
+             * @example https://hooks.slack.com/services/T000/B000/XXXXXXXX
+             */
+            slack_webhook_url?: string;
+            /**
+             * Format: uri
+             * @description `teams` (required there): the Microsoft Teams incoming-webhook (or Workflows) URL. Stored encrypted, never answered (`target_set` says it is set); checked by the same SSRF guard as webhook endpoints.
+             * @example https://company.webhook.office.com/webhookb2/00000000-0000-0000-0000-000000000000/IncomingWebhook/xxxx
+             */
+            teams_webhook_url?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
             /** @default true */
             enabled: boolean;
@@ -4185,6 +4251,18 @@ export interface components {
             recipients?: components["schemas"]["AlertRecipients"];
             /** @description `webhook` (required there): the endpoint, which must take this alert type in its `event_types`. */
             webhook_endpoint_id?: components["schemas"]["WebhookEndpointId"];
+            /**
+             * Format: uri
+             * @description `slack` (required there): the Slack incoming-webhook URL (`https://hooks.slack.com/services/…`). Stored encrypted, never answered (`target_set` says it is set); checked by the same SSRF guard as webhook endpoints.
+             * @example https://hooks.slack.com/services/T000/B000/XXXXXXXX
+             */
+            slack_webhook_url?: string;
+            /**
+             * Format: uri
+             * @description `teams` (required there): the Microsoft Teams incoming-webhook (or Workflows) URL. Stored encrypted, never answered (`target_set` says it is set); checked by the same SSRF guard as webhook endpoints.
+             * @example https://company.webhook.office.com/webhookb2/00000000-0000-0000-0000-000000000000/IncomingWebhook/xxxx
+             */
+            teams_webhook_url?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
             enabled?: boolean;
         };
@@ -4200,6 +4278,8 @@ export interface components {
             delivery_method: components["schemas"]["DeliveryMethod"];
             recipients: string[];
             webhook_endpoint_id: null | components["schemas"]["WebhookEndpointId"];
+            /** @description `slack` and `teams`: whether its webhook URL is set (the URL itself, a secret, is never answered). */
+            target_set?: boolean;
             delivery_mode: components["schemas"]["DeliveryMode"];
             enabled: boolean;
             created_by: components["schemas"]["UserId"];
@@ -4285,24 +4365,40 @@ export interface components {
         WebhookEvent: {
             type: components["schemas"]["AlertType"];
             timestamp: components["schemas"]["Timestamp"];
-            data: {
-                alert_rule: {
-                    id: components["schemas"]["AlertRuleId"];
-                    name: string;
-                };
-                /**
-                 * Format: int32
-                 * @description How many items there were.
-                 */
-                total: number;
-                /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop). */
-                items: ({
-                    /** @enum {string} */
-                    kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score";
-                } & {
-                    [key: string]: unknown;
-                })[];
+            data: components["schemas"]["EventData"];
+        };
+        /** @description What happened, as an alert rule matched it. */
+        EventData: {
+            alert_rule: {
+                id: components["schemas"]["AlertRuleId"];
+                name: string;
             };
+            /**
+             * Format: int32
+             * @description How many items there were.
+             */
+            total: number;
+            /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop). */
+            items: ({
+                /** @enum {string} */
+                kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score";
+            } & {
+                [key: string]: unknown;
+            })[];
+        };
+        /** @description A notification alerting raised for a rule, as its webhooks carry it (one per rule, not per recipient). */
+        Event: {
+            /** @example evt_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+            id: string;
+            type: components["schemas"]["AlertType"];
+            timestamp: components["schemas"]["Timestamp"];
+            data: components["schemas"]["EventData"];
+        };
+        EventList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Event"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /**
          * @description `pending`: waiting for its next attempt; `succeeded`; `failed`: out of attempts, or refused for good (a 4xx other than 408 and 429, a refused address).
@@ -4317,7 +4413,7 @@ export interface components {
             /** @example secret_expiring */
             event_type: string;
             method: components["schemas"]["DeliveryMethod"];
-            /** @description Where it goes: an email address, or the webhook endpoint's id. */
+            /** @description Where it goes: an email address, the webhook endpoint's id, or `slack`/`teams` (the rule's URL). */
             recipient: string;
             status: components["schemas"]["DeliveryStatus"];
             /** Format: int32 */
@@ -6500,6 +6596,48 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    testAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The alert rule's id.
+                 * @example alr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["alertRuleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sample's delivery, pending. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The delivery, to poll.
+                     * @example /v1/deliveries/dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listDeliveries: {
         parameters: {
             query?: {
@@ -6623,6 +6761,61 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /** @description Only events of this type. */
+                type?: components["schemas"]["AlertType"];
+                /**
+                 * @description Only events that occurred at or after this time.
+                 * @example 2026-11-22T00:00:00Z
+                 */
+                since?: string;
+                /**
+                 * @description Only events that occurred before this time.
+                 * @example 2026-11-23T00:00:00Z
+                 */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

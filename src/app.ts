@@ -16,6 +16,7 @@ import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
 import { deliveryHandlers } from './deliveries/deliveries.handlers';
+import { eventHandlers } from './events/events.handlers';
 import { docsHandlers } from './docs/docs.handlers';
 import { findingHandlers } from './findings/findings.handlers';
 import { handlerTable } from './http/contract';
@@ -130,8 +131,9 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...findingHandlers(db, { riskAcceptanceMaxDays: config.riskAcceptanceMaxDays }),
     ...policyHandlers(db),
     ...reportHandlers(db, jobs, { reportsDir: config.reportsDir, limits: config.organizationLimits }),
-    ...alertHandlers(db, { emailConfigured: config.smtpUrl !== undefined }),
+    ...alertHandlers(db, jobs, { emailConfigured: config.smtpUrl !== undefined, webhooks: { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret } }),
     ...deliveryHandlers(db, jobs),
+    ...eventHandlers(db),
     ...webhookHandlers(db, { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret }),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });

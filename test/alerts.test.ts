@@ -84,6 +84,7 @@ describe('expiry alerts by email (must show 1)', () => {
       filters: {},
       score_drop: null,
       webhook_endpoint_id: null,
+      target_set: false,
       delivery_mode: 'immediate',
       enabled: true,
       created_by: expect.stringMatching(/^usr_/),
@@ -257,6 +258,29 @@ describe('alert rules', () => {
     expect((await request(t.app).get(`/v1/alert-rules/${created.id}`).set(as(owner)).expect(200)).body).toEqual(changed);
   });
 
+  it('sends a sample notification of a rule now through its method, claiming nothing', async () => {
+    const rule = (
+      await request(t.app)
+        .post('/v1/alert-rules')
+        .set(as(owner))
+        .send({ name: 'Sample test', alert_type: 'certificate_expiring', threshold_days: 21, delivery_method: 'email', recipients: ['test-a@company.com', 'test-b@company.com'], enabled: false })
+        .expect(201)
+    ).body;
+    const response = await request(t.app).post(`/v1/alert-rules/${rule.id}/test`).set(as(owner)).expect(202);
+    expect(response.headers.location).toBe(`/v1/deliveries/${response.body.id}`);
+    expect(response.body).toMatchObject({ alert_rule_id: rule.id, event_type: 'certificate_expiring', method: 'email', recipient: 'test-a@company.com', status: 'pending' });
+    await settled();
+    const mails = await until('the sample mails', () => {
+      const got = mailbox.received.filter((m) => m.headers.subject === '[fourfold] Sample test: 1 certificate expiring');
+      return got.length === 2 ? got : undefined;
+    });
+    expect(mails.flatMap((m) => m.to).sort()).toEqual(['test-a@company.com', 'test-b@company.com']);
+    expect(mails[0]!.text).toContain('fourfold-sample');
+    const delivered = (await request(t.app).get(`/v1/deliveries?alert_rule_id=${rule.id}`).set(as(owner)).expect(200)).body.data;
+    expect(delivered.map((d: { status: string }) => d.status)).toEqual(['succeeded', 'succeeded']);
+    expect(await t.db.selectFrom('alert_notifications').select('subject').where('alert_rule_id', '=', rule.id).execute()).toEqual([]);
+  });
+
   it('lets a viewer read but not write', async () => {
     const viewer = await t.addMember('viewer');
     await request(t.app).get('/v1/alert-rules').set(as(viewer.token)).expect(200);
@@ -265,6 +289,7 @@ describe('alert rules', () => {
     const [rule] = (await request(t.app).get('/v1/alert-rules').set(as(viewer.token)).expect(200)).body.data;
     expectError(await request(t.app).patch(`/v1/alert-rules/${rule.id}`).set(as(viewer.token)).send({ enabled: false }), 403, 'insufficient_scope');
     expectError(await request(t.app).delete(`/v1/alert-rules/${rule.id}`).set(as(viewer.token)), 403, 'insufficient_scope');
+    expectError(await request(t.app).post(`/v1/alert-rules/${rule.id}/test`).set(as(viewer.token)), 403, 'insufficient_scope');
     const [delivery] = (await request(t.app).get('/v1/deliveries').set(as(viewer.token)).expect(200)).body.data;
     expectError(await request(t.app).post(`/v1/deliveries/${delivery.id}/redeliver`).set(as(viewer.token)), 403, 'insufficient_scope');
   });
@@ -277,6 +302,7 @@ describe('alert rules', () => {
     expectError(await request(t.app).get(`/v1/alert-rules/${rule.id}`).set(as(other)), 404, 'not_found');
     expectError(await request(t.app).patch(`/v1/alert-rules/${rule.id}`).set(as(other)).send({ enabled: false }), 404, 'not_found');
     expectError(await request(t.app).delete(`/v1/alert-rules/${rule.id}`).set(as(other)), 404, 'not_found');
+    expectError(await request(t.app).post(`/v1/alert-rules/${rule.id}/test`).set(as(other)), 404, 'not_found');
     expectError(await request(t.app).get(`/v1/deliveries/${delivery.id}`).set(as(other)), 404, 'not_found');
     expectError(await request(t.app).post(`/v1/deliveries/${delivery.id}/redeliver`).set(as(other)), 404, 'not_found');
     expect((await request(t.app).get('/v1/alert-rules').set(as(other)).expect(200)).body.data).toEqual([]);
@@ -389,5 +415,47 @@ describe('event kinds: finding lifecycle, scores, failed audits, risk acceptance
       expect(response.body.error.details[0].field).toBe(field);
     }
     await create({ alert_type: 'score_dropped', score_drop: { framework: 'soc2', min_points: 5 } }).expect(201);
+  });
+});
+
+describe('the event feed', () => {
+  const events = async (query: string, token = owner) => (await request(t.app).get(`/v1/events${query}`).set(as(token)).expect(200)).body;
+
+  it('lists each notification raised once per rule, as webhooks carry it, filtered by type and time', async () => {
+    const all = await events('?limit=200');
+    expect(all.data.length).toBeGreaterThan(3);
+    expect(all.data.some((e: { data: { alert_rule: { name: string } } }) => e.data.alert_rule.name === 'Sample test')).toBe(false);
+    const scores = (await events('?type=score_dropped')).data;
+    const [score] = scores;
+    expect(score).toMatchObject({ type: 'score_dropped', data: { alert_rule: { name: 'Security score drop' }, total: 1, items: [{ kind: 'score', score: 'dimension:security' }] } });
+    expect(score.id).toMatch(/^evt_/);
+    const failed = (await events('?type=audit_failed')).data;
+    expect(failed).toHaveLength(1);
+    expect(failed[0].data.items[0]).toMatchObject({ kind: 'audit', audit: { status: 'failed' } });
+    const secrets = (await events('?type=secret_expiring')).data;
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(secrets.every((e: { type: string }) => e.type === 'secret_expiring')).toBe(true);
+    const at = encodeURIComponent(score.timestamp);
+    const later = encodeURIComponent(new Date(Date.parse(score.timestamp) + 1).toISOString());
+    expect((await events(`?type=score_dropped&since=${at}`)).data).toEqual(scores.filter((e: { timestamp: string }) => e.timestamp >= score.timestamp));
+    expect((await events(`?type=score_dropped&since=${later}`)).data).toEqual([]);
+    expect((await events(`?type=score_dropped&until=${later}`)).data).toEqual(scores);
+  });
+
+  it('pages with a cursor bound to its filters', async () => {
+    const first = await events('?limit=1');
+    expect(first.has_more).toBe(true);
+    const second = await events(`?limit=1&cursor=${first.next_cursor}`);
+    expect(second.data[0].id < first.data[0].id).toBe(true);
+    expectError(await request(t.app).get(`/v1/events?limit=1&type=audit_failed&cursor=${first.next_cursor}`).set(as(owner)), 400, 'invalid_cursor');
+  });
+
+  it('needs alerts:read and shows nothing of another organization', async () => {
+    const viewer = await t.addMember('viewer');
+    expect((await events('', viewer.token)).data.length).toBeGreaterThan(0);
+    const pat = (await request(t.app).post('/v1/tokens').set(as(owner)).send({ name: 'findings only', scopes: ['findings:read'] }).expect(201)).body.token as string;
+    expectError(await request(t.app).get('/v1/events').set(as(pat)), 403, 'insufficient_scope');
+    const other = await logInAs(t.app, 'alerts-other', 'other-password-123');
+    expect((await events('', other)).data).toEqual([]);
   });
 });

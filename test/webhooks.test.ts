@@ -222,3 +222,65 @@ describe('webhook endpoints', () => {
     expectError(await request(t.app).get(`/v1/webhook-endpoints/${endpointId}`).set(as(owner)), 404, 'not_found');
   });
 });
+
+describe('slack delivery', () => {
+  it('stores the Slack URL encrypted, never answers it, guards it, and posts Block Kit to it', async () => {
+    const slackUrl = hookUrl.replace('/hooks/fourfold', '/services/T000/B000/slack-secret-part');
+    const create = (body: object) => request(t.app).post('/v1/alert-rules').set(as(owner)).send({ name: 'Slack findings', alert_type: 'finding_opened', delivery_method: 'slack', ...body });
+    expectError(await create({}), 422, 'validation_failed');
+    expectError(await create({ slack_webhook_url: 'https://10.0.0.1/services/x' }), 422, 'webhook_url_not_allowed');
+    expectError(await create({ slack_webhook_url: slackUrl, recipients: ['a@company.com'] }), 422, 'validation_failed');
+    const created = await create({ slack_webhook_url: slackUrl }).expect(201);
+    expect(created.body).toMatchObject({ delivery_method: 'slack', recipients: [], target_set: true });
+    expect(JSON.stringify(created.body)).not.toContain('slack-secret-part');
+    const got = await request(t.app).get(`/v1/alert-rules/${created.body.id}`).set(as(owner)).expect(200);
+    expect(JSON.stringify(got.body)).not.toContain('slack-secret-part');
+    const stored = await t.db.selectFrom('alert_rules').select('target_encrypted').where('id', '=', created.body.id).executeTakeFirstOrThrow();
+    expect(stored.target_encrypted).not.toContain('slack-secret-part');
+
+    received.length = 0;
+    const delivery = (await request(t.app).post(`/v1/alert-rules/${created.body.id}/test`).set(as(owner)).expect(202)).body;
+    expect(delivery).toMatchObject({ method: 'slack', recipient: 'slack' });
+    expect(JSON.stringify(delivery)).not.toContain('slack-secret-part');
+    await settled();
+    expect(received).toHaveLength(1);
+    const message = JSON.parse(received[0]!.body);
+    expect(message.text).toBe('Slack findings: 1 new finding');
+    expect(message.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Slack findings: 1 new finding' } });
+    expect(message.blocks[1]).toMatchObject({ type: 'section', text: { type: 'mrkdwn', text: expect.stringContaining('fourfold-sample') } });
+    expect((await request(t.app).get(`/v1/deliveries/${delivery.id}`).set(as(owner)).expect(200)).body.status).toBe('succeeded');
+
+    const endpoint = (await request(t.app).post('/v1/webhook-endpoints').set(as(owner)).send({ url: hookUrl, event_types: ['finding_opened'] }).expect(201)).body.id;
+    const changed = await request(t.app).patch(`/v1/alert-rules/${created.body.id}`).set(as(owner)).send({ delivery_method: 'webhook', webhook_endpoint_id: endpoint }).expect(200);
+    expect(changed.body.target_set).toBe(false);
+  });
+
+  it('posts an Adaptive Card to a Teams URL, kept as secret as a Slack one', async () => {
+    const teamsUrl = hookUrl.replace('/hooks/fourfold', '/webhookb2/teams-secret-part');
+    expectError(await request(t.app).post('/v1/alert-rules').set(as(owner)).send({ name: 'x', alert_type: 'audit_failed', delivery_method: 'teams' }), 422, 'validation_failed');
+    expectError(
+      await request(t.app).post('/v1/alert-rules').set(as(owner)).send({ name: 'x', alert_type: 'audit_failed', delivery_method: 'teams', teams_webhook_url: 'https://169.254.169.254/x' }),
+      422,
+      'webhook_url_not_allowed',
+    );
+    const created = await request(t.app)
+      .post('/v1/alert-rules')
+      .set(as(owner))
+      .send({ name: 'Teams failures', alert_type: 'audit_failed', delivery_method: 'teams', teams_webhook_url: teamsUrl })
+      .expect(201);
+    expect(created.body).toMatchObject({ delivery_method: 'teams', target_set: true });
+    expect(JSON.stringify(created.body)).not.toContain('teams-secret-part');
+    received.length = 0;
+    const delivery = (await request(t.app).post(`/v1/alert-rules/${created.body.id}/test`).set(as(owner)).expect(202)).body;
+    expect(delivery).toMatchObject({ method: 'teams', recipient: 'teams' });
+    await settled();
+    expect(received).toHaveLength(1);
+    const message = JSON.parse(received[0]!.body);
+    expect(message.type).toBe('message');
+    const [attachment] = message.attachments;
+    expect(attachment.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(attachment.content).toMatchObject({ type: 'AdaptiveCard', version: '1.4' });
+    expect(attachment.content.body[0]).toMatchObject({ type: 'TextBlock', text: 'Teams failures: 1 audit failed' });
+    expect(JSON.stringify(attachment.content.body)).toContain('A sample failure');
+  });
+});

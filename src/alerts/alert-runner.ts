@@ -1,7 +1,8 @@
 import type { Db } from '../db/database';
-import type { AlertRuleRow } from '../db/schema';
+import type { AlertRuleRow, DeliveryRow } from '../db/schema';
 import { queueDeliveries, wakeDeliveries, type NewDelivery } from '../deliveries/deliveries.service';
-import { MAX_NOTIFIED_ITEMS, type NotificationItem, type NotifiedFinding, type NotifiedResource } from '../deliveries/notification';
+import { MAX_NOTIFIED_ITEMS, type Notification, type NotificationItem, type NotifiedFinding, type NotifiedResource } from '../deliveries/notification';
+import { recordEvents } from '../events/events.service';
 import { scoreOf } from '../audits/audits.mapper';
 import { frameworkComplianceAsOf } from '../compliance/compliance.service';
 import type { JobQueue } from '../jobs/job-queue';
@@ -20,6 +21,7 @@ import {
   type AuditForAlerts,
   type FindingCandidate,
 } from './alerts.repository';
+import { sampleItem } from './sample-notification';
 import { daysLeft, EXPIRY_SOURCES, stageAt, type ExpiryAlertType } from './expiry';
 
 export interface AlertRunSettings {
@@ -65,24 +67,65 @@ export async function raiseScheduledAlerts(db: Db, jobs: JobQueue, settings: Ale
  */
 async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, types: readonly AlertType[], audit: AuditForAlerts | null): Promise<number> {
   const rules = await enabledAlertRules(db, organizationId, types);
-  const sources = new Map<string, Promise<Candidate[]>>();
-  const candidatesOf = (rule: AlertRuleRow) => {
-    const key = rule.alert_type === 'score_dropped' ? rule.id : rule.alert_type;
-    if (!sources.has(key)) sources.set(key, candidates(db, organizationId, rule, audit, rules));
+  const sources = new Map<string, Promise<Candidate[] | Hits>>();
+  const hitsOf = (rule: AlertRuleRow): Promise<Candidate[] | Hits> => {
+    const type = rule.alert_type;
+    // Finding events are filtered in SQL, so rules share a query only when their filters are the same.
+    const key = type === 'score_dropped' ? rule.id : isFindingEvent(type) ? `${type}:${JSON.stringify(rule.filters)}` : type;
+    if (!sources.has(key)) sources.set(key, isFindingEvent(type) ? findingEvents(db, organizationId, rule, audit) : candidates(db, organizationId, rule, type, audit, rules));
     return sources.get(key)!;
   };
-  const matched = await Promise.all(rules.map(async (rule) => ({ rule, candidates: (await candidatesOf(rule)).filter((c) => matches(rule, c)) })));
+  const matched = await Promise.all(
+    rules.map(async (rule) => {
+      const hits = await hitsOf(rule);
+      return { rule, hits: Array.isArray(hits) ? hits.filter((c) => matches(rule, c)) : hits };
+    }),
+  );
   const queued = await db.transaction().execute(async (trx) => {
     if (audit && !(await claimAudit(trx, audit.id, now))) return [];
     const deliveries: NewDelivery[] = [];
-    for (const { rule, candidates } of matched) {
-      const items = ALERT_TYPES[rule.alert_type].staged ? await freshStages(trx, rule, candidates, now) : candidates.map((c) => c.item(null));
-      if (items.length > 0) deliveries.push(...deliveriesOf(rule, items, now));
+    const notifications: Notification[] = [];
+    for (const { rule, hits } of matched) {
+      let found = hits;
+      if (Array.isArray(found)) {
+        const items = ALERT_TYPES[rule.alert_type].staged ? await freshStages(trx, rule, found, now) : found.map((c) => c.item(null));
+        found = { items, total: items.length };
+      }
+      if (found.total > 0) {
+        const ruleDeliveries = deliveriesOf(rule, found, now);
+        deliveries.push(...ruleDeliveries);
+        notifications.push(ruleDeliveries[0]!.notification);
+      }
     }
+    await recordEvents(trx, organizationId, notifications);
     return queueDeliveries(trx, jobs, deliveries, now);
   });
   if (queued.length > 0) wakeDeliveries(jobs);
   return queued.length;
+}
+
+/** What a rule matched, ready to send: the first items and how many there were. */
+interface Hits {
+  items: NotificationItem[];
+  total: number;
+}
+
+type FindingAlertType = 'finding_opened' | 'finding_reopened';
+const isFindingEvent = (type: AlertType): type is FindingAlertType => type === 'finding_opened' || type === 'finding_reopened';
+
+/** The findings the audit opened (or reopened) that pass the rule's filters. */
+async function findingEvents(db: Db, organizationId: string, rule: AlertRuleRow, audit: AuditForAlerts | null): Promise<Hits> {
+  if (audit?.status !== 'succeeded') return { items: [], total: 0 };
+  const type = rule.alert_type === 'finding_opened' ? 'opened' : 'reopened';
+  const { rows, total } = await findingEventsOfAudit(db, organizationId, audit.id, type, rule.filters, MAX_NOTIFIED_ITEMS);
+  return { items: rows.map((row) => ({ kind: 'finding' as const, ...findingParts(row) })), total };
+}
+
+/** A sample message of the rule's type through its delivery method, queued now (it claims nothing). Answers its deliveries. */
+export async function sendSample(db: Db, jobs: JobQueue, rule: AlertRuleRow, now: Date): Promise<DeliveryRow[]> {
+  const rows = await db.transaction().execute((trx) => queueDeliveries(trx, jobs, deliveriesOf(rule, { items: [sampleItem(rule, now)], total: 1 }, now), now));
+  wakeDeliveries(jobs);
+  return rows;
 }
 
 /** The items at a stage the rule has not notified, claimed. */
@@ -100,8 +143,14 @@ async function freshStages(trx: Db, rule: AlertRuleRow, candidates: Candidate[],
 }
 
 /** What a rule of this type may notify (the same for every rule of a type but `score_dropped`). */
-async function candidates(db: Db, organizationId: string, rule: AlertRuleRow, audit: AuditForAlerts | null, rules: AlertRuleRow[]): Promise<Candidate[]> {
-  const type = rule.alert_type;
+async function candidates(
+  db: Db,
+  organizationId: string,
+  rule: AlertRuleRow,
+  type: Exclude<AlertType, FindingAlertType>,
+  audit: AuditForAlerts | null,
+  rules: AlertRuleRow[],
+): Promise<Candidate[]> {
   switch (type) {
     case 'secret_expiring':
     case 'certificate_expiring':
@@ -138,13 +187,6 @@ async function candidates(db: Db, organizationId: string, rule: AlertRuleRow, au
           days_left: stage!.days_left,
           stage: stage!.stage,
         }),
-      }));
-    case 'finding_opened':
-    case 'finding_reopened':
-      if (audit?.status !== 'succeeded') return [];
-      return (await findingEventsOfAudit(db, organizationId, audit.id, type === 'finding_opened' ? 'opened' : 'reopened')).map((row) => ({
-        ...findingCandidate(row),
-        item: () => ({ kind: 'finding' as const, ...findingParts(row) }),
       }));
     case 'audit_failed':
       if (audit?.status !== 'failed') return [];
@@ -229,15 +271,16 @@ function matches(rule: AlertRuleRow, { facets }: Candidate): boolean {
 }
 
 /** One message per rule and recipient, listing the first items and how many there were. */
-function deliveriesOf(rule: AlertRuleRow, items: NotificationItem[], now: Date): NewDelivery[] {
+function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date): NewDelivery[] {
   const notification = {
     type: rule.alert_type,
     alert_rule: { id: rule.id, name: rule.name },
     occurred_at: now.toISOString(),
-    total: items.length,
+    total,
     items: items.slice(0, MAX_NOTIFIED_ITEMS),
   };
   const base = { organization_id: rule.organization_id, alert_rule_id: rule.id, method: rule.delivery_method, notification };
   if (rule.delivery_method === 'webhook') return [{ ...base, webhook_endpoint_id: rule.webhook_endpoint_id, recipient: rule.webhook_endpoint_id! }];
+  if (rule.delivery_method === 'slack' || rule.delivery_method === 'teams') return [{ ...base, webhook_endpoint_id: null, recipient: rule.delivery_method }];
   return rule.recipients.map((recipient) => ({ ...base, webhook_endpoint_id: null, recipient }));
 }

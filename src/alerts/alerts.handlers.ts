@@ -2,11 +2,18 @@ import type { Db } from '../db/database';
 import { principalOf } from '../http/authenticate';
 import type { HandlerTable, OperationHandler } from '../http/contract';
 import { paginate } from '../http/pagination';
+import type { JobQueue } from '../jobs/job-queue';
+import { toDelivery } from '../deliveries/deliveries.mapper';
+import { sendSample } from './alert-runner';
 import { toAlertRule } from './alerts.mapper';
 import { listAlertRules } from './alerts.repository';
 import { changeAlertRule, createAlertRule, removeAlertRule, requireAlertRule, type AlertRuleChecks } from './alerts.service';
 
-export function alertHandlers(db: Db, checks: AlertRuleChecks): HandlerTable<'listAlertRules' | 'createAlertRule' | 'getAlertRule' | 'updateAlertRule' | 'deleteAlertRule'> {
+export function alertHandlers(
+  db: Db,
+  jobs: JobQueue,
+  checks: AlertRuleChecks,
+): HandlerTable<'listAlertRules' | 'createAlertRule' | 'getAlertRule' | 'updateAlertRule' | 'deleteAlertRule' | 'testAlertRule'> {
   const listAlertRulesHandler: OperationHandler<'listAlertRules'> = async (req, res) => {
     res.json(
       await paginate({
@@ -38,7 +45,14 @@ export function alertHandlers(db: Db, checks: AlertRuleChecks): HandlerTable<'li
     res.status(204).end();
   };
 
+  const testAlertRule: OperationHandler<'testAlertRule'> = async (req, res) => {
+    const rule = await requireAlertRule(db, principalOf(res), req.params.id);
+    const [delivery] = await sendSample(db, jobs, rule, new Date());
+    res.status(202).location(`/v1/deliveries/${delivery!.id}`).json(toDelivery(delivery!));
+  };
+
   return {
+    testAlertRule,
     listAlertRules: listAlertRulesHandler,
     createAlertRule: createAlertRuleHandler,
     getAlertRule,

@@ -13,6 +13,7 @@ export function toAlertRule(row: AlertRuleRow): Schemas['AlertRule'] {
     delivery_method: row.delivery_method,
     recipients: row.recipients,
     webhook_endpoint_id: row.webhook_endpoint_id,
+    target_set: row.target_encrypted !== null,
     delivery_mode: row.delivery_mode,
     enabled: row.enabled,
     created_by: row.created_by,

@@ -2,8 +2,10 @@ import type { Insertable, Updateable } from 'kysely';
 import type { Db } from '../db/database';
 import type { AlertRuleRow, AlertRulesTable } from '../db/schema';
 import type { Schemas } from '../http/contract';
+import { SEVERITIES } from '../rules/rule-definition';
 
 type Severity = Schemas['Severity'];
+type AlertFilters = Schemas['AlertFilters'];
 
 export function insertAlertRule(db: Db, row: Insertable<AlertRulesTable>): Promise<AlertRuleRow> {
   return db.insertInto('alert_rules').values(row).returningAll().executeTakeFirstOrThrow();
@@ -134,20 +136,46 @@ const FINDING_COLUMNS = [
   'a.external_id as account_external_id',
 ] as const;
 
-/** The findings the audit opened or reopened (`type`), from its finding events. */
-export function findingEventsOfAudit(db: Db, organizationId: string, auditId: string, type: 'opened' | 'reopened'): Promise<FindingCandidate[]> {
-  return db
-    .selectFrom('finding_events as e')
-    .innerJoin('findings as f', 'f.id', 'e.finding_id')
-    .innerJoin('resources as r', 'r.id', 'f.resource_id')
-    .innerJoin('accounts as a', 'a.id', 'f.account_id')
-    .select(['e.id as event_id', ...FINDING_COLUMNS])
-    .where('e.audit_id', '=', auditId)
-    .where('e.type', '=', type)
-    .where('f.organization_id', '=', organizationId)
-    .orderBy('f.severity_rank', 'desc')
-    .orderBy('e.id')
-    .execute();
+/**
+ * The findings the audit opened or reopened (`type`) that pass the filters, most severe first:
+ * the first `limit`, and how many there are. Filtered and counted in SQL, because an audit may
+ * open tens of thousands and a message lists only the first few.
+ */
+export async function findingEventsOfAudit(
+  db: Db,
+  organizationId: string,
+  auditId: string,
+  type: 'opened' | 'reopened',
+  filters: AlertFilters,
+  limit: number,
+): Promise<{ rows: FindingCandidate[]; total: number }> {
+  const matching = () => {
+    let query = db
+      .selectFrom('finding_events as e')
+      .innerJoin('findings as f', 'f.id', 'e.finding_id')
+      .where('e.audit_id', '=', auditId)
+      .where('e.type', '=', type)
+      .where('f.organization_id', '=', organizationId);
+    if (filters.min_severity) query = query.where('f.severity_rank', '>=', SEVERITIES.indexOf(filters.min_severity));
+    if (filters.dimensions?.length) query = query.where('f.dimension', 'in', filters.dimensions);
+    if (filters.rule_ids?.length) query = query.where('f.policy_id', 'is', null).where('f.rule_id', 'in', filters.rule_ids);
+    if (filters.policy_ids?.length) query = query.where('f.policy_id', 'in', filters.policy_ids);
+    if (filters.account_ids?.length) query = query.where('f.account_id', 'in', filters.account_ids);
+    if (filters.resource_types?.length) query = query.where('f.resource_type', 'in', filters.resource_types);
+    return query;
+  };
+  const [rows, counted] = await Promise.all([
+    matching()
+      .innerJoin('resources as r', 'r.id', 'f.resource_id')
+      .innerJoin('accounts as a', 'a.id', 'f.account_id')
+      .select(['e.id as event_id', ...FINDING_COLUMNS])
+      .orderBy('f.severity_rank', 'desc')
+      .orderBy('e.id')
+      .limit(limit)
+      .execute(),
+    matching().select((eb) => eb.fn.countAll<string>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(counted.total) };
 }
 
 /** The organization's risk-accepted findings with an end. */

@@ -5,7 +5,7 @@ import type { Schemas } from '../http/contract';
 import type { Principal } from '../http/principal';
 import { newId } from '../ids';
 import { loadCatalogue } from '../rules/catalogue';
-import { requireEndpointFor } from '../webhooks/webhooks.service';
+import { requireEndpointFor, sealTarget, type WebhookSettings } from '../webhooks/webhooks.service';
 import { ALERT_TYPES } from './alert-types';
 import { deleteAlertRule, findAlertRule, insertAlertRule, updateAlertRule } from './alerts.repository';
 import { stagesOf } from './expiry';
@@ -16,6 +16,8 @@ export type AlertRuleUpdate = Schemas['AlertRuleUpdate'];
 /** What the server can deliver with. */
 export interface AlertRuleChecks {
   emailConfigured: boolean;
+  /** Where chat webhooks (Slack) may go, and what encrypts their URLs. */
+  webhooks: WebhookSettings;
 }
 
 /** Days left at which an expiry notifies again after its threshold, unless the rule says otherwise. */
@@ -32,6 +34,11 @@ interface RuleShape {
   delivery_method: Schemas['DeliveryMethod'];
   recipients: string[];
   webhook_endpoint_id: string | null;
+  /** The Slack URL, encrypted: the stored one, or the given one once checked. */
+  target_encrypted: string | null;
+  /** A Slack or Teams URL given now, to check and encrypt. */
+  slack_webhook_url?: string;
+  teams_webhook_url?: string;
   delivery_mode: Schemas['DeliveryMode'];
 }
 
@@ -52,6 +59,9 @@ export async function createAlertRule(db: Db, principal: Principal, checks: Aler
       delivery_method: body.delivery_method,
       recipients: body.recipients ?? [],
       webhook_endpoint_id: body.webhook_endpoint_id ?? null,
+      target_encrypted: null,
+      slack_webhook_url: body.slack_webhook_url,
+      teams_webhook_url: body.teams_webhook_url,
       delivery_mode: body.delivery_mode ?? 'immediate',
     },
     checks,
@@ -62,7 +72,6 @@ export async function createAlertRule(db: Db, principal: Principal, checks: Aler
     organization_id: principal.organizationId,
     name: body.name,
     ...storable(shape),
-    target_encrypted: null,
     digest_hour: null,
     digest_time_zone: null,
     enabled: body.enabled ?? true,
@@ -83,8 +92,11 @@ export async function changeAlertRule(db: Db, principal: Principal, checks: Aler
       filters: change.filters ?? current.filters,
       score_drop: change.score_drop ?? current.score_drop,
       delivery_method: change.delivery_method ?? current.delivery_method,
-      recipients: change.recipients ?? (change.delivery_method === 'webhook' ? [] : current.recipients),
-      webhook_endpoint_id: change.webhook_endpoint_id ?? (change.delivery_method === 'email' ? null : current.webhook_endpoint_id),
+      recipients: change.recipients ?? (change.delivery_method !== undefined && change.delivery_method !== 'email' ? [] : current.recipients),
+      webhook_endpoint_id: change.webhook_endpoint_id ?? (change.delivery_method !== undefined && change.delivery_method !== 'webhook' ? null : current.webhook_endpoint_id),
+      target_encrypted: current.target_encrypted,
+      slack_webhook_url: change.slack_webhook_url,
+      teams_webhook_url: change.teams_webhook_url,
       delivery_mode: change.delivery_mode ?? current.delivery_mode,
     },
     checks,
@@ -142,6 +154,18 @@ async function checkShape(shape: RuleShape, checks: AlertRuleChecks, tenant: { d
   } else if (shape.webhook_endpoint_id !== null) {
     throw invalid('webhook_endpoint_id', `does not apply to ${shape.delivery_method} delivery`);
   }
+  for (const method of ['slack', 'teams'] as const) {
+    const field = `${method}_webhook_url` as const;
+    const given = shape[field];
+    if (shape.delivery_method === method) {
+      if (shape.recipients.length > 0) throw invalid('recipients', `do not apply to ${method} delivery`);
+      if (given !== undefined) shape = { ...shape, target_encrypted: await sealTarget(given, checks.webhooks, `body.${field}`) };
+      if (shape.target_encrypted === null) throw invalid(field, `is required for ${method} delivery`);
+    } else if (given !== undefined) {
+      throw invalid(field, `does not apply to ${shape.delivery_method} delivery`);
+    }
+  }
+  if (shape.delivery_method !== 'slack' && shape.delivery_method !== 'teams') shape = { ...shape, target_encrypted: null };
   if (shape.delivery_method === 'email') {
     if (shape.recipients.length === 0) throw invalid('recipients', 'are required for email delivery');
     if (!checks.emailConfigured) {
@@ -163,6 +187,7 @@ function storable(shape: RuleShape) {
     delivery_method: shape.delivery_method,
     recipients: JSON.stringify(shape.recipients),
     webhook_endpoint_id: shape.webhook_endpoint_id,
+    target_encrypted: shape.target_encrypted,
     delivery_mode: shape.delivery_mode,
   };
 }

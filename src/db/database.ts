@@ -25,6 +25,7 @@ import * as sessions from './migrations/0018_sessions';
 import * as organizationLimits from './migrations/0019_organization_limits';
 import * as alerts from './migrations/0021_alerts';
 import * as webhookEndpoints from './migrations/0022_webhook_endpoints';
+import * as events from './migrations/0023_events';
 
 export type Db = Kysely<Database>;
 
@@ -57,6 +58,7 @@ const migrations: Record<string, Migration> = {
   '0019_organization_limits': organizationLimits,
   '0021_alerts': alerts,
   '0022_webhook_endpoints': webhookEndpoints,
+  '0023_events': events,
 };
 
 /**

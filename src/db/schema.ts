@@ -471,6 +471,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   alert_rules: AlertRulesTable;
   alert_notifications: AlertNotificationsTable;
+  events: EventsTable;
   alerted_audits: AlertedAuditsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
@@ -515,6 +516,17 @@ export interface AlertRulesTable {
   created_at: Date;
   updated_at: Date;
 }
+
+/** A notification alerting raised, once per rule, as its webhooks carry it (`data`). */
+export interface EventsTable {
+  id: string;
+  organization_id: string;
+  type: string;
+  alert_rule_id: string | null;
+  occurred_at: Date;
+  data: Json<unknown>;
+}
+export type EventRow = Selectable<EventsTable>;
 
 export interface AlertNotificationsTable {
   alert_rule_id: string;

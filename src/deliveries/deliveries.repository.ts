@@ -28,8 +28,17 @@ export function findDelivery(db: Db, organizationId: string, id: string): Promis
 }
 
 /** A delivery by id alone: for its job, which carries no organization. */
-export function deliveryForAttempt(db: Db, id: string): Promise<DeliveryRow | undefined> {
-  return db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+/** A delivery and, for a Slack rule's, the rule's encrypted URL (null once the rule is deleted). */
+export type DeliveryForAttempt = DeliveryRow & { target_encrypted: string | null };
+
+export function deliveryForAttempt(db: Db, id: string): Promise<DeliveryForAttempt | undefined> {
+  return db
+    .selectFrom('deliveries as d')
+    .leftJoin('alert_rules as r', 'r.id', 'd.alert_rule_id')
+    .selectAll('d')
+    .select('r.target_encrypted')
+    .where('d.id', '=', id)
+    .executeTakeFirst();
 }
 
 export function attemptsOf(db: Db, deliveryId: string): Promise<DeliveryAttemptRow[]> {

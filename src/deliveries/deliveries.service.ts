@@ -5,13 +5,13 @@ import type { Principal } from '../http/principal';
 import { newId } from '../ids';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import type { AttemptOutcome } from './attempt-outcome';
-import { attemptsOf, deliveryForAttempt, findDelivery, insertDeliveries, recordAttempt, restartDelivery } from './deliveries.repository';
-import { endpointTarget, recordEndpointDelivery, type WebhookSettings } from '../webhooks/webhooks.service';
+import { attemptsOf, deliveryForAttempt, type DeliveryForAttempt, findDelivery, insertDeliveries, recordAttempt, restartDelivery } from './deliveries.repository';
+import { endpointTarget, openTarget, recordEndpointDelivery, type WebhookSettings } from '../webhooks/webhooks.service';
 import { signatureHeader } from '../webhooks/signing';
 import { sendEmail } from './email-sender';
 import { postWebhook } from './webhook-sender';
 import type { Notification } from './notification';
-import { renderEmail } from './notification-text';
+import { renderEmail, renderSlack, renderTeams } from './notification-text';
 
 export interface DeliverySettings {
   /** Where webhooks may go and what decrypts their signing secrets. */
@@ -105,7 +105,7 @@ export async function attemptDelivery(db: Db, jobs: JobQueue, id: string, settin
   return { ...delivery, status, attempt_count: number };
 }
 
-async function send(db: Db, delivery: DeliveryRow, settings: DeliverySettings): Promise<AttemptOutcome> {
+async function send(db: Db, delivery: DeliveryForAttempt, settings: DeliverySettings): Promise<AttemptOutcome> {
   const notification = delivery.payload as Notification;
   switch (delivery.method) {
     case 'email':
@@ -124,11 +124,18 @@ async function send(db: Db, delivery: DeliveryRow, settings: DeliverySettings): 
       await recordEndpointDelivery(db, endpoint.endpoint.id, outcome.ok, outcome.ok ? null : outcome.error);
       return outcome;
     }
+    case 'slack':
+    case 'teams': {
+      const target = await openTarget(delivery.target_encrypted, settings.webhooks);
+      if (!target.ok) return { ok: false, statusCode: null, error: target.error, retryable: !target.permanent };
+      const message = delivery.method === 'slack' ? renderSlack(notification, settings.publicUrl) : renderTeams(notification, settings.publicUrl);
+      return postWebhook(target.target, {}, JSON.stringify(message));
+    }
   }
 }
 
-/** The Standard Webhooks body: `type`, `timestamp`, `data` (see `WebhookEvent` in the spec). */
-function webhookBody(notification: Notification) {
+/** The body webhooks carry and the event feed lists: Standard Webhooks' `type`, `timestamp`, `data`. */
+export function webhookBody(notification: Notification) {
   return {
     type: notification.type,
     timestamp: notification.occurred_at,

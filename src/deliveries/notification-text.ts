@@ -63,6 +63,67 @@ export function renderEmail(notification: Notification, publicUrl: string | unde
   return { subject, text, html };
 }
 
+/** Slack takes at most 50 blocks in a message (Teams cards have a size limit too); the rest are counted. */
+const MAX_SLACK_ITEMS = 20;
+
+/** A Slack incoming-webhook message in Block Kit: a header, a section per item (the first 20), and how many more. */
+export function renderSlack(notification: Notification, publicUrl: string | undefined) {
+  const title = `${notification.alert_rule?.name ?? 'fourfold'}: ${headline(notification)}`;
+  const shown = notification.items.slice(0, MAX_SLACK_ITEMS).map((item) => describeItem(item, publicUrl));
+  const more = notification.total - shown.length;
+  return {
+    text: title,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+      ...shown.map((l) => ({
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: [/^https?:/.test(l.link) ? `*<${l.link}|${escapeSlack(l.title)}>*` : `*${escapeSlack(l.title)}*`, l.when && escapeSlack(l.when), l.where && `Where: ${escapeSlack(l.where)}`]
+            .filter(Boolean)
+            .join('\n')
+            .slice(0, 3000),
+        },
+      })),
+      ...(more > 0 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `… and ${more} more.` }] }] : []),
+    ],
+  };
+}
+
+/** A Teams incoming-webhook message: an Adaptive Card with a heading and a block per item (the first 20), and how many more. */
+export function renderTeams(notification: Notification, publicUrl: string | undefined) {
+  const title = `${notification.alert_rule?.name ?? 'fourfold'}: ${headline(notification)}`;
+  const shown = notification.items.slice(0, MAX_SLACK_ITEMS).map((item) => describeItem(item, publicUrl));
+  const more = notification.total - shown.length;
+  const text = (value: string, extra: object = {}) => ({ type: 'TextBlock', text: value, wrap: true, ...extra });
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          body: [
+            text(title, { size: 'Medium', weight: 'Bolder' }),
+            ...shown.flatMap((l) => [
+              text(/^https?:/.test(l.link) ? `**[${l.title}](${l.link})**` : `**${l.title}**`, { separator: true }),
+              ...(l.when ? [text(l.when, { spacing: 'None' })] : []),
+              ...(l.where ? [text(`Where: ${l.where}`, { spacing: 'None', isSubtle: true })] : []),
+            ]),
+            ...(more > 0 ? [text(`… and ${more} more.`, { isSubtle: true })] : []),
+          ],
+        },
+      },
+    ],
+  };
+}
+
+function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 export function describeItem(item: NotificationItem, publicUrl: string | undefined): DescribedItem {
   const base = publicUrl ?? '';
   switch (item.kind) {

@@ -27,12 +27,32 @@ export async function requireEndpoint(db: Db, organizationId: string, id: string
   return endpoint;
 }
 
-async function allowedUrl(url: string, settings: WebhookSettings): Promise<void> {
+async function allowedUrl(url: string, settings: WebhookSettings, field = 'body.url'): Promise<void> {
   try {
     await checkWebhookUrl(url, settings.allowedHosts);
   } catch (error) {
     if (!(error instanceof UrlNotAllowed)) throw error;
-    throw new AppError('webhook_url_not_allowed', `The webhook URL ${error.message}.`, [{ field: 'body.url', issue: error.message }]);
+    throw new AppError('webhook_url_not_allowed', `The webhook URL ${error.message}.`, [{ field, issue: error.message }]);
+  }
+}
+
+const TARGET_PURPOSE = 'alert rule targets';
+
+/** A chat webhook URL (Slack) of an alert rule, checked as an endpoint's URL (422 naming `field`), encrypted: it is a secret. */
+export async function sealTarget(url: string, settings: WebhookSettings, field: string): Promise<string> {
+  await allowedUrl(url, settings, field);
+  return encryptSecret(settings.encryptionSecret, TARGET_PURPOSE, Buffer.from(url));
+}
+
+/** Where a delivery to an alert rule's encrypted URL goes now, checked again after DNS. */
+export async function openTarget(encrypted: string | null, settings: WebhookSettings): Promise<{ ok: true; target: WebhookTarget } | { ok: false; error: string; permanent: boolean }> {
+  const url = encrypted === null ? undefined : decryptSecret(settings.encryptionSecret, TARGET_PURPOSE, encrypted)?.toString();
+  if (url === undefined) return { ok: false, error: 'The alert rule was deleted, or its URL cannot be read (the server secret changed).', permanent: true };
+  try {
+    return { ok: true, target: await checkWebhookUrl(url, settings.allowedHosts) };
+  } catch (error) {
+    if (!(error instanceof UrlNotAllowed)) throw error;
+    return { ok: false, error: `webhook_url_not_allowed: the URL ${error.message}.`, permanent: true };
   }
 }
 

@@ -1,0 +1,20 @@
+import type { Db } from '../db/database';
+import { newId } from '../ids';
+import type { Notification } from '../deliveries/notification';
+import { webhookBody } from '../deliveries/deliveries.service';
+import { insertEvents } from './events.repository';
+
+/** Records the notifications in the feed (in the caller's transaction, with their deliveries). */
+export async function recordEvents(trx: Db, organizationId: string, notifications: Notification[]): Promise<void> {
+  await insertEvents(
+    trx,
+    notifications.map((n) => ({
+      id: newId('evt'),
+      organization_id: organizationId,
+      type: n.type,
+      alert_rule_id: n.alert_rule?.id ?? null,
+      occurred_at: new Date(n.occurred_at),
+      data: JSON.stringify(webhookBody(n).data),
+    })),
+  );
+}
