@@ -99,7 +99,7 @@ describe('audits of several chunks', () => {
     expect(resolved).toHaveLength(resolvedKeys.length);
     expect(new Set(resolved.map((e) => e.finding_id))).toEqual(new Set(resolvedKeys.map((key) => after.get(key)!.id)));
     expect(resolved.every((e) => e.type === 'resolved' && e.reason === 'passed')).toBe(true);
-  });
+  }, 180_000);
 
   it('an audit canceled after some chunks were written leaves no trace; the next one decides as if it had not run', async () => {
     const before = await stored();
@@ -126,5 +126,5 @@ describe('audits of several chunks', () => {
     const open = [...before.values()].filter((f) => f.status === 'open').length;
     expect(next).toMatchObject({ status: 'succeeded', summary: { new: 0, recurring: open, resolved: 0 } });
     expect(await eventsOf(next.id)).toEqual([]);
-  });
+  }, 180_000);
 });
