@@ -1,0 +1,85 @@
+import type { CanonicalResource } from '../imports/canonical-resource';
+
+/**
+ * What every cloud's collector (AWS, Azure, GCP) is given and answers. A collector reads one
+ * cloud account through the cloud's official SDK and answers the resources in the same canonical
+ * shape the importers produce (Terraform type names and attribute names), so every rule judges
+ * scanned data unchanged. It never throws for a cloud error on one service or region: it records
+ * a failure and goes on; it throws only when nothing can be read (wrong credentials), as a
+ * `CollectorError`.
+ */
+export interface CollectorContext {
+  /** Aborted when the scan is cancelled or runs out of time. */
+  signal: AbortSignal;
+  mode: 'full' | 'incremental';
+  /** The start of the account's last successful scan: incremental scans read what changed since. */
+  changedSince: Date | null;
+  /** Endpoint overrides (tests and emulators); empty in production. */
+  endpoints: CloudEndpoints;
+  /** Bounded concurrency of cloud calls for this account. */
+  concurrency: number;
+  /** Called as each (service, region) unit starts and ends, for the scan's progress. */
+  progress(unit: ScanUnitProgress): void;
+}
+
+export interface CloudEndpoints {
+  /** AWS: every client's endpoint (the SDK also honours AWS_ENDPOINT_URL itself). */
+  aws?: string;
+  /** Azure: Entra ID's authority host (https), e.g. https://127.0.0.1:8443. */
+  azureAuthorityHost?: string;
+  /** Azure: Resource Manager (Resource Graph) endpoint (https). */
+  azureResourceManager?: string;
+  /** Azure: Key Vault data-plane base URL replacing each vault's own host (https). */
+  azureKeyVault?: string;
+  /** GCP: `http://host:port` served over REST (`fallback: 'rest'`). */
+  gcp?: string;
+}
+
+export interface ScanUnitProgress {
+  service: string;
+  /** null for global services (IAM, Resource Graph, Cloud Asset). */
+  region: string | null;
+  status: 'running' | 'succeeded' | 'failed';
+  /** Resources read in this unit so far. */
+  resources: number;
+}
+
+/** One (service, region) the collector could not read completely. */
+export interface CollectorFailure {
+  service: string;
+  region: string | null;
+  /** The cloud's error code, e.g. AccessDenied, AuthorizationFailed, PERMISSION_DENIED, Throttling. */
+  code: string;
+  message: string;
+  /** The exact permission that was missing (`s3:GetBucketPolicy`, `Microsoft.KeyVault/vaults/secrets/read`, `cloudasset.assets.listResource`), when the error says or the call implies it. */
+  missing_permission: string | null;
+}
+
+/**
+ * The resource types a collector read completely in one region (null: every region / global).
+ * A full scan marks resources of these types in that region that it did not see as gone, and
+ * nothing else: a failure never "deletes" what it could not read.
+ */
+export interface CompleteCoverage {
+  types: string[];
+  region: string | null;
+}
+
+export interface CollectorResult {
+  resources: CanonicalResource[];
+  failures: CollectorFailure[];
+  complete: CompleteCoverage[];
+  /** How many calls the collector made to the cloud (benchmarks and progress). */
+  requests: number;
+}
+
+/** The credentials could not be used at all: the scan fails with `code`. */
+export class CollectorError extends Error {
+  constructor(
+    readonly code: 'invalid_credentials' | 'access_denied' | 'cloud_unreachable',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CollectorError';
+  }
+}
