@@ -83,3 +83,31 @@ export class CollectorError extends Error {
     this.name = 'CollectorError';
   }
 }
+
+/** One permission `verify` tried: the exact permission name and whether the call it needs worked. */
+export interface PermissionCheck {
+  /** `s3:ListAllMyBuckets`, `Microsoft.ResourceGraph/resources/read`, `cloudasset.assets.listResource`. */
+  permission: string;
+  service: string;
+  ok: boolean;
+  /** The cloud's error code and message when not ok (never a credential). */
+  error: string | null;
+}
+
+/** An Azure service principal; the subscription id is the account's native id. */
+export interface AzureCredentials {
+  tenant_id: string;
+  client_id: string;
+  /** One of the two is set. */
+  client_secret?: string;
+  /** PEM holding the certificate and its private key. */
+  client_certificate_pem?: string;
+}
+
+/** A GCP service-account key file's JSON text. */
+export interface GcpCredentials {
+  service_account_key: string;
+}
+
+/** What a GCP connection reads: the account's project (its native id), or every project under an organization or folder. */
+export type GcpScope = { project_id: string } | { organization_id: string } | { folder_id: string };
