@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['generated/', 'test/clients/*/generated/', 'node_modules/', 'data/', 'coverage/'] },
+  { ignores: ['generated/', 'sdk/dist/', 'sdk/src/generated/', 'test/clients/*/generated/', 'node_modules/', 'data/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
