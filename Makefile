@@ -1,5 +1,5 @@
 # Every target installs the dependencies first when package-lock.json is newer than node_modules.
-.PHONY: install generate check-generated lint typecheck test run migrate check clean conformance
+.PHONY: install generate check-generated check-breaking lint typecheck test run migrate check clean conformance
 
 install: node_modules
 
@@ -31,7 +31,11 @@ run: node_modules
 migrate: node_modules
 	npm run --silent migrate
 
-check: typecheck lint check-generated
+# Optic's breaking-change rules against the latest release in spec/releases/ (see README, Compatibility).
+check-breaking: node_modules
+	npm run --silent check-breaking
+
+check: typecheck lint check-generated check-breaking
 
 # A benchmark of the rule catalogue against the rulebench corpus (../shared/rulebench); not part of test or check.
 # It uses the installed dependencies as they are: no node_modules prerequisite, so that it never runs npm ci
