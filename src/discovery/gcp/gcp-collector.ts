@@ -362,6 +362,13 @@ function failureOf(service: string, error: unknown, permission: string): Collect
   };
 }
 
+/** The API's own sentence when the error carries the REST error body, else the first line. */
 function firstLine(message: string): string {
+  try {
+    const body = JSON.parse(message) as { error?: { message?: unknown } };
+    if (typeof body.error?.message === 'string') return body.error.message.slice(0, 500);
+  } catch {
+    // not a JSON body
+  }
   return (message.split('\n')[0] ?? '').slice(0, 500);
 }
