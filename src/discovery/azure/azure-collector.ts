@@ -169,7 +169,7 @@ async function openSession(credentials: AzureCredentials, subscriptionId: string
 
 function authenticationError(error: unknown): CollectorError {
   const message = errorMessage(error);
-  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|fetch failed|socket hang up/i.test(message)) {
+  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|fetch failed|socket hang up|network_error/i.test(message)) {
     return new CollectorError('cloud_unreachable', 'Entra ID could not be reached to sign in the service principal');
   }
   // AADSTS7000215 (wrong secret), AADSTS700016 (unknown client), AADSTS90002 (unknown tenant): the code says which.
@@ -223,11 +223,10 @@ async function queryPage(session: AzureSession, query: string, skipToken: string
 type VaultClients = Awaited<ReturnType<typeof vaultClients>>;
 
 async function vaultClients(session: AzureSession, vault: VaultRef) {
-  const [{ SecretClient }, { KeyClient }, { CertificateClient }] = await Promise.all([
-    import('@azure/keyvault-secrets'),
-    import('@azure/keyvault-keys'),
-    import('@azure/keyvault-certificates'),
-  ]);
+  // One after the other: concurrent first imports of the shared ESM dependencies race in some loaders (jest's vm modules).
+  const { SecretClient } = await import('@azure/keyvault-secrets');
+  const { KeyClient } = await import('@azure/keyvault-keys');
+  const { CertificateClient } = await import('@azure/keyvault-certificates');
   const override = session.ctx.endpoints.azureKeyVault;
   // With an override, every vault is served under it by name: https://host:port/<vault name>.
   const url = override === undefined ? vault.uri : `${override.replace(/\/+$/, '')}/${vault.name}`;
