@@ -197,11 +197,11 @@ export function secretAttributes(d: Attributes): Mapped {
     type: 'google_secret_manager_secret',
     attributes: {
       secret_id: last(d.name),
-      expire_time: str(d.expireTime),
-      ttl: str(d.ttl),
-      rotation: d.rotation === undefined ? [] : [{ next_rotation_time: str(rotation.nextRotationTime), rotation_period: str(rotation.rotationPeriod) }],
-      replication: d.replication === undefined ? [] : [obj(d.replication)],
-      create_time: str(d.createTime),
+      expire_time: time(d.expireTime),
+      ttl: duration(d.ttl),
+      rotation: d.rotation === undefined || d.rotation === null ? [] : [{ next_rotation_time: time(rotation.nextRotationTime), rotation_period: duration(rotation.rotationPeriod) }],
+      replication: d.replication === undefined || d.replication === null ? [] : [obj(d.replication)],
+      create_time: time(d.createTime),
     },
   };
 }
@@ -282,6 +282,21 @@ function regionOf(attributes: Attributes, location: string | null): string | nul
   const value = last(str(attributes.region) ?? location ?? str(attributes.zone))?.toLowerCase() ?? null;
   // A zone (us-central1-a) belongs to its region (us-central1).
   return value !== null && /\d-[a-z]$/.test(value) ? value.slice(0, -2) : value;
+}
+
+/** An RFC 3339 string, as REST JSON has it, or a decoded google.protobuf.Timestamp ({seconds, nanos}). */
+function time(value: unknown): string | null {
+  if (typeof value === 'string') return value === '' ? null : value;
+  const t = obj(value);
+  if (t.seconds === undefined || t.seconds === null) return null;
+  return new Date(Number(t.seconds) * 1000 + Math.floor(Number(t.nanos ?? 0) / 1e6)).toISOString().replace('.000Z', 'Z');
+}
+
+/** "7776000s", as REST JSON has it, from a string or a decoded google.protobuf.Duration. */
+function duration(value: unknown): string | null {
+  if (typeof value === 'string') return value === '' ? null : value;
+  const d = obj(value);
+  return d.seconds === undefined || d.seconds === null ? null : `${Number(d.seconds)}s`;
 }
 
 function last(value: unknown): string | null {
