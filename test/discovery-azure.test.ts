@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
-import { collectAzure, fullQuery, verifyAzure } from '../src/discovery/azure/azure-collector';
+import { AZURE_PERMISSIONS, collectAzure, fullQuery, verifyAzure } from '../src/discovery/azure/azure-collector';
 import { CollectorError, type CollectorContext, type ScanUnitProgress } from '../src/discovery/collector';
 import type { CanonicalResource } from '../src/imports/canonical-resource';
 import { loadCatalogue } from '../src/rules/catalogue';
@@ -298,4 +298,12 @@ describe('Azure collector through the real HTTP stack (local https stand-in)', (
       await standIn.close();
     }
   }, 120_000);
+});
+
+describe('the README\'s Azure least-privilege text', () => {
+  it('names every permission the collector\'s calls need', () => {
+    const readme = readFileSync(join(__dirname, '../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Azure'), readme.indexOf('### Google Cloud'));
+    for (const permission of Object.values(AZURE_PERMISSIONS)) expect(section).toContain(permission);
+  });
 });

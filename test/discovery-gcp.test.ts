@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { CollectorError, type CollectorContext, type ScanUnitProgress } from '../src/discovery/collector';
-import { collectGcp, verifyGcp } from '../src/discovery/gcp/gcp-collector';
+import { GCP_PERMISSIONS, collectGcp, verifyGcp } from '../src/discovery/gcp/gcp-collector';
 import type { CanonicalResource } from '../src/imports/canonical-resource';
 import { formatPath } from '../src/rules/attribute-path';
 import { loadCatalogue } from '../src/rules/catalogue';
@@ -194,5 +194,13 @@ describe('GCP collector through the real HTTP stack (local stand-in)', () => {
     } finally {
       await standIn.close();
     }
+  });
+});
+
+describe('the README\'s GCP least-privilege text', () => {
+  it('names every permission the collector\'s calls need', () => {
+    const readme = readFileSync(join(__dirname, '../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Google Cloud'));
+    for (const permission of Object.values(GCP_PERMISSIONS)) expect(section).toContain(permission);
   });
 });
