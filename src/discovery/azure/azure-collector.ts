@@ -86,6 +86,8 @@ export async function collectAzure(credentials: AzureCredentials, subscriptionId
   const failures: CollectorFailure[] = [];
   const complete: CompleteCoverage[] = [];
   const incremental = ctx.mode === 'incremental' && ctx.changedSince !== null;
+  // Only a full scan may say what it saw completely: an incremental one never marks anything gone.
+  const full = ctx.mode === 'full';
 
   ctx.progress({ service: 'resource_graph', region: null, status: 'running', resources: 0 });
   let vaults: VaultRef[] = [];
@@ -97,7 +99,7 @@ export async function collectAzure(credentials: AzureCredentials, subscriptionId
     }
     const vaultRows = incremental ? await queryAll(session, VAULTS_QUERY) : rows.filter((r) => r.type.toLowerCase() === 'microsoft.keyvault/vaults');
     vaults = vaultRows.map(vaultRefOf).filter((v): v is VaultRef => v !== null);
-    if (!incremental) complete.push({ types: AZURE_GRAPH_TERRAFORM_TYPES, region: null });
+    if (full) complete.push({ types: AZURE_GRAPH_TERRAFORM_TYPES, region: null });
     ctx.progress({ service: 'resource_graph', region: null, status: 'succeeded', resources: resources.length });
   } catch (error) {
     ctx.signal.throwIfAborted();
@@ -109,8 +111,8 @@ export async function collectAzure(credentials: AzureCredentials, subscriptionId
     const vaultResult = await readVaults(session, vaults, incremental ? ctx.changedSince : null);
     resources.push(...vaultResult.resources);
     failures.push(...vaultResult.failures);
-    if (!incremental) complete.push(...vaultResult.complete);
-  } else if (failures.length === 0 && !incremental) {
+    if (full) complete.push(...vaultResult.complete);
+  } else if (failures.length === 0 && full) {
     complete.push({ types: Object.values(KIND_TYPE), region: null });
   }
 

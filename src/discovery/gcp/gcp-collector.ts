@@ -56,6 +56,8 @@ export async function collectGcp(credentials: GcpCredentials, scope: GcpScope, c
   const session = openSession(credentials, ctx);
   const parent = parentOf(scope);
   const since = ctx.mode === 'incremental' ? ctx.changedSince : null;
+  // Only a full scan may say what it saw completely: an incremental one never marks anything gone.
+  const full = ctx.mode === 'full';
   const changed = (asset: GcpAsset): boolean => since === null || (timestampOf(asset.updateTime) ?? new Date()) > since;
   const resources: CanonicalResource[] = [];
   const failures: CollectorFailure[] = [];
@@ -75,7 +77,7 @@ export async function collectGcp(credentials: GcpCredentials, scope: GcpScope, c
       if (resource.type === 'google_secret_manager_secret') secretAssets.push({ asset, resource });
       else resources.push(resource);
     });
-    if (since === null) complete.push({ types: GCP_RESOURCE_TERRAFORM_TYPES, region: null });
+    if (full) complete.push({ types: GCP_RESOURCE_TERRAFORM_TYPES, region: null });
     ctx.progress({ service: 'cloudasset', region: null, status: 'succeeded', resources: resources.length + secretAssets.length });
   } catch (error) {
     rethrowIfFatal(error, ctx);
@@ -92,7 +94,7 @@ export async function collectGcp(credentials: GcpCredentials, scope: GcpScope, c
       bindings += mapped.length;
       resources.push(...mapped);
     });
-    if (since === null) complete.push({ types: GCP_IAM_TERRAFORM_TYPES, region: null });
+    if (full) complete.push({ types: GCP_IAM_TERRAFORM_TYPES, region: null });
     ctx.progress({ service: 'cloudasset_iam', region: null, status: 'succeeded', resources: bindings });
   } catch (error) {
     rethrowIfFatal(error, ctx);
