@@ -1,0 +1,43 @@
+/**
+ * Runs one collector in its own process and prints its result as JSON on stdout. The Azure
+ * stand-in's certificate must be trusted at process start (NODE_EXTRA_CA_CERTS), so tests and the
+ * benchmark run the SDK side here. Input: COLLECTOR_INPUT = {cloud, verify?, credentials, target, endpoints, mode, changedSince}.
+ */
+import { collectAzure, verifyAzure } from '../../src/discovery/azure/azure-collector';
+import type { CloudEndpoints, CollectorContext, GcpScope } from '../../src/discovery/collector';
+import { collectGcp, verifyGcp } from '../../src/discovery/gcp/gcp-collector';
+
+interface Input {
+  cloud: 'azure' | 'gcp';
+  verify?: boolean;
+  credentials: never;
+  target: string | GcpScope;
+  endpoints: CloudEndpoints;
+  mode: 'full' | 'incremental';
+  changedSince: string | null;
+}
+
+async function main(): Promise<void> {
+  const input = JSON.parse(process.env.COLLECTOR_INPUT ?? '{}') as Input;
+  const ctx: CollectorContext = {
+    signal: new AbortController().signal,
+    mode: input.mode,
+    changedSince: input.changedSince === null ? null : new Date(input.changedSince),
+    endpoints: input.endpoints,
+    concurrency: 8,
+    progress: () => undefined,
+  };
+  const started = process.hrtime.bigint();
+  try {
+    const result = input.cloud === 'azure'
+      ? (input.verify === true ? await verifyAzure(input.credentials, input.target as string, ctx) : await collectAzure(input.credentials, input.target as string, ctx))
+      : (input.verify === true ? await verifyGcp(input.credentials, input.target as GcpScope, ctx) : await collectGcp(input.credentials, input.target as GcpScope, ctx));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    process.stdout.write(JSON.stringify({ ok: true, result, seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
+  } catch (error) {
+    const e = error as { name?: string; code?: string; message?: string };
+    process.stdout.write(JSON.stringify({ ok: false, error: { name: e.name, code: e.code, message: e.message } }));
+  }
+}
+
+void main();
