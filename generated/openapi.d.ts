@@ -306,7 +306,7 @@ export interface paths {
          * @description The organization's audit log, newest first: every state-changing request (whatever it
          *     answered), every login attempt naming one of its members, and automated actions. Filter by
          *     `actor` (a user, session, token or OAuth client id, or `system`), `action` (an
-         *     `operationId`, or `login`), `target` (an object's id) and time (`since` inclusive, `until`
+         *     `operationId`, such as `createSession` for login attempts), `target` (an object's id) and time (`since` inclusive, `until`
          *     exclusive). Needs `org:admin`: owners and admins only, as the log shows what everyone did.
          */
         get: operations["listAuditLogEntries"];
@@ -4566,7 +4566,7 @@ export interface components {
                 /** @description The user acting (the token's or authorization's holder); `null` for the system and anonymous callers. */
                 user_id: null | components["schemas"]["UserId"];
             };
-            /** @description The operation (`operationId`), `login`, or an automated action. */
+            /** @description The operation (`operationId`; `createSession` for a login attempt), or an automated action. */
             action: string;
             /** @description The object acted on (its id), when there is one. */
             target_id: string | null;
@@ -5577,7 +5577,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /** @example {"id":"log_01JD8X3N5W6Q2R4T7Y9ZABCDEF","sequence":1,"occurred_at":"2026-11-22T08:00:00.000Z","actor":{"type":"user","id":"ses_01JD8X3N5W6Q2R4T7Y9ZABCDEF","user_id":"usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF"},"action":"login","target_id":null,"outcome":200,"request_id":"req_01JD8X3N5W6Q2R4T7Y9ZABCDEF","ip":"203.0.113.7","detail":{},"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000","hash":"1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f9f2c4d0a6b1e8f7c3d5a2b4c6e8f0a","hmac":"6d8e0f1a3b5c7d9e1f9f2c4d0a6b1e8f7c3d5a2b4c6e8f0a1b3c5d7e9f1a2b4c"} */
+                    /** @example {"id":"log_01JD8X3N5W6Q2R4T7Y9ZABCDEF","sequence":1,"occurred_at":"2026-11-22T08:00:00.000Z","actor":{"type":"user","id":"ses_01JD8X3N5W6Q2R4T7Y9ZABCDEF","user_id":"usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF"},"action":"createSession","target_id":null,"outcome":200,"request_id":"req_01JD8X3N5W6Q2R4T7Y9ZABCDEF","ip":"203.0.113.7","detail":{},"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000","hash":"1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f9f2c4d0a6b1e8f7c3d5a2b4c6e8f0a","hmac":"6d8e0f1a3b5c7d9e1f9f2c4d0a6b1e8f7c3d5a2b4c6e8f0a1b3c5d7e9f1a2b4c"} */
                     "application/x-ndjson": string;
                 };
             };

@@ -26,8 +26,12 @@ export function recordStateChanges(db: Db, configuredSecret: string, logger: Log
     res.end = ((...args: unknown[]) => {
       if (ending) return end(...args);
       ending = true;
+      // A 503 says the database did not answer: the entry could not be written either, and
+      // trying would only hold the answer back.
+      if (res.statusCode === 503) return end(...args);
       record(db, configuredSecret, req, res)
-        .catch((error: unknown) => logger.error({ err: error, request_id: req.id }, 'could not write the audit-log entry of this request'))
+        // Not under `request_id`: the request's own log line is the one that carries it.
+        .catch((error: unknown) => logger.error({ err: error, audit_log_entry_of: req.id }, 'could not write the audit-log entry of a request'))
         .finally(() => end(...args));
       return res;
     }) as Response['end'];
