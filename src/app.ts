@@ -6,6 +6,8 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Logger } from 'pino';
 import { accountHandlers } from './accounts/accounts.handlers';
 import { alertHandlers } from './alerts/alerts.handlers';
+import { auditLogHandlers } from './audit-log/audit-log.handlers';
+import { recordStateChanges } from './audit-log/audit-log.middleware';
 import { auditHandlers } from './audits/audits.handlers';
 import { authHandlers } from './auth/auth.handlers';
 import { complianceHandlers } from './compliance/compliance.handlers';
@@ -42,6 +44,10 @@ import { memberHandlers } from './members/members.handlers';
 import { organizationHandlers } from './organizations/organizations.handlers';
 import { policyHandlers } from './policies/policies.handlers';
 import { platformHandlers } from './platform/platform.handlers';
+import { planHandlers } from './plans/plans.handlers';
+import { planNotice, planInForce, requireFeature, type PlanSettings } from './plans/plans.service';
+import { requirePlan } from './http/require-plan';
+import type { Feature } from './plans/plan-catalogue';
 import { resourceHandlers } from './resources/resources.handlers';
 import { reportHandlers } from './reports/reports.handlers';
 import { ruleHandlers } from './rules/rules.handlers';
@@ -72,6 +78,11 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     keys: new SigningKeyring(db, signingSecret, config.jwt.ttlSeconds),
     platformAdmins: config.platformAdmins,
   };
+  const plans: PlanSettings = { license: config.license };
+  if (config.license) {
+    const notice = planNotice(planInForce(undefined, plans));
+    if (notice) logger.warn({ plan: 'starter', licensed_plan: config.license.plan, expired_at: config.license.expiresAt.toISOString() }, notice);
+  }
   const rateLimitStores = redis ? redisStores(redis, config.redisKeyPrefix, logger, config.timeouts.redisCommandMs) : postgresStores(db, logger);
   const app = express();
   app.set('trust proxy', config.trustProxy);
@@ -86,12 +97,14 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   );
   const operations = new OperationIndex(document);
   app.use(resolveOperation(operations));
+  app.use(recordStateChanges(db, signingSecret, logger));
   app.use(forbidStoringSecrets);
   app.use(identifyCaller(bearerAuthenticator(db, tokens)));
   app.use(rateLimitPerCaller(config.rateLimits, rateLimitStores, logger));
   app.use(requireKnownOperation);
   app.use(requireCredentials);
   app.use(requireScopes);
+  app.use(requirePlan((organizationId, feature) => requireFeature(db, plans, organizationId, feature as Feature)));
   const parseJson = express.json({ limit: config.bodyLimitBytes });
   const parseLargeJson = express.json({ limit: config.importBodyLimitBytes });
   app.use((req, res, next) => (res.locals.operation?.bodyLimit === 'import' ? parseLargeJson : parseJson)(req, res, next));
@@ -134,6 +147,8 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...alertHandlers(db, jobs, { emailConfigured: config.smtpUrl !== undefined, webhooks: { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret } }),
     ...deliveryHandlers(db, jobs),
     ...eventHandlers(db),
+    ...planHandlers(db, plans),
+    ...auditLogHandlers(db),
     ...webhookHandlers(db, { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret }),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { LicenseError, verifyLicense, type License } from './plans/license';
 
 export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
@@ -46,6 +47,8 @@ export interface Config {
   fairQueueing: boolean;
   /** Each organization's limits when a platform operator has set none for it. */
   organizationLimits: OrganizationLimits;
+  /** A self-hosted installation's signed licence (FOURFOLD_LICENSE), verified: it gives every organization its plan. */
+  license: License | undefined;
   /** Longest risk acceptance of a new organization, in days, until its admins change it. */
   riskAcceptanceMaxDays: number;
   /** Where report files are kept; when absent they are kept in the database. */
@@ -119,6 +122,22 @@ export const DEFAULT_ORGANIZATION_LIMITS: Readonly<OrganizationLimits> = Object.
   reportBytes: 1024 * 1024 * 1024,
 });
 
+/** The licence, verified offline; a bad one stops the server rather than running it on a plan it was not given. */
+function licenseOf(token: string | undefined, publicKey: string | undefined, problems: string[]): License | undefined {
+  if (token === undefined) return undefined;
+  if (publicKey === undefined) {
+    problems.push('FOURFOLD_LICENSE needs FOURFOLD_LICENSE_PUBLIC_KEY, the Ed25519 public key (PEM) it is verified against');
+    return undefined;
+  }
+  try {
+    return verifyLicense(token, publicKey.replace(/\\n/g, '\n'));
+  } catch (error) {
+    if (!(error instanceof LicenseError)) throw error;
+    problems.push(`FOURFOLD_LICENSE ${error.message}`);
+    return undefined;
+  }
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -190,6 +209,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     problems.push('ADMIN_USERNAME must be 1 to 254 characters without spaces');
   }
 
+  const license = licenseOf(read('FOURFOLD_LICENSE'), read('FOURFOLD_LICENSE_PUBLIC_KEY'), problems);
+
   const config: Config = {
     port: integer('PORT', 8080, 0, 65535),
     host: read('HOST') ?? '0.0.0.0',
@@ -227,6 +248,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       queuedJobs: integer('ORGANIZATION_MAX_QUEUED_JOBS', DEFAULT_ORGANIZATION_LIMITS.queuedJobs, 1, 100000),
       reportBytes: integer('ORGANIZATION_MAX_REPORT_BYTES', DEFAULT_ORGANIZATION_LIMITS.reportBytes, 0, Number.MAX_SAFE_INTEGER),
     },
+    license,
     riskAcceptanceMaxDays: integer('RISK_ACCEPTANCE_MAX_DAYS', 365, 1, 36500),
     reportsDir: read('REPORTS_DIR') === undefined ? undefined : path.resolve(read('REPORTS_DIR')!),
     trustProxy: trustedProxies(read('TRUST_PROXY'), problems),

@@ -53,6 +53,7 @@ describe('platform organizations', () => {
       suspended_at: null,
       member_count: 1,
       limits: { resources: 1000000, resource_attribute_bytes: 262144, queued_jobs: 50, report_bytes: 1073741824 },
+      plan: { name: 'starter', expires_at: null },
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });

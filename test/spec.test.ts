@@ -100,6 +100,22 @@ describe.each(listSchemas)('list schema %s', (_name, schema) => {
   });
 });
 
+it('marks a gated operation x-required-plan with its x-plan-feature and the 403 that says plan_required, and only those', () => {
+  const features = (document.components!.schemas!.PlanFeature as { enum: string[] }).enum;
+  const plans = (document.components!.schemas!.PlanName as { enum: string[] }).enum;
+  for (const [name, operation] of operations) {
+    const marked = operation as { 'x-required-plan'?: string; 'x-plan-feature'?: string };
+    const forbidden = operation.responses?.['403'] as OpenAPIV3_1.ReferenceObject | undefined;
+    const saysPlanRequired = forbidden?.$ref === '#/components/responses/PlanForbidden';
+    expect({ name, gated: marked['x-required-plan'] !== undefined }).toEqual({ name, gated: saysPlanRequired });
+    if (!saysPlanRequired) continue;
+    expect(plans).toContain(marked['x-required-plan']);
+    expect(features).toContain(marked['x-plan-feature']);
+  }
+  const examples = Object.keys((resolve(document.components!.responses!.PlanForbidden!).content!['application/json']!.examples ?? {}));
+  expect(examples).toEqual(expect.arrayContaining(['plan_required', 'plan_limit_reached']));
+});
+
 it('every paginated operation answers 200 with a *List schema', () => {
   const paginated = operations.filter(([, operation]) =>
     (operation.parameters ?? []).some((parameter) => resolve<OpenAPIV3_1.ParameterObject>(parameter).name === 'cursor'),

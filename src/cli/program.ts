@@ -1,4 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { verifyAuditLog } from '../audit-log/audit-log.service';
+import { issueLicense, LicenseError } from '../plans/license';
+import { PLAN_LIMITS, PLANS, type Plan, type PlanLimit } from '../plans/plan-catalogue';
 import { rotateSigningKey } from '../auth/signing-keys';
 import { generatePassword } from '../users/passwords';
 import { migrateToLatest } from '../db/database';
@@ -7,7 +12,7 @@ import { JobQueue } from '../jobs/job-queue';
 import { toPlatformOrganization } from '../platform/platform.mapper';
 import { changeOrganization, createOrganization, listPlatformOrganizations, setPlatformAdmin } from '../platform/platform.service';
 import { resetPassword } from '../credentials/credentials.service';
-import { cliLogger, withContext } from './cli-context';
+import { CliError, cliLogger, EXIT, withContext } from './cli-context';
 import { seedDemo } from './seed-demo';
 
 const EXIT_CODES = `
@@ -223,6 +228,77 @@ export function buildProgram(): Command {
           }
         }),
       ),
+    );
+
+  const auditLog = program.command('audit-log').description('check the tamper-evident audit log').addHelpText('after', EXIT_CODES);
+  auditLog
+    .command('verify')
+    .description('check every chain (or one organization\'s) entry by entry; names the first broken entry and exits 1')
+    .option('--organization <id>', 'only this organization\'s chain')
+    .action(
+      action(program, (options: { organization?: string }) =>
+        withContext(async ({ db, signingSecret }) => {
+          const results = await verifyAuditLog(db, signingSecret, options.organization);
+          const broken = results.find((result) => result.broken);
+          if (broken?.broken) {
+            throw new CliError(
+              EXIT.refused,
+              `the audit log of ${broken.chain || 'no organization'} is broken at entry ${broken.broken.id} (sequence ${broken.broken.sequence}): ${broken.broken.problem}`,
+              'audit_log_broken',
+            );
+          }
+          const entries = results.reduce((sum, result) => sum + result.entries, 0);
+          return { json: { chains: results.length, entries, valid: true }, text: `the audit log holds: ${entries} entries in ${results.length} chains verified` };
+        }),
+      ),
+    );
+
+  const license = program.command('license').description('issue licences for self-hosted installations (FOURFOLD_LICENSE)');
+  license
+    .command('keygen')
+    .description('print a new Ed25519 key pair (PEM): keep the private key secret, configure the public one as FOURFOLD_LICENSE_PUBLIC_KEY')
+    .action(
+      action(program, async () => {
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        const pair = { private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), public_key: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+        return { json: pair, text: `${pair.private_key}${pair.public_key}` };
+      }),
+    );
+  license
+    .command('issue')
+    .description('sign a licence with the Ed25519 private key; prints the FOURFOLD_LICENSE value')
+    .requiredOption('--private-key <file>', 'the Ed25519 private key (PEM file)')
+    .addOption(new Option('--plan <plan>', 'the plan it gives').choices([...PLANS]).makeOptionMandatory())
+    .requiredOption('--expires <date>', 'when it ends (RFC 3339 date or time)')
+    .option('--licensee <name>', 'who it is for', '')
+    .option('--limit <name=value...>', 'a limit replacing the plan\'s (connected_accounts, rotations_per_month; "none" for no limit)')
+    .action(
+      action(program, async (options: { privateKey: string; plan: Plan; expires: string; licensee: string; limit?: string[] }) => {
+        const expiresAt = new Date(options.expires);
+        if (Number.isNaN(expiresAt.getTime())) throw new CliError(EXIT.usage, `--expires "${options.expires}" is not a date`);
+        const limits: Partial<Record<PlanLimit, number | null>> = {};
+        for (const item of options.limit ?? []) {
+          const [name, value] = item.split('=');
+          if (!(PLAN_LIMITS as readonly string[]).includes(name ?? '') || !/^(none|\d+)$/.test(value ?? '')) {
+            throw new CliError(EXIT.usage, `--limit ${item}: give <${PLAN_LIMITS.join('|')}>=<number|none>`);
+          }
+          limits[name as PlanLimit] = value === 'none' ? null : Number(value);
+        }
+        let privateKey: string;
+        try {
+          privateKey = readFileSync(options.privateKey, 'utf8');
+        } catch {
+          throw new CliError(EXIT.usage, `cannot read the private key ${options.privateKey}`);
+        }
+        let token: string;
+        try {
+          token = issueLicense(privateKey, { plan: options.plan, expiresAt, limits, licensee: options.licensee });
+        } catch (error) {
+          if (error instanceof LicenseError) throw new CliError(EXIT.usage, `the licence ${error.message}`);
+          throw error;
+        }
+        return { json: { license: token, plan: options.plan, expires_at: expiresAt.toISOString(), limits }, text: token };
+      }),
     );
 
   return program;

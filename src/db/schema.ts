@@ -23,6 +23,9 @@ export interface OrganizationsTable {
   max_report_bytes: ColumnType<string | number | null, number | null | undefined, number | null>;
   /** Longest risk acceptance its admins allow, in days; null: the configured default. */
   risk_acceptance_max_days: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The plan a platform operator gave it; `starter` again once `plan_expires_at` has passed. */
+  plan: ColumnType<'starter' | 'pro' | 'enterprise', 'starter' | 'pro' | 'enterprise' | undefined, 'starter' | 'pro' | 'enterprise'>;
+  plan_expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -81,6 +84,29 @@ export interface PersonalAccessTokensTable {
   last_used_at: ColumnType<Date | null, never, Date>;
   expires_at: Date | null;
   revoked_at: ColumnType<Date | null, never, Date>;
+}
+
+/** One entry of the append-only, hash-chained audit log (a trigger refuses UPDATE and DELETE). */
+export interface AuditLogTable {
+  id: string;
+  /** The organization's id, or '' for entries of no organization. */
+  chain: string;
+  /** bigint: node-postgres reads it as a string. */
+  sequence: ColumnType<string | number, number, never>;
+  organization_id: string | null;
+  occurred_at: ColumnType<Date, Date, never>;
+  actor_type: 'user' | 'personal_access_token' | 'oauth_client' | 'system' | 'anonymous';
+  actor_id: string | null;
+  user_id: string | null;
+  action: string;
+  target_id: string | null;
+  outcome: number;
+  request_id: string | null;
+  ip: string | null;
+  detail: ColumnType<Record<string, unknown>, string, never>;
+  previous_hash: string;
+  hash: string;
+  hmac: string;
 }
 
 export interface AccountsTable {
@@ -449,6 +475,7 @@ export interface Database {
   invitations: InvitationsTable;
   personal_access_tokens: PersonalAccessTokensTable;
   accounts: AccountsTable;
+  audit_log: AuditLogTable;
   resources: ResourcesTable;
   resource_versions: ResourceVersionsTable;
   imports: ImportsTable;
@@ -595,3 +622,4 @@ export type AlertRuleRow = Selectable<AlertRulesTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;

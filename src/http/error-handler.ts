@@ -24,6 +24,8 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   insufficient_scope: 403,
   csrf_check_failed: 403,
   organization_suspended: 403,
+  plan_required: 403,
+  plan_limit_reached: 403,
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,

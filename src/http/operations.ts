@@ -23,6 +23,8 @@ export interface Operation {
   idempotent: boolean;
   /** Whether its answers carry a secret, so no cache may keep them (`x-no-store`). */
   noStore: boolean;
+  /** The feature an operation marked `x-required-plan` belongs to (its `x-plan-feature`), which the organization's plan must include. */
+  planFeature: string | undefined;
   /** For an operation marked `deprecated: true`: when it was deprecated (`x-deprecated-at`) and when it goes (`x-sunset`). */
   deprecation: Deprecation | undefined;
 }
@@ -67,6 +69,7 @@ export class OperationIndex {
           idempotent: (op as { 'x-idempotent'?: boolean })['x-idempotent'] === true,
           noStore: (op as { 'x-no-store'?: boolean })['x-no-store'] === true,
           rateLimitBudget: rateLimitBudgetOf(op as { 'x-rate-limit-budget'?: unknown }, `${method.toUpperCase()} ${template}`),
+          planFeature: (op as { 'x-required-plan'?: string })['x-required-plan'] ? (op as { 'x-plan-feature'?: string })['x-plan-feature'] : undefined,
           deprecation: deprecationOf(op, `${method.toUpperCase()} ${template}`),
         });
       }

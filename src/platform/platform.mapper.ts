@@ -13,6 +13,7 @@ export function toPlatformOrganization(row: PlatformOrganizationRow, defaults: O
     suspended_at: row.suspended_at?.toISOString() ?? null,
     member_count: Number(row.member_count ?? 0),
     limits: limitsByName(limitsInForce(row, defaults)),
+    plan: { name: row.plan, expires_at: row.plan_expires_at?.toISOString() ?? null },
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };

@@ -73,6 +73,9 @@ export async function deleteOrganizationAndMembers(db: Db, id: string): Promise<
       ]),
     )
     .execute();
+  // The organization's audit-log chain goes with it: the log's trigger allows only this deletion.
+  await sql`select set_config('fourfold.erasing_chain', ${id}, true)`.execute(db);
+  await db.deleteFrom('audit_log').where('chain', '=', id).execute();
   await db.deleteFrom('organizations').where('id', '=', id).execute();
 }
 

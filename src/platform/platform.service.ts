@@ -6,6 +6,7 @@ import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { assertNotReservedForOperator, insertMember } from '../members/members.service';
 import { insertOrganization } from '../organizations/organizations.service';
+import { setOrganizationPlan } from '../plans/plans.service';
 import { setOrganizationLimits } from '../quotas/quotas.service';
 import { removeOrganizationReportFiles } from '../reports/report-storage';
 import {
@@ -59,6 +60,7 @@ export async function changeOrganization(db: Db, id: string, change: Schemas['Pl
     if (!(await lockOrganization(trx, id))) throw new AppError('not_found', `No organization ${id}.`);
     await updatePlatformOrganization(trx, id, { name: change.name?.trim(), status: change.status });
     if (change.limits) await setOrganizationLimits(trx, id, change.limits);
+    if (change.plan) await setOrganizationPlan(trx, id, change.plan);
     return (await findPlatformOrganization(trx, id)) as PlatformOrganizationRow;
   });
 }

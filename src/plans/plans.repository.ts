@@ -1,0 +1,37 @@
+import { sql } from 'kysely';
+import type { Db, Trx } from '../db/database';
+import type { Plan, PlanLimit } from './plan-catalogue';
+
+export function findOrganizationPlan(db: Db, organizationId: string) {
+  return db.selectFrom('organizations').select(['plan', 'plan_expires_at']).where('id', '=', organizationId).executeTakeFirst();
+}
+
+/**
+ * The same, with the organization's row locked until the transaction ends, so that its requests
+ * checking one plan limit at once do so one after the other (`no key update`: inserts
+ * referencing the organization are not blocked).
+ */
+export function lockOrganizationPlan(trx: Trx, organizationId: string) {
+  return trx.selectFrom('organizations').select(['plan', 'plan_expires_at']).where('id', '=', organizationId).forNoKeyUpdate().executeTakeFirst();
+}
+
+export async function updateOrganizationPlan(db: Db, organizationId: string, plan: Plan, expiresAt: Date | null): Promise<void> {
+  await db.updateTable('organizations').set({ plan, plan_expires_at: expiresAt, updated_at: new Date() }).where('id', '=', organizationId).execute();
+}
+
+/**
+ * How much of each plan limit the organization uses. Cloud connections (discovery) and rotations
+ * are not built yet: until they are, every cloud account counts as connected and no rotation has
+ * been made. Those features replace these two queries with theirs.
+ */
+export const PLAN_USAGE: Readonly<Record<PlanLimit, (db: Db, organizationId: string, now: Date) => Promise<number>>> = {
+  connected_accounts: async (db, organizationId) => {
+    const row = await db
+      .selectFrom('accounts')
+      .select(sql<string>`count(*)`.as('count'))
+      .where('organization_id', '=', organizationId)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  },
+  rotations_per_month: async () => 0,
+};
