@@ -48,6 +48,8 @@ export const errorCodes = [
   'invalid_policy',
   'report_not_ready',
   'organization_suspended',
+  'plan_required',
+  'plan_limit_reached',
   'organization_not_suspended',
   'slug_taken',
   'email_not_configured',

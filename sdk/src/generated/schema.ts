@@ -271,6 +271,76 @@ export interface paths {
         patch: operations["updateOrganization"];
         trace?: never;
     };
+    "/v1/organization/entitlements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the organization's plan and entitlements
+         * @description The plan in force (`starter` once the granted plan has expired, with `expired: true` and a
+         *     `notice` saying so), where it comes from (a platform operator, or the installation's signed
+         *     licence), each feature on or off with the lowest plan that includes it, and each limit of the
+         *     plan with the current usage (`null` limit: none). Any member may read it.
+         */
+        get: operations["getOrganizationEntitlements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit-log entries
+         * @description The organization's audit log, newest first: every state-changing request (whatever it
+         *     answered), every login attempt naming one of its members, and automated actions. Filter by
+         *     `actor` (a user, session, token or OAuth client id, or `system`), `action` (an
+         *     `operationId`, such as `createSession` for login attempts), `target` (an object's id) and time (`since` inclusive, `until`
+         *     exclusive). Needs `org:admin`: owners and admins only, as the log shows what everyone did.
+         */
+        get: operations["listAuditLogEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit-log/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the audit log as JSON Lines
+         * @description The organization's whole audit log (or the part `since`/`until` bound), oldest first, as JSON
+         *     Lines: one `AuditLogEntry` per line, with its `previous_hash`, `hash` and `hmac`, streamed as
+         *     it is read, so that it can be archived and its chain followed entry by entry. Needs
+         *     `org:admin`.
+         */
+        get: operations["exportAuditLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/members": {
         parameters: {
             query?: never;
@@ -2233,20 +2303,28 @@ export interface components {
             quota?: "resources" | "resource_attribute_bytes" | "queued_jobs" | "report_bytes" | "risk_acceptance_max_days";
             /**
              * Format: int64
-             * @description With `quota`, the limit's value (resources, bytes, jobs or days).
+             * @description With `quota` or `plan_limit`, the limit's value (resources, bytes, jobs, days, accounts or rotations).
              */
             limit?: number;
             /**
              * Format: int64
-             * @description With `quota`, how much of it is used, or would be with the request: resources, bytes, unfinished jobs, or the days asked for.
+             * @description With `quota`, how much of it is used, or would be with the request: resources, bytes, unfinished jobs, or the days asked for. With `plan_limit`, how much of the plan limit is used.
              */
             usage?: number;
+            /** @description For `plan_required`: the feature the organization's plan does not include; absent elsewhere. */
+            feature?: components["schemas"]["PlanFeature"];
+            /** @description For `plan_required`: the lowest plan that includes the feature. */
+            required_plan?: components["schemas"]["PlanName"];
+            /** @description For `plan_required` and `plan_limit_reached`: the plan in force. */
+            current_plan?: components["schemas"]["PlanName"];
+            /** @description For `plan_limit_reached`: the limit of the plan reached, with its value in `limit` and the usage in `usage`. */
+            plan_limit?: components["schemas"]["PlanLimitName"];
         };
         /**
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "webhook_url_not_allowed" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "plan_required" | "plan_limit_reached" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "webhook_url_not_allowed" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -4047,8 +4125,15 @@ export interface components {
             /** Format: int32 */
             member_count: number;
             limits?: components["schemas"]["OrganizationLimits"];
+            plan?: components["schemas"]["OrganizationPlan"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+        };
+        /** @description The plan a platform operator gave the organization, and until when; `starter` is in force once it has expired. A licence (self-hosted) replaces it for every organization. */
+        OrganizationPlan: {
+            name: components["schemas"]["PlanName"];
+            /** @description When the plan ends; `null` when it does not. */
+            expires_at: null | components["schemas"]["Timestamp"];
         };
         /**
          * @description The organization's limits in force: those a platform operator set for it, else the
@@ -4106,6 +4191,11 @@ export interface components {
             name?: components["schemas"]["OrganizationName"];
             status?: components["schemas"]["OrganizationStatus"];
             limits?: components["schemas"]["OrganizationLimitsUpdate"];
+            /** @description A new plan and its expiry (`null` or absent, none). Lowering the plan deletes nothing. */
+            plan?: {
+                name: components["schemas"]["PlanName"];
+                expires_at?: null | string;
+            };
         };
         SignupRequest: {
             organization_name: components["schemas"]["OrganizationName"];
@@ -4394,6 +4484,115 @@ export interface components {
             timestamp: components["schemas"]["Timestamp"];
             data: components["schemas"]["EventData"];
         };
+        /**
+         * @description An organization's plan (see *Plans*).
+         * @enum {string}
+         */
+        PlanName: "starter" | "pro" | "enterprise";
+        /**
+         * @description A feature a plan may include.
+         * @enum {string}
+         */
+        PlanFeature: "inventory" | "audits" | "policies" | "reports" | "alerts" | "audit_log" | "rotation" | "automatic_rotation" | "sync";
+        /**
+         * @description A limit a plan may have.
+         * @enum {string}
+         */
+        PlanLimitName: "connected_accounts" | "rotations_per_month";
+        PlanLimitUsage: {
+            /**
+             * Format: int32
+             * @description The most the plan allows; `null` when it has no limit.
+             */
+            limit: number | null;
+            /**
+             * Format: int32
+             * @description How much is used now (`rotations_per_month`, in the current calendar month, UTC).
+             */
+            usage: number;
+        };
+        FeatureEntitlement: {
+            /** @description Whether the plan in force includes it. */
+            enabled: boolean;
+            required_plan: components["schemas"]["PlanName"];
+        };
+        Entitlements: {
+            plan: components["schemas"]["PlanName"];
+            /** @description The plan the licence or a platform operator gave; `plan` is `starter` instead once it has expired. */
+            granted_plan: components["schemas"]["PlanName"];
+            /**
+             * @description `license`: the installation's signed licence gives the plan; `organization`: a platform operator set it.
+             * @enum {string}
+             */
+            source: "organization" | "license";
+            /** @description When the granted plan ends; `null` when it does not. */
+            expires_at: null | components["schemas"]["Timestamp"];
+            /** @description Whether the granted plan has expired (then `starter` is in force). */
+            expired: boolean;
+            /** @description Why the plan in force is not the one granted; `null` when it is. */
+            notice: string | null;
+            features: {
+                inventory: components["schemas"]["FeatureEntitlement"];
+                audits: components["schemas"]["FeatureEntitlement"];
+                policies: components["schemas"]["FeatureEntitlement"];
+                reports: components["schemas"]["FeatureEntitlement"];
+                alerts: components["schemas"]["FeatureEntitlement"];
+                audit_log: components["schemas"]["FeatureEntitlement"];
+                rotation: components["schemas"]["FeatureEntitlement"];
+                automatic_rotation: components["schemas"]["FeatureEntitlement"];
+                sync: components["schemas"]["FeatureEntitlement"];
+            };
+            limits: {
+                connected_accounts: components["schemas"]["PlanLimitUsage"];
+                rotations_per_month: components["schemas"]["PlanLimitUsage"];
+            };
+        };
+        AuditLogEntry: {
+            id: string;
+            /**
+             * Format: int64
+             * @description Its place in the organization's chain, from 1.
+             */
+            sequence: number;
+            occurred_at: components["schemas"]["Timestamp"];
+            actor: {
+                /**
+                 * @description `user`: a login session; `anonymous`: no valid credentials (a failed login).
+                 * @enum {string}
+                 */
+                type: "user" | "personal_access_token" | "oauth_client" | "system" | "anonymous";
+                /** @description The session, token or OAuth client id; `null` for the system and anonymous callers. */
+                id: string | null;
+                /** @description The user acting (the token's or authorization's holder); `null` for the system and anonymous callers. */
+                user_id: null | components["schemas"]["UserId"];
+            };
+            /** @description The operation (`operationId`; `createSession` for a login attempt), or an automated action. */
+            action: string;
+            /** @description The object acted on (its id), when there is one. */
+            target_id: string | null;
+            /**
+             * Format: int32
+             * @description The HTTP status answered (automated actions use 200 for success, 500 for failure).
+             */
+            outcome: number;
+            request_id: string | null;
+            ip: string | null;
+            /** @description More about it, such as the username a failed login named. */
+            detail: {
+                [key: string]: string;
+            };
+            /** @description `hash` of the entry before it in the chain (64 zeros for the first). */
+            previous_hash: string;
+            /** @description SHA-256 of `previous_hash` and the entry's other fields as canonical JSON. */
+            hash: string;
+            /** @description HMAC-SHA-256 of `hash` under a key of the server, so that only it can extend the chain. */
+            hmac: string;
+        };
+        AuditLogEntryList: {
+            data: components["schemas"]["AuditLogEntry"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
+        };
         EventList: {
             /** @description This page's items, at most `limit` of them. */
             data: components["schemas"]["Event"][];
@@ -4486,6 +4685,19 @@ export interface components {
         };
         /** @description The credentials are valid but not enough: `forbidden`, `insufficient_scope`, `csrf_check_failed` for a cookie-authenticated unsafe request from another origin, or `organization_suspended` when their organization is suspended. */
         Forbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description As `Forbidden`, or the organization's plan does not include the operation's feature (`plan_required`, naming `feature`, `required_plan` and `current_plan` in `details`) or has reached one of its limits (`plan_limit_reached`, naming `plan_limit`, `limit` and `usage`). */
+        PlanForbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -5231,6 +5443,146 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getOrganizationEntitlements: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entitlements. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Entitlements"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAuditLogEntries: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only entries by this actor (`usr_…` also matches the user's tokens and OAuth apps), or `system`.
+                 * @example usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                actor?: string;
+                /**
+                 * @description Only entries of this action.
+                 * @example createAccount
+                 */
+                action?: string;
+                /**
+                 * @description Only entries acting on this object.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                target?: string;
+                /**
+                 * @description Only entries at or after this time.
+                 * @example 2026-11-22T00:00:00Z
+                 */
+                since?: string;
+                /**
+                 * @description Only entries before this time.
+                 * @example 2026-11-23T00:00:00Z
+                 */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditLogEntryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    exportAuditLog: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only entries at or after this time.
+                 * @example 2026-11-22T00:00:00Z
+                 */
+                since?: string;
+                /**
+                 * @description Only entries before this time.
+                 * @example 2026-11-23T00:00:00Z
+                 */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries, one JSON object (an `AuditLogEntry`) per line. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"id":"log_01JD8X3N5W6Q2R4T7Y9ZABCDEF","sequence":1,"occurred_at":"2026-11-22T08:00:00.000Z","actor":{"type":"user","id":"ses_01JD8X3N5W6Q2R4T7Y9ZABCDEF","user_id":"usr_01JD8X3N5W6Q2R4T7Y9ZABCDEF"},"action":"createSession","target_id":null,"outcome":200,"request_id":"req_01JD8X3N5W6Q2R4T7Y9ZABCDEF","ip":"203.0.113.7","detail":{},"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000","hash":"1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f9f2c4d0a6b1e8f7c3d5a2b4c6e8f0a","hmac":"6d8e0f1a3b5c7d9e1f9f2c4d0a6b1e8f7c3d5a2b4c6e8f0a1b3c5d7e9f1a2b4c"} */
+                    "application/x-ndjson": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
