@@ -125,7 +125,7 @@ describe('queued imports', () => {
 async function untilSomeoneWaitsForALock(trx: Trx): Promise<void> {
   if (embeddedDatabaseOf(t.db)) return;
   for (;;) {
-    const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_locks where not granted and database = (select oid from pg_database where datname = current_database())`.execute(trx);
+    const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(trx);
     if (waiting.rows[0]!.n > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
