@@ -6,6 +6,9 @@ module.exports = {
   // Type errors are the typecheck step's job; tests only transpile.
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 30000,
+  // One migrated database per run (cached between runs on PGlite), copied for every test database.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Jest's default of one worker fewer than the cores runs the files one at a time on a 2-core
   // machine; two workers take the suite from about 5½ to 3½ minutes on PGlite.
   maxWorkers: 2,

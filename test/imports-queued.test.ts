@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
+import { sql } from 'kysely';
+import { embeddedDatabaseOf, type Trx } from '../src/db/database';
 import { newId } from '../src/ids';
 import { insertImport, insertImportPayload } from '../src/imports/imports.repository';
 import { applyQueuedImport } from '../src/imports/imports.service';
@@ -61,6 +63,22 @@ describe('queued imports', () => {
     expect(finished.counts).toMatchObject({ created: 0, unchanged: 7 });
   });
 
+  it('accepts a file sent while a worker writes the previous import of its account: no deadlock with its locks', async () => {
+    const account = await newAccount();
+    const { organization_id: organizationId } = await t.db.selectFrom('accounts').select('organization_id').where('id', '=', account).executeTakeFirstOrThrow();
+    let answer: Promise<request.Response> | undefined;
+    // As writePendingImport does: the account first, the organization's limits last (assertResourceQuota).
+    await t.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('accounts').select('id').where('id', '=', account).forUpdate().execute();
+      answer = request(t.app).post(`/v1/accounts/${account}/imports?format=native&mode=full`).set(as(owner)).send(native).then((response) => response);
+      await untilSomeoneWaitsForALock(trx);
+      await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).forNoKeyUpdate().execute();
+    });
+    const response = await answer!;
+    expect(response.status).toBe(202);
+    expect((await waitUntilFinished(response.headers.location)).status).toBe('succeeded');
+  });
+
   it('still refuses a bad file at once with 422, writing nothing', async () => {
     const account = await newAccount();
     const broken = { resources: [...native.resources, { type: 'aws_s3_bucket', provider: 'aws' }] };
@@ -99,6 +117,19 @@ describe('queued imports', () => {
     expect(await t.db.selectFrom('import_payloads').selectAll().where('import_id', '=', importId).execute()).toEqual([]);
   });
 });
+
+/**
+ * On PostgreSQL, waits until the request has reached a lock this transaction holds. The embedded
+ * database has one connection, which the transaction holds: the request waits for it instead.
+ */
+async function untilSomeoneWaitsForALock(trx: Trx): Promise<void> {
+  if (embeddedDatabaseOf(t.db)) return;
+  for (;;) {
+    const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(trx);
+    if (waiting.rows[0]!.n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** A queued import with its payload but no job, so that the test plays the worker. */
 async function queueWithoutJob(account: string, resources: object[]): Promise<string> {

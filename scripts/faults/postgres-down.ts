@@ -106,13 +106,16 @@ export async function postgresDown(options: PostgresDownOptions, say: Say): Prom
     };
     const readyWhileDown: number[] = [];
     let stopped = false;
+    let restarting = false;
     let readyAgainAt = 0;
     const prober = async () => {
       while (running) {
-        // Only probes sent once PostgreSQL had stopped, and answered before it started again.
+        // Only probes sent once PostgreSQL had stopped, and answered before its restart began:
+        // `pg_ctl start -w` returns a while after the server accepts connections, and a probe
+        // answered in between rightly says 200.
         const sentWhileDown = stopped;
         const answer = await send(port, 'GET', '/ready').catch(() => undefined);
-        if (sentWhileDown && phase === 'down' && answer) readyWhileDown.push(answer.status);
+        if (sentWhileDown && !restarting && answer) readyWhileDown.push(answer.status);
         if (phase === 'after' && answer?.status === 200 && !readyAgainAt) readyAgainAt = Date.now();
         await sleep(250);
       }
@@ -127,6 +130,7 @@ export async function postgresDown(options: PostgresDownOptions, say: Say): Prom
     stopped = true;
     await sleep(options.downSeconds * 1000);
     say('starting PostgreSQL again');
+    restarting = true;
     await postgres.startServer();
     restartedAt = Date.now();
     phase = 'after';

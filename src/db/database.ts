@@ -76,6 +76,8 @@ export function openDatabase(options: {
   statementTimeoutMs?: number;
   /** PostgreSQL only: how long a query waits for a connection from the pool, or for a new one to open. */
   connectTimeoutMs?: number;
+  /** Embedded, in memory only: start from this data directory (a PGlite `dumpDataDir()` tarball) instead of an empty database. */
+  template?: Blob;
 }): Db {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
@@ -102,7 +104,7 @@ export function openDatabase(options: {
     dataDir = path.join(options.dataDir, 'pgdata');
     fs.mkdirSync(dataDir, { recursive: true });
   }
-  const pglite = new PGlite(dataDir);
+  const pglite = new PGlite(dataDir, options.template && dataDir === undefined ? { loadDataDir: options.template } : {});
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   embeddedDatabases.set(db, pglite);
   return db;

@@ -120,6 +120,12 @@ export async function importInventory(
   if (resources.length > settings.inlineMaxResources || (await hasPendingImport(db, account.id))) {
     await settings.jobs.start();
     const queued = await db.transaction().execute(async (trx) => {
+      // The account before the organization's limits, in the order a worker writing the account's
+      // previous import takes them: the import row's foreign key waits for that worker anyway,
+      // and holding the limits meanwhile deadlocked with it (PostgreSQL aborted one of the two).
+      if (!(await lockAccount(trx, principal.organizationId, account.id))) {
+        throw new AppError('not_found', `No account ${account.id} in this organization.`);
+      }
       await assertQueuedJobQuota(trx, principal.organizationId, settings.limits);
       const row = await insertImport(trx, record('queued', { ...NO_COUNTS, skipped }, []));
       await insertImportPayload(trx, row.id, resources);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import fs from 'node:fs';
 import { migrateToLatest, openDatabase, type Db } from '../../src/db/database';
+import { databaseUrlOf, EMBEDDED_TEMPLATE_ENV, SERVER_TEMPLATE_ENV, withAdminClient } from './template';
 
 export interface TestDatabase {
   db: Db;
@@ -11,37 +12,30 @@ export interface TestDatabase {
 
 /**
  * A fresh, migrated database for one test file: an in-memory PGlite, or, when DATABASE_URL is
- * set, a new database on that PostgreSQL server, dropped afterwards.
+ * set, a new database on that PostgreSQL server, dropped afterwards. Each is a copy of the run's
+ * template (test/support/template.ts) when the global setup made one; `migrateToLatest` then
+ * finds nothing to do.
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const db = openDatabase({ dataDir: null });
+    const templateFile = process.env[EMBEDDED_TEMPLATE_ENV];
+    const db = openDatabase({ dataDir: null, template: templateFile ? new Blob([fs.readFileSync(templateFile)]) : undefined });
     await migrateToLatest(db);
     return { db, databaseUrl: undefined, drop: () => db.destroy() };
   }
   const name = `fourfold_test_${randomBytes(6).toString('hex')}`;
-  await withAdminClient(serverUrl, (client) => client.query(`create database ${name}`));
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const db = openDatabase({ databaseUrl: url.toString(), dataDir: null });
+  const template = process.env[SERVER_TEMPLATE_ENV];
+  await withAdminClient(serverUrl, (client) => client.query(`create database ${name}${template ? ` template ${template}` : ''}`));
+  const url = databaseUrlOf(serverUrl, name);
+  const db = openDatabase({ databaseUrl: url, dataDir: null });
   await migrateToLatest(db);
   return {
     db,
-    databaseUrl: url.toString(),
+    databaseUrl: url,
     drop: async () => {
       await db.destroy();
       await withAdminClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
     },
   };
-}
-
-async function withAdminClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
