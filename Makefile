@@ -1,5 +1,5 @@
 # Every target installs the dependencies first when package-lock.json is newer than node_modules.
-.PHONY: install generate check-generated check-breaking lint typecheck test run migrate check clean conformance
+.PHONY: install generate check-generated check-breaking lint typecheck test run migrate check clean conformance bench
 
 install: node_modules
 
@@ -42,6 +42,12 @@ check: typecheck lint check-generated check-breaking
 # (in a worktree whose node_modules is a symlink, npm ci would empty the linked directory).
 conformance:
 	node --import tsx scripts/conformance.ts $(ARGS)
+
+# fourfold side by side with a bare node:http + pg server running the same statements (issue 20):
+# interleaved autocannon rounds, ratios printed. Needs a PostgreSQL server (DATABASE_URL, default the
+# local one); it creates and drops a database of its own. Like conformance, no node_modules prerequisite.
+bench:
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} node --import tsx scripts/bench-vs-bare.ts $(ARGS)
 
 clean:
 	rm -rf node_modules data coverage test-artifacts

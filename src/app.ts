@@ -88,6 +88,9 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.set('trust proxy', config.trustProxy);
   if (config.publicUrl) app.set('public origin', config.publicUrl);
   app.disable('x-powered-by');
+  // Express's strong ETag hashes every body (sha1) for conditional GETs no API client makes; the
+  // report downloads, which clients do revalidate, set their own.
+  app.set('etag', false);
 
   app.use(requestLogger(logger));
   app.use(

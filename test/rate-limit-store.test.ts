@@ -3,7 +3,7 @@ import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import pino from 'pino';
-import { FallbackStore, openRedis, PostgresStore, RecoveringRedisStore, redisStores } from '../src/http/rate-limit-store';
+import { FallbackStore, FLUSH_EVERY_MS, openRedis, PostgresStore, RecoveringRedisStore, redisStores } from '../src/http/rate-limit-store';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { requireRedis, TEST_REDIS_URL } from './support/system-tools';
 
@@ -78,6 +78,61 @@ describe('PostgresStore', () => {
     expect(await store.deleteStale()).toBeGreaterThanOrEqual(1);
     const keys = await database.db.selectFrom('rate_limits').select('key').where('key', 'like', 'cleanup:%').orderBy('key').execute();
     expect(keys.map((k) => k.key)).toEqual(['cleanup:live', 'cleanup:recent']);
+  });
+});
+
+describe('PostgresStore with a budget of 100 or more', () => {
+  function batchingStore(budget: string, limit: number): PostgresStore {
+    const store = new PostgresStore(database.db, budget);
+    store.init({ windowMs: 60_000, limit } as Options);
+    return store;
+  }
+
+  async function storedHits(key: string): Promise<number | undefined> {
+    const row = await database.db.selectFrom('rate_limits').select('hits').where('key', '=', key).executeTakeFirst();
+    return row?.hits;
+  }
+
+  it('counts hits under half the budget in memory after the first, and writes them together', async () => {
+    const store = batchingStore('batched', 1000);
+    const counted: number[] = [];
+    for (let i = 0; i < 10; i++) counted.push((await store.increment('caller')).totalHits);
+    expect(counted).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await storedHits('batched:caller')).toBe(1);
+    expect((await store.get('caller'))?.totalHits).toBe(10);
+    await store.flush();
+    expect(await storedHits('batched:caller')).toBe(10);
+    expect((await store.increment('caller')).totalHits).toBe(11);
+    await store.decrement('caller');
+    await store.flush();
+    expect(await storedHits('batched:caller')).toBe(10);
+  });
+
+  it('writes the pending hits of every caller within the flush interval, with no call to flush', async () => {
+    const store = batchingStore('interval', 1000);
+    for (const key of ['a', 'b', 'b']) await store.increment(key);
+    for (const key of ['a', 'b', 'b']) await store.increment(key);
+    const deadline = Date.now() + 10_000;
+    while ((await storedHits('interval:b')) !== 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, FLUSH_EVERY_MS));
+    expect([await storedHits('interval:a'), await storedHits('interval:b')]).toEqual([2, 4]);
+  });
+
+  it('counts each hit in the database from half the budget on, so that processes agree near the limit', async () => {
+    const first = batchingStore('shared', 100);
+    const second = batchingStore('shared', 100);
+    for (let i = 0; i < 60; i++) await first.increment('caller');
+    await first.flush();
+    expect(await storedHits('shared:caller')).toBe(60);
+    expect((await second.increment('caller')).totalHits).toBe(61);
+    expect((await first.increment('caller')).totalHits).toBe(62);
+    expect((await second.increment('caller')).totalHits).toBe(63);
+    expect(await storedHits('shared:caller')).toBe(63);
+  });
+
+  it('counts every hit in the database for budgets under 100', async () => {
+    const store = batchingStore('small', 99);
+    for (let i = 0; i < 5; i++) await store.increment('caller');
+    expect(await storedHits('small:caller')).toBe(5);
   });
 });
 

@@ -9,7 +9,7 @@ import { findUserByUsername } from '../users/users.service';
 import { findMember } from './auth.repository';
 import { verifyLoginToken, type TokenSettings } from './login-tokens';
 import { startSession, type SessionClient } from './sessions.service';
-import { touchSession } from './sessions.repository';
+import { touchSessionAndFindMember } from './sessions.repository';
 import { verifyPassword } from '../users/passwords';
 import { PLATFORM_SCOPE, SCOPES_BY_ROLE } from './scopes';
 
@@ -53,10 +53,7 @@ export async function authenticateLoginToken(
   via: Principal['via'],
 ): Promise<Principal> {
   const claims = await verifyLoginToken(tokens, token);
-  const [found, active] = await Promise.all([
-    findMember(db, claims.organizationId, claims.userId),
-    touchSession(db, claims.jti, claims.userId, new Date()),
-  ]);
+  const { member: found, active } = await touchSessionAndFindMember(db, claims.jti, claims.organizationId, claims.userId, new Date());
   // An ended session is refused as such (401) even where the organization is suspended (403).
   if (!active) {
     throw new AppError('invalid_token', 'The session of this token has ended: it was logged out, or revoked by a password change or by signing out everywhere. Log in again.');

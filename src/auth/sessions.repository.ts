@@ -1,6 +1,7 @@
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import type { Db } from '../db/database';
 import type { SessionsTable } from '../db/schema';
+import type { Member } from '../http/principal';
 
 // Uses are recorded at most this often, so a busy session does not write on every request.
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -10,27 +11,38 @@ export async function insertSession(db: Db, session: Insertable<SessionsTable>):
 }
 
 /**
- * Whether the session exists (is not ended) for this user; records its use in the same
- * statement (at most once a minute), so authenticating a login token costs one query here.
+ * Whether the session exists (is not ended) for this user, and the member its token names (see
+ * `findMember`); records the session's use in the same statement (at most once a minute), so
+ * authenticating a login token is one round trip to the database.
  */
-export async function touchSession(db: Db, id: string, userId: string, now: Date): Promise<boolean> {
-  const row = await db
-    .with('touched', (qb) =>
-      qb
-        .updateTable('sessions')
-        .set({ last_used_at: now })
-        .where('id', '=', id)
-        .where('user_id', '=', userId)
-        .where('last_used_at', '<', new Date(now.getTime() - LAST_USED_RESOLUTION_MS))
-        .returning('id'),
+export async function touchSessionAndFindMember(
+  db: Db,
+  id: string,
+  organizationId: string,
+  userId: string,
+  now: Date,
+): Promise<{ active: boolean; member: Member | undefined }> {
+  const { rows } = await sql<Partial<Member> & { session_active: boolean }>`
+    with touched as (
+      update sessions set last_used_at = ${now}
+      where id = ${id} and user_id = ${userId} and last_used_at < ${new Date(now.getTime() - LAST_USED_RESOLUTION_MS)}
+      returning id
     )
-    .selectFrom('sessions')
-    .select('id')
-    .where('id', '=', id)
-    .where('user_id', '=', userId)
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
-  return row !== undefined;
+    select exists (select 1 from sessions where id = ${id} and user_id = ${userId} and expires_at > ${now}) as session_active,
+      member.*
+    from (select 1) as one
+    left join (
+      select users.id as user_id, users.username, users.created_at as user_created_at, users.platform_admin,
+        organizations.id as organization_id, organizations.name as organization_name,
+        organizations.created_at as organization_created_at, organizations.updated_at as organization_updated_at,
+        organizations.status as organization_status, memberships.role
+      from memberships
+      join users on users.id = memberships.user_id
+      join organizations on organizations.id = memberships.organization_id
+      where memberships.organization_id = ${organizationId} and memberships.user_id = ${userId}
+    ) as member on true`.execute(db);
+  const { session_active: active, ...member } = rows[0]!;
+  return { active, member: member.user_id === null || member.user_id === undefined ? undefined : (member as Member) };
 }
 
 /** The user's unexpired sessions in the organization, newest first, after the keyset position `afterId`. */

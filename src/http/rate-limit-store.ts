@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { RedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database';
-import { decrementCounter, deleteCounter, deleteStaleCounters, findCounter, incrementCounter } from './rate-limit.repository';
+import { decrementCounter, deleteCounter, deleteStaleCounters, findCounter, incrementCounter, incrementCounters, type RateLimitCounter } from './rate-limit.repository';
 
 /** Makes the store of one budget; every budget needs its own (express-rate-limit refuses to share one). */
 export type RateLimitStoreFactory = (budget: string) => Store;
@@ -13,16 +13,43 @@ const CLEANUP_GRACE_MS = 60_000;
 /** How often one store deletes stale counters, at most. */
 const CLEANUP_EVERY_MS = 5 * 60_000;
 
+/** How often a store writes the hits it counted in memory to the database. */
+export const FLUSH_EVERY_MS = 100;
+/** The share of its budget a caller may use on hits counted in memory; past it every hit is counted in the database first. */
+const BATCHED_SHARE = 0.5;
+/** Smaller budgets are counted in the database hit by hit: at their rates batching saves nothing. */
+const MIN_BATCHED_LIMIT = 100;
+
+interface LocalCounter {
+  /** The hits in the database when it last answered for this key. */
+  shared: number;
+  /** Hits counted here and not yet written. */
+  pending: number;
+  resetAt: Date;
+}
+
 /**
  * Fixed-window counters in the `rate_limits` table, shared by every API process on the database
- * (see `incrementCounter` for why no hit is lost).
+ * (see `incrementCounter` for why no hit is lost). Writing one hot row per request costs a
+ * statement and a row lock on every request, so while a caller is under half its budget (as this
+ * process last learned it from the database) its hits are counted here and written together,
+ * every `FLUSH_EVERY_MS`, in one statement for all callers; from half on, and for the first hit
+ * of a window, each hit is counted in the database before the request is answered, as before.
+ * The limit therefore stays exact unless a caller's hits on the other processes take it from
+ * under half to over its whole budget within one flush interval. Budgets under
+ * `MIN_BATCHED_LIMIT` hits a window, and stores given no numeric limit in `init`, count every hit
+ * in the database.
  */
 export class PostgresStore implements Store {
   /** Counters are shared with other processes, not kept in this one. */
   readonly localKeys = false;
   readonly prefix: string;
   private windowMs = 60_000;
+  private batchedUpTo = 0;
   private lastCleanup = Date.now();
+  private readonly counters = new Map<string, LocalCounter>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
@@ -34,30 +61,107 @@ export class PostgresStore implements Store {
 
   init(options: Options): void {
     this.windowMs = options.windowMs;
+    this.batchedUpTo = typeof options.limit === 'number' && options.limit >= MIN_BATCHED_LIMIT ? Math.floor(options.limit * BATCHED_SHARE) : 0;
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
-    const counter = await incrementCounter(this.db, this.prefix + key, this.windowMs);
+    const now = Date.now();
+    const local = this.counters.get(key);
+    if (local && local.resetAt.getTime() > now && local.shared + local.pending < this.batchedUpTo) {
+      local.pending++;
+      this.scheduleFlush();
+      return { totalHits: local.shared + local.pending, resetTime: local.resetAt };
+    }
+    // Hits still pending from an ended window belong to it, and are dropped with it.
+    const carried = local && local.resetAt.getTime() > now ? local.pending : 0;
+    if (local) local.pending -= carried;
+    const counter = await incrementCounter(this.db, this.prefix + key, this.windowMs, carried + 1);
+    this.learn(key, counter);
     this.cleanUpNowAndThen();
-    return { totalHits: counter.hits, resetTime: counter.resetAt };
+    // This hit's own count (others may have learned a higher one meanwhile), plus those not yet written.
+    return { totalHits: counter.hits + (this.counters.get(key)?.pending ?? 0), resetTime: counter.resetAt };
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
+    const local = this.batchedUpTo > 0 ? this.counters.get(key) : undefined;
+    if (local && local.resetAt.getTime() > Date.now()) return { totalHits: local.shared + local.pending, resetTime: local.resetAt };
     const counter = await findCounter(this.db, this.prefix + key);
     return counter && { totalHits: counter.hits, resetTime: counter.resetAt };
   }
 
-  decrement(key: string): Promise<void> {
-    return decrementCounter(this.db, this.prefix + key);
+  async decrement(key: string): Promise<void> {
+    const local = this.counters.get(key);
+    if (local && local.pending > 0) {
+      local.pending--;
+      return;
+    }
+    await decrementCounter(this.db, this.prefix + key);
+    if (local && local.shared > 0) local.shared--;
   }
 
-  resetKey(key: string): Promise<void> {
-    return deleteCounter(this.db, this.prefix + key);
+  async resetKey(key: string): Promise<void> {
+    this.counters.delete(key);
+    await deleteCounter(this.db, this.prefix + key);
+  }
+
+  /** Writes the hits counted in memory now (also on shutdown); answers once they are written. */
+  flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushing = this.flushing.then(() => this.writePending());
+    return this.flushing;
+  }
+
+  async shutdown(): Promise<void> {
+    await this.flush();
   }
 
   /** Deletes the counters of every budget whose window ended more than a minute ago. */
   deleteStale(): Promise<number> {
     return deleteStaleCounters(this.db, CLEANUP_GRACE_MS);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
+    this.flushTimer.unref();
+  }
+
+  private async writePending(): Promise<void> {
+    const batch = new Map<string, number>();
+    const now = Date.now();
+    for (const [key, local] of this.counters) {
+      if (local.resetAt.getTime() <= now) {
+        this.counters.delete(key);
+        continue;
+      }
+      if (local.pending === 0) continue;
+      batch.set(this.prefix + key, local.pending);
+      local.pending = 0;
+    }
+    if (batch.size === 0) return;
+    try {
+      const counters = await incrementCounters(this.db, batch, this.windowMs);
+      for (const [prefixed, counter] of counters) this.learn(prefixed.slice(this.prefix.length), counter);
+    } catch (error) {
+      // Counted again with the next flush; the database may be back by then.
+      for (const [prefixed, hits] of batch) {
+        const local = this.counters.get(prefixed.slice(this.prefix.length));
+        if (local) local.pending += hits;
+      }
+      this.scheduleFlush();
+      this.onCleanupError(error);
+    }
+  }
+
+  /** Takes the database's answer for `key` as the shared count (the later of two answers wins). */
+  private learn(key: string, counter: RateLimitCounter): void {
+    const local = this.counters.get(key);
+    if (!local || counter.resetAt.getTime() > local.resetAt.getTime()) {
+      this.counters.set(key, { shared: counter.hits, pending: local && local.resetAt.getTime() > Date.now() ? local.pending : 0, resetAt: counter.resetAt });
+      return;
+    }
+    if (counter.resetAt.getTime() === local.resetAt.getTime()) local.shared = Math.max(local.shared, counter.hits);
   }
 
   /**
@@ -67,6 +171,7 @@ export class PostgresStore implements Store {
   private cleanUpNowAndThen(): void {
     if (Date.now() - this.lastCleanup < CLEANUP_EVERY_MS) return;
     this.lastCleanup = Date.now();
+    for (const [key, local] of this.counters) if (local.resetAt.getTime() <= this.lastCleanup && local.pending === 0) this.counters.delete(key);
     this.deleteStale().catch(this.onCleanupError);
   }
 }
