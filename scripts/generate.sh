@@ -10,3 +10,4 @@ for ext in json yaml; do
 done
 rm -f "$out/.bundle.log"
 npx --no-install openapi-typescript "$out/openapi.json" --output "$out/openapi.d.ts" >/dev/null
+node --import tsx scripts/postman-collection.ts "$out"
