@@ -53,7 +53,14 @@ export function findingHandlers(db: Db, settings: TriageSettings): HandlerTable<
     let closed = false;
     res.once('close', () => (closed = true));
     const send = async (text: string) => {
-      if (text !== '' && !res.write(text) && !closed) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (text === '' || res.write(text) || closed) return;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done).off('close', done);
+          resolve();
+        };
+        res.once('drain', done).once('close', done);
+      });
     };
     await send(writer.start());
     if (!first.done) await send(writer.page(first.value));
