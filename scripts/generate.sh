@@ -17,3 +17,4 @@ npx --no-install openapi-typescript "$out/openapi.json" --output "$out/openapi.d
 # the few facts it needs at run time: which operations take an Idempotency-Key, every error code.
 npx --no-install openapi-typescript "$out/openapi.json" --default-non-nullable false --output "$sdk_out/schema.ts" >/dev/null
 node scripts/generate-sdk-operations.mjs "$out/openapi.json" "$sdk_out/operations.ts"
+node --import tsx scripts/postman-collection.ts "$out"

@@ -1,4 +1,4 @@
-// Seeds an organization with N findings with SQL, as the listing benchmarks measure them: N/5
+// Seeds an organization with N findings with SQL, as the listing and export benchmarks measure them: N/5
 // resources with 5 findings each, of the catalogue's rules (so severities and dimensions spread
 // as the catalogue's do), about 65% open, 25% resolved, 5% suppressed and 5% risk accepted, all
 // from one audit.

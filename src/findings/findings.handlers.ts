@@ -6,7 +6,9 @@ import { requireResource } from '../resources/resources.service';
 import { toFinding, toFindingEvent } from './findings.mapper';
 import { listFindingEvents, listFindings, sortKeyOf, type FindingFilter, type FindingSort, type FindingSortField } from './findings.repository';
 import { findingListFilter, findingSort, resourceFindingFilter } from './findings.query';
-import { requireFinding, triageFinding, triageFindings, type TriageSettings } from './findings.service';
+import { findingExportPages, requireFinding, triageFinding, triageFindings, type TriageSettings } from './findings.service';
+import { exportWriter } from './finding-export-formats';
+import { loadCatalogue } from '../rules/catalogue';
 
 const CURSOR_KEY_KINDS: Record<FindingSortField, CursorKeyKind> = {
   severity: 'integer',
@@ -15,7 +17,7 @@ const CURSOR_KEY_KINDS: Record<FindingSortField, CursorKeyKind> = {
   cost_impact: 'number',
 };
 
-export function findingHandlers(db: Db, settings: TriageSettings): HandlerTable<'listFindings' | 'updateFindings' | 'getFinding' | 'updateFinding' | 'listFindingEvents' | 'listResourceFindings'> {
+export function findingHandlers(db: Db, settings: TriageSettings): HandlerTable<'listFindings' | 'exportFindings' | 'updateFindings' | 'getFinding' | 'updateFinding' | 'listFindingEvents' | 'listResourceFindings'> {
   /** A page of findings matching `filter` in `sort` order, its cursor bound to `binding` (the list), the filter and the sort. */
   const page = (organizationId: string, query: { limit?: number; cursor?: string }, filter: FindingFilter, sort: FindingSort, binding: object) =>
     paginate({
@@ -30,6 +32,43 @@ export function findingHandlers(db: Db, settings: TriageSettings): HandlerTable<
   const listFindingsHandler: OperationHandler<'listFindings'> = async (req, res) => {
     const { query } = req;
     res.json(await page(principalOf(res).organizationId, query, findingListFilter(query), findingSort(query.sort), { list: 'findings' }));
+  };
+
+  const exportFindings: OperationHandler<'exportFindings'> = async (req, res) => {
+    const { query } = req;
+    const filter = findingListFilter(query);
+    const sort = findingSort(query.sort);
+    const catalogue = await loadCatalogue();
+    const writer = exportWriter(query.format, {
+      rules: catalogue.rules.map(({ rule }) => rule),
+      catalogueVersion: catalogue.version,
+      awsRegion: query.aws_region ?? 'us-east-1',
+    });
+    const pages = findingExportPages(db, principalOf(res).organizationId, filter, sort);
+    // The first page is read before the headers go out, so that a failing query still answers an error.
+    const first = await pages.next();
+    res.status(200);
+    res.setHeader('Content-Type', writer.contentType);
+    res.setHeader('Content-Disposition', `attachment; filename="${writer.fileName}"`);
+    let closed = false;
+    res.once('close', () => (closed = true));
+    const send = async (text: string) => {
+      if (text === '' || res.write(text) || closed) return;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done).off('close', done);
+          resolve();
+        };
+        res.once('drain', done).once('close', done);
+      });
+    };
+    await send(writer.start());
+    if (!first.done) await send(writer.page(first.value));
+    for await (const rows of pages) {
+      if (closed) return;
+      await send(writer.page(rows));
+    }
+    res.end(writer.end());
   };
 
   const listResourceFindingsHandler: OperationHandler<'listResourceFindings'> = async (req, res) => {
@@ -67,6 +106,7 @@ export function findingHandlers(db: Db, settings: TriageSettings): HandlerTable<
 
   return {
     listFindings: listFindingsHandler,
+    exportFindings,
     updateFindings,
     getFinding,
     updateFinding,

@@ -70,17 +70,8 @@ function selectFindings(db: Db) {
     .select(['resources.name as resource_name', 'resources.native_id as resource_native_id']);
 }
 
-/** One page of the organization's findings after the keyset position `after` (sort key, id). */
-export function listFindings(
-  db: Db,
-  organizationId: string,
-  filter: FindingFilter,
-  sort: FindingSort,
-  limit: number,
-  after?: [string | number, string],
-): Promise<FindingWithResource[]> {
-  const key = sortKey(sort.field);
-  const direction = sort.descending ? 'desc' : 'asc';
+/** The organization's findings that `filter` matches, with their resource's columns; no order, no limit. */
+function matchingFindings(db: Db, organizationId: string, filter: FindingFilter) {
   return selectFindings(db)
     .where('findings.organization_id', '=', organizationId)
     .where((eb) => {
@@ -129,17 +120,50 @@ export function listFindings(
           ]),
         );
       }
-      if (after) {
-        const [afterKey, afterId] = after;
-        const keyValue = sort.field === 'first_seen_at' || sort.field === 'last_seen_at' ? new Date(afterKey) : afterKey;
-        conditions.push(sql<SqlBool>`(${key}, findings.id) ${sql.raw(sort.descending ? '<' : '>')} (${keyValue}, ${afterId})`);
-      }
       return eb.and(conditions);
-    })
-    .orderBy(key, direction)
-    .orderBy('findings.id', direction)
-    .limit(limit)
-    .execute();
+    });
+}
+
+/** The keyset condition "after (sort key, id)" in `sort` order. */
+function afterPosition(sort: FindingSort, after: [string | number, string]) {
+  const [afterKey, afterId] = after;
+  const keyValue = sort.field === 'first_seen_at' || sort.field === 'last_seen_at' ? new Date(afterKey) : afterKey;
+  return sql<SqlBool>`(${sortKey(sort.field)}, findings.id) ${sql.raw(sort.descending ? '<' : '>')} (${keyValue}, ${afterId})`;
+}
+
+/** One page of the organization's findings after the keyset position `after` (sort key, id). */
+export function listFindings(
+  db: Db,
+  organizationId: string,
+  filter: FindingFilter,
+  sort: FindingSort,
+  limit: number,
+  after?: [string | number, string],
+): Promise<FindingWithResource[]> {
+  const direction = sort.descending ? 'desc' : 'asc';
+  let query = matchingFindings(db, organizationId, filter);
+  if (after) query = query.where(afterPosition(sort, after));
+  return query.orderBy(sortKey(sort.field), direction).orderBy('findings.id', direction).limit(limit).execute();
+}
+
+/** A finding as an export shows it: with its account's provider and cloud id. */
+export type ExportedFindingRow = FindingWithResource & { account_provider: 'aws' | 'azure' | 'gcp'; account_external_id: string };
+
+/** One page of an export: as listFindings, with the account's provider and cloud id. */
+export function listFindingsForExport(
+  db: Db,
+  organizationId: string,
+  filter: FindingFilter,
+  sort: FindingSort,
+  limit: number,
+  after?: [string | number, string],
+): Promise<ExportedFindingRow[]> {
+  const direction = sort.descending ? 'desc' : 'asc';
+  let query = matchingFindings(db, organizationId, filter)
+    .innerJoin('accounts', 'accounts.id', 'findings.account_id')
+    .select(['accounts.provider as account_provider', 'accounts.external_id as account_external_id']);
+  if (after) query = query.where(afterPosition(sort, after));
+  return query.orderBy(sortKey(sort.field), direction).orderBy('findings.id', direction).limit(limit).execute();
 }
 
 export function findFinding(db: Db, organizationId: string, id: string): Promise<FindingWithResource | undefined> {

@@ -7,7 +7,7 @@ import { newId } from '../ids';
 import { riskAcceptanceMaxDays } from '../organizations/organizations.service';
 import { expiredEvents, resolveGoneResourceFindings, statusChangedEvent, type CurrentFinding, type FindingChanges, type ResolveReason } from './finding-lifecycle';
 import * as lifecycle from './findings-lifecycle.repository';
-import { findFinding, lockFinding, reopenExpiredBatch, updateFindingTriage, type FindingWithResource } from './findings.repository';
+import { findFinding, listFindingsForExport, lockFinding, reopenExpiredBatch, sortKeyOf, updateFindingTriage, type ExportedFindingRow, type FindingFilter, type FindingSort, type FindingWithResource } from './findings.repository';
 
 export type FindingChange = Schemas['FindingUpdate'];
 export type BatchResult = Schemas['FindingBatchUpdateResult']['results'][number];
@@ -206,4 +206,22 @@ async function recordFindingEvents(trx: Trx, events: FindingEventRow[]): Promise
 
 function notFound(id: string): AppError {
   return new AppError('not_found', `No finding ${id} in this organization.`);
+}
+
+/** How many findings an export reads from the database at once. */
+export const EXPORT_PAGE_SIZE = 1000;
+
+/**
+ * The organization's findings matching `filter`, in `sort` order, page after page by keyset, so
+ * that an export of any size holds one page in memory at a time.
+ */
+export async function* findingExportPages(db: Db, organizationId: string, filter: FindingFilter, sort: FindingSort, pageSize = EXPORT_PAGE_SIZE): AsyncGenerator<ExportedFindingRow[]> {
+  let after: [string | number, string] | undefined;
+  for (;;) {
+    const rows = await listFindingsForExport(db, organizationId, filter, sort, pageSize, after);
+    if (rows.length > 0) yield rows;
+    if (rows.length < pageSize) return;
+    const last = rows[rows.length - 1]!;
+    after = [sortKeyOf(last, sort.field), last.id];
+  }
 }

@@ -1656,6 +1656,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/findings/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export findings
+         * @description The organization's findings matching the same filters as `GET /v1/findings`, all of them in
+         *     one streamed file (no pagination), in the format `format` names. The server reads them from
+         *     the database in pages of 1,000 and writes each page as it comes, so an export of a million
+         *     findings takes constant memory on the server; clients should read the body as a stream too.
+         *     Only the caller's organization's findings are exported. The field mapping of each format is
+         *     stable (additions only within a major version):
+         *
+         *     **`csv`** (`text/csv`, RFC 4180, UTF-8, CRLF line ends, a header row, every field quoted when
+         *     it holds a comma, a quote or a line end). Columns, in order: `id`, `rule_id`, `policy_id`,
+         *     `title`, `dimension`, `severity`, `status`, `status_reason`, `expires_at`, `resource_id`,
+         *     `resource_type`, `resource_name`, `resource_native_id`, `account_id`, `region`,
+         *     `compliance` (`framework:control` pairs separated by `;`), `cost_monthly_usd`,
+         *     `first_seen_at`, `last_seen_at`, `resolved_at`, `remediation`, `description`. Empty for null.
+         *     Formula injection: a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets
+         *     a leading `'` so that spreadsheets show it as text.
+         *
+         *     **`sarif`** (`application/sarif+json`, SARIF 2.1.0): one run whose `tool.driver` is fourfold
+         *     with the catalogue's version and every catalogue rule (`id`, `name`, `shortDescription` the
+         *     title, `fullDescription`, `help` the remediation, `helpUri` its first reference,
+         *     `defaultConfiguration.level`, `properties` with `dimension`, `severity` and `tags`). One
+         *     result per finding: `ruleId` (the policy id for a custom policy), `ruleIndex` for a catalogue
+         *     rule, `level` (`error` for critical and high, `warning` for medium, `note` for low and info),
+         *     `message.text` the title, `locations[0].logicalLocations` naming the resource (`kind`
+         *     `resource`: `name` its name or native id, `fullyQualifiedName` its native id) and, when the
+         *     resource came from a Terraform plan or state without a cloud id, its Terraform address
+         *     (`kind` `terraformAddress`); `partialFingerprints.fourfold/v1` the finding's fingerprint;
+         *     `suppressions` (`kind` `external`, `state` `accepted`, `justification` the reason) for suppressed and risk-accepted
+         *     findings; `properties` with the finding id, status, dimension, severity, resource id and
+         *     type, account id and region.
+         *
+         *     **`ocsf`** (`application/json`): a JSON array of OCSF 1.4.0 Detection Finding events
+         *     (`class_uid` 2004, `category_uid` 2, `activity_id` 1 Create, or 3 Close for a resolved
+         *     finding, `type_uid` 200401 or 200403), `severity_id` (1 informational … 5 critical),
+         *     `time` (first seen, epoch milliseconds), `status_id` (1 New for open, 3 Suppressed for
+         *     suppressed and risk-accepted, 4 Resolved), `message` the title, `metadata` (product fourfold,
+         *     `version` 1.4.0), `finding_info` (`uid` the finding id, `title`, `desc`, `types` the
+         *     dimension, `first_seen_time`, `last_seen_time`, `analytic` the rule), `resources` (the
+         *     resource: `uid` its native id, `name`, `type`, `region`), `cloud` (`provider`, `region`, `account.uid`) and `remediation.desc`.
+         *
+         *     **`asff`** (`application/x-ndjson`): AWS Security Finding Format for Security Hub's
+         *     `BatchImportFindings`, as JSON Lines: each line is a JSON array of at most 100 findings,
+         *     ready to be sent as one call's `Findings`. Only findings on AWS accounts are exported (Security
+         *     Hub takes findings of AWS accounts). Each has `SchemaVersion` `2018-10-08`, `Id` the finding
+         *     id, `ProductArn` the account's default product
+         *     (`arn:aws:securityhub:<aws_region>:<account>:product/<account>/default`), `GeneratorId` the
+         *     rule id, `AwsAccountId` the account's id, `Types`
+         *     (`Software and Configuration Checks/fourfold/<dimension>`), `CreatedAt` (first seen),
+         *     `UpdatedAt`, `Severity.Label`, `Title` (≤ 256 characters), `Description` (≤ 1,024),
+         *     `Resources` (one: `Type` the resource type in Security Hub's spelling when the type is
+         *     an AWS one, else `Other`; `Id` the native id; `Region`), `Remediation.Recommendation.Text`,
+         *     `Workflow.Status` (`NEW`, `SUPPRESSED` or `RESOLVED`), `RecordState` (`ARCHIVED` when
+         *     resolved) and `ProductFields` (`fourfold/finding_id`, `fourfold/dimension`).
+         */
+        get: operations["exportFindings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/findings/{id}": {
         parameters: {
             query?: never;
@@ -2938,6 +3009,10 @@ export interface components {
             /** @description When an audit resolved it; `null` unless it is `resolved`. */
             resolved_at: null | components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+        };
+        /** @description A document of a standard export format (a SARIF 2.1.0 log, an OCSF event): its shape is that standard's, with the field mapping `GET /v1/findings/export` describes. */
+        FindingExportDocument: {
+            [key: string]: unknown;
         };
         FindingList: {
             /** @description This page's items, at most `limit` of them. */
@@ -8830,6 +8905,153 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntityOrRiskAcceptance"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    exportFindings: {
+        parameters: {
+            query: {
+                /**
+                 * @description The file format: `csv`, `sarif` (SARIF 2.1.0), `ocsf` (OCSF Detection Finding) or `asff` (AWS Security Finding Format).
+                 * @example sarif
+                 */
+                format: "csv" | "sarif" | "ocsf" | "asff";
+                /**
+                 * @description With `format=asff`: the Security Hub region the findings will be imported into, which their `ProductArn` names (default `us-east-1`).
+                 * @example eu-west-1
+                 */
+                aws_region?: string;
+                /**
+                 * @description Only findings of these severities, comma-separated: `info`, `low`, `medium`, `high`, `critical` (otherwise `422 invalid_severity_filter`).
+                 * @example high,critical
+                 */
+                severity?: components["schemas"]["SeverityFilter"];
+                /**
+                 * @description Only findings of this severity or a more severe one.
+                 * @example medium
+                 */
+                min_severity?: components["schemas"]["Severity"];
+                /**
+                 * @description Only findings of this dimension.
+                 * @example security
+                 */
+                dimension?: components["schemas"]["Dimension"];
+                /**
+                 * @description Only findings with these statuses, comma-separated: `open`, `resolved`, `suppressed`, `risk_accepted` (otherwise `422 invalid_filter`).
+                 * @example open,risk_accepted
+                 */
+                status?: components["schemas"]["FindingStatusFilter"];
+                /**
+                 * @description Only findings of this rule.
+                 * @example aws.s3.bucket_public_read
+                 */
+                rule_id?: components["schemas"]["RuleId"];
+                /**
+                 * @description Only findings of this custom policy.
+                 * @example pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                policy_id?: components["schemas"]["PolicyId"];
+                /**
+                 * @description Only findings on this resource.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                resource_id?: components["schemas"]["ResourceId"];
+                /**
+                 * @description Only findings on resources of this type.
+                 * @example aws_s3_bucket
+                 */
+                resource_type?: components["schemas"]["ResourceType"];
+                /**
+                 * @description Only findings on resources of this account.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                account_id?: components["schemas"]["AccountId"];
+                /**
+                 * @description Only findings this audit saw failing.
+                 * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                audit_id?: components["schemas"]["AuditId"];
+                /**
+                 * @description Only findings on resources in this region.
+                 * @example eu-west-1
+                 */
+                region?: components["schemas"]["Region"];
+                /**
+                 * @description Only findings that map to a control of this compliance framework.
+                 * @example cis_aws_foundations
+                 */
+                framework?: string;
+                /**
+                 * @description Only findings that map to this control id (of `framework` when given, of any framework otherwise).
+                 * @example 2.1.5
+                 */
+                control?: string;
+                /**
+                 * @description Only findings first seen at or after this time.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                first_seen_after?: components["schemas"]["Timestamp"];
+                /**
+                 * @description Only findings first seen before this time.
+                 * @example 2026-11-22T00:00:00Z
+                 */
+                first_seen_before?: components["schemas"]["Timestamp"];
+                /**
+                 * @description Free text, matched case-insensitively against the title, the rule id, and the resource's name and native id.
+                 * @example public
+                 */
+                q?: string;
+                /**
+                 * @description The order of the export: a field, descending with a leading `-`. Ties are broken by id.
+                 * @example -cost_impact
+                 */
+                sort?: components["schemas"]["FindingSort"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed (chunked transfer encoding; no `Content-Length`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description `attachment` with the file name `fourfold-findings.<csv|sarif|ocsf.json|asff.jsonl>`.
+                     * @example attachment; filename="fourfold-findings.sarif"
+                     */
+                    "Content-Disposition": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/sarif+json": components["schemas"]["FindingExportDocument"];
+                    "application/json": components["schemas"]["FindingExportDocument"][];
+                    "application/x-ndjson": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `validation_failed`, `invalid_severity_filter` (an unknown severity) or `invalid_filter` (an unknown status); `details` names the parameter. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
