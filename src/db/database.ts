@@ -26,6 +26,7 @@ import * as organizationLimits from './migrations/0019_organization_limits';
 import * as alerts from './migrations/0021_alerts';
 import * as webhookEndpoints from './migrations/0022_webhook_endpoints';
 import * as events from './migrations/0023_events';
+import * as discovery from './migrations/0025_discovery';
 
 export type Db = Kysely<Database>;
 
@@ -59,6 +60,7 @@ const migrations: Record<string, Migration> = {
   '0021_alerts': alerts,
   '0022_webhook_endpoints': webhookEndpoints,
   '0023_events': events,
+  '0025_discovery': discovery,
 };
 
 /**
