@@ -5,6 +5,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // Type errors are the typecheck step's job; tests only transpile.
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  // Lazy `await import('./x.js')` of TypeScript sources (the cloud collectors) resolves to x.ts, as tsx does.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
   // Jest's default of one worker fewer than the cores runs the files one at a time on a 2-core
   // machine; two workers take the suite from about 5½ to 3½ minutes on PGlite.

@@ -16,6 +16,8 @@ import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
 import { deliveryHandlers } from './deliveries/deliveries.handlers';
+import { discoveryHandlers } from './discovery/discovery.handlers';
+import { secretsKeyring } from './discovery/connection-secrets';
 import { eventHandlers } from './events/events.handlers';
 import { docsHandlers } from './docs/docs.handlers';
 import { findingHandlers } from './findings/findings.handlers';
@@ -134,6 +136,12 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...alertHandlers(db, jobs, { emailConfigured: config.smtpUrl !== undefined, webhooks: { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret } }),
     ...deliveryHandlers(db, jobs),
     ...eventHandlers(db),
+    ...discoveryHandlers(db, jobs, {
+      keyring: secretsKeyring(config.discovery, signingSecret),
+      endpoints: config.discovery.endpoints,
+      concurrency: config.discovery.scanConcurrency,
+      limits: config.organizationLimits,
+    }),
     ...webhookHandlers(db, { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret }),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });
