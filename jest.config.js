@@ -5,6 +5,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // Type errors are the typecheck step's job; tests only transpile.
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  // Lazy `await import('./x.js')` of TypeScript sources (the cloud collectors) resolves to x.ts, as tsx does.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
   // One migrated database per run (cached between runs on PGlite), copied for every test database.
   globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -504,6 +504,216 @@ export interface paths {
         patch: operations["updateAccount"];
         trace?: never;
     };
+    "/v1/accounts/{id}/connection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an account's connection
+         * @description The credentials the account is scanned with, without their secret part: `secret` says only
+         *     which kind is set and its fingerprint. An account without a connection answers `404`.
+         */
+        get: operations["getAccountConnection"];
+        /**
+         * Connect an account (or change its connection)
+         * @description Sets the credentials the account is scanned with, replacing any it had. `kind` must suit the
+         *     account's provider:
+         *
+         *     - `aws_role` (AWS, recommended): `role_arn` of a role in the account that trusts fourfold's
+         *       own AWS identity (the server's standard credential chain) and requires the `external_id`
+         *       this answer shows, the same for every role of the organization (AWS's confused-deputy
+         *       guidance). No secret is stored.
+         *     - `aws_access_key` (AWS, installations without a base identity): `access_key_id` and
+         *       `secret_access_key` of an IAM user.
+         *     - `azure_service_principal`: `tenant_id`, `client_id` and one of `client_secret` or
+         *       `client_certificate_pem`; the subscription is the account's `external_id`.
+         *     - `gcp_service_account`: `service_account_key` (the key file's JSON text); the project is the
+         *       account's `external_id`, or `gcp_scope` names an organization or folder to read every
+         *       project under.
+         *
+         *     AWS connections take `regions` (absent or `null`: every region enabled in the account).
+         *     `scan_schedule` scans the account on a cron schedule in a time zone (`null`: only on
+         *     request); `audit_after_scan` (default `true`) starts an audit of the account after each scan.
+         *
+         *     Secret parts are **write-only**: they are encrypted at rest (AES-256-GCM under the server's
+         *     `SECRETS_KEY`), never answered and never logged. To keep the stored secret while changing
+         *     other fields, send the connection again without the secret field and with the same `kind`.
+         */
+        put: operations["putAccountConnection"];
+        post?: never;
+        /**
+         * Disconnect an account
+         * @description Deletes the account's connection and its schedule; its resources and scans stay.
+         */
+        delete: operations["deleteAccountConnection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{id}/connection/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try an account's connection
+         * @description Uses the connection's credentials for one cheap read per permission a scan needs and
+         *     answers, permission by permission, what worked and what did not, naming the exact missing
+         *     permission (`s3:GetBucketPolicy`, `Microsoft.ResourceGraph/resources/read`,
+         *     `cloudasset.assets.listResource`). Credentials that do not work at all answer
+         *     `ok: false` with `error` set (e.g. `invalid_credentials`). Nothing is written. This
+         *     operation has the `heavy` rate-limit budget.
+         */
+        post: operations["verifyAccountConnection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{id}/scans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scan a connected account
+         * @description Queues a scan that reads the account's cloud with its connection and answers at once with
+         *     the scan `queued` and its `Location`; poll it for its progress per service and region.
+         *
+         *     - `full` reads every supported resource type and then marks as `gone` each resource of a type
+         *       and region it read completely but did not see, exactly as a full import does (same
+         *       versions, relationships and finding lifecycle). What it could not read (a missing
+         *       permission, a region that failed) is never marked gone.
+         *     - `incremental` reads what changed since the account's last successful scan where the cloud
+         *       can say so, else re-lists and describes again; it writes new versions only of resources
+         *       whose content changed and **never** marks anything gone.
+         *
+         *     A scan that could read some services or regions and not others ends `partially_succeeded`
+         *     with each failure (service, region, the cloud's error code and the missing permission);
+         *     credentials that do not work end it `failed` with `error.code` `invalid_credentials`. After
+         *     it, an audit of the account starts (unless the connection's `audit_after_scan` is false) and
+         *     the scan links it as `audit_id`. One scan of an account runs at a time: while one is queued
+         *     or running the answer is `409 scan_in_progress`, naming it. This operation has the `heavy`
+         *     rate-limit budget and accepts `Idempotency-Key`.
+         */
+        post: operations["createAccountScan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/scans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List scans
+         * @description The organization's scans, newest first.
+         */
+        get: operations["listScans"];
+        put?: never;
+        /**
+         * Scan every connected account
+         * @description Queues a scan (as `POST /v1/accounts/{id}/scans`) of every account of the organization that
+         *     has a connection. Accounts with a scan already queued or running are left out and listed in
+         *     `skipped` with that scan's id. This operation has the `heavy` rate-limit budget and accepts
+         *     `Idempotency-Key`.
+         */
+        post: operations["createScans"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/scans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The scan's id.
+                 * @example scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["scanId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a scan
+         * @description One scan, with its progress per service and region, its failures, its counts and the audit that followed it.
+         */
+        get: operations["getScan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/scans/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The scan's id.
+                 * @example scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["scanId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a scan
+         * @description Cancels a `queued` or `running` scan: its cloud calls stop and it ends `canceled` without
+         *     writing resources. A scan that has already ended answers `409 scan_not_cancelable`.
+         */
+        post: operations["cancelScan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{id}/imports": {
         parameters: {
             query?: never;
@@ -2395,7 +2605,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "plan_required" | "plan_limit_reached" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "webhook_url_not_allowed" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "plan_required" | "plan_limit_reached" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "webhook_url_not_allowed" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "not_connected" | "scan_in_progress" | "scan_not_cancelable" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -2612,6 +2822,219 @@ export interface components {
             data: components["schemas"]["Account"][];
             next_cursor: components["schemas"]["NextCursor"];
             has_more: components["schemas"]["HasMore"];
+        };
+        /**
+         * @description How the account is reached: `aws_role` and `aws_access_key` for AWS, `azure_service_principal` for Azure, `gcp_service_account` for GCP.
+         * @example aws_role
+         * @enum {string}
+         */
+        ConnectionKind: "aws_role" | "aws_access_key" | "azure_service_principal" | "gcp_service_account";
+        /** @example eu-central-1 */
+        AwsRegion: string;
+        /** @description Scans the account at each time of the cron expression (5 fields, minute to weekday) in the time zone; `null`, only on request. */
+        ScanSchedule: null | {
+            /** @example 0 2 * * * */
+            cron: string;
+            /**
+             * @description An IANA time zone.
+             * @example Europe/Berlin
+             */
+            time_zone: string;
+        };
+        /** @description GCP only: read every project under this organization or folder instead of the account's own project; `null`, the project. */
+        GcpScope: null | {
+            /** @example 123456789012 */
+            organization_id: string;
+        } | {
+            /** @example 456789012345 */
+            folder_id: string;
+        };
+        /** @description The fields `kind` needs (see the operation); the others must be absent. Secret fields: `secret_access_key`, `client_secret`, `client_certificate_pem`, `service_account_key`. */
+        ConnectionPut: {
+            kind: components["schemas"]["ConnectionKind"];
+            /** @example arn:aws:iam::123456789012:role/fourfold-discovery */
+            role_arn?: string;
+            /** @example AKIAIOSFODNN7EXAMPLE */
+            access_key_id?: string;
+            /** Format: password */
+            secret_access_key?: string;
+            /** @description AWS: the regions to scan; absent or `null`, every region enabled in the account. */
+            regions?: null | components["schemas"]["AwsRegion"][];
+            /**
+             * Format: uuid
+             * @example 72f988bf-86f1-41af-91ab-2d7cd011db47
+             */
+            tenant_id?: string;
+            /**
+             * Format: uuid
+             * @example 0b1f6471-1bf0-4dda-aec3-111122223333
+             */
+            client_id?: string;
+            /** Format: password */
+            client_secret?: string;
+            /** Format: password */
+            client_certificate_pem?: string;
+            /**
+             * Format: password
+             * @description The service-account key file's JSON text.
+             */
+            service_account_key?: string;
+            gcp_scope?: components["schemas"]["GcpScope"];
+            scan_schedule?: components["schemas"]["ScanSchedule"];
+            /** @description Whether each scan starts an audit of the account when it ends (default `true`). */
+            audit_after_scan?: boolean;
+        };
+        Connection: {
+            account_id: components["schemas"]["AccountId"];
+            kind: components["schemas"]["ConnectionKind"];
+            /** @example arn:aws:iam::123456789012:role/fourfold-discovery */
+            role_arn: string | null;
+            /**
+             * @description `aws_role`: the external id the role's trust policy must require (`sts:ExternalId`); the same for every role of the organization.
+             * @example ffx_3kq9w0b2m7c4v8n1
+             */
+            external_id: string | null;
+            /** @example null */
+            access_key_id: string | null;
+            /** @description AWS: the regions scanned; `null`, every enabled region. */
+            regions: null | components["schemas"]["AwsRegion"][];
+            /** @example null */
+            tenant_id: string | null;
+            /** @example null */
+            client_id: string | null;
+            gcp_scope: components["schemas"]["GcpScope"];
+            /** @description Which secret is stored, never the secret; `kind` `null` when the connection has none (an AWS role). */
+            secret: {
+                /** @enum {string|null} */
+                kind: "secret_access_key" | "client_secret" | "client_certificate" | "service_account_key" | null;
+                /** @description The first 16 hex digits of the secret's SHA-256, to tell which one is set. */
+                fingerprint: string | null;
+            };
+            scan_schedule: components["schemas"]["ScanSchedule"];
+            audit_after_scan: boolean;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        PermissionCheck: {
+            /** @example s3:GetBucketPolicy */
+            permission: string;
+            /** @example s3 */
+            service: string;
+            ok: boolean;
+            /** @description The cloud's error code and message when not ok. */
+            error: string | null;
+        };
+        ConnectionVerification: {
+            /** @description Whether every check passed. */
+            ok: boolean;
+            /** @description When the credentials could not be used at all: `invalid_credentials`, `access_denied` or `cloud_unreachable`. */
+            error: null | components["schemas"]["ScanError"];
+            checks: components["schemas"]["PermissionCheck"][];
+        };
+        /** @example scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        ScanId: string;
+        /**
+         * @description `full` reads everything and marks what it read completely but did not see as gone; `incremental` reads what changed and never marks anything gone.
+         * @example full
+         * @enum {string}
+         */
+        ScanMode: "full" | "incremental";
+        /**
+         * @description `partially_succeeded`: some services or regions could not be read (see `failures`); what was read was written, and nothing of what failed was marked gone.
+         * @example succeeded
+         * @enum {string}
+         */
+        ScanStatus: "queued" | "running" | "succeeded" | "partially_succeeded" | "failed" | "canceled";
+        ScanCreate: {
+            mode?: components["schemas"]["ScanMode"];
+        };
+        ScanError: {
+            /** @enum {string} */
+            code: "invalid_credentials" | "access_denied" | "cloud_unreachable" | "scan_timeout" | "not_connected" | "quota_exceeded" | "worker_lost";
+            message: string;
+        };
+        ScanUnit: {
+            /** @example s3 */
+            service: string;
+            /** @description `null` for a global service (IAM, S3 listing). */
+            region: string | null;
+            /** @enum {string} */
+            status: "running" | "succeeded" | "failed";
+            /** Format: int32 */
+            resources: number;
+        };
+        ScanFailure: {
+            /** @example kms */
+            service: string;
+            /** @example eu-west-1 */
+            region: string | null;
+            /**
+             * @description The cloud's error code.
+             * @example AccessDeniedException
+             */
+            code: string;
+            message: string;
+            /** @example kms:ListKeys */
+            missing_permission: string | null;
+        };
+        Scan: {
+            id: components["schemas"]["ScanId"];
+            account_id: components["schemas"]["AccountId"];
+            mode: components["schemas"]["ScanMode"];
+            /**
+             * @description Who started it: a request, or the connection's `scan_schedule`.
+             * @enum {string}
+             */
+            trigger: "api" | "schedule";
+            status: components["schemas"]["ScanStatus"];
+            progress: {
+                /** @description Each (service, region) the scan reads, as it goes. */
+                units: components["schemas"]["ScanUnit"][];
+                /** Format: int32 */
+                resources_read: number;
+                /**
+                 * Format: int32
+                 * @description Calls made to the cloud.
+                 */
+                requests: number;
+            };
+            failures: components["schemas"]["ScanFailure"][];
+            /** @description What writing the resources did, as an import's counts; `null` until written. */
+            counts: null | {
+                /** Format: int32 */
+                read: number;
+                /** Format: int32 */
+                created: number;
+                /** Format: int32 */
+                updated: number;
+                /** Format: int32 */
+                unchanged: number;
+                /** Format: int32 */
+                gone: number;
+            };
+            /** @description Why it `failed`; `null` otherwise. */
+            error: null | components["schemas"]["ScanError"];
+            /** @description The audit started after it; `null` before, or when `audit_after_scan` is off. */
+            audit_id: null | components["schemas"]["AuditId"];
+            /** @description Who started it; `null` for a scheduled scan. */
+            created_by: null | components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            started_at: null | components["schemas"]["Timestamp"];
+            finished_at: null | components["schemas"]["Timestamp"];
+        };
+        ScanList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Scan"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
+        };
+        ScanBatch: {
+            scans: components["schemas"]["Scan"][];
+            /** @description Connected accounts with a scan already queued or running. */
+            skipped: {
+                account_id: components["schemas"]["AccountId"];
+                running_scan_id: components["schemas"]["ScanId"];
+            }[];
         };
         /**
          * @description One of the four dimensions a rule audits.
@@ -4979,6 +5402,11 @@ export interface components {
          */
         auditId: components["schemas"]["AuditId"];
         /**
+         * @description The scan's id.
+         * @example scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        scanId: components["schemas"]["ScanId"];
+        /**
          * @description The token's id.
          * @example pat_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
@@ -6182,6 +6610,402 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAccountConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The connection. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putAccountConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionPut"];
+            };
+        };
+        responses: {
+            /** @description The connection as it is now (without its secret). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteAccountConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Disconnected. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    verifyAccountConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the credentials could read. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionVerification"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAccountScan: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key of your choosing (a UUID, say) that makes a retry safe: a request sent again with the
+                 *     same key, by the same user, within 24 hours gets the first answer again (status, body and
+                 *     `Location`, with `Idempotent-Replayed: true`) instead of doing the work twice. The same
+                 *     key with a different request is `422 idempotency_key_reused`; while the first is still
+                 *     being answered, `409 idempotency_key_in_progress`. Answers with status 500 or more are not
+                 *     kept, so such a request can be retried with its key.
+                 * @example 5f0c6d2e-8a3b-4f7e-9c1d-2b4a6e8f0a1c
+                 */
+                "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["accountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ScanCreate"];
+            };
+        };
+        responses: {
+            /** @description The scan, queued. Poll `Location`. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The scan, to poll.
+                     * @example /v1/scans/scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequestsOrQueuedJobs"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listScans: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only scans of this account.
+                 * @example acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                account_id?: components["schemas"]["AccountId"];
+                /**
+                 * @description Only scans in this state.
+                 * @example succeeded
+                 */
+                status?: components["schemas"]["ScanStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of scans. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createScans: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key of your choosing (a UUID, say) that makes a retry safe: a request sent again with the
+                 *     same key, by the same user, within 24 hours gets the first answer again (status, body and
+                 *     `Location`, with `Idempotent-Replayed: true`) instead of doing the work twice. The same
+                 *     key with a different request is `422 idempotency_key_reused`; while the first is still
+                 *     being answered, `409 idempotency_key_in_progress`. Answers with status 500 or more are not
+                 *     kept, so such a request can be retried with its key.
+                 * @example 5f0c6d2e-8a3b-4f7e-9c1d-2b4a6e8f0a1c
+                 */
+                "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ScanCreate"];
+            };
+        };
+        responses: {
+            /** @description The scans, queued. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanBatch"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequestsOrQueuedJobs"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getScan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The scan's id.
+                 * @example scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["scanId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The scan. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scan"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelScan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The scan's id.
+                 * @example scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["scanId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The scan, canceled. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -18,6 +18,8 @@ import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
 import { deliveryHandlers } from './deliveries/deliveries.handlers';
+import { discoveryHandlers } from './discovery/discovery.handlers';
+import { secretsKeyring } from './discovery/connection-secrets';
 import { eventHandlers } from './events/events.handlers';
 import { docsHandlers } from './docs/docs.handlers';
 import { findingHandlers } from './findings/findings.handlers';
@@ -152,6 +154,12 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...eventHandlers(db),
     ...planHandlers(db, plans),
     ...auditLogHandlers(db),
+    ...discoveryHandlers(db, jobs, {
+      keyring: secretsKeyring(config.discovery, signingSecret),
+      endpoints: config.discovery.endpoints,
+      concurrency: config.discovery.scanConcurrency,
+      limits: config.organizationLimits,
+    }),
     ...webhookHandlers(db, { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret }),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });

@@ -100,6 +100,21 @@ export interface Config {
   alertsFrom: string;
   /** `host:port` (lower case) webhooks may be delivered to though they are not public https addresses (tests, on-premises receivers). */
   webhookAllowedHosts: string[];
+  /** Discovery (src/discovery): how connections' secrets are encrypted, and how scans run. */
+  discovery: DiscoveryConfig;
+}
+
+export interface DiscoveryConfig {
+  /** The key connections' secrets are encrypted under; absent: one derived from the JWT signing secret. */
+  secretsKey: string | undefined;
+  /** Keys secrets may still be encrypted under (after a rotation, until `fourfold secrets re-encrypt` ran). */
+  previousSecretsKeys: string[];
+  /** How long one scan may run before it is stopped and ends failed (`scan_timeout`). */
+  scanTimeoutSeconds: number;
+  /** Cloud calls one scan makes at once. */
+  scanConcurrency: number;
+  /** Endpoint overrides for emulators and tests; AWS also honours AWS_ENDPOINT_URL itself. */
+  endpoints: { aws?: string; azureAuthorityHost?: string; azureResourceManager?: string; azureKeyVault?: string; gcp?: string };
 }
 
 /** Per-organization limits; `src/quotas/` enforces them. */
@@ -277,7 +292,26 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpUrl,
     alertsFrom: read('ALERTS_FROM') ?? 'fourfold <alerts@fourfold.invalid>',
     webhookAllowedHosts: allowedHosts(read('WEBHOOK_ALLOWED_HOSTS'), problems),
+    discovery: {
+      secretsKey: read('SECRETS_KEY'),
+      previousSecretsKeys: (read('SECRETS_KEYS_PREVIOUS') ?? '').split(',').map((key) => key.trim()).filter(Boolean),
+      scanTimeoutSeconds: integer('SCAN_TIMEOUT_SECONDS', 600, 1, 86400),
+      scanConcurrency: integer('SCAN_CONCURRENCY', 8, 1, 64),
+      endpoints: definedOnly({
+        aws: read('DISCOVERY_AWS_ENDPOINT') ?? read('AWS_ENDPOINT_URL'),
+        azureAuthorityHost: read('DISCOVERY_AZURE_AUTHORITY_HOST'),
+        azureResourceManager: read('DISCOVERY_AZURE_RESOURCE_MANAGER_ENDPOINT'),
+        azureKeyVault: read('DISCOVERY_AZURE_KEY_VAULT_ENDPOINT'),
+        gcp: read('DISCOVERY_GCP_ENDPOINT'),
+      }),
+    },
   };
+  for (const key of [config.discovery.secretsKey, ...config.discovery.previousSecretsKeys]) {
+    if (key !== undefined && key.length < 32) problems.push('SECRETS_KEY and each of SECRETS_KEYS_PREVIOUS must be at least 32 characters');
+  }
+  if (config.discovery.scanTimeoutSeconds >= config.jobTimeoutSeconds) {
+    problems.push('SCAN_TIMEOUT_SECONDS must be below JOB_TIMEOUT_SECONDS, so that a scan stops itself before its job is presumed lost');
+  }
   if (config.timeouts.httpHeadersMs > config.timeouts.httpRequestMs) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS must not be above HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request');
   }
@@ -320,6 +354,10 @@ function publicOrigin(raw: string | undefined, problems: string[]): string | und
   }
   problems.push(`PUBLIC_URL must be an http(s) URL such as https://api.example.com, got "${raw}"`);
   return undefined;
+}
+
+function definedOnly<T extends Record<string, string | undefined>>(values: T): { [K in keyof T]?: string } {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: string };
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {

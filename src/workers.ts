@@ -12,6 +12,9 @@ import { applyQueuedImport, failAbandonedImport, type ImportJob } from './import
 import { failAbandonedReport, generateReport, type ReportJob, type ReportSettings } from './reports/reports.service';
 import { loadCatalogue } from './rules/catalogue';
 import { QUEUES, type JobQueue } from './jobs/job-queue';
+import { failAbandonedScan, runScan, type ScanRunSettings } from './discovery/scan-runner';
+import type { ScanJob } from './discovery/scans.service';
+import { secretsKeyring } from './discovery/connection-secrets';
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
@@ -30,6 +33,20 @@ export interface WorkerDeps {
   limits?: OrganizationLimits;
   /** How alerts are raised and delivered (see `alertSettings`; default: no email); tests change the clock and the retry delays. */
   alerts?: Partial<AlertRunSettings & DeliverySettings>;
+  /** How scans run (see `scanSettings`); default: secrets under a key no deployment uses, real endpoints. */
+  scans?: Partial<ScanRunSettings>;
+}
+
+/** The scan settings of a configuration. */
+export function scanSettings(config: Pick<Config, 'discovery' | 'organizationLimits'>, signingSecret: string): ScanRunSettings {
+  return {
+    keyring: secretsKeyring(config.discovery, signingSecret),
+    endpoints: config.discovery.endpoints,
+    timeoutSeconds: config.discovery.scanTimeoutSeconds,
+    concurrency: config.discovery.scanConcurrency,
+    limits: config.organizationLimits,
+    progressEveryMs: 1000,
+  };
 }
 
 /** The alert settings of a configuration, on the real clock. */
@@ -95,6 +112,21 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.work<ReportJob>(QUEUES.abandonedReports, async (job) => {
     logger.error({ report: job.data.report_id }, 'report abandoned after its last attempt');
     await failAbandonedReport(db, job.data.report_id);
+  });
+
+  const scans: ScanRunSettings = { ...scanSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, endpoints: {} }, organizationLimits: limits }, ''), ...options.scans };
+  await jobs.workFairly<ScanJob>(QUEUES.scans, async (job) => {
+    const log = logger.child({ job: job.id, scan: job.data.scan_id, attempt: job.retryCount + 1 });
+    try {
+      await runScan(db, jobs, job.data.scan_id, scans, log);
+    } catch (error) {
+      log.error({ err: error }, 'scan attempt failed');
+      throw error;
+    }
+  });
+  await jobs.work<ScanJob>(QUEUES.abandonedScans, async (job) => {
+    logger.error({ scan: job.data.scan_id }, 'scan abandoned after its last attempt');
+    await failAbandonedScan(db, job.data.scan_id);
   });
 
   await jobs.work(QUEUES.findingExpiry, async (job) => {

@@ -14,6 +14,8 @@ import { changeOrganization, createOrganization, listPlatformOrganizations, setP
 import { resetPassword } from '../credentials/credentials.service';
 import { CliError, cliLogger, EXIT, withContext } from './cli-context';
 import { seedDemo } from './seed-demo';
+import { secretsKeyring } from '../discovery/connection-secrets';
+import { reEncryptSecrets } from '../discovery/connections.service';
 
 const EXIT_CODES = `
 Exit codes: 0 done; 1 refused (unknown organization or user, slug or username taken, …);
@@ -69,6 +71,24 @@ export function buildProgram(): Command {
           const applied = await migrateToLatest(db);
           return { json: { applied }, text: applied.length > 0 ? `applied: ${applied.join(', ')}` : 'the database is up to date' };
         }, { migrate: false }),
+      ),
+    );
+
+  program
+    .command('secrets')
+    .description('manage the key connections\' secrets are encrypted under')
+    .command('re-encrypt')
+    .description('re-encrypt every connection secret under SECRETS_KEY (after a rotation: the old key in SECRETS_KEYS_PREVIOUS)')
+    .action(
+      action(program, () =>
+        withContext(async ({ db, config, signingSecret }) => {
+          const keyring = secretsKeyring(config.discovery, signingSecret);
+          const { reEncrypted, unreadable } = await reEncryptSecrets(db, keyring);
+          if (unreadable.length > 0) {
+            throw new AppError('validation_failed', `${unreadable.length} connection secrets are under a key that is not configured (accounts ${unreadable.join(', ')}); add it to SECRETS_KEYS_PREVIOUS. ${reEncrypted} were re-encrypted.`);
+          }
+          return { json: { re_encrypted: reEncrypted, key_id: keyring.currentKeyId }, text: `re-encrypted ${reEncrypted} connection secrets under key ${keyring.currentKeyId}` };
+        }),
       ),
     );
 

@@ -26,6 +26,7 @@ import * as organizationLimits from './migrations/0019_organization_limits';
 import * as alerts from './migrations/0021_alerts';
 import * as webhookEndpoints from './migrations/0022_webhook_endpoints';
 import * as events from './migrations/0023_events';
+import * as discovery from './migrations/0025_discovery';
 import * as plans from './migrations/0027_plans';
 import * as auditLog from './migrations/0028_audit_log';
 
@@ -61,6 +62,7 @@ const migrations: Record<string, Migration> = {
   '0021_alerts': alerts,
   '0022_webhook_endpoints': webhookEndpoints,
   '0023_events': events,
+  '0025_discovery': discovery,
   '0027_plans': plans,
   '0028_audit_log': auditLog,
 };

@@ -503,6 +503,9 @@ export interface Database {
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
   webhook_endpoints: WebhookEndpointsTable;
+  discovery_settings: DiscoverySettingsTable;
+  account_connections: AccountConnectionsTable;
+  scans: ScansTable;
 }
 
 export interface WebhookEndpointsTable {
@@ -623,3 +626,90 @@ export type DeliveryRow = Selectable<DeliveriesTable>;
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptsTable>;
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
+
+/** Per organization: the external id every AWS role it connects must require (confused-deputy guard). */
+export interface DiscoverySettingsTable {
+  organization_id: string;
+  aws_external_id: string;
+}
+
+export type ConnectionKind = 'aws_role' | 'aws_access_key' | 'azure_service_principal' | 'gcp_service_account';
+
+/** The parts of a connection that are not secret, as stored (see src/discovery/connections.service.ts). */
+export interface ConnectionSettings {
+  role_arn?: string;
+  access_key_id?: string;
+  /** null: every region enabled in the account. */
+  regions?: string[] | null;
+  tenant_id?: string;
+  client_id?: string;
+  gcp_scope?: { organization_id: string } | { folder_id: string } | null;
+}
+
+export interface ScanScheduleData {
+  cron: string;
+  time_zone: string;
+}
+
+export interface AccountConnectionsTable {
+  account_id: string;
+  organization_id: string;
+  kind: ConnectionKind;
+  settings: Json<ConnectionSettings>;
+  /** `encryptConnectionSecret` of the secret part's JSON; null for a role (no secret). */
+  secret_encrypted: string | null;
+  secret_key_id: string | null;
+  secret_fingerprint: string | null;
+  scan_schedule: NullableJson<ScanScheduleData>;
+  audit_after_scan: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type ScanStatus = 'queued' | 'running' | 'succeeded' | 'partially_succeeded' | 'failed' | 'canceled';
+
+export interface ScanUnitData {
+  service: string;
+  region: string | null;
+  status: 'running' | 'succeeded' | 'failed';
+  resources: number;
+}
+
+export interface ScanFailureData {
+  service: string;
+  region: string | null;
+  code: string;
+  message: string;
+  missing_permission: string | null;
+}
+
+export interface ScanCountsData {
+  read: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  gone: number;
+}
+
+export interface ScansTable {
+  id: string;
+  organization_id: string;
+  account_id: string;
+  mode: 'full' | 'incremental';
+  trigger: 'api' | 'schedule';
+  status: ScanStatus;
+  units: ColumnType<ScanUnitData[], string | undefined, string>;
+  failures: ColumnType<ScanFailureData[], string | undefined, string>;
+  counts: NullableJson<ScanCountsData>;
+  requests: ColumnType<number, number | undefined, number>;
+  error_code: string | null;
+  error_message: string | null;
+  audit_id: string | null;
+  created_by: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export type AccountConnectionRow = Selectable<AccountConnectionsTable>;
+export type ScanRow = Selectable<ScansTable>;

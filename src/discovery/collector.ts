@@ -111,3 +111,15 @@ export interface GcpCredentials {
 
 /** What a GCP connection reads: the account's project (its native id), or every project under an organization or folder. */
 export type GcpScope = { project_id: string } | { organization_id: string } | { folder_id: string };
+
+/** AWS: a role to assume (with the organization's external id) from the server's own identity, or an access key pair. */
+export interface AwsCredentials {
+  /** The account's 12-digit id (the account's native id). */
+  account_id: string;
+  role_arn?: string;
+  external_id?: string;
+  access_key_id?: string;
+  secret_access_key?: string;
+  /** null: every region enabled in the account. */
+  regions: string[] | null;
+}

@@ -11,6 +11,7 @@ import {
   findAccountResourceStates,
   insertResourceContents,
   markResourcesSeen,
+  markUnseenCoveredResourcesGone,
   markUnseenResourcesGone,
   updateResourcesContent,
   type ResourceContentRow,
@@ -220,6 +221,30 @@ async function writeResources(db: Trx, account: AccountRow, mode: Schemas['Impor
   await recordAccountImport(db, account.id, seenAt);
   await assertResourceQuota(db, account.organization_id, limits, counts.created + counts.updated);
   return counts;
+}
+
+/**
+ * Writes what a scan read into an account whose lock `db` holds, through the same steps as an
+ * import (versions, relationships, finding lifecycle). A full scan marks as gone only resources
+ * of the types and regions it read completely (`coverage`); an incremental one marks nothing gone.
+ */
+export async function writeScannedResources(
+  db: Trx,
+  account: AccountRow,
+  mode: 'full' | 'incremental',
+  resources: CanonicalResource[],
+  coverage: { types: string[]; region: string | null }[],
+  limits: OrganizationLimits,
+): Promise<Omit<Counts, 'skipped' | 'rejected'>> {
+  const seenAt = new Date();
+  const counts = await applyResources(db, account.organization_id, account, resources, seenAt);
+  if (mode === 'full') {
+    counts.gone = await markUnseenCoveredResourcesGone(db, account.id, seenAt, coverage);
+    await resolveFindingsOfGoneResources(db, account, seenAt);
+  }
+  await recordAccountImport(db, account.id, seenAt);
+  await assertResourceQuota(db, account.organization_id, limits, counts.created + counts.updated);
+  return { created: counts.created, updated: counts.updated, unchanged: counts.unchanged, gone: counts.gone };
 }
 
 /** Native ids are unique per account and type (a bucket and its split policy share one): the key of a resource. */

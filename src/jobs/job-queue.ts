@@ -20,6 +20,9 @@ export const QUEUES = {
   abandonedImports: 'imports-abandoned',
   abandonedAudits: 'audits-abandoned',
   abandonedReports: 'reports-abandoned',
+  /** One discovery scan of one account (src/discovery). */
+  scans: 'scans',
+  abandonedScans: 'scans-abandoned',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -27,6 +30,7 @@ const DEAD_LETTERS: Partial<Record<QueueName, QueueName>> = {
   [QUEUES.imports]: QUEUES.abandonedImports,
   [QUEUES.audits]: QUEUES.abandonedAudits,
   [QUEUES.reports]: QUEUES.abandonedReports,
+  [QUEUES.scans]: QUEUES.abandonedScans,
 };
 
 /** How soon a fair worker tries again while another process holds its queue's fetch. */

@@ -251,6 +251,24 @@ export async function markResourcesSeen(db: Db, ids: string[], seenAt: Date): Pr
 }
 
 /** Marks the account's active resources not seen since `seenAt` as gone; answers how many. */
+/** As `markUnseenResourcesGone`, only for resources of these types in these regions (null: any region): what a scan read completely. */
+export async function markUnseenCoveredResourcesGone(db: Db, accountId: string, seenAt: Date, coverage: { types: string[]; region: string | null }[]): Promise<number> {
+  let gone = 0;
+  for (const { types, region } of coverage) {
+    if (types.length === 0) continue;
+    let query = db
+      .updateTable('resources')
+      .set({ status: 'gone' })
+      .where('account_id', '=', accountId)
+      .where('status', '=', 'active')
+      .where('last_seen_at', '<', seenAt)
+      .where('type', 'in', types);
+    if (region !== null) query = query.where('region', '=', region);
+    gone += (await query.returning('id').execute()).length;
+  }
+  return gone;
+}
+
 export async function markUnseenResourcesGone(db: Db, accountId: string, seenAt: Date): Promise<number> {
   const rows = await db
     .updateTable('resources')

@@ -9,6 +9,7 @@ export {
   findAccountResourceStates,
   insertResourceContents,
   markResourcesSeen,
+  markUnseenCoveredResourcesGone,
   markUnseenResourcesGone,
   updateResourcesContent,
   type ResourceContentRow,

@@ -8,7 +8,7 @@ import type { Db } from '../../src/db/database';
 import { openRedis } from '../../src/http/rate-limit-store';
 import type { AuditRunSettings } from '../../src/audits/audit-runner';
 import { JobQueue } from '../../src/jobs/job-queue';
-import { alertSettings, startWorkers } from '../../src/workers';
+import { alertSettings, scanSettings, startWorkers } from '../../src/workers';
 import type { AlertRunSettings } from '../../src/alerts/alert-runner';
 import type { DeliverySettings } from '../../src/deliveries/deliveries.service';
 import { bootstrapFirstOwner } from '../../src/organizations/organizations.service';
@@ -86,6 +86,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       reportsDir: config.reportsDir,
       limits: config.organizationLimits,
       alerts: { ...alertSettings(config, TEST_SECRET), ...options.alertSettings },
+      scans: { ...scanSettings(config, TEST_SECRET), progressEveryMs: 200 },
     });
   }
   const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, jobs, document: options.document });

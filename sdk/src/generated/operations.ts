@@ -3,6 +3,8 @@
 /** The operations that take an `Idempotency-Key` header. */
 export const idempotencyKeyOperations = [
   { method: 'POST', path: '/v1/accounts', operationId: 'createAccount' },
+  { method: 'POST', path: '/v1/accounts/{id}/scans', operationId: 'createAccountScan' },
+  { method: 'POST', path: '/v1/scans', operationId: 'createScans' },
   { method: 'POST', path: '/v1/accounts/{id}/imports', operationId: 'createImport' },
   { method: 'POST', path: '/v1/alert-rules', operationId: 'createAlertRule' },
   { method: 'POST', path: '/v1/audits', operationId: 'createAudit' },
@@ -58,6 +60,9 @@ export const errorCodes = [
   'too_many_queued_jobs',
   'quota_exceeded',
   'risk_acceptance_too_long',
+  'not_connected',
+  'scan_in_progress',
+  'scan_not_cancelable',
   'request_timeout',
   'request_header_too_large',
   'internal_error',

@@ -1,0 +1,210 @@
+import request from 'supertest';
+import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
+import { as, logInAs, useTestApp } from './support/app';
+import { expectError } from './support/expectations';
+import { startFakeAws, type FakeAws } from './support/fake-aws';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
+
+const SECRET_ACCESS_KEY = 'fakeSecretKeyZq9Xv2Lm8Pw4Rt6Yu1Io3As5Df7Gh0Jk';
+const SECRETS_KEY = 'discovery-test-secrets-key-0123456789abcdef';
+let fake: FakeAws;
+
+beforeAll(async () => {
+  fake = await startFakeAws({ buckets: ['logs-bucket'], securityGroups: [{ id: 'sg-0a1', name: 'web', openPorts: [22] }], kmsKeys: ['k-1'] });
+});
+afterAll(async () => fake.close());
+
+const t = useTestApp(
+  {
+    SECRETS_KEY,
+    get DISCOVERY_AWS_ENDPOINT() {
+      return fake.url;
+    },
+  } as Record<string, string>,
+  { workers: true },
+);
+
+async function newAccount(token: string, externalId = '123456789012') {
+  const response = await request(t.app).post('/v1/accounts').set(as(token)).send({ provider: 'aws', external_id: externalId, name: `aws ${externalId}` }).expect(201);
+  return response.body.id as string;
+}
+
+function connect(token: string, accountId: string, extra: object = {}) {
+  return request(t.app)
+    .put(`/v1/accounts/${accountId}/connection`)
+    .set(as(token))
+    .send({ kind: 'aws_access_key', access_key_id: fake.state.accessKeyId, secret_access_key: SECRET_ACCESS_KEY, regions: ['us-east-1'], ...extra });
+}
+
+async function scanToEnd(token: string, accountId: string, mode: 'full' | 'incremental') {
+  const started = await request(t.app).post(`/v1/accounts/${accountId}/scans`).set(as(token)).send({ mode }).expect(202);
+  expect(started.headers.location).toBe(`/v1/scans/${started.body.id}`);
+  for (let i = 0; i < 600; i++) {
+    const scan = (await request(t.app).get(`/v1/scans/${started.body.id}`).set(as(token)).expect(200)).body;
+    if (!['queued', 'running'].includes(scan.status)) return scan;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the scan did not end');
+}
+
+async function auditToEnd(token: string, auditId: string) {
+  for (let i = 0; i < 600; i++) {
+    const audit = (await request(t.app).get(`/v1/audits/${auditId}`).set(as(token)).expect(200)).body;
+    if (!['queued', 'running'].includes(audit.status)) return audit;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the audit did not end');
+}
+
+describe('connections', () => {
+  it('stores the secret write-only and encrypted, answering its kind and fingerprint', async () => {
+    const token = await t.ownerToken();
+    const accountId = await newAccount(token, '210987654321');
+    const put = await connect(token, accountId).expect(200);
+    expect(put.body).toMatchObject({ kind: 'aws_access_key', access_key_id: fake.state.accessKeyId, regions: ['us-east-1'], external_id: null, audit_after_scan: true });
+    expect(put.body.secret).toEqual({ kind: 'secret_access_key', fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) });
+    expect(JSON.stringify(put.body)).not.toContain(SECRET_ACCESS_KEY);
+    const got = await request(t.app).get(`/v1/accounts/${accountId}/connection`).set(as(token)).expect(200);
+    expect(got.body).toEqual(put.body);
+    const row = await t.db.selectFrom('account_connections').selectAll().where('account_id', '=', accountId).executeTakeFirstOrThrow();
+    expect(row.secret_encrypted).not.toContain(SECRET_ACCESS_KEY);
+    expect(Buffer.from(row.secret_encrypted!, 'base64url').toString('latin1')).not.toContain(SECRET_ACCESS_KEY);
+    // Sent again without the secret, the stored one stays.
+    const kept = await request(t.app).put(`/v1/accounts/${accountId}/connection`).set(as(token)).send({ kind: 'aws_access_key', access_key_id: fake.state.accessKeyId, audit_after_scan: false }).expect(200);
+    expect(kept.body.secret).toEqual(put.body.secret);
+    await request(t.app).delete(`/v1/accounts/${accountId}/connection`).set(as(token)).expect(204);
+    expectError(await request(t.app).get(`/v1/accounts/${accountId}/connection`).set(as(token)), 404, 'not_found');
+  });
+
+  it('shows the organization external id for a role, and refuses fields of another kind or provider', async () => {
+    const token = await t.ownerToken();
+    const accountId = await newAccount(token, '310987654321');
+    const role = await request(t.app).put(`/v1/accounts/${accountId}/connection`).set(as(token)).send({ kind: 'aws_role', role_arn: 'arn:aws:iam::310987654321:role/fourfold' }).expect(200);
+    expect(role.body.external_id).toMatch(/^ffx_[a-z0-9]{20}$/);
+    expect(role.body.secret).toEqual({ kind: null, fingerprint: null });
+    expectError(await request(t.app).put(`/v1/accounts/${accountId}/connection`).set(as(token)).send({ kind: 'aws_role', role_arn: 'arn:aws:iam::999999999999:role/x' }), 422, 'validation_failed');
+    expectError(await request(t.app).put(`/v1/accounts/${accountId}/connection`).set(as(token)).send({ kind: 'aws_role', role_arn: 'arn:aws:iam::310987654321:role/x', tenant_id: '72f988bf-86f1-41af-91ab-2d7cd011db47' }), 422, 'validation_failed');
+    expectError(await request(t.app).put(`/v1/accounts/${accountId}/connection`).set(as(token)).send({ kind: 'azure_service_principal', tenant_id: '72f988bf-86f1-41af-91ab-2d7cd011db47', client_id: '72f988bf-86f1-41af-91ab-2d7cd011db47', client_secret: 'x' }), 422, 'validation_failed');
+  });
+
+  it("keeps viewers from writing and answers 404 for another organization's account", async () => {
+    const token = await t.ownerToken();
+    const accountId = await newAccount(token, '410987654321');
+    await connect(token, accountId).expect(200);
+    const viewer = await t.addMember('viewer');
+    expectError(await connect(viewer.token, accountId), 403, 'insufficient_scope');
+    expectError(await request(t.app).post(`/v1/accounts/${accountId}/scans`).set(as(viewer.token)).send({ mode: 'full' }), 403, 'insufficient_scope');
+    await request(t.app).get(`/v1/accounts/${accountId}/connection`).set(as(viewer.token)).expect(200);
+    await t.db.transaction().execute((trx) => insertOrganizationWithOwner(trx, { name: 'Other', username: 'disc-other', password: 'other-password-123' }));
+    const other = await logInAs(t.app, 'disc-other', 'other-password-123');
+    for (const call of [
+      request(t.app).get(`/v1/accounts/${accountId}/connection`),
+      request(t.app).put(`/v1/accounts/${accountId}/connection`).send({ kind: 'aws_role', role_arn: 'arn:aws:iam::410987654321:role/x' }),
+      request(t.app).delete(`/v1/accounts/${accountId}/connection`),
+      request(t.app).post(`/v1/accounts/${accountId}/connection/verify`),
+      request(t.app).post(`/v1/accounts/${accountId}/scans`).send({ mode: 'full' }),
+    ]) {
+      expectError(await call.set(as(other)), 404, 'not_found');
+    }
+    await request(t.app).delete(`/v1/accounts/${accountId}/connection`).set(as(token)).expect(204);
+  });
+});
+
+describe('AWS scans through the API against a local stand-in', () => {
+  let accountId: string;
+
+  it('scans with exactly {"mode": "full"}, writes the resources, audits and finds', async () => {
+    const token = await t.ownerToken();
+    accountId = await newAccount(token);
+    await connect(token, accountId).expect(200);
+    const started = await request(t.app).post(`/v1/accounts/${accountId}/scans`).set(as(token)).send({ mode: 'full' }).expect(202);
+    expect(started.body.status).toBe('queued');
+    const busy = await request(t.app).post(`/v1/accounts/${accountId}/scans`).set(as(token)).send({ mode: 'full' });
+    expectError(busy, 409, 'scan_in_progress');
+    expect(busy.body.error.message).toContain(started.body.id);
+    let scan = started.body;
+    for (let i = 0; i < 600 && ['queued', 'running'].includes(scan.status); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      scan = (await request(t.app).get(`/v1/scans/${scan.id}`).set(as(token))).body;
+    }
+    expect(scan.status).toBe('succeeded');
+    expect(scan.failures).toEqual([]);
+    expect(scan.progress.units).toEqual(expect.arrayContaining([{ service: 's3', region: null, status: 'succeeded', resources: expect.any(Number) }, { service: 'ec2', region: 'us-east-1', status: 'succeeded', resources: 2 }]));
+    expect(scan.progress.requests).toBeGreaterThan(10);
+    expect(scan.counts).toMatchObject({ gone: 0, updated: 0 });
+    const types = (await request(t.app).get(`/v1/resources?account_id=${accountId}&limit=200`).set(as(token)).expect(200)).body.data.map((r: { type: string }) => r.type);
+    expect(types).toEqual(expect.arrayContaining(['aws_s3_bucket', 'aws_s3_bucket_acl', 'aws_s3_bucket_server_side_encryption_configuration', 'aws_security_group', 'aws_kms_key', 'aws_ebs_encryption_by_default']));
+    expect(scan.audit_id).toMatch(/^aud_/);
+    const audit = await auditToEnd(token, scan.audit_id);
+    expect(audit.status).toBe('succeeded');
+    const findings = (await request(t.app).get(`/v1/findings?audit_id=${audit.id}&limit=200`).set(as(token)).expect(200)).body.data as { rule_id: string }[];
+    expect(findings.some((f) => f.rule_id?.startsWith('aws.ec2.'))).toBe(true);
+    expect(findings.some((f) => f.rule_id?.startsWith('aws.s3.'))).toBe(true);
+    const listed = await request(t.app).get(`/v1/scans?account_id=${accountId}`).set(as(token)).expect(200);
+    expect(listed.body.data.map((s: { id: string }) => s.id)).toContain(scan.id);
+  });
+
+  it('an incremental scan after a change writes one new version and nothing else', async () => {
+    const token = await t.ownerToken();
+    fake.state.securityGroups[0]!.openPorts = [22, 3389];
+    const scan = await scanToEnd(token, accountId, 'incremental');
+    expect(scan.status).toBe('succeeded');
+    expect(scan.counts).toMatchObject({ created: 0, updated: 1, gone: 0 });
+    const group = (await request(t.app).get(`/v1/resources?account_id=${accountId}&type=aws_security_group`).set(as(token)).expect(200)).body.data[0];
+    expect(group.version).toBe(2);
+  });
+
+  it('a missing permission on one service ends partially_succeeded and marks nothing of it gone', async () => {
+    const token = await t.ownerToken();
+    fake.state.deny.add('ListKeys');
+    try {
+      const scan = await scanToEnd(token, accountId, 'full');
+      expect(scan.status).toBe('partially_succeeded');
+      expect(scan.failures).toEqual([{ service: 'kms', region: 'us-east-1', code: 'AccessDeniedException', message: expect.any(String), missing_permission: 'kms:ListKeys' }]);
+      expect(scan.counts.gone).toBe(0);
+      const keys = (await request(t.app).get(`/v1/resources?account_id=${accountId}&type=aws_kms_key`).set(as(token)).expect(200)).body.data;
+      expect(keys.map((k: { status: string }) => k.status)).toEqual(['active']);
+      const verified = await request(t.app).post(`/v1/accounts/${accountId}/connection/verify`).set(as(token)).expect(200);
+      expect(verified.body.ok).toBe(false);
+      expect(verified.body.checks).toContainEqual(expect.objectContaining({ permission: 'kms:ListKeys', ok: false }));
+      expect(verified.body.checks).toContainEqual(expect.objectContaining({ permission: 's3:ListAllMyBuckets', ok: true }));
+    } finally {
+      fake.state.deny.clear();
+    }
+  });
+
+  it('a full scan marks what it read completely but did not see as gone', async () => {
+    const token = await t.ownerToken();
+    fake.state.kmsKeys = [];
+    const scan = await scanToEnd(token, accountId, 'full');
+    expect(scan.status).toBe('succeeded');
+    expect(scan.counts.gone).toBe(1);
+    const keys = (await request(t.app).get(`/v1/resources?account_id=${accountId}&type=aws_kms_key&status=gone`).set(as(token)).expect(200)).body.data;
+    expect(keys).toHaveLength(1);
+  });
+
+  it('wrong credentials end the scan failed with invalid_credentials', async () => {
+    const token = await t.ownerToken();
+    const other = await newAccount(token, '510987654321');
+    await connect(token, other, { access_key_id: 'AKIAWRONGWRONG000001' }).expect(200);
+    const scan = await scanToEnd(token, other, 'full');
+    expect(scan.status).toBe('failed');
+    expect(scan.error.code).toBe('invalid_credentials');
+    const verified = await request(t.app).post(`/v1/accounts/${other}/connection/verify`).set(as(token)).expect(200);
+    expect(verified.body).toMatchObject({ ok: false, error: { code: 'invalid_credentials' } });
+  });
+
+  it('cancels a queued scan, and refuses to cancel an ended one', async () => {
+    const token = await t.ownerToken();
+    const scans = await request(t.app).get(`/v1/scans?account_id=${accountId}&status=succeeded`).set(as(token)).expect(200);
+    expectError(await request(t.app).post(`/v1/scans/${scans.body.data[0].id}/cancel`).set(as(token)), 409, 'scan_not_cancelable');
+  });
+
+  it('never logs a secret', () => {
+    const text = JSON.stringify(t.logs);
+    expect(text).not.toContain(SECRET_ACCESS_KEY);
+    expect(text).not.toContain(SECRETS_KEY);
+  });
+});

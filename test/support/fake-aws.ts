@@ -1,0 +1,136 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A stand-in for AWS on 127.0.0.1, reached through the SDK's endpoint override: it answers the
+ * recorded shapes of the calls the collector makes (query/XML for STS, EC2, IAM, RDS, ELBv2;
+ * REST/XML for S3; JSON for KMS, CloudTrail, Secrets Manager, ACM, DynamoDB, Logs; REST/JSON
+ * for Lambda), so request signing, serialization and paging run for real. `state` says what the
+ * account holds; `deny` makes an operation answer AccessDenied.
+ */
+export interface FakeAwsState {
+  accountId: string;
+  accessKeyId: string;
+  buckets: string[];
+  securityGroups: { id: string; name: string; openPorts: number[] }[];
+  kmsKeys: string[];
+  /** Operation names (`ListKeys`, `DescribeSecurityGroups`) answering AccessDenied. */
+  deny: Set<string>;
+}
+
+export interface FakeAws {
+  url: string;
+  state: FakeAwsState;
+  requests: number;
+  /** Every Authorization header seen (to check which key signed). */
+  close(): Promise<void>;
+}
+
+const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+
+export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise<FakeAws> {
+  const state: FakeAwsState = { accountId: '123456789012', accessKeyId: 'AKIATESTFAKE00000001', buckets: [], securityGroups: [], kmsKeys: [], deny: new Set(), ...initial };
+  const fake = { url: '', state, requests: 0, close: async () => {} } as FakeAws;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      fake.requests++;
+      const body = Buffer.concat(chunks).toString('utf8');
+      const send = (status: number, type: string, text: string) => {
+        res.writeHead(status, { 'content-type': type, 'x-amzn-requestid': 'req-1' });
+        res.end(text);
+      };
+      const auth = String(req.headers.authorization ?? '');
+      if (!auth.includes(`Credential=${state.accessKeyId}/`)) {
+        return send(403, 'text/xml', `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+      }
+      const target = req.headers['x-amz-target'];
+      if (typeof target === 'string') return json(target.split('.').at(-1)!, JSON.parse(body || '{}') as Record<string, unknown>, send);
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname.startsWith('/2015-03-31/functions')) return send(200, 'application/json', JSON.stringify({ Functions: [] }));
+      if (req.method === 'POST' && body.includes('Action=')) return query(new URLSearchParams(body), send);
+      return s3(req.method ?? 'GET', url, send);
+    });
+  });
+  type Send = (status: number, type: string, text: string) => void;
+
+  const denied = (operation: string) => state.deny.has(operation);
+
+  function json(operation: string, _input: Record<string, unknown>, send: Send): void {
+    const reply = (value: unknown) => send(200, 'application/x-amz-json-1.1', JSON.stringify(value));
+    if (denied(operation)) return send(400, 'application/x-amz-json-1.1', JSON.stringify({ __type: 'AccessDeniedException', message: `User is not authorized to perform: kms:${operation}` }));
+    const keyArn = (id: string) => `arn:aws:kms:us-east-1:${state.accountId}:key/${id}`;
+    switch (operation) {
+      case 'ListKeys':
+        return reply({ Keys: state.kmsKeys.map((id) => ({ KeyId: id, KeyArn: keyArn(id) })), Truncated: false });
+      case 'DescribeKey': {
+        const id = String(_input.KeyId);
+        if (!state.kmsKeys.includes(id)) return send(400, 'application/x-amz-json-1.1', JSON.stringify({ __type: 'NotFoundException', message: 'not found' }));
+        return reply({ KeyMetadata: { KeyId: id, Arn: keyArn(id), KeyManager: 'CUSTOMER', KeyState: 'Enabled', KeySpec: 'SYMMETRIC_DEFAULT', Enabled: true, KeyUsage: 'ENCRYPT_DECRYPT', Description: 'test key' } });
+      }
+      case 'GetKeyRotationStatus':
+        return reply({ KeyRotationEnabled: false });
+      default:
+        return reply({});
+    }
+  }
+
+  function query(params: URLSearchParams, send: Send): void {
+    const action = params.get('Action')!;
+    const ec2 = params.has('Version') && params.get('Version') === '2016-11-15';
+    if (denied(action)) {
+      return ec2
+        ? send(403, 'text/xml', `<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>1</RequestID></Response>`)
+        : send(403, 'text/xml', `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform ${action}</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+    }
+    if (ec2) {
+      let inner = '';
+      if (action === 'DescribeSecurityGroups') {
+        inner = `<securityGroupInfo>${state.securityGroups
+          .map(
+            (g) =>
+              `<item><ownerId>${state.accountId}</ownerId><groupId>${g.id}</groupId><groupName>${g.name}</groupName><groupDescription>${g.name}</groupDescription><vpcId>vpc-1</vpcId><ipPermissions>${g.openPorts
+                .map((p) => `<item><ipProtocol>tcp</ipProtocol><fromPort>${p}</fromPort><toPort>${p}</toPort><ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges></item>`)
+                .join('')}</ipPermissions><ipPermissionsEgress/></item>`,
+          )
+          .join('')}</securityGroupInfo>`;
+      } else if (action === 'GetEbsEncryptionByDefault') {
+        inner = '<ebsEncryptionByDefault>true</ebsEncryptionByDefault>';
+      } else if (action === 'DescribeRegions') {
+        inner = '<regionInfo><item><regionName>us-east-1</regionName><regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint></item></regionInfo>';
+      }
+      return send(200, 'text/xml', `<${action}Response xmlns="${EC2_NS}"><requestId>1</requestId>${inner}</${action}Response>`);
+    }
+    let result = '';
+    if (action === 'GetCallerIdentity') result = `<Arn>arn:aws:iam::${state.accountId}:user/scanner</Arn><UserId>AIDA1</UserId><Account>${state.accountId}</Account>`;
+    if (action.startsWith('List')) result = '<IsTruncated>false</IsTruncated>';
+    return send(200, 'text/xml', `<${action}Response><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></${action}Response>`);
+  }
+
+  function s3(method: string, url: URL, send: Send): void {
+    const xml = (text: string) => send(200, 'application/xml', `<?xml version="1.0" encoding="UTF-8"?>${text}`);
+    const error = (status: number, code: string) => send(status, 'application/xml', `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+    const bucket = url.pathname.split('/')[1] ?? '';
+    if (method === 'GET' && bucket === '') {
+      if (denied('ListBuckets')) return error(403, 'AccessDenied');
+      return xml(`<ListAllMyBucketsResult><Buckets>${state.buckets.map((b) => `<Bucket><Name>${b}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket>`).join('')}</Buckets><Owner><ID>owner</ID></Owner></ListAllMyBucketsResult>`);
+    }
+    if (!state.buckets.includes(bucket)) return error(404, 'NoSuchBucket');
+    const has = (key: string) => url.searchParams.has(key);
+    if (has('location')) return xml('<LocationConstraint>us-east-1</LocationConstraint>');
+    if (has('tagging')) return error(404, 'NoSuchTagSet');
+    if (has('encryption')) return xml('<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>');
+    if (has('versioning')) return xml('<VersioningConfiguration/>');
+    if (has('publicAccessBlock')) return error(404, 'NoSuchPublicAccessBlockConfiguration');
+    if (has('policy')) return error(404, 'NoSuchBucketPolicy');
+    if (has('acl')) return xml('<AccessControlPolicy><Owner><ID>owner</ID></Owner><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>owner</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>');
+    if (has('logging')) return xml('<BucketLoggingStatus/>');
+    return error(400, 'NotImplemented');
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.close = () => new Promise((resolve) => server.close(() => resolve()));
+  return fake;
+}
