@@ -121,7 +121,7 @@ const PLAN: Step[] = [
   { op: 'listResourceVersions', expect: [200] },
   // A connection to the real AWS, which no test machine reaches: the scan ends failed or partially succeeded, never blocking the run.
   {
-    op: 'putAccountConnection',
+    op: 'replaceAccountConnection',
     expect: [200],
     body: { kind: 'aws_access_key', access_key_id: 'AKIAIOSFODNN7EXAMPLE', secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', audit_after_scan: false },
   },
@@ -337,7 +337,10 @@ function contractScript(contracts: Record<string, Record<string, Record<string, 
     "      const Ajv = require('ajv');",
     "      const ajv = new Ajv({ allErrors: true, unknownFormats: 'ignore', schemaId: 'auto', nullable: true });",
     `      ajv.addSchema({ $id: '${SPEC_ID}', components: { schemas: SCHEMAS } });`,
-    '      const valid = ajv.validate(schema, pm.response.json());',
+    // JSON Lines are checked line by line; other non-JSON bodies (CSV, PDF) are text the schema types as a string.
+    "      const lines = /ndjson|jsonl/.test(contentType);",
+    "      const bodies = lines ? pm.response.text().split('\\n').filter(Boolean).map((line) => JSON.parse(line)) : contentType.includes('json') ? [pm.response.json()] : [pm.response.text()];",
+    '      const valid = bodies.every((body) => ajv.validate(schema, body));',
     "      pm.test(operation + ': body matches the schema', () => pm.expect(ajv.errorsText(ajv.errors, { separator: '; ' })).to.equal(valid ? 'No errors' : ''));",
     '    }',
     '  }',

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
+import AjvDraft04 from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { csvField } from '../src/findings/finding-export-formats';
@@ -19,7 +20,12 @@ const TF_ADDRESS = 'module.net.aws_security_group.web["a"]';
 const schema = (file: string) => JSON.parse(readFileSync(path.join(__dirname, '..', 'schemas', file), 'utf8')) as object;
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
-const validateSarif = ajv.compile(schema('sarif-2.1.0.json'));
+// The SARIF 2.1.0 schema as Microsoft publishes it on npm (its final version, rtm.5; JSON Schema draft-04).
+const sarifSchema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8')) as object;
+// unicodeRegExp off: one of the schema's patterns is valid only without the u flag.
+const ajvDraft04 = new AjvDraft04({ allErrors: true, strict: false, unicodeRegExp: false });
+addFormats(ajvDraft04);
+const validateSarif = ajvDraft04.compile(sarifSchema);
 const validateOcsf = ajv.compile(schema('ocsf-1.4.0-detection_finding.json'));
 const validateAsffBatch = ajv.compile(schema('asff-batch-import-findings.json'));
 

@@ -25,12 +25,12 @@ export function discoveryHandlers(
   jobs: JobQueue,
   settings: DiscoverySettings,
 ): HandlerTable<
-  'getAccountConnection' | 'putAccountConnection' | 'deleteAccountConnection' | 'verifyAccountConnection' | 'createAccountScan' | 'createScans' | 'listScans' | 'getScan' | 'cancelScan'
+  'getAccountConnection' | 'replaceAccountConnection' | 'deleteAccountConnection' | 'verifyAccountConnection' | 'createAccountScan' | 'createScans' | 'listScans' | 'getScan' | 'cancelScan'
 > {
   const getAccountConnection: OperationHandler<'getAccountConnection'> = async (req, res) => {
     res.json(toConnection(await getConnection(db, principalOf(res), req.params.id)));
   };
-  const putAccountConnection: OperationHandler<'putAccountConnection'> = async (req, res) => {
+  const replaceAccountConnection: OperationHandler<'replaceAccountConnection'> = async (req, res) => {
     res.json(toConnection(await putConnection(db, settings.keyring, principalOf(res), req.params.id, req.body)));
   };
   const deleteAccountConnection: OperationHandler<'deleteAccountConnection'> = async (req, res) => {
@@ -69,7 +69,7 @@ export function discoveryHandlers(
   };
   return {
     getAccountConnection,
-    putAccountConnection,
+    replaceAccountConnection,
     deleteAccountConnection,
     verifyAccountConnection,
     createAccountScan,

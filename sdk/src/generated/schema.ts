@@ -548,7 +548,7 @@ export interface paths {
          *     `SECRETS_KEY`), never answered and never logged. To keep the stored secret while changing
          *     other fields, send the connection again without the secret field and with the same `kind`.
          */
-        put: operations["putAccountConnection"];
+        put: operations["replaceAccountConnection"];
         post?: never;
         /**
          * Disconnect an account
@@ -6653,7 +6653,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    putAccountConnection: {
+    replaceAccountConnection: {
         parameters: {
             query?: never;
             header?: never;
