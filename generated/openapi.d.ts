@@ -4167,11 +4167,11 @@ export interface components {
             min_points: number;
         };
         /**
-         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit; `teams`: to the Microsoft Teams incoming-webhook URL `teams_webhook_url`, as an Adaptive Card.
+         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit; `teams`: to the Microsoft Teams incoming-webhook URL `teams_webhook_url`, as an Adaptive Card; `pagerduty`: PagerDuty Events API v2 events with the routing key `pagerduty_routing_key`, a `trigger` per item (deduplicated per rule and finding or resource) and, for finding kinds, a `resolve` when the finding resolves.
          * @example email
          * @enum {string}
          */
-        DeliveryMethod: "email" | "webhook" | "slack" | "teams";
+        DeliveryMethod: "email" | "webhook" | "slack" | "teams" | "pagerduty";
         /**
          * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient.
          * @example immediate
@@ -4235,6 +4235,11 @@ export interface components {
              * @example https://company.webhook.office.com/webhookb2/00000000-0000-0000-0000-000000000000/IncomingWebhook/xxxx
              */
             teams_webhook_url?: string;
+            /**
+             * @description `pagerduty` (required there): the Events API v2 integration (routing) key of a PagerDuty service. Stored encrypted, never answered (`target_set` says it is set). Events go to the server's `PAGERDUTY_EVENTS_URL`, checked by the same SSRF guard as webhook endpoints.
+             * @example R0UTINGKEY0123456789ABCDEFGHIJKL
+             */
+            pagerduty_routing_key?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
             /** @default true */
             enabled: boolean;
@@ -4263,6 +4268,11 @@ export interface components {
              * @example https://company.webhook.office.com/webhookb2/00000000-0000-0000-0000-000000000000/IncomingWebhook/xxxx
              */
             teams_webhook_url?: string;
+            /**
+             * @description `pagerduty` (required there): the Events API v2 integration (routing) key of a PagerDuty service. Stored encrypted, never answered (`target_set` says it is set). Events go to the server's `PAGERDUTY_EVENTS_URL`, checked by the same SSRF guard as webhook endpoints.
+             * @example R0UTINGKEY0123456789ABCDEFGHIJKL
+             */
+            pagerduty_routing_key?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
             enabled?: boolean;
         };
@@ -4278,7 +4288,7 @@ export interface components {
             delivery_method: components["schemas"]["DeliveryMethod"];
             recipients: string[];
             webhook_endpoint_id: null | components["schemas"]["WebhookEndpointId"];
-            /** @description `slack` and `teams`: whether its webhook URL is set (the URL itself, a secret, is never answered). */
+            /** @description `slack`, `teams` and `pagerduty`: whether its webhook URL or routing key is set (that secret itself is never answered). */
             target_set?: boolean;
             delivery_mode: components["schemas"]["DeliveryMode"];
             enabled: boolean;
@@ -4413,7 +4423,7 @@ export interface components {
             /** @example secret_expiring */
             event_type: string;
             method: components["schemas"]["DeliveryMethod"];
-            /** @description Where it goes: an email address, the webhook endpoint's id, or `slack`/`teams` (the rule's URL). */
+            /** @description Where it goes: an email address, the webhook endpoint's id, `slack`/`teams` (the rule's URL) or `pagerduty` (the rule's routing key). */
             recipient: string;
             status: components["schemas"]["DeliveryStatus"];
             /** Format: int32 */

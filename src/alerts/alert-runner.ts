@@ -11,6 +11,7 @@ import { ALERT_TYPES, ALL_ALERT_TYPES, STAGED_ALERT_TYPES, type AlertType } from
 import {
   claimAudit,
   claimNotifications,
+  claimResolvedTriggers,
   enabledAlertRules,
   expiryCandidates,
   findAuditForAlerts,
@@ -18,6 +19,7 @@ import {
   organizationsWithAlertRules,
   previousFullAudit,
   riskAcceptances,
+  TRIGGERED_STAGE,
   type AuditForAlerts,
   type FindingCandidate,
 } from './alerts.repository';
@@ -96,12 +98,28 @@ async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, 
         deliveries.push(...ruleDeliveries);
         notifications.push(ruleDeliveries[0]!.notification);
       }
+      if (rule.delivery_method === 'pagerduty' && audit?.status === 'succeeded' && isFindingEvent(rule.alert_type)) {
+        deliveries.push(...(await pagerDutyResolves(trx, rule, audit, found.items, now)));
+      }
     }
     await recordEvents(trx, organizationId, notifications);
     return queueDeliveries(trx, jobs, deliveries, now);
   });
   if (queued.length > 0) wakeDeliveries(jobs);
   return queued.length;
+}
+
+/**
+ * A PagerDuty rule of a finding kind remembers the findings it triggered alerts for, and resolves
+ * those alerts when an audit resolves the findings: one `resolve` delivery listing them.
+ */
+async function pagerDutyResolves(trx: Db, rule: AlertRuleRow, audit: AuditForAlerts, triggered: NotificationItem[], now: Date): Promise<NewDelivery[]> {
+  const resolved = await claimResolvedTriggers(trx, rule.organization_id, rule.id, audit.id);
+  const findingIds = triggered.flatMap((item) => (item.kind === 'finding' ? [item.finding.id] : []));
+  await claimNotifications(trx, findingIds.map((id) => ({ alert_rule_id: rule.id, subject: id, stage: TRIGGERED_STAGE, notified_at: now })));
+  if (resolved.length === 0) return [];
+  const items = resolved.map((row) => ({ kind: 'finding' as const, ...findingParts(row) }));
+  return deliveriesOf(rule, { items, total: items.length }, now, 'resolve');
 }
 
 /** What a rule matched, ready to send: the first items and how many there were. */
@@ -271,9 +289,10 @@ function matches(rule: AlertRuleRow, { facets }: Candidate): boolean {
 }
 
 /** One message per rule and recipient, listing the first items and how many there were. */
-function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date): NewDelivery[] {
-  const notification = {
+function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date, action: 'trigger' | 'resolve' = 'trigger'): NewDelivery[] {
+  const notification: Notification = {
     type: rule.alert_type,
+    ...(action === 'resolve' ? { action } : {}),
     alert_rule: { id: rule.id, name: rule.name },
     occurred_at: now.toISOString(),
     total,
@@ -281,6 +300,6 @@ function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date): Ne
   };
   const base = { organization_id: rule.organization_id, alert_rule_id: rule.id, method: rule.delivery_method, notification };
   if (rule.delivery_method === 'webhook') return [{ ...base, webhook_endpoint_id: rule.webhook_endpoint_id, recipient: rule.webhook_endpoint_id! }];
-  if (rule.delivery_method === 'slack' || rule.delivery_method === 'teams') return [{ ...base, webhook_endpoint_id: null, recipient: rule.delivery_method }];
+  if (rule.delivery_method === 'slack' || rule.delivery_method === 'teams' || rule.delivery_method === 'pagerduty') return [{ ...base, webhook_endpoint_id: null, recipient: rule.delivery_method }];
   return rule.recipients.map((recipient) => ({ ...base, webhook_endpoint_id: null, recipient }));
 }
