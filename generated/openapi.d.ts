@@ -4173,11 +4173,11 @@ export interface components {
          */
         DeliveryMethod: "email" | "webhook" | "slack" | "teams" | "pagerduty";
         /**
-         * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient.
+         * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient. `digest`: they are kept, and go out once a day at `digest_hour` in `digest_time_zone` as one summary per rule and recipient (none on a day with no hits). `both`: at once and in the daily summary.
          * @example immediate
          * @enum {string}
          */
-        DeliveryMode: "immediate";
+        DeliveryMode: "immediate" | "digest" | "both";
         /**
          * @description Days left at which an expiry notifies (again), besides `threshold_days`; each below it.
          *     Default `[7, 1]`. An expired item notifies once more.
@@ -4241,6 +4241,17 @@ export interface components {
              */
             pagerduty_routing_key?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
+            /**
+             * Format: int32
+             * @description `digest` and `both`: the hour of the day (in `digest_time_zone`) the daily summary goes out; default 9.
+             * @example 9
+             */
+            digest_hour?: number;
+            /**
+             * @description `digest` and `both`: the IANA time zone of `digest_hour`; default `UTC`. An unknown zone answers 422.
+             * @example Europe/Paris
+             */
+            digest_time_zone?: string;
             /** @default true */
             enabled: boolean;
         };
@@ -4274,6 +4285,17 @@ export interface components {
              */
             pagerduty_routing_key?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
+            /**
+             * Format: int32
+             * @description `digest` and `both`: the hour of the day (in `digest_time_zone`) the daily summary goes out; default 9.
+             * @example 9
+             */
+            digest_hour?: number;
+            /**
+             * @description `digest` and `both`: the IANA time zone of `digest_hour`; default `UTC`. An unknown zone answers 422.
+             * @example Europe/Paris
+             */
+            digest_time_zone?: string;
             enabled?: boolean;
         };
         AlertRule: {
@@ -4291,6 +4313,10 @@ export interface components {
             /** @description `slack`, `teams` and `pagerduty`: whether its webhook URL or routing key is set (that secret itself is never answered). */
             target_set?: boolean;
             delivery_mode: components["schemas"]["DeliveryMode"];
+            /** @description `digest` and `both`: the hour of the day the daily summary goes out; null for `immediate`. */
+            digest_hour: null | number;
+            /** @description `digest` and `both`: the IANA time zone of `digest_hour`; null for `immediate`. */
+            digest_time_zone: null | string;
             enabled: boolean;
             created_by: components["schemas"]["UserId"];
             created_at: components["schemas"]["Timestamp"];

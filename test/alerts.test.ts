@@ -39,12 +39,12 @@ beforeAll(async () => {
       ],
     })
     .expect(201);
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   await t?.close();
   await mailbox?.close();
-}, 120_000);
+}, 600_000);
 
 /** Runs an audit and waits until its alerts have been raised and every delivery has ended. */
 async function auditAndDeliver() {
@@ -72,6 +72,8 @@ describe('expiry alerts by email (must show 1)', () => {
       webhook_endpoint_id: null,
       target_set: false,
       delivery_mode: 'immediate',
+      digest_hour: null,
+      digest_time_zone: null,
       enabled: true,
       created_by: expect.stringMatching(/^usr_/),
       created_at: expect.any(String),

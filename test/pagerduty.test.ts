@@ -49,12 +49,12 @@ beforeAll(async () => {
     .send({ resources: [{ provider: 'aws', type: 'aws_acm_certificate', native_id: CERT_ARN, region: 'eu-west-1', name: 'www.company.com', attributes: { domain_name: 'www.company.com' } }] })
     .expect(201);
   policyId = (await request(t.app).post('/v1/policies').set(as(owner)).send({ kind: 'custom', name: 'Exposure', custom: exposure('false') }).expect(201)).body.id;
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   await t?.close();
   await receiver?.close();
-}, 120_000);
+}, 600_000);
 
 describe('pagerduty delivery', () => {
   it('keeps the routing key encrypted and never answers it', async () => {

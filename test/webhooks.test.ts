@@ -28,12 +28,12 @@ beforeAll(async () => {
   hookUrl = receiver.url('/hooks/fourfold');
   t = await startTestApp({ WEBHOOK_ALLOWED_HOSTS: receiver.host }, { workers: true, alertSettings: { retryDelaysSeconds: [1, 1, 1, 1, 1, 1, 1] } });
   owner = await t.ownerToken();
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   await t?.close();
   await receiver?.close();
-}, 120_000);
+}, 600_000);
 
 const settled = () => deliveriesSettled(t.app, owner);
 

@@ -2,7 +2,8 @@ import type { Db } from '../db/database';
 import type { AlertRuleRow, DeliveryRow } from '../db/schema';
 import { queueDeliveries, wakeDeliveries, type NewDelivery } from '../deliveries/deliveries.service';
 import { MAX_NOTIFIED_ITEMS, type Notification, type NotificationItem, type NotifiedFinding, type NotifiedResource } from '../deliveries/notification';
-import { recordEvents } from '../events/events.service';
+import { raisedByRule, recordEvents } from '../events/events.service';
+import { localDayAndHour } from './digest';
 import { scoreOf } from '../audits/audits.mapper';
 import { frameworkComplianceAsOf } from '../compliance/compliance.service';
 import type { JobQueue } from '../jobs/job-queue';
@@ -12,6 +13,9 @@ import {
   claimAudit,
   claimNotifications,
   claimResolvedTriggers,
+  digestRules,
+  DIGEST_SUBJECT,
+  lastDigestAt,
   enabledAlertRules,
   expiryCandidates,
   findAuditForAlerts,
@@ -59,6 +63,33 @@ export async function raiseScheduledAlerts(db: Db, jobs: JobQueue, settings: Ale
   for (const organizationId of await organizationsWithAlertRules(db, STAGED_ALERT_TYPES)) {
     queued += await raise(db, jobs, organizationId, now, STAGED_ALERT_TYPES, null);
   }
+  return queued + (await raiseDigests(db, jobs, now));
+}
+
+/**
+ * The daily summaries due: each `digest`/`both` rule whose `digest_hour` has come in its zone
+ * today and that has not sent today's, lists what it raised since its last summary (one message
+ * per recipient; none when it raised nothing). Claimed per local date, so each day sends once.
+ */
+async function raiseDigests(db: Db, jobs: JobQueue, now: Date): Promise<number> {
+  let queued = 0;
+  for (const rule of await digestRules(db)) {
+    const { day, hour } = localDayAndHour(now, rule.digest_time_zone ?? 'UTC');
+    if (hour < (rule.digest_hour ?? 0)) continue;
+    const rows = await db.transaction().execute(async (trx) => {
+      const claimed = await claimNotifications(trx, [{ alert_rule_id: rule.id, subject: DIGEST_SUBJECT, stage: day, notified_at: now }]);
+      if (claimed.length === 0) return [];
+      // The first summary lists everything the rule raised.
+      const since = (await lastDigestAt(trx, rule.id, day)) ?? new Date(0);
+      const raised = await raisedByRule(trx, rule.id, since, now);
+      if (raised.length === 0) return [];
+      const items = raised.flatMap((r) => r.items).slice(0, MAX_NOTIFIED_ITEMS);
+      const total = raised.reduce((sum, r) => sum + r.total, 0);
+      return queueDeliveries(trx, jobs, deliveriesOf(rule, { items, total }, now, 'trigger', { since: since.toISOString(), events: raised.length }), now);
+    });
+    queued += rows.length;
+  }
+  if (queued > 0) wakeDeliveries(jobs);
   return queued;
 }
 
@@ -95,7 +126,8 @@ async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, 
       }
       if (found.total > 0) {
         const ruleDeliveries = deliveriesOf(rule, found, now);
-        deliveries.push(...ruleDeliveries);
+        // A digest rule's hits wait in the feed for its daily summary.
+        if (rule.delivery_mode !== 'digest') deliveries.push(...ruleDeliveries);
         notifications.push(ruleDeliveries[0]!.notification);
       }
       if (rule.delivery_method === 'pagerduty' && audit?.status === 'succeeded' && isFindingEvent(rule.alert_type)) {
@@ -289,10 +321,11 @@ function matches(rule: AlertRuleRow, { facets }: Candidate): boolean {
 }
 
 /** One message per rule and recipient, listing the first items and how many there were. */
-function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date, action: 'trigger' | 'resolve' = 'trigger'): NewDelivery[] {
+function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date, action: 'trigger' | 'resolve' = 'trigger', digest?: Notification['digest']): NewDelivery[] {
   const notification: Notification = {
     type: rule.alert_type,
     ...(action === 'resolve' ? { action } : {}),
+    ...(digest ? { digest } : {}),
     alert_rule: { id: rule.id, name: rule.name },
     occurred_at: now.toISOString(),
     total,

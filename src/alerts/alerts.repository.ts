@@ -224,3 +224,25 @@ export async function claimResolvedTriggers(db: Db, organizationId: string, aler
     .orderBy('f.id')
     .execute();
 }
+
+/** The subject under which a digest rule records each day's summary (its stage: the local date). */
+export const DIGEST_SUBJECT = 'digest';
+
+/** The enabled rules of every organization that send a daily summary. */
+export function digestRules(db: Db): Promise<AlertRuleRow[]> {
+  return db.selectFrom('alert_rules').selectAll().where('enabled', '=', true).where('delivery_mode', 'in', ['digest', 'both']).orderBy('id').execute();
+}
+
+/** When the rule's last summary before `day` went out, if one did. */
+export async function lastDigestAt(db: Db, alertRuleId: string, day: string): Promise<Date | undefined> {
+  const row = await db
+    .selectFrom('alert_notifications')
+    .select('notified_at')
+    .where('alert_rule_id', '=', alertRuleId)
+    .where('subject', '=', DIGEST_SUBJECT)
+    .where('stage', '!=', day)
+    .orderBy('notified_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.notified_at;
+}

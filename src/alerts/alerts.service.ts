@@ -8,6 +8,7 @@ import { loadCatalogue } from '../rules/catalogue';
 import { requireEndpointFor, sealRoutingKey, sealTarget, type WebhookSettings } from '../webhooks/webhooks.service';
 import { ALERT_TYPES } from './alert-types';
 import { deleteAlertRule, findAlertRule, insertAlertRule, updateAlertRule } from './alerts.repository';
+import { isTimeZone } from './digest';
 import { stagesOf } from './expiry';
 
 export type AlertRuleCreate = Schemas['AlertRuleCreate'];
@@ -22,6 +23,9 @@ export interface AlertRuleChecks {
 
 /** The delivery methods whose target (a chat webhook URL, a routing key) the rule keeps encrypted. */
 const TARGET_METHODS: readonly Schemas['DeliveryMethod'][] = ['slack', 'teams', 'pagerduty'];
+
+/** The hour (in its zone) a digest rule's daily summary goes out unless it says otherwise. */
+const DEFAULT_DIGEST_HOUR = 9;
 
 /** Days left at which an expiry notifies again after its threshold, unless the rule says otherwise. */
 export const DEFAULT_STAGES = [7, 1];
@@ -45,6 +49,9 @@ interface RuleShape {
   /** A PagerDuty routing key given now, to encrypt. */
   pagerduty_routing_key?: string;
   delivery_mode: Schemas['DeliveryMode'];
+  /** The daily summary's hour and zone; null for `immediate`. */
+  digest_hour: number | null;
+  digest_time_zone: string | null;
 }
 
 export async function requireAlertRule(db: Db, principal: Principal, id: string): Promise<AlertRuleRow> {
@@ -69,6 +76,8 @@ export async function createAlertRule(db: Db, principal: Principal, checks: Aler
       teams_webhook_url: body.teams_webhook_url,
       pagerduty_routing_key: body.pagerduty_routing_key,
       delivery_mode: body.delivery_mode ?? 'immediate',
+      digest_hour: body.digest_hour ?? null,
+      digest_time_zone: body.digest_time_zone ?? null,
     },
     checks,
     { db, organizationId: principal.organizationId },
@@ -78,8 +87,6 @@ export async function createAlertRule(db: Db, principal: Principal, checks: Aler
     organization_id: principal.organizationId,
     name: body.name,
     ...storable(shape),
-    digest_hour: null,
-    digest_time_zone: null,
     enabled: body.enabled ?? true,
     created_by: principal.userId,
     created_at: now,
@@ -106,6 +113,8 @@ export async function changeAlertRule(db: Db, principal: Principal, checks: Aler
       teams_webhook_url: change.teams_webhook_url,
       pagerduty_routing_key: change.pagerduty_routing_key,
       delivery_mode: change.delivery_mode ?? current.delivery_mode,
+      digest_hour: change.digest_hour ?? (change.delivery_mode === 'immediate' ? null : current.digest_hour),
+      digest_time_zone: change.digest_time_zone ?? (change.delivery_mode === 'immediate' ? null : current.digest_time_zone),
     },
     checks,
     { db, organizationId: principal.organizationId },
@@ -176,6 +185,13 @@ async function checkShape(shape: RuleShape, checks: AlertRuleChecks, tenant: { d
     }
   }
   if (!TARGET_METHODS.includes(shape.delivery_method)) shape = { ...shape, target_encrypted: null };
+  if (shape.delivery_mode === 'immediate') {
+    if (shape.digest_hour !== null) throw invalid('digest_hour', 'applies to digest and both delivery modes only');
+    if (shape.digest_time_zone !== null) throw invalid('digest_time_zone', 'applies to digest and both delivery modes only');
+  } else {
+    shape = { ...shape, digest_hour: shape.digest_hour ?? DEFAULT_DIGEST_HOUR, digest_time_zone: shape.digest_time_zone ?? 'UTC' };
+    if (!isTimeZone(shape.digest_time_zone!)) throw invalid('digest_time_zone', `is not an IANA time zone (such as UTC or Europe/Paris): ${shape.digest_time_zone}`);
+  }
   if (shape.delivery_method === 'email') {
     if (shape.recipients.length === 0) throw invalid('recipients', 'are required for email delivery');
     if (!checks.emailConfigured) {
@@ -199,5 +215,7 @@ function storable(shape: RuleShape) {
     webhook_endpoint_id: shape.webhook_endpoint_id,
     target_encrypted: shape.target_encrypted,
     delivery_mode: shape.delivery_mode,
+    digest_hour: shape.digest_hour,
+    digest_time_zone: shape.digest_time_zone,
   };
 }

@@ -74,6 +74,8 @@ export interface Notification {
   type: string;
   /** `resolve`: the items ended (a finding resolved); only PagerDuty is told, to close what it opened. Default `trigger`. */
   action?: 'trigger' | 'resolve';
+  /** A daily summary: what the rule raised since `since`, in `events` notifications. */
+  digest?: { since: string; events: number };
   alert_rule: { id: string; name: string } | null;
   occurred_at: string;
   /** How many items there were; `items` lists the first `MAX_NOTIFIED_ITEMS`. */
