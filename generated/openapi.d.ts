@@ -4755,17 +4755,17 @@ export interface components {
             min_points: number;
         };
         /**
-         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit; `teams`: to the Microsoft Teams incoming-webhook URL `teams_webhook_url`, as an Adaptive Card.
+         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit; `teams`: to the Microsoft Teams incoming-webhook URL `teams_webhook_url`, as an Adaptive Card; `pagerduty`: PagerDuty Events API v2 events with the routing key `pagerduty_routing_key`, a `trigger` per item (deduplicated per rule and finding or resource) and, for finding kinds, a `resolve` when the finding resolves.
          * @example email
          * @enum {string}
          */
-        DeliveryMethod: "email" | "webhook" | "slack" | "teams";
+        DeliveryMethod: "email" | "webhook" | "slack" | "teams" | "pagerduty";
         /**
-         * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient.
+         * @description `immediate`: the new hits of each audit or scheduled check go out at once, one message per rule and recipient. `digest`: they are kept, and go out once a day at `digest_hour` in `digest_time_zone` as one summary per rule and recipient (none on a day with no hits). `both`: at once and in the daily summary.
          * @example immediate
          * @enum {string}
          */
-        DeliveryMode: "immediate";
+        DeliveryMode: "immediate" | "digest" | "both";
         /**
          * @description Days left at which an expiry notifies (again), besides `threshold_days`; each below it.
          *     Default `[7, 1]`. An expired item notifies once more.
@@ -4823,7 +4823,23 @@ export interface components {
              * @example https://company.webhook.office.com/webhookb2/00000000-0000-0000-0000-000000000000/IncomingWebhook/xxxx
              */
             teams_webhook_url?: string;
+            /**
+             * @description `pagerduty` (required there): the Events API v2 integration (routing) key of a PagerDuty service. Stored encrypted, never answered (`target_set` says it is set). Events go to the server's `PAGERDUTY_EVENTS_URL`, checked by the same SSRF guard as webhook endpoints.
+             * @example R0UTINGKEY0123456789ABCDEFGHIJKL
+             */
+            pagerduty_routing_key?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
+            /**
+             * Format: int32
+             * @description `digest` and `both`: the hour of the day (in `digest_time_zone`) the daily summary goes out; default 9.
+             * @example 9
+             */
+            digest_hour?: number;
+            /**
+             * @description `digest` and `both`: the IANA time zone of `digest_hour`; default `UTC`. An unknown zone answers 422.
+             * @example Europe/Paris
+             */
+            digest_time_zone?: string;
             /** @default true */
             enabled: boolean;
         };
@@ -4851,7 +4867,23 @@ export interface components {
              * @example https://company.webhook.office.com/webhookb2/00000000-0000-0000-0000-000000000000/IncomingWebhook/xxxx
              */
             teams_webhook_url?: string;
+            /**
+             * @description `pagerduty` (required there): the Events API v2 integration (routing) key of a PagerDuty service. Stored encrypted, never answered (`target_set` says it is set). Events go to the server's `PAGERDUTY_EVENTS_URL`, checked by the same SSRF guard as webhook endpoints.
+             * @example R0UTINGKEY0123456789ABCDEFGHIJKL
+             */
+            pagerduty_routing_key?: string;
             delivery_mode?: components["schemas"]["DeliveryMode"];
+            /**
+             * Format: int32
+             * @description `digest` and `both`: the hour of the day (in `digest_time_zone`) the daily summary goes out; default 9.
+             * @example 9
+             */
+            digest_hour?: number;
+            /**
+             * @description `digest` and `both`: the IANA time zone of `digest_hour`; default `UTC`. An unknown zone answers 422.
+             * @example Europe/Paris
+             */
+            digest_time_zone?: string;
             enabled?: boolean;
         };
         AlertRule: {
@@ -4866,9 +4898,13 @@ export interface components {
             delivery_method: components["schemas"]["DeliveryMethod"];
             recipients: string[];
             webhook_endpoint_id: null | components["schemas"]["WebhookEndpointId"];
-            /** @description `slack` and `teams`: whether its webhook URL is set (the URL itself, a secret, is never answered). */
+            /** @description `slack`, `teams` and `pagerduty`: whether its webhook URL or routing key is set (that secret itself is never answered). */
             target_set?: boolean;
             delivery_mode: components["schemas"]["DeliveryMode"];
+            /** @description `digest` and `both`: the hour of the day the daily summary goes out; null for `immediate`. */
+            digest_hour: null | number;
+            /** @description `digest` and `both`: the IANA time zone of `digest_hour`; null for `immediate`. */
+            digest_time_zone: null | string;
             enabled: boolean;
             created_by: components["schemas"]["UserId"];
             created_at: components["schemas"]["Timestamp"];
@@ -5110,7 +5146,7 @@ export interface components {
             /** @example secret_expiring */
             event_type: string;
             method: components["schemas"]["DeliveryMethod"];
-            /** @description Where it goes: an email address, the webhook endpoint's id, or `slack`/`teams` (the rule's URL). */
+            /** @description Where it goes: an email address, the webhook endpoint's id, `slack`/`teams` (the rule's URL) or `pagerduty` (the rule's routing key). */
             recipient: string;
             status: components["schemas"]["DeliveryStatus"];
             /** Format: int32 */

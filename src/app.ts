@@ -130,6 +130,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(rateLimitSignup(config.rateLimits, rateLimitStores, logger, { enabled: config.signupEnabled }));
   app.use(replayIdempotentRequests(db, logger));
 
+  const webhooks = { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret, pagerdutyEventsUrl: config.pagerdutyEventsUrl };
   const handlers = handlerTable({
     ...systemHandlers(db),
     ...docsHandlers(),
@@ -149,7 +150,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...findingHandlers(db, { riskAcceptanceMaxDays: config.riskAcceptanceMaxDays }),
     ...policyHandlers(db),
     ...reportHandlers(db, jobs, { reportsDir: config.reportsDir, limits: config.organizationLimits }),
-    ...alertHandlers(db, jobs, { emailConfigured: config.smtpUrl !== undefined, webhooks: { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret } }),
+    ...alertHandlers(db, jobs, { emailConfigured: config.smtpUrl !== undefined, webhooks }),
     ...deliveryHandlers(db, jobs),
     ...eventHandlers(db),
     ...planHandlers(db, plans),
@@ -160,7 +161,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
       concurrency: config.discovery.scanConcurrency,
       limits: config.organizationLimits,
     }),
-    ...webhookHandlers(db, { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret }),
+    ...webhookHandlers(db, webhooks),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });
   app.use(dispatchOperations(handlers, operations));

@@ -100,6 +100,8 @@ export interface Config {
   alertsFrom: string;
   /** `host:port` (lower case) webhooks may be delivered to though they are not public https addresses (tests, on-premises receivers). */
   webhookAllowedHosts: string[];
+  /** Where PagerDuty alert rules send Events API v2 events; the webhook SSRF guard and `webhookAllowedHosts` apply to it. */
+  pagerdutyEventsUrl: string;
   /** Discovery (src/discovery): how connections' secrets are encrypted, and how scans run. */
   discovery: DiscoveryConfig;
 }
@@ -292,6 +294,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpUrl,
     alertsFrom: read('ALERTS_FROM') ?? 'fourfold <alerts@fourfold.invalid>',
     webhookAllowedHosts: allowedHosts(read('WEBHOOK_ALLOWED_HOSTS'), problems),
+    pagerdutyEventsUrl: httpUrl('PAGERDUTY_EVENTS_URL', read('PAGERDUTY_EVENTS_URL') ?? 'https://events.pagerduty.com/v2/enqueue', problems),
     discovery: {
       secretsKey: read('SECRETS_KEY'),
       previousSecretsKeys: (read('SECRETS_KEYS_PREVIOUS') ?? '').split(',').map((key) => key.trim()).filter(Boolean),
@@ -342,6 +345,17 @@ function allowedHosts(raw: string | undefined, problems: string[]): string[] {
   const invalid = entries.filter((entry) => !/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/.test(entry));
   if (invalid.length > 0) problems.push(`WEBHOOK_ALLOWED_HOSTS entries must be host:port, got ${invalid.join(', ')}`);
   return entries;
+}
+
+function httpUrl(name: string, raw: string, problems: string[]): string {
+  try {
+    const url = new URL(raw);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url.href;
+  } catch {
+    // reported below
+  }
+  problems.push(`${name} must be an http(s) URL, got "${raw}"`);
+  return raw;
 }
 
 function publicOrigin(raw: string | undefined, problems: string[]): string | undefined {

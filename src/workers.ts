@@ -51,7 +51,7 @@ export function scanSettings(config: Pick<Config, 'discovery' | 'organizationLim
 
 /** The alert settings of a configuration, on the real clock. */
 export function alertSettings(
-  config: Pick<Config, 'smtpUrl' | 'alertsFrom' | 'publicUrl' | 'webhookAllowedHosts'>,
+  config: Pick<Config, 'smtpUrl' | 'alertsFrom' | 'publicUrl' | 'webhookAllowedHosts' | 'pagerdutyEventsUrl'>,
   /** The secret webhook signing secrets are encrypted under: the JWT signing secret. */
   encryptionSecret: string,
 ): AlertRunSettings & DeliverySettings {
@@ -61,7 +61,7 @@ export function alertSettings(
     from: config.alertsFrom,
     publicUrl: config.publicUrl,
     retryDelaysSeconds: RETRY_DELAYS_SECONDS,
-    webhooks: { allowedHosts: config.webhookAllowedHosts, encryptionSecret },
+    webhooks: { allowedHosts: config.webhookAllowedHosts, encryptionSecret, pagerdutyEventsUrl: config.pagerdutyEventsUrl },
   };
 }
 
@@ -73,7 +73,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   const audits: AuditRunSettings = { ...DEFAULT_AUDIT_SETTINGS, ...options.audits };
   const reports: ReportSettings = { reportsDir };
   // Without settings (tests of other features): no email, and no webhook secret readable.
-  const alerts = { ...alertSettings({ smtpUrl: undefined, alertsFrom: 'fourfold <alerts@fourfold.invalid>', publicUrl: undefined, webhookAllowedHosts: [] }, ''), ...options.alerts };
+  const alerts = { ...alertSettings({ smtpUrl: undefined, alertsFrom: 'fourfold <alerts@fourfold.invalid>', publicUrl: undefined, webhookAllowedHosts: [], pagerdutyEventsUrl: 'https://events.pagerduty.com/v2/enqueue' }, ''), ...options.alerts };
   await jobs.workFairly<ImportJob>(QUEUES.imports, async (job) => {
     const log = logger.child({ job: job.id, import: job.data.import_id, attempt: job.retryCount + 1 });
     try {

@@ -3,6 +3,7 @@ import { raiseScheduledAlerts } from '../src/alerts/alert-runner';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
 import { runAuditThroughHttp, seedAudit } from './support/audits';
+import { deliveriesSettled, until } from './support/deliveries';
 import { expectError } from './support/expectations';
 import { startMailbox } from './support/mailbox';
 
@@ -38,22 +39,12 @@ beforeAll(async () => {
       ],
     })
     .expect(201);
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   await t?.close();
   await mailbox?.close();
-}, 120_000);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+}, 600_000);
 
 /** Runs an audit and waits until its alerts have been raised and every delivery has ended. */
 async function auditAndDeliver() {
@@ -63,12 +54,7 @@ async function auditAndDeliver() {
   await settled();
 }
 
-async function settled() {
-  await until('deliveries to end', async () => {
-    const pending = (await request(t.app).get('/v1/deliveries?status=pending').set(as(owner)).expect(200)).body.data;
-    return pending.length === 0 ? true : undefined;
-  });
-}
+const settled = () => deliveriesSettled(t.app, owner);
 
 describe('expiry alerts by email (must show 1)', () => {
   let secretsRule: string;
@@ -86,6 +72,8 @@ describe('expiry alerts by email (must show 1)', () => {
       webhook_endpoint_id: null,
       target_set: false,
       delivery_mode: 'immediate',
+      digest_hour: null,
+      digest_time_zone: null,
       enabled: true,
       created_by: expect.stringMatching(/^usr_/),
       created_at: expect.any(String),

@@ -1,6 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
@@ -8,19 +6,16 @@ import { insertOrganizationWithOwner } from '../src/organizations/organizations.
 import { isPublicAddress } from '../src/webhooks/url-guard';
 import { as, logInAs, startTestApp, type TestApp } from './support/app';
 import { runAuditThroughHttp } from './support/audits';
+import { deliveriesSettled, startReceiver, until, type Received } from './support/deliveries';
 import { expectError } from './support/expectations';
 
 const native = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'inventory', 'native.json'), 'utf8'));
 const awsResources = native.resources.filter((r: { provider: string }) => r.provider === 'aws');
 
-interface Received {
-  headers: Record<string, string>;
-  body: string;
-}
-const received: Received[] = [];
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let received: Received[];
 /** The status codes the receiver answers with, in turn; 200 once they run out. */
-const answers: number[] = [];
-let receiver: http.Server;
+let answers: number[];
 let hookUrl: string;
 let t: TestApp;
 let owner: string;
@@ -28,39 +23,19 @@ let endpointId: string;
 let secret: string;
 
 beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      received.push({ headers: req.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(answers.shift() ?? 200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const { port } = receiver.address() as AddressInfo;
-  hookUrl = `http://127.0.0.1:${port}/hooks/fourfold`;
-  t = await startTestApp({ WEBHOOK_ALLOWED_HOSTS: `127.0.0.1:${port}` }, { workers: true, alertSettings: { retryDelaysSeconds: [1, 1, 1, 1, 1, 1, 1] } });
+  receiver = await startReceiver();
+  ({ received, answers } = receiver);
+  hookUrl = receiver.url('/hooks/fourfold');
+  t = await startTestApp({ WEBHOOK_ALLOWED_HOSTS: receiver.host }, { workers: true, alertSettings: { retryDelaysSeconds: [1, 1, 1, 1, 1, 1, 1] } });
   owner = await t.ownerToken();
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   await t?.close();
-  await new Promise((resolve) => receiver?.close(resolve));
-}, 120_000);
+  await receiver?.close();
+}, 600_000);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function settled() {
-  await until('deliveries to end', async () => ((await request(t.app).get('/v1/deliveries?status=pending').set(as(owner)).expect(200)).body.data.length === 0 ? true : undefined));
-}
+const settled = () => deliveriesSettled(t.app, owner);
 
 describe('webhook endpoints', () => {
   it('shows the signing secret once, with Cache-Control: no-store, and never again', async () => {

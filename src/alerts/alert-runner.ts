@@ -2,7 +2,8 @@ import type { Db } from '../db/database';
 import type { AlertRuleRow, DeliveryRow } from '../db/schema';
 import { queueDeliveries, wakeDeliveries, type NewDelivery } from '../deliveries/deliveries.service';
 import { MAX_NOTIFIED_ITEMS, type Notification, type NotificationItem, type NotifiedFinding, type NotifiedResource } from '../deliveries/notification';
-import { recordEvents } from '../events/events.service';
+import { raisedByRule, recordEvents } from '../events/events.service';
+import { localDayAndHour } from './digest';
 import { scoreOf } from '../audits/audits.mapper';
 import { frameworkComplianceAsOf } from '../compliance/compliance.service';
 import type { JobQueue } from '../jobs/job-queue';
@@ -11,6 +12,10 @@ import { ALERT_TYPES, ALL_ALERT_TYPES, STAGED_ALERT_TYPES, type AlertType } from
 import {
   claimAudit,
   claimNotifications,
+  claimResolvedTriggers,
+  digestRules,
+  DIGEST_SUBJECT,
+  lastDigestAt,
   enabledAlertRules,
   expiryCandidates,
   findAuditForAlerts,
@@ -18,6 +23,7 @@ import {
   organizationsWithAlertRules,
   previousFullAudit,
   riskAcceptances,
+  TRIGGERED_STAGE,
   type AuditForAlerts,
   type FindingCandidate,
 } from './alerts.repository';
@@ -57,6 +63,33 @@ export async function raiseScheduledAlerts(db: Db, jobs: JobQueue, settings: Ale
   for (const organizationId of await organizationsWithAlertRules(db, STAGED_ALERT_TYPES)) {
     queued += await raise(db, jobs, organizationId, now, STAGED_ALERT_TYPES, null);
   }
+  return queued + (await raiseDigests(db, jobs, now));
+}
+
+/**
+ * The daily summaries due: each `digest`/`both` rule whose `digest_hour` has come in its zone
+ * today and that has not sent today's, lists what it raised since its last summary (one message
+ * per recipient; none when it raised nothing). Claimed per local date, so each day sends once.
+ */
+async function raiseDigests(db: Db, jobs: JobQueue, now: Date): Promise<number> {
+  let queued = 0;
+  for (const rule of await digestRules(db)) {
+    const { day, hour } = localDayAndHour(now, rule.digest_time_zone ?? 'UTC');
+    if (hour < (rule.digest_hour ?? 0)) continue;
+    const rows = await db.transaction().execute(async (trx) => {
+      const claimed = await claimNotifications(trx, [{ alert_rule_id: rule.id, subject: DIGEST_SUBJECT, stage: day, notified_at: now }]);
+      if (claimed.length === 0) return [];
+      // The first summary lists everything the rule raised.
+      const since = (await lastDigestAt(trx, rule.id, day)) ?? new Date(0);
+      const raised = await raisedByRule(trx, rule.id, since, now);
+      if (raised.length === 0) return [];
+      const items = raised.flatMap((r) => r.items).slice(0, MAX_NOTIFIED_ITEMS);
+      const total = raised.reduce((sum, r) => sum + r.total, 0);
+      return queueDeliveries(trx, jobs, deliveriesOf(rule, { items, total }, now, 'trigger', { since: since.toISOString(), events: raised.length }), now);
+    });
+    queued += rows.length;
+  }
+  if (queued > 0) wakeDeliveries(jobs);
   return queued;
 }
 
@@ -93,8 +126,12 @@ async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, 
       }
       if (found.total > 0) {
         const ruleDeliveries = deliveriesOf(rule, found, now);
-        deliveries.push(...ruleDeliveries);
+        // A digest rule's hits wait in the feed for its daily summary.
+        if (rule.delivery_mode !== 'digest') deliveries.push(...ruleDeliveries);
         notifications.push(ruleDeliveries[0]!.notification);
+      }
+      if (rule.delivery_method === 'pagerduty' && audit?.status === 'succeeded' && isFindingEvent(rule.alert_type)) {
+        deliveries.push(...(await pagerDutyResolves(trx, rule, audit, found.items, now)));
       }
     }
     await recordEvents(trx, organizationId, notifications);
@@ -102,6 +139,19 @@ async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, 
   });
   if (queued.length > 0) wakeDeliveries(jobs);
   return queued.length;
+}
+
+/**
+ * A PagerDuty rule of a finding kind remembers the findings it triggered alerts for, and resolves
+ * those alerts when an audit resolves the findings: one `resolve` delivery listing them.
+ */
+async function pagerDutyResolves(trx: Db, rule: AlertRuleRow, audit: AuditForAlerts, triggered: NotificationItem[], now: Date): Promise<NewDelivery[]> {
+  const resolved = await claimResolvedTriggers(trx, rule.organization_id, rule.id, audit.id);
+  const findingIds = triggered.flatMap((item) => (item.kind === 'finding' ? [item.finding.id] : []));
+  await claimNotifications(trx, findingIds.map((id) => ({ alert_rule_id: rule.id, subject: id, stage: TRIGGERED_STAGE, notified_at: now })));
+  if (resolved.length === 0) return [];
+  const items = resolved.map((row) => ({ kind: 'finding' as const, ...findingParts(row) }));
+  return deliveriesOf(rule, { items, total: items.length }, now, 'resolve');
 }
 
 /** What a rule matched, ready to send: the first items and how many there were. */
@@ -271,9 +321,11 @@ function matches(rule: AlertRuleRow, { facets }: Candidate): boolean {
 }
 
 /** One message per rule and recipient, listing the first items and how many there were. */
-function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date): NewDelivery[] {
-  const notification = {
+function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date, action: 'trigger' | 'resolve' = 'trigger', digest?: Notification['digest']): NewDelivery[] {
+  const notification: Notification = {
     type: rule.alert_type,
+    ...(action === 'resolve' ? { action } : {}),
+    ...(digest ? { digest } : {}),
     alert_rule: { id: rule.id, name: rule.name },
     occurred_at: now.toISOString(),
     total,
@@ -281,6 +333,6 @@ function deliveriesOf(rule: AlertRuleRow, { items, total }: Hits, now: Date): Ne
   };
   const base = { organization_id: rule.organization_id, alert_rule_id: rule.id, method: rule.delivery_method, notification };
   if (rule.delivery_method === 'webhook') return [{ ...base, webhook_endpoint_id: rule.webhook_endpoint_id, recipient: rule.webhook_endpoint_id! }];
-  if (rule.delivery_method === 'slack' || rule.delivery_method === 'teams') return [{ ...base, webhook_endpoint_id: null, recipient: rule.delivery_method }];
+  if (rule.delivery_method === 'slack' || rule.delivery_method === 'teams' || rule.delivery_method === 'pagerduty') return [{ ...base, webhook_endpoint_id: null, recipient: rule.delivery_method }];
   return rule.recipients.map((recipient) => ({ ...base, webhook_endpoint_id: null, recipient }));
 }

@@ -15,6 +15,8 @@ export function toAlertRule(row: AlertRuleRow): Schemas['AlertRule'] {
     webhook_endpoint_id: row.webhook_endpoint_id,
     target_set: row.target_encrypted !== null,
     delivery_mode: row.delivery_mode,
+    digest_hour: row.digest_hour,
+    digest_time_zone: row.digest_time_zone,
     enabled: row.enabled,
     created_by: row.created_by,
     created_at: row.created_at.toISOString(),

@@ -197,3 +197,52 @@ export async function organizationsWithAlertRules(db: Db, types: readonly AlertR
   const rows = await db.selectFrom('alert_rules').select('organization_id').distinct().where('enabled', '=', true).where('alert_type', 'in', [...types]).execute();
   return rows.map((r) => r.organization_id);
 }
+
+/** The stage under which a PagerDuty rule records a finding it triggered an alert for, until the finding resolves. */
+export const TRIGGERED_STAGE = 'pagerduty_triggered';
+
+/**
+ * Forgets (claims) the findings the rule triggered PagerDuty alerts for that the audit resolved;
+ * answers them, to resolve. Claimed in the caller's transaction, so each is resolved once.
+ */
+export async function claimResolvedTriggers(db: Db, organizationId: string, alertRuleId: string, auditId: string): Promise<FindingCandidate[]> {
+  const claimed = await db
+    .deleteFrom('alert_notifications')
+    .where('alert_rule_id', '=', alertRuleId)
+    .where('stage', '=', TRIGGERED_STAGE)
+    .where('subject', 'in', (eb) => eb.selectFrom('finding_events').select('finding_id').where('audit_id', '=', auditId).where('type', '=', 'resolved'))
+    .returning('subject')
+    .execute();
+  if (claimed.length === 0) return [];
+  return db
+    .selectFrom('findings as f')
+    .innerJoin('resources as r', 'r.id', 'f.resource_id')
+    .innerJoin('accounts as a', 'a.id', 'f.account_id')
+    .select(['f.id as event_id', ...FINDING_COLUMNS])
+    .where('f.organization_id', '=', organizationId)
+    .where('f.id', 'in', claimed.map((c) => c.subject))
+    .orderBy('f.id')
+    .execute();
+}
+
+/** The subject under which a digest rule records each day's summary (its stage: the local date). */
+export const DIGEST_SUBJECT = 'digest';
+
+/** The enabled rules of every organization that send a daily summary. */
+export function digestRules(db: Db): Promise<AlertRuleRow[]> {
+  return db.selectFrom('alert_rules').selectAll().where('enabled', '=', true).where('delivery_mode', 'in', ['digest', 'both']).orderBy('id').execute();
+}
+
+/** When the rule's last summary before `day` went out, if one did. */
+export async function lastDigestAt(db: Db, alertRuleId: string, day: string): Promise<Date | undefined> {
+  const row = await db
+    .selectFrom('alert_notifications')
+    .select('notified_at')
+    .where('alert_rule_id', '=', alertRuleId)
+    .where('subject', '=', DIGEST_SUBJECT)
+    .where('stage', '!=', day)
+    .orderBy('notified_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.notified_at;
+}

@@ -5,9 +5,10 @@ import type { Schemas } from '../http/contract';
 import type { Principal } from '../http/principal';
 import { newId } from '../ids';
 import { loadCatalogue } from '../rules/catalogue';
-import { requireEndpointFor, sealTarget, type WebhookSettings } from '../webhooks/webhooks.service';
+import { requireEndpointFor, sealRoutingKey, sealTarget, type WebhookSettings } from '../webhooks/webhooks.service';
 import { ALERT_TYPES } from './alert-types';
 import { deleteAlertRule, findAlertRule, insertAlertRule, updateAlertRule } from './alerts.repository';
+import { isTimeZone } from './digest';
 import { stagesOf } from './expiry';
 
 export type AlertRuleCreate = Schemas['AlertRuleCreate'];
@@ -19,6 +20,12 @@ export interface AlertRuleChecks {
   /** Where chat webhooks (Slack) may go, and what encrypts their URLs. */
   webhooks: WebhookSettings;
 }
+
+/** The delivery methods whose target (a chat webhook URL, a routing key) the rule keeps encrypted. */
+const TARGET_METHODS: readonly Schemas['DeliveryMethod'][] = ['slack', 'teams', 'pagerduty'];
+
+/** The hour (in its zone) a digest rule's daily summary goes out unless it says otherwise. */
+const DEFAULT_DIGEST_HOUR = 9;
 
 /** Days left at which an expiry notifies again after its threshold, unless the rule says otherwise. */
 export const DEFAULT_STAGES = [7, 1];
@@ -39,7 +46,12 @@ interface RuleShape {
   /** A Slack or Teams URL given now, to check and encrypt. */
   slack_webhook_url?: string;
   teams_webhook_url?: string;
+  /** A PagerDuty routing key given now, to encrypt. */
+  pagerduty_routing_key?: string;
   delivery_mode: Schemas['DeliveryMode'];
+  /** The daily summary's hour and zone; null for `immediate`. */
+  digest_hour: number | null;
+  digest_time_zone: string | null;
 }
 
 export async function requireAlertRule(db: Db, principal: Principal, id: string): Promise<AlertRuleRow> {
@@ -62,7 +74,10 @@ export async function createAlertRule(db: Db, principal: Principal, checks: Aler
       target_encrypted: null,
       slack_webhook_url: body.slack_webhook_url,
       teams_webhook_url: body.teams_webhook_url,
+      pagerduty_routing_key: body.pagerduty_routing_key,
       delivery_mode: body.delivery_mode ?? 'immediate',
+      digest_hour: body.digest_hour ?? null,
+      digest_time_zone: body.digest_time_zone ?? null,
     },
     checks,
     { db, organizationId: principal.organizationId },
@@ -72,8 +87,6 @@ export async function createAlertRule(db: Db, principal: Principal, checks: Aler
     organization_id: principal.organizationId,
     name: body.name,
     ...storable(shape),
-    digest_hour: null,
-    digest_time_zone: null,
     enabled: body.enabled ?? true,
     created_by: principal.userId,
     created_at: now,
@@ -94,10 +107,14 @@ export async function changeAlertRule(db: Db, principal: Principal, checks: Aler
       delivery_method: change.delivery_method ?? current.delivery_method,
       recipients: change.recipients ?? (change.delivery_method !== undefined && change.delivery_method !== 'email' ? [] : current.recipients),
       webhook_endpoint_id: change.webhook_endpoint_id ?? (change.delivery_method !== undefined && change.delivery_method !== 'webhook' ? null : current.webhook_endpoint_id),
-      target_encrypted: current.target_encrypted,
+      // A URL or key of another method is no target of this one.
+      target_encrypted: change.delivery_method === undefined || change.delivery_method === current.delivery_method ? current.target_encrypted : null,
       slack_webhook_url: change.slack_webhook_url,
       teams_webhook_url: change.teams_webhook_url,
+      pagerduty_routing_key: change.pagerduty_routing_key,
       delivery_mode: change.delivery_mode ?? current.delivery_mode,
+      digest_hour: change.digest_hour ?? (change.delivery_mode === 'immediate' ? null : current.digest_hour),
+      digest_time_zone: change.digest_time_zone ?? (change.delivery_mode === 'immediate' ? null : current.digest_time_zone),
     },
     checks,
     { db, organizationId: principal.organizationId },
@@ -154,18 +171,27 @@ async function checkShape(shape: RuleShape, checks: AlertRuleChecks, tenant: { d
   } else if (shape.webhook_endpoint_id !== null) {
     throw invalid('webhook_endpoint_id', `does not apply to ${shape.delivery_method} delivery`);
   }
-  for (const method of ['slack', 'teams'] as const) {
-    const field = `${method}_webhook_url` as const;
+  for (const [method, field] of [['slack', 'slack_webhook_url'], ['teams', 'teams_webhook_url'], ['pagerduty', 'pagerduty_routing_key']] as const) {
     const given = shape[field];
     if (shape.delivery_method === method) {
       if (shape.recipients.length > 0) throw invalid('recipients', `do not apply to ${method} delivery`);
-      if (given !== undefined) shape = { ...shape, target_encrypted: await sealTarget(given, checks.webhooks, `body.${field}`) };
+      if (given !== undefined) {
+        const sealed = method === 'pagerduty' ? await sealRoutingKey(given, checks.webhooks, `body.${field}`) : await sealTarget(given, checks.webhooks, `body.${field}`);
+        shape = { ...shape, target_encrypted: sealed };
+      }
       if (shape.target_encrypted === null) throw invalid(field, `is required for ${method} delivery`);
     } else if (given !== undefined) {
       throw invalid(field, `does not apply to ${shape.delivery_method} delivery`);
     }
   }
-  if (shape.delivery_method !== 'slack' && shape.delivery_method !== 'teams') shape = { ...shape, target_encrypted: null };
+  if (!TARGET_METHODS.includes(shape.delivery_method)) shape = { ...shape, target_encrypted: null };
+  if (shape.delivery_mode === 'immediate') {
+    if (shape.digest_hour !== null) throw invalid('digest_hour', 'applies to digest and both delivery modes only');
+    if (shape.digest_time_zone !== null) throw invalid('digest_time_zone', 'applies to digest and both delivery modes only');
+  } else {
+    shape = { ...shape, digest_hour: shape.digest_hour ?? DEFAULT_DIGEST_HOUR, digest_time_zone: shape.digest_time_zone ?? 'UTC' };
+    if (!isTimeZone(shape.digest_time_zone!)) throw invalid('digest_time_zone', `is not an IANA time zone (such as UTC or Europe/Paris): ${shape.digest_time_zone}`);
+  }
   if (shape.delivery_method === 'email') {
     if (shape.recipients.length === 0) throw invalid('recipients', 'are required for email delivery');
     if (!checks.emailConfigured) {
@@ -189,5 +215,7 @@ function storable(shape: RuleShape) {
     webhook_endpoint_id: shape.webhook_endpoint_id,
     target_encrypted: shape.target_encrypted,
     delivery_mode: shape.delivery_mode,
+    digest_hour: shape.digest_hour,
+    digest_time_zone: shape.digest_time_zone,
   };
 }

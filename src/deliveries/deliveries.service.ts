@@ -6,10 +6,11 @@ import { newId } from '../ids';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import type { AttemptOutcome } from './attempt-outcome';
 import { attemptsOf, deliveryForAttempt, type DeliveryForAttempt, findDelivery, insertDeliveries, recordAttempt, restartDelivery } from './deliveries.repository';
-import { endpointTarget, openTarget, recordEndpointDelivery, type WebhookSettings } from '../webhooks/webhooks.service';
+import { endpointTarget, openRoutingKey, openTarget, recordEndpointDelivery, type WebhookSettings } from '../webhooks/webhooks.service';
 import { signatureHeader } from '../webhooks/signing';
 import { sendEmail } from './email-sender';
 import { postWebhook } from './webhook-sender';
+import { postPagerDutyEvents, renderPagerDuty } from './pagerduty-sender';
 import type { Notification } from './notification';
 import { renderEmail, renderSlack, renderTeams } from './notification-text';
 
@@ -130,6 +131,11 @@ async function send(db: Db, delivery: DeliveryForAttempt, settings: DeliverySett
       if (!target.ok) return { ok: false, statusCode: null, error: target.error, retryable: !target.permanent };
       const message = delivery.method === 'slack' ? renderSlack(notification, settings.publicUrl) : renderTeams(notification, settings.publicUrl);
       return postWebhook(target.target, {}, JSON.stringify(message));
+    }
+    case 'pagerduty': {
+      const opened = await openRoutingKey(delivery.target_encrypted, settings.webhooks);
+      if (!opened.ok) return { ok: false, statusCode: null, error: opened.error, retryable: !opened.permanent };
+      return postPagerDutyEvents(opened.target, renderPagerDuty(notification, opened.key, settings.publicUrl));
     }
   }
 }

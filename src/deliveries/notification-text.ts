@@ -28,7 +28,8 @@ export interface DescribedItem {
 
 export function headline(notification: Notification): string {
   const [one, many] = WHAT[notification.type] ?? ['event', 'events'];
-  return `${notification.total} ${notification.total === 1 ? one : many}`;
+  const counted = `${notification.total} ${notification.total === 1 ? one : many}`;
+  return notification.digest ? `daily summary, ${counted}` : counted;
 }
 
 /** An email of `notification`: what, where (account, resource, region), when it expires, and a link to each object. */

@@ -72,6 +72,10 @@ export const MAX_NOTIFIED_ITEMS = 100;
 export interface Notification {
   /** The event type (`secret_expiring`, `finding_opened`, …). */
   type: string;
+  /** `resolve`: the items ended (a finding resolved); only PagerDuty is told, to close what it opened. Default `trigger`. */
+  action?: 'trigger' | 'resolve';
+  /** A daily summary: what the rule raised since `since`, in `events` notifications. */
+  digest?: { since: string; events: number };
   alert_rule: { id: string; name: string } | null;
   occurred_at: string;
   /** How many items there were; `items` lists the first `MAX_NOTIFIED_ITEMS`. */

@@ -23,3 +23,15 @@ export function listEvents(db: Db, organizationId: string, filter: EventFilter, 
   if (beforeId !== undefined) query = query.where('id', '<', beforeId);
   return query.orderBy('id', 'desc').limit(limit).execute();
 }
+
+/** The events a rule raised after `after`, up to `until`, oldest first. */
+export function eventsOfRule(db: Db, alertRuleId: string, after: Date, until: Date): Promise<EventRow[]> {
+  return db
+    .selectFrom('events')
+    .selectAll()
+    .where('alert_rule_id', '=', alertRuleId)
+    .where('occurred_at', '>', after)
+    .where('occurred_at', '<=', until)
+    .orderBy('id')
+    .execute();
+}

@@ -2,7 +2,7 @@ import type { Db } from '../db/database';
 import { newId } from '../ids';
 import type { Notification } from '../deliveries/notification';
 import { webhookBody } from '../deliveries/deliveries.service';
-import { insertEvents } from './events.repository';
+import { eventsOfRule, insertEvents } from './events.repository';
 
 /** Records the notifications in the feed (in the caller's transaction, with their deliveries). */
 export async function recordEvents(trx: Db, organizationId: string, notifications: Notification[]): Promise<void> {
@@ -17,4 +17,9 @@ export async function recordEvents(trx: Db, organizationId: string, notification
       data: JSON.stringify(webhookBody(n).data),
     })),
   );
+}
+
+/** What a rule raised after `after` up to `until`, oldest first, as its notifications carried it. */
+export async function raisedByRule(db: Db, alertRuleId: string, after: Date, until: Date): Promise<{ total: number; items: Notification['items'] }[]> {
+  return (await eventsOfRule(db, alertRuleId, after, until)).map((row) => row.data as { total: number; items: Notification['items'] });
 }

@@ -14,6 +14,8 @@ export interface WebhookSettings {
   allowedHosts: readonly string[];
   /** The configured secret signing secrets are encrypted under. */
   encryptionSecret: string;
+  /** `PAGERDUTY_EVENTS_URL`: where PagerDuty events go, guarded as a webhook URL. */
+  pagerdutyEventsUrl: string;
 }
 
 const PURPOSE = 'webhook signing secrets';
@@ -44,16 +46,37 @@ export async function sealTarget(url: string, settings: WebhookSettings, field: 
   return encryptSecret(settings.encryptionSecret, TARGET_PURPOSE, Buffer.from(url));
 }
 
-/** Where a delivery to an alert rule's encrypted URL goes now, checked again after DNS. */
-export async function openTarget(encrypted: string | null, settings: WebhookSettings): Promise<{ ok: true; target: WebhookTarget } | { ok: false; error: string; permanent: boolean }> {
-  const url = encrypted === null ? undefined : decryptSecret(settings.encryptionSecret, TARGET_PURPOSE, encrypted)?.toString();
-  if (url === undefined) return { ok: false, error: 'The alert rule was deleted, or its URL cannot be read (the server secret changed).', permanent: true };
+/** A PagerDuty routing key of an alert rule, encrypted (the events URL it goes to checked as a webhook URL, 422 naming `field`). */
+export async function sealRoutingKey(key: string, settings: WebhookSettings, field: string): Promise<string> {
+  await allowedUrl(settings.pagerdutyEventsUrl, settings, field);
+  return encryptSecret(settings.encryptionSecret, TARGET_PURPOSE, Buffer.from(key));
+}
+
+/** Where a PagerDuty delivery goes now (the events URL, checked again after DNS) and the rule's routing key. */
+export async function openRoutingKey(
+  encrypted: string | null,
+  settings: WebhookSettings,
+): Promise<{ ok: true; target: WebhookTarget; key: string } | { ok: false; error: string; permanent: boolean }> {
+  const key = encrypted === null ? undefined : decryptSecret(settings.encryptionSecret, TARGET_PURPOSE, encrypted)?.toString();
+  if (key === undefined) return { ok: false, error: 'The alert rule was deleted, or its routing key cannot be read (the server secret changed).', permanent: true };
+  const target = await guardedTarget(settings.pagerdutyEventsUrl, settings);
+  return target.ok ? { ...target, key } : target;
+}
+
+async function guardedTarget(url: string, settings: WebhookSettings): Promise<{ ok: true; target: WebhookTarget } | { ok: false; error: string; permanent: boolean }> {
   try {
     return { ok: true, target: await checkWebhookUrl(url, settings.allowedHosts) };
   } catch (error) {
     if (!(error instanceof UrlNotAllowed)) throw error;
     return { ok: false, error: `webhook_url_not_allowed: the URL ${error.message}.`, permanent: true };
   }
+}
+
+/** Where a delivery to an alert rule's encrypted URL goes now, checked again after DNS. */
+export async function openTarget(encrypted: string | null, settings: WebhookSettings): Promise<{ ok: true; target: WebhookTarget } | { ok: false; error: string; permanent: boolean }> {
+  const url = encrypted === null ? undefined : decryptSecret(settings.encryptionSecret, TARGET_PURPOSE, encrypted)?.toString();
+  if (url === undefined) return { ok: false, error: 'The alert rule was deleted, or its URL cannot be read (the server secret changed).', permanent: true };
+  return guardedTarget(url, settings);
 }
 
 /** Creates an endpoint; answers it with its signing secret, which is not shown again. */
