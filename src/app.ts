@@ -160,6 +160,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
       endpoints: config.discovery.endpoints,
       concurrency: config.discovery.scanConcurrency,
       limits: config.organizationLimits,
+      plans,
     }),
     ...webhookHandlers(db, webhooks),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),

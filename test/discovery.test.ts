@@ -110,6 +110,23 @@ describe('connections', () => {
     }
     await request(t.app).delete(`/v1/accounts/${accountId}/connection`).set(as(token)).expect(204);
   });
+
+  it("counts new connections against a starter plan's connected accounts, changes to one not", async () => {
+    await t.db.transaction().execute((trx) => insertOrganizationWithOwner(trx, { name: 'Starter', username: 'disc-starter', password: 'starter-password-123' }));
+    const token = await logInAs(t.app, 'disc-starter', 'starter-password-123');
+    const accounts = [];
+    for (let i = 0; i < 5; i++) accounts.push(await newAccount(token, `55555555555${i}`));
+    for (const accountId of accounts.slice(0, 4)) await connect(token, accountId).expect(200);
+    await connect(token, accounts[0]!, { audit_after_scan: false }).expect(200);
+    const refused = await connect(token, accounts[4]!);
+    expectError(refused, 403, 'plan_limit_reached');
+    expect(refused.body.error.details).toEqual([expect.objectContaining({ plan_limit: 'connected_accounts', limit: 4, usage: 4, current_plan: 'starter' })]);
+    expectError(await request(t.app).get(`/v1/accounts/${accounts[4]}/connection`).set(as(token)), 404, 'not_found');
+    const entitlements = await request(t.app).get('/v1/organization/entitlements').set(as(token)).expect(200);
+    expect(entitlements.body.limits.connected_accounts).toEqual({ limit: 4, usage: 4 });
+    await request(t.app).delete(`/v1/accounts/${accounts[0]}/connection`).set(as(token)).expect(204);
+    await connect(token, accounts[4]!).expect(200);
+  });
 });
 
 describe('AWS scans through the API against a local stand-in', () => {

@@ -41,6 +41,14 @@ async function createTenant(app: TestApp = t) {
 const setPlan = (organizationId: string, plan: object) => request(t.app).patch(`/v1/platform/organizations/${organizationId}`).set(as(operator)).send({ plan });
 const entitlementsOf = (token: string, app: TestApp = t) => request(app.app).get('/v1/organization/entitlements').set(as(token));
 
+/** Connects an AWS account with an access key pair (nothing reaches AWS): it counts as a connected account. */
+function connect(token: string, accountId: string) {
+  return request(t.app)
+    .put(`/v1/accounts/${accountId}/connection`)
+    .set(as(token))
+    .send({ kind: 'aws_access_key', access_key_id: 'AKIAIOSFODNN7EXAMPLE', secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' });
+}
+
 describe('GET /v1/organization/entitlements', () => {
   it('answers starter by default: its features on, rotation automation and sync off, and each limit with its usage', async () => {
     const tenant = await createTenant();
@@ -77,6 +85,7 @@ describe('GET /v1/organization/entitlements', () => {
 
     const created = await request(t.app).post('/v1/accounts').set(as(tenant.token)).send({ provider: 'aws', external_id: '123456789012', name: 'prod' });
     expect(created.status).toBe(201);
+    expect((await connect(tenant.token, created.body.id)).status).toBe(200);
     const pro = await entitlementsOf(tenant.token);
     expect(pro.body).toMatchObject({ plan: 'pro', granted_plan: 'pro', expires_at: expiresAt, expired: false, notice: null });
     expect(pro.body.features.sync).toEqual({ enabled: true, required_plan: 'pro' });
@@ -120,6 +129,7 @@ describe('the plan guard', () => {
     for (let i = 0; i < 4; i++) {
       const created = await request(t.app).post('/v1/accounts').set(as(tenant.token)).send({ provider: 'aws', external_id: `00000000000${i}`, name: `a${i}` });
       expect(created.status).toBe(201);
+      expect((await connect(tenant.token, created.body.id)).status).toBe(200);
     }
     await t.db.transaction().execute((trx) => assertPlanLimit(trx, { license: undefined }, tenant.id, 'connected_accounts'));
     await setPlan(tenant.id, { name: 'starter' });

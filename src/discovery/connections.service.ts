@@ -5,6 +5,7 @@ import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import type { Principal } from '../http/principal';
 import { requireAccount } from '../accounts/accounts.service';
+import { assertPlanLimit, type PlanSettings } from '../plans/plans.service';
 import type { AwsCredentials, AzureCredentials, GcpCredentials, GcpScope } from './collector';
 import { fingerprintOf, type SecretsKeyring } from './connection-secrets';
 import {
@@ -49,7 +50,7 @@ export async function getConnection(db: Db, principal: Principal, accountId: str
 }
 
 /** Sets the account's connection; a secret field left out keeps the stored secret of the same kind. */
-export async function putConnection(db: Db, keyring: SecretsKeyring, principal: Principal, accountId: string, input: ConnectionPut): Promise<ConnectionView> {
+export async function putConnection(db: Db, keyring: SecretsKeyring, plans: PlanSettings, principal: Principal, accountId: string, input: ConnectionPut): Promise<ConnectionView> {
   const account = await requireAccount(db, principal, accountId);
   const spec = KINDS[input.kind];
   if (spec.provider !== account.provider) {
@@ -95,7 +96,10 @@ export async function putConnection(db: Db, keyring: SecretsKeyring, principal: 
     secret = { encrypted, keyId, fingerprint: fingerprintOf(value), field };
   }
   const now = new Date();
-  const row = await upsertConnection(db, {
+  const row = await db.transaction().execute(async (trx) => {
+    // A new connection counts against the plan's connected accounts; changing one does not.
+    if (!existing) await assertPlanLimit(trx, plans, principal.organizationId, 'connected_accounts');
+    return upsertConnection(trx, {
     account_id: account.id,
     organization_id: principal.organizationId,
     kind: input.kind,
@@ -105,8 +109,9 @@ export async function putConnection(db: Db, keyring: SecretsKeyring, principal: 
     secret_fingerprint: secret ? `${secret.field}:${secret.fingerprint}` : keepSecret ? existing.secret_fingerprint : null,
     scan_schedule: input.scan_schedule ? JSON.stringify(input.scan_schedule) : input.scan_schedule === null ? null : existing?.scan_schedule ? JSON.stringify(existing.scan_schedule) : null,
     audit_after_scan: input.audit_after_scan ?? existing?.audit_after_scan ?? true,
-    created_at: existing?.created_at ?? now,
-    updated_at: now,
+      created_at: existing?.created_at ?? now,
+      updated_at: now,
+    });
   });
   return { row, externalId: row.kind === 'aws_role' ? await awsExternalId(db, principal.organizationId) : null };
 }

@@ -7,6 +7,7 @@ import type { JobQueue } from '../jobs/job-queue';
 import type { CloudEndpoints } from './collector';
 import type { SecretsKeyring } from './connection-secrets';
 import { toConnection } from './connections.mapper';
+import type { PlanSettings } from '../plans/plans.service';
 import { getConnection, putConnection, removeConnection } from './connections.service';
 import { verifyConnection } from './verify';
 import { toScan } from './scans.mapper';
@@ -18,6 +19,8 @@ export interface DiscoverySettings {
   endpoints: CloudEndpoints;
   concurrency: number;
   limits: OrganizationLimits;
+  /** The plan a new connection counts against (`connected_accounts`). */
+  plans: PlanSettings;
 }
 
 export function discoveryHandlers(
@@ -31,7 +34,7 @@ export function discoveryHandlers(
     res.json(toConnection(await getConnection(db, principalOf(res), req.params.id)));
   };
   const replaceAccountConnection: OperationHandler<'replaceAccountConnection'> = async (req, res) => {
-    res.json(toConnection(await putConnection(db, settings.keyring, principalOf(res), req.params.id, req.body)));
+    res.json(toConnection(await putConnection(db, settings.keyring, settings.plans, principalOf(res), req.params.id, req.body)));
   };
   const deleteAccountConnection: OperationHandler<'deleteAccountConnection'> = async (req, res) => {
     await removeConnection(db, principalOf(res), req.params.id);

@@ -27,7 +27,7 @@ export async function updateOrganizationPlan(db: Db, organizationId: string, pla
 export const PLAN_USAGE: Readonly<Record<PlanLimit, (db: Db, organizationId: string, now: Date) => Promise<number>>> = {
   connected_accounts: async (db, organizationId) => {
     const row = await db
-      .selectFrom('accounts')
+      .selectFrom('account_connections')
       .select(sql<string>`count(*)`.as('count'))
       .where('organization_id', '=', organizationId)
       .executeTakeFirstOrThrow();
