@@ -541,8 +541,11 @@ export interface paths {
          *       project under.
          *
          *     AWS connections take `regions` (absent or `null`: every region enabled in the account).
-         *     `scan_schedule` scans the account on a cron schedule in a time zone (`null`: only on
-         *     request); `audit_after_scan` (default `true`) starts an audit of the account after each scan.
+         *     `scan_schedule` records a cron schedule in a time zone (`null`: only on request); it is
+         *     validated and kept, but this release does not yet start scans from it: scan on request (or
+         *     from your own scheduler with `POST /v1/scans`). `audit_after_scan` (default `true`) starts an
+         *     audit of the account after each scan. A new connection counts against the plan's
+         *     `connected_accounts` limit (`403 plan_limit_reached`); changing one does not.
          *
          *     Secret parts are **write-only**: they are encrypted at rest (AES-256-GCM under the server's
          *     `SECRETS_KEY`), never answered and never logged. To keep the stored secret while changing
@@ -1901,7 +1904,7 @@ export interface paths {
          *     `resource`: `name` its name or native id, `fullyQualifiedName` its native id) and, when the
          *     resource came from a Terraform plan or state without a cloud id, its Terraform address
          *     (`kind` `terraformAddress`); `partialFingerprints.fourfold/v1` the finding's fingerprint;
-         *     `suppressions` (`kind` `external`, `state` `accepted`, `justification` the reason) for suppressed and risk-accepted
+         *     `suppressions` (`kind` `external`, `status` `accepted`, `justification` the reason) for suppressed and risk-accepted
          *     findings; `properties` with the finding id, status, dimension, severity, resource id and
          *     type, account id and region.
          *
@@ -2831,7 +2834,7 @@ export interface components {
         ConnectionKind: "aws_role" | "aws_access_key" | "azure_service_principal" | "gcp_service_account";
         /** @example eu-central-1 */
         AwsRegion: string;
-        /** @description Scans the account at each time of the cron expression (5 fields, minute to weekday) in the time zone; `null`, only on request. */
+        /** @description A cron expression (5 fields, minute to weekday) in a time zone, validated and kept with the connection; this release does not yet start scans from it (`null`: none). */
         ScanSchedule: null | {
             /** @example 0 2 * * * */
             cron: string;
@@ -5243,6 +5246,19 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description As `Forbidden`, or the organization's plan has reached the limit this operation counts against (`plan_limit_reached`, naming `plan_limit`, `limit`, `usage` and `current_plan` in `details`). */
+        PlanLimitForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `not_found`: the path is unknown, or the object does not exist or belongs to another organization. */
         NotFound: {
             headers: {
@@ -6723,7 +6739,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["PlanLimitForbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

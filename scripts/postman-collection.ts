@@ -337,10 +337,9 @@ function contractScript(contracts: Record<string, Record<string, Record<string, 
     "      const Ajv = require('ajv');",
     "      const ajv = new Ajv({ allErrors: true, unknownFormats: 'ignore', schemaId: 'auto', nullable: true });",
     `      ajv.addSchema({ $id: '${SPEC_ID}', components: { schemas: SCHEMAS } });`,
-    // JSON Lines are checked line by line; other non-JSON bodies (CSV, PDF) are text the schema types as a string.
-    "      const lines = /ndjson|jsonl/.test(contentType);",
-    "      const bodies = lines ? pm.response.text().split('\\n').filter(Boolean).map((line) => JSON.parse(line)) : contentType.includes('json') ? [pm.response.json()] : [pm.response.text()];",
-    '      const valid = bodies.every((body) => ajv.validate(schema, body));',
+    // A JSON media type's body is parsed; any other (CSV, JSON Lines, PDF) is text, which its schema types as a string.
+    "      const isJson = contentType === 'application/json' || contentType.endsWith('+json');",
+    '      const valid = ajv.validate(schema, isJson ? pm.response.json() : pm.response.text());',
     "      pm.test(operation + ': body matches the schema', () => pm.expect(ajv.errorsText(ajv.errors, { separator: '; ' })).to.equal(valid ? 'No errors' : ''));",
     '    }',
     '  }',

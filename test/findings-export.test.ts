@@ -151,7 +151,7 @@ describe('GET /v1/findings/export', () => {
     expect(bucket.locations[0].logicalLocations[0]).toMatchObject({ kind: 'resource', name: '=HYPERLINK("http://evil")' });
     const sg = run.results.find((r: { ruleId: string }) => r.ruleId === 'aws.ec2.sg_open_ssh');
     expect(sg.locations[0].logicalLocations).toContainEqual({ name: TF_ADDRESS, fullyQualifiedName: TF_ADDRESS, kind: 'terraformAddress' });
-    expect(sg.suppressions).toEqual([{ kind: 'external', state: 'accepted', justification: 'Bastion, by design.' }]);
+    expect(sg.suppressions).toEqual([{ kind: 'external', status: 'accepted', justification: 'Bastion, by design.' }]);
   });
 
   it('writes OCSF Detection Findings that validate against the class schema', async () => {

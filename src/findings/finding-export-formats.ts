@@ -144,7 +144,7 @@ function sarifWriter(settings: ExportSettings): ExportWriter {
         },
       ],
       partialFingerprints: { 'fourfold/v1': row.fingerprint },
-      ...(suppressed ? { suppressions: [{ kind: 'external', state: 'accepted', justification: row.status_reason ?? row.status }] } : {}),
+      ...(suppressed ? { suppressions: [{ kind: 'external', status: 'accepted', justification: row.status_reason ?? row.status }] } : {}),
       properties: {
         finding_id: row.id,
         status: row.status,
