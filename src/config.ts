@@ -228,6 +228,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const license = licenseOf(read('FOURFOLD_LICENSE'), read('FOURFOLD_LICENSE_PUBLIC_KEY'), problems);
 
+  const jobTimeoutSeconds = integer('JOB_TIMEOUT_SECONDS', 900, 1, 86400);
   const config: Config = {
     port: integer('PORT', 8080, 0, 65535),
     host: read('HOST') ?? '0.0.0.0',
@@ -290,7 +291,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       dbConnectMs: integer('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600000),
       redisCommandMs: integer('REDIS_COMMAND_TIMEOUT_MS', 1000, 10, 600000),
     },
-    jobTimeoutSeconds: integer('JOB_TIMEOUT_SECONDS', 900, 1, 86400),
+    jobTimeoutSeconds,
     smtpUrl,
     alertsFrom: read('ALERTS_FROM') ?? 'fourfold <alerts@fourfold.invalid>',
     webhookAllowedHosts: allowedHosts(read('WEBHOOK_ALLOWED_HOSTS'), problems),
@@ -298,7 +299,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     discovery: {
       secretsKey: read('SECRETS_KEY'),
       previousSecretsKeys: (read('SECRETS_KEYS_PREVIOUS') ?? '').split(',').map((key) => key.trim()).filter(Boolean),
-      scanTimeoutSeconds: integer('SCAN_TIMEOUT_SECONDS', 600, 1, 86400),
+      // By default a scan stops itself before its job would be presumed lost, whatever JOB_TIMEOUT_SECONDS is.
+      scanTimeoutSeconds: integer('SCAN_TIMEOUT_SECONDS', Math.max(1, Math.min(600, jobTimeoutSeconds - 1)), 1, 86400),
       scanConcurrency: integer('SCAN_CONCURRENCY', 8, 1, 64),
       endpoints: definedOnly({
         aws: read('DISCOVERY_AWS_ENDPOINT') ?? read('AWS_ENDPOINT_URL'),
