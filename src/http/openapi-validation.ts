@@ -67,9 +67,6 @@ class ResponseValidators {
     this.ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
     // The spec's own formats (`pdf`, `terraform_state`, …) name content; they constrain nothing.
     for (const format of formatsIn(document)) if (!this.ajv.formats[format]) this.ajv.addFormat(format, true);
-    // A response never carries what only a client may send (a password).
-    this.ajv.removeKeyword('writeOnly');
-    this.ajv.addKeyword({ keyword: 'writeOnly', schemaType: 'boolean', validate: (writeOnly: boolean) => !writeOnly, errors: false });
     this.ajv.addSchema(withoutExamples(document) as object, DOCUMENT_ID);
   }
 
