@@ -184,7 +184,8 @@ export const CEL_FUNCTIONS: readonly CelFunction[] = [
     signature: 'worldOpenIngress(map, list, int): bool',
     description:
       'Whether an ingress rule of the security group (see ingressRules) admits the whole internet (0.0.0.0/0, ::/0) to TCP port n, protocol tcp or -1 ' +
-      'with n in from_port..to_port. True as soon as a known rule does; unknown when none does and a rule is unknown.',
+      'with n in from_port..to_port. True as soon as a known rule does (a rule resource whose protocol and ports are known counts with its known ' +
+      'sources even when others, such as ipv6_cidr_blocks, are known only after apply); unknown when none does and a rule is unknown.',
     example: 'worldOpenIngress(resource, referenced_by, 22)',
     handler: (resource: Record<string, unknown>, referencedBy: Record<string, unknown>[], tcpPort: bigint) => {
       const { rules, unknown } = ingressOf(resource, referencedBy);
