@@ -22,6 +22,11 @@
  *   which for one mapping is exactly the mode's definition.
  * - A fixture-scope expectation is not scored (`no_subject`) when the plan holds no resource of
  *   any mapping's types: the mapping claims agreement on those types only.
+ * - An expectation is `contradicted` (not scored) when another fixture holds the same plan (the
+ *   file's JSON without its `timestamp`, `planContentKey`) and expects the opposite verdict of the same check on the
+ *   same subject: some peers' test cases differ only in a mock the plan does not carry, so one of
+ *   the two verdicts is wrong for any tool that reads the plan. Both sides are left out, whatever
+ *   fourfold answers; the benchmark prints how many and the figures with them scored too.
  */
 
 export const MODES = ['equivalent', 'peer_fail_implies', 'fourfold_fail_implies'] as const;
@@ -96,7 +101,7 @@ export interface FixtureResults {
   findings: readonly Finding[];
 }
 
-export type Classification = 'TP' | 'FN' | 'FP' | 'TN' | 'ignored' | 'no_subject';
+export type Classification = 'TP' | 'FN' | 'FP' | 'TN' | 'ignored' | 'no_subject' | 'contradicted';
 
 export interface Verdict {
   check: string;
@@ -114,6 +119,54 @@ export function mappingsByPeer(mappings: readonly Mapping[]): Map<string, Mappin
   const byPeer = new Map<string, Mapping[]>();
   for (const mapping of mappings) byPeer.set(mapping.peer, [...(byPeer.get(mapping.peer) ?? []), mapping]);
   return byPeer;
+}
+
+/** The key of an expectation's subject: its check and, in resource scope, its address. */
+const subjectKey = (e: Expectation): string => `${e.check}\u0000${e.scope}\u0000${e.scope === 'resource' ? (e.address ?? '') : ''}`;
+
+/**
+ * The expectations contradicted by another fixture holding the same plan (`plan`: a key of the
+ * plan's content, equal for equal plans): per fixture id, the subject keys (`contradictionKey`)
+ * that are labelled both `pass` and `fail` across fixtures sharing a plan.
+ */
+export function contradictedExpectations(fixtures: readonly { id: string; plan: string; expect: readonly Expectation[] }[]): Map<string, Set<string>> {
+  const results = new Map<string, Set<Expectation['result']>>();
+  for (const fixture of fixtures) {
+    for (const e of fixture.expect) {
+      const key = `${fixture.plan}\u0000${subjectKey(e)}`;
+      results.set(key, (results.get(key) ?? new Set()).add(e.result));
+    }
+  }
+  const contradicted = new Map<string, Set<string>>();
+  for (const fixture of fixtures) {
+    for (const e of fixture.expect) {
+      if ((results.get(`${fixture.plan}\u0000${subjectKey(e)}`)?.size ?? 0) > 1) contradicted.set(fixture.id, (contradicted.get(fixture.id) ?? new Set()).add(subjectKey(e)));
+    }
+  }
+  return contradicted;
+}
+
+/** The key `contradictedExpectations` uses for an expectation. */
+export const contradictionKey = subjectKey;
+
+/**
+ * The content key of a plan for `contradictedExpectations`: its JSON with keys sorted, without
+ * the top-level `timestamp` (when the plan was written is no part of what it says), and its
+ * `relevant_attributes` taken as the set it is.
+ */
+export function planContentKey(plan: unknown): string {
+  const canonical = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(canonical);
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+    }
+    return value;
+  };
+  if (typeof plan !== 'object' || plan === null || Array.isArray(plan)) return JSON.stringify(canonical(plan));
+  const { timestamp: _timestamp, relevant_attributes: relevant, ...body } = plan as Record<string, unknown>;
+  // relevant_attributes is a set (Terraform writes it in no stable order).
+  const relevantSet = Array.isArray(relevant) ? relevant.map((item) => JSON.stringify(canonical(item))).sort() : relevant;
+  return JSON.stringify(canonical({ ...body, relevant_attributes: relevantSet }));
 }
 
 /** Scores one expectation against fourfold's results, with every mapping of its check (at least one). */
@@ -148,9 +201,21 @@ export interface Tally {
   ignored: number;
   no_subject: number;
   refused: number;
+  /** Contradicted expectations, by what they would have scored. */
+  contradicted: number;
+  contradicted_scores: { TP: number; FN: number; FP: number; TN: number };
 }
 
-export const emptyTally = (): Tally => ({ TP: 0, FN: 0, FP: 0, TN: 0, ignored: 0, no_subject: 0, refused: 0 });
+export const emptyTally = (): Tally => ({ TP: 0, FN: 0, FP: 0, TN: 0, ignored: 0, no_subject: 0, refused: 0, contradicted: 0, contradicted_scores: { TP: 0, FN: 0, FP: 0, TN: 0 } });
+
+/** The tally with the contradicted expectations scored as they came out. */
+export const withContradicted = (t: Tally): Tally => ({
+  ...t,
+  TP: t.TP + t.contradicted_scores.TP,
+  FN: t.FN + t.contradicted_scores.FN,
+  FP: t.FP + t.contradicted_scores.FP,
+  TN: t.TN + t.contradicted_scores.TN,
+});
 
 /** TP/(TP+FN), or null with no peer fail scored. */
 export const recallOf = (t: Tally): number | null => (t.TP + t.FN === 0 ? null : t.TP / (t.TP + t.FN));

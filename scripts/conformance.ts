@@ -24,13 +24,17 @@ import { loadCatalogue } from '../src/rules/catalogue';
 import { evaluateInventory } from '../src/rules/evaluate-inventory';
 import type { RuleResource } from '../src/rules/rule-evaluation';
 import {
+  contradictedExpectations,
+  contradictionKey,
   emptyTally,
   mappingsByPeer,
   precisionOf,
+  planContentKey,
   problemKind,
   recallOf,
   scoreExpectation,
   validateMappings,
+  withContradicted,
   type Expectation,
   type Finding,
   type Tally,
@@ -86,7 +90,12 @@ async function main(): Promise<number> {
   const notScoredUnmapped = { expectations: 0 };
   const outcomes = new Map<string, Record<string, number>>();
   const errorExamples = new Map<string, string>();
-  const traced: { fixture: string; verdict: Verdict | { refused: string } }[] = [];
+  const traced: { fixture: string; verdict: Verdict | { refused: string }; contradicted?: boolean }[] = [];
+
+  // Fixtures holding the same plan with opposite verdicts of a check: not scored (see conformance-scoring.ts).
+  const contradicted = contradictedExpectations(
+    manifest.fixtures.map((entry) => ({ id: entry.id, plan: planContentKey(readJson(path.join(fixturesDir, entry.file))), expect: labels.fixtures[entry.id]?.expect ?? [] })),
+  );
 
   for (const entry of manifest.fixtures) {
     const fixture = labels.fixtures[entry.id];
@@ -136,15 +145,25 @@ async function main(): Promise<number> {
     const results = { resources: new Map(parsed.resources.map((r) => [r.source, r.type])), findings };
     for (const expectation of mapped) {
       const verdict = scoreExpectation(expectation, byPeer.get(expectation.check) ?? [], results);
-      (perCheck.get(expectation.check) as Tally)[verdict.classification]++;
-      if (expectation.check === options.check) traced.push({ fixture: entry.id, verdict });
+      const tally = perCheck.get(expectation.check) as Tally;
+      const isContradicted = contradicted.get(entry.id)?.has(contradictionKey(expectation)) ?? false;
+      if (!isContradicted) tally[verdict.classification as Exclude<Verdict['classification'], 'contradicted'>]++;
+      else {
+        tally.contradicted++;
+        const c = verdict.classification;
+        if (c === 'TP' || c === 'FN' || c === 'FP' || c === 'TN') tally.contradicted_scores[c]++;
+      }
+      if (expectation.check === options.check) traced.push({ fixture: entry.id, verdict, contradicted: isContradicted });
     }
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
   // Totals over mapped checks; coverage and what is left to map.
   const total = emptyTally();
-  for (const tally of perCheck.values()) for (const key of Object.keys(total) as (keyof Tally)[]) total[key] += tally[key];
+  for (const tally of perCheck.values()) {
+    for (const key of ['TP', 'FN', 'FP', 'TN', 'ignored', 'no_subject', 'refused', 'contradicted'] as const) total[key] += tally[key];
+    for (const key of ['TP', 'FN', 'FP', 'TN'] as const) total.contradicted_scores[key] += tally.contradicted_scores[key];
+  }
   const allChecks = Object.keys(labels.checks);
   const expectationsOf = new Map<string, number>();
   for (const fixture of Object.values(labels.fixtures)) for (const e of fixture.expect) expectationsOf.set(e.check, (expectationsOf.get(e.check) ?? 0) + 1);
@@ -167,7 +186,14 @@ async function main(): Promise<number> {
     now: now.toISOString(),
     seconds: Math.round(seconds * 10) / 10,
     imports: { ...imports, refusals: [...refusals.entries()].map(([kind, r]) => ({ kind, files: r.files.size, example: r.example })).sort((a, b) => b.files - a.files) },
-    totals: { ...total, recall: recallOf(total), precision: precisionOf(total), not_scored_unmapped_check: notScoredUnmapped.expectations },
+    totals: {
+      ...total,
+      recall: recallOf(total),
+      precision: precisionOf(total),
+      recall_with_contradicted: recallOf(withContradicted(total)),
+      precision_with_contradicted: precisionOf(withContradicted(total)),
+      not_scored_unmapped_check: notScoredUnmapped.expectations,
+    },
     coverage: { mapped: byPeer.size, checks: allChecks.length, ratio: byPeer.size / allChecks.length, mappings: mappings.length, rules_mapped: new Set(mappings.map((m) => m.fourfold)).size },
     checks: rows,
     rule_outcomes: ruleOutcomes,
@@ -195,7 +221,7 @@ type Figures = {
   now: string;
   seconds: number;
   imports: { files: number; imported: number; refused: number; heldOut: number; heldOutRefused: number; resources: number; refusals: { kind: string; files: number; example: string }[] };
-  totals: Tally & { recall: number | null; precision: number | null; not_scored_unmapped_check: number };
+  totals: Tally & { recall: number | null; precision: number | null; recall_with_contradicted: number | null; precision_with_contradicted: number | null; not_scored_unmapped_check: number };
   coverage: { mapped: number; checks: number; ratio: number; mappings: number; rules_mapped: number };
   checks: ({ check: string; rules: string[]; recall: number | null; precision: number | null } & Tally)[];
   rule_outcomes: ({ rule: string } & Record<string, number | string>)[];
@@ -216,21 +242,24 @@ function printReport(f: Figures, top: number, errorExamples: Map<string, string>
   for (const r of f.imports.refusals) out(`  ${String(r.files).padStart(5)}  ${r.kind}\n         e.g. ${r.example}`);
 
   out('\n== Mapped peer checks (sorted by errors FN+FP) ==');
-  const header = ['TP', 'FN', 'FP', 'TN', 'ign', 'n/s', 'ref', 'recall', 'prec'];
+  const header = ['TP', 'FN', 'FP', 'TN', 'ign', 'n/s', 'ref', 'contra', 'recall', 'prec'];
   const width = Math.max(10, ...f.checks.map((row) => row.check.length));
   out(`${'peer check'.padEnd(width)} ${header.map((h) => h.padStart(7)).join('')}  fourfold rules`);
   for (const row of f.checks) {
-    const cells = [row.TP, row.FN, row.FP, row.TN, row.ignored, row.no_subject, row.refused].map((n) => String(n).padStart(7)).join('');
+    const cells = [row.TP, row.FN, row.FP, row.TN, row.ignored, row.no_subject, row.refused, row.contradicted].map((n) => String(n).padStart(7)).join('');
     out(`${row.check.padEnd(width)} ${cells}${percent(row.recall).padStart(7)}${percent(row.precision).padStart(7)}  ${row.rules.join(', ')}`);
   }
-  out('(ign: verdicts the mode leaves out; n/s: no resource of the mapped types in the plan; ref: not scored, file refused)');
+  out('(ign: verdicts the mode leaves out; n/s: no resource of the mapped types in the plan; ref: not scored, file refused;');
+  out(' contra: not scored, another fixture holds the same plan with the opposite verdict of the check)');
 
   const t = f.totals;
   out('\n== Totals over mapped checks ==');
   out(`TP ${t.TP}  FN ${t.FN}  FP ${t.FP}  TN ${t.TN}   ignored by mode ${t.ignored}, no subject ${t.no_subject}`);
+  const c = t.contradicted_scores;
   out(`not scored: file refused ${t.refused}; expectations of unmapped checks ${t.not_scored_unmapped_check}`);
-  out(`recall    TP/(TP+FN) = ${percent(t.recall)}`);
-  out(`precision TP/(TP+FP) = ${percent(t.precision)}`);
+  out(`not scored: contradicted ${t.contradicted} (same plan, opposite verdicts; would score TP ${c.TP} FN ${c.FN} FP ${c.FP} TN ${c.TN})`);
+  out(`recall    TP/(TP+FN) = ${percent(t.recall)}   (with the contradicted scored: ${percent(t.recall_with_contradicted)})`);
+  out(`precision TP/(TP+FP) = ${percent(t.precision)}   (with the contradicted scored: ${percent(t.precision_with_contradicted)})`);
   out(`coverage  ${f.coverage.mapped} / ${f.coverage.checks} peer checks mapped (${percent(f.coverage.ratio)}), by ${f.coverage.mappings} mappings to ${f.coverage.rules_mapped} rules`);
 
   out('\n== Rule outcomes over imported files (unknown and error are never findings; an error is a bug) ==');
@@ -248,15 +277,16 @@ function printReport(f: Figures, top: number, errorExamples: Map<string, string>
   for (const u of f.unmapped.slice(0, top)) out(`${String(u.fixtures_with_types).padStart(8)} ${String(u.labelled_expectations).padStart(6)}  ${u.check} — ${u.resource_types.join(', ')}`);
 }
 
-function printTrace(check: string, traced: { fixture: string; verdict: Verdict | { refused: string } }[], mappings: readonly { fourfold: string; mode: string; types: string[] }[]): void {
+function printTrace(check: string, traced: { fixture: string; verdict: Verdict | { refused: string }; contradicted?: boolean }[], mappings: readonly { fourfold: string; mode: string; types: string[] }[]): void {
   console.log(`\n== Verdicts of ${check} (${mappings.length === 0 ? 'unmapped' : mappings.map((m) => `${m.fourfold} ${m.mode} on ${m.types.join(', ')}`).join('; ')}) ==`);
-  for (const { fixture, verdict } of traced) {
+  for (const { fixture, verdict, contradicted } of traced) {
     if ('refused' in verdict) {
       console.log(`  refused  ${fixture}: ${verdict.refused}`);
       continue;
     }
     const subject = verdict.address === null ? '' : ` ${verdict.address}`;
-    console.log(`  ${verdict.classification.padEnd(10)} ${fixture}${subject}: peer ${verdict.peer}, fourfold ${verdict.fourfold}`);
+    const label = contradicted === true ? `contra:${verdict.classification}` : verdict.classification;
+    console.log(`  ${label.padEnd(10)} ${fixture}${subject}: peer ${verdict.peer}, fourfold ${verdict.fourfold}`);
     for (const finding of verdict.findings) console.log(`      ${finding.rule} on ${finding.address}: ${finding.evidence.map((e) => `${e.path}=${JSON.stringify(e.value)}`).join(', ')}`);
   }
 }

@@ -1,5 +1,10 @@
 import {
   MappingError,
+  contradictedExpectations,
+  contradictionKey,
+  emptyTally,
+  planContentKey,
+  withContradicted,
   precisionOf,
   problemKind,
   recallOf,
@@ -130,10 +135,44 @@ describe('conformance scoring: mapping file and figures', () => {
   });
 
   it('computes recall and precision, null without a denominator', () => {
-    const tally = { TP: 3, FN: 1, FP: 1, TN: 5, ignored: 0, no_subject: 0, refused: 0 };
+    const tally = { ...emptyTally(), TP: 3, FN: 1, FP: 1, TN: 5 };
     expect(recallOf(tally)).toBe(0.75);
     expect(precisionOf(tally)).toBe(0.75);
     expect(recallOf({ ...tally, TP: 0, FN: 0 })).toBeNull();
+  });
+
+  it('scores the contradicted expectations apart, and with them on demand', () => {
+    const tally = { ...emptyTally(), TP: 3, FN: 1, contradicted: 2, contradicted_scores: { TP: 0, FN: 1, FP: 1, TN: 0 } };
+    expect(recallOf(tally)).toBe(0.75);
+    expect(recallOf(withContradicted(tally))).toBe(0.6);
+    expect(precisionOf(withContradicted(tally))).toBe(0.75);
+  });
+});
+
+describe('conformance scoring: contradicted labels', () => {
+  const plan = (attrs: object, timestamp = '2024-01-01T00:00:00Z') => ({ format_version: '1.2', timestamp, planned_values: { root_module: { resources: [{ address: 'a', values: attrs }] } } });
+
+  it('keys a plan by its content: key order and the timestamp do not matter, a value does', () => {
+    expect(planContentKey(plan({ x: 1, y: 2 }))).toBe(planContentKey({ ...plan({ y: 2, x: 1 }, '2025-05-05T00:00:00Z') }));
+    expect(planContentKey(plan({ x: 1 }))).not.toBe(planContentKey(plan({ x: 2 })));
+    const relevant = (...items: string[]) => ({ ...plan({ x: 1 }), relevant_attributes: items.map((resource) => ({ resource, attribute: ['id'] })) });
+    expect(planContentKey(relevant('a', 'b'))).toBe(planContentKey(relevant('b', 'a')));
+    expect(planContentKey(relevant('a', 'b'))).not.toBe(planContentKey(relevant('a', 'c')));
+  });
+
+  it('leaves out both sides of opposite verdicts on the same plan, and nothing else', () => {
+    const same = planContentKey(plan({ x: 1 }));
+    const other = planContentKey(plan({ x: 2 }));
+    const contradicted = contradictedExpectations([
+      { id: 'f1', plan: same, expect: [fixtureExpect('fail'), { ...fixtureExpect('pass'), check: 'peer:other' }] },
+      { id: 'f2', plan: same, expect: [fixtureExpect('pass'), { ...fixtureExpect('pass'), check: 'peer:other' }] },
+      { id: 'f3', plan: other, expect: [fixtureExpect('fail')] },
+      { id: 'f4', plan: same, expect: [resourceExpect('aws_s3_bucket.a', 'fail')] },
+      { id: 'f5', plan: same, expect: [resourceExpect('aws_s3_bucket.b', 'pass')] },
+    ]);
+    expect([...contradicted.keys()].sort()).toEqual(['f1', 'f2']);
+    expect(contradicted.get('f1')).toEqual(new Set([contradictionKey(fixtureExpect('fail'))]));
+    expect(contradicted.get('f2')?.has(contradictionKey({ ...fixtureExpect('pass'), check: 'peer:other' }))).toBe(false);
   });
 
   it('groups import problems that differ only in names and numbers', () => {

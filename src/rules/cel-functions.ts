@@ -80,7 +80,9 @@ const INGRESS_RULE_FIELDS: Record<string, string[]> = {
   aws_vpc_security_group_ingress_rule: ['ip_protocol', 'from_port', 'to_port', 'cidr_ipv4', 'cidr_ipv6'],
 };
 
-/** The known ingress rules of a group and the unknown values among what declares them. */
+const SOURCE_FIELDS = new Set(['cidr_blocks', 'ipv6_cidr_blocks', 'cidr_ipv4', 'cidr_ipv6']);
+
+/** The known ingress rules of a group (a rule with some sources unknown: with its known ones) and the unknown values among what declares them. */
 function ingressOf(resource: Record<string, unknown>, referencedBy: readonly Record<string, unknown>[]) {
   const rules: IngressRule[] = [];
   const unknown: { map: Record<string, unknown>; paths: string[] }[] = [];
@@ -92,13 +94,23 @@ function ingressOf(resource: Record<string, unknown>, referencedBy: readonly Rec
   const fromRuleResource = (map: Record<string, unknown>) => {
     const fields = INGRESS_RULE_FIELDS[String(map.type)];
     if (fields === undefined) return;
-    try {
-      const attributes = Object.fromEntries(fields.map((f) => [f, read(map, f)]));
-      if (map.type === 'aws_security_group_rule' && attributes.type !== 'ingress') return;
-      rules.push(ingressRule(attributes, String(map.type)));
-    } catch (paths) {
-      unknown.push({ map, paths: paths as string[] });
+    const attributes: Record<string, unknown> = {};
+    const unknownPaths: string[] = [];
+    let unknownSourcesOnly = true;
+    for (const field of fields) {
+      try {
+        attributes[field] = read(map, field);
+      } catch (paths) {
+        unknownPaths.push(...(paths as string[]));
+        if (!SOURCE_FIELDS.has(field)) unknownSourcesOnly = false;
+      }
     }
+    if (unknownPaths.length > 0) unknown.push({ map, paths: unknownPaths });
+    // A rule whose protocol and ports are known and only some sources are not (ipv6_cidr_blocks left to apply
+    // beside a known cidr_blocks) still admits its known sources: kept, and still unknown for the rest.
+    if (unknownPaths.length > 0 && !unknownSourcesOnly) return;
+    if (map.type === 'aws_security_group_rule' && attributes.type !== 'ingress') return;
+    rules.push(ingressRule(attributes, String(map.type)));
   };
   if (SECURITY_GROUP_TYPES.has(String(resource.type))) {
     try {
@@ -172,7 +184,8 @@ export const CEL_FUNCTIONS: readonly CelFunction[] = [
     signature: 'worldOpenIngress(map, list, int): bool',
     description:
       'Whether an ingress rule of the security group (see ingressRules) admits the whole internet (0.0.0.0/0, ::/0) to TCP port n, protocol tcp or -1 ' +
-      'with n in from_port..to_port. True as soon as a known rule does; unknown when none does and a rule is unknown.',
+      'with n in from_port..to_port. True as soon as a known rule does (a rule resource whose protocol and ports are known counts with its known ' +
+      'sources even when others, such as ipv6_cidr_blocks, are known only after apply); unknown when none does and a rule is unknown.',
     example: 'worldOpenIngress(resource, referenced_by, 22)',
     handler: (resource: Record<string, unknown>, referencedBy: Record<string, unknown>[], tcpPort: bigint) => {
       const { rules, unknown } = ingressOf(resource, referencedBy);
