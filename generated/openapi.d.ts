@@ -3150,20 +3150,22 @@ export interface components {
         };
         /** @example Payments secrets to AWS and GCP */
         SyncName: string;
+        /** @description `name_pattern` and `tag_filter` default to `null`, `kinds` to `[secret, certificate]`. */
+        SyncSourceInput: {
+            account_id: components["schemas"]["AccountId"];
+            /** @example kv-payments */
+            vault_name: string;
+            name_pattern?: null | components["schemas"]["SyncNamePattern"];
+            tag_filter?: null | {
+                [key: string]: string;
+            };
+            kinds?: components["schemas"]["SyncItemKind"][];
+        };
+        SyncTargets: components["schemas"]["SyncTarget"][];
         SyncCreate: {
             name: components["schemas"]["SyncName"];
-            /** @description `name_pattern` and `tag_filter` default to `null`, `kinds` to `[secret, certificate]`. */
-            source: {
-                account_id: components["schemas"]["AccountId"];
-                /** @example kv-payments */
-                vault_name: string;
-                name_pattern?: null | components["schemas"]["SyncNamePattern"];
-                tag_filter?: null | {
-                    [key: string]: string;
-                };
-                kinds?: components["schemas"]["SyncItemKind"][];
-            };
-            targets: components["schemas"]["SyncTarget"][];
+            source: components["schemas"]["SyncSourceInput"];
+            targets: components["schemas"]["SyncTargets"];
             naming_template?: components["schemas"]["SyncNamingTemplate"];
             /** @description Whether the Key Vault tags go with each item (default `true`). */
             copy_tags?: boolean;
@@ -3174,8 +3176,8 @@ export interface components {
         /** @description The fields to change; `source` and `targets` are replaced whole. */
         SyncUpdate: {
             name?: components["schemas"]["SyncName"];
-            source?: components["schemas"]["SyncCreate"]["source"];
-            targets?: components["schemas"]["SyncCreate"]["targets"];
+            source?: components["schemas"]["SyncSourceInput"];
+            targets?: components["schemas"]["SyncTargets"];
             naming_template?: components["schemas"]["SyncNamingTemplate"];
             copy_tags?: boolean;
             exclusions?: components["schemas"]["SyncExclusions"];
