@@ -131,7 +131,19 @@ describe('the sync plan gate', () => {
     expect(created.status).toBe(201);
     expect(created.headers.location).toBe(`/v1/syncs/${created.body.id}`);
     expect(created.body).toMatchObject({ on_conflict: 'skip', copy_tags: true, source: { kinds: ['secret', 'certificate'], tag_filter: null }, schedule: { cron: '0 3 * * *' } });
+    const replayed = keep(await request(t.app).post('/v1/syncs').set(as(owner)).set('Idempotency-Key', 'sync-once').send(syncBody(accounts)));
+    const again = keep(await request(t.app).post('/v1/syncs').set(as(owner)).set('Idempotency-Key', 'sync-once').send(syncBody(accounts)));
+    expect(again.status).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body.id).toBe(replayed.body.id);
     keep(await request(t.app).delete(`/v1/syncs/${created.body.id}`).set(as(owner)).expect(204));
+    keep(await request(t.app).delete(`/v1/syncs/${replayed.body.id}`).set(as(owner)).expect(204));
+    expect((await request(t.app).get(`/v1/syncs/${created.body.id}`).set(as(owner))).status).toBe(404);
+
+    // Every attempt is in the audit log, the refused one too.
+    const log = await request(t.app).get('/v1/audit-log').set(as(owner)).query({ action: 'createSync' });
+    expect(log.status).toBe(200);
+    expect(log.body.data.map((e: { outcome: number }) => e.outcome)).toEqual(expect.arrayContaining([201, 403]));
   });
 });
 
