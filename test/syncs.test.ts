@@ -124,9 +124,12 @@ describe('the sync plan gate', () => {
     expect(refused.body.error.code).toBe('plan_required');
     expect(refused.body.error.details).toEqual([expect.objectContaining({ feature: 'sync', required_plan: 'pro', current_plan: 'starter' })]);
     expect((await request(t.app).get('/v1/syncs').set(as(owner))).body.data).toEqual([]);
+    const entitlements = async () => (await request(t.app).get('/v1/organization/entitlements').set(as(owner))).body;
+    expect(await entitlements()).toMatchObject({ plan: 'starter', features: { sync: { enabled: false, required_plan: 'pro' } } });
 
     const patched = await request(t.app).patch(`/v1/platform/organizations/${organizationId}`).set(as(owner)).send({ plan: { name: 'pro', expires_at: null } });
     expect(patched.status).toBe(200);
+    expect(await entitlements()).toMatchObject({ plan: 'pro', features: { sync: { enabled: true, required_plan: 'pro' } } });
     const created = keep(await request(t.app).post('/v1/syncs').set(as(owner)).send(syncBody(accounts)));
     expect(created.status).toBe(201);
     expect(created.headers.location).toBe(`/v1/syncs/${created.body.id}`);
