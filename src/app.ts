@@ -53,6 +53,7 @@ import type { Feature } from './plans/plan-catalogue';
 import { resourceHandlers } from './resources/resources.handlers';
 import { reportHandlers } from './reports/reports.handlers';
 import { ruleHandlers } from './rules/rules.handlers';
+import { syncHandlers } from './syncs/syncs.handlers';
 import { systemHandlers } from './system/system.handlers';
 import { tokenHandlers } from './tokens/tokens.handlers';
 import { webhookHandlers } from './webhooks/webhooks.handlers';
@@ -154,6 +155,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
       limits: config.organizationLimits,
       plans,
     }),
+    ...syncHandlers(db, jobs, config.organizationLimits),
     ...webhookHandlers(db, webhooks),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });

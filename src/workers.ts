@@ -15,6 +15,8 @@ import { QUEUES, type JobQueue } from './jobs/job-queue';
 import { failAbandonedScan, runScan, type ScanRunSettings } from './discovery/scan-runner';
 import type { ScanJob } from './discovery/scans.service';
 import { secretsKeyring } from './discovery/connection-secrets';
+import { failAbandonedSyncRun, runSync } from './syncs/sync-runner';
+import type { SyncJob } from './syncs/syncs.service';
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
@@ -127,6 +129,22 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.work<ScanJob>(QUEUES.abandonedScans, async (job) => {
     logger.error({ scan: job.data.scan_id }, 'scan abandoned after its last attempt');
     await failAbandonedScan(db, job.data.scan_id);
+  });
+
+  // Syncs read and write through the same connections and endpoint overrides as scans.
+  const syncs = { keyring: scans.keyring, endpoints: scans.endpoints };
+  await jobs.workFairly<SyncJob>(QUEUES.syncs, async (job) => {
+    const log = logger.child({ job: job.id, sync_run: job.data.sync_run_id, attempt: job.retryCount + 1 });
+    try {
+      await runSync(db, job.data.sync_run_id, syncs, log);
+    } catch (error) {
+      log.error({ err: error }, 'sync run attempt failed');
+      throw error;
+    }
+  });
+  await jobs.work<SyncJob>(QUEUES.abandonedSyncs, async (job) => {
+    logger.error({ sync_run: job.data.sync_run_id }, 'sync run abandoned after its last attempt');
+    await failAbandonedSyncRun(db, job.data.sync_run_id);
   });
 
   await jobs.work(QUEUES.findingExpiry, async (job) => {

@@ -506,6 +506,9 @@ export interface Database {
   discovery_settings: DiscoverySettingsTable;
   account_connections: AccountConnectionsTable;
   scans: ScansTable;
+  syncs: SyncsTable;
+  sync_runs: SyncRunsTable;
+  sync_targets_written: SyncTargetsWrittenTable;
 }
 
 export interface WebhookEndpointsTable {
@@ -713,3 +716,84 @@ export interface ScansTable {
 
 export type AccountConnectionRow = Selectable<AccountConnectionsTable>;
 export type ScanRow = Selectable<ScansTable>;
+
+export type SyncTargetService = 'aws_secrets_manager' | 'aws_acm' | 'gcp_secret_manager';
+export type SyncItemKind = 'secret' | 'certificate';
+export interface SyncSourceData {
+  account_id: string;
+  vault_name: string;
+  name_pattern: string | null;
+  tag_filter: Record<string, string> | null;
+  kinds: SyncItemKind[];
+}
+export interface SyncTargetData {
+  account_id: string;
+  service: SyncTargetService;
+  /** AWS: the region written to. */
+  region: string | null;
+}
+export interface SyncScheduleData {
+  cron: string;
+  time_zone: string;
+}
+export type SyncRunStatus = 'queued' | 'running' | 'succeeded' | 'partially_succeeded' | 'failed';
+export type SyncOutcome = 'created' | 'updated' | 'unchanged' | 'conflict' | 'skipped' | 'failed';
+/** One item copied (or not) to one target; never a value. */
+export interface SyncResultData {
+  item_kind: SyncItemKind;
+  item_name: string;
+  source_version: string | null;
+  target_account_id: string;
+  target_service: SyncTargetService;
+  target_name: string;
+  outcome: SyncOutcome;
+  target_version: string | null;
+  error: string | null;
+}
+
+export interface SyncsTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  source: Json<SyncSourceData>;
+  targets: Json<SyncTargetData[]>;
+  naming_template: string;
+  copy_tags: boolean;
+  exclusions: Json<string[]>;
+  on_conflict: 'skip' | 'overwrite';
+  schedule: NullableJson<SyncScheduleData>;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface SyncRunsTable {
+  id: string;
+  organization_id: string;
+  sync_id: string;
+  trigger: 'api' | 'schedule';
+  status: SyncRunStatus;
+  results: ColumnType<SyncResultData[], string | undefined, string>;
+  error_code: string | null;
+  error_message: string | null;
+  created_by: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+/** What fourfold last wrote to a target: the source version it copied and the target's version id (or modification date) after writing. */
+export interface SyncTargetsWrittenTable {
+  sync_id: string;
+  item_kind: SyncItemKind;
+  item_name: string;
+  target_account_id: string;
+  target_service: SyncTargetService;
+  target_name: string;
+  source_version: string;
+  target_version: string;
+  written_at: Date;
+}
+
+export type SyncRow = Selectable<SyncsTable>;
+export type SyncRunRow = Selectable<SyncRunsTable>;

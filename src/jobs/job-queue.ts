@@ -23,6 +23,9 @@ export const QUEUES = {
   /** One discovery scan of one account (src/discovery). */
   scans: 'scans',
   abandonedScans: 'scans-abandoned',
+  /** One run of one sync (src/syncs). */
+  syncs: 'syncs',
+  abandonedSyncs: 'syncs-abandoned',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -31,6 +34,7 @@ const DEAD_LETTERS: Partial<Record<QueueName, QueueName>> = {
   [QUEUES.audits]: QUEUES.abandonedAudits,
   [QUEUES.reports]: QUEUES.abandonedReports,
   [QUEUES.scans]: QUEUES.abandonedScans,
+  [QUEUES.syncs]: QUEUES.abandonedSyncs,
 };
 
 /** How soon a fair worker tries again while another process holds its queue's fetch. */

@@ -7,6 +7,7 @@ export const idempotencyKeyOperations = [
   { method: 'POST', path: '/v1/scans', operationId: 'createScans' },
   { method: 'POST', path: '/v1/accounts/{id}/imports', operationId: 'createImport' },
   { method: 'POST', path: '/v1/alert-rules', operationId: 'createAlertRule' },
+  { method: 'POST', path: '/v1/syncs', operationId: 'createSync' },
   { method: 'POST', path: '/v1/audits', operationId: 'createAudit' },
   { method: 'POST', path: '/v1/audits/{id}/reanalyze', operationId: 'reanalyzeAudit' },
   { method: 'POST', path: '/v1/policies', operationId: 'createPolicy' },

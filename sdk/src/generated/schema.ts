@@ -1195,6 +1195,158 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/syncs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List syncs
+         * @description The organization's syncs, newest first. Readable on every plan, so that a lower plan still shows what a higher one made.
+         */
+        get: operations["listSyncs"];
+        put?: never;
+        /**
+         * Create a sync
+         * @description Defines a sync from a Key Vault of a connected Azure account to connected AWS and GCP
+         *     accounts. The source must be an Azure account and each target an account of the service's
+         *     cloud, all of this organization (another organization's account answers `404`) and
+         *     connected (`422 not_connected` otherwise). Needs the `pro` plan (`403 plan_required`).
+         *     Nothing is copied until a run: `POST /v1/syncs/{id}/run`. Accepts `Idempotency-Key`.
+         */
+        post: operations["createSync"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/syncs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The sync's id.
+                 * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["syncId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a sync
+         * @description The sync's definition. Readable on every plan.
+         */
+        get: operations["getSync"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a sync
+         * @description Deletes the sync and its runs; what it copied stays in the targets. Allowed on every plan.
+         */
+        delete: operations["deleteSync"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a sync
+         * @description Changes the given fields, checked as at creation (`source` and `targets` are replaced whole). Needs the `pro` plan.
+         */
+        patch: operations["updateSync"];
+        trace?: never;
+    };
+    "/v1/syncs/{id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The sync's id.
+                 * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["syncId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a sync
+         * @description Queues a run and answers at once with it `queued` and its `Location`; poll it. The run
+         *     reads the current version of each Key Vault item the source selects (enabled items, minus
+         *     `exclusions`) and, for each target, records one result: `created`, `updated`,
+         *     `unchanged` (the source has not changed since fourfold last wrote the target), `conflict`
+         *     (the target changed outside fourfold; left untouched unless `on_conflict: overwrite`),
+         *     `skipped` or `failed` (with the error). Values are never stored, logged or answered. One run
+         *     of a sync at a time: `409 conflict` while one is queued or running. Needs the `pro` plan.
+         *     This operation has the `heavy` rate-limit budget.
+         */
+        post: operations["startSyncRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/syncs/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The sync's id.
+                 * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["syncId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a sync's runs
+         * @description The sync's runs, newest first, each with its results.
+         */
+        get: operations["listSyncRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/syncs/{id}/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The sync's id.
+                 * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["syncId"];
+                /**
+                 * @description The run's id.
+                 * @example synr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                run_id: components["parameters"]["syncRunId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a sync run
+         * @description The run, its status and one result per item and target (never a value).
+         */
+        get: operations["getSyncRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook-endpoints": {
         parameters: {
             query?: never;
@@ -2933,6 +3085,201 @@ export interface components {
             /** @description When the credentials could not be used at all: `invalid_credentials`, `access_denied` or `cloud_unreachable`. */
             error: null | components["schemas"]["ScanError"];
             checks: components["schemas"]["PermissionCheck"][];
+        };
+        /** @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        SyncId: string;
+        /** @example synr_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        SyncRunId: string;
+        /**
+         * @description A Key Vault secret, or a Key Vault certificate (its certificate, key and chain, read from the secret of the same name; PEM certificates only in this release).
+         * @example secret
+         * @enum {string}
+         */
+        SyncItemKind: "secret" | "certificate";
+        /**
+         * @description `aws_secrets_manager` and `aws_acm` on a connected AWS account; `gcp_secret_manager` on a connected GCP account (its project). Secrets go to Secrets Manager and Secret Manager, certificates to all three (ACM takes certificates only).
+         * @example aws_secrets_manager
+         * @enum {string}
+         */
+        SyncTargetService: "aws_secrets_manager" | "aws_acm" | "gcp_secret_manager";
+        /**
+         * @description A Key Vault item name pattern: `*` any run of characters, `?` one character; case-insensitive.
+         * @example payments-*
+         */
+        SyncNamePattern: string;
+        SyncSource: {
+            account_id: components["schemas"]["AccountId"];
+            /** @example kv-payments */
+            vault_name: string;
+            /** @description Only items whose name matches; `null`, every item. */
+            name_pattern: null | components["schemas"]["SyncNamePattern"];
+            /** @description Only items carrying every one of these tags with these values; `null`, no filter. */
+            tag_filter: null | {
+                [key: string]: string;
+            };
+            kinds: components["schemas"]["SyncItemKind"][];
+        };
+        SyncTarget: {
+            account_id: components["schemas"]["AccountId"];
+            service: components["schemas"]["SyncTargetService"];
+            /** @description AWS: the region written to (required); GCP: `null` (Secret Manager secrets are global, replicated automatically). */
+            region: null | components["schemas"]["AwsRegion"];
+        };
+        /**
+         * @description The target name of each item: `{name}` (the Key Vault item's name), `{vault}` and `{kind}` (`secret` or `certificate`) are replaced. GCP secret ids take letters, digits, `-` and `_` only: other characters become `-`. ACM certificates carry it as their `Name` tag.
+         * @example azure/{vault}/{name}
+         */
+        SyncNamingTemplate: string;
+        /** @description Item name patterns (as `name_pattern`) never copied. */
+        SyncExclusions: components["schemas"]["SyncNamePattern"][];
+        /**
+         * @description What a run does with a target changed outside fourfold since fourfold last wrote it (or one fourfold never wrote that already exists): `skip` (the default) records `conflict` and leaves it untouched; `overwrite` writes it.
+         * @example skip
+         * @enum {string}
+         */
+        SyncOnConflict: "skip" | "overwrite";
+        /** @description A cron expression (5 fields) in a time zone, validated and kept; this release does not yet start runs from it (`null`: none). */
+        SyncSchedule: null | {
+            /** @example 0 3 * * * */
+            cron: string;
+            /**
+             * @description An IANA time zone.
+             * @example Europe/Berlin
+             */
+            time_zone: string;
+        };
+        /** @example Payments secrets to AWS and GCP */
+        SyncName: string;
+        /** @description `name_pattern` and `tag_filter` default to `null`, `kinds` to `[secret, certificate]`. */
+        SyncSourceInput: {
+            account_id: components["schemas"]["AccountId"];
+            /** @example kv-payments */
+            vault_name: string;
+            name_pattern?: null | components["schemas"]["SyncNamePattern"];
+            tag_filter?: null | {
+                [key: string]: string;
+            };
+            kinds?: components["schemas"]["SyncItemKind"][];
+        };
+        SyncTargets: components["schemas"]["SyncTarget"][];
+        SyncCreate: {
+            name: components["schemas"]["SyncName"];
+            source: components["schemas"]["SyncSourceInput"];
+            targets: components["schemas"]["SyncTargets"];
+            naming_template?: components["schemas"]["SyncNamingTemplate"];
+            /** @description Whether the Key Vault tags go with each item (default `true`). */
+            copy_tags?: boolean;
+            exclusions?: components["schemas"]["SyncExclusions"];
+            on_conflict?: components["schemas"]["SyncOnConflict"];
+            schedule?: components["schemas"]["SyncSchedule"];
+        };
+        /** @description The fields to change; `source` and `targets` are replaced whole. */
+        SyncUpdate: {
+            name?: components["schemas"]["SyncName"];
+            source?: components["schemas"]["SyncSourceInput"];
+            targets?: components["schemas"]["SyncTargets"];
+            naming_template?: components["schemas"]["SyncNamingTemplate"];
+            copy_tags?: boolean;
+            exclusions?: components["schemas"]["SyncExclusions"];
+            on_conflict?: components["schemas"]["SyncOnConflict"];
+            schedule?: components["schemas"]["SyncSchedule"];
+        };
+        Sync: {
+            id: components["schemas"]["SyncId"];
+            name: components["schemas"]["SyncName"];
+            source: components["schemas"]["SyncSource"];
+            targets: components["schemas"]["SyncTarget"][];
+            naming_template: components["schemas"]["SyncNamingTemplate"];
+            copy_tags: boolean;
+            exclusions: components["schemas"]["SyncExclusions"];
+            on_conflict: components["schemas"]["SyncOnConflict"];
+            schedule: components["schemas"]["SyncSchedule"];
+            created_by: null | components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        SyncList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Sync"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
+        };
+        /**
+         * @description `partially_succeeded`: some results are `failed`; `failed`: the source could not be read at all (see `error`).
+         * @example succeeded
+         * @enum {string}
+         */
+        SyncRunStatus: "queued" | "running" | "succeeded" | "partially_succeeded" | "failed";
+        /**
+         * @description `created`: the target did not exist and was written; `updated`: a new version was written; `unchanged`: the source has not changed since fourfold last wrote the target; `conflict`: the target changed outside fourfold (its version id or modification date differs from the one recorded), or exists and fourfold never wrote it, and was left untouched (`on_conflict: skip`); `skipped`: the item cannot go to this target (e.g. a secret to ACM, a PFX certificate); `failed`: see `error`.
+         * @example created
+         * @enum {string}
+         */
+        SyncOutcome: "created" | "updated" | "unchanged" | "conflict" | "skipped" | "failed";
+        SyncResult: {
+            item_kind: components["schemas"]["SyncItemKind"];
+            /** @example payments-db-password */
+            item_name: string;
+            /**
+             * @description The Key Vault version copied.
+             * @example 4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99
+             */
+            source_version: string | null;
+            target_account_id: components["schemas"]["AccountId"];
+            target_service: components["schemas"]["SyncTargetService"];
+            /**
+             * @description The target's name (Secrets Manager, Secret Manager) or ARN (ACM, once imported).
+             * @example azure/kv-payments/payments-db-password
+             */
+            target_name: string;
+            outcome: components["schemas"]["SyncOutcome"];
+            /**
+             * @description The target's version id (Secrets Manager, Secret Manager) or import time (ACM) after the run.
+             * @example 8c1f0e5d-2b7a-4c3e-9f1d-0a2b3c4d5e6f
+             */
+            target_version: string | null;
+            /** @description Why it `failed` or was `skipped`; never a value. */
+            error: string | null;
+        };
+        SyncRun: {
+            id: components["schemas"]["SyncRunId"];
+            sync_id: components["schemas"]["SyncId"];
+            /** @enum {string} */
+            trigger: "api" | "schedule";
+            status: components["schemas"]["SyncRunStatus"];
+            /** @description How many results had each outcome. */
+            counts: {
+                /** Format: int32 */
+                created: number;
+                /** Format: int32 */
+                updated: number;
+                /** Format: int32 */
+                unchanged: number;
+                /** Format: int32 */
+                conflict: number;
+                /** Format: int32 */
+                skipped: number;
+                /** Format: int32 */
+                failed: number;
+            };
+            /** @description One per item and target. */
+            results: components["schemas"]["SyncResult"][];
+            /** @description Why it `failed`; `null` otherwise. */
+            error: null | {
+                /** @enum {string} */
+                code: "not_connected" | "invalid_credentials" | "source_unreadable" | "worker_lost";
+                message: string;
+            };
+            created_by: null | components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            started_at: null | components["schemas"]["Timestamp"];
+            finished_at: null | components["schemas"]["Timestamp"];
+        };
+        SyncRunList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["SyncRun"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
         };
         /** @example scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         ScanId: string;
@@ -5453,6 +5800,16 @@ export interface components {
          * @example aud_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
         auditId: components["schemas"]["AuditId"];
+        /**
+         * @description The sync's id.
+         * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        syncId: components["schemas"]["SyncId"];
+        /**
+         * @description The run's id.
+         * @example synr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        syncRunId: components["schemas"]["SyncRunId"];
         /**
          * @description The scan's id.
          * @example scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
@@ -8119,6 +8476,356 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSyncs: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of syncs. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createSync: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key of your choosing (a UUID, say) that makes a retry safe: a request sent again with the
+                 *     same key, by the same user, within 24 hours gets the first answer again (status, body and
+                 *     `Location`, with `Idempotent-Replayed: true`) instead of doing the work twice. The same
+                 *     key with a different request is `422 idempotency_key_reused`; while the first is still
+                 *     being answered, `409 idempotency_key_in_progress`. Answers with status 500 or more are not
+                 *     kept, so such a request can be retried with its key.
+                 * @example 5f0c6d2e-8a3b-4f7e-9c1d-2b4a6e8f0a1c
+                 */
+                "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncCreate"];
+            };
+        };
+        responses: {
+            /** @description The sync. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The sync.
+                     * @example /v1/syncs/syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sync"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The sync's id.
+                 * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["syncId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sync. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sync"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteSync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The sync's id.
+                 * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["syncId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateSync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The sync's id.
+                 * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["syncId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncUpdate"];
+            };
+        };
+        responses: {
+            /** @description The sync as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sync"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanForbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    startSyncRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The sync's id.
+                 * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["syncId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run, queued. Poll `Location`. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The run, to poll.
+                     * @example /v1/syncs/syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF/runs/synr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncRun"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequestsOrQueuedJobs"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSyncRuns: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The sync's id.
+                 * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["syncId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncRunList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSyncRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The sync's id.
+                 * @example syn_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["syncId"];
+                /**
+                 * @description The run's id.
+                 * @example synr_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                run_id: components["parameters"]["syncRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncRun"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import nock from 'nock';
+
+/**
+ * Stand-ins for the clouds a sync touches, reached through the discovery endpoint overrides so
+ * that the SDKs' signing, serialization and error parsing run for real: Key Vault and Entra ID
+ * (nock, since both SDKs insist on https), AWS Secrets Manager and ACM (JSON protocol), GCP
+ * Secret Manager (REST). Each keeps what was written, lets a test change a target out of band,
+ * and fails an operation on request (`failing`).
+ */
+
+export interface VaultItem {
+  name: string;
+  version: string;
+  value: string;
+  tags?: Record<string, string>;
+  contentType?: string;
+  enabled?: boolean;
+}
+
+export interface KeyVaultStandIn {
+  secrets: VaultItem[];
+  certificates: VaultItem[];
+  /** Answer the next listing of secrets with this status. */
+  failListing: number | null;
+  close(): void;
+}
+
+/** Entra ID at `authority` and Key Vault `vault` under `endpoint` (`<endpoint>/<vault>/...`), with Key Vault's challenge. */
+export function startKeyVaultStandIn(opts: { authority: string; endpoint: string; tenantId: string; clientSecret: string; vault: string }): KeyVaultStandIn {
+  const { authority, endpoint, tenantId, clientSecret, vault } = opts;
+  const state: KeyVaultStandIn = { secrets: [], certificates: [], failListing: null, close: () => nock.cleanAll() };
+  nock(authority).persist().get(`/${tenantId}/v2.0/.well-known/openid-configuration`).query(true).reply(200, {
+    token_endpoint: `${authority}/${tenantId}/oauth2/v2.0/token`,
+    authorization_endpoint: `${authority}/${tenantId}/oauth2/v2.0/authorize`,
+    end_session_endpoint: `${authority}/${tenantId}/oauth2/v2.0/logout`,
+    issuer: `${authority}/${tenantId}/v2.0`,
+    jwks_uri: `${authority}/${tenantId}/discovery/v2.0/keys`,
+  });
+  nock(authority).persist().post(`/${tenantId}/oauth2/v2.0/token`).query(true).reply((_uri, body) => {
+    const form = new URLSearchParams(String(body));
+    return form.get('client_secret') === clientSecret
+      ? [200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.e30.sig' }]
+      : [401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.', error_codes: [7000215] }];
+  });
+  const canonical = `https://${vault}.vault.azure.net`;
+  const attributes = (item: VaultItem) => ({ enabled: item.enabled ?? true, created: 1764000000, updated: 1764000000, recoveryLevel: 'Recoverable' });
+  nock(endpoint).persist().get(/.*/).query(true).reply(function reply(uri) {
+    const challenge = { 'www-authenticate': `Bearer authorization="${authority}/${tenantId}", resource="https://vault.azure.net"` };
+    if (this.req.headers.authorization === undefined) return [401, '', challenge];
+    const [, vaultName, collection, name] = new URL(uri, endpoint).pathname.split('/');
+    if (vaultName !== vault) return [404, { error: { code: 'VaultNotFound', message: 'no such vault' } }];
+    if (collection === 'secrets' && !name) {
+      if (state.failListing !== null) {
+        const status = state.failListing;
+        state.failListing = null;
+        return [status, { error: { code: 'Forbidden', message: 'Caller is not authorized to perform action on resource.' } }];
+      }
+      const managed = state.certificates.map((c) => ({ id: `${canonical}/secrets/${c.name}`, attributes: attributes(c), tags: c.tags ?? {}, contentType: c.contentType, managed: true }));
+      return [200, { value: [...state.secrets.map((s) => ({ id: `${canonical}/secrets/${s.name}`, attributes: attributes(s), tags: s.tags ?? {}, contentType: s.contentType })), ...managed], nextLink: null }];
+    }
+    if (collection === 'certificates' && !name) {
+      return [200, { value: state.certificates.map((c) => ({ id: `${canonical}/certificates/${c.name}`, attributes: attributes(c), tags: c.tags ?? {}, x5t: 'fLi3U52HunIVNXubkEnf8tP6Wbo' })), nextLink: null }];
+    }
+    if (collection === 'secrets' && name) {
+      const item = [...state.secrets, ...state.certificates].find((s) => s.name === name);
+      if (!item) return [404, { error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not found in this key vault.` } }];
+      return [200, { value: item.value, id: `${canonical}/secrets/${item.name}/${item.version}`, attributes: attributes(item), tags: item.tags ?? {}, contentType: item.contentType }];
+    }
+    return [404, { error: { code: 'NotFound', message: 'not found' } }];
+  });
+  return state;
+}
+
+interface StandInServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+function listen(server: http.Server): Promise<StandInServer> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => new Promise<void>((done) => {
+          server.closeAllConnections();
+          server.close(() => done());
+        }),
+      });
+    });
+  });
+}
+
+async function bodyOf(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface AwsSecret {
+  value: string;
+  versionId: string;
+  tags: Record<string, string>;
+}
+
+export interface AwsCertificate {
+  certificate: string;
+  privateKey: string;
+  chain: string | null;
+  importedAt: number;
+  tags: Record<string, string>;
+}
+
+export interface AwsSyncStandIn extends StandInServer {
+  secrets: Map<string, AwsSecret>;
+  certificates: Map<string, AwsCertificate>;
+  /** Operation names (`PutSecretValue`, `ImportCertificate`) answering an error until removed. */
+  failing: Set<string>;
+  /** Writes a new value as someone outside fourfold would. */
+  changeSecretOutOfBand(name: string, value: string): void;
+  reimportOutOfBand(arn: string): void;
+}
+
+/** Secrets Manager and ACM of `accountId`, accepting requests signed with `accessKeyId`. */
+export async function startAwsSyncStandIn(accountId: string, accessKeyId: string): Promise<AwsSyncStandIn> {
+  const secrets = new Map<string, AwsSecret>();
+  const certificates = new Map<string, AwsCertificate>();
+  const failing = new Set<string>();
+  let clock = Date.now() / 1000;
+  const tick = () => (clock += 1.5);
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const body = await bodyOf(req);
+      const send = (status: number, value: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+        res.end(JSON.stringify(value));
+      };
+      const error = (type: string, message: string) => send(400, { __type: type, message });
+      if (!String(req.headers.authorization ?? '').includes(`Credential=${accessKeyId}/`)) return error('UnrecognizedClientException', 'The security token included in the request is invalid.');
+      const operation = String(req.headers['x-amz-target'] ?? '').split('.').at(-1) ?? '';
+      const input = JSON.parse(body || '{}') as Record<string, unknown>;
+      if (failing.has(operation)) return error('InvalidRequestException', `${operation} failed (injected).`);
+      const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(req.headers.authorization))?.[1] ?? 'us-east-1';
+      switch (operation) {
+        case 'DescribeSecret': {
+          const secret = secrets.get(String(input.SecretId));
+          if (!secret) return error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+          return send(200, { ARN: `arn:aws:secretsmanager:${region}:${accountId}:secret:${String(input.SecretId)}-AbCdEf`, Name: input.SecretId, VersionIdsToStages: { [secret.versionId]: ['AWSCURRENT'] } });
+        }
+        case 'CreateSecret': {
+          const name = String(input.Name);
+          if (secrets.has(name)) return error('ResourceExistsException', 'The operation failed because the secret already exists.');
+          const versionId = String(input.ClientRequestToken ?? randomUUID());
+          const tags = Object.fromEntries(((input.Tags ?? []) as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value]));
+          secrets.set(name, { value: String(input.SecretString), versionId, tags });
+          return send(200, { ARN: `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-AbCdEf`, Name: name, VersionId: versionId });
+        }
+        case 'PutSecretValue': {
+          const secret = secrets.get(String(input.SecretId));
+          if (!secret) return error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+          secret.value = String(input.SecretString);
+          secret.versionId = String(input.ClientRequestToken ?? randomUUID());
+          return send(200, { Name: input.SecretId, VersionId: secret.versionId, VersionStages: ['AWSCURRENT'] });
+        }
+        case 'ImportCertificate': {
+          const decode = (value: unknown) => (value === undefined ? null : Buffer.from(String(value), 'base64').toString('utf8'));
+          const previous = input.CertificateArn === undefined ? undefined : String(input.CertificateArn);
+          if (previous !== undefined && !certificates.has(previous)) return error('ResourceNotFoundException', 'Could not find certificate.');
+          const arn = previous ?? `arn:aws:acm:${region}:${accountId}:certificate/${randomUUID()}`;
+          const tags = previous ? certificates.get(previous)!.tags : Object.fromEntries(((input.Tags ?? []) as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value]));
+          certificates.set(arn, { certificate: decode(input.Certificate)!, privateKey: decode(input.PrivateKey)!, chain: decode(input.CertificateChain), importedAt: tick(), tags });
+          return send(200, { CertificateArn: arn });
+        }
+        case 'DescribeCertificate': {
+          const certificate = certificates.get(String(input.CertificateArn));
+          if (!certificate) return error('ResourceNotFoundException', 'Could not find certificate.');
+          return send(200, { Certificate: { CertificateArn: input.CertificateArn, Type: 'IMPORTED', Status: 'ISSUED', ImportedAt: certificate.importedAt } });
+        }
+        default:
+          return error('UnknownOperationException', operation);
+      }
+    })();
+  });
+  const base = await listen(server);
+  return {
+    ...base,
+    secrets,
+    certificates,
+    failing,
+    changeSecretOutOfBand(name, value) {
+      const secret = secrets.get(name)!;
+      secret.value = value;
+      secret.versionId = randomUUID();
+    },
+    reimportOutOfBand(arn) {
+      certificates.get(arn)!.importedAt = tick();
+    },
+  };
+}
+
+export interface GcpSyncStandIn extends StandInServer {
+  /** Secret id → its versions' values, oldest first (version n is index n - 1). */
+  secrets: Map<string, { versions: string[]; labels: Record<string, string> }>;
+  failing: Set<'createSecret' | 'addVersion'>;
+  addVersionOutOfBand(id: string, value: string): void;
+}
+
+/** Secret Manager of `projectId` over REST (as the client's `fallback: 'rest'` speaks it). */
+export async function startGcpSyncStandIn(projectId: string): Promise<GcpSyncStandIn> {
+  const secrets = new Map<string, { versions: string[]; labels: Record<string, string> }>();
+  const failing = new Set<'createSecret' | 'addVersion'>();
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const body = await bodyOf(req);
+      const send = (status: number, value: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      };
+      const error = (code: number, status: string, message: string) => send(code, { error: { code, status, message } });
+      if (!String(req.headers.authorization ?? '').startsWith('Bearer ')) return error(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
+      const url = new URL(decodeURIComponent(req.url ?? '/'), 'http://x');
+      const prefix = `/v1/projects/${projectId}/secrets`;
+      if (!url.pathname.startsWith(prefix)) return error(404, 'NOT_FOUND', url.pathname);
+      const rest = url.pathname.slice(prefix.length);
+      if (req.method === 'POST' && rest === '') {
+        if (failing.has('createSecret')) return error(400, 'FAILED_PRECONDITION', 'createSecret failed (injected).');
+        const id = url.searchParams.get('secretId') ?? '';
+        if (secrets.has(id)) return error(409, 'ALREADY_EXISTS', `Secret [projects/${projectId}/secrets/${id}] already exists.`);
+        const secret = JSON.parse(body || '{}') as { labels?: Record<string, string> };
+        secrets.set(id, { versions: [], labels: secret.labels ?? {} });
+        return send(200, { name: `projects/${projectId}/secrets/${id}`, replication: { automatic: {} }, labels: secret.labels ?? {} });
+      }
+      const add = /^\/([^/:]+):addVersion$/.exec(rest);
+      if (req.method === 'POST' && add) {
+        if (failing.has('addVersion')) return error(400, 'FAILED_PRECONDITION', 'addVersion failed (injected).');
+        const secret = secrets.get(add[1]!);
+        if (!secret) return error(404, 'NOT_FOUND', `Secret [${add[1]!}] not found.`);
+        const payload = JSON.parse(body) as { payload: { data: string } };
+        secret.versions.push(Buffer.from(payload.payload.data, 'base64').toString('utf8'));
+        return send(200, { name: `projects/${projectId}/secrets/${add[1]!}/versions/${secret.versions.length}`, state: 'ENABLED' });
+      }
+      const latest = /^\/([^/:]+)\/versions\/latest$/.exec(rest);
+      if (req.method === 'GET' && latest) {
+        const secret = secrets.get(latest[1]!);
+        if (!secret || secret.versions.length === 0) return error(404, 'NOT_FOUND', `Secret Version [projects/${projectId}/secrets/${latest[1]!}/versions/latest] not found.`);
+        return send(200, { name: `projects/${projectId}/secrets/${latest[1]!}/versions/${secret.versions.length}`, state: 'ENABLED' });
+      }
+      return error(404, 'NOT_FOUND', url.pathname);
+    })();
+  });
+  const base = await listen(server);
+  return {
+    ...base,
+    secrets,
+    failing,
+    addVersionOutOfBand(id, value) {
+      secrets.get(id)!.versions.push(value);
+    },
+  };
+}

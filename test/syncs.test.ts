@@ -1,0 +1,300 @@
+import { sql } from 'kysely';
+import request from 'supertest';
+import { selfSignedCertificate, testServiceAccountKey } from './support/cloud-stand-ins';
+import { as, logInAs, OWNER, useTestApp } from './support/app';
+import { startAwsSyncStandIn, startGcpSyncStandIn, startKeyVaultStandIn, type AwsSyncStandIn, type GcpSyncStandIn, type KeyVaultStandIn } from './support/sync-stand-ins';
+
+const TENANT = '8c3dad1d-0000-4000-8000-00000000000a';
+const SUBSCRIPTION = '5f1c9a52-0000-4000-8000-000000000001';
+const AZURE_SECRET = 'azure-client-secret-value-Q9~x';
+const AUTHORITY = 'https://login.sync.test';
+const KEY_VAULT = 'https://kv.sync.test';
+const VAULT = 'kv-payments';
+const AWS_ACCOUNT = '123456789012';
+const AWS_KEY_ID = 'AKIASYNCTEST00000001';
+const GCP_PROJECT = 'payments-dr';
+const PASSWORD = 'tenant-password-0123456789';
+
+// The values the clouds hold: none may appear in the database, the logs or any response.
+const DB_PASSWORD = 'kv-value-db-password-7f3a9c1e5b';
+const DB_PASSWORD_V2 = 'kv-value-db-password-v2-2d8e4a6f0c';
+const OUT_OF_BAND = 'changed-by-hand-in-aws-91b2c3';
+const certificate = selfSignedCertificate();
+const PEM_BUNDLE = `${certificate.key.trim()}\n${certificate.cert.trim()}\n`;
+const gcpKey = testServiceAccountKey(GCP_PROJECT);
+
+let aws: AwsSyncStandIn;
+let gcp: GcpSyncStandIn;
+let vault: KeyVaultStandIn;
+const endpoints: Record<string, string> = {};
+
+beforeAll(async () => {
+  aws = await startAwsSyncStandIn(AWS_ACCOUNT, AWS_KEY_ID);
+  gcp = await startGcpSyncStandIn(GCP_PROJECT);
+  vault = startKeyVaultStandIn({ authority: AUTHORITY, endpoint: KEY_VAULT, tenantId: TENANT, clientSecret: AZURE_SECRET, vault: VAULT });
+  vault.secrets.push(
+    { name: 'payments-db-password', version: '1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a', value: DB_PASSWORD, tags: { team: 'payments' } },
+    { name: 'payments-db-test', version: '2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b', value: 'excluded-value-never-copied' },
+    { name: 'billing-api-key', version: '3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c', value: 'other-pattern-value-never-copied' },
+  );
+  vault.certificates.push({ name: 'payments-tls', version: '4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d', value: PEM_BUNDLE, contentType: 'application/x-pem-file' });
+  Object.assign(endpoints, { DISCOVERY_AWS_ENDPOINT: aws.url, DISCOVERY_GCP_ENDPOINT: gcp.url, DISCOVERY_AZURE_AUTHORITY_HOST: AUTHORITY, DISCOVERY_AZURE_KEY_VAULT_ENDPOINT: KEY_VAULT });
+});
+afterAll(async () => {
+  vault.close();
+  await aws.close();
+  await gcp.close();
+});
+
+// Endpoint overrides come from the environment the config reads: set above before the app starts.
+const t = useTestApp(new Proxy({ PLATFORM_ADMINS: OWNER.username } as Record<string, string>, {
+  ownKeys: (target) => [...Reflect.ownKeys(target), ...Object.keys(endpoints)],
+  getOwnPropertyDescriptor: (target, key) => (typeof key === 'string' && key in endpoints ? { value: endpoints[key], enumerable: true, configurable: true } : Reflect.getOwnPropertyDescriptor(target, key)),
+  get: (target, key) => (typeof key === 'string' && key in endpoints ? endpoints[key] : Reflect.get(target, key)),
+}), { workers: true });
+
+const responses: string[] = [];
+/** Every answer's body is kept, to search for values. */
+function keep(response: request.Response): request.Response {
+  responses.push(response.text);
+  return response;
+}
+
+let owner: string;
+let organizationId: string;
+const accounts: Record<'azure' | 'aws' | 'gcp', string> = { azure: '', aws: '', gcp: '' };
+
+async function connectAccounts(token: string) {
+  const made: Record<string, string> = {};
+  const create = async (provider: string, externalId: string, connection: object) => {
+    const account = keep(await request(t.app).post('/v1/accounts').set(as(token)).send({ provider, external_id: externalId, name: `${provider}-sync` }));
+    expect(account.status).toBe(201);
+    const put = keep(await request(t.app).put(`/v1/accounts/${account.body.id}/connection`).set(as(token)).send(connection));
+    expect(put.status).toBe(200);
+    made[provider] = account.body.id as string;
+  };
+  await create('azure', SUBSCRIPTION, { kind: 'azure_service_principal', tenant_id: TENANT, client_id: '3f0e3a1b-0000-4000-8000-0000000000c1', client_secret: AZURE_SECRET, audit_after_scan: false });
+  await create('aws', AWS_ACCOUNT, { kind: 'aws_access_key', access_key_id: AWS_KEY_ID, secret_access_key: 'aws-secret-access-key-for-sync-test', audit_after_scan: false });
+  await create('gcp', GCP_PROJECT, { kind: 'gcp_service_account', service_account_key: gcpKey.keyJson, audit_after_scan: false });
+  return made as Record<'azure' | 'aws' | 'gcp', string>;
+}
+
+function syncBody(a: Record<'azure' | 'aws' | 'gcp', string>) {
+  return {
+    name: 'Payments to AWS and GCP',
+    source: { account_id: a.azure, vault_name: VAULT, name_pattern: 'payments-*' },
+    targets: [
+      { account_id: a.aws, service: 'aws_secrets_manager', region: 'eu-central-1' },
+      { account_id: a.aws, service: 'aws_acm', region: 'eu-central-1' },
+      { account_id: a.gcp, service: 'gcp_secret_manager', region: null },
+    ],
+    naming_template: 'azure-{vault}-{name}',
+    exclusions: ['*-test'],
+    schedule: { cron: '0 3 * * *', time_zone: 'Europe/Berlin' },
+  };
+}
+
+async function runAndWait(token: string, syncId: string) {
+  const started = keep(await request(t.app).post(`/v1/syncs/${syncId}/run`).set(as(token)));
+  expect(started.status).toBe(202);
+  expect(started.body.status).toBe('queued');
+  expect(started.headers.location).toBe(`/v1/syncs/${syncId}/runs/${started.body.id}`);
+  for (let i = 0; i < 240; i++) {
+    const run = keep(await request(t.app).get(started.headers.location!).set(as(token)));
+    expect(run.status).toBe(200);
+    if (!['queued', 'running'].includes(run.body.status)) return run.body;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error('the sync run did not end');
+}
+
+type Result = { item_name: string; target_service: string; outcome: string; target_name: string; error: string | null };
+const outcomes = (run: { results: Result[] }) => Object.fromEntries(run.results.map((r) => [`${r.item_name} → ${r.target_service}`, r.outcome]));
+
+beforeAll(async () => {
+  owner = await t.ownerToken();
+  organizationId = (await request(t.app).get('/v1/me').set(as(owner))).body.organization.id;
+  Object.assign(accounts, await connectAccounts(owner));
+});
+
+describe('the sync plan gate', () => {
+  it('refuses creating a sync on starter with plan_required and its details; pro succeeds', async () => {
+    const refused = keep(await request(t.app).post('/v1/syncs').set(as(owner)).send(syncBody(accounts)));
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('plan_required');
+    expect(refused.body.error.details).toEqual([expect.objectContaining({ feature: 'sync', required_plan: 'pro', current_plan: 'starter' })]);
+    expect((await request(t.app).get('/v1/syncs').set(as(owner))).body.data).toEqual([]);
+    const entitlements = async () => (await request(t.app).get('/v1/organization/entitlements').set(as(owner))).body;
+    expect(await entitlements()).toMatchObject({ plan: 'starter', features: { sync: { enabled: false, required_plan: 'pro' } } });
+
+    const patched = await request(t.app).patch(`/v1/platform/organizations/${organizationId}`).set(as(owner)).send({ plan: { name: 'pro', expires_at: null } });
+    expect(patched.status).toBe(200);
+    expect(await entitlements()).toMatchObject({ plan: 'pro', features: { sync: { enabled: true, required_plan: 'pro' } } });
+    const created = keep(await request(t.app).post('/v1/syncs').set(as(owner)).send(syncBody(accounts)));
+    expect(created.status).toBe(201);
+    expect(created.headers.location).toBe(`/v1/syncs/${created.body.id}`);
+    expect(created.body).toMatchObject({ on_conflict: 'skip', copy_tags: true, source: { kinds: ['secret', 'certificate'], tag_filter: null }, schedule: { cron: '0 3 * * *' } });
+    const replayed = keep(await request(t.app).post('/v1/syncs').set(as(owner)).set('Idempotency-Key', 'sync-once').send(syncBody(accounts)));
+    const again = keep(await request(t.app).post('/v1/syncs').set(as(owner)).set('Idempotency-Key', 'sync-once').send(syncBody(accounts)));
+    expect(again.status).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body.id).toBe(replayed.body.id);
+    keep(await request(t.app).delete(`/v1/syncs/${created.body.id}`).set(as(owner)).expect(204));
+    keep(await request(t.app).delete(`/v1/syncs/${replayed.body.id}`).set(as(owner)).expect(204));
+    expect((await request(t.app).get(`/v1/syncs/${created.body.id}`).set(as(owner))).status).toBe(404);
+
+    // Every attempt is in the audit log, the refused one too.
+    const log = await request(t.app).get('/v1/audit-log').set(as(owner)).query({ action: 'createSync' });
+    expect(log.status).toBe(200);
+    expect(log.body.data.map((e: { outcome: number }) => e.outcome)).toEqual(expect.arrayContaining([201, 403]));
+  });
+});
+
+describe('a sync to Secrets Manager, ACM and Secret Manager', () => {
+  let syncId: string;
+
+  it('first run: created everywhere it applies, a secret to ACM skipped, the exclusion and other names left out', async () => {
+    const created = keep(await request(t.app).post('/v1/syncs').set(as(owner)).send(syncBody(accounts)));
+    expect(created.status).toBe(201);
+    syncId = created.body.id;
+    const run = await runAndWait(owner, syncId);
+    expect(run.status).toBe('succeeded');
+    expect(outcomes(run)).toEqual({
+      'payments-db-password → aws_secrets_manager': 'created',
+      'payments-db-password → aws_acm': 'skipped',
+      'payments-db-password → gcp_secret_manager': 'created',
+      'payments-tls → aws_secrets_manager': 'created',
+      'payments-tls → aws_acm': 'created',
+      'payments-tls → gcp_secret_manager': 'created',
+    });
+    expect(run.counts).toEqual({ created: 5, updated: 0, unchanged: 0, conflict: 0, skipped: 1, failed: 0 });
+    expect(aws.secrets.get('azure-kv-payments-payments-db-password')).toMatchObject({ value: DB_PASSWORD, tags: { team: 'payments' } });
+    expect(gcp.secrets.get('azure-kv-payments-payments-db-password')?.versions).toEqual([DB_PASSWORD]);
+    const [imported] = [...aws.certificates.values()];
+    expect(imported?.certificate.trim()).toBe(certificate.cert.trim());
+    expect(imported?.privateKey.trim()).toBe(certificate.key.trim());
+    expect(imported?.tags.Name).toBe('azure-kv-payments-payments-tls');
+    expect([...aws.secrets.keys()].sort()).toEqual(['azure-kv-payments-payments-db-password', 'azure-kv-payments-payments-tls']);
+  });
+
+  it('second run: unchanged, nothing written', async () => {
+    const before = aws.secrets.get('azure-kv-payments-payments-db-password')!.versionId;
+    const run = await runAndWait(owner, syncId);
+    expect(run.status).toBe('succeeded');
+    expect(run.counts).toEqual({ created: 0, updated: 0, unchanged: 5, conflict: 0, skipped: 1, failed: 0 });
+    expect(aws.secrets.get('azure-kv-payments-payments-db-password')!.versionId).toBe(before);
+    expect(gcp.secrets.get('azure-kv-payments-payments-db-password')!.versions).toHaveLength(1);
+  });
+
+  it('a target changed out of band is a conflict and stays untouched, while a new source version updates the others', async () => {
+    aws.changeSecretOutOfBand('azure-kv-payments-payments-db-password', OUT_OF_BAND);
+    const arn = [...aws.certificates.keys()][0]!;
+    aws.reimportOutOfBand(arn);
+    Object.assign(vault.secrets[0]!, { version: '5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e', value: DB_PASSWORD_V2 });
+    const run = await runAndWait(owner, syncId);
+    expect(outcomes(run)).toEqual({
+      'payments-db-password → aws_secrets_manager': 'conflict',
+      'payments-db-password → aws_acm': 'skipped',
+      'payments-db-password → gcp_secret_manager': 'updated',
+      'payments-tls → aws_secrets_manager': 'unchanged',
+      'payments-tls → aws_acm': 'conflict',
+      'payments-tls → gcp_secret_manager': 'unchanged',
+    });
+    const conflict = run.results.find((r: Result) => r.target_service === 'aws_secrets_manager' && r.item_name === 'payments-db-password');
+    expect(conflict.error).toMatch(/not the one fourfold wrote/);
+    expect(aws.secrets.get('azure-kv-payments-payments-db-password')!.value).toBe(OUT_OF_BAND);
+    expect(gcp.secrets.get('azure-kv-payments-payments-db-password')!.versions).toEqual([DB_PASSWORD, DB_PASSWORD_V2]);
+
+    // Until on_conflict says overwrite.
+    keep(await request(t.app).patch(`/v1/syncs/${syncId}`).set(as(owner)).send({ on_conflict: 'overwrite' }).expect(200));
+    const overwritten = await runAndWait(owner, syncId);
+    expect(outcomes(overwritten)['payments-db-password → aws_secrets_manager']).toBe('updated');
+    expect(outcomes(overwritten)['payments-tls → aws_acm']).toBe('updated');
+    expect(aws.secrets.get('azure-kv-payments-payments-db-password')!.value).toBe(DB_PASSWORD_V2);
+    keep(await request(t.app).patch(`/v1/syncs/${syncId}`).set(as(owner)).send({ on_conflict: 'skip' }).expect(200));
+  });
+
+  it('a failing target write is failed with the cloud error, the run partially succeeded, and the next run retries it', async () => {
+    Object.assign(vault.secrets[0]!, { version: '6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f', value: DB_PASSWORD });
+    aws.failing.add('PutSecretValue');
+    const run = await runAndWait(owner, syncId);
+    aws.failing.delete('PutSecretValue');
+    expect(run.status).toBe('partially_succeeded');
+    const failed = run.results.find((r: Result) => r.outcome === 'failed');
+    expect(failed).toMatchObject({ item_name: 'payments-db-password', target_service: 'aws_secrets_manager' });
+    expect(failed.error).toMatch(/InvalidRequestException/);
+    expect(outcomes(run)['payments-db-password → gcp_secret_manager']).toBe('updated');
+    const retried = await runAndWait(owner, syncId);
+    expect(outcomes(retried)['payments-db-password → aws_secrets_manager']).toBe('updated');
+    expect(aws.secrets.get('azure-kv-payments-payments-db-password')!.value).toBe(DB_PASSWORD);
+  });
+
+  it('a vault that cannot be read fails the run with source_unreadable', async () => {
+    vault.failListing = 403;
+    const run = await runAndWait(owner, syncId);
+    expect(run.status).toBe('failed');
+    expect(run.error.code).toBe('source_unreadable');
+    expect(run.results).toEqual([]);
+  });
+
+  it('lists runs newest first and the syncs', async () => {
+    const runs = keep(await request(t.app).get(`/v1/syncs/${syncId}/runs`).set(as(owner)).query({ limit: 2 }));
+    expect(runs.status).toBe(200);
+    expect(runs.body.data).toHaveLength(2);
+    expect(runs.body.has_more).toBe(true);
+    expect(runs.body.data[0].status).toBe('failed');
+    const syncs = keep(await request(t.app).get('/v1/syncs').set(as(owner)));
+    expect(syncs.body.data.map((s: { id: string }) => s.id)).toEqual([syncId]);
+  });
+
+  it("answers 404 to another organization for the sync, its runs and its accounts", async () => {
+    const slug = 'sync-other';
+    const made = await request(t.app).post('/v1/platform/organizations').set(as(owner)).send({ name: slug, slug, owner: { username: `owner-${slug}@example.com`, password: PASSWORD } });
+    expect(made.status).toBe(201);
+    await request(t.app).patch(`/v1/platform/organizations/${made.body.organization.id}`).set(as(owner)).send({ plan: { name: 'pro', expires_at: null } }).expect(200);
+    const other = await logInAs(t.app, `owner-${slug}@example.com`, PASSWORD);
+    const runId = (await request(t.app).get(`/v1/syncs/${syncId}/runs`).set(as(owner))).body.data[0].id;
+    expect((await request(t.app).get(`/v1/syncs/${syncId}`).set(as(other))).status).toBe(404);
+    expect((await request(t.app).patch(`/v1/syncs/${syncId}`).set(as(other)).send({ name: 'x' })).status).toBe(404);
+    expect((await request(t.app).post(`/v1/syncs/${syncId}/run`).set(as(other))).status).toBe(404);
+    expect((await request(t.app).get(`/v1/syncs/${syncId}/runs`).set(as(other))).status).toBe(404);
+    expect((await request(t.app).get(`/v1/syncs/${syncId}/runs/${runId}`).set(as(other))).status).toBe(404);
+    expect((await request(t.app).delete(`/v1/syncs/${syncId}`).set(as(other))).status).toBe(404);
+    const borrowed = await request(t.app).post('/v1/syncs').set(as(other)).send(syncBody(accounts));
+    expect(borrowed.status).toBe(404);
+    expect(borrowed.body.error.code).toBe('not_found');
+  });
+
+  it('refuses a target of the wrong cloud and an unconnected account with 422', async () => {
+    const wrong = await request(t.app).post('/v1/syncs').set(as(owner)).send({ ...syncBody(accounts), targets: [{ account_id: accounts.gcp, service: 'aws_secrets_manager', region: 'eu-central-1' }] });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.error.details).toEqual([expect.objectContaining({ field: 'body.targets.0.service' })]);
+    const bare = (await request(t.app).post('/v1/accounts').set(as(owner)).send({ provider: 'aws', external_id: '210987654321', name: 'unconnected' })).body.id;
+    const unconnected = await request(t.app).post('/v1/syncs').set(as(owner)).send({ ...syncBody(accounts), targets: [{ account_id: bare, service: 'aws_secrets_manager', region: 'eu-central-1' }] });
+    expect(unconnected.status).toBe(422);
+    expect(unconnected.body.error.code).toBe('not_connected');
+  });
+
+  it('keeps no value in any table, log line or response', async () => {
+    const values = [DB_PASSWORD, DB_PASSWORD_V2, certificate.key.split('\n')[1]!, 'excluded-value-never-copied', 'other-pattern-value-never-copied'];
+    const tables = await sql<{ schema: string; name: string }>`
+      select table_schema as schema, table_name as name from information_schema.tables
+      where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')`.execute(t.db);
+    expect(tables.rows.map((r) => r.name)).toEqual(expect.arrayContaining(['syncs', 'sync_runs', 'sync_targets_written']));
+    let dump = '';
+    for (const table of tables.rows) {
+      const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(`${table.schema}.${table.name}`)} t`.execute(t.db);
+      dump += rows.rows.map((r) => r.row).join('\n');
+    }
+    expect(dump).toContain('payments-db-password');
+    const logs = JSON.stringify(t.logs);
+    expect(logs).toContain('sync run finished');
+    const answered = responses.join('\n');
+    expect(answered).toContain('payments-db-password');
+    for (const value of values) {
+      expect(dump).not.toContain(value);
+      expect(logs).not.toContain(value);
+      expect(answered).not.toContain(value);
+    }
+  });
+});
