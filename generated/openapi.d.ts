@@ -1181,10 +1181,25 @@ export interface paths {
         };
         /**
          * List events
-         * @description The notifications alerting raised, newest first: one per alert rule and check (not per
-         *     recipient), with the same `type`, `timestamp` and `data` its webhooks carry, for integrators
-         *     who poll instead of receiving webhooks. Samples sent by `POST /v1/alert-rules/{id}/test` are
-         *     not listed. Filter by `type` and by when they occurred (`since` inclusive, `until` exclusive).
+         * @description The organization's events, newest first, for integrators who poll instead of receiving
+         *     webhooks: each lifecycle event is recorded here once, whether or not an alert rule matches
+         *     it, with the same `type`, `timestamp` and `data` that webhook endpoints subscribed to its type
+         *     receive (`data.alert_rule` is null). What is recorded:
+         *
+         *     - `finding_opened`, `finding_reopened`: one event per succeeded audit that opened (reopened)
+         *       findings, listing them, most severe first; a later audit that sees the same findings still
+         *       failing records nothing.
+         *     - `audit_failed`: one per failed audit.
+         *     - `score_dropped`: one per succeeded full audit of every account in which a dimension's score
+         *       fell (by any amount) from the previous such audit, one item per dimension.
+         *     - `secret_expiring`, `certificate_expiring`, `key_expiring`, `risk_acceptance_expiring`: after
+         *       each audit and by the daily check, whatever entered a stage it was not recorded at: 30, 7
+         *       and 1 days left, and `expired`; one event per check listing them.
+         *
+         *     An event lists its first 100 items; `data.total` says how many there were. Alert rules add
+         *     filters, thresholds and notifications on top: what they send is in `GET /v1/deliveries`, not
+         *     here, and samples sent by `POST /v1/alert-rules/{id}/test` are not recorded. Filter by `type`
+         *     and by when events occurred (`since` inclusive, `until` exclusive).
          */
         get: operations["listEvents"];
         put?: never;
@@ -2398,7 +2413,7 @@ export interface webhooks {
         put?: never;
         /**
          * secret_expiring event
-         * @description A secret expires (or is due for rotation) within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description A secret expires (or is due for rotation) within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the daily check, once per secret and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveSecretExpiringEvent"];
         delete?: never;
@@ -2418,7 +2433,7 @@ export interface webhooks {
         put?: never;
         /**
          * certificate_expiring event
-         * @description A certificate expires within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description A certificate expires within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the daily check, once per certificate and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveCertificateExpiringEvent"];
         delete?: never;
@@ -2438,7 +2453,7 @@ export interface webhooks {
         put?: never;
         /**
          * key_expiring event
-         * @description A key expires (an access key is due for rotation) within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description A key expires (an access key is due for rotation) within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the daily check, once per key and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveKeyExpiringEvent"];
         delete?: never;
@@ -2458,7 +2473,7 @@ export interface webhooks {
         put?: never;
         /**
          * risk_acceptance_expiring event
-         * @description A risk acceptance ends within the rule's threshold or a stage, or ended. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description A risk acceptance ends within a stage, or ended: for the organization at 30, 7 and 1 days left and once ended; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the daily check, once per finding and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveRiskAcceptanceExpiringEvent"];
         delete?: never;
@@ -2478,7 +2493,7 @@ export interface webhooks {
         put?: never;
         /**
          * finding_opened event
-         * @description An audit opened findings the rule's filters match (one delivery per audit, listing them). Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description An audit opened findings: one event per audit listing them (the organization's lists every one, a rule's those its filters match). A later audit that sees the same findings still failing raises nothing. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveFindingOpenedEvent"];
         delete?: never;
@@ -2498,7 +2513,7 @@ export interface webhooks {
         put?: never;
         /**
          * finding_reopened event
-         * @description An audit reopened findings the rule's filters match. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description An audit reopened findings (resolved ones failing again): one event per audit listing them (the organization's lists every one, a rule's those its filters match). Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveFindingReopenedEvent"];
         delete?: never;
@@ -2518,7 +2533,7 @@ export interface webhooks {
         put?: never;
         /**
          * audit_failed event
-         * @description An audit ended failed. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description An audit ended failed: one event per failed audit. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveAuditFailedEvent"];
         delete?: never;
@@ -2538,7 +2553,7 @@ export interface webhooks {
         put?: never;
         /**
          * score_dropped event
-         * @description A score fell by at least the rule's points between consecutive full audits. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description A score fell between consecutive succeeded full audits of every account: the organization's event lists each dimension whose score fell at all; a rule's, its dimension or framework when it fell by at least its `min_points`. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveScoreDroppedEvent"];
         delete?: never;
@@ -4933,7 +4948,7 @@ export interface components {
          */
         WebhookUrl: string;
         /**
-         * @description The alert types whose rules may deliver here.
+         * @description The event types this endpoint receives: every event of these types (as `GET /v1/events` lists them), and the messages of alert rules of these types that deliver here (such a rule's filtered messages replace the organization's events of its type for this endpoint).
          * @example [
          *       "finding_opened",
          *       "secret_expiring"
@@ -4994,9 +5009,10 @@ export interface components {
             timestamp: components["schemas"]["Timestamp"];
             data: components["schemas"]["EventData"];
         };
-        /** @description What happened, as an alert rule matched it. */
+        /** @description What happened. */
         EventData: {
-            alert_rule: {
+            /** @description The alert rule whose message this is (its items narrowed by the rule's filters); `null` for the organization's event, as `GET /v1/events` lists it and subscribed webhook endpoints receive it. */
+            alert_rule: null | {
                 id: components["schemas"]["AlertRuleId"];
                 name: string;
             };
@@ -5013,7 +5029,7 @@ export interface components {
                 [key: string]: unknown;
             })[];
         };
-        /** @description A notification alerting raised for a rule, as its webhooks carry it (one per rule, not per recipient). */
+        /** @description An event of the organization, recorded once whether or not an alert rule matches it, with the `type`, `timestamp` and `data` its subscribed webhook endpoints receive (`data.alert_rule` is null: what alert rules send is in `GET /v1/deliveries`). */
         Event: {
             /** @example evt_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
             id: string;

@@ -246,3 +246,26 @@ export async function lastDigestAt(db: Db, alertRuleId: string, day: string): Pr
     .executeTakeFirst();
   return row?.notified_at;
 }
+
+/** Records these stages in the organization's feed; answers those not recorded before (the ones to record). */
+export async function claimEventStages(db: Db, organizationId: string, rows: { subject: string; stage: string }[], now: Date) {
+  if (rows.length === 0) return [];
+  return db
+    .insertInto('event_stages')
+    .values(rows.map((r) => ({ organization_id: organizationId, subject: r.subject, stage: r.stage, recorded_at: now })))
+    .onConflict((oc) => oc.columns(['organization_id', 'subject', 'stage']).doNothing())
+    .returning(['subject', 'stage'])
+    .execute();
+}
+
+/** Organizations with something that may end: an active resource of these types, or a risk acceptance with an end. */
+export async function organizationsWithEndingItems(db: Db, resourceTypes: readonly string[]): Promise<string[]> {
+  const rows = await db
+    .selectFrom('resources')
+    .select('organization_id')
+    .where('status', '=', 'active')
+    .where('type', 'in', [...resourceTypes])
+    .union(db.selectFrom('findings').select('organization_id').where('status', '=', 'risk_accepted').where('expires_at', 'is not', null))
+    .execute();
+  return rows.map((r) => r.organization_id);
+}
