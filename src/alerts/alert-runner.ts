@@ -15,6 +15,7 @@ import {
   claimEventStages,
   claimNotifications,
   claimResolvedTriggers,
+  claimTriggersOfFindings,
   digestRules,
   DIGEST_SUBJECT,
   lastDigestAt,
@@ -186,6 +187,20 @@ async function pagerDutyResolves(trx: Db, rule: AlertRuleRow, audit: AuditForAle
   if (resolved.length === 0) return [];
   const items = resolved.map((row) => ({ kind: 'finding' as const, ...findingParts(row) }));
   return deliveriesOf(rule, { items, total: items.length }, now, 'resolve');
+}
+
+/**
+ * Resolves the PagerDuty alerts triggered for findings a person took out of `open` (suppressed,
+ * risk accepted): one `resolve` delivery per rule, queued in the triage's transaction. Answers
+ * how many; call `wakeDeliveries` once it has committed.
+ */
+export async function resolveTriggersOfTriagedFindings(trx: Db, jobs: JobQueue, organizationId: string, findingIds: string[], now: Date): Promise<number> {
+  const deliveries = (await claimTriggersOfFindings(trx, organizationId, findingIds)).flatMap(({ rule, findings }) => {
+    if (findings.length === 0 || rule.delivery_method !== 'pagerduty') return [];
+    const items = findings.map((row) => ({ kind: 'finding' as const, ...findingParts(row) }));
+    return deliveriesOf(rule, { items, total: items.length }, now, 'resolve');
+  });
+  return (await queueDeliveries(trx, jobs, deliveries, now)).length;
 }
 
 /** What a rule matched, ready to send: the first items and how many there were. */

@@ -213,16 +213,43 @@ export async function claimResolvedTriggers(db: Db, organizationId: string, aler
     .where('subject', 'in', (eb) => eb.selectFrom('finding_events').select('finding_id').where('audit_id', '=', auditId).where('type', '=', 'resolved'))
     .returning('subject')
     .execute();
-  if (claimed.length === 0) return [];
+  return findingCandidates(db, organizationId, claimed.map((c) => c.subject));
+}
+
+/** These findings of the organization, as messages name them. */
+function findingCandidates(db: Db, organizationId: string, findingIds: string[]): Promise<FindingCandidate[]> {
+  if (findingIds.length === 0) return Promise.resolve([]);
   return db
     .selectFrom('findings as f')
     .innerJoin('resources as r', 'r.id', 'f.resource_id')
     .innerJoin('accounts as a', 'a.id', 'f.account_id')
     .select(['f.id as event_id', ...FINDING_COLUMNS])
     .where('f.organization_id', '=', organizationId)
-    .where('f.id', 'in', claimed.map((c) => c.subject))
+    .where('f.id', 'in', findingIds)
     .orderBy('f.id')
     .execute();
+}
+
+/**
+ * Forgets (claims) the PagerDuty alerts the organization's rules triggered for these findings;
+ * answers, per rule, the findings to resolve. In the caller's transaction, so each resolves once.
+ */
+export async function claimTriggersOfFindings(db: Db, organizationId: string, findingIds: string[]): Promise<{ rule: AlertRuleRow; findings: FindingCandidate[] }[]> {
+  if (findingIds.length === 0) return [];
+  const claimed = await db
+    .deleteFrom('alert_notifications')
+    .where('stage', '=', TRIGGERED_STAGE)
+    .where('subject', 'in', findingIds)
+    .where('alert_rule_id', 'in', (eb) => eb.selectFrom('alert_rules').select('id').where('organization_id', '=', organizationId))
+    .returning(['alert_rule_id', 'subject'])
+    .execute();
+  if (claimed.length === 0) return [];
+  const rules = await db.selectFrom('alert_rules').selectAll().where('id', 'in', [...new Set(claimed.map((c) => c.alert_rule_id))]).orderBy('id').execute();
+  const findings = await findingCandidates(db, organizationId, [...new Set(claimed.map((c) => c.subject))]);
+  return rules.map((rule) => {
+    const ids = new Set(claimed.filter((c) => c.alert_rule_id === rule.id).map((c) => c.subject));
+    return { rule, findings: findings.filter((f) => ids.has(f.finding_id)) };
+  });
 }
 
 /** The subject under which a digest rule records each day's summary (its stage: the local date). */
