@@ -1989,6 +1989,7 @@ export interface paths {
          *     again. `resolved` is not a status people can set (`422 validation_failed`). Without a
          *     change of status, `reason` and `expires_at` change those of a suppressed or risk-accepted
          *     finding (on other statuses: `409 invalid_transition`). `note` can change on any finding.
+         *     Taking a finding out of `open` resolves the PagerDuty alerts alert rules triggered for it.
          *
          *     Each change of status is recorded as an event (`GET /v1/findings/{id}/events`) in the same
          *     transaction; a change of note, reason or expiry alone is not. When `expires_at` passes, the
@@ -4773,7 +4774,7 @@ export interface components {
             min_points: number;
         };
         /**
-         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit; `teams`: to the Microsoft Teams incoming-webhook URL `teams_webhook_url`, as an Adaptive Card; `pagerduty`: PagerDuty Events API v2 events with the routing key `pagerduty_routing_key`, a `trigger` per item (deduplicated per rule and finding or resource) and, for finding kinds, a `resolve` when the finding resolves.
+         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit; `teams`: to the Microsoft Teams incoming-webhook URL `teams_webhook_url`, as an Adaptive Card; `pagerduty`: PagerDuty Events API v2 events with the routing key `pagerduty_routing_key`, a `trigger` per item (deduplicated per rule and finding or resource) and, for finding kinds, a `resolve` when the finding resolves in an audit or a person makes it `suppressed` or `risk_accepted`.
          * @example email
          * @enum {string}
          */
