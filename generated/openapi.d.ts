@@ -1195,6 +1195,8 @@ export interface paths {
          *     - `secret_expiring`, `certificate_expiring`, `key_expiring`, `risk_acceptance_expiring`: after
          *       each audit and by the daily check, whatever entered a stage it was not recorded at: 30, 7
          *       and 1 days left, and `expired`; one event per check listing them.
+         *     - `scan_completed`, `scan_failed`: one per discovery scan that ended (`succeeded` or
+         *       `partially_succeeded`; `failed`).
          *
          *     An event lists its first 100 items; `data.total` says how many there were. Alert rules add
          *     filters, thresholds and notifications on top: what they send is in `GET /v1/deliveries`, not
@@ -2537,6 +2539,46 @@ export interface webhooks {
          * @description An audit ended failed: one event per failed audit. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveAuditFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    scan_completed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * scan_completed event
+         * @description A discovery scan ended `succeeded` or `partially_succeeded` (`failures`: how many services or regions it could not read; `audit_id`: the audit that follows it, if any): one event per scan. Rules of this type take the `account_ids` filter. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         */
+        post: operations["receiveScanCompletedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    scan_failed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * scan_failed event
+         * @description A discovery scan ended `failed` (`error_code`, `error_message`; a canceled scan raises nothing): one event per scan. Rules of this type take the `account_ids` filter. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         */
+        post: operations["receiveScanFailedEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4761,10 +4803,12 @@ export interface components {
          *     - `audit_failed`: an audit ended `failed`.
          *     - `score_dropped`, with `score_drop`: a dimension's score (or a framework's compliance
          *       score) fell by at least `min_points` from the previous succeeded full audit to this one.
+         *     - When a discovery scan ends: `scan_completed` (`succeeded` or `partially_succeeded`),
+         *       `scan_failed`; filter `account_ids`.
          * @example secret_expiring
          * @enum {string}
          */
-        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring" | "risk_acceptance_expiring" | "finding_opened" | "finding_reopened" | "audit_failed" | "score_dropped";
+        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring" | "risk_acceptance_expiring" | "finding_opened" | "finding_reopened" | "audit_failed" | "score_dropped" | "scan_completed" | "scan_failed";
         /** @description `score_dropped` only: which score (one of `dimension` and `framework`) and by how much. */
         ScoreDrop: {
             dimension?: components["schemas"]["Dimension"];
@@ -5022,10 +5066,10 @@ export interface components {
              * @description How many items there were.
              */
             total: number;
-            /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop). */
+            /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop), `scan` (scan: id, mode, status, error_code, error_message, failures, audit_id; account). */
             items: ({
                 /** @enum {string} */
-                kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score";
+                kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score" | "scan";
             } & {
                 [key: string]: unknown;
             })[];
@@ -11309,6 +11353,96 @@ export interface operations {
         };
     };
     receiveAuditFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveScanCompletedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveScanFailedEvent: {
         parameters: {
             query?: never;
             header: {

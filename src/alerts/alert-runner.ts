@@ -9,10 +9,13 @@ import { frameworkComplianceAsOf } from '../compliance/compliance.service';
 import type { JobQueue } from '../jobs/job-queue';
 import { DIMENSIONS, SEVERITIES } from '../rules/rule-definition';
 import { endpointsSubscribedTo } from '../webhooks/webhooks.service';
-import { ALERT_TYPES, ALL_ALERT_TYPES, STAGED_ALERT_TYPES, type AlertType } from './alert-types';
+import { ALERT_TYPES, AUDIT_ALERT_TYPES, SCAN_ALERT_TYPES, STAGED_ALERT_TYPES, type AlertType } from './alert-types';
 import {
   claimAudit,
   claimEventStages,
+  claimScan,
+  findScanForAlerts,
+  type ScanForAlerts,
   claimNotifications,
   claimResolvedTriggers,
   claimTriggersOfFindings,
@@ -39,9 +42,8 @@ export interface AlertRunSettings {
   now: () => Date;
 }
 
-export interface AlertJob {
-  audit_id: string;
-}
+/** The audit, or the discovery scan, whose events to raise. */
+export type AlertJob = { audit_id: string } | { scan_id: string };
 
 /**
  * Something a rule may notify: the facets its filters look at, and for staged kinds what it is
@@ -57,7 +59,14 @@ interface Candidate {
 export async function raiseAuditAlerts(db: Db, jobs: JobQueue, auditId: string, settings: AlertRunSettings): Promise<number> {
   const audit = await findAuditForAlerts(db, auditId);
   if (!audit || (audit.status !== 'succeeded' && audit.status !== 'failed')) return 0;
-  return raise(db, jobs, audit.organization_id, settings.now(), ALL_ALERT_TYPES, audit);
+  return raise(db, jobs, audit.organization_id, settings.now(), AUDIT_ALERT_TYPES, audit);
+}
+
+/** Raises the events of an ended discovery scan (`scan_completed`, `scan_failed`), once per scan. Answers how many deliveries were queued. */
+export async function raiseScanAlerts(db: Db, jobs: JobQueue, scanId: string, settings: AlertRunSettings): Promise<number> {
+  const scan = await findScanForAlerts(db, scanId);
+  if (!scan || !['succeeded', 'partially_succeeded', 'failed'].includes(scan.status)) return 0;
+  return raise(db, jobs, scan.organization_id, settings.now(), SCAN_ALERT_TYPES, null, scan);
 }
 
 /** The scheduled check: what ends (expiries, risk acceptances) in every organization with such rules, noticed even when no audit runs. */
@@ -108,7 +117,15 @@ async function raiseDigests(db: Db, jobs: JobQueue, now: Date): Promise<number> 
  * feed's, so that nothing reaches it twice. Claiming (the audit, the stages) and queuing the
  * deliveries commit together, so nothing is recorded or notified twice, or lost.
  */
-async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, types: readonly AlertType[], audit: AuditForAlerts | null): Promise<number> {
+async function raise(
+  db: Db,
+  jobs: JobQueue,
+  organizationId: string,
+  now: Date,
+  types: readonly AlertType[],
+  audit: AuditForAlerts | null,
+  scan: ScanForAlerts | null = null,
+): Promise<number> {
   const rules = await enabledAlertRules(db, organizationId, types);
   const sources = new Map<string, Promise<Candidate[] | Hits>>();
   const source = (key: string, load: () => Promise<Candidate[] | Hits>) => {
@@ -119,12 +136,12 @@ async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, 
     const type = rule.alert_type;
     // Finding events are filtered in SQL, so rules share a query only when their filters are the same.
     const key = type === 'score_dropped' ? rule.id : isFindingEvent(type) ? `${type}:${JSON.stringify(rule.filters)}` : type;
-    return source(key, () => (isFindingEvent(type) ? findingEvents(db, organizationId, type, rule.filters, audit) : candidates(db, organizationId, type, audit, rule.score_drop)));
+    return source(key, () => (isFindingEvent(type) ? findingEvents(db, organizationId, type, rule.filters, audit) : candidates(db, organizationId, type, audit, rule.score_drop, scan)));
   };
   const feedOf = (type: AlertType): Promise<Candidate[] | Hits> =>
     type === 'score_dropped'
       ? dimensionDrops(db, organizationId, audit)
-      : source(isFindingEvent(type) ? `${type}:{}` : type, () => (isFindingEvent(type) ? findingEvents(db, organizationId, type, {}, audit) : candidates(db, organizationId, type, audit, null)));
+      : source(isFindingEvent(type) ? `${type}:{}` : type, () => (isFindingEvent(type) ? findingEvents(db, organizationId, type, {}, audit) : candidates(db, organizationId, type, audit, null, scan)));
   const feed = await Promise.all(types.map(async (type) => ({ type, hits: await feedOf(type) })));
   const matched = await Promise.all(
     rules.map(async (rule) => {
@@ -134,6 +151,7 @@ async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, 
   );
   const queued = await db.transaction().execute(async (trx) => {
     if (audit && !(await claimAudit(trx, audit.id, now))) return [];
+    if (scan && !(await claimScan(trx, scan.id, now))) return [];
     const deliveries: NewDelivery[] = [];
     const events: Notification[] = [];
     for (const { type, hits } of feed) {
@@ -260,8 +278,30 @@ async function candidates(
   type: Exclude<AlertType, FindingAlertType>,
   audit: AuditForAlerts | null,
   scoreDrop: AlertRuleRow['score_drop'],
+  scan: ScanForAlerts | null,
 ): Promise<Candidate[]> {
   switch (type) {
+    case 'scan_completed':
+    case 'scan_failed':
+      if (!scan || (scan.status === 'failed') !== (type === 'scan_failed')) return [];
+      return [
+        {
+          facets: { account_id: scan.account_id },
+          item: () => ({
+            kind: 'scan' as const,
+            scan: {
+              id: scan.id,
+              mode: scan.mode,
+              status: scan.status,
+              error_code: scan.error_code,
+              error_message: scan.error_message,
+              failures: scan.failures.length,
+              audit_id: scan.audit_id,
+            },
+            account: { id: scan.account_id, name: scan.account_name, external_id: scan.account_external_id },
+          }),
+        },
+      ];
     case 'secret_expiring':
     case 'certificate_expiring':
     case 'key_expiring': {

@@ -296,3 +296,24 @@ export async function organizationsWithEndingItems(db: Db, resourceTypes: readon
     .execute();
   return rows.map((r) => r.organization_id);
 }
+
+/** Marks the scan's events raised; false when they were already (a retried job). */
+export async function claimScan(db: Db, scanId: string, now: Date): Promise<boolean> {
+  const claimed = await db
+    .insertInto('alerted_scans')
+    .values({ scan_id: scanId, alerted_at: now })
+    .onConflict((oc) => oc.column('scan_id').doNothing())
+    .returning('scan_id')
+    .executeTakeFirst();
+  return claimed !== undefined;
+}
+
+export function findScanForAlerts(db: Db, scanId: string) {
+  return db
+    .selectFrom('scans as s')
+    .innerJoin('accounts as a', 'a.id', 's.account_id')
+    .select(['s.id', 's.organization_id', 's.account_id', 's.mode', 's.status', 's.error_code', 's.error_message', 's.failures', 's.audit_id', 'a.name as account_name', 'a.external_id as account_external_id'])
+    .where('s.id', '=', scanId)
+    .executeTakeFirst();
+}
+export type ScanForAlerts = NonNullable<Awaited<ReturnType<typeof findScanForAlerts>>>;

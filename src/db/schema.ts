@@ -500,6 +500,7 @@ export interface Database {
   alert_notifications: AlertNotificationsTable;
   events: EventsTable;
   event_stages: EventStagesTable;
+  alerted_scans: AlertedScansTable;
   alerted_audits: AlertedAuditsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
@@ -577,6 +578,11 @@ export interface EventStagesTable {
   subject: string;
   stage: string;
   recorded_at: Date;
+}
+
+export interface AlertedScansTable {
+  scan_id: string;
+  alerted_at: Date;
 }
 
 export interface AlertedAuditsTable {
