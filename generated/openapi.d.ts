@@ -1193,7 +1193,7 @@ export interface paths {
          *     - `score_dropped`: one per succeeded full audit of every account in which a dimension's score
          *       fell (by any amount) from the previous such audit, one item per dimension.
          *     - `secret_expiring`, `certificate_expiring`, `key_expiring`, `risk_acceptance_expiring`: after
-         *       each audit and by the daily check, whatever entered a stage it was not recorded at: 30, 7
+         *       each audit and by the hourly check, whatever entered a stage it was not recorded at: 30, 7
          *       and 1 days left, and `expired`; one event per check listing them.
          *     - `scan_completed`, `scan_failed`: one per discovery scan that ended (`succeeded` or
          *       `partially_succeeded`; `failed`).
@@ -2416,7 +2416,7 @@ export interface webhooks {
         put?: never;
         /**
          * secret_expiring event
-         * @description A secret expires (or is due for rotation) within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the daily check, once per secret and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         * @description A secret expires (or is due for rotation) within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the hourly check, once per secret and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveSecretExpiringEvent"];
         delete?: never;
@@ -2436,7 +2436,7 @@ export interface webhooks {
         put?: never;
         /**
          * certificate_expiring event
-         * @description A certificate expires within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the daily check, once per certificate and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         * @description A certificate expires within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the hourly check, once per certificate and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveCertificateExpiringEvent"];
         delete?: never;
@@ -2456,7 +2456,7 @@ export interface webhooks {
         put?: never;
         /**
          * key_expiring event
-         * @description A key expires (an access key is due for rotation) within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the daily check, once per key and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         * @description A key expires (an access key is due for rotation) within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the hourly check, once per key and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveKeyExpiringEvent"];
         delete?: never;
@@ -2476,7 +2476,7 @@ export interface webhooks {
         put?: never;
         /**
          * risk_acceptance_expiring event
-         * @description A risk acceptance ends within a stage, or ended: for the organization at 30, 7 and 1 days left and once ended; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the daily check, once per finding and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         * @description A risk acceptance ends within a stage, or ended: for the organization at 30, 7 and 1 days left and once ended; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the hourly check, once per finding and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveRiskAcceptanceExpiringEvent"];
         delete?: never;

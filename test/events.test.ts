@@ -113,7 +113,7 @@ describe('the event feed of an organization with no alert rule', () => {
     expect(receiver.received).toHaveLength(2);
   });
 
-  it('records the next stage once, from the daily check', async () => {
+  it('records the next stage once, from the hourly check', async () => {
     clock.now = new Date(START.getTime() + 4 * DAY);
     await raiseScheduledAlerts(t.db, t.jobs, { now: () => clock.now });
     await raiseScheduledAlerts(t.db, t.jobs, { now: () => clock.now });
