@@ -5,6 +5,7 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Logger } from 'pino';
 import { accountHandlers } from './accounts/accounts.handlers';
 import { alertHandlers } from './alerts/alerts.handlers';
+import { resolveTriggersOfTriagedFindings } from './alerts/alert-runner';
 import { auditLogHandlers } from './audit-log/audit-log.handlers';
 import { recordStateChanges } from './audit-log/audit-log.middleware';
 import { auditHandlers } from './audits/audits.handlers';
@@ -17,6 +18,7 @@ import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
 import { deliveryHandlers } from './deliveries/deliveries.handlers';
+import { wakeDeliveries } from './deliveries/deliveries.service';
 import { discoveryHandlers } from './discovery/discovery.handlers';
 import { secretsKeyring } from './discovery/connection-secrets';
 import { eventHandlers } from './events/events.handlers';
@@ -140,7 +142,11 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...oauthHandlers(db, tokens),
     ...oauthAdminHandlers(db),
     ...complianceHandlers(db),
-    ...findingHandlers(db, { riskAcceptanceMaxDays: config.riskAcceptanceMaxDays }),
+    ...findingHandlers(db, {
+      riskAcceptanceMaxDays: config.riskAcceptanceMaxDays,
+      onTakenOutOfOpen: async (trx, organizationId, findingId, now) =>
+        (await resolveTriggersOfTriagedFindings(trx, jobs, organizationId, [findingId], now)) > 0 ? () => wakeDeliveries(jobs) : undefined,
+    }),
     ...policyHandlers(db),
     ...reportHandlers(db, jobs, { reportsDir: config.reportsDir, limits: config.organizationLimits }),
     ...alertHandlers(db, jobs, { emailConfigured: config.smtpUrl !== undefined, webhooks }),

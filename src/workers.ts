@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { DEFAULT_ORGANIZATION_LIMITS, type OrganizationLimits } from './config';
 import type { Db } from './db/database';
-import { raiseAuditAlerts, raiseScheduledAlerts, type AlertJob, type AlertRunSettings } from './alerts/alert-runner';
+import { raiseAuditAlerts, raiseScanAlerts, raiseScheduledAlerts, type AlertJob, type AlertRunSettings } from './alerts/alert-runner';
 import type { Config } from './config';
 import { attemptDelivery, RETRY_DELAYS_SECONDS, type DeliveryJob, type DeliverySettings } from './deliveries/deliveries.service';
 import { failAbandonedAudit, runAudit, type AuditRunSettings } from './audits/audit-runner';
@@ -121,6 +121,8 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     const log = logger.child({ job: job.id, scan: job.data.scan_id, attempt: job.retryCount + 1 });
     try {
       await runScan(db, jobs, job.data.scan_id, scans, log);
+      // A separate job, as for audits: raising scan events never holds up or fails a scan.
+      await jobs.send(QUEUES.alerts, { scan_id: job.data.scan_id } satisfies AlertJob);
     } catch (error) {
       log.error({ err: error }, 'scan attempt failed');
       throw error;
@@ -129,6 +131,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.work<ScanJob>(QUEUES.abandonedScans, async (job) => {
     logger.error({ scan: job.data.scan_id }, 'scan abandoned after its last attempt');
     await failAbandonedScan(db, job.data.scan_id);
+    await jobs.send(QUEUES.alerts, { scan_id: job.data.scan_id } satisfies AlertJob);
   });
 
   // Syncs read and write through the same connections and endpoint overrides as scans.
@@ -154,8 +157,8 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.schedule(QUEUES.findingExpiry, EXPIRY_CRON);
 
   await jobs.work<AlertJob>(QUEUES.alerts, async (job) => {
-    const queued = await raiseAuditAlerts(db, jobs, job.data.audit_id, alerts);
-    if (queued > 0) logger.info({ job: job.id, audit: job.data.audit_id, deliveries: queued }, 'alerts raised');
+    const queued = 'scan_id' in job.data ? await raiseScanAlerts(db, jobs, job.data.scan_id, alerts) : await raiseAuditAlerts(db, jobs, job.data.audit_id, alerts);
+    if (queued > 0) logger.info({ job: job.id, ...job.data, deliveries: queued }, 'alerts raised');
   });
   await jobs.work(QUEUES.alertsSchedule, async (job) => {
     const queued = await raiseScheduledAlerts(db, jobs, alerts);

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { as, logInAs, useTestApp } from './support/app';
+import { startReceiver, until } from './support/deliveries';
 import { expectError } from './support/expectations';
 import { startFakeAws, type FakeAws } from './support/fake-aws';
 
@@ -10,17 +11,25 @@ process.env.AWS_EC2_METADATA_DISABLED = 'true';
 const SECRET_ACCESS_KEY = 'fakeSecretKeyZq9Xv2Lm8Pw4Rt6Yu1Io3As5Df7Gh0Jk';
 const SECRETS_KEY = 'discovery-test-secrets-key-0123456789abcdef';
 let fake: FakeAws;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
 beforeAll(async () => {
   fake = await startFakeAws({ buckets: ['logs-bucket'], securityGroups: [{ id: 'sg-0a1', name: 'web', openPorts: [22] }], kmsKeys: ['k-1'] });
+  receiver = await startReceiver();
 });
-afterAll(async () => fake.close());
+afterAll(async () => {
+  await fake.close();
+  await receiver.close();
+});
 
 const t = useTestApp(
   {
     SECRETS_KEY,
     get DISCOVERY_AWS_ENDPOINT() {
       return fake.url;
+    },
+    get WEBHOOK_ALLOWED_HOSTS() {
+      return receiver.host;
     },
   } as Record<string, string>,
   { workers: true },
@@ -223,5 +232,62 @@ describe('AWS scans through the API against a local stand-in', () => {
     const text = JSON.stringify(t.logs);
     expect(text).not.toContain(SECRET_ACCESS_KEY);
     expect(text).not.toContain(SECRETS_KEY);
+  });
+});
+
+describe('scan events', () => {
+  interface ScanEvent {
+    type: string;
+    data: { alert_rule: { id: string } | null; total: number; items: { kind: string; scan: { id: string; status: string; error_code: string | null; failures: number }; account: { id: string } }[] };
+  }
+  const events = async (token: string, type: string): Promise<ScanEvent[]> => (await request(t.app).get(`/v1/events?type=${type}&limit=200`).set(as(token)).expect(200)).body.data;
+  const scanIds = async (token: string, status: string) => (await request(t.app).get(`/v1/scans?status=${status}&limit=200`).set(as(token)).expect(200)).body.data.map((s: { id: string }) => s.id) as string[];
+
+  it('records scan_completed for each scan that succeeded (partly or wholly) and scan_failed for each that failed, once', async () => {
+    const token = await t.ownerToken();
+    const completed = [...(await scanIds(token, 'succeeded')), ...(await scanIds(token, 'partially_succeeded'))];
+    const failed = await scanIds(token, 'failed');
+    expect(completed.length).toBeGreaterThan(2);
+    expect(failed.length).toBeGreaterThan(0);
+    await until('the scan events', async () => ((await events(token, 'scan_completed')).length === completed.length ? true : undefined));
+    await until('the scan_failed events', async () => ((await events(token, 'scan_failed')).length === failed.length ? true : undefined));
+    const done = await events(token, 'scan_completed');
+    expect(done.every((e) => e.data.alert_rule === null && e.data.total === 1)).toBe(true);
+    expect(done.map((e) => e.data.items[0]!.scan.id).sort()).toEqual(completed.sort());
+    expect(done.find((e) => e.data.items[0]!.scan.status === 'partially_succeeded')!.data.items[0]!.scan.failures).toBe(1);
+    const [failure] = await events(token, 'scan_failed');
+    expect(failure!.data.items[0]).toMatchObject({ kind: 'scan', scan: { status: 'failed', error_code: 'invalid_credentials' } });
+  });
+
+  it('is an alert type: a scan_failed rule for one account delivers its message to the endpoint, the feed records the event', async () => {
+    const token = await t.ownerToken();
+    const failing = await newAccount(token, '610987654321');
+    await connect(token, failing, { access_key_id: 'AKIAWRONGWRONG000002' }).expect(200);
+    // Another account failing its scans (the plan's connected accounts allow no third).
+    const accounts = (await request(t.app).get('/v1/accounts?limit=200').set(as(token)).expect(200)).body.data as { id: string; external_id: string }[];
+    const ignored = accounts.find((a) => a.external_id === '510987654321')!.id;
+    const endpoint = (await request(t.app).post('/v1/webhook-endpoints').set(as(token)).send({ url: receiver.url('/scans'), event_types: ['scan_failed'] }).expect(201)).body;
+    const rule = (
+      await request(t.app)
+        .post('/v1/alert-rules')
+        .set(as(token))
+        .send({ name: 'Failed scans of production', alert_type: 'scan_failed', filters: { account_ids: [failing] }, delivery_method: 'webhook', webhook_endpoint_id: endpoint.id })
+        .expect(201)
+    ).body;
+    expectError(
+      await request(t.app).post('/v1/alert-rules').set(as(token)).send({ name: 'x', alert_type: 'scan_failed', filters: { min_severity: 'high' }, delivery_method: 'webhook', webhook_endpoint_id: endpoint.id }),
+      422,
+      'validation_failed',
+    );
+    const before = (await events(token, 'scan_failed')).length;
+    const first = await scanToEnd(token, failing, 'full');
+    const second = await scanToEnd(token, ignored, 'full');
+    expect([first.status, second.status]).toEqual(['failed', 'failed']);
+    await until('both scan_failed events', async () => ((await events(token, 'scan_failed')).length === before + 2 ? true : undefined));
+    await until('the rule delivery', () => (receiver.received.length > 0 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(receiver.received).toHaveLength(1);
+    const body = JSON.parse(receiver.received[0]!.body) as ScanEvent;
+    expect(body).toMatchObject({ type: 'scan_failed', data: { alert_rule: { id: rule.id }, total: 1, items: [{ kind: 'scan', scan: { id: first.id }, account: { id: failing } }] } });
   });
 });

@@ -13,6 +13,7 @@ let t: TestApp;
 let owner: string;
 let policyId: string;
 let ruleId: string;
+let accountId: string;
 
 const exposure = (condition: string) => ({
   title: 'Exposed certificate',
@@ -43,6 +44,7 @@ beforeAll(async () => {
   );
   owner = await t.ownerToken();
   const account = (await request(t.app).post('/v1/accounts').set(as(owner)).send({ provider: 'aws', external_id: '123456789012', name: 'production' }).expect(201)).body.id;
+  accountId = account;
   await request(t.app)
     .post(`/v1/accounts/${account}/imports?format=native&mode=full`)
     .set(as(owner))
@@ -135,6 +137,56 @@ describe('pagerduty delivery', () => {
     await auditAndDeliver();
     expect(events()).toHaveLength(3);
     expect(JSON.stringify(t.logs)).not.toContain('secretpart');
+  });
+
+  it('resolves the alert of a finding a person suppresses or accepts, once, and of no other organization', async () => {
+    const certificate = (native_id: string, name: string) => ({ provider: 'aws', type: 'aws_acm_certificate', native_id, region: 'eu-west-1', name, attributes: { domain_name: name } });
+    const OTHER_ARNS = [`${CERT_ARN}-api`, `${CERT_ARN}-mail`];
+    await request(t.app)
+      .post(`/v1/accounts/${accountId}/imports?format=native&mode=full`)
+      .set(as(owner))
+      .send({ resources: [certificate(CERT_ARN, 'www.company.com'), certificate(OTHER_ARNS[0]!, 'api.company.com'), certificate(OTHER_ARNS[1]!, 'mail.company.com')] })
+      .expect(201);
+    // The first certificate's finding is reopened (not a finding_opened trigger); the two new ones are opened.
+    await setCondition('true');
+    const before = events().length;
+    await auditAndDeliver();
+    const open = (await request(t.app).get(`/v1/findings?policy_id=${policyId}&status=open`).set(as(owner)).expect(200)).body.data as { id: string; resource: { native_id: string } }[];
+    expect(open).toHaveLength(3);
+    const opened = open.filter((f) => OTHER_ARNS.includes(f.resource.native_id));
+    expect(opened).toHaveLength(2);
+    expect(events().slice(before).map((e) => e.event_action)).toEqual(['trigger', 'trigger']);
+    const [suppressed, accepted] = opened;
+
+    await t.db.transaction().execute((trx) => insertOrganizationWithOwner(trx, { name: 'Other', username: 'pd-triage-other', password: 'other-password-123' }));
+    const other = await logInAs(t.app, 'pd-triage-other', 'other-password-123');
+    expectError(await request(t.app).patch(`/v1/findings/${suppressed!.id}`).set(as(other)).send({ status: 'suppressed', reason: 'Not mine' }), 404, 'not_found');
+    await settled();
+    expect(events()).toHaveLength(before + 2);
+
+    await request(t.app).patch(`/v1/findings/${suppressed!.id}`).set(as(owner)).send({ status: 'suppressed', reason: 'False positive: a test certificate' }).expect(200);
+    await settled();
+    expect(events()).toHaveLength(before + 3);
+    expect(events().at(-1)).toEqual({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: `fourfold/${ruleId}/${suppressed!.id}` });
+    const [resolve] = (await request(t.app).get(`/v1/deliveries?alert_rule_id=${ruleId}&limit=1`).set(as(owner)).expect(200)).body.data;
+    expect(resolve).toMatchObject({ method: 'pagerduty', status: 'succeeded', event_type: 'finding_opened' });
+
+    const expires = new Date(Date.now() + 10 * 86_400_000).toISOString();
+    const batch = await request(t.app)
+      .post('/v1/findings/batch-update')
+      .set(as(owner))
+      .send({ ids: [accepted!.id], change: { status: 'risk_accepted', reason: 'Compensating control', expires_at: expires } })
+      .expect(200);
+    expect(batch.body.results).toEqual([{ id: accepted!.id, result: 'updated', message: null }]);
+    await settled();
+    expect(events()).toHaveLength(before + 4);
+    expect(events().at(-1)).toEqual({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: `fourfold/${ruleId}/${accepted!.id}` });
+
+    // Reopened by hand and suppressed again: the alert was resolved already, nothing more is sent.
+    await request(t.app).patch(`/v1/findings/${suppressed!.id}`).set(as(owner)).send({ status: 'open' }).expect(200);
+    await request(t.app).patch(`/v1/findings/${suppressed!.id}`).set(as(owner)).send({ status: 'suppressed', reason: 'Still a test certificate' }).expect(200);
+    await settled();
+    expect(events()).toHaveLength(before + 4);
   });
 
   it('sends a sample trigger now, and answers 404 to another organization', async () => {

@@ -7,12 +7,18 @@ import { localDayAndHour } from './digest';
 import { scoreOf } from '../audits/audits.mapper';
 import { frameworkComplianceAsOf } from '../compliance/compliance.service';
 import type { JobQueue } from '../jobs/job-queue';
-import { SEVERITIES } from '../rules/rule-definition';
-import { ALERT_TYPES, ALL_ALERT_TYPES, STAGED_ALERT_TYPES, type AlertType } from './alert-types';
+import { DIMENSIONS, SEVERITIES } from '../rules/rule-definition';
+import { endpointsSubscribedTo } from '../webhooks/webhooks.service';
+import { ALERT_TYPES, AUDIT_ALERT_TYPES, SCAN_ALERT_TYPES, STAGED_ALERT_TYPES, type AlertType } from './alert-types';
 import {
   claimAudit,
+  claimEventStages,
+  claimScan,
+  findScanForAlerts,
+  type ScanForAlerts,
   claimNotifications,
   claimResolvedTriggers,
+  claimTriggersOfFindings,
   digestRules,
   DIGEST_SUBJECT,
   lastDigestAt,
@@ -21,6 +27,7 @@ import {
   findAuditForAlerts,
   findingEventsOfAudit,
   organizationsWithAlertRules,
+  organizationsWithEndingItems,
   previousFullAudit,
   riskAcceptances,
   TRIGGERED_STAGE,
@@ -28,16 +35,15 @@ import {
   type FindingCandidate,
 } from './alerts.repository';
 import { sampleItem } from './sample-notification';
-import { daysLeft, EXPIRY_SOURCES, stageAt, type ExpiryAlertType } from './expiry';
+import { daysLeft, EXPIRY_SOURCES, FEED_STAGES, stageAt, type ExpiryAlertType } from './expiry';
 
 export interface AlertRunSettings {
   /** The clock stages are measured by. */
   now: () => Date;
 }
 
-export interface AlertJob {
-  audit_id: string;
-}
+/** The audit, or the discovery scan, whose events to raise. */
+export type AlertJob = { audit_id: string } | { scan_id: string };
 
 /**
  * Something a rule may notify: the facets its filters look at, and for staged kinds what it is
@@ -53,14 +59,23 @@ interface Candidate {
 export async function raiseAuditAlerts(db: Db, jobs: JobQueue, auditId: string, settings: AlertRunSettings): Promise<number> {
   const audit = await findAuditForAlerts(db, auditId);
   if (!audit || (audit.status !== 'succeeded' && audit.status !== 'failed')) return 0;
-  return raise(db, jobs, audit.organization_id, settings.now(), ALL_ALERT_TYPES, audit);
+  return raise(db, jobs, audit.organization_id, settings.now(), AUDIT_ALERT_TYPES, audit);
+}
+
+/** Raises the events of an ended discovery scan (`scan_completed`, `scan_failed`), once per scan. Answers how many deliveries were queued. */
+export async function raiseScanAlerts(db: Db, jobs: JobQueue, scanId: string, settings: AlertRunSettings): Promise<number> {
+  const scan = await findScanForAlerts(db, scanId);
+  if (!scan || !['succeeded', 'partially_succeeded', 'failed'].includes(scan.status)) return 0;
+  return raise(db, jobs, scan.organization_id, settings.now(), SCAN_ALERT_TYPES, null, scan);
 }
 
 /** The scheduled check: what ends (expiries, risk acceptances) in every organization with such rules, noticed even when no audit runs. */
 export async function raiseScheduledAlerts(db: Db, jobs: JobQueue, settings: AlertRunSettings): Promise<number> {
   const now = settings.now();
   let queued = 0;
-  for (const organizationId of await organizationsWithAlertRules(db, STAGED_ALERT_TYPES)) {
+  const expiringTypes = Object.values(EXPIRY_SOURCES).flatMap((sources) => Object.keys(sources));
+  const organizations = new Set([...(await organizationsWithEndingItems(db, expiringTypes)), ...(await organizationsWithAlertRules(db, STAGED_ALERT_TYPES))]);
+  for (const organizationId of organizations) {
     queued += await raise(db, jobs, organizationId, now, STAGED_ALERT_TYPES, null);
   }
   return queued + (await raiseDigests(db, jobs, now));
@@ -94,20 +109,40 @@ async function raiseDigests(db: Db, jobs: JobQueue, now: Date): Promise<number> 
 }
 
 /**
- * For each enabled rule of `types`, what it matches goes out as one message per recipient;
- * staged kinds only at a stage the rule has not notified yet. Claiming (the audit, the stages)
- * and queuing the deliveries commit together, so nothing is notified twice or lost.
+ * Records the organization's events of `types` in the feed (each once, filtered by nothing,
+ * things that end at `FEED_STAGES`) and sends each to the webhook endpoints subscribed to its
+ * type; then, for each enabled rule of `types`, what it matches goes out as one message per
+ * recipient, staged kinds only at a stage the rule has not notified yet. An endpoint that an
+ * enabled rule of the type delivers to gets that rule's (filtered) messages instead of the
+ * feed's, so that nothing reaches it twice. Claiming (the audit, the stages) and queuing the
+ * deliveries commit together, so nothing is recorded or notified twice, or lost.
  */
-async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, types: readonly AlertType[], audit: AuditForAlerts | null): Promise<number> {
+async function raise(
+  db: Db,
+  jobs: JobQueue,
+  organizationId: string,
+  now: Date,
+  types: readonly AlertType[],
+  audit: AuditForAlerts | null,
+  scan: ScanForAlerts | null = null,
+): Promise<number> {
   const rules = await enabledAlertRules(db, organizationId, types);
   const sources = new Map<string, Promise<Candidate[] | Hits>>();
+  const source = (key: string, load: () => Promise<Candidate[] | Hits>) => {
+    if (!sources.has(key)) sources.set(key, load());
+    return sources.get(key)!;
+  };
   const hitsOf = (rule: AlertRuleRow): Promise<Candidate[] | Hits> => {
     const type = rule.alert_type;
     // Finding events are filtered in SQL, so rules share a query only when their filters are the same.
     const key = type === 'score_dropped' ? rule.id : isFindingEvent(type) ? `${type}:${JSON.stringify(rule.filters)}` : type;
-    if (!sources.has(key)) sources.set(key, isFindingEvent(type) ? findingEvents(db, organizationId, rule, audit) : candidates(db, organizationId, rule, type, audit, rules));
-    return sources.get(key)!;
+    return source(key, () => (isFindingEvent(type) ? findingEvents(db, organizationId, type, rule.filters, audit) : candidates(db, organizationId, type, audit, rule.score_drop, scan)));
   };
+  const feedOf = (type: AlertType): Promise<Candidate[] | Hits> =>
+    type === 'score_dropped'
+      ? dimensionDrops(db, organizationId, audit)
+      : source(isFindingEvent(type) ? `${type}:{}` : type, () => (isFindingEvent(type) ? findingEvents(db, organizationId, type, {}, audit) : candidates(db, organizationId, type, audit, null, scan)));
+  const feed = await Promise.all(types.map(async (type) => ({ type, hits: await feedOf(type) })));
   const matched = await Promise.all(
     rules.map(async (rule) => {
       const hits = await hitsOf(rule);
@@ -116,7 +151,24 @@ async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, 
   );
   const queued = await db.transaction().execute(async (trx) => {
     if (audit && !(await claimAudit(trx, audit.id, now))) return [];
+    if (scan && !(await claimScan(trx, scan.id, now))) return [];
     const deliveries: NewDelivery[] = [];
+    const events: Notification[] = [];
+    for (const { type, hits } of feed) {
+      let found = hits;
+      if (Array.isArray(found)) {
+        const items = ALERT_TYPES[type].staged ? await freshFeedStages(trx, organizationId, found, now) : found.map((c) => c.item(null));
+        found = { items, total: items.length };
+      }
+      if (found.total === 0) continue;
+      const event: Notification = { type, alert_rule: null, occurred_at: now.toISOString(), total: found.total, items: found.items.slice(0, MAX_NOTIFIED_ITEMS) };
+      events.push(event);
+      const ruled = new Set(rules.filter((r) => r.alert_type === type && r.delivery_method === 'webhook').map((r) => r.webhook_endpoint_id));
+      for (const endpoint of await endpointsSubscribedTo(trx, organizationId, type)) {
+        if (ruled.has(endpoint.id)) continue;
+        deliveries.push({ organization_id: organizationId, alert_rule_id: null, webhook_endpoint_id: endpoint.id, method: 'webhook', recipient: endpoint.id, notification: event });
+      }
+    }
     const notifications: Notification[] = [];
     for (const { rule, hits } of matched) {
       let found = hits;
@@ -126,7 +178,7 @@ async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, 
       }
       if (found.total > 0) {
         const ruleDeliveries = deliveriesOf(rule, found, now);
-        // A digest rule's hits wait in the feed for its daily summary.
+        // A digest rule's hits wait for its daily summary.
         if (rule.delivery_mode !== 'digest') deliveries.push(...ruleDeliveries);
         notifications.push(ruleDeliveries[0]!.notification);
       }
@@ -134,7 +186,8 @@ async function raise(db: Db, jobs: JobQueue, organizationId: string, now: Date, 
         deliveries.push(...(await pagerDutyResolves(trx, rule, audit, found.items, now)));
       }
     }
-    await recordEvents(trx, organizationId, notifications);
+    await recordEvents(trx, organizationId, events, true);
+    await recordEvents(trx, organizationId, notifications, false);
     return queueDeliveries(trx, jobs, deliveries, now);
   });
   if (queued.length > 0) wakeDeliveries(jobs);
@@ -154,6 +207,20 @@ async function pagerDutyResolves(trx: Db, rule: AlertRuleRow, audit: AuditForAle
   return deliveriesOf(rule, { items, total: items.length }, now, 'resolve');
 }
 
+/**
+ * Resolves the PagerDuty alerts triggered for findings a person took out of `open` (suppressed,
+ * risk accepted): one `resolve` delivery per rule, queued in the triage's transaction. Answers
+ * how many; call `wakeDeliveries` once it has committed.
+ */
+export async function resolveTriggersOfTriagedFindings(trx: Db, jobs: JobQueue, organizationId: string, findingIds: string[], now: Date): Promise<number> {
+  const deliveries = (await claimTriggersOfFindings(trx, organizationId, findingIds)).flatMap(({ rule, findings }) => {
+    if (findings.length === 0 || rule.delivery_method !== 'pagerduty') return [];
+    const items = findings.map((row) => ({ kind: 'finding' as const, ...findingParts(row) }));
+    return deliveriesOf(rule, { items, total: items.length }, now, 'resolve');
+  });
+  return (await queueDeliveries(trx, jobs, deliveries, now)).length;
+}
+
 /** What a rule matched, ready to send: the first items and how many there were. */
 interface Hits {
   items: NotificationItem[];
@@ -163,11 +230,11 @@ interface Hits {
 type FindingAlertType = 'finding_opened' | 'finding_reopened';
 const isFindingEvent = (type: AlertType): type is FindingAlertType => type === 'finding_opened' || type === 'finding_reopened';
 
-/** The findings the audit opened (or reopened) that pass the rule's filters. */
-async function findingEvents(db: Db, organizationId: string, rule: AlertRuleRow, audit: AuditForAlerts | null): Promise<Hits> {
+/** The findings the audit opened (or reopened) that pass the filters. */
+async function findingEvents(db: Db, organizationId: string, alertType: FindingAlertType, filters: AlertRuleRow['filters'], audit: AuditForAlerts | null): Promise<Hits> {
   if (audit?.status !== 'succeeded') return { items: [], total: 0 };
-  const type = rule.alert_type === 'finding_opened' ? 'opened' : 'reopened';
-  const { rows, total } = await findingEventsOfAudit(db, organizationId, audit.id, type, rule.filters, MAX_NOTIFIED_ITEMS);
+  const type = alertType === 'finding_opened' ? 'opened' : 'reopened';
+  const { rows, total } = await findingEventsOfAudit(db, organizationId, audit.id, type, filters, MAX_NOTIFIED_ITEMS);
   return { items: rows.map((row) => ({ kind: 'finding' as const, ...findingParts(row) })), total };
 }
 
@@ -179,35 +246,67 @@ export async function sendSample(db: Db, jobs: JobQueue, rule: AlertRuleRow, now
 }
 
 /** The items at a stage the rule has not notified, claimed. */
-async function freshStages(trx: Db, rule: AlertRuleRow, candidates: Candidate[], now: Date): Promise<NotificationItem[]> {
+function freshStages(trx: Db, rule: AlertRuleRow, candidates: Candidate[], now: Date): Promise<NotificationItem[]> {
+  return claimStages(candidates, now, rule.stages, (staged) =>
+    claimNotifications(trx, staged.map(({ subject, stage }) => ({ alert_rule_id: rule.id, subject, stage, notified_at: now }))),
+  );
+}
+
+/** The items at a stage of `FEED_STAGES` the organization's feed has not recorded, claimed. */
+function freshFeedStages(trx: Db, organizationId: string, candidates: Candidate[], now: Date): Promise<NotificationItem[]> {
+  return claimStages(candidates, now, FEED_STAGES, (staged) => claimEventStages(trx, organizationId, staged, now));
+}
+
+async function claimStages(
+  candidates: Candidate[],
+  now: Date,
+  stages: readonly number[],
+  claim: (staged: { subject: string; stage: string }[]) => Promise<{ subject: string; stage: string }[]>,
+): Promise<NotificationItem[]> {
   const staged = candidates.flatMap((c) => {
-    const stage = stageAt(c.ends!.at, now, rule.stages);
+    const stage = stageAt(c.ends!.at, now, stages);
     return stage ? [{ subject: `${c.ends!.subject}@${c.ends!.at.toISOString()}`, stage, item: c.item({ stage, days_left: daysLeft(c.ends!.at, now) }) }] : [];
   });
-  const claimed = await claimNotifications(
-    trx,
-    staged.map(({ subject, stage }) => ({ alert_rule_id: rule.id, subject, stage, notified_at: now })),
-  );
-  const fresh = new Set(claimed.map((c) => `${c.subject}/${c.stage}`));
+  const fresh = new Set((await claim(staged.map(({ subject, stage }) => ({ subject, stage })))).map((c) => `${c.subject}/${c.stage}`));
   return staged.filter((s) => fresh.has(`${s.subject}/${s.stage}`)).map((s) => s.item);
 }
 
-/** What a rule of this type may notify (the same for every rule of a type but `score_dropped`). */
+/** What an event of this type may be about (the same for every rule of a type but `score_dropped`, which takes the rule's `score_drop`). */
 async function candidates(
   db: Db,
   organizationId: string,
-  rule: AlertRuleRow,
   type: Exclude<AlertType, FindingAlertType>,
   audit: AuditForAlerts | null,
-  rules: AlertRuleRow[],
+  scoreDrop: AlertRuleRow['score_drop'],
+  scan: ScanForAlerts | null,
 ): Promise<Candidate[]> {
   switch (type) {
+    case 'scan_completed':
+    case 'scan_failed':
+      if (!scan || (scan.status === 'failed') !== (type === 'scan_failed')) return [];
+      return [
+        {
+          facets: { account_id: scan.account_id },
+          item: () => ({
+            kind: 'scan' as const,
+            scan: {
+              id: scan.id,
+              mode: scan.mode,
+              status: scan.status,
+              error_code: scan.error_code,
+              error_message: scan.error_message,
+              failures: scan.failures.length,
+              audit_id: scan.audit_id,
+            },
+            account: { id: scan.account_id, name: scan.account_name, external_id: scan.account_external_id },
+          }),
+        },
+      ];
     case 'secret_expiring':
     case 'certificate_expiring':
     case 'key_expiring': {
       const sources = EXPIRY_SOURCES[type as ExpiryAlertType];
-      const resourceTypes = [...new Set(rules.filter((r) => r.alert_type in EXPIRY_SOURCES).flatMap((r) => Object.keys(EXPIRY_SOURCES[r.alert_type as ExpiryAlertType])))];
-      const rows = (await expiryCandidates(db, organizationId, resourceTypes)).filter((row) => sources[row.type]);
+      const rows = (await expiryCandidates(db, organizationId, Object.keys(sources))).filter((row) => sources[row.type]);
       return rows.flatMap((row) => {
         const at = sources[row.type]!(row.attributes);
         if (!at) return [];
@@ -250,13 +349,12 @@ async function candidates(
         },
       ];
     case 'score_dropped':
-      return scoreDrops(db, organizationId, rule, audit);
+      return scoreDrops(db, organizationId, scoreDrop, audit);
   }
 }
 
 /** The rule's score, if it fell by at least its points from the previous succeeded full audit of every account to this one. */
-async function scoreDrops(db: Db, organizationId: string, rule: AlertRuleRow, audit: AuditForAlerts | null): Promise<Candidate[]> {
-  const drop = rule.score_drop;
+async function scoreDrops(db: Db, organizationId: string, drop: AlertRuleRow['score_drop'], audit: AuditForAlerts | null): Promise<Candidate[]> {
   if (!drop || audit?.status !== 'succeeded' || audit.mode !== 'full' || audit.account_ids !== null || !audit.summary) return [];
   const previous = await previousFullAudit(db, organizationId, audit.id);
   if (!previous?.summary) return [];
@@ -269,6 +367,24 @@ async function scoreDrops(db: Db, organizationId: string, rule: AlertRuleRow, au
   const score = drop.dimension !== undefined ? `dimension:${drop.dimension}` : `framework:${drop.framework}`;
   const fell = Math.round((before - after) * 10) / 10;
   return [{ facets: {}, item: () => ({ kind: 'score' as const, audit_id: audit.id, previous_audit_id: previous.id, score, previous: before, current: after, drop: fell }) }];
+}
+
+/**
+ * The feed's `score_dropped`: every dimension whose score fell (by any amount, to a tenth of a
+ * point) from the previous succeeded full audit of every account to this one, one item each.
+ * Framework scores and thresholds are what alert rules add.
+ */
+async function dimensionDrops(db: Db, organizationId: string, audit: AuditForAlerts | null): Promise<Hits> {
+  const none = { items: [], total: 0 };
+  if (audit?.status !== 'succeeded' || audit.mode !== 'full' || audit.account_ids !== null || !audit.summary) return none;
+  const previous = await previousFullAudit(db, organizationId, audit.id);
+  if (!previous?.summary) return none;
+  const items: NotificationItem[] = DIMENSIONS.flatMap((dimension) => {
+    const [before, after] = [scoreOf(previous.summary!.weights[dimension]), scoreOf(audit.summary!.weights[dimension])];
+    const fell = before === null || after === null ? 0 : Math.round((before - after) * 10) / 10;
+    return fell > 0 ? [{ kind: 'score' as const, audit_id: audit.id, previous_audit_id: previous.id, score: `dimension:${dimension}`, previous: before!, current: after!, drop: fell }] : [];
+  });
+  return { items, total: items.length };
 }
 
 function findingCandidate(row: FindingCandidate): Pick<Candidate, 'facets'> {

@@ -19,7 +19,12 @@ export const ALERT_TYPES: Record<AlertType, { staged: boolean; filters: readonly
   finding_reopened: { staged: false, filters: FINDING_FILTERS, scoreDrop: false },
   audit_failed: { staged: false, filters: [], scoreDrop: false },
   score_dropped: { staged: false, filters: [], scoreDrop: true },
+  scan_completed: { staged: false, filters: ['account_ids'], scoreDrop: false },
+  scan_failed: { staged: false, filters: ['account_ids'], scoreDrop: false },
 };
 
 export const STAGED_ALERT_TYPES = (Object.keys(ALERT_TYPES) as AlertType[]).filter((type) => ALERT_TYPES[type].staged);
-export const ALL_ALERT_TYPES = Object.keys(ALERT_TYPES) as AlertType[];
+/** Raised when a discovery scan ends, not by audits. */
+export const SCAN_ALERT_TYPES: readonly AlertType[] = ['scan_completed', 'scan_failed'];
+/** Raised after each audit. */
+export const AUDIT_ALERT_TYPES = (Object.keys(ALERT_TYPES) as AlertType[]).filter((type) => !SCAN_ALERT_TYPES.includes(type));

@@ -213,16 +213,43 @@ export async function claimResolvedTriggers(db: Db, organizationId: string, aler
     .where('subject', 'in', (eb) => eb.selectFrom('finding_events').select('finding_id').where('audit_id', '=', auditId).where('type', '=', 'resolved'))
     .returning('subject')
     .execute();
-  if (claimed.length === 0) return [];
+  return findingCandidates(db, organizationId, claimed.map((c) => c.subject));
+}
+
+/** These findings of the organization, as messages name them. */
+function findingCandidates(db: Db, organizationId: string, findingIds: string[]): Promise<FindingCandidate[]> {
+  if (findingIds.length === 0) return Promise.resolve([]);
   return db
     .selectFrom('findings as f')
     .innerJoin('resources as r', 'r.id', 'f.resource_id')
     .innerJoin('accounts as a', 'a.id', 'f.account_id')
     .select(['f.id as event_id', ...FINDING_COLUMNS])
     .where('f.organization_id', '=', organizationId)
-    .where('f.id', 'in', claimed.map((c) => c.subject))
+    .where('f.id', 'in', findingIds)
     .orderBy('f.id')
     .execute();
+}
+
+/**
+ * Forgets (claims) the PagerDuty alerts the organization's rules triggered for these findings;
+ * answers, per rule, the findings to resolve. In the caller's transaction, so each resolves once.
+ */
+export async function claimTriggersOfFindings(db: Db, organizationId: string, findingIds: string[]): Promise<{ rule: AlertRuleRow; findings: FindingCandidate[] }[]> {
+  if (findingIds.length === 0) return [];
+  const claimed = await db
+    .deleteFrom('alert_notifications')
+    .where('stage', '=', TRIGGERED_STAGE)
+    .where('subject', 'in', findingIds)
+    .where('alert_rule_id', 'in', (eb) => eb.selectFrom('alert_rules').select('id').where('organization_id', '=', organizationId))
+    .returning(['alert_rule_id', 'subject'])
+    .execute();
+  if (claimed.length === 0) return [];
+  const rules = await db.selectFrom('alert_rules').selectAll().where('id', 'in', [...new Set(claimed.map((c) => c.alert_rule_id))]).orderBy('id').execute();
+  const findings = await findingCandidates(db, organizationId, [...new Set(claimed.map((c) => c.subject))]);
+  return rules.map((rule) => {
+    const ids = new Set(claimed.filter((c) => c.alert_rule_id === rule.id).map((c) => c.subject));
+    return { rule, findings: findings.filter((f) => ids.has(f.finding_id)) };
+  });
 }
 
 /** The subject under which a digest rule records each day's summary (its stage: the local date). */
@@ -246,3 +273,47 @@ export async function lastDigestAt(db: Db, alertRuleId: string, day: string): Pr
     .executeTakeFirst();
   return row?.notified_at;
 }
+
+/** Records these stages in the organization's feed; answers those not recorded before (the ones to record). */
+export async function claimEventStages(db: Db, organizationId: string, rows: { subject: string; stage: string }[], now: Date) {
+  if (rows.length === 0) return [];
+  return db
+    .insertInto('event_stages')
+    .values(rows.map((r) => ({ organization_id: organizationId, subject: r.subject, stage: r.stage, recorded_at: now })))
+    .onConflict((oc) => oc.columns(['organization_id', 'subject', 'stage']).doNothing())
+    .returning(['subject', 'stage'])
+    .execute();
+}
+
+/** Organizations with something that may end: an active resource of these types, or a risk acceptance with an end. */
+export async function organizationsWithEndingItems(db: Db, resourceTypes: readonly string[]): Promise<string[]> {
+  const rows = await db
+    .selectFrom('resources')
+    .select('organization_id')
+    .where('status', '=', 'active')
+    .where('type', 'in', [...resourceTypes])
+    .union(db.selectFrom('findings').select('organization_id').where('status', '=', 'risk_accepted').where('expires_at', 'is not', null))
+    .execute();
+  return rows.map((r) => r.organization_id);
+}
+
+/** Marks the scan's events raised; false when they were already (a retried job). */
+export async function claimScan(db: Db, scanId: string, now: Date): Promise<boolean> {
+  const claimed = await db
+    .insertInto('alerted_scans')
+    .values({ scan_id: scanId, alerted_at: now })
+    .onConflict((oc) => oc.column('scan_id').doNothing())
+    .returning('scan_id')
+    .executeTakeFirst();
+  return claimed !== undefined;
+}
+
+export function findScanForAlerts(db: Db, scanId: string) {
+  return db
+    .selectFrom('scans as s')
+    .innerJoin('accounts as a', 'a.id', 's.account_id')
+    .select(['s.id', 's.organization_id', 's.account_id', 's.mode', 's.status', 's.error_code', 's.error_message', 's.failures', 's.audit_id', 'a.name as account_name', 'a.external_id as account_external_id'])
+    .where('s.id', '=', scanId)
+    .executeTakeFirst();
+}
+export type ScanForAlerts = NonNullable<Awaited<ReturnType<typeof findScanForAlerts>>>;

@@ -34,6 +34,12 @@ export const EXPIRY_SOURCES: Record<ExpiryAlertType, Record<string, (attributes:
   },
 };
 
+/**
+ * The stages (days left) at which the organization's feed, and the webhook endpoints subscribed
+ * to it, record an expiry or a risk acceptance's end when no rule is involved; `expired` too.
+ */
+export const FEED_STAGES: readonly number[] = [30, 7, 1];
+
 /** The stages of a rule: its threshold, then its other stages, most days first. */
 export function stagesOf(thresholdDays: number, stages: readonly number[]): number[] {
   return [...new Set([thresholdDays, ...stages])].sort((a, b) => b - a);

@@ -37,6 +37,23 @@ export function sampleItem(rule: AlertRuleRow, now: Date): NotificationItem {
       return { kind: 'finding', finding, resource };
     case 'audit_failed':
       return { kind: 'audit', audit: { id: `aud_${SAMPLE_ID}`, mode: 'full', status: 'failed', error_code: 'sample', error_message: 'A sample failure (a test of the alert rule).' } };
+    case 'scan_completed':
+    case 'scan_failed': {
+      const failed = rule.alert_type === 'scan_failed';
+      return {
+        kind: 'scan',
+        scan: {
+          id: `scn_${SAMPLE_ID}`,
+          mode: 'full',
+          status: failed ? 'failed' : 'succeeded',
+          error_code: failed ? 'sample' : null,
+          error_message: failed ? 'A sample failure (a test of the alert rule).' : null,
+          failures: 0,
+          audit_id: null,
+        },
+        account: resource.account,
+      };
+    }
     case 'score_dropped': {
       const drop = rule.score_drop?.min_points ?? 10;
       const score = rule.score_drop?.framework !== undefined ? `framework:${rule.score_drop.framework}` : `dimension:${rule.score_drop?.dimension ?? 'security'}`;

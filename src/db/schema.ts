@@ -499,6 +499,8 @@ export interface Database {
   alert_rules: AlertRulesTable;
   alert_notifications: AlertNotificationsTable;
   events: EventsTable;
+  event_stages: EventStagesTable;
+  alerted_scans: AlertedScansTable;
   alerted_audits: AlertedAuditsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
@@ -550,7 +552,10 @@ export interface AlertRulesTable {
   updated_at: Date;
 }
 
-/** A notification alerting raised, once per rule, as its webhooks carry it (`data`). */
+/**
+ * An event as webhooks carry it (`data`): the organization's (`listed`, the feed, once each), or
+ * what an alert rule raised (not listed; its daily summary is built from them).
+ */
 export interface EventsTable {
   id: string;
   organization_id: string;
@@ -558,6 +563,7 @@ export interface EventsTable {
   alert_rule_id: string | null;
   occurred_at: Date;
   data: Json<unknown>;
+  listed: ColumnType<boolean, boolean | undefined, boolean>;
 }
 export type EventRow = Selectable<EventsTable>;
 
@@ -567,6 +573,19 @@ export interface AlertNotificationsTable {
   subject: string;
   stage: string;
   notified_at: Date;
+}
+
+/** What the organization's feed recorded of something that ends, once per stage. */
+export interface EventStagesTable {
+  organization_id: string;
+  subject: string;
+  stage: string;
+  recorded_at: Date;
+}
+
+export interface AlertedScansTable {
+  scan_id: string;
+  alerted_at: Date;
 }
 
 export interface AlertedAuditsTable {

@@ -10,6 +10,8 @@ const WHAT: Record<string, [singular: string, plural: string]> = {
   finding_reopened: ['reopened finding', 'reopened findings'],
   audit_failed: ['audit failed', 'audits failed'],
   score_dropped: ['score dropped', 'scores dropped'],
+  scan_completed: ['scan completed', 'scans completed'],
+  scan_failed: ['scan failed', 'scans failed'],
 };
 
 export interface RenderedMessage {
@@ -150,6 +152,13 @@ export function describeItem(item: NotificationItem, publicUrl: string | undefin
         when: item.audit.error_message && `${item.audit.error_code}: ${item.audit.error_message}`,
         where: null,
         link: `${base}/v1/audits/${item.audit.id}`,
+      };
+    case 'scan':
+      return {
+        title: `Scan ${item.scan.id} (${item.scan.mode}) of ${item.account.name} (${item.account.external_id}) ${item.scan.status}${item.scan.failures > 0 ? `, ${item.scan.failures} ${item.scan.failures === 1 ? 'part' : 'parts'} unread` : ''}`,
+        when: item.scan.error_message && `${item.scan.error_code}: ${item.scan.error_message}`,
+        where: null,
+        link: `${base}/v1/scans/${item.scan.id}`,
       };
     case 'score':
       return {

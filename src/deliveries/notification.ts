@@ -63,7 +63,24 @@ export interface ScoreItem {
   drop: number;
 }
 
-export type NotificationItem = ExpiryItem | FindingItem | RiskAcceptanceItem | AuditItem | ScoreItem;
+/** A discovery scan that ended: succeeded, partially succeeded (`failures` > 0) or failed. */
+export interface ScanItem {
+  kind: 'scan';
+  scan: {
+    id: string;
+    mode: string;
+    status: string;
+    error_code: string | null;
+    error_message: string | null;
+    /** How many services or regions could not be read. */
+    failures: number;
+    /** The audit that followed it, if one did. */
+    audit_id: string | null;
+  };
+  account: { id: string; name: string; external_id: string };
+}
+
+export type NotificationItem = ExpiryItem | FindingItem | RiskAcceptanceItem | AuditItem | ScoreItem | ScanItem;
 
 /** Messages list at most this many items; `total` says how many there were. */
 export const MAX_NOTIFIED_ITEMS = 100;

@@ -20,6 +20,8 @@ export function dedupKey(ruleId: string, item: NotificationItem): string {
       return `fourfold/${ruleId}/${item.finding.id}`;
     case 'audit':
       return `fourfold/${ruleId}/${item.audit.id}`;
+    case 'scan':
+      return `fourfold/${ruleId}/${item.scan.id}`;
     case 'score':
       return `fourfold/${ruleId}/${item.score}@${item.audit_id}`;
   }
@@ -62,6 +64,8 @@ function severityOf(item: NotificationItem): PagerDutySeverity {
       return item.stage === 'expired' ? 'critical' : item.days_left <= 7 ? 'error' : 'warning';
     case 'audit':
       return 'error';
+    case 'scan':
+      return item.scan.status === 'failed' ? 'error' : item.scan.status === 'partially_succeeded' ? 'warning' : 'info';
     case 'score':
       return 'warning';
   }

@@ -14,9 +14,9 @@ export interface EventFilter {
   until?: Date;
 }
 
-/** The organization's events, newest first, below the keyset position `beforeId`. */
+/** The organization's feed (its listed events), newest first, below the keyset position `beforeId`. */
 export function listEvents(db: Db, organizationId: string, filter: EventFilter, limit: number, beforeId?: string): Promise<EventRow[]> {
-  let query = db.selectFrom('events').selectAll().where('organization_id', '=', organizationId);
+  let query = db.selectFrom('events').selectAll().where('organization_id', '=', organizationId).where('listed', '=', true);
   if (filter.type !== undefined) query = query.where('type', '=', filter.type);
   if (filter.since !== undefined) query = query.where('occurred_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('occurred_at', '<', filter.until);

@@ -4,8 +4,12 @@ import type { Notification } from '../deliveries/notification';
 import { webhookBody } from '../deliveries/deliveries.service';
 import { eventsOfRule, insertEvents } from './events.repository';
 
-/** Records the notifications in the feed (in the caller's transaction, with their deliveries). */
-export async function recordEvents(trx: Db, organizationId: string, notifications: Notification[]): Promise<void> {
+/**
+ * Records the notifications (in the caller's transaction, with their deliveries): the
+ * organization's events in the feed (`listed`), or what alert rules raised, kept for their
+ * daily summaries and not listed, so that the feed has each event once.
+ */
+export async function recordEvents(trx: Db, organizationId: string, notifications: Notification[], listed: boolean): Promise<void> {
   await insertEvents(
     trx,
     notifications.map((n) => ({
@@ -15,6 +19,7 @@ export async function recordEvents(trx: Db, organizationId: string, notification
       alert_rule_id: n.alert_rule?.id ?? null,
       occurred_at: new Date(n.occurred_at),
       data: JSON.stringify(webhookBody(n).data),
+      listed,
     })),
   );
 }

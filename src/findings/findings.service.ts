@@ -15,6 +15,12 @@ export type BatchResult = Schemas['FindingBatchUpdateResult']['results'][number]
 export interface TriageSettings {
   /** The longest risk acceptance of an organization whose admins set none, in days. */
   riskAcceptanceMaxDays: number;
+  /**
+   * Told, in the change's transaction, of a finding a person took out of `open` (to `suppressed`
+   * or `risk_accepted`), so that what was raised for it can end with it (PagerDuty alerts);
+   * answers what to do once the change has committed.
+   */
+  onTakenOutOfOpen?: (trx: Trx, organizationId: string, findingId: string, now: Date) => Promise<(() => void) | undefined>;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -46,7 +52,8 @@ export async function triageFinding(
   now = new Date(),
 ): Promise<FindingWithResource> {
   await checkChange(db, principal, change, settings, now);
-  await db.transaction().execute((trx) => applyChange(trx, principal, id, change, now));
+  const committed = await db.transaction().execute((trx) => applyChange(trx, principal, id, change, settings, now));
+  committed?.();
   return requireFinding(db, principal.organizationId, id);
 }
 
@@ -63,7 +70,8 @@ export async function triageFindings(
   const results: BatchResult[] = [];
   for (const id of ids) {
     try {
-      await db.transaction().execute((trx) => applyChange(trx, principal, id, change, now));
+      const committed = await db.transaction().execute((trx) => applyChange(trx, principal, id, change, settings, now));
+      committed?.();
       results.push({ id, result: 'updated', message: null });
     } catch (error) {
       if (!(error instanceof AppError) || (error.code !== 'not_found' && error.code !== 'invalid_transition')) throw error;
@@ -119,8 +127,11 @@ async function checkChange(db: Db, principal: Principal, change: FindingChange, 
   }
 }
 
-/** Changes one finding under a row lock, recording a change of status as an event in the same transaction. */
-async function applyChange(trx: Trx, principal: Principal, id: string, change: FindingChange, now: Date): Promise<void> {
+/**
+ * Changes one finding under a row lock, recording a change of status as an event in the same
+ * transaction; answers what to do once it has committed.
+ */
+async function applyChange(trx: Trx, principal: Principal, id: string, change: FindingChange, settings: TriageSettings, now: Date): Promise<(() => void) | undefined> {
   const current = await lockFinding(trx, principal.organizationId, id);
   if (!current) throw notFound(id);
   const from = current.status;
@@ -153,7 +164,9 @@ async function applyChange(trx: Trx, principal: Principal, id: string, change: F
     await recordFindingEvents(trx, [
       statusChangedEvent(newId, { findingId: id, from, to, reason: change.reason ?? null, actorUserId: principal.userId, at: now }),
     ]);
+    if (from === 'open') return settings.onTakenOutOfOpen?.(trx, principal.organizationId, id, now);
   }
+  return undefined;
 }
 
 /**

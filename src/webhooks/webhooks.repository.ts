@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Insertable, Updateable } from 'kysely';
 import type { Db } from '../db/database';
 import type { WebhookEndpointRow, WebhookEndpointsTable } from '../db/schema';
@@ -44,4 +45,16 @@ export async function recordEndpointOutcome(db: Db, id: string, ok: boolean, now
 
 export function endpointById(db: Db, id: string): Promise<WebhookEndpointRow | undefined> {
   return db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The organization's enabled endpoints that take events of `type`. */
+export function subscribedEndpoints(db: Db, organizationId: string, type: string): Promise<WebhookEndpointRow[]> {
+  return db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('enabled', '=', true)
+    .where(sql<boolean>`event_types @> ${JSON.stringify([type])}::jsonb`)
+    .orderBy('id')
+    .execute();
 }

@@ -7,7 +7,7 @@ import { newId } from '../ids';
 import { decryptSecret, encryptSecret } from '../secrets';
 import { newSigningSecret } from './signing';
 import { checkWebhookUrl, UrlNotAllowed, type WebhookTarget } from './url-guard';
-import { deleteEndpoint, endpointById, findEndpoint, insertEndpoint, recordEndpointOutcome, updateEndpoint } from './webhooks.repository';
+import { deleteEndpoint, endpointById, findEndpoint, insertEndpoint, recordEndpointOutcome, subscribedEndpoints, updateEndpoint } from './webhooks.repository';
 
 export interface WebhookSettings {
   /** `WEBHOOK_ALLOWED_HOSTS`. */
@@ -176,4 +176,9 @@ export async function endpointTarget(db: Db, id: string, settings: WebhookSettin
 /** Counts a delivery's outcome against the endpoint: failing for a day disables it, with the reason. */
 export function recordEndpointDelivery(db: Db, id: string, ok: boolean, lastError: string | null, now = new Date()): Promise<void> {
   return recordEndpointOutcome(db, id, ok, now, new Date(now.getTime() - DISABLE_AFTER_MS), `Every delivery failed for a day; the last: ${lastError ?? 'unknown'}`.slice(0, 2000));
+}
+
+/** The organization's enabled endpoints subscribed to events of `type` (`event_types`). */
+export function endpointsSubscribedTo(db: Db, organizationId: string, type: string): Promise<WebhookEndpointRow[]> {
+  return subscribedEndpoints(db, organizationId, type);
 }

@@ -1181,10 +1181,27 @@ export interface paths {
         };
         /**
          * List events
-         * @description The notifications alerting raised, newest first: one per alert rule and check (not per
-         *     recipient), with the same `type`, `timestamp` and `data` its webhooks carry, for integrators
-         *     who poll instead of receiving webhooks. Samples sent by `POST /v1/alert-rules/{id}/test` are
-         *     not listed. Filter by `type` and by when they occurred (`since` inclusive, `until` exclusive).
+         * @description The organization's events, newest first, for integrators who poll instead of receiving
+         *     webhooks: each lifecycle event is recorded here once, whether or not an alert rule matches
+         *     it, with the same `type`, `timestamp` and `data` that webhook endpoints subscribed to its type
+         *     receive (`data.alert_rule` is null). What is recorded:
+         *
+         *     - `finding_opened`, `finding_reopened`: one event per succeeded audit that opened (reopened)
+         *       findings, listing them, most severe first; a later audit that sees the same findings still
+         *       failing records nothing.
+         *     - `audit_failed`: one per failed audit.
+         *     - `score_dropped`: one per succeeded full audit of every account in which a dimension's score
+         *       fell (by any amount) from the previous such audit, one item per dimension.
+         *     - `secret_expiring`, `certificate_expiring`, `key_expiring`, `risk_acceptance_expiring`: after
+         *       each audit and by the hourly check, whatever entered a stage it was not recorded at: 30, 7
+         *       and 1 days left, and `expired`; one event per check listing them.
+         *     - `scan_completed`, `scan_failed`: one per discovery scan that ended (`succeeded` or
+         *       `partially_succeeded`; `failed`).
+         *
+         *     An event lists its first 100 items; `data.total` says how many there were. Alert rules add
+         *     filters, thresholds and notifications on top: what they send is in `GET /v1/deliveries`, not
+         *     here, and samples sent by `POST /v1/alert-rules/{id}/test` are not recorded. Filter by `type`
+         *     and by when events occurred (`since` inclusive, `until` exclusive).
          */
         get: operations["listEvents"];
         put?: never;
@@ -2126,6 +2143,7 @@ export interface paths {
          *     again. `resolved` is not a status people can set (`422 validation_failed`). Without a
          *     change of status, `reason` and `expires_at` change those of a suppressed or risk-accepted
          *     finding (on other statuses: `409 invalid_transition`). `note` can change on any finding.
+         *     Taking a finding out of `open` resolves the PagerDuty alerts alert rules triggered for it.
          *
          *     Each change of status is recorded as an event (`GET /v1/findings/{id}/events`) in the same
          *     transaction; a change of note, reason or expiry alone is not. When `expires_at` passes, the
@@ -2550,7 +2568,7 @@ export interface webhooks {
         put?: never;
         /**
          * secret_expiring event
-         * @description A secret expires (or is due for rotation) within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description A secret expires (or is due for rotation) within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the hourly check, once per secret and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveSecretExpiringEvent"];
         delete?: never;
@@ -2570,7 +2588,7 @@ export interface webhooks {
         put?: never;
         /**
          * certificate_expiring event
-         * @description A certificate expires within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description A certificate expires within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the hourly check, once per certificate and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveCertificateExpiringEvent"];
         delete?: never;
@@ -2590,7 +2608,7 @@ export interface webhooks {
         put?: never;
         /**
          * key_expiring event
-         * @description A key expires (an access key is due for rotation) within the rule's threshold or a stage, or expired. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description A key expires (an access key is due for rotation) within a stage, or expired: for the organization at 30, 7 and 1 days left and once expired; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the hourly check, once per key and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveKeyExpiringEvent"];
         delete?: never;
@@ -2610,7 +2628,7 @@ export interface webhooks {
         put?: never;
         /**
          * risk_acceptance_expiring event
-         * @description A risk acceptance ends within the rule's threshold or a stage, or ended. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description A risk acceptance ends within a stage, or ended: for the organization at 30, 7 and 1 days left and once ended; for a rule at its `threshold_days` and `stages`. Raised after each audit and by the hourly check, once per finding and stage. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveRiskAcceptanceExpiringEvent"];
         delete?: never;
@@ -2630,7 +2648,7 @@ export interface webhooks {
         put?: never;
         /**
          * finding_opened event
-         * @description An audit opened findings the rule's filters match (one delivery per audit, listing them). Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description An audit opened findings: one event per audit listing them (the organization's lists every one, a rule's those its filters match). A later audit that sees the same findings still failing raises nothing. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveFindingOpenedEvent"];
         delete?: never;
@@ -2650,7 +2668,7 @@ export interface webhooks {
         put?: never;
         /**
          * finding_reopened event
-         * @description An audit reopened findings the rule's filters match. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description An audit reopened findings (resolved ones failing again): one event per audit listing them (the organization's lists every one, a rule's those its filters match). Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveFindingReopenedEvent"];
         delete?: never;
@@ -2670,9 +2688,49 @@ export interface webhooks {
         put?: never;
         /**
          * audit_failed event
-         * @description An audit ended failed. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description An audit ended failed: one event per failed audit. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveAuditFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    scan_completed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * scan_completed event
+         * @description A discovery scan ended `succeeded` or `partially_succeeded` (`failures`: how many services or regions it could not read; `audit_id`: the audit that follows it, if any): one event per scan. Rules of this type take the `account_ids` filter. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         */
+        post: operations["receiveScanCompletedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    scan_failed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * scan_failed event
+         * @description A discovery scan ended `failed` (`error_code`, `error_message`; a canceled scan raises nothing): one event per scan. Rules of this type take the `account_ids` filter. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         */
+        post: operations["receiveScanFailedEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2690,7 +2748,7 @@ export interface webhooks {
         put?: never;
         /**
          * score_dropped event
-         * @description A score fell by at least the rule's points between consecutive full audits. Sent to the webhook endpoint of an alert rule of this type; see WebhookEvent for the signature headers.
+         * @description A score fell between consecutive succeeded full audits of every account: the organization's event lists each dimension whose score fell at all; a rule's, its dimension or framework when it fell by at least its `min_points`. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveScoreDroppedEvent"];
         delete?: never;
@@ -5092,10 +5150,12 @@ export interface components {
          *     - `audit_failed`: an audit ended `failed`.
          *     - `score_dropped`, with `score_drop`: a dimension's score (or a framework's compliance
          *       score) fell by at least `min_points` from the previous succeeded full audit to this one.
+         *     - When a discovery scan ends: `scan_completed` (`succeeded` or `partially_succeeded`),
+         *       `scan_failed`; filter `account_ids`.
          * @example secret_expiring
          * @enum {string}
          */
-        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring" | "risk_acceptance_expiring" | "finding_opened" | "finding_reopened" | "audit_failed" | "score_dropped";
+        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring" | "risk_acceptance_expiring" | "finding_opened" | "finding_reopened" | "audit_failed" | "score_dropped" | "scan_completed" | "scan_failed";
         /** @description `score_dropped` only: which score (one of `dimension` and `framework`) and by how much. */
         ScoreDrop: {
             dimension?: components["schemas"]["Dimension"];
@@ -5105,7 +5165,7 @@ export interface components {
             min_points: number;
         };
         /**
-         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit; `teams`: to the Microsoft Teams incoming-webhook URL `teams_webhook_url`, as an Adaptive Card; `pagerduty`: PagerDuty Events API v2 events with the routing key `pagerduty_routing_key`, a `trigger` per item (deduplicated per rule and finding or resource) and, for finding kinds, a `resolve` when the finding resolves.
+         * @description `email`: to `recipients`; `webhook`: to the webhook endpoint `webhook_endpoint_id`, signed; `slack`: to the Slack incoming-webhook URL `slack_webhook_url`, in Block Kit; `teams`: to the Microsoft Teams incoming-webhook URL `teams_webhook_url`, as an Adaptive Card; `pagerduty`: PagerDuty Events API v2 events with the routing key `pagerduty_routing_key`, a `trigger` per item (deduplicated per rule and finding or resource) and, for finding kinds, a `resolve` when the finding resolves in an audit or a person makes it `suppressed` or `risk_accepted`.
          * @example email
          * @enum {string}
          */
@@ -5280,7 +5340,7 @@ export interface components {
          */
         WebhookUrl: string;
         /**
-         * @description The alert types whose rules may deliver here.
+         * @description The event types this endpoint receives: every event of these types (as `GET /v1/events` lists them), and the messages of alert rules of these types that deliver here (such a rule's filtered messages replace the organization's events of its type for this endpoint).
          * @example [
          *       "finding_opened",
          *       "secret_expiring"
@@ -5341,9 +5401,10 @@ export interface components {
             timestamp: components["schemas"]["Timestamp"];
             data: components["schemas"]["EventData"];
         };
-        /** @description What happened, as an alert rule matched it. */
+        /** @description What happened. */
         EventData: {
-            alert_rule: {
+            /** @description The alert rule whose message this is (its items narrowed by the rule's filters); `null` for the organization's event, as `GET /v1/events` lists it and subscribed webhook endpoints receive it. */
+            alert_rule: null | {
                 id: components["schemas"]["AlertRuleId"];
                 name: string;
             };
@@ -5352,15 +5413,15 @@ export interface components {
              * @description How many items there were.
              */
             total: number;
-            /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop). */
+            /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop), `scan` (scan: id, mode, status, error_code, error_message, failures, audit_id; account). */
             items: ({
                 /** @enum {string} */
-                kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score";
+                kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score" | "scan";
             } & {
                 [key: string]: unknown;
             })[];
         };
-        /** @description A notification alerting raised for a rule, as its webhooks carry it (one per rule, not per recipient). */
+        /** @description An event of the organization, recorded once whether or not an alert rule matches it, with the `type`, `timestamp` and `data` its subscribed webhook endpoints receive (`data.alert_rule` is null: what alert rules send is in `GET /v1/deliveries`). */
         Event: {
             /** @example evt_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
             id: string;
@@ -11999,6 +12060,96 @@ export interface operations {
         };
     };
     receiveAuditFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveScanCompletedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveScanFailedEvent: {
         parameters: {
             query?: never;
             header: {
