@@ -506,6 +506,7 @@ export interface Database {
   discovery_settings: DiscoverySettingsTable;
   account_connections: AccountConnectionsTable;
   scans: ScansTable;
+  rotations: RotationsTable;
 }
 
 export interface WebhookEndpointsTable {
@@ -713,3 +714,28 @@ export interface ScansTable {
 
 export type AccountConnectionRow = Selectable<AccountConnectionsTable>;
 export type ScanRow = Selectable<ScansTable>;
+
+export type RotationStatus = components['schemas']['RotationStatus'];
+export type RotationStepData = components['schemas']['RotationStep'];
+
+export interface RotationsTable {
+  id: string;
+  organization_id: string;
+  account_id: string;
+  application_id: string;
+  key_id: string;
+  new_key_id: string | null;
+  key_vault_secrets: ColumnType<string[], string, string>;
+  lifetime_days: number;
+  overlap_hours: number;
+  status: RotationStatus;
+  new_expires_at: Date | null;
+  revoke_at: Date | null;
+  steps: ColumnType<RotationStepData[], string, string>;
+  error: NullableJson<{ step: RotationStepData['name']; message: string }>;
+  created_by: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+export type RotationRow = Selectable<RotationsTable>;
