@@ -51,6 +51,7 @@ import { planNotice, planInForce, requireFeature, type PlanSettings } from './pl
 import { requirePlan } from './http/require-plan';
 import type { Feature } from './plans/plan-catalogue';
 import { resourceHandlers } from './resources/resources.handlers';
+import { rotationHandlers } from './rotations/rotations.handlers';
 import { reportHandlers } from './reports/reports.handlers';
 import { ruleHandlers } from './rules/rules.handlers';
 import { systemHandlers } from './system/system.handlers';
@@ -153,6 +154,14 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
       concurrency: config.discovery.scanConcurrency,
       limits: config.organizationLimits,
       plans,
+    }),
+    ...rotationHandlers(db, {
+      keyring: secretsKeyring(config.discovery, signingSecret),
+      endpoints: config.discovery.endpoints,
+      plans,
+      auditSecret: signingSecret,
+      jobs,
+      logger,
     }),
     ...webhookHandlers(db, webhooks),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),

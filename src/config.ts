@@ -116,7 +116,7 @@ export interface DiscoveryConfig {
   /** Cloud calls one scan makes at once. */
   scanConcurrency: number;
   /** Endpoint overrides for emulators and tests; AWS also honours AWS_ENDPOINT_URL itself. */
-  endpoints: { aws?: string; azureAuthorityHost?: string; azureResourceManager?: string; azureKeyVault?: string; gcp?: string };
+  endpoints: { aws?: string; azureAuthorityHost?: string; azureResourceManager?: string; azureKeyVault?: string; azureGraph?: string; gcp?: string };
 }
 
 /** Per-organization limits; `src/quotas/` enforces them. */
@@ -307,6 +307,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         azureAuthorityHost: read('DISCOVERY_AZURE_AUTHORITY_HOST'),
         azureResourceManager: read('DISCOVERY_AZURE_RESOURCE_MANAGER_ENDPOINT'),
         azureKeyVault: read('DISCOVERY_AZURE_KEY_VAULT_ENDPOINT'),
+        azureGraph: read('DISCOVERY_AZURE_GRAPH_ENDPOINT'),
         gcp: read('DISCOVERY_GCP_ENDPOINT'),
       }),
     },

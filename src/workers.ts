@@ -15,6 +15,7 @@ import { QUEUES, type JobQueue } from './jobs/job-queue';
 import { failAbandonedScan, runScan, type ScanRunSettings } from './discovery/scan-runner';
 import type { ScanJob } from './discovery/scans.service';
 import { secretsKeyring } from './discovery/connection-secrets';
+import { revokeDueRotations, ROTATION_SWEEP_CRON, type RotationJob, type RotationSettings } from './rotations/rotations.service';
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
@@ -35,6 +36,18 @@ export interface WorkerDeps {
   alerts?: Partial<AlertRunSettings & DeliverySettings>;
   /** How scans run (see `scanSettings`); default: secrets under a key no deployment uses, real endpoints. */
   scans?: Partial<ScanRunSettings>;
+  /** How rotations' old passwords are removed (see `rotationSettings`); default: secrets under a key no deployment uses, real endpoints. */
+  rotations?: Partial<RotationSettings>;
+}
+
+/** The rotation settings of a configuration. */
+export function rotationSettings(config: Pick<Config, 'discovery' | 'license'>, signingSecret: string): Omit<RotationSettings, 'jobs' | 'logger'> {
+  return {
+    keyring: secretsKeyring(config.discovery, signingSecret),
+    endpoints: config.discovery.endpoints,
+    plans: { license: config.license },
+    auditSecret: signingSecret,
+  };
 }
 
 /** The scan settings of a configuration. */
@@ -128,6 +141,18 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     logger.error({ scan: job.data.scan_id }, 'scan abandoned after its last attempt');
     await failAbandonedScan(db, job.data.scan_id);
   });
+
+  const rotations: RotationSettings = {
+    ...rotationSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, endpoints: {} }, license: undefined }, ''),
+    ...options.rotations,
+    jobs,
+    logger,
+  };
+  await jobs.work<RotationJob>(QUEUES.rotationRevokes, async (job) => {
+    const revoked = await revokeDueRotations(db, rotations, job.data);
+    for (const row of revoked) logger.info({ job: job.id, rotation: row.id, status: row.status }, 'rotated password removal ran');
+  });
+  await jobs.schedule(QUEUES.rotationRevokes, ROTATION_SWEEP_CRON);
 
   await jobs.work(QUEUES.findingExpiry, async (job) => {
     const reopened = await reopenExpiredRiskAcceptances(db, new Date());

@@ -23,6 +23,8 @@ export const QUEUES = {
   /** One discovery scan of one account (src/discovery). */
   scans: 'scans',
   abandonedScans: 'scans-abandoned',
+  /** A rotation's old password removed once its overlap has passed (src/rotations); without a rotation id, every one due. */
+  rotationRevokes: 'rotation-revokes',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
