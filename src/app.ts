@@ -52,6 +52,7 @@ import { requirePlan } from './http/require-plan';
 import type { Feature } from './plans/plan-catalogue';
 import { resourceHandlers } from './resources/resources.handlers';
 import { rotationHandlers } from './rotations/rotations.handlers';
+import { verifyDelays } from './rotations/rotations.service';
 import { reportHandlers } from './reports/reports.handlers';
 import { ruleHandlers } from './rules/rules.handlers';
 import { systemHandlers } from './system/system.handlers';
@@ -162,6 +163,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
       auditSecret: signingSecret,
       jobs,
       logger,
+      verifyRetryDelaysMs: verifyDelays(config.discovery.rotationVerifySeconds),
     }),
     ...webhookHandlers(db, webhooks),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),

@@ -15,7 +15,7 @@ import { QUEUES, type JobQueue } from './jobs/job-queue';
 import { failAbandonedScan, runScan, type ScanRunSettings } from './discovery/scan-runner';
 import type { ScanJob } from './discovery/scans.service';
 import { secretsKeyring } from './discovery/connection-secrets';
-import { revokeDueRotations, ROTATION_SWEEP_CRON, type RotationJob, type RotationSettings } from './rotations/rotations.service';
+import { revokeDueRotations, ROTATION_SWEEP_CRON, verifyDelays, type RotationJob, type RotationSettings } from './rotations/rotations.service';
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
@@ -47,6 +47,7 @@ export function rotationSettings(config: Pick<Config, 'discovery' | 'license'>, 
     endpoints: config.discovery.endpoints,
     plans: { license: config.license },
     auditSecret: signingSecret,
+    verifyRetryDelaysMs: verifyDelays(config.discovery.rotationVerifySeconds),
   };
 }
 
@@ -127,7 +128,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     await failAbandonedReport(db, job.data.report_id);
   });
 
-  const scans: ScanRunSettings = { ...scanSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, endpoints: {} }, organizationLimits: limits }, ''), ...options.scans };
+  const scans: ScanRunSettings = { ...scanSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, endpoints: {} }, organizationLimits: limits }, ''), ...options.scans };
   await jobs.workFairly<ScanJob>(QUEUES.scans, async (job) => {
     const log = logger.child({ job: job.id, scan: job.data.scan_id, attempt: job.retryCount + 1 });
     try {
@@ -143,7 +144,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   });
 
   const rotations: RotationSettings = {
-    ...rotationSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, endpoints: {} }, license: undefined }, ''),
+    ...rotationSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, endpoints: {} }, license: undefined }, ''),
     ...options.rotations,
     jobs,
     logger,

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import request, { type Response } from 'supertest';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
-import { revokeDueRotations } from '../src/rotations/rotations.service';
+import { revokeDueRotations, verifyDelays } from '../src/rotations/rotations.service';
 import { rotationSettings } from '../src/workers';
 import { as, logInAs, TEST_SECRET, useTestApp } from './support/app';
 import { startRotationStandIn, type RotationStandIn } from './support/azure-rotation-stand-in';
@@ -17,6 +17,7 @@ afterAll(async () => cloud.close());
 
 const t = useTestApp({
   SECRETS_KEY,
+  ROTATION_VERIFY_SECONDS: '0',
   get DISCOVERY_AZURE_AUTHORITY_HOST() {
     return cloud.url;
   },
@@ -183,12 +184,21 @@ describe('must show 3: writing the second Key Vault secret fails', () => {
     await setPlan('pro');
     const oldKeyId = resetCloud();
     cloud.fail.verify = true;
+    const verifications = cloud.hits.verify ?? 0;
     const response = await rotate({ key_id: oldKeyId, key_vault_secrets: [PRIMARY, DR], overlap_hours: 0 });
     expect(response.body.status).toBe('failed');
+    expect(response.body.error).toEqual({ step: 'verify', message: expect.stringContaining('AADSTS7000215') });
+    // ROTATION_VERIFY_SECONDS=0: one attempt.
+    expect(cloud.hits.verify).toBe(verifications + 1);
     expect(response.body.steps.map((s: { rollback_status: string | null }) => s.rollback_status)).toEqual(['rolled_back', 'rolled_back', 'rolled_back', 'nothing_to_roll_back', null]);
     expect([...cloud.application.passwords.keys()]).toEqual([oldKeyId]);
     for (const versions of cloud.vaults.values()) expect(versions.at(-1)?.value).toBe(ORIGINAL);
-  }, 60_000);
+  });
+
+  test('verification retries double from a second within ROTATION_VERIFY_SECONDS', () => {
+    expect(verifyDelays(40)).toEqual([1000, 2000, 4000, 8000, 16000, 9000]);
+    expect(verifyDelays(0)).toEqual([]);
+  });
 });
 
 describe('bad input and other tenants', () => {

@@ -37,7 +37,19 @@ export interface RotationJob {
 
 /** Every few minutes, in case a revoke job was lost. */
 export const ROTATION_SWEEP_CRON = '*/5 * * * *';
-const DEFAULT_VERIFY_DELAYS_MS = [2_000, 5_000, 10_000, 20_000];
+
+/** Waits between verification attempts, doubling from a second, within `seconds` in all. */
+export function verifyDelays(seconds: number): number[] {
+  const delays: number[] = [];
+  let total = 0;
+  for (let delay = 1000; total + delay <= seconds * 1000; delay *= 2) {
+    delays.push(delay);
+    total += delay;
+  }
+  if (total < seconds * 1000) delays.push(seconds * 1000 - total);
+  return delays;
+}
+const DEFAULT_VERIFY_DELAYS_MS = verifyDelays(40);
 
 type RotationCreate = Schemas['RotationCreate'];
 type Step = RotationStepData;
