@@ -126,7 +126,9 @@ describe('must show 2: a secret in two Key Vault secrets, rotated with an overla
     expect(new Date(jobs.rows[0]!.start_after).getTime()).toBeGreaterThan(Date.now() + 23 * 3_600_000);
 
     // One rotation of a credential at a time.
-    expectError(seen(await rotate({ key_id: oldKeyId, key_vault_secrets: [PRIMARY] })), 409, 'rotation_in_progress');
+    const busy = seen(await rotate({ key_id: oldKeyId, key_vault_secrets: [PRIMARY] }));
+    expectError(busy, 409, 'conflict');
+    expect(busy.body.error.message).toContain(rotation.id as string);
 
     const settings = { ...rotationSettings({ ...t.config }, TEST_SECRET) };
     expect(await revokeDueRotations(t.db, { ...settings, now: () => new Date(Date.now() + 23 * 3_600_000) })).toEqual([]);

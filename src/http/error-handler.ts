@@ -32,7 +32,6 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   conflict: 409,
   scan_in_progress: 409,
   scan_not_cancelable: 409,
-  rotation_in_progress: 409,
   not_connected: 422,
   username_taken: 409,
   last_owner: 409,

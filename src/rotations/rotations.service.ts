@@ -124,7 +124,7 @@ export async function createRotation(db: Db, settings: RotationSettings, princip
 
   const now = clockOf(settings);
   const conflict = (id: string) =>
-    new AppError('rotation_in_progress', `Credential ${request.key_id} of application ${request.application_id} is being rotated by ${id}; wait for it to end.`, [
+    new AppError('conflict', `Credential ${request.key_id} of application ${request.application_id} is being rotated by ${id}; wait for it to end.`, [
       { field: 'body.key_id', issue: `rotation ${id} is in progress` },
     ]);
   let row: RotationRow;

@@ -63,7 +63,6 @@ export const errorCodes = [
   'not_connected',
   'scan_in_progress',
   'scan_not_cancelable',
-  'rotation_in_progress',
   'request_timeout',
   'request_header_too_large',
   'internal_error',
