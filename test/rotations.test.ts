@@ -203,6 +203,36 @@ describe('must show 3: writing the second Key Vault secret fails', () => {
   });
 });
 
+describe('a rotation whose process stopped', () => {
+  test('is ended by the sweep: failed, the new password removed when no Key Vault secret holds it yet', async () => {
+    await setPlan('pro');
+    const oldKeyId = resetCloud();
+    const made = await rotate({ key_id: oldKeyId, key_vault_secrets: [PRIMARY], overlap_hours: 24 });
+    expect(made.body.status).toBe('revoke_scheduled');
+    const newKeyId = made.body.new_key_id as string;
+    // As if the process had stopped while writing: the row still running, started an hour ago.
+    const steps = (made.body.steps as { outcome: string; started_at: string | null }[]).map((step, i) => (i === 0 ? step : { ...step, outcome: 'pending', started_at: i === 1 ? step.started_at : null, finished_at: null }));
+    await t.db
+      .updateTable('rotations')
+      .set({ status: 'running', revoke_at: null, steps: JSON.stringify(steps), created_at: new Date(Date.now() - 3_600_000) })
+      .where('id', '=', made.body.id as string)
+      .execute();
+    const settings = rotationSettings({ ...t.config }, TEST_SECRET);
+    const [ended] = await revokeDueRotations(t.db, settings);
+    expect(ended?.id).toBe(made.body.id);
+    const after = seen(await request(t.app).get(`/v1/rotations/${made.body.id as string}`).set(as(owner)).expect(200));
+    expect(after.body.status).toBe('failed');
+    expect(after.body.steps.map((s: { outcome: string; rollback_status: string | null }) => [s.outcome, s.rollback_status])).toEqual([
+      ['succeeded', 'rolled_back'],
+      ['failed', 'nothing_to_roll_back'],
+      ['skipped', null],
+      ['skipped', null],
+    ]);
+    expect(cloud.application.passwords.has(newKeyId)).toBe(false);
+    expect(cloud.application.passwords.has(oldKeyId)).toBe(true);
+  });
+});
+
 describe('bad input and other tenants', () => {
   test('answers 4xx in the error shape', async () => {
     const keyId = resetCloud();

@@ -1,4 +1,4 @@
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import type { Db, Trx } from '../db/database';
 import type { RotationRow, RotationsTable, RotationStatus, RotationStepData } from '../db/schema';
 
@@ -78,4 +78,30 @@ export async function dueRevokeIds(db: Db, now: Date): Promise<string[]> {
 /** The account a rotation runs through, for the worker (which has no caller). */
 export function findRotationAccount(db: Db, organizationId: string, accountId: string) {
   return db.selectFrom('accounts').selectAll().where('organization_id', '=', organizationId).where('id', '=', accountId).executeTakeFirst();
+}
+
+/**
+ * Rotations whose process stopped mid-way (still `running` long after any request could have
+ * ended), taken one at a time: a creation (no `revoke_at`) is failed, a removal scheduled again.
+ */
+export function claimInterruptedRotation(db: Db, id: string, staleBefore: Date) {
+  return db
+    .updateTable('rotations')
+    .set({ status: sql<RotationStatus>`case when revoke_at is null then 'failed' else 'revoke_scheduled' end` })
+    .where('id', '=', id)
+    .where('status', '=', 'running')
+    .where((eb) => eb.or([eb.and([eb('revoke_at', 'is', null), eb('created_at', '<', staleBefore)]), eb('revoke_at', '<', staleBefore)]))
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function interruptedRotationIds(db: Db, staleBefore: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('rotations')
+    .select('id')
+    .where('status', '=', 'running')
+    .where((eb) => eb.or([eb.and([eb('revoke_at', 'is', null), eb('created_at', '<', staleBefore)]), eb('revoke_at', '<', staleBefore)]))
+    .limit(100)
+    .execute();
+  return rows.map((row) => row.id);
 }

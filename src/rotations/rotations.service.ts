@@ -13,7 +13,7 @@ import { newId } from '../ids';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import { assertPlanLimit, type PlanSettings } from '../plans/plans.service';
 import { EntraSession, GRAPH_SCOPE, requestToken, type EntraEndpoints, type VaultSecretVersion } from './entra-rotation-client';
-import { claimDueRevoke, dueRevokeIds, findActiveRotation, findRotation, findRotationAccount, findRotationById, insertRotation, updateRotation } from './rotations.repository';
+import { claimDueRevoke, claimInterruptedRotation, dueRevokeIds, interruptedRotationIds, findActiveRotation, findRotation, findRotationAccount, findRotationById, insertRotation, updateRotation } from './rotations.repository';
 
 export interface RotationSettings {
   keyring: SecretsKeyring;
@@ -291,9 +291,59 @@ async function revoke(db: Db, settings: RotationSettings, row: RotationRow, sess
   return done;
 }
 
-/** The job: removes the old password of one rotation (or of every one) whose overlap has passed. */
+/** A rotation still `running` this long after it started (or was due to revoke) was interrupted: its process stopped. */
+const INTERRUPTED_AFTER_MS = 15 * 60_000;
+
+/**
+ * Ends rotations whose process stopped mid-way. The new secret and the Key Vault secrets'
+ * previous values were in that process's memory only, so a creation cannot be finished: when
+ * no Key Vault secret was written yet the new password is removed; when some were, it stays (it
+ * is what they hold now) and those steps say `rollback_failed`, for a person to finish. A
+ * removal of the old password that was interrupted is scheduled again.
+ */
+async function endInterruptedRotations(db: Db, settings: RotationSettings, now: Date): Promise<RotationRow[]> {
+  const staleBefore = new Date(now.getTime() - INTERRUPTED_AFTER_MS);
+  const ended: RotationRow[] = [];
+  for (const id of await interruptedRotationIds(db, staleBefore)) {
+    const row = await claimInterruptedRotation(db, id, staleBefore);
+    if (!row || row.status !== 'failed') continue;
+    const steps = row.steps.map((step) => ({ ...step }));
+    const message = 'the process running this rotation stopped before it ended';
+    const wrote = steps.some((step) => step.name === 'write' && step.outcome === 'succeeded');
+    for (const step of steps) {
+      if (step.outcome === 'pending') step.outcome = step.started_at === null ? 'skipped' : 'failed';
+      if (step.outcome === 'failed') Object.assign(step, { finished_at: now.toISOString(), error: message, rollback_status: 'nothing_to_roll_back' });
+      if (step.name === 'write' && step.outcome === 'succeeded') {
+        Object.assign(step, { rollback_status: 'rollback_failed', rollback_error: "the secret's previous value was held by the stopped process only: set it again by hand, or rotate again" });
+      }
+    }
+    const create = steps[0]!;
+    if (create.outcome === 'succeeded' && row.new_key_id !== null) {
+      if (wrote) {
+        Object.assign(create, { rollback_status: 'rollback_failed', rollback_error: 'kept: Key Vault secrets hold the new password' });
+      } else {
+        try {
+          const account = await findRotationAccount(db, row.organization_id, row.account_id);
+          if (!account) throw new Error('the account is gone');
+          await new EntraSession(settings.endpoints, await azureConnection(db, settings.keyring, account)).removePassword(row.application_id, row.new_key_id);
+          create.rollback_status = 'rolled_back';
+        } catch (error) {
+          Object.assign(create, { rollback_status: 'rollback_failed', rollback_error: errorText(error) });
+        }
+      }
+    }
+    const failedStep = steps.find((step) => step.outcome === 'failed')?.name ?? 'create';
+    const failed = await updateRotation(db, row.id, { steps, error: { step: failedStep, message }, finished_at: now });
+    await recordAutomated(settings, db, failed, 'rotation.rollback', 500, { failed_step: failedStep });
+    ended.push(failed);
+  }
+  return ended;
+}
+
+/** The job: removes the old password of one rotation (or of every one) whose overlap has passed; the sweep also ends interrupted ones. */
 export async function revokeDueRotations(db: Db, settings: RotationSettings, job: RotationJob = {}): Promise<RotationRow[]> {
   const now = clockOf(settings)();
+  const interrupted = job.rotation_id === undefined ? await endInterruptedRotations(db, settings, now) : [];
   const ids = job.rotation_id !== undefined ? [job.rotation_id] : await dueRevokeIds(db, now);
   const results: RotationRow[] = [];
   for (const id of ids) {
@@ -310,7 +360,7 @@ export async function revokeDueRotations(db: Db, settings: RotationSettings, job
       results.push(await updateRotation(db, row.id, { steps, status: 'failed', error: { step: 'revoke', message: errorText(error) }, finished_at: now }));
     }
   }
-  return results;
+  return [...interrupted, ...results];
 }
 
 export async function requireRotation(db: Db, principal: Principal, id: string): Promise<RotationRow> {
