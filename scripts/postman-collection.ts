@@ -48,6 +48,7 @@ const PATH_VARIABLES: [RegExp, Record<string, string>][] = [
   [/^\/v1\/authorizations\//, { id: 'authorization_id' }],
   [/^\/v1\/audits\//, { id: 'audit_id' }],
   [/^\/v1\/scans\//, { id: 'scan_id' }],
+  [/^\/v1\/rotations\//, { id: 'rotation_id' }],
   [/^\/v1\/compliance\/frameworks\//, { id: 'framework_id' }],
   [/^\/v1\/findings\//, { id: 'finding_id' }],
   [/^\/v1\/policies\//, { id: 'policy_id' }],
@@ -77,6 +78,7 @@ const DEFAULTS: Record<string, string> = {
   scan_id: 'scn_00000000000000000000000000',
   sync_id: 'syn_00000000000000000000000000',
   sync_run_id: 'synr_00000000000000000000000000',
+  rotation_id: 'rot_00000000000000000000000000',
   framework_id: 'cis_aws_foundations',
   finding_id: 'fnd_00000000000000000000000000',
   findings_cursor: '',
@@ -134,6 +136,15 @@ const PLAN: Step[] = [
   { op: 'listScans', expect: [200] },
   { op: 'cancelScan', expect: [200, 409] },
   { op: 'createScans', expect: [202, 409] },
+  // A rotation needs an Azure connection, which this run's AWS account is not: the dry run answers 422, nothing is made.
+  {
+    op: 'createRotation',
+    expect: [200, 422],
+    query: { dry_run: 'true' },
+    body: { account_id: '{{account_id}}', application_id: '6a1f3c9e-2b4d-4e8f-9a0b-1c2d3e4f5a6b', key_id: '0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b', key_vault_secrets: ['https://payments-kv.vault.azure.net/secrets/payments-api-client-secret'] },
+  },
+  { op: 'listRotations', expect: [200] },
+  { op: 'getRotation', expect: [200, 404] },
   { op: 'deleteAccountConnection', expect: [204, 409] },
   // Sync needs the pro plan and a connected Azure source: on starter these answer 403, else 404/422.
   { op: 'createSync' },

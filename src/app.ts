@@ -53,6 +53,8 @@ import { planNotice, planInForce, requireFeature, type PlanSettings } from './pl
 import { requirePlan } from './http/require-plan';
 import type { Feature } from './plans/plan-catalogue';
 import { resourceHandlers } from './resources/resources.handlers';
+import { rotationHandlers } from './rotations/rotations.handlers';
+import { verifyDelays } from './rotations/rotations.service';
 import { reportHandlers } from './reports/reports.handlers';
 import { ruleHandlers } from './rules/rules.handlers';
 import { syncHandlers } from './syncs/syncs.handlers';
@@ -162,6 +164,15 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
       plans,
     }),
     ...syncHandlers(db, jobs, config.organizationLimits),
+    ...rotationHandlers(db, {
+      keyring: secretsKeyring(config.discovery, signingSecret),
+      endpoints: config.discovery.endpoints,
+      plans,
+      auditSecret: signingSecret,
+      jobs,
+      logger,
+      verifyRetryDelaysMs: verifyDelays(config.discovery.rotationVerifySeconds),
+    }),
     ...webhookHandlers(db, webhooks),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });

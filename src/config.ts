@@ -115,8 +115,10 @@ export interface DiscoveryConfig {
   scanTimeoutSeconds: number;
   /** Cloud calls one scan makes at once. */
   scanConcurrency: number;
+  /** How long a rotation keeps retrying the verification of a new secret (Entra ID takes seconds to accept it everywhere); 0: one attempt. */
+  rotationVerifySeconds: number;
   /** Endpoint overrides for emulators and tests; AWS also honours AWS_ENDPOINT_URL itself. */
-  endpoints: { aws?: string; azureAuthorityHost?: string; azureResourceManager?: string; azureKeyVault?: string; gcp?: string };
+  endpoints: { aws?: string; azureAuthorityHost?: string; azureResourceManager?: string; azureKeyVault?: string; azureGraph?: string; gcp?: string };
 }
 
 /** Per-organization limits; `src/quotas/` enforces them. */
@@ -302,11 +304,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       // By default a scan stops itself before its job would be presumed lost, whatever JOB_TIMEOUT_SECONDS is.
       scanTimeoutSeconds: integer('SCAN_TIMEOUT_SECONDS', Math.max(1, Math.min(600, jobTimeoutSeconds - 1)), 1, 86400),
       scanConcurrency: integer('SCAN_CONCURRENCY', 8, 1, 64),
+      rotationVerifySeconds: integer('ROTATION_VERIFY_SECONDS', 40, 0, 300),
       endpoints: definedOnly({
         aws: read('DISCOVERY_AWS_ENDPOINT') ?? read('AWS_ENDPOINT_URL'),
         azureAuthorityHost: read('DISCOVERY_AZURE_AUTHORITY_HOST'),
         azureResourceManager: read('DISCOVERY_AZURE_RESOURCE_MANAGER_ENDPOINT'),
         azureKeyVault: read('DISCOVERY_AZURE_KEY_VAULT_ENDPOINT'),
+        azureGraph: read('DISCOVERY_AZURE_GRAPH_ENDPOINT'),
         gcp: read('DISCOVERY_GCP_ENDPOINT'),
       }),
     },

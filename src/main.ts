@@ -8,7 +8,7 @@ import { answerClientErrors } from './http/client-error';
 import { drainable } from './http/drain';
 import { openRedis } from './http/rate-limit-store';
 import { JobQueue } from './jobs/job-queue';
-import { alertSettings, scanSettings, startWorkers } from './workers';
+import { alertSettings, rotationSettings, scanSettings, startWorkers } from './workers';
 import { bootstrapFirstOwner } from './organizations/organizations.service';
 import { loadCatalogue } from './rules/catalogue';
 
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const jobs = new JobQueue(db, config, logger);
   const signingSecret = resolveSigningSecret(config);
   if (config.runWorkers) {
-    await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, limits: config.organizationLimits, alerts: alertSettings(config, signingSecret), scans: scanSettings(config, signingSecret) });
+    await startWorkers({ jobs, db, logger, reportsDir: config.reportsDir, limits: config.organizationLimits, alerts: alertSettings(config, signingSecret), scans: scanSettings(config, signingSecret), rotations: rotationSettings(config, signingSecret) });
   }
   const app = createApp({ config, db, logger, signingSecret, redis, jobs });
   const server = app.listen(config.port, config.host, () => {

@@ -3,7 +3,7 @@ import { resolveSigningSecret } from './auth/signing-secret';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase } from './db/database';
 import { JobQueue } from './jobs/job-queue';
-import { alertSettings, scanSettings, startWorkers } from './workers';
+import { alertSettings, rotationSettings, scanSettings, startWorkers } from './workers';
 
 // A worker process without the HTTP API: run as many as the queues need, next to API processes
 // started with RUN_WORKERS=false. It needs DATABASE_URL: the embedded database has one process.
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     limits: config.organizationLimits,
     alerts: alertSettings(config, resolveSigningSecret(config)),
     scans: scanSettings(config, resolveSigningSecret(config)),
+    rotations: rotationSettings(config, resolveSigningSecret(config)),
   });
   logger.info('fourfold worker started');
 

@@ -17,6 +17,7 @@ import type { ScanJob } from './discovery/scans.service';
 import { secretsKeyring } from './discovery/connection-secrets';
 import { failAbandonedSyncRun, runSync } from './syncs/sync-runner';
 import type { SyncJob } from './syncs/syncs.service';
+import { revokeDueRotations, ROTATION_SWEEP_CRON, verifyDelays, type RotationJob, type RotationSettings } from './rotations/rotations.service';
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
@@ -37,6 +38,19 @@ export interface WorkerDeps {
   alerts?: Partial<AlertRunSettings & DeliverySettings>;
   /** How scans run (see `scanSettings`); default: secrets under a key no deployment uses, real endpoints. */
   scans?: Partial<ScanRunSettings>;
+  /** How rotations' old passwords are removed (see `rotationSettings`); default: secrets under a key no deployment uses, real endpoints. */
+  rotations?: Partial<RotationSettings>;
+}
+
+/** The rotation settings of a configuration. */
+export function rotationSettings(config: Pick<Config, 'discovery' | 'license'>, signingSecret: string): Omit<RotationSettings, 'jobs' | 'logger'> {
+  return {
+    keyring: secretsKeyring(config.discovery, signingSecret),
+    endpoints: config.discovery.endpoints,
+    plans: { license: config.license },
+    auditSecret: signingSecret,
+    verifyRetryDelaysMs: verifyDelays(config.discovery.rotationVerifySeconds),
+  };
 }
 
 /** The scan settings of a configuration. */
@@ -116,7 +130,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     await failAbandonedReport(db, job.data.report_id);
   });
 
-  const scans: ScanRunSettings = { ...scanSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, endpoints: {} }, organizationLimits: limits }, ''), ...options.scans };
+  const scans: ScanRunSettings = { ...scanSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, endpoints: {} }, organizationLimits: limits }, ''), ...options.scans };
   await jobs.workFairly<ScanJob>(QUEUES.scans, async (job) => {
     const log = logger.child({ job: job.id, scan: job.data.scan_id, attempt: job.retryCount + 1 });
     try {
@@ -149,6 +163,18 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     logger.error({ sync_run: job.data.sync_run_id }, 'sync run abandoned after its last attempt');
     await failAbandonedSyncRun(db, job.data.sync_run_id);
   });
+
+  const rotations: RotationSettings = {
+    ...rotationSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, endpoints: {} }, license: undefined }, ''),
+    ...options.rotations,
+    jobs,
+    logger,
+  };
+  await jobs.work<RotationJob>(QUEUES.rotationRevokes, async (job) => {
+    const revoked = await revokeDueRotations(db, rotations, job.data);
+    for (const row of revoked) logger.info({ job: job.id, rotation: row.id, status: row.status }, 'rotated password removal ran');
+  });
+  await jobs.schedule(QUEUES.rotationRevokes, ROTATION_SWEEP_CRON);
 
   await jobs.work(QUEUES.findingExpiry, async (job) => {
     const reopened = await reopenExpiredRiskAcceptances(db, new Date());

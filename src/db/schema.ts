@@ -511,6 +511,7 @@ export interface Database {
   syncs: SyncsTable;
   sync_runs: SyncRunsTable;
   sync_targets_written: SyncTargetsWrittenTable;
+  rotations: RotationsTable;
 }
 
 export interface WebhookEndpointsTable {
@@ -816,3 +817,27 @@ export interface SyncTargetsWrittenTable {
 
 export type SyncRow = Selectable<SyncsTable>;
 export type SyncRunRow = Selectable<SyncRunsTable>;
+export type RotationStatus = components['schemas']['RotationStatus'];
+export type RotationStepData = components['schemas']['RotationStep'];
+
+export interface RotationsTable {
+  id: string;
+  organization_id: string;
+  account_id: string;
+  application_id: string;
+  key_id: string;
+  new_key_id: string | null;
+  key_vault_secrets: ColumnType<string[], string, string>;
+  lifetime_days: number;
+  overlap_hours: number;
+  status: RotationStatus;
+  new_expires_at: Date | null;
+  revoke_at: Date | null;
+  steps: ColumnType<RotationStepData[], string, string>;
+  error: NullableJson<{ step: RotationStepData['name']; message: string }>;
+  created_by: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+export type RotationRow = Selectable<RotationsTable>;

@@ -26,6 +26,8 @@ export const QUEUES = {
   /** One run of one sync (src/syncs). */
   syncs: 'syncs',
   abandonedSyncs: 'syncs-abandoned',
+  /** A rotation's old password removed once its overlap has passed (src/rotations); without a rotation id, every one due. */
+  rotationRevokes: 'rotation-revokes',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

@@ -19,11 +19,7 @@ export async function updateOrganizationPlan(db: Db, organizationId: string, pla
   await db.updateTable('organizations').set({ plan, plan_expires_at: expiresAt, updated_at: new Date() }).where('id', '=', organizationId).execute();
 }
 
-/**
- * How much of each plan limit the organization uses. Cloud connections (discovery) and rotations
- * are not built yet: until they are, every cloud account counts as connected and no rotation has
- * been made. Those features replace these two queries with theirs.
- */
+/** How much of each plan limit the organization uses: its cloud connections, and the rotations it started in the calendar month (UTC) of `now`. */
 export const PLAN_USAGE: Readonly<Record<PlanLimit, (db: Db, organizationId: string, now: Date) => Promise<number>>> = {
   connected_accounts: async (db, organizationId) => {
     const row = await db
@@ -33,5 +29,16 @@ export const PLAN_USAGE: Readonly<Record<PlanLimit, (db: Db, organizationId: str
       .executeTakeFirstOrThrow();
     return Number(row.count);
   },
-  rotations_per_month: async () => 0,
+  rotations_per_month: async (db, organizationId, now) => {
+    const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    const row = await db
+      .selectFrom('rotations')
+      .select(sql<string>`count(*)`.as('count'))
+      .where('organization_id', '=', organizationId)
+      .where('created_at', '>=', start)
+      .where('created_at', '<', end)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  },
 };

@@ -717,6 +717,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rotations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List rotations
+         * @description The organization's rotations, newest first, each with its history of steps.
+         */
+        get: operations["listRotations"];
+        put?: never;
+        /**
+         * Rotate an Entra ID app secret
+         * @description Replaces a password credential (client secret) of an Entra ID app registration, through the
+         *     Azure connection of `account_id` (its service principal needs Microsoft Graph
+         *     `Application.ReadWrite.All` and Key Vault Secrets Officer on each vault), in steps:
+         *
+         *     1. **create**: a new password on the application (`addPassword`), valid `lifetime_days`;
+         *     2. **write**: a new version of each of `key_vault_secrets` holding it, expiring with it;
+         *     3. **verify**: a client-credentials token request with the new secret;
+         *     4. **revoke**: after `overlap_hours`, the old password `key_id` removed (`removePassword`);
+         *        with `0`, at once.
+         *
+         *     The answer comes when steps 1 to 3 are done: `201` with the rotation `revoke_scheduled` (or
+         *     `succeeded` with an overlap of `0`), or `failed`: then the new password was removed and each
+         *     written Key Vault secret given its previous value again as a new version, each step saying
+         *     so in `rollback_status`. The new secret value is held in memory only: never stored, logged
+         *     or answered.
+         *
+         *     With `?dry_run=true` the answer is `200` with the exact steps planned, and nothing changes
+         *     and nothing counts against the plan. One rotation of a credential at a time: while one runs
+         *     or waits to revoke, `409 conflict` naming it. On the `starter` plan the fourth rotation
+         *     of a calendar month (UTC) answers `403 plan_limit_reached` (`rotations_per_month`).
+         */
+        post: operations["createRotation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rotations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The rotation's id.
+                 * @example rot_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["rotationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a rotation
+         * @description One rotation and its history; each step's outcome, time, error and `rollback_status`.
+         */
+        get: operations["getRotation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{id}/imports": {
         parameters: {
             query?: never;
@@ -3430,6 +3499,137 @@ export interface components {
             started_at: null | components["schemas"]["Timestamp"];
             finished_at: null | components["schemas"]["Timestamp"];
         };
+        /** @example rot_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        RotationId: string;
+        /**
+         * Format: uuid
+         * @description A Microsoft Entra ID object or key id (a GUID).
+         * @example 6a1f3c9e-2b4d-4e8f-9a0b-1c2d3e4f5a6b
+         */
+        EntraObjectId: string;
+        /**
+         * Format: uri
+         * @description A Key Vault secret, without a version (`https://<vault>.vault.azure.net/secrets/<name>`).
+         * @example https://payments-kv.vault.azure.net/secrets/payments-api-client-secret
+         */
+        KeyVaultSecretUri: string;
+        RotationCreate: {
+            account_id: components["schemas"]["AccountId"];
+            /** @description The app registration's object id (not its client id), in the tenant of the account's connection. */
+            application_id: components["schemas"]["EntraObjectId"];
+            /** @description The `keyId` of the password credential being replaced. */
+            key_id: components["schemas"]["EntraObjectId"];
+            /** @description The Key Vault secrets that hold the credential; each gets a new version holding the new secret. */
+            key_vault_secrets: components["schemas"]["KeyVaultSecretUri"][];
+            /**
+             * Format: int32
+             * @description How long the new password is valid; also the Key Vault secrets' new expiry.
+             * @default 180
+             */
+            lifetime_days?: number;
+            /**
+             * Format: int32
+             * @description How long both passwords stay valid before the old one is removed; `0` removes it at once.
+             * @default 24
+             */
+            overlap_hours?: number;
+        };
+        /**
+         * @description `create` the new password, `write` one Key Vault secret, `verify` a sign-in with the new secret, `revoke` the old password.
+         * @example write
+         * @enum {string}
+         */
+        RotationStepName: "create" | "write" | "verify" | "revoke";
+        RotationPlannedStep: {
+            name: components["schemas"]["RotationStepName"];
+            /** @description What the step changes: the application and key id, or a Key Vault secret. */
+            target: string;
+            description: string;
+        };
+        /** @description What a rotation would do (`?dry_run=true`); nothing was changed. */
+        RotationPlan: {
+            /** @constant */
+            dry_run: true;
+            account_id: components["schemas"]["AccountId"];
+            application_id: components["schemas"]["EntraObjectId"];
+            key_id: components["schemas"]["EntraObjectId"];
+            key_vault_secrets: components["schemas"]["KeyVaultSecretUri"][];
+            /** Format: int32 */
+            lifetime_days: number;
+            /** Format: int32 */
+            overlap_hours: number;
+            steps: components["schemas"]["RotationPlannedStep"][];
+        };
+        RotationStep: {
+            name: components["schemas"]["RotationStepName"];
+            /** @description The key id the step created or removes, or the Key Vault secret it writes. */
+            target: string;
+            /**
+             * @description `pending`: not run yet (`revoke` waits for the overlap); `skipped`: not run because an earlier step failed.
+             * @enum {string}
+             */
+            outcome: "pending" | "succeeded" | "failed" | "skipped";
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** @description The cloud's answer when the step failed. */
+            error: string | null;
+            /**
+             * @description After a failure: whether what the step did was undone (`rolled_back`: the new password removed, or the Key Vault secret back on its previous value), could not be (`rollback_failed`, see `rollback_error`), or the step changed nothing. `null` while no rollback happened.
+             * @enum {string|null}
+             */
+            rollback_status: "rolled_back" | "rollback_failed" | "nothing_to_roll_back" | null;
+            rollback_error: string | null;
+        };
+        /**
+         * @description `revoke_scheduled`: the new secret is in place and verified; the old password is removed at `revoke_at`. `failed`: a step failed and what could be was rolled back (see each step's `rollback_status`).
+         * @example succeeded
+         * @enum {string}
+         */
+        RotationStatus: "running" | "revoke_scheduled" | "succeeded" | "failed";
+        Rotation: {
+            id: components["schemas"]["RotationId"];
+            account_id: components["schemas"]["AccountId"];
+            application_id: components["schemas"]["EntraObjectId"];
+            key_id: components["schemas"]["EntraObjectId"];
+            /** @description The new password credential's key id (never its value); `null` until created. */
+            new_key_id: components["schemas"]["EntraObjectId"] | null;
+            key_vault_secrets: components["schemas"]["KeyVaultSecretUri"][];
+            /** Format: int32 */
+            lifetime_days: number;
+            /** Format: int32 */
+            overlap_hours: number;
+            status: components["schemas"]["RotationStatus"];
+            /**
+             * Format: date-time
+             * @description The new password's and the Key Vault secrets' expiry.
+             */
+            new_expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the old password is (or was) removed.
+             */
+            revoke_at: string | null;
+            /** @description The history, in order. */
+            steps: components["schemas"]["RotationStep"][];
+            error: {
+                step: components["schemas"]["RotationStepName"];
+                message: string;
+            } | null;
+            /** @description The user who asked for it. */
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+        };
+        RotationList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Rotation"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
+        };
         ScanList: {
             /** @description This page's items, at most `limit` of them. */
             data: components["schemas"]["Scan"][];
@@ -5877,6 +6077,11 @@ export interface components {
          */
         scanId: components["schemas"]["ScanId"];
         /**
+         * @description The rotation's id.
+         * @example rot_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        rotationId: components["schemas"]["RotationId"];
+        /**
          * @description The token's id.
          * @example pat_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
@@ -7476,6 +7681,154 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRotations: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only rotations in this state.
+                 * @example failed
+                 */
+                status?: components["schemas"]["RotationStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rotations. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createRotation: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Answer the planned steps and change nothing.
+                 * @example true
+                 */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RotationCreate"];
+            };
+        };
+        responses: {
+            /** @description The planned steps (`?dry_run=true`); nothing was changed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotationPlan"];
+                };
+            };
+            /** @description The rotation, with its steps so far. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description The rotation.
+                     * @example /v1/rotations/rot_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rotation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanLimitForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRotation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The rotation's id.
+                 * @example rot_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["rotationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rotation. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rotation"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

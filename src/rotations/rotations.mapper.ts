@@ -1,0 +1,23 @@
+import type { RotationRow } from '../db/schema';
+import type { Schemas } from '../http/contract';
+
+export function toRotation(row: RotationRow): Schemas['Rotation'] {
+  return {
+    id: row.id,
+    account_id: row.account_id,
+    application_id: row.application_id,
+    key_id: row.key_id,
+    new_key_id: row.new_key_id,
+    key_vault_secrets: row.key_vault_secrets,
+    lifetime_days: row.lifetime_days,
+    overlap_hours: row.overlap_hours,
+    status: row.status,
+    new_expires_at: row.new_expires_at?.toISOString() ?? null,
+    revoke_at: row.revoke_at?.toISOString() ?? null,
+    steps: row.steps,
+    error: row.error,
+    created_by: row.created_by,
+    created_at: row.created_at.toISOString(),
+    finished_at: row.finished_at?.toISOString() ?? null,
+  };
+}
