@@ -13,11 +13,13 @@ import { failAbandonedReport, generateReport, type ReportJob, type ReportSetting
 import { loadCatalogue } from './rules/catalogue';
 import { QUEUES, type JobQueue } from './jobs/job-queue';
 import { failAbandonedScan, runScan, type ScanRunSettings } from './discovery/scan-runner';
-import type { ScanJob } from './discovery/scans.service';
+import { startScheduledScans, type ScanJob } from './discovery/scans.service';
 import { secretsKeyring } from './discovery/connection-secrets';
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
+/** Connections' scan schedules name minutes: they are checked every minute (an indexed query when nothing is due). */
+export const SCAN_SCHEDULE_CRON = '* * * * *';
 /** Expiry alerts are checked every hour besides after each audit (each stage notifies once, however often it is checked). */
 export const ALERTS_CRON = '7 * * * *';
 
@@ -128,6 +130,13 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     logger.error({ scan: job.data.scan_id }, 'scan abandoned after its last attempt');
     await failAbandonedScan(db, job.data.scan_id);
   });
+  await jobs.work(QUEUES.scanSchedule, async (job) => {
+    for (const outcome of await startScheduledScans(db, jobs, { now: scans.now ?? (() => new Date()), limits: scans.limits })) {
+      if (outcome.outcome === 'started') logger.info({ job: job.id, ...outcome }, 'scheduled scan started');
+      else logger.warn({ job: job.id, ...outcome }, 'scheduled scan skipped');
+    }
+  });
+  await jobs.schedule(QUEUES.scanSchedule, SCAN_SCHEDULE_CRON);
 
   await jobs.work(QUEUES.findingExpiry, async (job) => {
     const reopened = await reopenExpiredRiskAcceptances(db, new Date());

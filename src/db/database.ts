@@ -29,6 +29,7 @@ import * as events from './migrations/0023_events';
 import * as discovery from './migrations/0025_discovery';
 import * as plans from './migrations/0027_plans';
 import * as auditLog from './migrations/0028_audit_log';
+import * as scanSchedules from './migrations/0030_scan_schedules';
 
 export type Db = Kysely<Database>;
 
@@ -65,6 +66,7 @@ const migrations: Record<string, Migration> = {
   '0025_discovery': discovery,
   '0027_plans': plans,
   '0028_audit_log': auditLog,
+  '0030_scan_schedules': scanSchedules,
 };
 
 /**

@@ -22,6 +22,8 @@ export const QUEUES = {
   abandonedReports: 'reports-abandoned',
   /** One discovery scan of one account (src/discovery). */
   scans: 'scans',
+  /** Every minute: the connections whose `scan_schedule` is due start their scans. */
+  scanSchedule: 'scan-schedule',
   abandonedScans: 'scans-abandoned',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
