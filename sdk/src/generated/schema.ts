@@ -3651,6 +3651,7 @@ export interface components {
             policy_versions: components["schemas"]["AppliedPolicyVersion"][];
             /** @description Set when the audit has succeeded; `null` before. */
             summary: null | components["schemas"]["AuditSummary"];
+            /** @description Who asked for it; for the audit after a scheduled scan, whoever set the account's `scan_schedule`. */
             created_by: components["schemas"]["UserId"];
             created_at: components["schemas"]["Timestamp"];
             started_at: null | components["schemas"]["Timestamp"];
