@@ -48,6 +48,7 @@ export function scanSettings(config: Pick<Config, 'discovery' | 'organizationLim
     concurrency: config.discovery.scanConcurrency,
     limits: config.organizationLimits,
     progressEveryMs: 1000,
+    auditLogSecret: signingSecret,
   };
 }
 
@@ -131,7 +132,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     await failAbandonedScan(db, job.data.scan_id);
   });
   await jobs.work(QUEUES.scanSchedule, async (job) => {
-    for (const outcome of await startScheduledScans(db, jobs, { now: scans.now ?? (() => new Date()), limits: scans.limits })) {
+    for (const outcome of await startScheduledScans(db, jobs, { now: scans.now ?? (() => new Date()), limits: scans.limits, auditLogSecret: scans.auditLogSecret, logger })) {
       if (outcome.outcome === 'started') logger.info({ job: job.id, ...outcome }, 'scheduled scan started');
       else logger.warn({ job: job.id, ...outcome }, 'scheduled scan skipped');
     }

@@ -1,10 +1,11 @@
 import request from 'supertest';
+import { verifyAuditLog } from '../src/audit-log/audit-log.service';
 import { startScheduledScans } from '../src/discovery/scans.service';
 import { nextScanTime, parseCron } from '../src/discovery/scan-schedule';
 import { newId } from '../src/ids';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { QUEUES } from '../src/jobs/job-queue';
-import { as, logInAs, useTestApp } from './support/app';
+import { as, logInAs, TEST_SECRET, useTestApp } from './support/app';
 import { expectError } from './support/expectations';
 import { startFakeAws, type FakeAws } from './support/fake-aws';
 
@@ -45,7 +46,7 @@ function connect(token: string, accountId: string, extra: object = {}) {
 
 /** One check of the schedules, as the once-a-minute job makes it, on a moved clock. */
 function checkSchedulesAt(at: Date) {
-  return startScheduledScans(t.db, t.jobs, { now: () => at, limits: t.config.organizationLimits });
+  return startScheduledScans(t.db, t.jobs, { now: () => at, limits: t.config.organizationLimits, auditLogSecret: TEST_SECRET, logger: t.logger });
 }
 
 async function untilEnded(token: string, path: string) {
@@ -120,6 +121,14 @@ describe('scan schedules', () => {
     expect(Date.parse(after.next_scan_at) - due.getTime()).toBeLessThanOrEqual(25 * 3600_000);
     const listed = (await request(t.app).get(`/v1/scans?account_id=${accountId}`).set(as(token)).expect(200)).body.data;
     expect(listed).toHaveLength(1);
+
+    // The audit log records it as the system's, as the request would have been recorded.
+    const entries = (await request(t.app).get('/v1/audit-log?actor=system&action=createAccountScan').set(as(token)).expect(200)).body.data;
+    expect(entries).toContainEqual(
+      expect.objectContaining({ actor: expect.objectContaining({ type: 'system' }), action: 'createAccountScan', target_id: accountId, outcome: 200, detail: { scan_id: scanId, trigger: 'schedule' } }),
+    );
+    const [chain] = await verifyAuditLog(t.db, TEST_SECRET, me.organization.id);
+    expect(chain!.broken).toBeUndefined();
   });
 
   it('run a time missed while no worker ran once, not once per missed time', async () => {

@@ -23,6 +23,8 @@ export interface ScanRunSettings {
   progressEveryMs: number;
   /** The clock scan schedules fall due by (tests move it); default: the real one. */
   now?: () => Date;
+  /** The JWT signing secret, which keys the audit log's HMACs: scheduled scans are recorded there. */
+  auditLogSecret: string;
 }
 
 /**

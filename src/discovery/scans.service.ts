@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import type { OrganizationLimits } from '../config';
+import { recordAuditLogEntry } from '../audit-log/audit-log.service';
 import type { Db, Trx } from '../db/database';
 import type { ScanRow } from '../db/schema';
 import { AppError } from '../errors';
@@ -94,6 +96,10 @@ export interface ScheduledScanSettings {
   /** The clock schedules fall due by (tests move it). */
   now: () => Date;
   limits: OrganizationLimits;
+  /** The secret the audit log's HMACs are keyed by (the JWT signing secret): each scheduled scan is an entry by the system. */
+  auditLogSecret: string;
+  /** Where a failure to write an audit-log entry is told (the scan it records has started). */
+  logger: Pick<Logger, 'error'>;
 }
 
 /** What one check of the schedules did to one due connection. */
@@ -140,7 +146,24 @@ export async function startScheduledScans(db: Db, jobs: JobQueue, settings: Sche
       if ((error as { code?: string }).code === '23505') return null;
       throw error;
     });
-    if (outcome) outcomes.push(outcome);
+    if (!outcome) continue;
+    outcomes.push(outcome);
+    if (outcome.outcome === 'started') {
+      // As `POST /v1/accounts/{id}/scans` would be recorded, by the system instead of a caller.
+      await recordAuditLogEntry(db, settings.auditLogSecret, {
+        organizationId: connection.organization_id,
+        actorType: 'system',
+        actorId: null,
+        userId: null,
+        action: 'createAccountScan',
+        targetId: connection.account_id,
+        outcome: 200,
+        requestId: null,
+        ip: null,
+        detail: { scan_id: outcome.scan_id, trigger: 'schedule' },
+        occurredAt: now,
+      }).catch((error: unknown) => settings.logger.error({ err: error, scan: outcome.scan_id }, 'could not write the audit-log entry of a scheduled scan'));
+    }
   }
   if (outcomes.some((outcome) => outcome.outcome === 'started')) jobs.wake(QUEUES.scans);
   return outcomes;
