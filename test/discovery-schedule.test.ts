@@ -27,7 +27,9 @@ const t = useTestApp(
       return fake.url;
     },
   } as Record<string, string>,
-  { workers: true },
+  // The workers' own once-a-minute check runs on a clock at which nothing is due: only the
+  // tests' checks, on their moved clocks, start scheduled scans.
+  { workers: true, scanSettings: { now: () => new Date(0) } },
 );
 
 const DAILY_BERLIN = { cron: '0 2 * * *', time_zone: 'Europe/Berlin' };
@@ -63,6 +65,16 @@ function berlinTime(iso: string) {
 }
 
 describe('scan schedules', () => {
+  it('are checked every minute by a pg-boss schedule', async () => {
+    const rows = await t.db
+      .selectFrom('pgboss.schedule' as never)
+      .select(['name' as never, 'cron' as never])
+      .execute();
+    expect(rows).toContainEqual({ name: QUEUES.scanSchedule, cron: '* * * * *' });
+    // From here on, nothing but the tests checks the schedules.
+    await t.db.deleteFrom('pgboss.schedule' as never).where('name' as never, '=', QUEUES.scanSchedule as never).execute();
+  });
+
   it('answer when they next run, and refuse a cron expression that names no valid time', async () => {
     const token = await t.ownerToken();
     const accountId = await newAccount(token, '600000000001');
@@ -198,12 +210,18 @@ describe('scan schedules', () => {
     expect(connection.next_scan_at!.getTime()).toBe(due.getTime() + 3600_000);
   });
 
-  it('are checked every minute by a pg-boss schedule', async () => {
-    const rows = await t.db
-      .selectFrom('pgboss.schedule' as never)
-      .select(['name' as never, 'cron' as never])
-      .execute();
-    expect(rows).toContainEqual({ name: QUEUES.scanSchedule, cron: '* * * * *' });
+  it('stored before schedules ran get their next time at the first check, without a scan', async () => {
+    const token = await t.ownerToken();
+    const accountId = await newAccount(token, '600000000006');
+    await connect(token, accountId, { scan_schedule: { cron: '30 4 * * *', time_zone: 'UTC' } }).expect(200);
+    await t.db.updateTable('account_connections').set({ next_scan_at: null }).where('account_id', '=', accountId).execute();
+    const at = new Date();
+    expect(await checkSchedulesAt(at)).toEqual([]);
+    const connection = (await request(t.app).get(`/v1/accounts/${accountId}/connection`).set(as(token)).expect(200)).body;
+    expect(connection.next_scan_at).toMatch(/T04:30:00\.000Z$/);
+    expect(Date.parse(connection.next_scan_at)).toBeGreaterThan(at.getTime());
+    expect(Date.parse(connection.next_scan_at)).toBeLessThanOrEqual(at.getTime() + 24 * 3600_000);
+    await request(t.app).delete(`/v1/accounts/${accountId}/connection`).set(as(token)).expect(204);
   });
 });
 

@@ -77,3 +77,18 @@ export async function claimScheduledScan(trx: Trx, accountId: string, due: Date,
   const row = await trx.updateTable('account_connections').set({ next_scan_at: next }).where('account_id', '=', accountId).where('next_scan_at', '=', due).returning('account_id').executeTakeFirst();
   return row !== undefined;
 }
+
+/** Connections with a schedule but no next time (stored before schedules ran). */
+export function unscheduledConnections(db: Db, limit: number) {
+  return db
+    .selectFrom('account_connections')
+    .select(['account_id', 'scan_schedule'])
+    .where('scan_schedule', 'is not', null)
+    .where('next_scan_at', 'is', null)
+    .limit(limit)
+    .execute();
+}
+
+export async function setFirstScanTime(db: Db, accountId: string, next: Date): Promise<void> {
+  await db.updateTable('account_connections').set({ next_scan_at: next }).where('account_id', '=', accountId).where('next_scan_at', 'is', null).execute();
+}

@@ -10,7 +10,7 @@ import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import { assertQueuedJobQuota } from '../quotas/quotas.service';
 import { requireAccount } from '../accounts/accounts.service';
 import { connectedAccountIds, findConnection } from './connections.service';
-import { claimScheduledScan, dueScheduledConnections } from './connections.repository';
+import { claimScheduledScan, dueScheduledConnections, setFirstScanTime, unscheduledConnections } from './connections.repository';
 import { nextScanTime } from './scan-schedule';
 import { finishScanRow, findActiveScan, findScan, insertScan } from './scans.repository';
 
@@ -121,6 +121,10 @@ const SCHEDULED_BATCH = 200;
  */
 export async function startScheduledScans(db: Db, jobs: JobQueue, settings: ScheduledScanSettings): Promise<ScheduledScanOutcome[]> {
   const now = settings.now();
+  for (const connection of await unscheduledConnections(db, SCHEDULED_BATCH)) {
+    const next = connection.scan_schedule && nextScanTime(connection.scan_schedule, now);
+    if (next) await setFirstScanTime(db, connection.account_id, next);
+  }
   const due = await dueScheduledConnections(db, now, SCHEDULED_BATCH);
   if (due.length === 0) return [];
   await jobs.start();

@@ -12,6 +12,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('scan_schedule_set_by', 'text', (c) => c.references('users.id').onDelete('set null'))
     .execute();
   await sql`create index account_connections_due_idx on account_connections (next_scan_at) where next_scan_at is not null`.execute(db);
+  // Schedules stored before this migration have no next time yet: the first check gives them one
+  // (cron is read in TypeScript, not SQL), finding them through this index.
+  await sql`create index account_connections_unscheduled_idx on account_connections (account_id) where scan_schedule is not null and next_scan_at is null`.execute(db);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
