@@ -541,9 +541,11 @@ export interface paths {
          *       project under.
          *
          *     AWS connections take `regions` (absent or `null`: every region enabled in the account).
-         *     `scan_schedule` records a cron schedule in a time zone (`null`: only on request); it is
-         *     validated and kept, but this release does not yet start scans from it: scan on request (or
-         *     from your own scheduler with `POST /v1/scans`). `audit_after_scan` (default `true`) starts an
+         *     `scan_schedule` is a cron schedule in a time zone (`null`: only on request): each time it
+         *     names, a `full` scan of the account starts by itself (`trigger` `schedule`), under the same
+         *     quota as a requested one and skipped while a scan of the account is still queued or running;
+         *     `next_scan_at` answers when. The audit after a scheduled scan is attributed to whoever set the
+         *     schedule. Sent without `scan_schedule`, a connection keeps its schedule. `audit_after_scan` (default `true`) starts an
          *     audit of the account after each scan. A new connection counts against the plan's
          *     `connected_accounts` limit (`403 plan_limit_reached`); changing one does not.
          *
@@ -3113,7 +3115,7 @@ export interface components {
         ConnectionKind: "aws_role" | "aws_access_key" | "azure_service_principal" | "gcp_service_account";
         /** @example eu-central-1 */
         AwsRegion: string;
-        /** @description A cron expression (5 fields, minute to weekday) in a time zone, validated and kept with the connection; this release does not yet start scans from it (`null`: none). */
+        /** @description A cron expression (5 fields: minute, hour, day of month, month, day of week; numbers, `*`, ranges, steps and lists; Sunday is 0 or 7; when both day fields are restricted a day matching either is due) read in `time_zone`. Each time it names, a `full` scan of the account starts by itself (`trigger` `schedule`, no `created_by`; the audit after it is attributed to whoever set the schedule), checked every minute: with the same quota as a requested scan, and skipped, not queued, when a scan of the account is still queued or running then. A time the time zone skips (a daylight-saving gap) is not run that day; a time missed while no worker ran is run once when one runs again. `null`: none. */
         ScanSchedule: null | {
             /** @example 0 2 * * * */
             cron: string;
@@ -3193,6 +3195,8 @@ export interface components {
                 fingerprint: string | null;
             };
             scan_schedule: components["schemas"]["ScanSchedule"];
+            /** @description When `scan_schedule` next starts a scan; `null` without a schedule. */
+            next_scan_at: null | components["schemas"]["Timestamp"];
             audit_after_scan: boolean;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
@@ -4252,6 +4256,7 @@ export interface components {
             policy_versions: components["schemas"]["AppliedPolicyVersion"][];
             /** @description Set when the audit has succeeded; `null` before. */
             summary: null | components["schemas"]["AuditSummary"];
+            /** @description Who asked for it; for the audit after a scheduled scan, whoever set the account's `scan_schedule`. */
             created_by: components["schemas"]["UserId"];
             created_at: components["schemas"]["Timestamp"];
             started_at: null | components["schemas"]["Timestamp"];

@@ -13,7 +13,7 @@ import { failAbandonedReport, generateReport, type ReportJob, type ReportSetting
 import { loadCatalogue } from './rules/catalogue';
 import { QUEUES, type JobQueue } from './jobs/job-queue';
 import { failAbandonedScan, runScan, type ScanRunSettings } from './discovery/scan-runner';
-import type { ScanJob } from './discovery/scans.service';
+import { startScheduledScans, type ScanJob } from './discovery/scans.service';
 import { secretsKeyring } from './discovery/connection-secrets';
 import { failAbandonedSyncRun, runSync } from './syncs/sync-runner';
 import type { SyncJob } from './syncs/syncs.service';
@@ -21,6 +21,8 @@ import { revokeDueRotations, ROTATION_SWEEP_CRON, verifyDelays, type RotationJob
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
+/** Connections' scan schedules name minutes: they are checked every minute (an indexed query when nothing is due). */
+export const SCAN_SCHEDULE_CRON = '* * * * *';
 /** Expiry alerts are checked every hour besides after each audit (each stage notifies once, however often it is checked). */
 export const ALERTS_CRON = '7 * * * *';
 
@@ -62,6 +64,7 @@ export function scanSettings(config: Pick<Config, 'discovery' | 'organizationLim
     concurrency: config.discovery.scanConcurrency,
     limits: config.organizationLimits,
     progressEveryMs: 1000,
+    auditLogSecret: signingSecret,
   };
 }
 
@@ -147,6 +150,13 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     await failAbandonedScan(db, job.data.scan_id);
     await jobs.send(QUEUES.alerts, { scan_id: job.data.scan_id } satisfies AlertJob);
   });
+  await jobs.work(QUEUES.scanSchedule, async (job) => {
+    for (const outcome of await startScheduledScans(db, jobs, { now: scans.now ?? (() => new Date()), limits: scans.limits, auditLogSecret: scans.auditLogSecret, logger })) {
+      if (outcome.outcome === 'started') logger.info({ job: job.id, ...outcome }, 'scheduled scan started');
+      else logger.warn({ job: job.id, ...outcome }, 'scheduled scan skipped');
+    }
+  });
+  await jobs.schedule(QUEUES.scanSchedule, SCAN_SCHEDULE_CRON);
 
   // Syncs read and write through the same connections and endpoint overrides as scans.
   const syncs = { keyring: scans.keyring, endpoints: scans.endpoints };

@@ -174,12 +174,26 @@ describe('AWS scans through the API against a local stand-in', () => {
 
   it('an incremental scan after a change writes one new version and nothing else', async () => {
     const token = await t.ownerToken();
+    const listAll = async () => (await request(t.app).get(`/v1/resources?account_id=${accountId}&limit=200`).set(as(token)).expect(200)).body.data as { id: string; type: string; version: number; status: string; updated_at: string }[];
+    const before = await listAll();
+    const versionsBefore = await t.db.selectFrom('resource_versions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     fake.state.securityGroups[0]!.openPorts = [22, 3389];
     const scan = await scanToEnd(token, accountId, 'incremental');
     expect(scan.status).toBe('succeeded');
     expect(scan.counts).toMatchObject({ created: 0, updated: 1, gone: 0 });
     const group = (await request(t.app).get(`/v1/resources?account_id=${accountId}&type=aws_security_group`).set(as(token)).expect(200)).body.data[0];
     expect(group.version).toBe(2);
+    // Nothing else: the same resources, every other one exactly as it was, and one version row more.
+    const after = await listAll();
+    expect(after.map((r) => r.id).sort()).toEqual(before.map((r) => r.id).sort());
+    // `last_seen_at` says when a scan last saw a resource; it is not a version of it.
+    const asStored = ({ last_seen_at: _seen, ...rest }: Record<string, unknown>) => JSON.stringify(rest);
+    const changed = after.filter((r) => asStored(r) !== asStored(before.find((b) => b.id === r.id)!));
+    expect(changed.map((r) => r.id)).toEqual([group.id]);
+    const versionsAfter = await t.db.selectFrom('resource_versions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(versionsAfter.n) - Number(versionsBefore.n)).toBe(1);
+    const versions = (await request(t.app).get(`/v1/resources/${group.id}/versions`).set(as(token)).expect(200)).body.data;
+    expect(versions).toHaveLength(2);
   });
 
   it('a missing permission on one service ends partially_succeeded and marks nothing of it gone', async () => {
@@ -228,8 +242,23 @@ describe('AWS scans through the API against a local stand-in', () => {
     expectError(await request(t.app).post(`/v1/scans/${scans.body.data[0].id}/cancel`).set(as(token)), 409, 'scan_not_cancelable');
   });
 
-  it('never logs a secret', () => {
-    const text = JSON.stringify(t.logs);
+  it('never shows a secret in a response, a log line or an error message', async () => {
+    const token = await t.ownerToken();
+    // Every answer a user of the scans could read: connections, verifications, scans (with their
+    // errors and failures), and what the queue kept of the jobs.
+    const answers: unknown[] = [];
+    const scans = (await request(t.app).get('/v1/scans?limit=200').set(as(token)).expect(200)).body.data as { id: string; account_id: string }[];
+    expect(scans.some((scan) => (scan as unknown as { error: unknown }).error !== null)).toBe(true);
+    answers.push(scans);
+    for (const id of new Set(scans.map((scan) => scan.account_id))) {
+      answers.push((await request(t.app).get(`/v1/accounts/${id}/connection`).set(as(token)).expect(200)).body);
+      answers.push((await request(t.app).post(`/v1/accounts/${id}/connection/verify`).set(as(token)).expect(200)).body);
+      answers.push((await request(t.app).get(`/v1/scans/${scans.find((scan) => scan.account_id === id)!.id}`).set(as(token)).expect(200)).body);
+    }
+    answers.push((await request(t.app).get('/v1/audit-log?limit=200').set(as(token))).body);
+    const rows = await t.db.selectFrom('scans').select(['error_message', 'failures']).execute();
+    const text = JSON.stringify({ answers, rows, logs: t.logs });
+    expect(t.logs.length).toBeGreaterThan(10);
     expect(text).not.toContain(SECRET_ACCESS_KEY);
     expect(text).not.toContain(SECRETS_KEY);
   });

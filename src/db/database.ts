@@ -30,6 +30,7 @@ import * as discovery from './migrations/0025_discovery';
 import * as plans from './migrations/0027_plans';
 import * as auditLog from './migrations/0028_audit_log';
 import * as organizationEvents from './migrations/0029_organization_events';
+import * as scanSchedules from './migrations/0030_scan_schedules';
 import * as rotations from './migrations/0031_rotations';
 import * as syncs from './migrations/0032_syncs';
 
@@ -69,6 +70,7 @@ const migrations: Record<string, Migration> = {
   '0027_plans': plans,
   '0028_audit_log': auditLog,
   '0029_organization_events': organizationEvents,
+  '0030_scan_schedules': scanSchedules,
   '0031_rotations': rotations,
   '0032_syncs': syncs,
 };

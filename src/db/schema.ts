@@ -684,6 +684,10 @@ export interface AccountConnectionsTable {
   secret_key_id: string | null;
   secret_fingerprint: string | null;
   scan_schedule: NullableJson<ScanScheduleData>;
+  /** When `scan_schedule` next starts a scan; null without a schedule. */
+  next_scan_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Who set `scan_schedule`: the audits after its scans are theirs. */
+  scan_schedule_set_by: ColumnType<string | null, string | null | undefined, string | null>;
   audit_after_scan: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: Date;
   updated_at: Date;

@@ -15,6 +15,7 @@ export function toConnection({ row, externalId }: ConnectionView): Schemas['Conn
     gcp_scope: row.settings.gcp_scope ?? null,
     secret: { kind: secretKind, fingerprint },
     scan_schedule: row.scan_schedule,
+    next_scan_at: row.next_scan_at?.toISOString() ?? null,
     audit_after_scan: row.audit_after_scan,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),

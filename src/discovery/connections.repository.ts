@@ -1,4 +1,4 @@
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import type { AccountConnectionRow, AccountConnectionsTable } from '../db/schema';
 import type { Insertable } from 'kysely';
 
@@ -49,4 +49,46 @@ export async function findAwsExternalId(db: Db, organizationId: string): Promise
 export async function insertAwsExternalId(db: Db, organizationId: string, externalId: string): Promise<string> {
   await db.insertInto('discovery_settings').values({ organization_id: organizationId, aws_external_id: externalId }).onConflict((oc) => oc.column('organization_id').doNothing()).execute();
   return (await findAwsExternalId(db, organizationId))!;
+}
+
+/** Scheduled connections due at `now`, earliest first, with their organization's status. */
+export function dueScheduledConnections(db: Db, now: Date, limit: number) {
+  return db
+    .selectFrom('account_connections')
+    .innerJoin('organizations', 'organizations.id', 'account_connections.organization_id')
+    .select([
+      'account_connections.account_id',
+      'account_connections.organization_id',
+      'account_connections.scan_schedule',
+      'account_connections.next_scan_at',
+      'organizations.status as organization_status',
+    ])
+    .where('account_connections.next_scan_at', '<=', now)
+    .orderBy('account_connections.next_scan_at')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Moves a connection's schedule from `due` to `next`, only if it is still at `due`: of processes
+ * that found the same due schedule, one moves it and answers true; the others answer false.
+ */
+export async function claimScheduledScan(trx: Trx, accountId: string, due: Date, next: Date | null): Promise<boolean> {
+  const row = await trx.updateTable('account_connections').set({ next_scan_at: next }).where('account_id', '=', accountId).where('next_scan_at', '=', due).returning('account_id').executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Connections with a schedule but no next time (stored before schedules ran). */
+export function unscheduledConnections(db: Db, limit: number) {
+  return db
+    .selectFrom('account_connections')
+    .select(['account_id', 'scan_schedule'])
+    .where('scan_schedule', 'is not', null)
+    .where('next_scan_at', 'is', null)
+    .limit(limit)
+    .execute();
+}
+
+export async function setFirstScanTime(db: Db, accountId: string, next: Date): Promise<void> {
+  await db.updateTable('account_connections').set({ next_scan_at: next }).where('account_id', '=', accountId).where('next_scan_at', 'is', null).execute();
 }

@@ -8,6 +8,7 @@ import { requireAccount } from '../accounts/accounts.service';
 import { assertPlanLimit, type PlanSettings } from '../plans/plans.service';
 import type { AwsCredentials, AzureCredentials, GcpCredentials, GcpScope } from './collector';
 import { fingerprintOf, type SecretsKeyring } from './connection-secrets';
+import { nextScanTime, scheduleProblems } from './scan-schedule';
 import {
   connectionsNotUnderKey,
   deleteConnection,
@@ -96,6 +97,11 @@ export async function putConnection(db: Db, keyring: SecretsKeyring, plans: Plan
     secret = { encrypted, keyId, fingerprint: fingerprintOf(value), field };
   }
   const now = new Date();
+  // A schedule given anew is due next from now, and its scans' audits are the caller's; left out, it stays as it was.
+  const schedule =
+    input.scan_schedule !== undefined
+      ? { next_scan_at: input.scan_schedule && nextScanTime(input.scan_schedule, now), scan_schedule_set_by: input.scan_schedule ? principal.userId : null }
+      : { next_scan_at: existing?.next_scan_at ?? null, scan_schedule_set_by: existing?.scan_schedule_set_by ?? null };
   const row = await db.transaction().execute(async (trx) => {
     // A new connection counts against the plan's connected accounts; changing one does not.
     if (!existing) await assertPlanLimit(trx, plans, principal.organizationId, 'connected_accounts');
@@ -108,6 +114,7 @@ export async function putConnection(db: Db, keyring: SecretsKeyring, plans: Plan
     secret_key_id: secret ? secret.keyId : keepSecret ? existing.secret_key_id : null,
     secret_fingerprint: secret ? `${secret.field}:${secret.fingerprint}` : keepSecret ? existing.secret_fingerprint : null,
     scan_schedule: input.scan_schedule ? JSON.stringify(input.scan_schedule) : input.scan_schedule === null ? null : existing?.scan_schedule ? JSON.stringify(existing.scan_schedule) : null,
+    ...schedule,
     audit_after_scan: input.audit_after_scan ?? existing?.audit_after_scan ?? true,
       created_at: existing?.created_at ?? now,
       updated_at: now,
@@ -187,16 +194,4 @@ function isServiceAccountKey(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-function scheduleProblems(schedule: { cron: string; time_zone: string }) {
-  const problems: { field: string; issue: string }[] = [];
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: schedule.time_zone });
-  } catch {
-    problems.push({ field: 'body.scan_schedule.time_zone', issue: 'not an IANA time zone' });
-  }
-  const field = /^(\*|\d{1,2}(-\d{1,2})?)(\/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(\/\d{1,2})?)*$/;
-  if (!schedule.cron.split(' ').every((part) => field.test(part))) problems.push({ field: 'body.scan_schedule.cron', issue: 'not a 5-field cron expression' });
-  return problems;
 }

@@ -21,6 +21,10 @@ export interface ScanRunSettings {
   limits: OrganizationLimits;
   /** How often a running scan saves its progress (and notices it was canceled). */
   progressEveryMs: number;
+  /** The clock scan schedules fall due by (tests move it); default: the real one. */
+  now?: () => Date;
+  /** The JWT signing secret, which keys the audit log's HMACs: scheduled scans are recorded there. */
+  auditLogSecret: string;
 }
 
 /**
@@ -91,8 +95,10 @@ export async function runScan(db: Db, jobs: JobQueue, scanId: string, settings: 
       if (!locked) return null;
       const counts = await writeScannedResources(trx, locked, scan.mode, result.resources, result.complete, settings.limits);
       let auditId: string | null = null;
-      if (connection.audit_after_scan && scan.created_by) {
-        const audit = await insertQueuedAudit(trx, { organizationId: scan.organization_id, userId: scan.created_by }, { mode: 'full', account_ids: [account.id], parent_audit_id: null });
+      // A scheduled scan has no user; the audit after it is whoever set the schedule's.
+      const auditor = scan.created_by ?? connection.scan_schedule_set_by;
+      if (connection.audit_after_scan && auditor) {
+        const audit = await insertQueuedAudit(trx, { organizationId: scan.organization_id, userId: auditor }, { mode: 'full', account_ids: [account.id], parent_audit_id: null });
         await jobs.send(QUEUES.audits, { audit_id: audit.id } satisfies AuditJob, trx, scan.organization_id);
         auditId = audit.id;
       }

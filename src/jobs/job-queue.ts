@@ -22,6 +22,8 @@ export const QUEUES = {
   abandonedReports: 'reports-abandoned',
   /** One discovery scan of one account (src/discovery). */
   scans: 'scans',
+  /** Every minute: the connections whose `scan_schedule` is due start their scans. */
+  scanSchedule: 'scan-schedule',
   abandonedScans: 'scans-abandoned',
   /** One run of one sync (src/syncs). */
   syncs: 'syncs',

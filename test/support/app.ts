@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/database';
 import { openRedis } from '../../src/http/rate-limit-store';
 import type { AuditRunSettings } from '../../src/audits/audit-runner';
+import type { ScanRunSettings } from '../../src/discovery/scan-runner';
 import { JobQueue } from '../../src/jobs/job-queue';
 import { alertSettings, scanSettings, startWorkers } from '../../src/workers';
 import type { AlertRunSettings } from '../../src/alerts/alert-runner';
@@ -47,6 +48,8 @@ export interface TestAppOptions {
   auditSettings?: Partial<AuditRunSettings>;
   /** The clock alerts are raised by and the delays between delivery attempts (default: the real clock, the real delays). */
   alertSettings?: Partial<AlertRunSettings & DeliverySettings>;
+  /** How scans run, and the clock their schedules fall due by (default: the configuration's, the real clock). */
+  scanSettings?: Partial<ScanRunSettings>;
 }
 
 /**
@@ -86,7 +89,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       reportsDir: config.reportsDir,
       limits: config.organizationLimits,
       alerts: { ...alertSettings(config, TEST_SECRET), ...options.alertSettings },
-      scans: { ...scanSettings(config, TEST_SECRET), progressEveryMs: 200 },
+      scans: { ...scanSettings(config, TEST_SECRET), progressEveryMs: 200, ...options.scanSettings },
     });
   }
   const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, jobs, document: options.document });
