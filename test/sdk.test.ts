@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -18,11 +18,23 @@ const UNKNOWN_ACCOUNT = 'acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF';
 /** The SDK as its users get it: built by its own `npm run build` (CommonJS here; the tutorial runs the ESM build). */
 let sdk: typeof Sdk;
 beforeAll(() => {
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: SDK_DIR, stdio: 'pipe' });
+  // Built afresh unless a build newer than every source is there already (.ci/run builds it just before).
+  if (!builtAfterSources()) execFileSync('npm', ['run', '--silent', 'build'], { cwd: SDK_DIR, stdio: 'pipe' });
   // The built file, which exists only from here on: a static import could not name it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   sdk = require(path.join(SDK_DIR, 'dist/cjs/index.js')) as typeof Sdk;
 }, 180_000);
+
+function builtAfterSources(): boolean {
+  const builds = ['dist/cjs/index.js', 'dist/cjs/package.json', 'dist/esm/index.js'].map((file) => path.join(SDK_DIR, file));
+  if (!builds.every((file) => existsSync(file))) return false;
+  const sources = [
+    ...readdirSync(path.join(SDK_DIR, 'src'), { recursive: true, encoding: 'utf8' }).map((file) => path.join('src', file)),
+    ...readdirSync(SDK_DIR).filter((file) => file.endsWith('.json')),
+  ].map((file) => path.join(SDK_DIR, file));
+  const newestSource = Math.max(...sources.map((file) => statSync(file).mtimeMs));
+  return Math.min(...builds.map((file) => statSync(file).mtimeMs)) > newestSource;
+}
 
 /** The app listening on a port of its own, as a deployed server. */
 function listen(t: TestApp) {
