@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { verifyAuditLog } from '../src/audit-log/audit-log.service';
 import { startScheduledScans } from '../src/discovery/scans.service';
-import { nextScanTime, parseCron } from '../src/discovery/scan-schedule';
+import { cronProblem, nextScanTime } from '../src/discovery/scan-schedule';
 import { newId } from '../src/ids';
 import { insertOrganizationWithOwner } from '../src/organizations/organizations.service';
 import { QUEUES } from '../src/jobs/job-queue';
@@ -237,7 +237,11 @@ describe('cron expressions', () => {
     expect(nextScanTime({ cron: '0 0 31 2 *', time_zone: 'UTC' }, at)).toBeNull();
     // Summer time: 02:00 in Berlin is 00:00 UTC.
     expect(nextScanTime({ cron: '0 2 * * *', time_zone: 'Europe/Berlin' }, new Date('2027-07-01T12:00:00Z'))?.toISOString()).toBe('2027-07-02T00:00:00.000Z');
-    expect(parseCron('0 2 * *')).toEqual({ problem: 'not a 5-field cron expression' });
-    expect(parseCron('5-1 * * * *')).toHaveProperty('problem');
+    // A daylight-saving gap: 02:30 does not exist in Berlin on 28 March 2027; it runs an hour later.
+    expect(nextScanTime({ cron: '30 2 * * *', time_zone: 'Europe/Berlin' }, new Date('2027-03-27T12:00:00Z'))?.toISOString()).toBe('2027-03-28T01:30:00.000Z');
+    expect(cronProblem('0 2 * *')).toBe('not a 5-field cron expression');
+    expect(cronProblem('0 0 2 * * *')).toBe('not a 5-field cron expression');
+    expect(cronProblem('5-1 * * * *')).toMatch(/range/);
+    expect(cronProblem('0 2 * * 1-5')).toBeUndefined();
   });
 });

@@ -3115,7 +3115,7 @@ export interface components {
         ConnectionKind: "aws_role" | "aws_access_key" | "azure_service_principal" | "gcp_service_account";
         /** @example eu-central-1 */
         AwsRegion: string;
-        /** @description A cron expression (5 fields: minute, hour, day of month, month, day of week; numbers, `*`, ranges, steps and lists; Sunday is 0 or 7; when both day fields are restricted a day matching either is due) read in `time_zone`. Each time it names, a `full` scan of the account starts by itself (`trigger` `schedule`, no `created_by`; the audit after it is attributed to whoever set the schedule), checked every minute: with the same quota as a requested scan, and skipped, not queued, when a scan of the account is still queued or running then. A time the time zone skips (a daylight-saving gap) is not run that day; a time missed while no worker ran is run once when one runs again. `null`: none. */
+        /** @description A cron expression (5 fields: minute, hour, day of month, month, day of week; numbers, `*`, ranges, steps, lists and names such as `MON`; Sunday is 0 or 7; when both day fields are restricted a day matching either is due) read in `time_zone`. Each time it names, a `full` scan of the account starts by itself (`trigger` `schedule`, no `created_by`; the audit after it is attributed to whoever set the schedule), checked every minute: with the same quota as a requested scan, and skipped, not queued, when a scan of the account is still queued or running then. A time the time zone skips (a daylight-saving gap) runs an hour later that day; a time missed while no worker ran is run once when one runs again. `null`: none. */
         ScanSchedule: null | {
             /** @example 0 2 * * * */
             cron: string;
