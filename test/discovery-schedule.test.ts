@@ -7,7 +7,7 @@ import { insertOrganizationWithOwner } from '../src/organizations/organizations.
 import { QUEUES } from '../src/jobs/job-queue';
 import { as, logInAs, TEST_SECRET, useTestApp } from './support/app';
 import { expectError } from './support/expectations';
-import { startFakeAws, type FakeAws } from './support/fake-aws';
+import { connectToFake, createAwsAccount, startFakeAws, type FakeAws } from './support/fake-aws';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
@@ -34,17 +34,8 @@ const t = useTestApp(
 
 const DAILY_BERLIN = { cron: '0 2 * * *', time_zone: 'Europe/Berlin' };
 
-async function newAccount(token: string, externalId: string) {
-  const response = await request(t.app).post('/v1/accounts').set(as(token)).send({ provider: 'aws', external_id: externalId, name: `aws ${externalId}` }).expect(201);
-  return response.body.id as string;
-}
-
-function connect(token: string, accountId: string, extra: object = {}) {
-  return request(t.app)
-    .put(`/v1/accounts/${accountId}/connection`)
-    .set(as(token))
-    .send({ kind: 'aws_access_key', access_key_id: fake.state.accessKeyId, secret_access_key: SECRET_ACCESS_KEY, regions: ['us-east-1'], ...extra });
-}
+const newAccount = (token: string, externalId: string) => createAwsAccount(t.app, token, externalId);
+const connect = (token: string, accountId: string, extra: object = {}) => connectToFake(t.app, token, accountId, fake, SECRET_ACCESS_KEY, extra);
 
 /** One check of the schedules, as the once-a-minute job makes it, on a moved clock. */
 function checkSchedulesAt(at: Date) {

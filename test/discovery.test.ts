@@ -3,7 +3,7 @@ import { insertOrganizationWithOwner } from '../src/organizations/organizations.
 import { as, logInAs, useTestApp } from './support/app';
 import { startReceiver, until } from './support/deliveries';
 import { expectError } from './support/expectations';
-import { startFakeAws, type FakeAws } from './support/fake-aws';
+import { connectToFake, createAwsAccount, startFakeAws, type FakeAws } from './support/fake-aws';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
@@ -35,17 +35,8 @@ const t = useTestApp(
   { workers: true },
 );
 
-async function newAccount(token: string, externalId = '123456789012') {
-  const response = await request(t.app).post('/v1/accounts').set(as(token)).send({ provider: 'aws', external_id: externalId, name: `aws ${externalId}` }).expect(201);
-  return response.body.id as string;
-}
-
-function connect(token: string, accountId: string, extra: object = {}) {
-  return request(t.app)
-    .put(`/v1/accounts/${accountId}/connection`)
-    .set(as(token))
-    .send({ kind: 'aws_access_key', access_key_id: fake.state.accessKeyId, secret_access_key: SECRET_ACCESS_KEY, regions: ['us-east-1'], ...extra });
-}
+const newAccount = (token: string, externalId = '123456789012') => createAwsAccount(t.app, token, externalId);
+const connect = (token: string, accountId: string, extra: object = {}) => connectToFake(t.app, token, accountId, fake, SECRET_ACCESS_KEY, extra);
 
 async function scanToEnd(token: string, accountId: string, mode: 'full' | 'incremental') {
   const started = await request(t.app).post(`/v1/accounts/${accountId}/scans`).set(as(token)).send({ mode }).expect(202);

@@ -1,5 +1,8 @@
+import type { Express } from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { as } from './app';
 
 /**
  * A stand-in for AWS on 127.0.0.1, reached through the SDK's endpoint override: it answers the
@@ -133,4 +136,18 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fake.close = () => new Promise((resolve) => server.close(() => resolve()));
   return fake;
+}
+
+/** Through the API: a new AWS account named after its external id; answers its id. */
+export async function createAwsAccount(app: Express, token: string, externalId: string): Promise<string> {
+  const response = await request(app).post('/v1/accounts').set(as(token)).send({ provider: 'aws', external_id: externalId, name: `aws ${externalId}` }).expect(201);
+  return response.body.id as string;
+}
+
+/** Through the API: connects `accountId` to `fake` by its access key and `secretAccessKey`, with `extra` fields. */
+export function connectToFake(app: Express, token: string, accountId: string, fake: FakeAws, secretAccessKey: string, extra: object = {}) {
+  return request(app)
+    .put(`/v1/accounts/${accountId}/connection`)
+    .set(as(token))
+    .send({ kind: 'aws_access_key', access_key_id: fake.state.accessKeyId, secret_access_key: secretAccessKey, regions: ['us-east-1'], ...extra });
 }
