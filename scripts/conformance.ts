@@ -8,8 +8,11 @@
  *
  *   node --import tsx scripts/conformance.ts [--labels ../shared/rulebench/labels.json]
  *     [--fixtures ../shared/rulebench/fixtures] [--mapping scripts/conformance-mapping.json]
- *     [--json figures.json] [--check <peer check id>] [--top 25] [--now 2026-11-26T00:00:00Z]
+ *     [--json figures.json] [--check <peer check id>] [--errors] [--top 25] [--now 2026-11-26T00:00:00Z]
  *     [--min-recall 0.5] [--min-precision 0.8]
+ *
+ * `--check` lists every verdict of one peer check; `--errors` lists every FN and FP of all mapped
+ * checks (the contradicted ones too, marked), with the findings behind them.
  *
  * Relative default paths are taken from the project root; paths given are taken from the current
  * directory. The corpus stays outside the repository.
@@ -59,6 +62,7 @@ async function main(): Promise<number> {
       mapping: { type: 'string' },
       json: { type: 'string' },
       check: { type: 'string' },
+      errors: { type: 'boolean', default: false },
       top: { type: 'string', default: '25' },
       now: { type: 'string', default: '2026-11-26T00:00:00Z' },
       'min-recall': { type: 'string' },
@@ -153,7 +157,8 @@ async function main(): Promise<number> {
         const c = verdict.classification;
         if (c === 'TP' || c === 'FN' || c === 'FP' || c === 'TN') tally.contradicted_scores[c]++;
       }
-      if (expectation.check === options.check) traced.push({ fixture: entry.id, verdict, contradicted: isContradicted });
+      const isError = verdict.classification === 'FN' || verdict.classification === 'FP';
+      if (expectation.check === options.check || (options.errors && isError)) traced.push({ fixture: entry.id, verdict, contradicted: isContradicted });
     }
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -201,7 +206,14 @@ async function main(): Promise<number> {
   };
 
   printReport(figures, top, errorExamples, labelsFile, fixturesDir, mappingFile);
-  if (options.check !== undefined) printTrace(options.check, traced, byPeer.get(options.check) ?? []);
+  if (options.check !== undefined) printTrace(`Verdicts of ${options.check}`, traced.filter(({ verdict }) => 'refused' in verdict || verdict.check === options.check), byPeer);
+  if (options.errors)
+    printTrace(
+      'FN and FP of every mapped check', traced
+        .filter(({ verdict }) => !('refused' in verdict) && (verdict.classification === 'FN' || verdict.classification === 'FP'))
+        .sort((a, b) => ('refused' in a.verdict || 'refused' in b.verdict ? 0 : a.verdict.check.localeCompare(b.verdict.check))),
+      byPeer,
+    );
   if (options.json !== undefined) writeFileSync(path.resolve(options.json), `${JSON.stringify(figures, null, 2)}\n`);
 
   let status = 0;
@@ -277,9 +289,15 @@ function printReport(f: Figures, top: number, errorExamples: Map<string, string>
   for (const u of f.unmapped.slice(0, top)) out(`${String(u.fixtures_with_types).padStart(8)} ${String(u.labelled_expectations).padStart(6)}  ${u.check} — ${u.resource_types.join(', ')}`);
 }
 
-function printTrace(check: string, traced: { fixture: string; verdict: Verdict | { refused: string }; contradicted?: boolean }[], mappings: readonly { fourfold: string; mode: string; types: string[] }[]): void {
-  console.log(`\n== Verdicts of ${check} (${mappings.length === 0 ? 'unmapped' : mappings.map((m) => `${m.fourfold} ${m.mode} on ${m.types.join(', ')}`).join('; ')}) ==`);
+function printTrace(title: string, traced: { fixture: string; verdict: Verdict | { refused: string }; contradicted?: boolean }[], byPeer: ReadonlyMap<string, readonly { fourfold: string; mode: string; types: string[] }[]>): void {
+  console.log(`\n== ${title} ==`);
+  let check: string | undefined;
   for (const { fixture, verdict, contradicted } of traced) {
+    if (!('refused' in verdict) && verdict.check !== check) {
+      check = verdict.check;
+      const mappings = byPeer.get(check) ?? [];
+      console.log(`${check} (${mappings.length === 0 ? 'unmapped' : mappings.map((m) => `${m.fourfold} ${m.mode} on ${m.types.join(', ')}`).join('; ')})`);
+    }
     if ('refused' in verdict) {
       console.log(`  refused  ${fixture}: ${verdict.refused}`);
       continue;
