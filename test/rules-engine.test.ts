@@ -170,6 +170,29 @@ describe('three-valued results', () => {
     expect(evaluate("attr(resource, 'attributes.acl', '') == 'public-read' && !attr(resource, 'attributes.versioning[0].enabled', false)", bucket)).toMatchObject({ outcome: 'unknown' });
   });
 
+  it('reads the items of a list with items(): an unknown inside one item leaves the count and the other fields decided', () => {
+    const distribution = resource(
+      { origin: [{ custom_origin_config: [{ origin_ssl_protocols: ['TLSv1.2'] }] }, { custom_origin_config: [{ origin_ssl_protocols: ['SSLv3'] }] }] },
+      { unknown_paths: ['origin[0].domain_name', 'origin[1].custom_origin_config[0].origin_ssl_protocols'] },
+    );
+    // attr() on the list itself holds the unknowns below it.
+    expect(evaluate("size(attr(resource, 'attributes.origin', [])) == 2", distribution)).toMatchObject({ outcome: 'unknown' });
+    expect(evaluate("size(items(resource, 'attributes.origin')) == 2", distribution)).toMatchObject({ outcome: 'fail' });
+    expect(evaluate("items(resource, 'attributes.origin').exists(o, attr(o, 'custom_origin_config[0].origin_ssl_protocols', []) == ['TLSv1.2'])", distribution)).toMatchObject({ outcome: 'fail' });
+    // What an item holds unknown stays unknown, reported as the resource's path; one that is another resource's is qualified.
+    expect(evaluate("items(resource, 'attributes.origin').exists(o, attr(o, 'domain_name', '') == 'x')", distribution)).toEqual({ outcome: 'unknown', unknown_paths: ['origin[0].domain_name'] });
+    const holder = { ...resource({ rule: [{ priority: 1 }] }, { unknown_paths: ['rule[0].rule_id'] }), type: 'aws_waf_web_acl', native_id: 'acl1' };
+    expect(evaluate("referenced_by.exists(r, items(r, 'attributes.rule').exists(i, attr(i, 'rule_id', '') == ''))", resource({}), { referencedBy: [holder] })).toEqual({
+      outcome: 'unknown',
+      unknown_paths: ['aws_waf_web_acl[acl1].rule[0].rule_id'],
+    });
+    // The list, what holds it, or a whole item unknown: how many there are is unknown.
+    for (const unknownPath of ['origin', 'origin[1]']) {
+      expect(evaluate("size(items(resource, 'attributes.origin')) == 0", { ...distribution, unknown_paths: [unknownPath] })).toEqual({ outcome: 'unknown', unknown_paths: [unknownPath] });
+    }
+    expect(evaluate("size(items(resource, 'attributes.origin')) == 0", resource({}))).toMatchObject({ outcome: 'fail' });
+  });
+
   it('makes a required attribute (attr without a default) unknown when it is missing', () => {
     expect(evaluate("daysBetween(attr(resource, 'attributes.create_date'), now) > 90.0", resource({}))).toEqual({ outcome: 'unknown', unknown_paths: ['create_date'] });
   });

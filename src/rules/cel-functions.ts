@@ -1,7 +1,7 @@
 import { ACCOUNT_WIDE_TYPES } from './account-defaults';
 import { parsePath, valueAtSteps, type PathStep } from './attribute-path';
 import { admitsWorldOnTcp, cidrContains, ingressRule, isWorldOpen, portSpecIncludes, type IngressRule } from './network';
-import { raiseUnknown, unknownPathsRead } from './unknown-values';
+import { listItems, raiseUnknown, unknownOwner, unknownPathsRead } from './unknown-values';
 
 /**
  * The dialect rules and tenant policies are written in: standard CEL plus the variables and
@@ -70,7 +70,7 @@ function stepsOf(path: string): PathStep[] {
 function checkedValue(map: Record<string, unknown>, path: string): unknown {
   const steps = stepsOf(path);
   const unknown = unknownPathsRead(map, steps);
-  if (unknown.length > 0) raiseUnknown(map, unknown);
+  if (unknown.length > 0) raiseUnknown(unknownOwner(map), unknown);
   return valueAtSteps(map, steps);
 }
 
@@ -162,6 +162,17 @@ export const CEL_FUNCTIONS: readonly CelFunction[] = [
       if (value === undefined || value === null) raiseUnknown(map, [path.startsWith('attributes.') ? path.slice('attributes.'.length) : path]);
       return value;
     },
+  },
+  {
+    name: 'items',
+    signature: 'items(map, string): list',
+    description:
+      'The items of the list (a nested block) at a path, as attr() reads it ([] when missing or null, a single value as a one-item list), each item ' +
+      'readable with attr() which sees the unknown values below it. Unlike attr() on the list, an unknown value inside an item does not make the ' +
+      'whole list unknown: size() and a test of other fields of the items stay decided. Unknown when the list itself, what holds it, or a whole ' +
+      'item is unknown. Read the items\' fields only through attr().',
+    example: "items(resource, 'attributes.origin').exists(o, 'SSLv3' in asList(attr(o, 'custom_origin_config[0].origin_ssl_protocols', [])))",
+    handler: (map: Record<string, unknown>, path: string) => listItems(map, stepsOf(path)),
   },
   {
     name: 'ingressRules',

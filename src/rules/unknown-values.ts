@@ -1,4 +1,4 @@
-import { parsePath, type PathStep } from './attribute-path';
+import { parsePath, valueAtSteps, type PathStep } from './attribute-path';
 
 /**
  * Values Terraform only knows after apply (`after_unknown` in a plan), or that an import could not
@@ -58,16 +58,63 @@ function overlaps(a: readonly PathStep[], b: readonly PathStep[]): boolean {
 }
 
 /**
- * The unknown paths a read of `steps` (from the map's root: `attributes`, ...) touches: the path
- * itself, one above it, or ones below it. Empty when the map is not a resource with unknowns.
+ * Items handed out by `items()`: the resource they belong to and the unknown paths below them
+ * (steps relative to the item; text as the resource names them).
+ */
+const itemUnknowns = new WeakMap<object, { owner: Record<string, unknown>; paths: { text: string; steps: PathStep[] }[] }>();
+
+/** The unknown paths a map holds, with the map that owns them and the steps from the map to the paths' root; null when none. */
+function unknownsOf(map: Record<string, unknown>, steps: readonly PathStep[]): { owner: Record<string, unknown>; relative: readonly PathStep[]; paths: UnknownIndex['paths'] } | null {
+  const item = itemUnknowns.get(map);
+  if (item !== undefined) return { owner: item.owner, relative: steps, paths: item.paths };
+  const index = indexOf(map);
+  if (index === null || steps[0] !== 'attributes') return null;
+  return { owner: map, relative: steps.slice(1), paths: index.paths };
+}
+
+/**
+ * The unknown paths a read of `steps` (from the map's root: `attributes`, ... on a resource; from
+ * the item on an item of `items()`) touches: the path itself, one above it, or ones below it.
+ * Empty when the map holds no unknowns.
  */
 export function unknownPathsRead(map: Record<string, unknown>, steps: readonly PathStep[]): string[] {
-  const index = indexOf(map);
-  if (index === null || steps[0] !== 'attributes') return [];
-  const relative = steps.slice(1);
+  const unknowns = unknownsOf(map, steps);
+  if (unknowns === null) return [];
   const touched: string[] = [];
-  for (const path of index.paths) if (overlaps(relative, path.steps)) touched.push(path.text);
+  for (const path of unknowns.paths) if (overlaps(unknowns.relative, path.steps)) touched.push(path.text);
   return touched;
+}
+
+/** The resource whose unknown values a map holds: itself, or for an item of `items()` its resource. */
+export function unknownOwner(map: Record<string, unknown>): Record<string, unknown> {
+  return itemUnknowns.get(map)?.owner ?? map;
+}
+
+/**
+ * The items of the list at `steps` (a single value as a one-item list, nothing as none), each
+ * readable by `attr()` with the unknown values below it. Raises the unknown signal when how many
+ * items there are, or what one of them is as a whole, is unknown: the list or what holds it is an
+ * unknown path, or an item is.
+ */
+export function listItems(map: Record<string, unknown>, steps: readonly PathStep[]): unknown[] {
+  const value = valueAtSteps(map, steps);
+  const list = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
+  const unknowns = unknownsOf(map, steps);
+  if (unknowns === null) return list;
+  const depth = unknowns.relative.length;
+  const touched = unknowns.paths.filter((path) => overlaps(unknowns.relative, path.steps));
+  const undecided = touched.filter((path) => path.steps.length <= depth + 1 || !Array.isArray(value));
+  if (undecided.length > 0) raiseUnknown(unknowns.owner, undecided.map((path) => path.text));
+  if (touched.length === 0) return list;
+  return list.map((item, i) => {
+    const below = touched.filter((path) => path.steps[depth] === i);
+    if (below.length === 0) return item;
+    // Only a map item can be read with attr(); anything else holding unknowns is undecided as a whole.
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) raiseUnknown(unknowns.owner, below.map((path) => path.text));
+    const copy: Record<string, unknown> = { ...(item as Record<string, unknown>) };
+    itemUnknowns.set(copy, { owner: unknowns.owner, paths: below.map((path) => ({ text: path.text, steps: path.steps.slice(depth + 1) })) });
+    return copy;
+  });
 }
 
 /** How another resource's unknown path is reported: `type[native_id].path`. */
