@@ -129,6 +129,15 @@ describe('the built-in catalogue', () => {
     expect(direct).toEqual([]);
   });
 
+  it('reads the items of items() only through attr() and items(), which see the unknowns inside them', () => {
+    // `o.domain_name` on an item would read a value known only after apply as missing.
+    const direct = catalogue.rules.flatMap(({ rule }) =>
+      [...rule.condition.matchAll(/items\([^()]*\)\.\w+\((\w+),/g)].filter(([, item]) => new RegExp(`\\b${item}\\.\\w`).test(rule.condition)).map(() => rule.id),
+    );
+    expect(direct).toEqual([]);
+    expect(catalogue.rules.some(({ rule }) => /items\([^()]*\)\.exists\(\w+,/.test(rule.condition))).toBe(true);
+  });
+
   it('finds exactly the expected misconfigurations of the native fixture inventory', () => {
     const inventory = JSON.parse(readFileSync(path.join(__dirname, 'fixtures/inventory/native.json'), 'utf8')) as { resources: Omit<RuleResource, 'id'>[] };
     const expected = JSON.parse(readFileSync(path.join(FIXTURES, 'expected-native-findings.json'), 'utf8')) as Record<string, string[]>;
