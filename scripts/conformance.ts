@@ -207,13 +207,10 @@ async function main(): Promise<number> {
 
   printReport(figures, top, errorExamples, labelsFile, fixturesDir, mappingFile);
   if (options.check !== undefined) printTrace(`Verdicts of ${options.check}`, traced.filter(({ verdict }) => 'refused' in verdict || verdict.check === options.check), byPeer);
-  if (options.errors)
-    printTrace(
-      'FN and FP of every mapped check', traced
-        .filter(({ verdict }) => !('refused' in verdict) && (verdict.classification === 'FN' || verdict.classification === 'FP'))
-        .sort((a, b) => ('refused' in a.verdict || 'refused' in b.verdict ? 0 : a.verdict.check.localeCompare(b.verdict.check))),
-      byPeer,
-    );
+  if (options.errors) {
+    const errors = traced.filter((t): t is { fixture: string; verdict: Verdict; contradicted?: boolean } => !('refused' in t.verdict) && (t.verdict.classification === 'FN' || t.verdict.classification === 'FP'));
+    printTrace('FN and FP of every mapped check', errors.sort((a, b) => a.verdict.check.localeCompare(b.verdict.check)), byPeer);
+  }
   if (options.json !== undefined) writeFileSync(path.resolve(options.json), `${JSON.stringify(figures, null, 2)}\n`);
 
   let status = 0;

@@ -159,7 +159,7 @@ export const CEL_FUNCTIONS: readonly CelFunction[] = [
     example: "daysBetween(attr(resource, 'attributes.create_date'), now) > 90.0",
     handler: (map: Record<string, unknown>, path: string) => {
       const value = checkedValue(map, path);
-      if (value === undefined || value === null) raiseUnknown(map, [path.startsWith('attributes.') ? path.slice('attributes.'.length) : path]);
+      if (value === undefined || value === null) raiseUnknown(unknownOwner(map), [path.startsWith('attributes.') ? path.slice('attributes.'.length) : path]);
       return value;
     },
   },
