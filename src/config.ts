@@ -59,10 +59,12 @@ export interface Config {
   patAllowNoExpiry: boolean;
   /** Rate-limit budgets (see src/http/rate-limit.ts). */
   rateLimits: {
-    /** Requests a minute per credential, and per IP without credentials. */
+    /** Requests a window (`windowSeconds`) per credential, and per IP without credentials. */
     perMinute: number;
-    /** Requests a minute per credential to operations marked `x-rate-limit-budget: heavy`. */
+    /** Requests a window per credential to operations marked `x-rate-limit-budget: heavy`. */
     heavyPerMinute: number;
+    /** Length of the window of `perMinute` and `heavyPerMinute`: a minute unless set (tests shorten it). */
+    windowSeconds: number;
     /** Login attempts per username, and per IP, in each `loginWindowSeconds`. */
     loginPerUsername: number;
     loginPerIp: number;
@@ -276,6 +278,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     rateLimits: {
       perMinute: integer('RATE_LIMIT_PER_MINUTE', 1000, 1, 1000000),
       heavyPerMinute: integer('RATE_LIMIT_HEAVY_PER_MINUTE', 60, 1, 1000000),
+      windowSeconds: integer('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 3600),
       loginPerUsername: integer('RATE_LIMIT_LOGIN_PER_USERNAME', 10, 1, 1000000),
       loginPerIp: integer('RATE_LIMIT_LOGIN_PER_IP', 100, 1, 1000000),
       loginWindowSeconds: integer('RATE_LIMIT_LOGIN_WINDOW_SECONDS', 900, 1, 86400),

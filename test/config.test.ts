@@ -60,13 +60,13 @@ describe('loadConfig', () => {
 
   it('reads the rate-limit budgets and the Redis store, with production defaults', () => {
     expect(loadConfig({})).toMatchObject({
-      rateLimits: { perMinute: 1000, heavyPerMinute: 60, loginPerUsername: 10, loginPerIp: 100, loginWindowSeconds: 900 },
+      rateLimits: { perMinute: 1000, heavyPerMinute: 60, windowSeconds: 60, loginPerUsername: 10, loginPerIp: 100, loginWindowSeconds: 900 },
       redisUrl: undefined,
       redisKeyPrefix: 'fourfold:',
     });
     expect(
-      loadConfig({ RATE_LIMIT_HEAVY_PER_MINUTE: '5', RATE_LIMIT_LOGIN_PER_USERNAME: '3', REDIS_URL: 'redis://cache:6379/2' }),
-    ).toMatchObject({ rateLimits: { heavyPerMinute: 5, loginPerUsername: 3 }, redisUrl: 'redis://cache:6379/2' });
+      loadConfig({ RATE_LIMIT_HEAVY_PER_MINUTE: '5', RATE_LIMIT_WINDOW_SECONDS: '2', RATE_LIMIT_LOGIN_PER_USERNAME: '3', REDIS_URL: 'redis://cache:6379/2' }),
+    ).toMatchObject({ rateLimits: { heavyPerMinute: 5, windowSeconds: 2, loginPerUsername: 3 }, redisUrl: 'redis://cache:6379/2' });
   });
 
   it('names every invalid rate-limit variable', () => {
@@ -75,6 +75,7 @@ describe('loadConfig', () => {
       loadConfig({
         RATE_LIMIT_PER_MINUTE: '0',
         RATE_LIMIT_HEAVY_PER_MINUTE: 'many',
+        RATE_LIMIT_WINDOW_SECONDS: '3601',
         RATE_LIMIT_LOGIN_PER_USERNAME: '-1',
         RATE_LIMIT_LOGIN_PER_IP: '1.5',
         RATE_LIMIT_LOGIN_WINDOW_SECONDS: '86401',
@@ -88,6 +89,7 @@ describe('loadConfig', () => {
     for (const name of [
       'RATE_LIMIT_PER_MINUTE',
       'RATE_LIMIT_HEAVY_PER_MINUTE',
+      'RATE_LIMIT_WINDOW_SECONDS',
       'RATE_LIMIT_LOGIN_PER_USERNAME',
       'RATE_LIMIT_LOGIN_PER_IP',
       'RATE_LIMIT_LOGIN_WINDOW_SECONDS',

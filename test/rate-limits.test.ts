@@ -73,6 +73,23 @@ describe('rate limits per credential', () => {
     expect(rateLimitHeaders(other)).toMatchObject({ limit: 3, remaining: 2 });
   });
 
+  it('counts the credential budget in a window of RATE_LIMIT_WINDOW_SECONDS, and has it whole again once the window ends', async () => {
+    const t = await start({ RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_WINDOW_SECONDS: '5' });
+    const token = await t.ownerToken();
+    const first = await request(t.app).get('/v1/me').set('Authorization', `Bearer ${token}`).expect(200);
+    const now = Date.now() / 1000;
+    expect(rateLimitHeaders(first)).toMatchObject({ limit: 2, remaining: 1 });
+    expect(rateLimitHeaders(first).reset).toBeLessThanOrEqual(Math.ceil(now) + 5);
+    await request(t.app).get('/v1/me').set('Authorization', `Bearer ${token}`).expect(200);
+    const limited = await request(t.app).get('/v1/me').set('Authorization', `Bearer ${token}`);
+    expectRateLimited(limited, 2, 5);
+
+    await new Promise((resolve) => setTimeout(resolve, rateLimitHeaders(limited).reset * 1000 - Date.now() + 100));
+    const again = await request(t.app).get('/v1/me').set('Authorization', `Bearer ${token}`);
+    expect(again.status).toBe(200);
+    expect(rateLimitHeaders(again)).toMatchObject({ limit: 2, remaining: 1 });
+  });
+
   it('gives operations marked x-rate-limit-budget: heavy their own, smaller budget', async () => {
     const document = structuredClone(loadOpenApiDocument().document);
     const getMe = document.paths?.['/v1/me']?.get as OpenAPIV3_1.OperationObject & { 'x-rate-limit-budget'?: string };

@@ -114,7 +114,9 @@ export function openDatabase(options: {
     dataDir = path.join(options.dataDir, 'pgdata');
     fs.mkdirSync(dataDir, { recursive: true });
   }
-  const pglite = new PGlite(dataDir, options.template && dataDir === undefined ? { loadDataDir: options.template } : {});
+  // One options object: PGlite's (dataDir, options) form drops `options` when dataDir is undefined,
+  // which silently ran initdb instead of loading the template.
+  const pglite = new PGlite({ dataDir, ...(options.template && dataDir === undefined ? { loadDataDir: options.template } : {}) });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   embeddedDatabases.set(db, pglite);
   return db;

@@ -5,8 +5,6 @@ import type { Config } from '../config';
 import { AppError } from '../errors';
 import type { RateLimitStoreFactory } from './rate-limit-store';
 
-const MINUTE_MS = 60_000;
-
 interface Budget {
   /** Names the budget's counters in the store, so no two budgets share one. */
   name: string;
@@ -20,10 +18,10 @@ interface Budget {
 
 /**
  * The budgets every request counts against, once the caller is known (after `identifyCaller`):
- * - `default`: per credential, `perMinute` requests a minute;
- * - `heavy`: per credential, `heavyPerMinute` a minute, for the operations the spec marks
+ * - `default`: per credential, `perMinute` requests a window (`windowSeconds`, a minute by default);
+ * - `heavy`: per credential, `heavyPerMinute` a window, for the operations the spec marks
  *   `x-rate-limit-budget: heavy` (those count only here, not against `default`);
- * - `ip`: per client IP for requests without valid credentials, `perMinute` a minute.
+ * - `ip`: per client IP for requests without valid credentials, `perMinute` a window.
  */
 export function rateLimitPerCaller(
   settings: Config['rateLimits'],
@@ -41,24 +39,25 @@ export function rateLimitPerCaller(
   // Probes (`/health`) spend nothing, so that a load balancer polling from one address never
   // takes the budget of the clients behind it, nor is refused itself.
   const isFree = (res: Response) => res.locals.operation?.rateLimitBudget === 'none';
+  const windowMs = settings.windowSeconds * 1000;
   const budgets: Budget[] = [
     {
       name: 'default',
       limit: settings.perMinute,
-      windowMs: MINUTE_MS,
+      windowMs,
       key: (_req, res) => (isHeavy(res) || isFree(res) ? undefined : credential(res)),
       peek: (_req, res) => (isFree(res) ? credential(res) : undefined),
     },
     {
       name: 'heavy',
       limit: settings.heavyPerMinute,
-      windowMs: MINUTE_MS,
+      windowMs,
       key: (_req, res) => (isHeavy(res) ? credential(res) : undefined),
     },
     {
       name: 'ip',
       limit: settings.perMinute,
-      windowMs: MINUTE_MS,
+      windowMs,
       key: (req, res) => (res.locals.principal || isFree(res) ? undefined : clientIp(req)),
       peek: (req, res) => (!res.locals.principal && isFree(res) ? clientIp(req) : undefined),
     },

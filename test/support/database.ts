@@ -21,7 +21,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (!serverUrl) {
     const templateFile = process.env[EMBEDDED_TEMPLATE_ENV];
     const db = openDatabase({ dataDir: null, template: templateFile ? new Blob([fs.readFileSync(templateFile)]) : undefined });
-    await migrateToLatest(db);
+    const applied = await migrateToLatest(db);
+    // A copy that needed migrations did not load the template: every test database would pay initdb and all migrations again.
+    if (templateFile && applied.length > 0) throw new Error(`the test database did not start from the template ${templateFile}: it applied ${applied.length} migrations`);
     return { db, databaseUrl: undefined, drop: () => db.destroy() };
   }
   const name = `fourfold_test_${randomBytes(6).toString('hex')}`;

@@ -19,13 +19,13 @@ export const SERVER_TEMPLATE_ENV = 'FOURFOLD_TEST_TEMPLATE_DATABASE';
 const ROOT = path.join(__dirname, '..', '..');
 
 /**
- * What the template's schema depends on: the migrations, the list that orders them, and the
- * versions of the libraries that write it. A change to any of them builds a new one.
+ * What the template depends on: the migrations, the list that orders them, this file (how it is
+ * built), and the versions of the libraries that write it. A change to any of them builds a new one.
  */
 function templateKey(): string {
   const hash = createHash('sha256');
   const migrations = path.join(ROOT, 'src', 'db', 'migrations');
-  const files = [...fs.readdirSync(migrations).sort().map((name) => path.join(migrations, name)), path.join(ROOT, 'src', 'db', 'database.ts')];
+  const files = [...fs.readdirSync(migrations).sort().map((name) => path.join(migrations, name)), path.join(ROOT, 'src', 'db', 'database.ts'), __filename];
   for (const file of files) hash.update(file).update(fs.readFileSync(file));
   for (const name of ['@electric-sql/pglite', 'pg-boss', 'kysely']) {
     hash.update(name).update(JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version);
@@ -46,6 +46,12 @@ export async function embeddedTemplateFile(): Promise<string> {
     await migrateToLatest(db);
     const pglite = embeddedDatabaseOf(db)!;
     await pglite.exec(PgBoss.getConstructionPlans());
+    // Every test database unpacks this tarball: without the two template databases (nothing
+    // creates a database inside PGlite) it holds a third of the files, and after a checkpoint
+    // its start replays no WAL; together about a fifth less time per test database.
+    for (const statement of ['alter database template0 is_template false', 'drop database template0', 'alter database template1 is_template false', 'drop database template1', 'checkpoint']) {
+      await pglite.query(statement);
+    }
     const tarball = Buffer.from(await (await pglite.dumpDataDir('none')).arrayBuffer());
     // Written beside and renamed, so that a run starting meanwhile never reads half a file.
     const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
