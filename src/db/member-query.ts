@@ -1,13 +1,13 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Member } from '../http/principal';
 
 /**
- * The subquery of the member a credential names (see `Member`): the user, their organization and
- * their role in it, no row when either is gone. The credential's repository joins it (`left join
- * lateral ... on true`) to the row it reads, so that authenticating is one round trip.
+ * The subquery of the member a credential names (the `Member` of src/http/principal.ts): the
+ * user, their organization and their role in it, no row when either is gone. The credential's
+ * repository joins it (`left join lateral ... on true`) to the row it reads, so that
+ * authenticating is one round trip.
  */
-export function memberSubquery(organizationId: RawBuilder<unknown> | string, userId: RawBuilder<unknown> | string): RawBuilder<Member> {
-  return sql<Member>`(
+export function memberSubquery(organizationId: RawBuilder<unknown> | string, userId: RawBuilder<unknown> | string): RawBuilder<unknown> {
+  return sql`(
     select users.id as user_id, users.username, users.created_at as user_created_at, users.platform_admin,
       organizations.id as organization_id, organizations.name as organization_name,
       organizations.created_at as organization_created_at, organizations.updated_at as organization_updated_at,
@@ -19,19 +19,7 @@ export function memberSubquery(organizationId: RawBuilder<unknown> | string, use
   )`;
 }
 
-/** The member of a row read with `memberSubquery` joined (`member.*`), or undefined when there is none. */
-export function memberOfRow(row: Partial<Member>): Member | undefined {
-  if (row.user_id === null || row.user_id === undefined) return undefined;
-  return {
-    user_id: row.user_id,
-    username: row.username!,
-    user_created_at: row.user_created_at!,
-    platform_admin: row.platform_admin!,
-    organization_id: row.organization_id!,
-    organization_name: row.organization_name!,
-    organization_created_at: row.organization_created_at!,
-    organization_updated_at: row.organization_updated_at!,
-    organization_status: row.organization_status!,
-    role: row.role!,
-  };
+/** The member of a row read with `memberSubquery` left-joined (`member.*`), or undefined when there is none. */
+export function memberOfRow<Member extends { user_id: string }>(row: Partial<Member>): Member | undefined {
+  return row.user_id === null || row.user_id === undefined ? undefined : (row as Member);
 }

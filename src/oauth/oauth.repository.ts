@@ -149,10 +149,8 @@ export async function findAccessTokenAndMember(db: Db, accessTokenHash: string):
     where token.access_token_hash = ${accessTokenHash}`.execute(db);
   const row = rows[0];
   if (!row) return undefined;
-  return {
-    token: { id: row.token_id, client_id: row.token_client_id, scopes: row.token_scopes, revoked_at: row.token_revoked_at, access_expires_at: row.token_access_expires_at },
-    member: memberOfRow(row),
-  };
+  const { token_id: id, token_client_id: client_id, token_scopes: scopes, token_revoked_at: revoked_at, token_access_expires_at: access_expires_at, ...member } = row;
+  return { token: { id, client_id, scopes, revoked_at, access_expires_at }, member: memberOfRow(member) };
 }
 
 /** Retires a refresh token on use; false when it already was retired or revoked. */

@@ -79,10 +79,8 @@ export async function findTokenAndMemberByHash(db: Db, tokenHash: string, now: D
     from token left join lateral ${memberSubquery(sql.ref('token.organization_id'), sql.ref('token.user_id'))} as member on true`.execute(db);
   const row = rows[0];
   if (!row) return undefined;
-  return {
-    token: { id: row.token_id, scopes: row.token_scopes, revoked_at: row.token_revoked_at, expires_at: row.token_expires_at },
-    member: memberOfRow(row),
-  };
+  const { token_id: id, token_scopes: scopes, token_revoked_at: revoked_at, token_expires_at: expires_at, ...member } = row;
+  return { token: { id, scopes, revoked_at, expires_at }, member: memberOfRow(member) };
 }
 
 /** Revokes every unrevoked token of the user, in every organization; answers how many. */
