@@ -3,6 +3,7 @@
 // scripts/bench-capture.ts), in the same order on one connection, and answering the rows of the
 // statement that made fourfold's answer. No framework, validation, logging or mapping.
 //   BENCH_BARE_ROUTES=<file> DATABASE_URL=... PORT=... node --import tsx scripts/bench-bare-server.ts
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import pg from 'pg';
@@ -24,6 +25,22 @@ function revive(value: unknown): unknown {
   return value;
 }
 
+/**
+ * The values a replayed insert must not repeat: a fresh `id` of the captured one's shape, and a
+ * `sequence` one past the previous statement's (the audit log's chain), as fourfold makes them.
+ */
+function freshValues(text: string, values: unknown[], previousRows: unknown[]): unknown[] {
+  const columns = /^insert into "\w+" \(([^)]*)\)/i.exec(text)?.[1]?.split(',').map((column) => column.trim().replaceAll('"', ''));
+  if (!columns) return values;
+  const fresh = [...values];
+  const id = columns.indexOf('id');
+  if (id >= 0 && typeof fresh[id] === 'string') fresh[id] = (fresh[id] as string).replace(/_[0-9A-Z]+$/, `_${randomUUID().replaceAll('-', '').toUpperCase().slice(0, 26)}`);
+  const sequence = columns.indexOf('sequence');
+  const previous = (previousRows[0] as { sequence?: string | number } | undefined)?.sequence;
+  if (sequence >= 0) fresh[sequence] = String(Number(previous ?? 0) + 1);
+  return fresh;
+}
+
 function main(): void {
   const routes = JSON.parse(fs.readFileSync(process.env.BENCH_BARE_ROUTES!, 'utf8')) as BareRoute[];
   for (const route of routes) for (const statement of route.statements) statement.values = statement.values.map(revive);
@@ -41,13 +58,18 @@ function main(): void {
       void (async () => {
         const client = await pool.connect();
         let rows: unknown[] = [];
+        let previousRows: unknown[] = [];
         try {
           for (const [index, statement] of route.statements.entries()) {
-            const result = await client.query(statement.text, statement.values);
+            const result = await client.query(statement.text, freshValues(statement.text, statement.values, previousRows));
+            previousRows = result.rows;
             if (index === route.answer.statement) rows = result.rows;
           }
-        } finally {
           client.release();
+        } catch (error) {
+          // A connection left inside a failed transaction would fail every later request on it.
+          client.release(true);
+          throw error;
         }
         let body: unknown = rows[0] ?? {};
         if (route.answer.list) {

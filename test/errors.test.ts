@@ -86,6 +86,22 @@ describe('error details', () => {
     expect(response.body.error.details[0].field).toBe('path.user_id');
   });
 
+  it('validates the path parameters of every request to an operation, not only of its first', async () => {
+    const token = await t.ownerToken();
+    const auth = { Authorization: `Bearer ${token}` };
+    const me = (await request(t.app).get('/v1/me').set(auth)).body.user as { id: string };
+    const known = await request(t.app).get(`/v1/members/${me.id}`).set(auth);
+    expect(known.status).toBe(200);
+    expect(known.body.user_id).toBe(me.id);
+    const invalid = await request(t.app).get('/v1/members/usr_not-valid').set(auth);
+    expectError(invalid, 422, 'validation_failed');
+    expect(invalid.body.error.details[0].field).toBe('path.user_id');
+    const malformed = await request(t.app).get('/v1/members/usr_%E0%A4%A').set(auth);
+    expect(malformed.status).toBeGreaterThanOrEqual(400);
+    expect(malformed.status).toBeLessThan(500);
+    expect(malformed.body.error.request_id).toBe(malformed.headers['x-request-id']);
+  });
+
   it('says when a body comes without a Content-Type', async () => {
     const response = await request(t.app).post('/auth/login').set('Content-Type', '').send('x');
     expectError(response, 415, 'unsupported_media_type');

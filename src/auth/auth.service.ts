@@ -35,11 +35,7 @@ export function findMembership(db: Db, organizationId: string, userId: string): 
  * The member a credential was issued to, as it is now: `invalid_token` when they are no longer a
  * member, `organization_suspended` when their organization is suspended.
  */
-export async function requireActiveMember(db: Db, organizationId: string, userId: string): Promise<Member> {
-  return activeMember(await findMember(db, organizationId, userId));
-}
-
-function activeMember(member: Member | undefined): Member {
+export function assertActiveMember(member: Member | undefined): Member {
   if (!member) throw new AppError('invalid_token', 'The token belongs to a user who is no longer a member.');
   assertOrganizationActive(member.organization_status);
   return member;
@@ -58,7 +54,7 @@ export async function authenticateLoginToken(
   if (!active) {
     throw new AppError('invalid_token', 'The session of this token has ended: it was logged out, or revoked by a password change or by signing out everywhere. Log in again.');
   }
-  const member = activeMember(found);
+  const member = assertActiveMember(found);
   return {
     userId: member.user_id,
     organizationId: member.organization_id,

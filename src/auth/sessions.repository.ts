@@ -1,5 +1,6 @@
 import { sql, type Insertable } from 'kysely';
 import type { Db } from '../db/database';
+import { memberOfRow, memberSubquery } from '../db/member-query';
 import type { SessionsTable } from '../db/schema';
 import type { Member } from '../http/principal';
 
@@ -12,7 +13,7 @@ export async function insertSession(db: Db, session: Insertable<SessionsTable>):
 
 /**
  * Whether the session exists (is not ended) for this user, and the member its token names (see
- * `findMember`); records the session's use in the same statement (at most once a minute), so
+ * `memberSubquery`); records the session's use in the same statement (at most once a minute), so
  * authenticating a login token is one round trip to the database.
  */
 export async function touchSessionAndFindMember(
@@ -31,18 +32,9 @@ export async function touchSessionAndFindMember(
     select exists (select 1 from sessions where id = ${id} and user_id = ${userId} and expires_at > ${now}) as session_active,
       member.*
     from (select 1) as one
-    left join (
-      select users.id as user_id, users.username, users.created_at as user_created_at, users.platform_admin,
-        organizations.id as organization_id, organizations.name as organization_name,
-        organizations.created_at as organization_created_at, organizations.updated_at as organization_updated_at,
-        organizations.status as organization_status, memberships.role
-      from memberships
-      join users on users.id = memberships.user_id
-      join organizations on organizations.id = memberships.organization_id
-      where memberships.organization_id = ${organizationId} and memberships.user_id = ${userId}
-    ) as member on true`.execute(db);
+    left join lateral ${memberSubquery(organizationId, userId)} as member on true`.execute(db);
   const { session_active: active, ...member } = rows[0]!;
-  return { active, member: member.user_id === null || member.user_id === undefined ? undefined : (member as Member) };
+  return { active, member: memberOfRow(member) };
 }
 
 /** The user's unexpired sessions in the organization, newest first, after the keyset position `afterId`. */

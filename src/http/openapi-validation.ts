@@ -1,5 +1,6 @@
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+import type { OpenApiRequestMetadata } from 'express-openapi-validator/dist/framework/types';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { OpenAPIV3_1 } from 'openapi-types';
@@ -23,7 +24,7 @@ export function requestValidator(document: OpenAPIV3_1.Document): RequestHandler
 }
 
 function newRequestValidator(document: OpenAPIV3_1.Document): RequestHandler[] {
-  return OpenApiValidator.middleware({
+  const middleware = OpenApiValidator.middleware({
     // The validator rewrites the document it is given; the served copy stays untouched.
     apiSpec: structuredClone(document) as never,
     validateRequests: { allowUnknownQueryParameters: false, allErrors: true },
@@ -31,6 +32,33 @@ function newRequestValidator(document: OpenAPIV3_1.Document): RequestHandler[] {
     validateSecurity: false,
     validateFormats: true,
   });
+  return middleware.map((handler) => (handler.name === 'metadataMiddleware' ? reusingRouteLookup(handler) : handler));
+}
+
+/**
+ * The validator finds a request's route by compiling and testing the pattern of every path of the
+ * spec in turn, on every request. `resolveOperation` has found the operation already, so what the
+ * validator found for an operation on its first request is kept and reused, with each request's
+ * own path parameters. Paths with percent-escapes still go to the validator, which refuses a
+ * malformed one.
+ */
+function reusingRouteLookup(lookup: RequestHandler): RequestHandler {
+  const byOperation = new Map<Operation, OpenApiRequestMetadata>();
+  return (request, res, next) => {
+    const req = request as Request & { openapi?: OpenApiRequestMetadata };
+    const operation = res.locals.operation;
+    const known = operation && !req.path.includes('%') ? byOperation.get(operation) : undefined;
+    if (known) {
+      const pathParams = { ...res.locals.pathParams };
+      req.openapi = { ...known, pathParams };
+      req.params = pathParams;
+      return next();
+    }
+    void lookup(req, res, (error?: unknown) => {
+      if (error === undefined && operation && req.openapi?.schema) byOperation.set(operation, { ...req.openapi });
+      next(error);
+    });
+  };
 }
 
 /**

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database';
 import type { Insertable } from 'kysely';
+import { memberOfRow, memberSubquery } from '../db/member-query';
 import type { OAuthCodesTable, OAuthTokensTable } from '../db/schema';
+import type { Member } from '../http/principal';
 
 // All SQL of the OAuth feature. Queries of tenant data through the API (`/v1/...`) filter by the
 // caller's organization; the protocol endpoints look clients, codes and tokens up by id or hash,
@@ -131,6 +133,25 @@ export function findTokenByRefreshHash(db: Db, refreshTokenHash: string) {
 }
 
 export type TokenRow = NonNullable<Awaited<ReturnType<typeof findTokenByAccessHash>>>;
+
+type AccessTokenRow = Pick<TokenRow, 'id' | 'client_id' | 'scopes' | 'revoked_at' | 'access_expires_at'>;
+
+/**
+ * The access token with this hash and the member it acts for (see `memberSubquery`), in one
+ * statement: authenticating an OAuth access token is one round trip.
+ */
+export async function findAccessTokenAndMember(db: Db, accessTokenHash: string): Promise<{ token: AccessTokenRow; member: Member | undefined } | undefined> {
+  const { rows } = await sql<Partial<Member> & { token_id: string; token_client_id: string; token_scopes: TokenRow['scopes']; token_revoked_at: Date | null; token_access_expires_at: Date }>`
+    select token.id as token_id, token.client_id as token_client_id, token.scopes as token_scopes,
+      token.revoked_at as token_revoked_at, token.access_expires_at as token_access_expires_at, member.*
+    from oauth_tokens as token
+    left join lateral ${memberSubquery(sql.ref('token.organization_id'), sql.ref('token.user_id'))} as member on true
+    where token.access_token_hash = ${accessTokenHash}`.execute(db);
+  const row = rows[0];
+  if (!row) return undefined;
+  const { token_id: id, token_client_id: client_id, token_scopes: scopes, token_revoked_at: revoked_at, token_access_expires_at: access_expires_at, ...member } = row;
+  return { token: { id, client_id, scopes, revoked_at, access_expires_at }, member: memberOfRow(member) };
+}
 
 /** Retires a refresh token on use; false when it already was retired or revoked. */
 export async function markRefreshTokenRotated(db: Db, refreshTokenHash: string): Promise<boolean> {

@@ -22,7 +22,7 @@ import OAuth2Server, {
   type Token,
   type User,
 } from '@node-oauth/oauth2-server';
-import { findMembership, requireActiveMember } from '../auth/auth.service';
+import { assertActiveMember, findMembership } from '../auth/auth.service';
 import { assertOrganizationActive } from '../organizations/organizations.service';
 import type { Principal } from '../http/principal';
 import { SCOPES_BY_ROLE, type Role, type Scope } from '../auth/scopes';
@@ -37,6 +37,7 @@ import {
 import { generateSecret, hashSecret, secretMatchesHash } from '../secrets';
 import {
   findClientById,
+  findAccessTokenAndMember,
   findCodeByHash,
   findTokenByAccessHash,
   findTokenByRefreshHash,
@@ -303,10 +304,11 @@ export function isOAuthAccessToken(token: string): boolean {
  * user's role still grants, so a demoted user's apps lose what the user lost.
  */
 export async function authenticateOAuthAccessToken(db: Db, token: string, via: Principal['via']): Promise<Principal> {
-  const row = await findTokenByAccessHash(db, hashSecret(token));
+  const found = await findAccessTokenAndMember(db, hashSecret(token));
+  const row = found?.token;
   if (!row || row.revoked_at !== null) throw new AppError('invalid_token', 'The OAuth access token is unknown or has been revoked.');
   if (row.access_expires_at <= new Date()) throw new AppError('token_expired', 'The OAuth access token has expired. Refresh it.');
-  const member = await requireActiveMember(db, row.organization_id, row.user_id);
+  const member = assertActiveMember(found.member);
   const held = new Set(row.scopes);
   return {
     userId: member.user_id,

@@ -1,12 +1,12 @@
 import type { Principal } from '../http/principal';
-import { requireActiveMember } from '../auth/auth.service';
+import { assertActiveMember } from '../auth/auth.service';
 import { PLATFORM_SCOPE, SCOPES_BY_ROLE, type Scope } from '../auth/scopes';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import { generateSecret, hashSecret, hasValidChecksum } from '../secrets';
-import { findTokenByHash, insertToken, recordTokenUse, revokeTokensOfUser } from './tokens.repository';
+import { findTokenAndMemberByHash, insertToken, revokeTokensOfUser } from './tokens.repository';
 
 export const PAT_PREFIX = 'ffp_';
 const DEFAULT_LIFETIME_DAYS = 90;
@@ -82,15 +82,15 @@ export async function authenticatePersonalAccessToken(db: Db, secret: string, vi
   if (!hasValidChecksum(secret, PAT_PREFIX)) {
     throw new AppError('invalid_token', 'The token is not valid: it is not a fourfold personal access token.');
   }
-  const token = await findTokenByHash(db, hashSecret(secret));
-  if (!token) throw new AppError('invalid_token', 'The token is not valid: no such personal access token.');
-  if (token.revoked_at) throw new AppError('invalid_token', 'The personal access token has been revoked.');
   const now = new Date();
+  const found = await findTokenAndMemberByHash(db, hashSecret(secret), now);
+  if (!found) throw new AppError('invalid_token', 'The token is not valid: no such personal access token.');
+  const { token } = found;
+  if (token.revoked_at) throw new AppError('invalid_token', 'The personal access token has been revoked.');
   if (token.expires_at && token.expires_at <= now) {
     throw new AppError('token_expired', 'The personal access token has expired. Create a new one.');
   }
-  const member = await requireActiveMember(db, token.organization_id, token.user_id);
-  await recordTokenUse(db, token.id, now);
+  const member = assertActiveMember(found.member);
   const roleScopes: readonly Scope[] = SCOPES_BY_ROLE[member.role];
   return {
     userId: member.user_id,
