@@ -44,7 +44,7 @@ describe('the AWS collector', () => {
     kms!.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: true });
     const result = await collectAws({ ...credentials, regions: ['us-east-1'] }, context());
     const keys = result.resources.filter((r) => r.type === 'aws_kms_key');
-    expect(keys.map((k) => k.attributes.key_id)).toEqual(['k1', 'k2']);
+    expect(keys.map((k) => k.attributes.key_id).sort()).toEqual(['k1', 'k2']);
     expect(keys[0]!.attributes.enable_key_rotation).toBe(true);
     expect(kms!.commandCalls(ListKeysCommand)).toHaveLength(2);
     expect(result.failures).toEqual([]);

@@ -24,6 +24,8 @@ const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOp
 const BAD_CREDENTIALS = new Set(['InvalidClientTokenId', 'SignatureDoesNotMatch', 'ExpiredToken', 'UnrecognizedClientException', 'InvalidAccessKeyId', 'AuthFailure', 'IncompleteSignature']);
 /** An item deleted between its listing and its description: skipped, not a failure. */
 const GONE = new Set(['NotFoundException', 'NoSuchEntity', 'NoSuchBucket', 'ResourceNotFoundException', 'DBInstanceNotFound', 'InvalidGroup.NotFound']);
+/** Items (buckets, keys, certificates, …) one unit describes at once; units themselves run `ctx.concurrency` at once. */
+const ITEM_CONCURRENCY = 4;
 /** Extra attempts after the SDK's own (standard mode, adaptive rate) for throttling that outlasts them. */
 const THROTTLE_RETRIES = 3;
 
@@ -311,7 +313,7 @@ async function readS3(session: Session): Promise<CanonicalResource[]> {
   const pages = await session.pages('s3:ListAllMyBuckets', HOME_REGION, { MaxBuckets: 1000 }, { in: 'ContinuationToken', out: 'ContinuationToken' });
   const buckets = pages.flatMap((page) => (page.Buckets ?? []) as Output[]);
   const out: CanonicalResource[] = [];
-  await eachLimited(buckets, 4, async (bucket) => {
+  await eachLimited(buckets, ITEM_CONCURRENCY, async (bucket) => {
     const name = bucket.Name as string;
     const location = await session.call('s3:GetBucketLocation', HOME_REGION, { Bucket: name });
     if (location === undefined) return; // deleted since the listing
@@ -509,7 +511,7 @@ async function readIam(session: Session): Promise<CanonicalResource[]> {
   const marker = { in: 'Marker', out: 'Marker' };
   const users = (await session.pages('iam:ListUsers', HOME_REGION, {}, marker)).flatMap((page) => (page.Users ?? []) as Output[]);
   const report = await credentialReport(session);
-  for (const u of users) {
+  await eachLimited(users, ITEM_CONCURRENCY, async (u) => {
     const row = report?.get(u.Arn);
     // MFA and console password exist only in the credential report: without one they are unknown, not false.
     const reported = row === undefined ? {} : { password_enabled: row.password_enabled === 'true', mfa_active: row.mfa_active === 'true', password_last_changed: reportDate(row.password_last_changed) };
@@ -527,7 +529,7 @@ async function readIam(session: Session): Promise<CanonicalResource[]> {
         out.push(resource('aws_iam_access_key', k.AccessKeyId, null, { id: k.AccessKeyId, user: u.UserName, status: k.Status, create_date: iso(k.CreateDate) }, { relationships: attachedTo(u.Arn, ['aws_iam_user']), name: u.UserName }));
       }
     }
-  }
+  });
   for (const page of await session.pages('iam:ListRoles', HOME_REGION, {}, marker)) {
     for (const r of (page.Roles ?? []) as Output[]) {
       out.push(
@@ -633,10 +635,10 @@ function rootAccessKeys(accountId: string, report: Map<string, ReportRow> | unde
 async function readKms(session: Session, region: string): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
   const keys = (await session.pages('kms:ListKeys', region, {}, { in: 'Marker', out: 'NextMarker' })).flatMap((page) => (page.Keys ?? []) as Output[]);
-  for (const k of keys) {
+  await eachLimited(keys, ITEM_CONCURRENCY, async (k) => {
     const described = await session.call('kms:DescribeKey', region, { KeyId: k.KeyId });
     const m = described?.KeyMetadata;
-    if (!m || m.KeyManager !== 'CUSTOMER' || m.KeyState === 'PendingDeletion') continue;
+    if (!m || m.KeyManager !== 'CUSTOMER' || m.KeyState === 'PendingDeletion') return;
     const rotation = m.KeySpec === 'SYMMETRIC_DEFAULT' ? await session.call('kms:GetKeyRotationStatus', region, { KeyId: k.KeyId }) : undefined;
     out.push(
       resource('aws_kms_key', m.Arn, region, {
@@ -651,7 +653,7 @@ async function readKms(session: Session, region: string): Promise<CanonicalResou
         multi_region: m.MultiRegion ?? false,
       }),
     );
-  }
+  });
   return out;
 }
 
@@ -706,10 +708,10 @@ async function readSecrets(session: Session, region: string): Promise<CanonicalR
 async function readAcm(session: Session, region: string): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
   const summaries = (await session.pages('acm:ListCertificates', region, {}, { in: 'NextToken', out: 'NextToken' })).flatMap((page) => (page.CertificateSummaryList ?? []) as Output[]);
-  for (const summary of summaries) {
+  await eachLimited(summaries, ITEM_CONCURRENCY, async (summary) => {
     const described = await session.call('acm:DescribeCertificate', region, { CertificateArn: summary.CertificateArn });
     const c = described?.Certificate;
-    if (!c) continue; // deleted since the listing
+    if (!c) return; // deleted since the listing
     out.push(
       resource('aws_acm_certificate', c.CertificateArn, region, {
         id: c.CertificateArn,
@@ -725,7 +727,7 @@ async function readAcm(session: Session, region: string): Promise<CanonicalResou
         in_use: ((c.InUseBy ?? []) as Output[]).length > 0,
       }),
     );
-  }
+  });
   return out;
 }
 
@@ -791,10 +793,10 @@ async function readLambda(session: Session, region: string): Promise<CanonicalRe
 async function readDynamo(session: Session, region: string): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
   const names = (await session.pages('dynamodb:ListTables', region, {}, { in: 'ExclusiveStartTableName', out: 'LastEvaluatedTableName' })).flatMap((page) => (page.TableNames ?? []) as string[]);
-  for (const name of names) {
+  await eachLimited(names, ITEM_CONCURRENCY, async (name) => {
     const described = await session.call('dynamodb:DescribeTable', region, { TableName: name });
     const t = described?.Table;
-    if (!t) continue;
+    if (!t) return;
     out.push(
       resource('aws_dynamodb_table', t.TableArn, region, {
         id: t.TableName,
@@ -807,7 +809,7 @@ async function readDynamo(session: Session, region: string): Promise<CanonicalRe
         write_capacity: t.ProvisionedThroughput?.WriteCapacityUnits ?? 0,
       }),
     );
-  }
+  });
   return out;
 }
 
