@@ -3,6 +3,7 @@
  * stand-in's certificate must be trusted at process start (NODE_EXTRA_CA_CERTS), so tests and the
  * benchmark run the SDK side here (and AWS too, so the benchmark measures every cloud alike). Input: COLLECTOR_INPUT = {cloud, verify?, credentials, target, endpoints, mode, changedSince}.
  */
+import { setMaxListeners } from 'node:events';
 import { collectAws, verifyAws } from '../../src/discovery/aws/aws-collector';
 import { collectAzure, verifyAzure } from '../../src/discovery/azure/azure-collector';
 import type { AwsCredentials, CloudEndpoints, CollectorContext, CollectorResult, GcpScope, PermissionCheck } from '../../src/discovery/collector';
@@ -20,8 +21,10 @@ interface Input {
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.env.COLLECTOR_INPUT ?? '{}') as Input;
+  const signal = new AbortController().signal;
+  setMaxListeners(0, signal); // as the scan runner does
   const ctx: CollectorContext = {
-    signal: new AbortController().signal,
+    signal,
     mode: input.mode,
     changedSince: input.changedSince === null ? null : new Date(input.changedSince),
     endpoints: input.endpoints,
