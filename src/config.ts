@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LicenseError, verifyLicense, type License } from './plans/license';
 
@@ -120,7 +121,7 @@ export interface DiscoveryConfig {
   /** How long a rotation keeps retrying the verification of a new secret (Entra ID takes seconds to accept it everywhere); 0: one attempt. */
   rotationVerifySeconds: number;
   /** Endpoint overrides for emulators and tests; AWS also honours AWS_ENDPOINT_URL itself. */
-  endpoints: { aws?: string; azureAuthorityHost?: string; azureResourceManager?: string; azureKeyVault?: string; azureGraph?: string; gcp?: string };
+  endpoints: { aws?: string; azureAuthorityHost?: string; azureResourceManager?: string; azureKeyVault?: string; azureGraph?: string; gcp?: string; azureCaPem?: string };
 }
 
 /** Per-organization limits; `src/quotas/` enforces them. */
@@ -315,6 +316,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         azureKeyVault: read('DISCOVERY_AZURE_KEY_VAULT_ENDPOINT'),
         azureGraph: read('DISCOVERY_AZURE_GRAPH_ENDPOINT'),
         gcp: read('DISCOVERY_GCP_ENDPOINT'),
+        azureCaPem: pemFile('DISCOVERY_AZURE_CA_FILE', read('DISCOVERY_AZURE_CA_FILE'), problems),
       }),
     },
   };
@@ -377,6 +379,23 @@ function publicOrigin(raw: string | undefined, problems: string[]): string | und
   }
   problems.push(`PUBLIC_URL must be an http(s) URL such as https://api.example.com, got "${raw}"`);
   return undefined;
+}
+
+/** A PEM file's certificates, read at start-up so that a wrong path stops the process with a clear message. */
+function pemFile(name: string, file: string | undefined, problems: string[]): string | undefined {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`${name} must name a readable PEM file, could not read "${file}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    return undefined;
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    problems.push(`${name} must name a PEM file holding one or more certificates ("-----BEGIN CERTIFICATE-----"), "${file}" holds none`);
+    return undefined;
+  }
+  return text;
 }
 
 function definedOnly<T extends Record<string, string | undefined>>(values: T): { [K in keyof T]?: string } {

@@ -4,7 +4,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { DescribeLoadBalancerAttributesCommand, DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import { GenerateCredentialReportCommand, GetCredentialReportCommand, IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, GetKeyRotationStatusCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
@@ -12,15 +13,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { collectAws } from '../src/discovery/aws/aws-collector';
+import { collectAws, parseCredentialReport } from '../src/discovery/aws/aws-collector';
 import type { CollectorContext } from '../src/discovery/collector';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const awsError = (name: string, message = name) => Object.assign(new Error(message), { name });
-const clients = [ACMClient, CloudTrailClient, CloudWatchLogsClient, DynamoDBClient, EC2Client, ElasticLoadBalancingV2Client, IAMClient, KMSClient, LambdaClient, RDSClient, S3Client, SecretsManagerClient, STSClient];
+const clients = [ACMClient, CloudTrailClient, CloudWatchLogsClient, DynamoDBClient, EC2Client, ElasticLoadBalancingV2Client, IAMClient, KMSClient, LambdaClient, RDSClient, S3Client, SecretsManagerClient, STSClient, ElasticLoadBalancingClient];
 const mocks = clients.map((client) => mockClient(client as never));
-const [, cloudtrail, , , ec2, , , kms, , , , secrets, sts] = mocks;
+const [, cloudtrail, , , ec2, , iam, kms, , , , secrets, sts, elb] = mocks;
 
 function context(): CollectorContext {
   return { signal: new AbortController().signal, mode: 'full', changedSince: null, endpoints: {}, concurrency: 4, progress: () => undefined };
@@ -43,7 +44,7 @@ describe('the AWS collector', () => {
     kms!.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: true });
     const result = await collectAws({ ...credentials, regions: ['us-east-1'] }, context());
     const keys = result.resources.filter((r) => r.type === 'aws_kms_key');
-    expect(keys.map((k) => k.attributes.key_id)).toEqual(['k1', 'k2']);
+    expect(keys.map((k) => k.attributes.key_id).sort()).toEqual(['k1', 'k2']);
     expect(keys[0]!.attributes.enable_key_rotation).toBe(true);
     expect(kms!.commandCalls(ListKeysCommand)).toHaveLength(2);
     expect(result.failures).toEqual([]);
@@ -86,5 +87,60 @@ describe('the AWS collector', () => {
   it('throws invalid_credentials when AWS refuses the credentials', async () => {
     sts!.on(GetCallerIdentityCommand).rejects(awsError('InvalidClientTokenId', 'The security token included in the request is invalid.'));
     await expect(collectAws(credentials, context())).rejects.toMatchObject({ name: 'CollectorError', code: 'invalid_credentials' });
+  });
+
+  it('reads MFA and console passwords from the credential report once it is built, and the root user\'s keys', async () => {
+    iam!.on(ListUsersCommand).resolves({ Users: [{ UserName: 'a,b', Arn: 'arn:aws:iam::123456789012:user/a,b', UserId: 'AIDA1', Path: '/', CreateDate: new Date('2026-01-01T00:00:00Z') }] });
+    iam!.on(GenerateCredentialReportCommand).resolvesOnce({ State: 'STARTED' }).resolves({ State: 'COMPLETE' });
+    const csv = [
+      'user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated',
+      '<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2026-11-01T00:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,true,2021-03-04T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A',
+      'a,b,arn:aws:iam::123456789012:user/a,b,2026-01-01T00:00:00+00:00,true,N/A,2026-01-02T00:00:00+00:00,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A',
+    ].join('\n');
+    iam!.on(GetCredentialReportCommand).resolves({ Content: new TextEncoder().encode(csv), ReportFormat: 'text/csv' });
+    const result = await collectAws({ ...credentials, regions: ['us-east-1'] }, context());
+    const user = result.resources.find((r) => r.type === 'aws_iam_user');
+    expect(user?.attributes).toMatchObject({ name: 'a,b', password_enabled: true, mfa_active: false, password_last_changed: '2026-01-02T00:00:00.000Z' });
+    expect(user?.unknown_paths).toEqual([]);
+    const keys = result.resources.filter((r) => r.type === 'aws_iam_access_key');
+    expect(keys.map((k) => [k.native_id, k.attributes.user, k.attributes.create_date])).toEqual([['arn:aws:iam::123456789012:root/access_key_2', '<root_account>', '2021-03-04T00:00:00.000Z']]);
+    expect(iam!.commandCalls(GenerateCredentialReportCommand)).toHaveLength(2);
+    expect(result.failures).toEqual([]);
+  }, 30_000);
+
+  it('parses report rows whose user names hold commas', () => {
+    expect(parseCredentialReport('user,arn,mfa_active\nx,y,arn:aws:iam::1:user/x,y,true\nplain,arn:aws:iam::1:user/plain,false\n')).toEqual([
+      { user: 'x,y', arn: 'arn:aws:iam::1:user/x,y', mfa_active: 'true' },
+      { user: 'plain', arn: 'arn:aws:iam::1:user/plain', mfa_active: 'false' },
+    ]);
+  });
+
+  it('maps classic load balancers to aws_elb with their attributes, skipping one deleted before its attributes were read', async () => {
+    elb!.on(DescribeLoadBalancersCommand).resolves({
+      LoadBalancerDescriptions: [
+        { LoadBalancerName: 'web', DNSName: 'web-1.us-east-1.elb.amazonaws.com', Scheme: 'internal', AvailabilityZones: ['us-east-1a', 'us-east-1b'], Subnets: ['subnet-1', 'subnet-2'], Instances: [{ InstanceId: 'i-1' }], SecurityGroups: ['sg-1'], ListenerDescriptions: [{ Listener: { Protocol: 'HTTPS', LoadBalancerPort: 443, InstanceProtocol: 'HTTP', InstancePort: 8080, SSLCertificateId: 'arn:aws:acm:us-east-1:123456789012:certificate/c1' } }] },
+        { LoadBalancerName: 'gone' },
+      ],
+    });
+    elb!.on(DescribeLoadBalancerAttributesCommand, { LoadBalancerName: 'web' }).resolves({
+      LoadBalancerAttributes: { CrossZoneLoadBalancing: { Enabled: true }, AccessLog: { Enabled: true, S3BucketName: 'lb-logs', EmitInterval: 5 }, ConnectionDraining: { Enabled: false, Timeout: 300 }, AdditionalAttributes: [{ Key: 'elb.http.desyncmitigationmode', Value: 'monitor' }] },
+    });
+    elb!.on(DescribeLoadBalancerAttributesCommand, { LoadBalancerName: 'gone' }).rejects(awsError('LoadBalancerNotFound'));
+    const result = await collectAws({ ...credentials, regions: ['us-east-1'] }, context());
+    const lbs = result.resources.filter((r) => r.type === 'aws_elb');
+    expect(lbs).toHaveLength(1);
+    expect(lbs[0]).toMatchObject({
+      native_id: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/web',
+      attributes: {
+        internal: true,
+        instances: ['i-1'],
+        listener: [{ lb_port: 443, lb_protocol: 'https', instance_port: 8080, instance_protocol: 'http', ssl_certificate_id: 'arn:aws:acm:us-east-1:123456789012:certificate/c1' }],
+        access_logs: [{ enabled: true, bucket: 'lb-logs', interval: 5 }],
+        cross_zone_load_balancing: true,
+        connection_draining: false,
+        desync_mitigation_mode: 'monitor',
+      },
+    });
+    expect(result.failures).toEqual([]);
   });
 });

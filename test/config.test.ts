@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config';
 
 describe('loadConfig', () => {
@@ -51,6 +54,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toEqual(['10.0.0.0/8', 'loopback']);
     expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY=true would trust/);
     expect(() => loadConfig({ TRUST_PROXY: 'proxy.internal' })).toThrow(/TRUST_PROXY has entries/);
+  });
+
+  it('reads DISCOVERY_AZURE_CA_FILE at start-up and refuses a path that is missing or holds no certificate', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fourfold-config-'));
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    writeFileSync(join(dir, 'ca.pem'), pem);
+    writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
+    expect(loadConfig({ DISCOVERY_AZURE_CA_FILE: join(dir, 'ca.pem') }).discovery.endpoints.azureCaPem).toBe(pem);
+    expect(loadConfig({}).discovery.endpoints).not.toHaveProperty('azureCaPem');
+    expect(() => loadConfig({ DISCOVERY_AZURE_CA_FILE: join(dir, 'missing.pem') })).toThrow(/DISCOVERY_AZURE_CA_FILE must name a readable PEM file, could not read .*ENOENT/);
+    expect(() => loadConfig({ DISCOVERY_AZURE_CA_FILE: join(dir, 'key.pem') })).toThrow(/DISCOVERY_AZURE_CA_FILE must name a PEM file holding one or more certificates/);
   });
 
   it('requires JWT_SECRET with DATABASE_URL, since processes must share one key', () => {

@@ -77,6 +77,29 @@ describe('GCP scans through the API against a local stand-in', () => {
     expect(findings.some((f) => f.rule_id?.startsWith('gcp.'))).toBe(true);
   });
 
+  it('an incremental scan after a change in one asset writes one new version and nothing else', async () => {
+    const token = await t.ownerToken();
+    const accountId = (await request(t.app).get('/v1/accounts?limit=200').set(as(token)).expect(200)).body.data.find((a: { external_id: string }) => a.external_id === 'acme-prod').id as string;
+    const listAll = async () => (await request(t.app).get(`/v1/resources?account_id=${accountId}&limit=200`).set(as(token)).expect(200)).body.data as Record<string, unknown>[];
+    const before = await listAll();
+    const versionsBefore = await t.db.selectFrom('resource_versions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const firewall = FIXTURE.resources.find((r) => String(r.name).endsWith('/allow-ssh-anywhere')) as { updateTime: string; resource: { data: { allowed: unknown[] } } };
+    firewall.resource.data.allowed.push({ IPProtocol: 'tcp', ports: ['3389'] });
+    firewall.updateTime = new Date().toISOString();
+
+    const started = await request(t.app).post(`/v1/accounts/${accountId}/scans`).set(as(token)).send({ mode: 'incremental' }).expect(202);
+    const scan = await untilEnded(token, `/v1/scans/${started.body.id}`);
+    answers.push(scan);
+    expect(scan).toMatchObject({ status: 'succeeded', counts: { created: 0, updated: 1, gone: 0 } });
+    const after = await listAll();
+    const asStored = ({ last_seen_at: _seen, ...rest }: Record<string, unknown>) => JSON.stringify(rest);
+    const changed = after.filter((r) => asStored(r) !== asStored(before.find((b) => b.id === r.id)!));
+    expect(changed.map((r) => [r.name, r.version])).toEqual([['allow-ssh-anywhere', 2]]);
+    expect(after.map((r) => r.id).sort()).toEqual(before.map((r) => r.id).sort());
+    const versionsAfter = await t.db.selectFrom('resource_versions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(versionsAfter.n) - Number(versionsBefore.n)).toBe(1);
+  });
+
   it('a key GCP does not accept ends the scan failed with invalid_credentials', async () => {
     const token = await t.ownerToken();
     const other = testServiceAccountKey('acme-staging');

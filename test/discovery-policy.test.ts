@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AWS_CALLS } from '../src/discovery/aws/aws-calls';
+import { AWS_ACTIONS } from '../src/discovery/aws/aws-calls';
 
 const root = path.join(__dirname, '..');
 
@@ -10,7 +10,7 @@ function actionsOf(policyText: string): string[] {
 }
 
 describe('the AWS least-privilege policy', () => {
-  const calls = Object.keys(AWS_CALLS);
+  const calls = AWS_ACTIONS;
 
   it('in docs/discovery/aws-policy.json allows every call the collector makes, and nothing else', () => {
     const actions = actionsOf(readFileSync(path.join(root, 'docs/discovery/aws-policy.json'), 'utf8'));
@@ -29,6 +29,7 @@ describe('the AWS least-privilege policy', () => {
   });
 
   it('names read-only actions only', () => {
-    for (const call of calls) expect(call).toMatch(/^[a-z0-9-]+:(Get|List|Describe)[A-Za-z]+$/);
+    // GenerateCredentialReport only asks IAM to build the report GetCredentialReport reads (AWS lists it as a Read action, and SecurityAudit allows it).
+    for (const call of calls) expect(call).toMatch(/^[a-z0-9-]+:(Get|List|Describe)[A-Za-z]+$|^iam:GenerateCredentialReport$/);
   });
 });

@@ -14,7 +14,14 @@ let fake: FakeAws;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
 beforeAll(async () => {
-  fake = await startFakeAws({ buckets: ['logs-bucket'], securityGroups: [{ id: 'sg-0a1', name: 'web', openPorts: [22] }], kmsKeys: ['k-1'] });
+  fake = await startFakeAws({
+    buckets: ['logs-bucket'],
+    securityGroups: [{ id: 'sg-0a1', name: 'web', openPorts: [22] }],
+    kmsKeys: ['k-1'],
+    users: [{ name: 'alice', password: true, mfa: false }, { name: 'bob', password: true, mfa: true }, { name: 'ci-deployer', password: false, mfa: false }],
+    rootAccessKey: true,
+    classicLoadBalancers: [{ name: 'legacy-web', protocol: 'HTTP' }],
+  });
   receiver = await startReceiver();
 });
 afterAll(async () => {
@@ -156,9 +163,18 @@ describe('AWS scans through the API against a local stand-in', () => {
     expect(scan.audit_id).toMatch(/^aud_/);
     const audit = await auditToEnd(token, scan.audit_id);
     expect(audit.status).toBe('succeeded');
-    const findings = (await request(t.app).get(`/v1/findings?audit_id=${audit.id}&limit=200`).set(as(token)).expect(200)).body.data as { rule_id: string }[];
+    const findings = (await request(t.app).get(`/v1/findings?audit_id=${audit.id}&limit=200`).set(as(token)).expect(200)).body.data as { rule_id: string; resource: { name: string } }[];
     expect(findings.some((f) => f.rule_id?.startsWith('aws.ec2.'))).toBe(true);
     expect(findings.some((f) => f.rule_id?.startsWith('aws.s3.'))).toBe(true);
+    // The credential report: MFA only where a console password exists, and the root user's key.
+    const failing = (ruleId: string) => findings.filter((f) => f.rule_id === ruleId).map((f) => f.resource.name);
+    expect(failing('aws.iam.user_without_mfa')).toEqual(['alice']);
+    expect(failing('aws.iam.root_access_key')).toEqual(['<root_account>']);
+    // Classic load balancers as aws_elb, judged by the ELB rules.
+    expect(types).toContain('aws_elb');
+    expect(failing('aws.elb.classic_listener_not_encrypted')).toEqual(['legacy-web']);
+    expect(failing('aws.elb.access_logging_off')).toEqual(['legacy-web']);
+    expect(failing('aws.elb.classic_cross_zone_off')).toEqual(['legacy-web']);
     const listed = await request(t.app).get(`/v1/scans?account_id=${accountId}`).set(as(token)).expect(200);
     expect(listed.body.data.map((s: { id: string }) => s.id)).toContain(scan.id);
   });

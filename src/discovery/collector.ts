@@ -33,6 +33,8 @@ export interface CloudEndpoints {
   azureKeyVault?: string;
   /** GCP: `http://host:port` served over REST (`fallback: 'rest'`). */
   gcp?: string;
+  /** Azure: certificates (PEM) trusted besides the public ones, for a private cloud, a TLS-inspecting proxy or a local stand-in. */
+  azureCaPem?: string;
 }
 
 export interface ScanUnitProgress {

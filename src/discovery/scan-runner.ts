@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { OrganizationLimits } from '../config';
 import type { Db } from '../db/database';
@@ -52,6 +53,8 @@ export async function runScan(db: Db, jobs: JobQueue, scanId: string, settings: 
 
   const units = new Map<string, ScanUnitData>();
   const stop = new AbortController();
+  // Every cloud call in flight listens for the abort: SCAN_CONCURRENCY units, each several calls at once.
+  setMaxListeners(0, stop.signal);
   let stoppedBy: 'timeout' | 'cancel' | null = null;
   const timer = setTimeout(() => {
     stoppedBy = 'timeout';

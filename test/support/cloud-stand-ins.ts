@@ -29,6 +29,8 @@ export interface AzureStandInData {
   vaults: Record<string, { secrets?: Record<string, unknown>[]; keys?: Record<string, unknown>[]; certificates?: Record<string, unknown>[]; forbidden?: ('secrets' | 'keys' | 'certificates')[] }>;
   /** Answer this many Resource Graph calls with 429 + Retry-After first. */
   throttleGraph?: number;
+  /** Resource Graph's change history: a query joining `resourcechanges` answers the rows changed after its `datetime(…)`. */
+  changes?: { targetResourceId: string; timestamp: string }[];
 }
 
 export interface SelfSignedCertificate {
@@ -121,7 +123,11 @@ export async function startAzureStandIn(certificate: SelfSignedCertificate, data
         }
         const request = JSON.parse(body) as { query: string; options?: { $skipToken?: string; $top?: number } };
         const vaultsOnly = /=~ 'microsoft\.keyvault\/vaults'/.test(request.query);
-        const all = vaultsOnly ? data.rows.filter((r) => String(r.type).toLowerCase() === 'microsoft.keyvault/vaults') : data.rows;
+        const since = /resourcechanges[\s\S]*datetime\(([^)]+)\)/.exec(request.query)?.[1];
+        const changed = new Set((data.changes ?? []).filter((c) => since !== undefined && c.timestamp > since).map((c) => c.targetResourceId.toLowerCase()));
+        const all = vaultsOnly
+          ? data.rows.filter((r) => String(r.type).toLowerCase() === 'microsoft.keyvault/vaults')
+          : since === undefined ? data.rows : data.rows.filter((r) => changed.has(String(r.id).toLowerCase()));
         const size = Math.min(data.pageSize ?? 1000, request.options?.$top ?? 1000);
         const start = Number(request.options?.$skipToken ?? '0');
         const page = all.slice(start, start + size);

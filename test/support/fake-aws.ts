@@ -6,7 +6,7 @@ import { as } from './app';
 
 /**
  * A stand-in for AWS on 127.0.0.1, reached through the SDK's endpoint override: it answers the
- * recorded shapes of the calls the collector makes (query/XML for STS, EC2, IAM, RDS, ELBv2;
+ * recorded shapes of the calls the collector makes (query/XML for STS, EC2, IAM, RDS, ELB, ELBv2;
  * REST/XML for S3; JSON for KMS, CloudTrail, Secrets Manager, ACM, DynamoDB, Logs; REST/JSON
  * for Lambda), so request signing, serialization and paging run for real. `state` says what the
  * account holds; `deny` makes an operation answer AccessDenied.
@@ -17,6 +17,15 @@ export interface FakeAwsState {
   buckets: string[];
   securityGroups: { id: string; name: string; openPorts: number[] }[];
   kmsKeys: string[];
+  volumes: { id: string; encrypted: boolean }[];
+  /** IAM users, in ListUsers and the credential report. */
+  users: { name: string; password: boolean; mfa: boolean }[];
+  /** Whether the credential report shows an active root access key. */
+  rootAccessKey: boolean;
+  /** Classic load balancers, each with one listener of this protocol. */
+  classicLoadBalancers: { name: string; protocol: 'HTTP' | 'HTTPS' }[];
+  /** Items per page of ListBuckets, ListKeys, DescribeSecurityGroups and DescribeVolumes (the token is the next offset). */
+  pageSize: number;
   /** Operation names (`ListKeys`, `DescribeSecurityGroups`) answering AccessDenied. */
   deny: Set<string>;
 }
@@ -32,7 +41,7 @@ export interface FakeAws {
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
 export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise<FakeAws> {
-  const state: FakeAwsState = { accountId: '123456789012', accessKeyId: 'AKIATESTFAKE00000001', buckets: [], securityGroups: [], kmsKeys: [], deny: new Set(), ...initial };
+  const state: FakeAwsState = { accountId: '123456789012', accessKeyId: 'AKIATESTFAKE00000001', buckets: [], securityGroups: [], kmsKeys: [], volumes: [], users: [], rootAccessKey: false, classicLoadBalancers: [], pageSize: 1000, deny: new Set(), ...initial };
   const fake = { url: '', state, requests: 0, close: async () => {} } as FakeAws;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -59,14 +68,22 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
   type Send = (status: number, type: string, text: string) => void;
 
   const denied = (operation: string) => state.deny.has(operation);
+  /** One page of `items` from the offset `token`; `next` is the following page's token, if any. */
+  const pageOf = <T>(items: T[], token: unknown) => {
+    const start = Number(token ?? 0) || 0;
+    const end = start + state.pageSize;
+    return { items: items.slice(start, end), next: end < items.length ? String(end) : undefined };
+  };
 
   function json(operation: string, _input: Record<string, unknown>, send: Send): void {
     const reply = (value: unknown) => send(200, 'application/x-amz-json-1.1', JSON.stringify(value));
     if (denied(operation)) return send(400, 'application/x-amz-json-1.1', JSON.stringify({ __type: 'AccessDeniedException', message: `User is not authorized to perform: kms:${operation}` }));
     const keyArn = (id: string) => `arn:aws:kms:us-east-1:${state.accountId}:key/${id}`;
     switch (operation) {
-      case 'ListKeys':
-        return reply({ Keys: state.kmsKeys.map((id) => ({ KeyId: id, KeyArn: keyArn(id) })), Truncated: false });
+      case 'ListKeys': {
+        const { items, next } = pageOf(state.kmsKeys, _input.Marker);
+        return reply({ Keys: items.map((id) => ({ KeyId: id, KeyArn: keyArn(id) })), Truncated: next !== undefined, ...(next === undefined ? {} : { NextMarker: next }) });
+      }
       case 'DescribeKey': {
         const id = String(_input.KeyId);
         if (!state.kmsKeys.includes(id)) return send(400, 'application/x-amz-json-1.1', JSON.stringify({ __type: 'NotFoundException', message: 'not found' }));
@@ -89,8 +106,10 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
     }
     if (ec2) {
       let inner = '';
+      const nextToken = (next: string | undefined) => (next === undefined ? '' : `<nextToken>${next}</nextToken>`);
       if (action === 'DescribeSecurityGroups') {
-        inner = `<securityGroupInfo>${state.securityGroups
+        const { items, next } = pageOf(state.securityGroups, params.get('NextToken'));
+        inner = `${nextToken(next)}<securityGroupInfo>${items
           .map(
             (g) =>
               `<item><ownerId>${state.accountId}</ownerId><groupId>${g.id}</groupId><groupName>${g.name}</groupName><groupDescription>${g.name}</groupDescription><vpcId>vpc-1</vpcId><ipPermissions>${g.openPorts
@@ -98,6 +117,11 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
                 .join('')}</ipPermissions><ipPermissionsEgress/></item>`,
           )
           .join('')}</securityGroupInfo>`;
+      } else if (action === 'DescribeVolumes') {
+        const { items, next } = pageOf(state.volumes, params.get('NextToken'));
+        inner = `${nextToken(next)}<volumeSet>${items
+          .map((v) => `<item><volumeId>${v.id}</volumeId><size>100</size><availabilityZone>us-east-1a</availabilityZone><status>in-use</status><createTime>2026-01-01T00:00:00.000Z</createTime><volumeType>gp3</volumeType><iops>3000</iops><encrypted>${v.encrypted}</encrypted><attachmentSet/></item>`)
+          .join('')}</volumeSet>`;
       } else if (action === 'GetEbsEncryptionByDefault') {
         inner = '<ebsEncryptionByDefault>true</ebsEncryptionByDefault>';
       } else if (action === 'DescribeRegions') {
@@ -106,9 +130,32 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
       return send(200, 'text/xml', `<${action}Response xmlns="${EC2_NS}"><requestId>1</requestId>${inner}</${action}Response>`);
     }
     let result = '';
+    const elb = params.get('Version') === '2012-06-01';
+    if (elb && action === 'DescribeLoadBalancers') {
+      result = `<LoadBalancerDescriptions>${state.classicLoadBalancers
+        .map((lb) => `<member><LoadBalancerName>${lb.name}</LoadBalancerName><DNSName>${lb.name}-1.us-east-1.elb.amazonaws.com</DNSName><Scheme>internet-facing</Scheme><AvailabilityZones><member>us-east-1a</member></AvailabilityZones><Subnets><member>subnet-1</member></Subnets><Instances/><SecurityGroups><member>sg-0a1</member></SecurityGroups><ListenerDescriptions><member><Listener><Protocol>${lb.protocol}</Protocol><LoadBalancerPort>${lb.protocol === 'HTTPS' ? 443 : 80}</LoadBalancerPort><InstanceProtocol>HTTP</InstanceProtocol><InstancePort>8080</InstancePort></Listener><PolicyNames/></member></ListenerDescriptions></member>`)
+        .join('')}</LoadBalancerDescriptions>`;
+    }
+    if (elb && action === 'DescribeLoadBalancerAttributes') {
+      result = '<LoadBalancerAttributes><CrossZoneLoadBalancing><Enabled>false</Enabled></CrossZoneLoadBalancing><AccessLog><Enabled>false</Enabled></AccessLog><ConnectionDraining><Enabled>true</Enabled><Timeout>300</Timeout></ConnectionDraining><ConnectionSettings><IdleTimeout>60</IdleTimeout></ConnectionSettings><AdditionalAttributes><member><Key>elb.http.desyncmitigationmode</Key><Value>defensive</Value></member></AdditionalAttributes></LoadBalancerAttributes>';
+    }
+    if (action === 'ListUsers') {
+      result = `<Users>${state.users.map((u, i) => `<member><UserName>${u.name}</UserName><Path>/</Path><UserId>AIDA${i}</UserId><Arn>arn:aws:iam::${state.accountId}:user/${u.name}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></member>`).join('')}</Users>`;
+    }
+    if (action === 'GenerateCredentialReport') result = '<State>COMPLETE</State><Description>No report exists. Starting a new report generation task</Description>';
+    if (action === 'GetCredentialReport') result = `<Content>${Buffer.from(credentialReport()).toString('base64')}</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>2026-12-01T00:00:00Z</GeneratedTime>`;
     if (action === 'GetCallerIdentity') result = `<Arn>arn:aws:iam::${state.accountId}:user/scanner</Arn><UserId>AIDA1</UserId><Account>${state.accountId}</Account>`;
-    if (action.startsWith('List')) result = '<IsTruncated>false</IsTruncated>';
+    if (action.startsWith('List')) result += '<IsTruncated>false</IsTruncated>';
     return send(200, 'text/xml', `<${action}Response><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></${action}Response>`);
+  }
+
+  /** The IAM credential report's CSV (the columns AWS writes, in its order). */
+  function credentialReport(): string {
+    const header = 'user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated';
+    const noKeys = 'false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A';
+    const root = `<root_account>,arn:aws:iam::${state.accountId}:root,2020-01-01T00:00:00+00:00,not_supported,2026-11-01T00:00:00+00:00,not_supported,not_supported,true,${state.rootAccessKey ? 'true,2021-03-04T00:00:00+00:00,2026-11-30T00:00:00+00:00,us-east-1,s3' : 'false,N/A,N/A,N/A,N/A'},false,N/A,N/A,N/A,N/A,false,N/A,false,N/A`;
+    const users = state.users.map((u) => `${u.name},arn:aws:iam::${state.accountId}:user/${u.name},2026-01-01T00:00:00+00:00,${u.password},N/A,${u.password ? '2026-01-02T00:00:00+00:00' : 'N/A'},N/A,${u.mfa},${noKeys}`);
+    return [header, root, ...users].join('\n');
   }
 
   function s3(method: string, url: URL, send: Send): void {
@@ -117,7 +164,8 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
     const bucket = url.pathname.split('/')[1] ?? '';
     if (method === 'GET' && bucket === '') {
       if (denied('ListBuckets')) return error(403, 'AccessDenied');
-      return xml(`<ListAllMyBucketsResult><Buckets>${state.buckets.map((b) => `<Bucket><Name>${b}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket>`).join('')}</Buckets><Owner><ID>owner</ID></Owner></ListAllMyBucketsResult>`);
+      const { items, next } = pageOf(state.buckets, url.searchParams.get('continuation-token'));
+      return xml(`<ListAllMyBucketsResult>${next === undefined ? '' : `<ContinuationToken>${next}</ContinuationToken>`}<Buckets>${items.map((b) => `<Bucket><Name>${b}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket>`).join('')}</Buckets><Owner><ID>owner</ID></Owner></ListAllMyBucketsResult>`);
     }
     if (!state.buckets.includes(bucket)) return error(404, 'NoSuchBucket');
     const has = (key: string) => url.searchParams.has(key);

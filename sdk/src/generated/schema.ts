@@ -3415,7 +3415,7 @@ export interface components {
         /** @example scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         ScanId: string;
         /**
-         * @description `full` reads everything and marks what it read completely but did not see as gone; `incremental` reads what changed and never marks anything gone.
+         * @description `full` reads everything and marks what it read completely but did not see as gone; `incremental` reads what changed since the last successful scan (Azure: Resource Graph's change history and Key Vault items' update dates; GCP: Cloud Asset's update times; AWS: every service re-listed) and writes new versions only of resources that changed; it never marks anything gone.
          * @example full
          * @enum {string}
          */

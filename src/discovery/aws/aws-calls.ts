@@ -1,5 +1,6 @@
 /**
- * Every AWS API call the collector makes, with the IAM action it needs: the one list the
+ * Every AWS API call the collector makes, with the IAM action it needs (the key, unless `action`
+ * says otherwise: classic and v2 load balancers share their actions): the one list the
  * least-privilege policy (docs/discovery/aws-policy.json, README "Connect a cloud account") is
  * checked against, and what a failure names as the missing permission.
  */
@@ -28,6 +29,8 @@ export const AWS_CALLS = {
   'iam:ListPolicies': { service: 'iam', command: 'ListPolicies' },
   'iam:GetPolicyVersion': { service: 'iam', command: 'GetPolicyVersion' },
   'iam:GetAccountPasswordPolicy': { service: 'iam', command: 'GetAccountPasswordPolicy' },
+  'iam:GenerateCredentialReport': { service: 'iam', command: 'GenerateCredentialReport' },
+  'iam:GetCredentialReport': { service: 'iam', command: 'GetCredentialReport' },
   'kms:ListKeys': { service: 'kms', command: 'ListKeys' },
   'kms:DescribeKey': { service: 'kms', command: 'DescribeKey' },
   'kms:GetKeyRotationStatus': { service: 'kms', command: 'GetKeyRotationStatus' },
@@ -42,9 +45,20 @@ export const AWS_CALLS = {
   'dynamodb:DescribeTable': { service: 'dynamodb', command: 'DescribeTable' },
   'logs:DescribeLogGroups': { service: 'logs', command: 'DescribeLogGroups' },
   'elasticloadbalancing:DescribeLoadBalancers': { service: 'elbv2', command: 'DescribeLoadBalancers' },
-} as const;
+  'elb:DescribeLoadBalancers': { service: 'elb', command: 'DescribeLoadBalancers', action: 'elasticloadbalancing:DescribeLoadBalancers' },
+  'elb:DescribeLoadBalancerAttributes': { service: 'elb', command: 'DescribeLoadBalancerAttributes', action: 'elasticloadbalancing:DescribeLoadBalancerAttributes' },
+} as const satisfies Record<string, { service: string; command: string; action?: string }>;
 
-export type AwsPermission = keyof typeof AWS_CALLS;
+export type AwsCall = keyof typeof AWS_CALLS;
+
+/** The IAM action `call` needs. */
+export function actionOf(call: AwsCall): string {
+  const spec = AWS_CALLS[call];
+  return 'action' in spec ? spec.action : call;
+}
+
+/** Every IAM action the collector's calls need, once each. */
+export const AWS_ACTIONS: readonly string[] = [...new Set((Object.keys(AWS_CALLS) as AwsCall[]).map(actionOf))].sort();
 
 /** Assumed from the server's own identity for an `aws_role` connection: needed by fourfold's identity, not the scanned role. */
 export const AWS_ASSUME_ROLE_PERMISSION = 'sts:AssumeRole';

@@ -8,7 +8,7 @@ import {
   type CompleteCoverage,
   type PermissionCheck,
 } from '../collector';
-import { AWS_CALLS, type AwsPermission } from './aws-calls';
+import { actionOf, AWS_CALLS, type AwsCall } from './aws-calls';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the SDK's outputs are read field by field into Terraform's shapes */
 type Output = any;
@@ -24,6 +24,8 @@ const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOp
 const BAD_CREDENTIALS = new Set(['InvalidClientTokenId', 'SignatureDoesNotMatch', 'ExpiredToken', 'UnrecognizedClientException', 'InvalidAccessKeyId', 'AuthFailure', 'IncompleteSignature']);
 /** An item deleted between its listing and its description: skipped, not a failure. */
 const GONE = new Set(['NotFoundException', 'NoSuchEntity', 'NoSuchBucket', 'ResourceNotFoundException', 'DBInstanceNotFound', 'InvalidGroup.NotFound']);
+/** Items (buckets, keys, certificates, …) one unit describes at once; units themselves run `ctx.concurrency` at once. */
+const ITEM_CONCURRENCY = 4;
 /** Extra attempts after the SDK's own (standard mode, adaptive rate) for throttling that outlasts them. */
 const THROTTLE_RETRIES = 3;
 
@@ -64,8 +66,8 @@ class Session {
   }
 
   /** Calls `permission`'s API in `region`; answers undefined when the cloud says the item is gone (or one of `absent` says it has none). */
-  async call(permission: AwsPermission, region: string, input: object, absent: string[] = []): Promise<Output> {
-    const { service, command } = AWS_CALLS[permission];
+  async call(call: AwsCall, region: string, input: object, absent: string[] = []): Promise<Output> {
+    const { service, command } = AWS_CALLS[call];
     const client = await this.client(service === 'sts' ? 'sts' : service, region);
     const Command = await commandClass(service, command);
     for (let attempt = 0; ; attempt++) {
@@ -81,17 +83,17 @@ class Session {
           continue;
         }
         if (BAD_CREDENTIALS.has(name)) throw new CollectorError('invalid_credentials', `AWS refused the credentials (${name}).`);
-        throw new CallFailure(name, messageOf(error), DENIED.has(name) ? permission : null);
+        throw new CallFailure(name, messageOf(error), DENIED.has(name) ? actionOf(call) : null);
       }
     }
   }
 
   /** Every page of a listing: `next` names the request's token field and the answer's. */
-  async pages(permission: AwsPermission, region: string, input: object, tokens: { in: string; out: string }): Promise<Output[]> {
+  async pages(call: AwsCall, region: string, input: object, tokens: { in: string; out: string }): Promise<Output[]> {
     const pages: Output[] = [];
     let token: string | undefined;
     do {
-      const page = await this.call(permission, region, token === undefined ? input : { ...input, [tokens.in]: token });
+      const page = await this.call(call, region, token === undefined ? input : { ...input, [tokens.in]: token });
       if (page === undefined) break;
       pages.push(page);
       token = page[tokens.out] || undefined;
@@ -147,7 +149,7 @@ export async function verifyAws(credentials: AwsCredentials, ctx: CollectorConte
   const session = await openSession(credentials, ctx);
   const region = credentials.regions?.[0] ?? HOME_REGION;
   const checks: PermissionCheck[] = [];
-  const tries: [AwsPermission, object][] = [
+  const tries: [AwsCall, object][] = [
     ['ec2:DescribeRegions', {}],
     ['s3:ListAllMyBuckets', {}],
     ['ec2:DescribeSecurityGroups', { MaxResults: 5 }],
@@ -167,15 +169,17 @@ export async function verifyAws(credentials: AwsCredentials, ctx: CollectorConte
     ['dynamodb:ListTables', { Limit: 1 }],
     ['logs:DescribeLogGroups', { limit: 1 }],
     ['elasticloadbalancing:DescribeLoadBalancers', { PageSize: 1 }],
+    ['iam:GenerateCredentialReport', {}],
   ];
   try {
-    for (const [permission, input] of tries) {
+    for (const [call, input] of tries) {
+      const { service } = AWS_CALLS[call];
       try {
-        await session.call(permission, AWS_CALLS[permission].service === 'iam' || permission === 's3:ListAllMyBuckets' ? HOME_REGION : region, input);
-        checks.push({ permission, service: AWS_CALLS[permission].service, ok: true, error: null });
+        await session.call(call, service === 'iam' || call === 's3:ListAllMyBuckets' ? HOME_REGION : region, input);
+        checks.push({ permission: actionOf(call), service, ok: true, error: null });
       } catch (error) {
         if (!(error instanceof CallFailure)) throw error;
-        checks.push({ permission: error.permission ?? permission, service: AWS_CALLS[permission].service, ok: false, error: `${error.code}: ${error.message}` });
+        checks.push({ permission: error.permission ?? actionOf(call), service, ok: false, error: `${error.code}: ${error.message}` });
       }
     }
   } finally {
@@ -261,6 +265,7 @@ const REGIONAL_UNITS: Omit<Unit, 'region'>[] = [
   { service: 'dynamodb', types: ['aws_dynamodb_table'], read: readDynamo },
   { service: 'logs', types: ['aws_cloudwatch_log_group'], read: readLogGroups },
   { service: 'elbv2', types: ['aws_lb'], read: readLoadBalancers },
+  { service: 'elb', types: ['aws_elb'], read: readClassicLoadBalancers },
 ];
 
 function S3_TYPES(): string[] {
@@ -308,7 +313,7 @@ async function readS3(session: Session): Promise<CanonicalResource[]> {
   const pages = await session.pages('s3:ListAllMyBuckets', HOME_REGION, { MaxBuckets: 1000 }, { in: 'ContinuationToken', out: 'ContinuationToken' });
   const buckets = pages.flatMap((page) => (page.Buckets ?? []) as Output[]);
   const out: CanonicalResource[] = [];
-  await eachLimited(buckets, 4, async (bucket) => {
+  await eachLimited(buckets, ITEM_CONCURRENCY, async (bucket) => {
     const name = bucket.Name as string;
     const location = await session.call('s3:GetBucketLocation', HOME_REGION, { Bucket: name });
     if (location === undefined) return; // deleted since the listing
@@ -505,14 +510,26 @@ async function readIam(session: Session): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
   const marker = { in: 'Marker', out: 'Marker' };
   const users = (await session.pages('iam:ListUsers', HOME_REGION, {}, marker)).flatMap((page) => (page.Users ?? []) as Output[]);
-  for (const u of users) {
-    out.push(resource('aws_iam_user', u.Arn, null, { id: u.UserName, arn: u.Arn, name: u.UserName, path: u.Path ?? '/', unique_id: u.UserId, create_date: iso(u.CreateDate), password_last_used: iso(u.PasswordLastUsed), tags: tagsOf(u.Tags) }));
+  const report = await credentialReport(session);
+  await eachLimited(users, ITEM_CONCURRENCY, async (u) => {
+    const row = report?.get(u.Arn);
+    // MFA and console password exist only in the credential report: without one they are unknown, not false.
+    const reported = row === undefined ? {} : { password_enabled: row.password_enabled === 'true', mfa_active: row.mfa_active === 'true', password_last_changed: reportDate(row.password_last_changed) };
+    out.push(
+      resource(
+        'aws_iam_user',
+        u.Arn,
+        null,
+        { id: u.UserName, arn: u.Arn, name: u.UserName, path: u.Path ?? '/', unique_id: u.UserId, create_date: iso(u.CreateDate), password_last_used: iso(u.PasswordLastUsed), ...reported, tags: tagsOf(u.Tags) },
+        row === undefined ? { unknown_paths: [['password_enabled'], ['mfa_active']] } : {},
+      ),
+    );
     for (const page of await session.pages('iam:ListAccessKeys', HOME_REGION, { UserName: u.UserName }, marker)) {
       for (const k of (page.AccessKeyMetadata ?? []) as Output[]) {
         out.push(resource('aws_iam_access_key', k.AccessKeyId, null, { id: k.AccessKeyId, user: u.UserName, status: k.Status, create_date: iso(k.CreateDate) }, { relationships: attachedTo(u.Arn, ['aws_iam_user']), name: u.UserName }));
       }
     }
-  }
+  });
   for (const page of await session.pages('iam:ListRoles', HOME_REGION, {}, marker)) {
     for (const r of (page.Roles ?? []) as Output[]) {
       out.push(
@@ -537,6 +554,7 @@ async function readIam(session: Session): Promise<CanonicalResource[]> {
       out.push(resource('aws_iam_policy', p.Arn, null, { id: p.Arn, arn: p.Arn, name: p.PolicyName, path: p.Path ?? '/', policy: document, attachment_count: p.AttachmentCount ?? 0, tags: tagsOf(p.Tags) }));
     }
   }
+  out.push(...rootAccessKeys(session.accountId, report));
   const passwordPolicy = await session.call('iam:GetAccountPasswordPolicy', HOME_REGION, {});
   const pp = passwordPolicy?.PasswordPolicy;
   if (pp) {
@@ -558,13 +576,69 @@ async function readIam(session: Session): Promise<CanonicalResource[]> {
   return out;
 }
 
+type ReportRow = Record<string, string>;
+const REPORT_WAIT_MS = 2000;
+const REPORT_WAITS = 15;
+
+/**
+ * The IAM credential report by user ARN (the root user's row under `arn:aws:iam::<account>:root`):
+ * asked for, waited for while AWS builds it (it answers the last one for four hours), then read.
+ * Undefined when AWS answers none.
+ */
+async function credentialReport(session: Session): Promise<Map<string, ReportRow> | undefined> {
+  for (let wait = 0; ; wait++) {
+    const generated = await session.call('iam:GenerateCredentialReport', HOME_REGION, {});
+    if (generated === undefined) return undefined;
+    if (generated.State === 'COMPLETE') break;
+    if (wait >= REPORT_WAITS) throw new CallFailure('ReportInProgress', `The IAM credential report was not ready after ${(REPORT_WAITS * REPORT_WAIT_MS) / 1000} s.`, null);
+    await delay(REPORT_WAIT_MS, session.ctx.signal);
+  }
+  const answer = await session.call('iam:GetCredentialReport', HOME_REGION, {});
+  if (answer?.Content === undefined) return undefined;
+  const rows = parseCredentialReport(Buffer.from(answer.Content as Uint8Array).toString('utf8'));
+  return new Map(rows.map((row) => [row.arn ?? '', row]));
+}
+
+/**
+ * The report's CSV. IAM user names may hold commas and AWS does not quote them; a name is both
+ * the first column and the end of the second (the ARN), so a row with 2k fields too many gives
+ * k + 1 fields to each.
+ */
+export function parseCredentialReport(csv: string): ReportRow[] {
+  const [header, ...lines] = csv.split(/\r?\n/).filter((line) => line.length > 0);
+  const columns = (header ?? '').split(',');
+  return lines.map((line) => {
+    const fields = line.split(',');
+    const extra = (fields.length - columns.length) / 2;
+    if (extra > 0 && Number.isInteger(extra)) fields.splice(0, 2 * extra + 2, fields.slice(0, extra + 1).join(','), fields.slice(extra + 1, 2 * extra + 2).join(','));
+    return Object.fromEntries(columns.map((column, i) => [column, fields[i] ?? '']));
+  });
+}
+
+/** The report writes N/A or not_supported where a date does not apply. */
+function reportDate(value: string | undefined): string | null {
+  return value !== undefined && !Number.isNaN(Date.parse(value)) ? new Date(value).toISOString() : null;
+}
+
+/** The root user's access keys, which only the credential report shows, as the keys `aws.iam.root_access_key` judges. */
+function rootAccessKeys(accountId: string, report: Map<string, ReportRow> | undefined): CanonicalResource[] {
+  const arn = `arn:aws:iam::${accountId}:root`;
+  const row = report?.get(arn);
+  if (row === undefined) return [];
+  return [1, 2]
+    .filter((n) => row[`access_key_${n}_active`] === 'true')
+    .map((n) =>
+      resource('aws_iam_access_key', `${arn}/access_key_${n}`, null, { id: `root-access-key-${n}`, user: '<root_account>', status: 'Active', create_date: reportDate(row[`access_key_${n}_last_rotated`]), last_used_date: reportDate(row[`access_key_${n}_last_used_date`]) }, { name: '<root_account>' }),
+    );
+}
+
 async function readKms(session: Session, region: string): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
   const keys = (await session.pages('kms:ListKeys', region, {}, { in: 'Marker', out: 'NextMarker' })).flatMap((page) => (page.Keys ?? []) as Output[]);
-  for (const k of keys) {
+  await eachLimited(keys, ITEM_CONCURRENCY, async (k) => {
     const described = await session.call('kms:DescribeKey', region, { KeyId: k.KeyId });
     const m = described?.KeyMetadata;
-    if (!m || m.KeyManager !== 'CUSTOMER' || m.KeyState === 'PendingDeletion') continue;
+    if (!m || m.KeyManager !== 'CUSTOMER' || m.KeyState === 'PendingDeletion') return;
     const rotation = m.KeySpec === 'SYMMETRIC_DEFAULT' ? await session.call('kms:GetKeyRotationStatus', region, { KeyId: k.KeyId }) : undefined;
     out.push(
       resource('aws_kms_key', m.Arn, region, {
@@ -579,7 +653,7 @@ async function readKms(session: Session, region: string): Promise<CanonicalResou
         multi_region: m.MultiRegion ?? false,
       }),
     );
-  }
+  });
   return out;
 }
 
@@ -634,10 +708,10 @@ async function readSecrets(session: Session, region: string): Promise<CanonicalR
 async function readAcm(session: Session, region: string): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
   const summaries = (await session.pages('acm:ListCertificates', region, {}, { in: 'NextToken', out: 'NextToken' })).flatMap((page) => (page.CertificateSummaryList ?? []) as Output[]);
-  for (const summary of summaries) {
+  await eachLimited(summaries, ITEM_CONCURRENCY, async (summary) => {
     const described = await session.call('acm:DescribeCertificate', region, { CertificateArn: summary.CertificateArn });
     const c = described?.Certificate;
-    if (!c) continue; // deleted since the listing
+    if (!c) return; // deleted since the listing
     out.push(
       resource('aws_acm_certificate', c.CertificateArn, region, {
         id: c.CertificateArn,
@@ -653,7 +727,7 @@ async function readAcm(session: Session, region: string): Promise<CanonicalResou
         in_use: ((c.InUseBy ?? []) as Output[]).length > 0,
       }),
     );
-  }
+  });
   return out;
 }
 
@@ -719,10 +793,10 @@ async function readLambda(session: Session, region: string): Promise<CanonicalRe
 async function readDynamo(session: Session, region: string): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
   const names = (await session.pages('dynamodb:ListTables', region, {}, { in: 'ExclusiveStartTableName', out: 'LastEvaluatedTableName' })).flatMap((page) => (page.TableNames ?? []) as string[]);
-  for (const name of names) {
+  await eachLimited(names, ITEM_CONCURRENCY, async (name) => {
     const described = await session.call('dynamodb:DescribeTable', region, { TableName: name });
     const t = described?.Table;
-    if (!t) continue;
+    if (!t) return;
     out.push(
       resource('aws_dynamodb_table', t.TableArn, region, {
         id: t.TableName,
@@ -735,7 +809,7 @@ async function readDynamo(session: Session, region: string): Promise<CanonicalRe
         write_capacity: t.ProvisionedThroughput?.WriteCapacityUnits ?? 0,
       }),
     );
-  }
+  });
   return out;
 }
 
@@ -772,6 +846,47 @@ async function readLoadBalancers(session: Session, region: string): Promise<Cano
   return out;
 }
 
+async function readClassicLoadBalancers(session: Session, region: string): Promise<CanonicalResource[]> {
+  const out: CanonicalResource[] = [];
+  for (const page of await session.pages('elb:DescribeLoadBalancers', region, {}, { in: 'Marker', out: 'NextMarker' })) {
+    for (const lb of (page.LoadBalancerDescriptions ?? []) as Output[]) {
+      const name = lb.LoadBalancerName as string;
+      const described = await session.call('elb:DescribeLoadBalancerAttributes', region, { LoadBalancerName: name }, ['LoadBalancerNotFound']);
+      if (described === undefined) continue; // deleted since the listing
+      const a = described.LoadBalancerAttributes ?? {};
+      const arn = `arn:aws:elasticloadbalancing:${region}:${session.accountId}:loadbalancer/${name}`;
+      const desync = ((a.AdditionalAttributes ?? []) as Output[]).find((x) => x.Key === 'elb.http.desyncmitigationmode')?.Value;
+      out.push(
+        resource('aws_elb', arn, region, {
+          id: name,
+          arn,
+          name,
+          dns_name: lb.DNSName ?? '',
+          internal: lb.Scheme === 'internal',
+          availability_zones: lb.AvailabilityZones ?? [],
+          subnets: lb.Subnets ?? [],
+          security_groups: lb.SecurityGroups ?? [],
+          instances: ((lb.Instances ?? []) as Output[]).map((i) => i.InstanceId),
+          listener: ((lb.ListenerDescriptions ?? []) as Output[]).map(({ Listener: l }) => ({
+            lb_port: l?.LoadBalancerPort,
+            lb_protocol: String(l?.Protocol ?? '').toLowerCase(),
+            instance_port: l?.InstancePort,
+            instance_protocol: String(l?.InstanceProtocol ?? '').toLowerCase(),
+            ssl_certificate_id: l?.SSLCertificateId ?? '',
+          })),
+          access_logs: [{ enabled: a.AccessLog?.Enabled ?? false, bucket: a.AccessLog?.S3BucketName ?? '', bucket_prefix: a.AccessLog?.S3BucketPrefix ?? '', interval: a.AccessLog?.EmitInterval ?? 60 }],
+          cross_zone_load_balancing: a.CrossZoneLoadBalancing?.Enabled ?? false,
+          connection_draining: a.ConnectionDraining?.Enabled ?? false,
+          connection_draining_timeout: a.ConnectionDraining?.Timeout ?? 300,
+          idle_timeout: a.ConnectionSettings?.IdleTimeout ?? 60,
+          desync_mitigation_mode: desync ?? 'defensive',
+        }),
+      );
+    }
+  }
+  return out;
+}
+
 // ---- the SDK, loaded on first use so that the API's start-up and memory do not grow with it ----
 
 const CLIENT_MODULES: Record<string, () => Promise<Record<string, any>>> = {
@@ -788,6 +903,7 @@ const CLIENT_MODULES: Record<string, () => Promise<Record<string, any>>> = {
   dynamodb: () => import('@aws-sdk/client-dynamodb'),
   logs: () => import('@aws-sdk/client-cloudwatch-logs'),
   elbv2: () => import('@aws-sdk/client-elastic-load-balancing-v2'),
+  elb: () => import('@aws-sdk/client-elastic-load-balancing'),
 };
 const CLIENT_CLASSES: Record<string, string> = {
   sts: 'STSClient',
@@ -803,6 +919,7 @@ const CLIENT_CLASSES: Record<string, string> = {
   dynamodb: 'DynamoDBClient',
   logs: 'CloudWatchLogsClient',
   elbv2: 'ElasticLoadBalancingV2Client',
+  elb: 'ElasticLoadBalancingClient',
 };
 
 async function makeClient(service: string, config: object): Promise<SdkClient> {

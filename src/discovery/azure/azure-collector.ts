@@ -1,4 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import type { CanonicalResource } from '../../imports/canonical-resource';
 import { errorMessage, mapBounded, parseRetryAfter, withCloudRetry, type RetryableError } from '../cloud-calls';
 import {
@@ -72,6 +75,8 @@ interface AzureSession {
   subscriptionId: string;
   ctx: CollectorContext;
   requests: number;
+  /** Set when the connection must trust an extra CA (DISCOVERY_AZURE_CA_FILE): every Azure client sends through it. */
+  agent: https.Agent | undefined;
 }
 
 /**
@@ -148,7 +153,11 @@ export async function verifyAzure(credentials: AzureCredentials, subscriptionId:
 async function openSession(credentials: AzureCredentials, subscriptionId: string, ctx: CollectorContext): Promise<AzureSession> {
   const identity = await import('@azure/identity');
   const authorityHost = ctx.endpoints.azureAuthorityHost;
-  const options = authorityHost === undefined ? {} : { authorityHost, disableInstanceDiscovery: true };
+  const agent = extraCaAgent(ctx.endpoints.azureCaPem);
+  const options = {
+    ...(authorityHost === undefined ? {} : { authorityHost, disableInstanceDiscovery: true }),
+    ...(agent === undefined ? {} : { agent }),
+  };
   let credential: TokenCredential;
   if (credentials.client_secret !== undefined) {
     credential = new identity.ClientSecretCredential(credentials.tenant_id, credentials.client_id, credentials.client_secret, options);
@@ -157,7 +166,7 @@ async function openSession(credentials: AzureCredentials, subscriptionId: string
   } else {
     throw new CollectorError('invalid_credentials', 'the Azure connection has neither a client secret nor a certificate');
   }
-  const session: AzureSession = { credential, subscriptionId, ctx, requests: 0 };
+  const session: AzureSession = { credential, subscriptionId, ctx, requests: 0, agent };
   // One token up front: wrong credentials fail the scan with a clear code instead of every unit failing.
   try {
     session.requests += 1;
@@ -167,6 +176,14 @@ async function openSession(credentials: AzureCredentials, subscriptionId: string
     throw authenticationError(error);
   }
   return session;
+}
+
+/**
+ * An agent trusting `caPem` besides Node's public roots. The SDKs otherwise trust only what the
+ * process was started with (NODE_EXTRA_CA_CERTS), which a configuration file cannot change.
+ */
+export function extraCaAgent(caPem: string | undefined): https.Agent | undefined {
+  return caPem === undefined ? undefined : new https.Agent({ ca: [...tls.rootCertificates, caPem] });
 }
 
 function authenticationError(error: unknown): CollectorError {
@@ -204,6 +221,11 @@ async function graphClient(session: AzureSession): Promise<GraphClient> {
   if (endpoint !== undefined) {
     options.baseUri = endpoint;
     options.endpoint = endpoint;
+  }
+  // 4.x sends through @azure/ms-rest-js, which takes agents as agentSettings; 5.x's pipeline takes agent.
+  if (session.agent !== undefined) {
+    options.agentSettings = { http: http.globalAgent, https: session.agent };
+    options.agent = session.agent;
   }
   const client = new ResourceGraphClient(session.credential, options);
   graphClients.set(session, client);
@@ -244,6 +266,7 @@ async function vaultClients(session: AzureSession, vault: VaultRef) {
     retryOptions: { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 16_000 },
     disableChallengeResourceVerification: override !== undefined || !/\.vault\.azure\.net/i.test(vault.uri),
     additionalPolicies: [{ policy: countRequests, position: 'perRetry' as const }],
+    ...(session.agent === undefined ? {} : { agent: session.agent }),
   };
   return {
     secrets: new SecretClient(url, session.credential, options),

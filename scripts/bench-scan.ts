@@ -1,7 +1,10 @@
-// Scans N synthetic Azure resources and N synthetic GCP resources through the real SDKs against
-// local stand-ins (test/support/cloud-stand-ins.ts), each collector in its own process, and prints
-// seconds, requests made and the collector process's peak RSS.
-//   node --import tsx scripts/bench-scan-azure-gcp.ts [--count 20000]
+// Scans N synthetic resources of each cloud through the real SDKs against local stand-ins
+// (test/support/fake-aws.ts, test/support/cloud-stand-ins.ts), each collector in its own process,
+// and prints seconds, requests made and the collector process's peak RSS.
+//   node --import tsx scripts/bench-scan.ts [--count 20000] [--clouds aws,azure,gcp]
+// AWS: one region; of N, a half security groups, a quarter EBS volumes, a tenth KMS keys (each
+// described and its rotation read) and the rest S3 buckets (each read in 9 calls, answering the
+// bucket, its encryption and its ACL), listed 1000 a page.
 // Azure: N Resource Graph rows (storage accounts, NSGs, disks, VMs, 1 in 50 a Key Vault holding
 // 5 secrets, 3 keys and 2 certificates counted in N). GCP: N assets (buckets, instances,
 // firewalls, disks, 1 in 50 a secret) plus the project's IAM policy.
@@ -9,8 +12,24 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selfSignedCertificate, startAzureStandIn, startGcpStandIn, testServiceAccountKey, type AzureStandInData } from '../test/support/cloud-stand-ins';
+import { startFakeAws, type FakeAwsState } from '../test/support/fake-aws';
 
 const SUBSCRIPTION = '5f1c9a52-0000-4000-8000-000000000001';
+
+/** N resources in all (a bucket counts 3: itself, its encryption and its ACL). */
+export function syntheticAws(count: number): Pick<FakeAwsState, 'securityGroups' | 'volumes' | 'kmsKeys' | 'buckets'> {
+  const groups = Math.floor(count / 2);
+  const volumes = Math.floor(count / 4);
+  const keys = Math.floor(count / 10);
+  const buckets = Math.floor((count - groups - volumes - keys) / 3);
+  const securityGroups = count - volumes - keys - buckets * 3;
+  return {
+    securityGroups: Array.from({ length: securityGroups }, (_, i) => ({ id: `sg-${i.toString(16).padStart(17, '0')}`, name: `sg-${i}`, openPorts: i % 20 === 0 ? [22] : [] })),
+    volumes: Array.from({ length: volumes }, (_, i) => ({ id: `vol-${i.toString(16).padStart(17, '0')}`, encrypted: i % 3 !== 0 })),
+    kmsKeys: Array.from({ length: keys }, (_, i) => `0000${i.toString(16).padStart(4, '0')}-0000-4000-8000-000000000000`),
+    buckets: Array.from({ length: buckets }, (_, i) => `bench-bucket-${i}`),
+  };
+}
 
 /** N resources in all: Resource Graph rows plus the vault items they hold. */
 export function syntheticAzure(count: number): Pick<AzureStandInData, 'rows' | 'vaults'> {
@@ -98,9 +117,30 @@ function report(cloud: string, count: number, run: Run, served: Record<string, n
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' } } });
+  const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, clouds: { type: 'string', default: 'aws,azure,gcp' } } });
   const count = Number(values.count);
+  const clouds = new Set(values.clouds.split(','));
 
+  if (clouds.has('aws')) {
+    const fake = await startFakeAws({ ...syntheticAws(count), pageSize: 1000 });
+    try {
+      const run = await runCollector({
+        cloud: 'aws',
+        credentials: { account_id: fake.state.accountId, access_key_id: fake.state.accessKeyId, secret_access_key: 'bench-secret', regions: ['us-east-1'] },
+        endpoints: { aws: fake.url },
+        mode: 'full',
+        changedSince: null,
+      }, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true' });
+      report('aws', count, run, { aws: fake.requests });
+    } finally {
+      await fake.close();
+    }
+  }
+  if (clouds.has('azure')) await benchAzure(count);
+  if (clouds.has('gcp')) await benchGcp(count);
+}
+
+async function benchAzure(count: number): Promise<void> {
   const certificate = selfSignedCertificate();
   const azureData = syntheticAzure(count);
   const azure = await startAzureStandIn(certificate, { tenantId: 'tenant-bench', clientSecret: 'bench-secret', pageSize: 1000, ...azureData });
@@ -117,7 +157,9 @@ async function main(): Promise<void> {
   } finally {
     await azure.close();
   }
+}
 
+async function benchGcp(count: number): Promise<void> {
   const key = testServiceAccountKey('acme-prod');
   const gcpData = syntheticGcp(count);
   const iamPolicies = [{ name: '//cloudresourcemanager.googleapis.com/projects/482915730112', assetType: 'cloudresourcemanager.googleapis.com/Project', iamPolicy: { bindings: [{ role: 'roles/viewer', members: ['group:sre@acme.example'] }] } }];
