@@ -93,7 +93,8 @@ async function main(): Promise<void> {
     }
     const summary = (name: string, values: number[], target: number) => {
       const sorted = [...values].sort((a, b) => a - b);
-      const median = sorted[Math.floor(sorted.length / 2)]!;
+      const middle = sorted.length / 2;
+      const median = Number.isInteger(middle) ? (sorted[middle - 1]! + sorted[middle]!) / 2 : sorted[Math.floor(middle)]!;
       console.log(
         `${name} / COPY time: min ${sorted[0]!.toFixed(2)}, median ${median.toFixed(2)}, max ${sorted.at(-1)!.toFixed(2)} (target <= ${target}) ${median <= target ? 'MET' : 'NOT MET'}`,
       );
