@@ -66,8 +66,10 @@ export async function finishImport(
     .execute();
 }
 
-export async function deleteImportPayload(db: Db, importId: string): Promise<void> {
-  await db.deleteFrom('import_payloads').where('import_id', '=', importId).execute();
+/** Removes a queued import's resources; answers whether they were there. */
+export async function deleteImportPayload(db: Db, importId: string): Promise<boolean> {
+  const result = await db.deleteFrom('import_payloads').where('import_id', '=', importId).executeTakeFirst();
+  return result.numDeletedRows > 0n;
 }
 
 export function findImport(db: Db, organizationId: string, id: string) {

@@ -133,6 +133,7 @@ export async function importInventory(
       await settings.jobs.send(QUEUES.imports, { import_id: row.id } satisfies ImportJob, trx, principal.organizationId);
       return row;
     });
+    holdPayload(queued.id, resources);
     settings.jobs.wake(QUEUES.imports);
     return queued;
   }
@@ -148,6 +149,20 @@ export async function importInventory(
 
 export interface ImportJob {
   import_id: string;
+}
+
+/**
+ * The resources of imports this process queued, for its own worker to take as they are instead of
+ * reading them back from `import_payloads` and parsing them again (their canonical content, made
+ * for the checks, comes along). The table still holds them for a worker of another process, or a
+ * retry after this one died; one not taken within `PAYLOAD_HELD_MS` is left to the table.
+ */
+const payloadsInHand = new Map<string, CanonicalResource[]>();
+const PAYLOAD_HELD_MS = 5 * 60_000;
+
+function holdPayload(importId: string, resources: CanonicalResource[]): void {
+  payloadsInHand.set(importId, resources);
+  setTimeout(() => payloadsInHand.delete(importId), PAYLOAD_HELD_MS).unref();
 }
 
 /**
@@ -186,7 +201,9 @@ async function writePendingImport(db: Db, importId: string, limits: Organization
     const pending = await lockPendingImport(trx, importId);
     if (!pending) return; // another worker finished it, or its job was abandoned
     const account = await lockAccount(trx, pending.organization_id, pending.account_id);
-    const resources = await takeImportPayload(trx, importId);
+    const inHand = payloadsInHand.get(importId);
+    payloadsInHand.delete(importId); // a retry of a failed attempt reads the row its rollback kept
+    const resources = inHand && (await deleteImportPayload(trx, importId)) ? inHand : await takeImportPayload(trx, importId);
     if (!account || !resources) return;
     const counts = await writeResources(trx, account, pending.mode, resources, limits);
     await finishImport(trx, importId, 'succeeded', { ...counts, skipped: pending.counts.skipped }, []);

@@ -1,8 +1,8 @@
 import Ajv2020 from 'ajv/dist/2020';
 import { loadOpenApiDocument } from '../http/openapi-document';
-import { dottedPath, findUnstorable, type JsonPath } from '../storable-text';
+import { dottedPath, findUnstorable, unstorableIn, type JsonPath } from '../storable-text';
 import type { CanonicalResource, ImportProblem } from './canonical-resource';
-import { unknownAttributesOf } from './resource-content';
+import { contentJson, unknownAttributesOf } from './resource-content';
 
 /** How deep a resource's `attributes` may nest objects and arrays (`attributes` itself is level 1). */
 export const MAX_ATTRIBUTE_DEPTH = 64;
@@ -40,6 +40,7 @@ const validate = ajv.compile({
 export function resourceLimitProblems(resources: CanonicalResource[]): ImportProblem[] {
   const problems: ImportProblem[] = [];
   for (const resource of resources) {
+    if (!mayBreakLimits(resource)) continue;
     const { source: _source, provider: _provider, unknown_paths: _unknownPaths, attributes, ...fields } = resource;
     const inAttributes = findUnstorable(attributes, { maxDepth: MAX_ATTRIBUTE_DEPTH });
     const unstorable = inAttributes ? { ...inAttributes, path: ['attributes', ...inAttributes.path] } : findUnstorable(fields);
@@ -56,11 +57,41 @@ export function resourceLimitProblems(resources: CanonicalResource[]): ImportPro
   return problems;
 }
 
+// A NUL or a lone surrogate anywhere in a string or key: JSON.stringify writes each as this escape.
+// (`\\u0000`, a backslash before the text "u0000", matches too: the exact check then clears it.)
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/;
+
+/**
+ * Whether a resource may break a limit, answered for most without walking it again: its canonical
+ * content (which an import makes anyway, for the hash) holds every string and key but the native
+ * id, and the spec's schema is checked for all. A false alarm only costs the exact check.
+ */
+function mayBreakLimits(resource: CanonicalResource): boolean {
+  if (UNSTORABLE_ESCAPE.test(contentJson(resource)) || unstorableIn(resource.native_id) !== undefined) return true;
+  if (nestedDeeperThan(resource.attributes, MAX_ATTRIBUTE_DEPTH)) return true;
+  const { type, native_id: nativeId, region, name, tags, relationships, attributes } = resource;
+  return !validate({ type, native_id: nativeId, region, name, tags, relationships, attributes, unknown_attributes: unknownAttributesOf(resource) });
+}
+
+/** Whether `value` nests objects and arrays more than `maxDepth` levels (itself level 1); recurses at most `maxDepth` + 1 deep. */
+function nestedDeeperThan(value: unknown, maxDepth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (maxDepth === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (nestedDeeperThan(item, maxDepth - 1)) return true;
+    return false;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (nestedDeeperThan(record[key], maxDepth - 1)) return true;
+  return false;
+}
+
 /**
  * The problem of a file nested deeper than `MAX_IMPORT_DOCUMENT_DEPTH`, checked before parsing,
  * naming the item it is in (`resources[3]`, `values.root_module.resources[0]`) when it can.
  */
 export function documentDepthProblem(document: unknown): ImportProblem | undefined {
+  if (!nestedDeeperThan(document, MAX_IMPORT_DOCUMENT_DEPTH)) return undefined;
   const found = findUnstorable(document, { maxDepth: MAX_IMPORT_DOCUMENT_DEPTH, strings: false });
   if (!found) return undefined;
   // The item ends at the last index into a list of resources, instances or modules.
@@ -92,8 +123,10 @@ function itemPath(path: JsonPath): string {
 export function oversizedAttributes(resources: CanonicalResource[], maxBytes: number): { item: string; bytes: number }[] {
   const oversized: { item: string; bytes: number }[] = [];
   for (const resource of resources) {
+    // A UTF-16 unit is at most 3 UTF-8 bytes, and the attributes' JSON is part of the canonical
+    // content (the same text, keys sorted): most resources are decided without writing them again.
+    if (contentJson(resource).length * 3 <= maxBytes) continue;
     const json = JSON.stringify(resource.attributes);
-    // A UTF-16 unit is at most 3 UTF-8 bytes: most resources are decided without encoding them.
     if (json.length * 3 <= maxBytes) continue;
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes > maxBytes) oversized.push({ item: resource.source, bytes });
