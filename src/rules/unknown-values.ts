@@ -30,9 +30,11 @@ const indexes = new WeakMap<object, UnknownIndex | null>();
 
 /** The unknown paths of a resource-shaped map (one with `unknown_paths`), parsed once per object. */
 function indexOf(map: Record<string, unknown>): UnknownIndex | null {
+  const declared = map.unknown_paths;
+  // Most resources have every value known: no index to look up.
+  if (declared === undefined) return null;
   let index = indexes.get(map);
   if (index !== undefined) return index;
-  const declared = map.unknown_paths;
   index = null;
   if (Array.isArray(declared) && declared.length > 0) {
     const paths: UnknownIndex['paths'] = [];
@@ -61,14 +63,17 @@ function overlaps(a: readonly PathStep[], b: readonly PathStep[]): boolean {
  * The unknown paths a read of `steps` (from the map's root: `attributes`, ...) touches: the path
  * itself, one above it, or ones below it. Empty when the map is not a resource with unknowns.
  */
-export function unknownPathsRead(map: Record<string, unknown>, steps: readonly PathStep[]): string[] {
+export function unknownPathsRead(map: Record<string, unknown>, steps: readonly PathStep[]): readonly string[] {
+  if (steps[0] !== 'attributes') return NONE;
   const index = indexOf(map);
-  if (index === null || steps[0] !== 'attributes') return [];
+  if (index === null) return NONE;
   const relative = steps.slice(1);
   const touched: string[] = [];
   for (const path of index.paths) if (overlaps(relative, path.steps)) touched.push(path.text);
   return touched;
 }
+
+const NONE: readonly string[] = Object.freeze([]);
 
 /** How another resource's unknown path is reported: `type[native_id].path`. */
 export function qualifiedPath(map: Record<string, unknown>, path: string): string {
@@ -79,18 +84,22 @@ export function qualifiedPath(map: Record<string, unknown>, path: string): strin
  * The unknown paths read during the evaluation running now (evaluation is synchronous, so one
  * collector serves the process); null outside an evaluation.
  */
-let collector: { self: unknown; reads: Set<string> } | null = null;
+let collector: { self: unknown; reads: Set<string> | null } | null = null;
 
-/** Runs `body` collecting the unknown paths `attr()` reads; `self` is the evaluated resource (its paths are reported unqualified). */
-export function collectingUnknownReads<T>(self: unknown, body: () => T): { value: T; reads: string[] } | { error: unknown; reads: string[] } {
+/**
+ * Runs `run(argument)` collecting the unknown paths `attr()` reads; `self` is the evaluated
+ * resource (its paths are reported unqualified). Called once per evaluation, so it allocates
+ * nothing more when no unknown value is read (the common case).
+ */
+export function collectingUnknownReads<A, T>(self: unknown, run: (argument: A) => T, argument: A): { value: T; reads: readonly string[] } | { error: unknown; reads: readonly string[] } {
   const previous = collector;
-  const current = { self, reads: new Set<string>() };
+  const current: { self: unknown; reads: Set<string> | null } = { self, reads: null };
   collector = current;
   try {
-    const value = body();
-    return { value, reads: [...current.reads] };
+    const value = run(argument);
+    return { value, reads: current.reads === null ? NONE : [...current.reads] };
   } catch (error) {
-    return { error, reads: [...current.reads] };
+    return { error, reads: current.reads === null ? NONE : [...current.reads] };
   } finally {
     collector = previous;
   }
@@ -99,6 +108,6 @@ export function collectingUnknownReads<T>(self: unknown, body: () => T): { value
 /** Raises the unknown signal for these paths of `map`, recording them for the evaluation. */
 export function raiseUnknown(map: Record<string, unknown>, paths: readonly string[]): never {
   const reported = collector !== null && map !== collector.self ? paths.map((p) => qualifiedPath(map, p)) : [...paths];
-  if (collector !== null) for (const path of reported) collector.reads.add(path);
+  if (collector !== null) for (const path of reported) (collector.reads ??= new Set()).add(path);
   throw new UnknownValueError(reported);
 }
