@@ -286,6 +286,8 @@ export interface FindingsTable {
   last_audit_id: string;
   resolved_at: Date | null;
   updated_at: Date;
+  /** A hash of what the last audit wrote of the content (see `contentHashOf` in finding-lifecycle.ts); null before one did. */
+  content_hash: string | null;
 }
 
 export interface AuditFindingsTable {
@@ -639,7 +641,8 @@ export type ResourceRow = Selectable<ResourcesTable>;
 export type ResourceVersionRow = Selectable<ResourceVersionsTable>;
 export type ImportRow = Selectable<ImportsTable>;
 export type AuditRow = Selectable<AuditsTable>;
-export type FindingRow = Selectable<FindingsTable>;
+// content_hash is optional in a row: only the audits read it, and a finding without it counts as changed.
+export type FindingRow = Omit<Selectable<FindingsTable>, 'content_hash'> & { content_hash?: string | null };
 export type FindingEventRow = Selectable<FindingEventsTable>;
 export type PolicyRow = Selectable<PoliciesTable>;
 export type PolicyVersionRow = Selectable<PolicyVersionsTable>;

@@ -10,10 +10,12 @@ import { SEVERITIES } from '../rules/rule-definition';
  */
 
 /** A finding row as written: JSON columns as values, serialized once per batch. */
-export type FindingWrite = Omit<FindingsTable, 'evidence' | 'remediation' | 'compliance'> & {
+export type FindingWrite = Omit<FindingsTable, 'evidence' | 'remediation' | 'compliance' | 'content_hash'> & {
   evidence: unknown;
   remediation: unknown;
   compliance: unknown;
+  /** Written by audits; absent: null (the next audit rewrites the content). */
+  content_hash?: string | null;
 };
 
 /** What an audit rewrites of an existing finding it saw failing: content, sighting, and status where it changes. */
@@ -21,6 +23,7 @@ export type ObservedFindingWrite = Pick<
   FindingWrite,
   | 'id' | 'rule_version' | 'region' | 'title' | 'description' | 'dimension' | 'severity' | 'severity_rank' | 'status' | 'status_reason'
   | 'evidence' | 'remediation' | 'compliance' | 'cost_monthly_usd' | 'policy_id' | 'policy_version' | 'last_seen_at' | 'last_audit_id' | 'resolved_at' | 'updated_at'
+  | 'content_hash'
 >;
 
 /** Why an audit or an import resolves a finding (its `status_reason`). */
@@ -37,7 +40,7 @@ export type IdMaker = (prefix: 'fnd' | 'fev') => string;
 /** What the lifecycle reads of a current finding (locked by the caller): its identity and status, not its content. */
 export type CurrentFinding = Pick<
   FindingRow,
-  'id' | 'fingerprint' | 'rule_id' | 'resource_id' | 'resource_type' | 'policy_id' | 'status' | 'status_reason' | 'resolved_at' | 'updated_at'
+  'id' | 'fingerprint' | 'rule_id' | 'resource_id' | 'resource_type' | 'policy_id' | 'status' | 'status_reason' | 'resolved_at' | 'updated_at' | 'content_hash'
 >;
 
 /** A set of changes to findings and the events that record them, as `applyFindingChanges` writes them. */
@@ -48,6 +51,12 @@ export interface FindingChanges {
   reopened: ObservedFindingWrite[];
   /** Findings seen failing again and left in their status (open, suppressed, risk_accepted): content and sighting refreshed. */
   updated: ObservedFindingWrite[];
+  /**
+   * Findings seen failing again with the content they already hold, left in their status: only
+   * their sighting changes (`last_seen_at`, `last_audit_id`, `updated_at`), as `updated` would
+   * write it. Absent when there are none.
+   */
+  sighted?: { ids: string[]; lastSeenAt: Date; auditId: string; at: Date };
   /** Open findings to resolve, each with why. */
   resolved: Resolution[];
   /** When the resolutions happen (`resolved_at`, `updated_at`). */
@@ -120,6 +129,25 @@ export function fingerprintOf(ruleId: string, resourceId: string): string {
   return createHash('sha256').update(`${ruleId}\n${resourceId}`).digest('hex').slice(0, 32);
 }
 
+// Remediation and compliance mappings are one object per rule, shared by all its findings: serialized once.
+const serialized = new WeakMap<object, string>();
+function jsonOf(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
+  let json = serialized.get(value);
+  if (json === undefined) serialized.set(value, (json = JSON.stringify(value)));
+  return json;
+}
+
+/** A hash of what a finding says (everything an audit writes of it but its status and sighting): equal hashes, nothing to rewrite. */
+export function contentHashOf(content: FindingContent, region: string | null): string {
+  const { rule_version, policy_id, policy_version, title, description, dimension, severity, cost_monthly_usd } = content;
+  return createHash('sha256')
+    .update(JSON.stringify([rule_version, policy_id, policy_version, title, description, dimension, severity, cost_monthly_usd, region, content.evidence]))
+    .update(jsonOf(content.remediation))
+    .update(jsonOf(content.compliance))
+    .digest('base64url');
+}
+
 /** Whether an audit of this mode also resolves open findings of gone resources (`AuditResults.goneFindings`). */
 export function settlesGoneResources(mode: AuditMode): boolean {
   return mode === 'full';
@@ -161,6 +189,7 @@ export function decideAuditFindings(results: AuditResults): AuditFindingChanges 
   const event = (findingId: string, type: FindingEventRow['type'], from: FindingStatus | null, to: FindingStatus, reason: string | null) =>
     changes.events.push(lifecycleEvent(newId, { findingId, type, from, to, reason, auditId: audit.id, at: now }));
 
+  const sighted: string[] = [];
   for (const { ruleId, resource, content } of results.failures) {
     if (!isCurrent(resource.id)) continue;
     const observed = {
@@ -170,6 +199,7 @@ export function decideAuditFindings(results: AuditResults): AuditFindingChanges 
       last_seen_at: seenAt,
       last_audit_id: audit.id,
       updated_at: now,
+      content_hash: contentHashOf(content, resource.region),
     };
     const fingerprint = fingerprintOf(ruleId, resource.id);
     const found = existing.get(fingerprint);
@@ -202,10 +232,13 @@ export function decideAuditFindings(results: AuditResults): AuditFindingChanges 
     if (found.status === 'resolved') {
       event(found.id, 'reopened', 'resolved', 'open', 'failed again');
       changes.reopened.push({ ...observed, id: found.id, status: 'open', status_reason: null, resolved_at: null });
+    } else if (found.content_hash === observed.content_hash) {
+      sighted.push(found.id);
     } else {
       changes.updated.push({ ...observed, id: found.id, status: found.status, status_reason: found.status_reason, resolved_at: found.resolved_at });
     }
   }
+  if (sighted.length > 0) changes.sighted = { ids: sighted, lastSeenAt: seenAt, auditId: audit.id, at: now };
 
   const settle = (finding: CurrentFinding): ResolveReason | null => {
     const key = evaluationKey(finding.rule_id, finding.resource_id);

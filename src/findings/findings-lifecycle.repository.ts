@@ -11,7 +11,7 @@ import type { CurrentFinding, FindingWrite, ObservedFindingWrite, ResolveReason 
 // Rows a statement writes: large enough that round trips do not count, small enough to keep parameters a few MB.
 const BATCH = 5000;
 
-const CURRENT_COLUMNS = ['id', 'fingerprint', 'rule_id', 'resource_id', 'resource_type', 'policy_id', 'status', 'status_reason', 'resolved_at', 'updated_at'] as const;
+const CURRENT_COLUMNS = ['id', 'fingerprint', 'rule_id', 'resource_id', 'resource_type', 'policy_id', 'status', 'status_reason', 'resolved_at', 'updated_at', 'content_hash'] as const;
 
 /**
  * The organization's findings on these resources (all statuses, what the lifecycle reads of
@@ -64,18 +64,18 @@ const timestamps = <T>(rows: readonly T[], value: (row: T) => Date | null): (str
 const json = <T>(rows: readonly T[], value: (row: T) => unknown): string[] => rows.map((row) => JSON.stringify(value(row)));
 
 /**
- * A JSON column most rows share (a rule's remediation and compliance mappings, the same object
- * for each of its findings): its distinct values, each serialized and parsed once per statement,
- * and each row's 1-based position among them.
+ * A column most rows share (a rule's title, description, remediation and compliance mappings,
+ * the same for each of its findings): its distinct values, each serialized, escaped and parsed
+ * once per statement (JSON values as JSON text), and each row's 1-based position among them.
  */
-function shared<T>(rows: readonly T[], value: (row: T) => unknown): { values: string[]; index: number[] } {
+function shared<T>(rows: readonly T[], value: (row: T) => unknown, serialize: (v: unknown) => string | null = (v) => JSON.stringify(v)): { values: (string | null)[]; index: number[] } {
   const positions = new Map<unknown, number>();
-  const values: string[] = [];
+  const values: (string | null)[] = [];
   const index = rows.map((row) => {
     const v = value(row);
     let at = positions.get(v);
     if (at === undefined) {
-      at = values.push(JSON.stringify(v));
+      at = values.push(serialize(v));
       positions.set(v, at);
     }
     return at;
@@ -83,34 +83,40 @@ function shared<T>(rows: readonly T[], value: (row: T) => unknown): { values: st
   return { values, index };
 }
 
+const asText = (v: unknown) => v as string;
+
 export async function insertFindings(db: Db, rows: FindingWrite[]): Promise<void> {
   for (let i = 0; i < rows.length; i += BATCH) {
     const batch = rows.slice(i, i + BATCH);
     const remediation = shared(batch, (r) => r.remediation);
     const compliance = shared(batch, (r) => r.compliance);
+    const title = shared(batch, (r) => r.title, asText);
+    const description = shared(batch, (r) => r.description, asText);
     await sql`
       insert into findings (id, organization_id, fingerprint, rule_id, rule_version, resource_id, account_id, resource_type, region,
         title, description, dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence, remediation,
-        compliance, cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at)
+        compliance, cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at, content_hash)
       select id, organization_id, fingerprint, rule_id, rule_version, resource_id, account_id, resource_type, region,
-        title, description, dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence::jsonb,
+        (${title.values}::text[])[title], (${description.values}::text[])[description], dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence::jsonb,
         (${remediation.values}::text[]::jsonb[])[remediation], (${compliance.values}::text[]::jsonb[])[compliance],
-        cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at
+        cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at, content_hash
       from unnest(
         ${batch.map((r) => r.id)}::text[], ${batch.map((r) => r.organization_id)}::text[], ${batch.map((r) => r.fingerprint)}::text[],
         ${batch.map((r) => r.rule_id)}::text[], ${batch.map((r) => r.rule_version)}::int[], ${batch.map((r) => r.resource_id)}::text[],
         ${batch.map((r) => r.account_id)}::text[], ${batch.map((r) => r.resource_type)}::text[], ${batch.map((r) => r.region)}::text[],
-        ${batch.map((r) => r.title)}::text[], ${batch.map((r) => r.description)}::text[], ${batch.map((r) => r.dimension)}::text[],
+        ${title.index}::int[], ${description.index}::int[], ${batch.map((r) => r.dimension)}::text[],
         ${batch.map((r) => r.severity)}::text[], ${batch.map((r) => r.severity_rank)}::smallint[], ${batch.map((r) => r.status)}::text[],
         ${batch.map((r) => r.status_reason)}::text[], ${timestamps(batch, (r) => r.expires_at)}::timestamptz[], ${batch.map((r) => r.note)}::text[],
         ${json(batch, (r) => r.evidence)}::text[], ${remediation.index}::int[], ${compliance.index}::int[],
         ${batch.map((r) => r.cost_monthly_usd)}::float8[], ${batch.map((r) => r.policy_id)}::text[], ${batch.map((r) => r.policy_version)}::int[],
         ${timestamps(batch, (r) => r.first_seen_at)}::timestamptz[], ${timestamps(batch, (r) => r.last_seen_at)}::timestamptz[],
         ${batch.map((r) => r.first_audit_id)}::text[], ${batch.map((r) => r.last_audit_id)}::text[],
-        ${timestamps(batch, (r) => r.resolved_at)}::timestamptz[], ${timestamps(batch, (r) => r.updated_at)}::timestamptz[]
+        ${timestamps(batch, (r) => r.resolved_at)}::timestamptz[], ${timestamps(batch, (r) => r.updated_at)}::timestamptz[],
+        ${batch.map((r) => r.content_hash ?? null)}::text[]
       ) as r(id, organization_id, fingerprint, rule_id, rule_version, resource_id, account_id, resource_type, region,
         title, description, dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence, remediation,
-        compliance, cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at)`.execute(db);
+        compliance, cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at,
+        content_hash)`.execute(db);
   }
 }
 
@@ -120,25 +126,39 @@ export async function updateObservedFindings(trx: Trx, rows: ObservedFindingWrit
     const batch = rows.slice(i, i + BATCH);
     const remediation = shared(batch, (r) => r.remediation);
     const compliance = shared(batch, (r) => r.compliance);
+    const title = shared(batch, (r) => r.title, asText);
+    const description = shared(batch, (r) => r.description, asText);
     await sql`
-      update findings set rule_version = r.rule_version, region = r.region, title = r.title, description = r.description,
+      update findings set rule_version = r.rule_version, region = r.region,
+        title = (${title.values}::text[])[r.title], description = (${description.values}::text[])[r.description],
         dimension = r.dimension, severity = r.severity, severity_rank = r.severity_rank, status = r.status,
         status_reason = r.status_reason, evidence = r.evidence::jsonb,
         remediation = (${remediation.values}::text[]::jsonb[])[r.remediation], compliance = (${compliance.values}::text[]::jsonb[])[r.compliance],
         cost_monthly_usd = r.cost_monthly_usd, policy_id = r.policy_id, policy_version = r.policy_version, last_seen_at = r.last_seen_at,
-        last_audit_id = r.last_audit_id, resolved_at = r.resolved_at, updated_at = r.updated_at
+        last_audit_id = r.last_audit_id, resolved_at = r.resolved_at, updated_at = r.updated_at, content_hash = r.content_hash
       from unnest(
         ${batch.map((r) => r.id)}::text[], ${batch.map((r) => r.rule_version)}::int[], ${batch.map((r) => r.region)}::text[],
-        ${batch.map((r) => r.title)}::text[], ${batch.map((r) => r.description)}::text[], ${batch.map((r) => r.dimension)}::text[],
+        ${title.index}::int[], ${description.index}::int[], ${batch.map((r) => r.dimension)}::text[],
         ${batch.map((r) => r.severity)}::text[], ${batch.map((r) => r.severity_rank)}::smallint[], ${batch.map((r) => r.status)}::text[],
         ${batch.map((r) => r.status_reason)}::text[], ${json(batch, (r) => r.evidence)}::text[], ${remediation.index}::int[],
         ${compliance.index}::int[], ${batch.map((r) => r.cost_monthly_usd)}::float8[], ${batch.map((r) => r.policy_id)}::text[],
         ${batch.map((r) => r.policy_version)}::int[], ${timestamps(batch, (r) => r.last_seen_at)}::timestamptz[],
         ${batch.map((r) => r.last_audit_id)}::text[], ${timestamps(batch, (r) => r.resolved_at)}::timestamptz[],
-        ${timestamps(batch, (r) => r.updated_at)}::timestamptz[]
+        ${timestamps(batch, (r) => r.updated_at)}::timestamptz[], ${batch.map((r) => r.content_hash ?? null)}::text[]
       ) as r(id, rule_version, region, title, description, dimension, severity, severity_rank, status, status_reason, evidence,
-        remediation, compliance, cost_monthly_usd, policy_id, policy_version, last_seen_at, last_audit_id, resolved_at, updated_at)
+        remediation, compliance, cost_monthly_usd, policy_id, policy_version, last_seen_at, last_audit_id, resolved_at, updated_at, content_hash)
       where findings.id = r.id`.execute(trx);
+  }
+}
+
+/** Records that an audit saw these findings failing again, their content unchanged: their sighting only. */
+export async function recordFindingSightings(trx: Trx, ids: string[], sighting: { lastSeenAt: Date; auditId: string; at: Date }): Promise<void> {
+  for (let i = 0; i < ids.length; i += BATCH * 4) {
+    await trx
+      .updateTable('findings')
+      .set({ last_seen_at: sighting.lastSeenAt, last_audit_id: sighting.auditId, updated_at: sighting.at })
+      .where('id', '=', sql<string>`any(${ids.slice(i, i + BATCH * 4)}::text[])`)
+      .execute();
   }
 }
 

@@ -199,6 +199,7 @@ export async function resolveFindingsOfGoneResources(trx: Trx, account: { organi
 export async function applyFindingChanges(trx: Trx, changes: FindingChanges): Promise<void> {
   await lifecycle.insertFindings(trx, changes.opened);
   await lifecycle.updateObservedFindings(trx, [...changes.reopened, ...changes.updated]);
+  if (changes.sighted) await lifecycle.recordFindingSightings(trx, changes.sighted.ids, changes.sighted);
   const byReason = new Map<ResolveReason, string[]>();
   for (const { id, reason } of changes.resolved) {
     const ids = byReason.get(reason) ?? [];

@@ -41,12 +41,15 @@ export class ResourceGraph {
         if (target !== resource && names(relationship, target)) related.add(target);
       }
     }
+    const referrers = this.referrers.get(keyOf(resource, resource.native_id));
     const referencedBy = new Set<RuleResource>();
-    for (const { resource: referrer, relationship } of this.referrers.get(keyOf(resource, resource.native_id)) ?? []) {
-      if (referrer !== resource && names(relationship, resource)) referencedBy.add(referrer);
+    if (referrers !== undefined) {
+      for (const { resource: referrer, relationship } of referrers) {
+        if (referrer !== resource && names(relationship, resource)) referencedBy.add(referrer);
+      }
     }
     const accountDefaults = (resource.account_id !== undefined ? this.accounts.get(resource.account_id) : undefined) ?? NO_ACCOUNT_DEFAULTS;
-    return { related: [...related], referencedBy: [...referencedBy], now, accountDefaults };
+    return { related: Array.from(related), referencedBy: Array.from(referencedBy), now, accountDefaults };
   }
 }
 

@@ -94,15 +94,22 @@ export function evaluateRule(compiled: CompiledRule, resource: RuleResource, con
 /** Every account-wide type with no resource: what a resource outside an account sees. */
 export const NO_ACCOUNT_DEFAULTS: AccountDefaults = Object.freeze(Object.fromEntries(ACCOUNT_WIDE_TYPES.map((type) => [type, []])));
 
+// The variables of the last resource and context asked for: an audit evaluates every rule of a
+// resource in a row, so they are built once per resource rather than once per evaluation.
+let lastVariables: { resource: RuleResource; context: EvaluationContext; variables: CelVariables } | null = null;
+
 /** The variables an expression sees for a resource in a context. */
 export function celVariables(resource: RuleResource, context: EvaluationContext): CelVariables {
-  return {
+  if (lastVariables !== null && lastVariables.resource === resource && lastVariables.context === context) return lastVariables.variables;
+  const variables = {
     resource: resource as unknown as Record<string, unknown>,
     related: context.related as unknown as Record<string, unknown>[],
     referenced_by: context.referencedBy as unknown as Record<string, unknown>[],
     account_defaults: (context.accountDefaults ?? NO_ACCOUNT_DEFAULTS) as unknown as Record<string, unknown>,
     now: context.now,
   };
+  lastVariables = { resource, context, variables };
+  return variables;
 }
 
 /**
@@ -113,9 +120,9 @@ export function celVariables(resource: RuleResource, context: EvaluationContext)
  * `unknown` (unknown wins over error, as in CEL's own unknowns).
  */
 export function runCondition(expression: CompiledExpression, variables: CelVariables): { value: unknown } | Extract<RuleOutcome, { outcome: 'unknown' | 'error' }> {
-  const run = collectingUnknownReads(variables.resource, () => expression.run(variables));
-  if ('value' in run) return { value: run.value };
-  if (run.reads.length > 0) return { outcome: 'unknown', unknown_paths: run.reads.sort() };
+  const run = collectingUnknownReads(variables.resource, expression.run, variables);
+  if ('value' in run) return run;
+  if (run.reads.length > 0) return { outcome: 'unknown', unknown_paths: [...run.reads].sort() };
   if (run.error instanceof UnknownValueError) return { outcome: 'unknown', unknown_paths: [...run.error.paths] };
   return { outcome: 'error', message: runtimeErrorMessage(run.error) };
 }

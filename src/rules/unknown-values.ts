@@ -30,9 +30,11 @@ const indexes = new WeakMap<object, UnknownIndex | null>();
 
 /** The unknown paths of a resource-shaped map (one with `unknown_paths`), parsed once per object. */
 function indexOf(map: Record<string, unknown>): UnknownIndex | null {
+  const declared = map.unknown_paths;
+  // Most resources have every value known: no index to look up.
+  if (declared === undefined) return null;
   let index = indexes.get(map);
   if (index !== undefined) return index;
-  const declared = map.unknown_paths;
   index = null;
   if (Array.isArray(declared) && declared.length > 0) {
     const paths: UnknownIndex['paths'] = [];
@@ -77,9 +79,9 @@ function unknownsOf(map: Record<string, unknown>, steps: readonly PathStep[]): {
  * the item on an item of `items()`) touches: the path itself, one above it, or ones below it.
  * Empty when the map holds no unknowns.
  */
-export function unknownPathsRead(map: Record<string, unknown>, steps: readonly PathStep[]): string[] {
+export function unknownPathsRead(map: Record<string, unknown>, steps: readonly PathStep[]): readonly string[] {
   const unknowns = unknownsOf(map, steps);
-  if (unknowns === null) return [];
+  if (unknowns === null) return NONE;
   const touched: string[] = [];
   for (const path of unknowns.paths) if (overlaps(unknowns.relative, path.steps)) touched.push(path.text);
   return touched;
@@ -117,6 +119,8 @@ export function listItems(map: Record<string, unknown>, steps: readonly PathStep
   });
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** How another resource's unknown path is reported: `type[native_id].path`. */
 export function qualifiedPath(map: Record<string, unknown>, path: string): string {
   return `${String(map.type)}[${String(map.native_id)}].${path}`;
@@ -126,18 +130,22 @@ export function qualifiedPath(map: Record<string, unknown>, path: string): strin
  * The unknown paths read during the evaluation running now (evaluation is synchronous, so one
  * collector serves the process); null outside an evaluation.
  */
-let collector: { self: unknown; reads: Set<string> } | null = null;
+let collector: { self: unknown; reads: Set<string> | null } | null = null;
 
-/** Runs `body` collecting the unknown paths `attr()` reads; `self` is the evaluated resource (its paths are reported unqualified). */
-export function collectingUnknownReads<T>(self: unknown, body: () => T): { value: T; reads: string[] } | { error: unknown; reads: string[] } {
+/**
+ * Runs `run(argument)` collecting the unknown paths `attr()` reads; `self` is the evaluated
+ * resource (its paths are reported unqualified). Called once per evaluation, so it allocates
+ * nothing more when no unknown value is read (the common case).
+ */
+export function collectingUnknownReads<A, T>(self: unknown, run: (argument: A) => T, argument: A): { value: T; reads: readonly string[] } | { error: unknown; reads: readonly string[] } {
   const previous = collector;
-  const current = { self, reads: new Set<string>() };
+  const current: { self: unknown; reads: Set<string> | null } = { self, reads: null };
   collector = current;
   try {
-    const value = body();
-    return { value, reads: [...current.reads] };
+    const value = run(argument);
+    return { value, reads: current.reads === null ? NONE : [...current.reads] };
   } catch (error) {
-    return { error, reads: [...current.reads] };
+    return { error, reads: current.reads === null ? NONE : [...current.reads] };
   } finally {
     collector = previous;
   }
@@ -146,6 +154,6 @@ export function collectingUnknownReads<T>(self: unknown, body: () => T): { value
 /** Raises the unknown signal for these paths of `map`, recording them for the evaluation. */
 export function raiseUnknown(map: Record<string, unknown>, paths: readonly string[]): never {
   const reported = collector !== null && map !== collector.self ? paths.map((p) => qualifiedPath(map, p)) : [...paths];
-  if (collector !== null) for (const path of reported) collector.reads.add(path);
+  if (collector !== null) for (const path of reported) (collector.reads ??= new Set()).add(path);
   throw new UnknownValueError(reported);
 }
