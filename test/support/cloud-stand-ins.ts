@@ -29,6 +29,8 @@ export interface AzureStandInData {
   vaults: Record<string, { secrets?: Record<string, unknown>[]; keys?: Record<string, unknown>[]; certificates?: Record<string, unknown>[]; forbidden?: ('secrets' | 'keys' | 'certificates')[] }>;
   /** Answer this many Resource Graph calls with 429 + Retry-After first. */
   throttleGraph?: number;
+  /** Microsoft Graph's app registrations (`GET /v1.0/applications`), served `$top` per page with an @odata.nextLink. */
+  applications?: Record<string, unknown>[];
 }
 
 export interface SelfSignedCertificate {
@@ -127,6 +129,15 @@ export async function startAzureStandIn(certificate: SelfSignedCertificate, data
         const page = all.slice(start, start + size);
         const next = start + size < all.length ? String(start + size) : undefined;
         json(res, 200, { totalRecords: all.length, count: page.length, resultTruncated: 'false', data: page, ...(next === undefined ? {} : { $skipToken: next }) });
+        return;
+      }
+      if (path === '/v1.0/applications') {
+        hit('applications');
+        const all = data.applications ?? [];
+        const size = Number(url.searchParams.get('$top') ?? '100');
+        const start = Number(url.searchParams.get('$skiptoken') ?? '0');
+        const next = start + size < all.length ? `${base}/v1.0/applications?$top=${size}&$skiptoken=${start + size}` : undefined;
+        json(res, 200, { value: all.slice(start, start + size), ...(next === undefined ? {} : { '@odata.nextLink': next }) });
         return;
       }
       // Key Vault: /<vault>/<secrets|keys|certificates>[/<name>/rotationpolicy]
