@@ -59,7 +59,7 @@ describe('GCP scans through the API against a local stand-in', () => {
     const scan = await untilEnded(token, `/v1/scans/${started.body.id}`);
     answers.push(started.body, scan);
     expect(scan).toMatchObject({ status: 'succeeded', failures: [], error: null });
-    expect(scan.counts.created).toBe(6);
+    expect(scan.counts.created).toBe(7);
     expect(standIn.hits).toMatchObject({ assets: expect.any(Number), iam: expect.any(Number), secrets: 1 });
     const resources = (await request(t.app).get(`/v1/resources?account_id=${accountId}&limit=200`).set(as(token)).expect(200)).body.data as { type: string; name: string }[];
     answers.push(resources);
@@ -68,6 +68,7 @@ describe('GCP scans through the API against a local stand-in', () => {
       'google_project_iam_binding roles/editor',
       'google_project_iam_binding roles/viewer',
       'google_secret_manager_secret stripe-api-key',
+      'google_service_account_key 5c1f0e9a2b3d4c5e6f708192a3b4c5d6e7f80912',
       'google_storage_bucket acme-prod-exports',
       'google_storage_bucket_iam_binding roles/storage.objectViewer',
     ]);
