@@ -25,6 +25,7 @@ export interface TerraformInstance {
 const PROVIDER_BY_TERRAFORM_NAME: Readonly<Record<string, Provider>> = {
   aws: 'aws',
   azurerm: 'azure',
+  azuread: 'azure',
   google: 'gcp',
   'google-beta': 'gcp',
 };
@@ -40,6 +41,8 @@ const SCHEMA_SENSITIVE: Readonly<Record<string, readonly string[]>> = {
   aws_iam_user_login_profile: ['password'],
   aws_secretsmanager_secret_version: ['secret_string', 'secret_binary'],
   azurerm_key_vault_secret: ['value'],
+  azuread_application_password: ['value'],
+  azuread_service_principal_password: ['value'],
   azurerm_storage_account: [
     'primary_access_key',
     'secondary_access_key',
