@@ -24,6 +24,8 @@ const OWNER_TAG = 0.7;
 const CONTENT_TYPE_ID = 0.6;
 const CONTENT_TYPE_NAME = 0.4;
 const NAME_SIMILARITY_MAX = 0.5;
+/** A name alone, across clouds (payments-api in Entra ID and in AWS), is weak: never enough by itself. */
+const CROSS_CLOUD_NAME_SIMILARITY_MAX = 0.25;
 const MIN_SIMILARITY = 0.5;
 
 /** Words that say "this is a credential" and so tell nothing about whose. */
@@ -102,12 +104,18 @@ export function nameSimilarity(a: string, b: string): number {
   return (2 * shared) / (x.size + y.size);
 }
 
+/** The cloud of a Terraform type: azuread and azurerm are both Azure's. */
+function cloudOf(type: string): string {
+  const prefix = type.split('_')[0] ?? '';
+  return prefix === 'azuread' ? 'azurerm' : prefix;
+}
+
 function storeName(store: LinkCandidate): string {
   return text(store.name) ?? text(store.attributes.name) ?? '';
 }
 
 /** The reasons a store entry may hold a credential, each with its own confidence. */
-function reasonsFor(identity: Identity, store: LinkCandidate): { confidence: number; reason: CredentialLinkReasonData }[] {
+function reasonsFor(credential: LinkCandidate, identity: Identity, store: LinkCandidate): { confidence: number; reason: CredentialLinkReasonData }[] {
   const found: { confidence: number; reason: CredentialLinkReasonData }[] = [];
   for (const [key, value] of Object.entries(store.tags)) {
     const v = value.trim().toLowerCase();
@@ -133,7 +141,8 @@ function reasonsFor(identity: Identity, store: LinkCandidate): { confidence: num
     if (similarity >= MIN_SIMILARITY && (best === null || similarity > best.similarity)) best = { similarity, name };
   }
   if (best !== null) {
-    found.push({ confidence: round(NAME_SIMILARITY_MAX * best.similarity), reason: { kind: 'name_similarity', detail: `name ${entryName} shares its words with ${best.name} (${Math.round(best.similarity * 100)} %)` } });
+    const weight = cloudOf(credential.type) === cloudOf(store.type) ? NAME_SIMILARITY_MAX : CROSS_CLOUD_NAME_SIMILARITY_MAX;
+    found.push({ confidence: round(weight * best.similarity), reason: { kind: 'name_similarity', detail: `name ${entryName} shares its words with ${best.name} (${Math.round(best.similarity * 100)} %)` } });
   }
   return found;
 }
@@ -153,7 +162,7 @@ export function proposeLinks(credentials: LinkCandidate[], stores: LinkCandidate
     const identity = identityOf(credential);
     if (identity.exact.length === 0 && identity.owner.length === 0 && identity.names.length === 0) continue;
     for (const store of stores) {
-      const found = reasonsFor(identity, store);
+      const found = reasonsFor(credential, identity, store);
       if (found.length === 0) continue;
       const confidence = round(1 - found.reduce((rest, f) => rest * (1 - f.confidence), 1));
       if (confidence < MIN_CONFIDENCE) continue;

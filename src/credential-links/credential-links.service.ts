@@ -33,8 +33,8 @@ export async function addCredentialLink(db: Db, principal: Principal, input: { c
   const credential = await requireResource(db, principal.organizationId, input.credential_resource_id);
   const store = await requireResource(db, principal.organizationId, input.store_resource_id);
   const problems = [
-    ...(isCredentialType(credential.type) ? [] : [{ field: 'credential_resource_id', issue: `a ${credential.type} is not a credential: one of ${CREDENTIAL_TYPES.join(', ')}` }]),
-    ...(isStoreType(store.type) ? [] : [{ field: 'store_resource_id', issue: `a ${store.type} is not a store entry: one of ${STORE_TYPES.join(', ')}` }]),
+    ...(isCredentialType(credential.type) ? [] : [{ field: 'body.credential_resource_id', issue: `a ${credential.type} is not a credential: one of ${CREDENTIAL_TYPES.join(', ')}` }]),
+    ...(isStoreType(store.type) ? [] : [{ field: 'body.store_resource_id', issue: `a ${store.type} is not a store entry: one of ${STORE_TYPES.join(', ')}` }]),
   ];
   if (problems.length > 0) throw new AppError('validation_failed', 'These resources cannot be linked.', problems);
   const id = newId('cln');
@@ -54,7 +54,7 @@ export async function addCredentialLink(db: Db, principal: Principal, input: { c
   });
   if (!inserted) {
     const existing = await findLinkOfPair(db, credential.id, store.id);
-    throw new AppError('conflict', `These resources are linked already (${existing?.id ?? 'a link'}, ${existing?.status ?? 'unknown'}): change that link instead.`, existing ? [{ field: 'id', issue: `linked by ${existing.id}` }] : []);
+    throw new AppError('conflict', `These resources are linked already (${existing?.id ?? 'a link'}, ${existing?.status ?? 'unknown'}): change that link instead.`, existing ? [{ field: null, issue: `linked by ${existing.id}` }] : []);
   }
   return requireCredentialLink(db, principal.organizationId, id);
 }

@@ -1,4 +1,4 @@
-import { PROVIDER_TYPE_PREFIX, type Provider } from '../providers';
+import { isTypeOfProvider, type Provider } from '../providers';
 import type { AttributePath, CanonicalResource, ImportProblem, ParseResult } from './canonical-resource';
 
 export type { AttributePath } from './canonical-resource';
@@ -256,7 +256,7 @@ export function mapTerraformInstances(instances: readonly TerraformInstance[], p
     // Real states also hold resources of other providers (random, tls, kubernetes, helm, ...):
     // they are not cloud objects fourfold audits, so they are skipped rather than refused.
     if (provider === undefined) continue;
-    if (!instance.type.startsWith(PROVIDER_TYPE_PREFIX[provider])) {
+    if (!isTypeOfProvider(instance.type, provider)) {
       problems.push({ item: instance.address, field: 'type', message: `type "${instance.type}" does not belong to the ${providerName} provider` });
       continue;
     }
