@@ -72,6 +72,10 @@ describe('GCP scans through the API against a local stand-in', () => {
       'google_storage_bucket acme-prod-exports',
       'google_storage_bucket_iam_binding roles/storage.objectViewer',
     ]);
+    // After the scan, the service-account key is proposed as held by the secret labelled with its account.
+    const saKey = (await request(t.app).get(`/v1/resources?account_id=${accountId}&type=google_service_account_key`).set(as(token)).expect(200)).body.data[0] as { id: string };
+    const links = (await request(t.app).get(`/v1/resources/${saKey.id}/credential-links`).set(as(token)).expect(200)).body.data as { status: string; store: { name: string }; reasons: { kind: string; detail: string }[] }[];
+    expect(links.map((l) => [l.status, l.store.name, l.reasons[0]?.detail])).toEqual([['proposed', 'stripe-api-key', "tag service-account=payments-api names the credential's service account's id"]]);
     const audit = await untilEnded(token, `/v1/audits/${scan.audit_id}`);
     expect(audit.status).toBe('succeeded');
     const findings = (await request(t.app).get(`/v1/findings?audit_id=${audit.id}&limit=200`).set(as(token)).expect(200)).body.data as { rule_id: string }[];

@@ -74,7 +74,11 @@ export function identityOf(credential: LinkCandidate): Identity {
       add(exact, a.key_id, 'key id');
       add(owner, a.service_account_id, 'service account');
       const email = text(a.service_account_id);
-      if (email !== null) names.push(email.split('@')[0] as string);
+      if (email !== null) {
+        // GCP label values cannot hold an email: a label names the account by its id, the part before @.
+        add(owner, email.split('@')[0], "service account's id");
+        names.push(email.split('@')[0] as string);
+      }
       break;
     }
     default:
