@@ -997,6 +997,161 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/resources/{id}/credential-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a resource's credential links
+         * @description The links of a credential to the store entries that hold it, or of a store entry to the
+         *     credentials it holds: either side answers the same links, oldest first. Proposed, confirmed
+         *     and rejected links alike unless `status` says which.
+         */
+        get: operations["listResourceCredentialLinks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/resources/{id}/dependents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the resources that read a secret
+         * @description For a Key Vault secret, a Secrets Manager secret or a Secret Manager secret: the resources of
+         *     the organization's inventory (imports and scans) whose configuration names it, each with the
+         *     attributes that do, so a person sees what a rotation touches.
+         *     - App Service and Function App settings (\`app_settings\`, \`connection_string\`, site config)
+         *       holding \`@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>[/<version>])\`
+         *       or \`@Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>)\`;
+         *     - Lambda environment variables and ECS task definitions (\`secrets[].valueFrom\`, environment)
+         *       naming the secret's ARN (full, partial without its random suffix, or with an ECS
+         *       \`:json-key:stage:version\` suffix);
+         *     - Cloud Run services and jobs (v1 and v2) with a secret reference (\`secret_key_ref\`, secret volumes)
+         *       naming the secret, by name in the same project or by \`projects/<project>/secrets/<name>\`.
+         *     Resources that are \`gone\` are left out. Any other resource type answers an empty list.
+         *     Ordered by resource id.
+         */
+        get: operations["listResourceDependents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credential-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a credential link
+         * @description Says that a store entry (an \`azurerm_key_vault_secret\`, \`aws_secretsmanager_secret\` or
+         *     \`google_secret_manager_secret\`) holds a credential (an \`azuread_application_password\`,
+         *     \`azuread_application_certificate\`, \`aws_iam_access_key\` or \`google_service_account_key\`),
+         *     both resources of the organization's inventory. The link is \`confirmed\`, \`origin: manual\`.
+         *     A link between the two that exists already (proposed, confirmed or rejected) answers \`409\`:
+         *     change it with \`PATCH /v1/credential-links/{id}\`. Other resource types answer \`422\`.
+         */
+        post: operations["createCredentialLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credential-links/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The credential link's id.
+                 * @example cln_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["credentialLinkId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a credential link
+         * @description One link, with both ends, its status, confidence and reasons.
+         */
+        get: operations["getCredentialLink"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a credential link
+         * @description Removes the link. A pair fourfold proposed may be proposed again by the next proposal run
+         *     if its reasons still hold: reject it instead to keep it out.
+         */
+        delete: operations["deleteCredentialLink"];
+        options?: never;
+        head?: never;
+        /**
+         * Confirm or reject a credential link
+         * @description \`confirmed\`: the store entry holds the credential (a rotation of it writes there);
+         *     \`rejected\`: it does not, and later proposals leave the pair alone. Either can be changed
+         *     again. Records who decided and when.
+         */
+        patch: operations["updateCredentialLink"];
+        trace?: never;
+    };
+    "/v1/credential-link-proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose credential links now
+         * @description Compares every active credential of the organization with every active store entry and
+         *     proposes a link where a reason supports it, as fourfold does after each scan: a tag of the
+         *     entry naming the credential's key id (confidence 0.95) or its application's client or object
+         *     id, IAM user or service account (0.7); a Key Vault secret's content type naming one of those
+         *     (0.6, or 0.4 for the application's display name); the entry's name sharing its words with the
+         *     application's, user's or service account's name (up to 0.5). Reasons combine
+         *     (1 − Π(1 − cᵢ)); a pair below 0.3 is not proposed. Confirmed and rejected links are never
+         *     changed; open proposals no reason supports any more are withdrawn.
+         */
+        post: operations["createCredentialLinkProposals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rules": {
         parameters: {
             query?: never;
@@ -3503,6 +3658,111 @@ export interface components {
             started_at: null | components["schemas"]["Timestamp"];
             finished_at: null | components["schemas"]["Timestamp"];
         };
+        /** @example cln_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        CredentialLinkId: string;
+        /**
+         * @description `proposed` by fourfold and not yet decided; `confirmed` (or added) by a person; `rejected` by a person: a later proposal never brings it back.
+         * @example confirmed
+         * @enum {string}
+         */
+        CredentialLinkStatus: "proposed" | "confirmed" | "rejected";
+        /** @description One end of a link, a resource of the inventory. */
+        CredentialLinkEnd: {
+            id: components["schemas"]["ResourceId"];
+            account_id: components["schemas"]["AccountId"];
+            provider: components["schemas"]["Provider"];
+            type: components["schemas"]["ResourceType"];
+            native_id: string;
+            name: components["schemas"]["NullableResourceName"];
+            status: components["schemas"]["ResourceStatus"];
+        };
+        CredentialLinkReason: {
+            /**
+             * @description `tag`: a tag of the store entry names the credential's key id or its application, user or service account; `content_type`: a Key Vault secret's content type names it; `name_similarity`: the entry's name and the credential's owner's name share their words; `manual`: added by a person.
+             * @enum {string}
+             */
+            kind: "tag" | "content_type" | "name_similarity" | "manual";
+            /** @description What matched, for a person to judge. */
+            detail: string;
+        };
+        /** @description A credential and a store entry that holds it. */
+        CredentialLink: {
+            id: components["schemas"]["CredentialLinkId"];
+            credential: components["schemas"]["CredentialLinkEnd"];
+            store: components["schemas"]["CredentialLinkEnd"];
+            status: components["schemas"]["CredentialLinkStatus"];
+            /**
+             * @description Proposed by fourfold, or added by a person.
+             * @enum {string}
+             */
+            origin: "automatic" | "manual";
+            /** @description How sure the proposal is, from its reasons (1 for a link a person added). */
+            confidence: number;
+            reasons: components["schemas"]["CredentialLinkReason"][];
+            /** @description Who confirmed, rejected or added it; null while proposed. */
+            decided_by: null | components["schemas"]["UserId"];
+            decided_at: null | components["schemas"]["Timestamp"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        CredentialLinkList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["CredentialLink"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
+        };
+        CreateCredentialLinkRequest: {
+            credential_resource_id: components["schemas"]["ResourceId"];
+            store_resource_id: components["schemas"]["ResourceId"];
+        };
+        UpdateCredentialLinkRequest: {
+            /** @enum {string} */
+            status: "confirmed" | "rejected";
+        };
+        CredentialLinkProposals: {
+            /**
+             * Format: int32
+             * @description New proposals.
+             */
+            proposed: number;
+            /**
+             * Format: int32
+             * @description Open proposals whose confidence or reasons changed.
+             */
+            updated: number;
+            /**
+             * Format: int32
+             * @description Open proposals no reason supports any more
+             */
+            withdrawn: number;
+            /**
+             * Format: int32
+             * @description Open proposals still as they were.
+             */
+            unchanged: number;
+        };
+        /** @description A resource whose configuration reads the secret, and where. */
+        Dependent: {
+            resource: components["schemas"]["CredentialLinkEnd"];
+            references: {
+                /**
+                 * @description The attribute that names the secret, in the rules' path syntax.
+                 * @example app_settings.DB_PASSWORD
+                 */
+                attribute_path: string;
+                /**
+                 * @description `key_vault_reference`: `@Microsoft.KeyVault(SecretUri=…)` or `(VaultName=…;SecretName=…)`; `secrets_manager_arn`: the secret's ARN (also with an ECS `:json-key:stage:version` suffix); `secret_manager_reference`: a Cloud Run secret reference.
+                 * @enum {string}
+                 */
+                form: "key_vault_reference" | "secrets_manager_arn" | "secret_manager_reference";
+            }[];
+        };
+        DependentList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["Dependent"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
+        };
         /** @example rot_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         RotationId: string;
         /**
@@ -3721,7 +3981,7 @@ export interface components {
         /** @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         ResourceId: string;
         /**
-         * @description A Terraform resource type name, the shared vocabulary of types.
+         * @description A Terraform resource type name, the shared vocabulary of types (Entra ID objects under the azuread provider's names).
          * @example aws_s3_bucket
          */
         ResourceType: string;
@@ -6082,6 +6342,11 @@ export interface components {
          */
         scanId: components["schemas"]["ScanId"];
         /**
+         * @description The credential link's id.
+         * @example cln_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        credentialLinkId: components["schemas"]["CredentialLinkId"];
+        /**
          * @description The rotation's id.
          * @example rot_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
@@ -8267,6 +8532,296 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listResourceCredentialLinks: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+                /**
+                 * @description Only links in this state.
+                 * @example confirmed
+                 */
+                status?: components["schemas"]["CredentialLinkStatus"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of links. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialLinkList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listResourceDependents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id.
+                 * @example res_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["resourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of dependents. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DependentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createCredentialLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCredentialLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The link, confirmed. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The link's URL. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialLink"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getCredentialLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The credential link's id.
+                 * @example cln_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["credentialLinkId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialLink"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteCredentialLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The credential link's id.
+                 * @example cln_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["credentialLinkId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link is deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateCredentialLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The credential link's id.
+                 * @example cln_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["credentialLinkId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCredentialLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The link as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialLink"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createCredentialLinkProposals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What changed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialLinkProposals"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

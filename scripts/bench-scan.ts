@@ -149,7 +149,7 @@ async function benchAzure(count: number): Promise<void> {
       cloud: 'azure',
       credentials: { tenant_id: 'tenant-bench', client_id: 'client-bench', client_secret: 'bench-secret' },
       target: SUBSCRIPTION,
-      endpoints: { azureAuthorityHost: azure.url, azureResourceManager: azure.url, azureKeyVault: azure.url },
+      endpoints: { azureAuthorityHost: azure.url, azureResourceManager: azure.url, azureKeyVault: azure.url, azureGraph: azure.url },
       mode: 'full',
       changedSince: null,
     }, { NODE_EXTRA_CA_CERTS: certificate.certPath });

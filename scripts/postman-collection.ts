@@ -49,6 +49,7 @@ const PATH_VARIABLES: [RegExp, Record<string, string>][] = [
   [/^\/v1\/audits\//, { id: 'audit_id' }],
   [/^\/v1\/scans\//, { id: 'scan_id' }],
   [/^\/v1\/rotations\//, { id: 'rotation_id' }],
+  [/^\/v1\/credential-links\//, { id: 'credential_link_id' }],
   [/^\/v1\/compliance\/frameworks\//, { id: 'framework_id' }],
   [/^\/v1\/findings\//, { id: 'finding_id' }],
   [/^\/v1\/policies\//, { id: 'policy_id' }],
@@ -79,6 +80,7 @@ const DEFAULTS: Record<string, string> = {
   sync_id: 'syn_00000000000000000000000000',
   sync_run_id: 'synr_00000000000000000000000000',
   rotation_id: 'rot_00000000000000000000000000',
+  credential_link_id: 'cln_00000000000000000000000000',
   framework_id: 'cis_aws_foundations',
   finding_id: 'fnd_00000000000000000000000000',
   findings_cursor: '',
@@ -123,6 +125,14 @@ const PLAN: Step[] = [
   { op: 'listResources', expect: [200], query: { account_id: '{{account_id}}' }, capture: { resource_id: 'body.data[0].id' } },
   { op: 'getResource', expect: [200] },
   { op: 'listResourceVersions', expect: [200] },
+  // The imported resources hold no credential: proposals find nothing, a link of a resource to itself answers 422.
+  { op: 'createCredentialLinkProposals', expect: [200] },
+  { op: 'listResourceCredentialLinks', expect: [200] },
+  { op: 'listResourceDependents', expect: [200] },
+  { op: 'createCredentialLink', expect: [422], body: { credential_resource_id: '{{resource_id}}', store_resource_id: '{{resource_id}}' } },
+  { op: 'getCredentialLink', expect: [404] },
+  { op: 'updateCredentialLink', expect: [404], body: { status: 'confirmed' } },
+  { op: 'deleteCredentialLink', expect: [404] },
   // A connection to the real AWS, which no test machine reaches: the scan ends failed or partially succeeded, never blocking the run.
   {
     op: 'replaceAccountConnection',

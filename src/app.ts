@@ -53,6 +53,7 @@ import { planNotice, planInForce, requireFeature, type PlanSettings } from './pl
 import { requirePlan } from './http/require-plan';
 import type { Feature } from './plans/plan-catalogue';
 import { resourceHandlers } from './resources/resources.handlers';
+import { credentialLinkHandlers } from './credential-links/credential-links.handlers';
 import { rotationHandlers } from './rotations/rotations.handlers';
 import { verifyDelays } from './rotations/rotations.service';
 import { reportHandlers } from './reports/reports.handlers';
@@ -138,6 +139,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...tokenHandlers(db, { allowNoExpiry: config.patAllowNoExpiry }),
     ...accountHandlers(db),
     ...resourceHandlers(db),
+    ...credentialLinkHandlers(db),
     ...importHandlers(db, { jobs, inlineMaxResources: config.importInlineMaxResources, limits: config.organizationLimits }),
     ...auditHandlers(db, jobs, config.organizationLimits),
     ...ruleHandlers(),

@@ -17,6 +17,10 @@ describe('expiry of each resource type', () => {
     ['key_expiring', 'azurerm_key_vault_key', { expiration_date: '2027-03-01T00:00:00Z' }, '2027-03-01T00:00:00.000Z'],
     ['key_expiring', 'aws_iam_access_key', { create_date: '2026-09-01T00:00:00Z', status: 'Active' }, '2026-11-30T00:00:00.000Z'],
     ['key_expiring', 'aws_iam_access_key', { create_date: '2026-09-01T00:00:00Z', status: 'Inactive' }, null],
+    ['secret_expiring', 'azuread_application_password', { end_date: '2026-12-20T00:00:00Z' }, '2026-12-20T00:00:00.000Z'],
+    ['certificate_expiring', 'azuread_application_certificate', { end_date: '2027-06-01T00:00:00Z' }, '2027-06-01T00:00:00.000Z'],
+    ['key_expiring', 'google_service_account_key', { key_type: 'USER_MANAGED', valid_before: '2026-12-15T00:00:00Z' }, '2026-12-15T00:00:00.000Z'],
+    ['key_expiring', 'google_service_account_key', { key_type: 'SYSTEM_MANAGED', valid_before: '2026-12-15T00:00:00Z' }, null],
   ] as const)('%s: %s %j expires %s', (type, resourceType, attributes, expected) => {
     const source = (EXPIRY_SOURCES[type] as Record<string, (a: Record<string, unknown>) => Date | null>)[resourceType]!;
     expect(source(attributes as Record<string, unknown>)?.toISOString() ?? null).toBe(expected);

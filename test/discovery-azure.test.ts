@@ -16,6 +16,7 @@ const SUBSCRIPTION = '5f1c9a52-0000-4000-8000-000000000001';
 const SECRET = 'azure-client-secret-value-Q9~x';
 const LOGIN = 'https://login.microsoftonline.com';
 const ARM = 'https://management.azure.com';
+const GRAPH = 'https://graph.microsoft.com';
 const VAULT = 'https://kv-payments.vault.azure.net';
 const ROWS = JSON.parse(readFileSync(join(__dirname, 'fixtures/discovery/azure-resource-graph.json'), 'utf8')) as Record<string, unknown>[];
 const credentials = { tenant_id: TENANT, client_id: '3f0e3a1b-0000-4000-8000-0000000000c1', client_secret: SECRET };
@@ -61,6 +62,35 @@ function mockGraph(pages: Record<string, unknown>[][], bodies: string[] = []): n
     });
   });
   return scope;
+}
+
+const APPLICATIONS = [
+  {
+    id: '0b7c0c8e-0000-4000-8000-0000000000a1',
+    appId: '6a1f3c9e-2b4d-4e8f-9a0b-1c2d3e4f5a6b',
+    displayName: 'payments-api',
+    createdDateTime: '2025-01-10T09:00:00Z',
+    tags: [],
+    passwordCredentials: [{ keyId: '0F9E8D7C-6B5A-4938-8271-605F4E3D2C1B', displayName: 'prod', hint: 'Xy~', startDateTime: '2025-06-01T00:00:00Z', endDateTime: '2026-12-20T00:00:00Z' }],
+    keyCredentials: [{ keyId: 'c3d1b6a4-0000-4000-8000-0000000000c5', displayName: 'CN=payments-api', type: 'AsymmetricX509Cert', usage: 'Verify', startDateTime: '2025-06-01T00:00:00Z', endDateTime: '2027-06-01T00:00:00Z' }],
+  },
+  { id: '0b7c0c8e-0000-4000-8000-0000000000a2', appId: '7b2e4d0f-0000-4000-8000-0000000000b2', displayName: 'no-credentials', passwordCredentials: [], keyCredentials: [] },
+];
+
+/** Microsoft Graph's applications, one page each, chained by @odata.nextLink; `status` answers every call instead. */
+function mockApplications(pages: Record<string, unknown>[][], urls: string[] = [], status?: number): void {
+  const scope = nock(GRAPH);
+  if (status !== undefined) {
+    scope.persist().get('/v1.0/applications').query(true).reply(status, { error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' } });
+    return;
+  }
+  pages.forEach((value, index) => {
+    scope.get('/v1.0/applications').query(true).reply(200, (uri) => {
+      urls.push(uri);
+      const next = index + 1 < pages.length ? { '@odata.nextLink': `${GRAPH}/v1.0/applications?$select=id&$top=999&$skiptoken=RFNwdAIAAQAAAD${index + 1}` } : {};
+      return { '@odata.context': `${GRAPH}/v1.0/$metadata#applications`, value, ...next };
+    });
+  });
 }
 
 type VaultAnswer = { status: number; body?: unknown };
@@ -123,15 +153,39 @@ describe('Azure collector (recorded responses)', () => {
     const bodies: string[] = [];
     mockGraph([ROWS.slice(0, 2), ROWS.slice(2)], bodies);
     mockVault({ secrets: { status: 200, body: secretsPage }, keys: { status: 200, body: keysPage }, certificates: { status: 200, body: certificatesPage }, rotationpolicy: { status: 200, body: { lifetimeActions: [{ trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'Rotate' } }], attributes: { expiryTime: 'P1Y' } } } });
+    const graphUrls: string[] = [];
+    mockApplications([APPLICATIONS.slice(0, 1), APPLICATIONS.slice(1)], graphUrls);
     const ctx = context();
     const result = await collectAzure(credentials, SUBSCRIPTION, ctx);
 
     expect(result.failures).toEqual([]);
+    // App registrations and the credentials that expire, paged by @odata.nextLink, under the azuread provider's ids.
+    expect(graphUrls).toHaveLength(2);
+    expect(graphUrls[0]).toContain('$select=id,appId,displayName,createdDateTime,tags,passwordCredentials,keyCredentials');
+    expect(graphUrls[1]).toContain('$skiptoken=');
+    const app = APPLICATIONS[0]!;
+    const entra = result.resources.filter((r) => r.type.startsWith('azuread_'));
+    expect(entra.map((r) => `${r.type} ${r.native_id}`).sort()).toEqual([
+      `azuread_application /applications/${app.id}`,
+      `azuread_application /applications/${APPLICATIONS[1]!.id}`,
+      `azuread_application_certificate /applications/${app.id}/certificate/c3d1b6a4-0000-4000-8000-0000000000c5`,
+      `azuread_application_password /applications/${app.id}/password/0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b`,
+    ]);
+    expect(entra.find((r) => r.type === 'azuread_application' && r.name === 'payments-api')?.attributes).toMatchObject({ client_id: app.appId, object_id: app.id, display_name: 'payments-api' });
+    const password = entra.find((r) => r.type === 'azuread_application_password');
+    expect(password).toMatchObject({
+      region: null,
+      attributes: { application_id: `/applications/${app.id}`, key_id: '0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b', end_date: '2026-12-20T00:00:00Z', display_name: 'prod', application_client_id: app.appId },
+      relationships: [{ type: 'attached_to', resource_native_id: `/applications/${app.id}` }],
+    });
+    expect(JSON.stringify(password)).not.toContain('Xy~');
+    expect(entra.find((r) => r.type === 'azuread_application_certificate')?.attributes).toMatchObject({ end_date: '2027-06-01T00:00:00Z', type: 'AsymmetricX509Cert' });
+    expect(result.complete.flatMap((c) => c.types)).toEqual(expect.arrayContaining(['azuread_application', 'azuread_application_password', 'azuread_application_certificate']));
     expect(bodies).toHaveLength(2);
     expect(JSON.parse(bodies[0] as string)).toMatchObject({ subscriptions: [SUBSCRIPTION], query: fullQuery(), options: { $top: 1000, resultFormat: 'objectArray' } });
     expect(JSON.parse(bodies[1] as string).options.$skipToken).toMatch(/1$/);
     const types = byType(result.resources);
-    expect(Object.keys(types).sort()).toEqual(['azurerm_key_vault', 'azurerm_key_vault_certificate', 'azurerm_key_vault_key', 'azurerm_key_vault_secret', 'azurerm_network_security_group', 'azurerm_storage_account']);
+    expect(Object.keys(types).sort()).toEqual(['azuread_application', 'azuread_application_certificate', 'azuread_application_password', 'azurerm_key_vault', 'azurerm_key_vault_certificate', 'azurerm_key_vault_key', 'azurerm_key_vault_secret', 'azurerm_network_security_group', 'azurerm_storage_account']);
     const account = types.azurerm_storage_account?.[0];
     expect(account).toMatchObject({
       native_id: ROWS[0]?.id,
@@ -162,6 +216,7 @@ describe('Azure collector (recorded responses)', () => {
     mockLogin();
     nock(ARM).post('/providers/Microsoft.ResourceGraph/resources').query(true).reply(429, { error: { code: 'RateLimiting', message: 'Please provide below info when asking for support: timestamp = 2026-12-02T10:00:00Z' } }, { 'Retry-After': '1', 'x-ms-user-quota-remaining': '0' });
     mockGraph([ROWS.slice(0, 2)]);
+    mockApplications([[]]);
     const started = Date.now();
     const result = await collectAzure(credentials, SUBSCRIPTION, context());
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
@@ -173,6 +228,7 @@ describe('Azure collector (recorded responses)', () => {
     mockLogin();
     mockGraph([ROWS]);
     mockVault({ secrets: forbidden('Microsoft.KeyVault/vaults/secrets/readMetadata/action'), keys: { status: 200, body: keysPage }, certificates: { status: 200, body: certificatesPage } });
+    mockApplications([[]]);
     const result = await collectAzure(credentials, SUBSCRIPTION, context());
     expect(result.failures).toEqual([{ service: 'keyvault', region: 'westeurope', code: 'Forbidden', message: expect.stringContaining('kv-payments'), missing_permission: 'Microsoft.KeyVault/vaults/secrets/readMetadata/action' }]);
     expect(result.resources.some((r) => r.type === 'azurerm_key_vault_secret')).toBe(false);
@@ -182,9 +238,20 @@ describe('Azure collector (recorded responses)', () => {
     expect(covered).toContain('azurerm_storage_account');
   });
 
+  it('records Graph refusing the applications as a failure naming Application.Read.All, and keeps the rest', async () => {
+    mockLogin();
+    mockGraph([ROWS.slice(0, 2)]);
+    mockApplications([], [], 403);
+    const result = await collectAzure(credentials, SUBSCRIPTION, context());
+    expect(result.failures).toEqual([{ service: 'graph', region: null, code: 'Authorization_RequestDenied', message: expect.stringContaining('Insufficient privileges'), missing_permission: 'Application.Read.All' }]);
+    expect(result.resources.map((r) => r.name).sort()).toEqual(['nsg-jumpbox', 'stlegacyexports']);
+    expect(result.complete.flatMap((c) => c.types)).not.toContain('azuread_application_password');
+  });
+
   it('answers an empty subscription with no resources, no failures and every type complete', async () => {
     mockLogin();
     mockGraph([[]]);
+    mockApplications([[]]);
     const result = await collectAzure(credentials, SUBSCRIPTION, context());
     expect(result).toMatchObject({ resources: [], failures: [] });
     expect(result.complete.flatMap((c) => c.types)).toEqual(expect.arrayContaining(['azurerm_storage_account', 'azurerm_key_vault_secret']));
@@ -194,6 +261,7 @@ describe('Azure collector (recorded responses)', () => {
     mockLogin();
     mockGraph([ROWS]);
     mockVault({ secrets: { status: 404, body: { error: { code: 'VaultNotFound', message: 'The vault kv-payments was not found' } } } });
+    mockApplications([[]]);
     const result = await collectAzure(credentials, SUBSCRIPTION, context());
     expect(result.failures).toEqual([]);
     expect(result.resources.filter((r) => r.type.startsWith('azurerm_key_vault_'))).toEqual([]);
@@ -227,9 +295,11 @@ describe('Azure collector (recorded responses)', () => {
     mockLogin();
     mockGraph([ROWS.slice(2)]);
     mockVault({ certificates: forbidden('Microsoft.KeyVault/vaults/certificates/read') });
+    mockApplications([[]], [], 403);
     const checks = await verifyAzure(credentials, SUBSCRIPTION, context());
     expect(checks.map((c) => [c.permission, c.ok])).toEqual([
       ['Microsoft.ResourceGraph/resources/read', true],
+      ['Application.Read.All', false],
       ['Microsoft.KeyVault/vaults/secrets/readMetadata/action', true],
       ['Microsoft.KeyVault/vaults/keys/read', true],
       ['Microsoft.KeyVault/vaults/certificates/read', false],
@@ -272,13 +342,18 @@ describe('Azure collector through the real HTTP stack (local https stand-in)', (
       rows: ROWS,
       pageSize: 2,
       vaults: { 'kv-payments': { secrets: secretsPage.value, keys: keysPage.value, certificates: certificatesPage.value } },
+      applications: APPLICATIONS,
     });
     try {
-      const endpoints = { azureAuthorityHost: standIn.url, azureResourceManager: standIn.url, azureKeyVault: standIn.url };
+      const endpoints = { azureAuthorityHost: standIn.url, azureResourceManager: standIn.url, azureKeyVault: standIn.url, azureGraph: standIn.url };
       const { output, stderr } = await runInChild(certificate.certPath, { cloud: 'azure', credentials, target: SUBSCRIPTION, endpoints, mode: 'full', changedSince: null });
       expect(output.ok).toBe(true);
       const resources = output.result?.resources ?? [];
       expect(resources.map((r) => `${r.type} ${r.name ?? ''}`).sort()).toEqual([
+        'azuread_application no-credentials',
+        'azuread_application payments-api',
+        'azuread_application_certificate CN=payments-api',
+        'azuread_application_password prod',
         'azurerm_key_vault kv-payments',
         'azurerm_key_vault_certificate tls-cert',
         'azurerm_key_vault_key cmk-storage',
@@ -289,6 +364,7 @@ describe('Azure collector through the real HTTP stack (local https stand-in)', (
       ]);
       expect(resources.find((r) => r.name === 'stripe-api-key')?.native_id).toBe(`${VAULT}/secrets/stripe-api-key`);
       expect(standIn.hits.graph).toBe(2);
+      expect(standIn.hits.applications).toBe(1);
       expect(output.result?.failures).toEqual([]);
       expect(stderr).not.toContain(SECRET);
 

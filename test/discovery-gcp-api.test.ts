@@ -59,7 +59,7 @@ describe('GCP scans through the API against a local stand-in', () => {
     const scan = await untilEnded(token, `/v1/scans/${started.body.id}`);
     answers.push(started.body, scan);
     expect(scan).toMatchObject({ status: 'succeeded', failures: [], error: null });
-    expect(scan.counts.created).toBe(6);
+    expect(scan.counts.created).toBe(7);
     expect(standIn.hits).toMatchObject({ assets: expect.any(Number), iam: expect.any(Number), secrets: 1 });
     const resources = (await request(t.app).get(`/v1/resources?account_id=${accountId}&limit=200`).set(as(token)).expect(200)).body.data as { type: string; name: string }[];
     answers.push(resources);
@@ -68,9 +68,14 @@ describe('GCP scans through the API against a local stand-in', () => {
       'google_project_iam_binding roles/editor',
       'google_project_iam_binding roles/viewer',
       'google_secret_manager_secret stripe-api-key',
+      'google_service_account_key 5c1f0e9a2b3d4c5e6f708192a3b4c5d6e7f80912',
       'google_storage_bucket acme-prod-exports',
       'google_storage_bucket_iam_binding roles/storage.objectViewer',
     ]);
+    // After the scan, the service-account key is proposed as held by the secret labelled with its account.
+    const saKey = (await request(t.app).get(`/v1/resources?account_id=${accountId}&type=google_service_account_key`).set(as(token)).expect(200)).body.data[0] as { id: string };
+    const links = (await request(t.app).get(`/v1/resources/${saKey.id}/credential-links`).set(as(token)).expect(200)).body.data as { status: string; store: { name: string }; reasons: { kind: string; detail: string }[] }[];
+    expect(links.map((l) => [l.status, l.store.name, l.reasons[0]?.detail])).toEqual([['proposed', 'stripe-api-key', "tag service-account=payments-api names the credential's service account's id"]]);
     const audit = await untilEnded(token, `/v1/audits/${scan.audit_id}`);
     expect(audit.status).toBe('succeeded');
     const findings = (await request(t.app).get(`/v1/findings?audit_id=${audit.id}&limit=200`).set(as(token)).expect(200)).body.data as { rule_id: string }[];

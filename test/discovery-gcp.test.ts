@@ -92,7 +92,20 @@ describe('GCP collector (recorded responses)', () => {
     const secrets = result.resources.filter((r) => r.type === 'google_secret_manager_secret');
     expect(secrets.map((s) => [s.name, s.attributes.expire_time])).toEqual([['stripe-api-key', '2026-12-20T00:00:00Z']]);
     expect(result.complete.flatMap((c) => c.types)).toEqual(expect.arrayContaining(['google_storage_bucket', 'google_project_iam_binding']));
-    expect(ctx.units).toContainEqual({ service: 'cloudasset', region: null, status: 'succeeded', resources: 4 });
+    expect(ctx.units).toContainEqual({ service: 'cloudasset', region: null, status: 'succeeded', resources: 5 });
+    // A user-managed service-account key, with the end of its validity: a credential that expires.
+    expect(seen[0]?.getAll('assetTypes')).toContain('iam.googleapis.com/ServiceAccountKey');
+    expect(result.resources.find((r) => r.type === 'google_service_account_key')).toMatchObject({
+      native_id: '//iam.googleapis.com/projects/acme-prod/serviceAccounts/payments-api@acme-prod.iam.gserviceaccount.com/keys/5c1f0e9a2b3d4c5e6f708192a3b4c5d6e7f80912',
+      attributes: {
+        id: 'projects/acme-prod/serviceAccounts/payments-api@acme-prod.iam.gserviceaccount.com/keys/5c1f0e9a2b3d4c5e6f708192a3b4c5d6e7f80912',
+        service_account_id: 'payments-api@acme-prod.iam.gserviceaccount.com',
+        key_id: '5c1f0e9a2b3d4c5e6f708192a3b4c5d6e7f80912',
+        key_type: 'USER_MANAGED',
+        valid_before: '2026-12-15T00:00:00Z',
+      },
+    });
+    expect(result.complete.flatMap((c) => c.types)).toContain('google_service_account_key');
 
     const failing = await failingRules(result.resources);
     expect(failing['allow-ssh-anywhere']).toEqual(expect.arrayContaining(['gcp.compute.firewall_admin_ports_open', 'gcp.compute.firewall_logging_disabled']));
@@ -131,7 +144,7 @@ describe('GCP collector (recorded responses)', () => {
     mockSecrets(403, permissionDenied('secretmanager.secrets.list', 'projects/482915730112'));
     const result = await collectGcp(credentials, scope, context());
     expect(result.failures).toEqual([expect.objectContaining({ service: 'secretmanager', missing_permission: 'secretmanager.secrets.list' })]);
-    expect(result.resources.map((r) => r.name).sort()).toEqual(['old-token', 'stripe-api-key']);
+    expect(result.resources.filter((r) => r.type === 'google_secret_manager_secret').map((r) => r.name).sort()).toEqual(['old-token', 'stripe-api-key']);
   });
 
   it('answers an empty project with no resources and no failures', async () => {
@@ -182,11 +195,12 @@ describe('GCP collector through the real HTTP stack (local stand-in)', () => {
         'google_project_iam_binding roles/editor',
         'google_project_iam_binding roles/viewer',
         'google_secret_manager_secret stripe-api-key',
+        'google_service_account_key 5c1f0e9a2b3d4c5e6f708192a3b4c5d6e7f80912',
         'google_storage_bucket acme-prod-exports',
         'google_storage_bucket_iam_binding roles/storage.objectViewer',
       ]);
       expect(result.resources.find((r) => r.name === 'stripe-api-key')?.attributes.expire_time).toBe('2026-12-20T00:00:00Z');
-      expect(standIn.hits).toEqual({ assets: 4, iam: 2, secrets: 1 });
+      expect(standIn.hits).toEqual({ assets: 5, iam: 2, secrets: 1 });
 
       const other = testServiceAccountKey('acme-prod');
       const rejected = await collectGcp({ service_account_key: other.keyJson }, scope, context({ endpoints: { gcp: standIn.url } })).catch((e: unknown) => e);

@@ -19,6 +19,7 @@ export const EXPIRY_SOURCES: Record<ExpiryAlertType, Record<string, (attributes:
       (a.rotation_enabled === true ? addDays(date(a.last_rotated_date), number(first(a.rotation_rules)?.automatically_after_days)) : null),
     azurerm_key_vault_secret: (a) => date(a.expiration_date),
     google_secret_manager_secret: (a) => date(a.expire_time) ?? date(first(a.rotation)?.next_rotation_time),
+    azuread_application_password: (a) => date(a.end_date),
   },
   certificate_expiring: {
     aws_acm_certificate: (a) => date(a.not_after),
@@ -27,10 +28,13 @@ export const EXPIRY_SOURCES: Record<ExpiryAlertType, Record<string, (attributes:
     azurerm_app_service_certificate: (a) => date(a.expiration_date),
     google_compute_ssl_certificate: (a) => date(a.expire_time),
     google_compute_managed_ssl_certificate: (a) => date(a.expire_time),
+    azuread_application_certificate: (a) => date(a.end_date),
   },
   key_expiring: {
     azurerm_key_vault_key: (a) => date(a.expiration_date),
     aws_iam_access_key: (a) => ((a.status ?? 'Active') === 'Active' ? addDays(date(a.create_date), ACCESS_KEY_ROTATION_DAYS) : null),
+    // Google-managed keys rotate themselves; a user-managed key without an end says 9999-12-31.
+    google_service_account_key: (a) => (a.key_type === 'USER_MANAGED' && a.disabled !== true ? date(a.valid_before) : null),
   },
 };
 

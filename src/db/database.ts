@@ -34,6 +34,7 @@ import * as scanSchedules from './migrations/0030_scan_schedules';
 import * as rotations from './migrations/0031_rotations';
 import * as syncs from './migrations/0032_syncs';
 import * as findingContentHash from './migrations/0033_finding_content_hash';
+import * as credentialLinks from './migrations/0037_credential_links';
 
 export type Db = Kysely<Database>;
 
@@ -75,6 +76,7 @@ const migrations: Record<string, Migration> = {
   '0031_rotations': rotations,
   '0032_syncs': syncs,
   '0033_finding_content_hash': findingContentHash,
+  '0037_credential_links': credentialLinks,
 };
 
 /**

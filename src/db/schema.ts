@@ -514,6 +514,7 @@ export interface Database {
   sync_runs: SyncRunsTable;
   sync_targets_written: SyncTargetsWrittenTable;
   rotations: RotationsTable;
+  credential_links: CredentialLinksTable;
 }
 
 export interface WebhookEndpointsTable {
@@ -848,3 +849,22 @@ export interface RotationsTable {
 }
 
 export type RotationRow = Selectable<RotationsTable>;
+
+export type CredentialLinkReasonData = components['schemas']['CredentialLinkReason'];
+
+export interface CredentialLinksTable {
+  id: string;
+  organization_id: string;
+  credential_resource_id: string;
+  store_resource_id: string;
+  status: components['schemas']['CredentialLinkStatus'];
+  origin: 'automatic' | 'manual';
+  confidence: number;
+  reasons: ColumnType<CredentialLinkReasonData[], string, string>;
+  decided_by: string | null;
+  decided_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type CredentialLinkRow = Selectable<CredentialLinksTable>;

@@ -31,6 +31,8 @@ export interface CloudEndpoints {
   azureResourceManager?: string;
   /** Azure: Key Vault data-plane base URL replacing each vault's own host (https). */
   azureKeyVault?: string;
+  /** Azure: Microsoft Graph's base URL (app registrations and their credentials). */
+  azureGraph?: string;
   /** GCP: `http://host:port` served over REST (`fallback: 'rest'`). */
   gcp?: string;
   /** Azure: certificates (PEM) trusted besides the public ones, for a private cloud, a TLS-inspecting proxy or a local stand-in. */

@@ -13,6 +13,7 @@ import { COLLECTORS } from './collector-registry';
 import type { SecretsKeyring } from './connection-secrets';
 import { connectionCredentials, findConnection } from './connections.service';
 import { findAccountById, finishScanRow, findScanById, lastSuccessfulScanStart, lockRunningScan, saveScanProgress, startScanRow } from './scans.repository';
+import { proposeCredentialLinks } from '../credential-links/credential-links.service';
 
 export interface ScanRunSettings {
   keyring: SecretsKeyring;
@@ -116,6 +117,8 @@ export async function runScan(db: Db, jobs: JobQueue, scanId: string, settings: 
     });
     if (ended?.audit_id) jobs.wake(QUEUES.audits);
     if (ended) logger.info({ scan: scan.id, status: ended.status, resources: result.resources.length, requests: result.requests }, 'scan finished');
+    // The credentials and secrets just read may hold one another: propose the links (a failure here never fails the scan).
+    if (ended) await proposeCredentialLinks(db, scan.organization_id).catch((error: unknown) => logger.warn({ scan: scan.id, err: error }, 'credential link proposals failed'));
   } catch (error) {
     if (error instanceof AppError && error.code === 'quota_exceeded') return fail('quota_exceeded', error.message, { units: [...units.values()], requests: result.requests });
     throw error;

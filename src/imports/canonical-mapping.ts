@@ -1,4 +1,4 @@
-import { PROVIDER_TYPE_PREFIX, type Provider } from '../providers';
+import { isTypeOfProvider, type Provider } from '../providers';
 import type { AttributePath, CanonicalResource, ImportProblem, ParseResult } from './canonical-resource';
 
 export type { AttributePath } from './canonical-resource';
@@ -25,6 +25,7 @@ export interface TerraformInstance {
 const PROVIDER_BY_TERRAFORM_NAME: Readonly<Record<string, Provider>> = {
   aws: 'aws',
   azurerm: 'azure',
+  azuread: 'azure',
   google: 'gcp',
   'google-beta': 'gcp',
 };
@@ -40,6 +41,8 @@ const SCHEMA_SENSITIVE: Readonly<Record<string, readonly string[]>> = {
   aws_iam_user_login_profile: ['password'],
   aws_secretsmanager_secret_version: ['secret_string', 'secret_binary'],
   azurerm_key_vault_secret: ['value'],
+  azuread_application_password: ['value'],
+  azuread_service_principal_password: ['value'],
   azurerm_storage_account: [
     'primary_access_key',
     'secondary_access_key',
@@ -253,7 +256,7 @@ export function mapTerraformInstances(instances: readonly TerraformInstance[], p
     // Real states also hold resources of other providers (random, tls, kubernetes, helm, ...):
     // they are not cloud objects fourfold audits, so they are skipped rather than refused.
     if (provider === undefined) continue;
-    if (!instance.type.startsWith(PROVIDER_TYPE_PREFIX[provider])) {
+    if (!isTypeOfProvider(instance.type, provider)) {
       problems.push({ item: instance.address, field: 'type', message: `type "${instance.type}" does not belong to the ${providerName} provider` });
       continue;
     }

@@ -1,4 +1,4 @@
-import { PROVIDER_TYPE_PREFIX, PROVIDERS, type Provider } from '../providers';
+import { isTypeOfProvider, PROVIDER_TYPE_PREFIX, PROVIDERS, type Provider } from '../providers';
 import { isPlainObject, reportDuplicates } from './canonical-mapping';
 import type { CanonicalResource, ImportProblem, ParseResult } from './canonical-resource';
 
@@ -39,7 +39,7 @@ function validateItem(item: unknown, source: string, problems: ImportProblem[]):
   if (typeof nativeId !== 'string' || nativeId === '') problem('native_id', 'required: a non-empty string (ARN, Azure resource id or GCP self link)');
   if (!PROVIDERS.includes(provider as Provider)) problem('provider', `required: one of ${PROVIDERS.join(', ')}`);
   if (typeof type !== 'string' || type === '') problem('type', 'required: a non-empty Terraform resource type such as aws_s3_bucket');
-  else if (PROVIDERS.includes(provider as Provider) && !type.startsWith(PROVIDER_TYPE_PREFIX[provider as Provider])) {
+  else if (PROVIDERS.includes(provider as Provider) && !isTypeOfProvider(type, provider as Provider)) {
     problem('type', `${String(provider)} resource types start with "${PROVIDER_TYPE_PREFIX[provider as Provider]}"`);
   }
   if (region !== null && (typeof region !== 'string' || region === '')) problem('region', 'expected a non-empty string or null');

@@ -31,6 +31,8 @@ export interface AzureStandInData {
   throttleGraph?: number;
   /** Resource Graph's change history: a query joining `resourcechanges` answers the rows changed after its `datetime(…)`. */
   changes?: { targetResourceId: string; timestamp: string }[];
+  /** Microsoft Graph's app registrations (`GET /v1.0/applications`), served `$top` per page with an @odata.nextLink. */
+  applications?: Record<string, unknown>[];
 }
 
 export interface SelfSignedCertificate {
@@ -133,6 +135,15 @@ export async function startAzureStandIn(certificate: SelfSignedCertificate, data
         const page = all.slice(start, start + size);
         const next = start + size < all.length ? String(start + size) : undefined;
         json(res, 200, { totalRecords: all.length, count: page.length, resultTruncated: 'false', data: page, ...(next === undefined ? {} : { $skipToken: next }) });
+        return;
+      }
+      if (path === '/v1.0/applications') {
+        hit('applications');
+        const all = data.applications ?? [];
+        const size = Number(url.searchParams.get('$top') ?? '100');
+        const start = Number(url.searchParams.get('$skiptoken') ?? '0');
+        const next = start + size < all.length ? `${base}/v1.0/applications?$top=${size}&$skiptoken=${start + size}` : undefined;
+        json(res, 200, { value: all.slice(start, start + size), ...(next === undefined ? {} : { '@odata.nextLink': next }) });
         return;
       }
       // Key Vault: /<vault>/<secrets|keys|certificates>[/<name>/rotationpolicy]

@@ -25,6 +25,7 @@ import {
   type VaultItemProperties,
   type VaultRef,
 } from './azure-mapper';
+import { APPLICATIONS_SELECT, ENTRA_TERRAFORM_TYPES, mapApplication, type GraphApplication } from './entra-applications';
 
 /** The exact permission each read needs (Reader for Resource Graph; Key Vault Reader's data actions for the vaults). */
 export const AZURE_PERMISSIONS = {
@@ -32,9 +33,12 @@ export const AZURE_PERMISSIONS = {
   secrets: 'Microsoft.KeyVault/vaults/secrets/readMetadata/action',
   keys: 'Microsoft.KeyVault/vaults/keys/read',
   certificates: 'Microsoft.KeyVault/vaults/certificates/read',
+  applications: 'Application.Read.All',
 } as const;
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+const APPLICATIONS_PAGE_SIZE = 999;
 const GRAPH_PAGE_SIZE = 1000;
 const KIND_PERMISSION: Record<VaultItemKind, string> = {
   secret: AZURE_PERMISSIONS.secrets,
@@ -83,7 +87,9 @@ interface AzureSession {
  * Reads an Azure subscription: every supported resource through one Resource Graph query (paged
  * by skipToken), then each Key Vault's secrets, keys and certificates through the data plane for
  * their expiry. An incremental read asks Resource Graph's change history what changed since
- * `ctx.changedSince` and reads only vault items updated since then.
+ * `ctx.changedSince` and reads only vault items updated since then. Last, the tenant's app
+ * registrations and their credentials' end dates through Microsoft Graph (always all of them:
+ * Graph has no change history to ask).
  */
 export async function collectAzure(credentials: AzureCredentials, subscriptionId: string, ctx: CollectorContext): Promise<CollectorResult> {
   const session = await openSession(credentials, subscriptionId, ctx);
@@ -121,6 +127,15 @@ export async function collectAzure(credentials: AzureCredentials, subscriptionId
     complete.push({ types: Object.values(KIND_TYPE), region: null });
   }
 
+  try {
+    resources.push(...(await readApplications(session)));
+    if (full) complete.push({ types: ENTRA_TERRAFORM_TYPES, region: null });
+  } catch (error) {
+    ctx.signal.throwIfAborted();
+    failures.push(failureOf('graph', null, error, AZURE_PERMISSIONS.applications));
+    ctx.progress({ service: 'graph', region: null, status: 'failed', resources: 0 });
+  }
+
   return { resources, failures, complete, requests: session.requests };
 }
 
@@ -135,6 +150,12 @@ export async function verifyAzure(credentials: AzureCredentials, subscriptionId:
     checks.push({ permission: AZURE_PERMISSIONS.resourceGraph, service: 'resource_graph', ok: true, error: null });
   } catch (error) {
     checks.push({ permission: AZURE_PERMISSIONS.resourceGraph, service: 'resource_graph', ok: false, error: checkError(error) });
+  }
+  try {
+    await graphPage(session, applicationsUrl(session, 1));
+    checks.push({ permission: AZURE_PERMISSIONS.applications, service: 'graph', ok: true, error: null });
+  } catch (error) {
+    checks.push({ permission: AZURE_PERMISSIONS.applications, service: 'graph', ok: false, error: checkError(error) });
   }
   if (vault !== null) {
     const clients = await vaultClients(session, vault);
@@ -355,6 +376,51 @@ async function readVaults(
   }
   ctx.progress({ service: 'keyvault', region: null, status: failures.length === 0 ? 'succeeded' : 'failed', resources: resources.length });
   return { resources, failures, complete };
+}
+
+/** An answer of Microsoft Graph other than 2xx, shaped as the Azure SDKs' errors are (status, code, headers). */
+class GraphError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string | null,
+    readonly response: { headers: Headers },
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function applicationsUrl(session: AzureSession, top: number): string {
+  const graph = (session.ctx.endpoints.azureGraph ?? 'https://graph.microsoft.com').replace(/\/+$/, '');
+  return `${graph}/v1.0/applications?$select=${APPLICATIONS_SELECT}&$top=${top}`;
+}
+
+async function graphPage(session: AzureSession, url: string): Promise<{ value: GraphApplication[]; nextLink: string | null }> {
+  const { ctx } = session;
+  const token = await session.credential.getToken(GRAPH_SCOPE, { abortSignal: ctx.signal });
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token?.token ?? ''}` }, signal: ctx.signal });
+  const body = (await response.json().catch(() => ({}))) as { value?: GraphApplication[]; '@odata.nextLink'?: string; error?: { code?: string; message?: string } };
+  if (!response.ok) {
+    throw new GraphError(response.status, body.error?.code ?? null, { headers: response.headers }, `Microsoft Graph answered ${response.status}${body.error?.message ? `: ${body.error.message}` : ''}`);
+  }
+  return { value: Array.isArray(body.value) ? body.value : [], nextLink: typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : null };
+}
+
+/** Every app registration of the tenant and its password and certificate credentials, following `@odata.nextLink`. */
+async function readApplications(session: AzureSession): Promise<CanonicalResource[]> {
+  const { ctx } = session;
+  const resources: CanonicalResource[] = [];
+  ctx.progress({ service: 'graph', region: null, status: 'running', resources: 0 });
+  let url: string | null = applicationsUrl(session, APPLICATIONS_PAGE_SIZE);
+  while (url !== null) {
+    const pageUrl: string = url;
+    const page = await withCloudRetry(() => graphPage(session, pageUrl), azureRetryInfo, ctx.signal, () => { session.requests += 1; });
+    for (const app of page.value) if (typeof app.id === 'string' && app.id !== '') resources.push(...mapApplication(app));
+    ctx.progress({ service: 'graph', region: null, status: 'running', resources: resources.length });
+    url = page.nextLink;
+  }
+  ctx.progress({ service: 'graph', region: null, status: 'succeeded', resources: resources.length });
+  return resources;
 }
 
 function statusOf(error: unknown): number | null {

@@ -173,6 +173,24 @@ const MAPPERS: Record<string, (d: Attributes) => Mapped> = {
     attributes: { purpose: str(d.purpose), rotation_period: str(d.rotationPeriod), next_rotation_time: str(d.nextRotationTime) },
   }),
   'secretmanager.googleapis.com/Secret': (d) => secretAttributes(d),
+  // A key of a service account: user-managed keys live until deleted or `validBeforeTime`.
+  'iam.googleapis.com/ServiceAccountKey': (d) => {
+    const name = str(d.name);
+    return {
+      type: 'google_service_account_key',
+      attributes: {
+        id: name,
+        service_account_id: name === null ? null : (/serviceAccounts\/([^/]+)/.exec(name)?.[1] ?? null),
+        key_id: last(name),
+        key_algorithm: str(d.keyAlgorithm),
+        key_origin: str(d.keyOrigin),
+        key_type: str(d.keyType),
+        valid_after: time(d.validAfterTime),
+        valid_before: time(d.validBeforeTime),
+        disabled: d.disabled === true,
+      },
+    };
+  },
   'cloudresourcemanager.googleapis.com/Project': (d) => ({
     type: 'google_project',
     attributes: { project_id: str(d.projectId), number: str(d.projectNumber) },
@@ -186,6 +204,7 @@ export const GCP_ASSET_TYPES = Object.keys(MAPPERS);
 export const GCP_RESOURCE_TERRAFORM_TYPES = [
   'google_storage_bucket', 'google_compute_instance', 'google_compute_firewall', 'google_compute_network', 'google_compute_subnetwork',
   'google_compute_disk', 'google_sql_database_instance', 'google_container_cluster', 'google_kms_crypto_key', 'google_secret_manager_secret', 'google_project',
+  'google_service_account_key',
 ];
 
 export const GCP_IAM_TERRAFORM_TYPES = ['google_project_iam_binding', 'google_storage_bucket_iam_binding'];
