@@ -1268,6 +1268,9 @@ export interface paths {
          *       and 1 days left, and `expired`; one event per check listing them.
          *     - `scan_completed`, `scan_failed`: one per discovery scan that ended (`succeeded` or
          *       `partially_succeeded`; `failed`).
+         *     - `rotation_failed`: one per credential rotation that ended `failed`.
+         *     - `sync_failed`, `sync_conflict`: one per sync run that ended `failed`, and one per run that
+         *       left targets changed outside fourfold untouched (an item per target).
          *
          *     An event lists its first 100 items; `data.total` says how many there were. Alert rules add
          *     filters, thresholds and notifications on top: what they send is in `GET /v1/deliveries`, not
@@ -2802,6 +2805,66 @@ export interface webhooks {
          * @description A discovery scan ended `failed` (`error_code`, `error_message`; a canceled scan raises nothing): one event per scan. Rules of this type take the `account_ids` filter. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
          */
         post: operations["receiveScanFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    rotation_failed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * rotation_failed event
+         * @description A credential rotation ended `failed`: a step failed and what could be was rolled back (see the rotation's steps and their `rollback_status`); one event per rotation, whether a person or a rotation policy started it (`policy_id`). Rules of this type take the `account_ids` filter. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         */
+        post: operations["receiveRotationFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    sync_failed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * sync_failed event
+         * @description A sync run ended `failed`: its source could not be read at all (`error_code`, `error_message`); one event per run. Runs whose results include `failed` ones end `partially_succeeded` and raise no `sync_failed`. Rules of this type take the `account_ids` filter (the source account). Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         */
+        post: operations["receiveSyncFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    sync_conflict: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * sync_conflict event
+         * @description A sync run found targets changed outside fourfold since fourfold last wrote them (or that exist and fourfold never wrote) and left them untouched (`on_conflict: skip`): one event per run, one item per such target. Rules of this type take the `account_ids` filter (the target account). Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         */
+        post: operations["receiveSyncConflictEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5357,10 +5420,15 @@ export interface components {
          *       score) fell by at least `min_points` from the previous succeeded full audit to this one.
          *     - When a discovery scan ends: `scan_completed` (`succeeded` or `partially_succeeded`),
          *       `scan_failed`; filter `account_ids`.
+         *     - `rotation_failed`: a credential rotation ended `failed` (what could be was rolled back);
+         *       filter `account_ids` (the account it rotates through).
+         *     - When a sync run ends: `sync_failed` (the run `failed`: its source could not be read;
+         *       filter `account_ids` on the source account), `sync_conflict` (one item per target
+         *       changed outside fourfold and left untouched; filter `account_ids` on the target account).
          * @example secret_expiring
          * @enum {string}
          */
-        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring" | "risk_acceptance_expiring" | "finding_opened" | "finding_reopened" | "audit_failed" | "score_dropped" | "scan_completed" | "scan_failed";
+        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring" | "risk_acceptance_expiring" | "finding_opened" | "finding_reopened" | "audit_failed" | "score_dropped" | "scan_completed" | "scan_failed" | "rotation_failed" | "sync_failed" | "sync_conflict";
         /** @description `score_dropped` only: which score (one of `dimension` and `framework`) and by how much. */
         ScoreDrop: {
             dimension?: components["schemas"]["Dimension"];
@@ -5618,10 +5686,10 @@ export interface components {
              * @description How many items there were.
              */
             total: number;
-            /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop), `scan` (scan: id, mode, status, error_code, error_message, failures, audit_id; account). */
+            /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop), `scan` (scan: id, mode, status, error_code, error_message, failures, audit_id; account), `rotation` (rotation: id, status, application_id, key_id, failed_step, error_message, policy_id; account), `sync` (sync: id, name; run: id, trigger, status, error_code, error_message; result: the conflicting item and target, or `null` for a failed run). */
             items: ({
                 /** @enum {string} */
-                kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score" | "scan";
+                kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score" | "scan" | "rotation" | "sync";
             } & {
                 [key: string]: unknown;
             })[];
@@ -12508,6 +12576,141 @@ export interface operations {
         };
     };
     receiveScanFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveRotationFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveSyncFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveSyncConflictEvent: {
         parameters: {
             query?: never;
             header: {

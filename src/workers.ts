@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { DEFAULT_ORGANIZATION_LIMITS, type OrganizationLimits } from './config';
 import type { Db } from './db/database';
-import { raiseAuditAlerts, raiseScanAlerts, raiseScheduledAlerts, type AlertJob, type AlertRunSettings } from './alerts/alert-runner';
+import { raiseJobAlerts, raiseScheduledAlerts, type AlertJob, type AlertRunSettings } from './alerts/alert-runner';
 import type { Config } from './config';
 import { attemptDelivery, RETRY_DELAYS_SECONDS, type DeliveryJob, type DeliverySettings } from './deliveries/deliveries.service';
 import { failAbandonedAudit, runAudit, type AuditRunSettings } from './audits/audit-runner';
@@ -164,6 +164,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     const log = logger.child({ job: job.id, sync_run: job.data.sync_run_id, attempt: job.retryCount + 1 });
     try {
       await runSync(db, job.data.sync_run_id, syncs, log);
+      await jobs.send(QUEUES.alerts, { sync_run_id: job.data.sync_run_id } satisfies AlertJob);
     } catch (error) {
       log.error({ err: error }, 'sync run attempt failed');
       throw error;
@@ -172,6 +173,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.work<SyncJob>(QUEUES.abandonedSyncs, async (job) => {
     logger.error({ sync_run: job.data.sync_run_id }, 'sync run abandoned after its last attempt');
     await failAbandonedSyncRun(db, job.data.sync_run_id);
+    await jobs.send(QUEUES.alerts, { sync_run_id: job.data.sync_run_id } satisfies AlertJob);
   });
 
   const rotations: RotationSettings = {
@@ -193,7 +195,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.schedule(QUEUES.findingExpiry, EXPIRY_CRON);
 
   await jobs.work<AlertJob>(QUEUES.alerts, async (job) => {
-    const queued = 'scan_id' in job.data ? await raiseScanAlerts(db, jobs, job.data.scan_id, alerts) : await raiseAuditAlerts(db, jobs, job.data.audit_id, alerts);
+    const queued = await raiseJobAlerts(db, jobs, job.data, alerts);
     if (queued > 0) logger.info({ job: job.id, ...job.data, deliveries: queued }, 'alerts raised');
   });
   await jobs.work(QUEUES.alertsSchedule, async (job) => {

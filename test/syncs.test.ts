@@ -237,6 +237,33 @@ describe('a sync to Secrets Manager, ACM and Secret Manager', () => {
     expect(run.results).toEqual([]);
   });
 
+  it('raised sync_conflict (an item per target left untouched) and sync_failed in the event feed, once per run', async () => {
+    const eventsOf = async (type: string) => {
+      for (let i = 0; i < 120; i++) {
+        const events = keep(await request(t.app).get('/v1/events').set(as(owner)).query({ type }));
+        expect(events.status).toBe(200);
+        if (events.body.data.length > 0) return events.body.data;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      throw new Error(`no ${type} event`);
+    };
+    const [conflict, ...moreConflicts] = await eventsOf('sync_conflict');
+    expect(moreConflicts).toEqual([]);
+    expect(conflict.data.total).toBe(2);
+    expect(conflict.data.items.map((item: { result: { item_name: string; target_service: string } }) => `${item.result.item_name} → ${item.result.target_service}`).sort()).toEqual([
+      'payments-db-password → aws_secrets_manager',
+      'payments-tls → aws_acm',
+    ]);
+    expect(conflict.data.items[0]).toMatchObject({ kind: 'sync', sync: { id: syncId, name: 'Payments to AWS and GCP' }, run: { trigger: 'api', status: 'succeeded' } });
+    const [failed, ...moreFailed] = await eventsOf('sync_failed');
+    expect(moreFailed).toEqual([]);
+    expect(failed.data).toEqual({
+      alert_rule: null,
+      total: 1,
+      items: [expect.objectContaining({ kind: 'sync', result: null, run: expect.objectContaining({ status: 'failed', error_code: 'source_unreadable' }) })],
+    });
+  });
+
   it('lists runs newest first and the syncs', async () => {
     const runs = keep(await request(t.app).get(`/v1/syncs/${syncId}/runs`).set(as(owner)).query({ limit: 2 }));
     expect(runs.status).toBe(200);

@@ -33,6 +33,7 @@ import * as organizationEvents from './migrations/0029_organization_events';
 import * as scanSchedules from './migrations/0030_scan_schedules';
 import * as rotations from './migrations/0031_rotations';
 import * as syncs from './migrations/0032_syncs';
+import * as rotationAutomation from './migrations/0038_rotation_automation';
 
 export type Db = Kysely<Database>;
 
@@ -73,6 +74,7 @@ const migrations: Record<string, Migration> = {
   '0030_scan_schedules': scanSchedules,
   '0031_rotations': rotations,
   '0032_syncs': syncs,
+  '0038_rotation_automation': rotationAutomation,
 };
 
 /**

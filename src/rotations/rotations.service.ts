@@ -266,6 +266,7 @@ async function rollBack(
   const failed = await updateRotation(db, row.id, { steps, status: 'failed', error: { step: steps[failedIndex]!.name, message }, finished_at: now() });
   settings.logger?.warn({ rotation: row.id, step: steps[failedIndex]!.name, error: message }, 'rotation failed and was rolled back');
   await recordAutomated(settings, db, failed, 'rotation.rollback', 500, { failed_step: steps[failedIndex]!.name });
+  await announceFailure(settings, failed);
   return failed;
 }
 
@@ -283,6 +284,7 @@ async function revoke(db: Db, settings: RotationSettings, row: RotationRow, sess
     Object.assign(steps[index]!, { outcome: 'failed', finished_at: now().toISOString(), error: message, rollback_status: 'nothing_to_roll_back' });
     const failed = await updateRotation(db, row.id, { steps, status: 'failed', error: { step: 'revoke', message }, finished_at: now() });
     await recordAutomated(settings, db, failed, 'rotation.revoke', 500, { key_id: row.key_id });
+    await announceFailure(settings, failed);
     return failed;
   }
   Object.assign(steps[index]!, { outcome: 'succeeded', finished_at: now().toISOString() });
@@ -335,6 +337,7 @@ async function endInterruptedRotations(db: Db, settings: RotationSettings, now: 
     const failedStep = steps.find((step) => step.outcome === 'failed')?.name ?? 'create';
     const failed = await updateRotation(db, row.id, { steps, error: { step: failedStep, message }, finished_at: now });
     await recordAutomated(settings, db, failed, 'rotation.rollback', 500, { failed_step: failedStep });
+    await announceFailure(settings, failed);
     ended.push(failed);
   }
   return ended;
@@ -357,7 +360,9 @@ export async function revokeDueRotations(db: Db, settings: RotationSettings, job
     } catch (error) {
       const steps = row.steps.map((step) => ({ ...step }));
       Object.assign(steps[steps.length - 1]!, { outcome: 'failed', finished_at: now.toISOString(), error: errorText(error), rollback_status: 'nothing_to_roll_back' });
-      results.push(await updateRotation(db, row.id, { steps, status: 'failed', error: { step: 'revoke', message: errorText(error) }, finished_at: now }));
+      const failed = await updateRotation(db, row.id, { steps, status: 'failed', error: { step: 'revoke', message: errorText(error) }, finished_at: now });
+      await announceFailure(settings, failed);
+      results.push(failed);
     }
   }
   return [...interrupted, ...results];
@@ -384,6 +389,11 @@ async function recordAutomated(settings: RotationSettings, db: Db, row: Rotation
     ip: null,
     detail,
   }).catch((error: unknown) => settings.logger?.error({ err: error, rotation: row.id }, 'could not write the audit-log entry of a rotation'));
+}
+
+/** Queues the `rotation_failed` event of a rotation that ended failed (an alerts job, as for scans). */
+async function announceFailure(settings: RotationSettings, row: RotationRow): Promise<void> {
+  await settings.jobs?.send(QUEUES.alerts, { rotation_id: row.id }).catch((error: unknown) => settings.logger?.error({ err: error, rotation: row.id }, 'could not queue the rotation_failed event'));
 }
 
 function errorText(error: unknown): string {
