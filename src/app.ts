@@ -54,6 +54,7 @@ import { requirePlan } from './http/require-plan';
 import type { Feature } from './plans/plan-catalogue';
 import { resourceHandlers } from './resources/resources.handlers';
 import { rotationHandlers } from './rotations/rotations.handlers';
+import { rotationPolicyHandlers } from './rotation-policies/rotation-policies.handlers';
 import { verifyDelays } from './rotations/rotations.service';
 import { reportHandlers } from './reports/reports.handlers';
 import { ruleHandlers } from './rules/rules.handlers';
@@ -173,6 +174,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
       logger,
       verifyRetryDelaysMs: verifyDelays(config.discovery.rotationVerifySeconds),
     }),
+    ...rotationPolicyHandlers(db),
     ...webhookHandlers(db, webhooks),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });

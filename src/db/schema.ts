@@ -853,8 +853,6 @@ export interface RotationsTable {
   finished_at: Date | null;
   /** The rotation policy that started it; null when a person did (or the policy is gone). */
   policy_id: ColumnType<string | null, string | null | undefined, string | null>;
-  /** The inventory resource of the credential rotated, when known. */
-  credential_resource_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type RotationRow = Selectable<RotationsTable>;

@@ -58,7 +58,7 @@ function clockOf(settings: RotationSettings): () => Date {
   return settings.now ?? settings.plans.now ?? (() => new Date());
 }
 
-interface Normalized {
+export interface Normalized {
   account_id: string;
   application_id: string;
   key_id: string;
@@ -121,7 +121,18 @@ export async function createRotation(db: Db, settings: RotationSettings, princip
   const account = await requireAccount(db, principal, request.account_id);
   const credentials = await azureConnection(db, settings.keyring, account);
   if (dryRun) return { dryRun: true, plan: { dry_run: true, ...request, steps: plannedSteps(request) } };
+  return { dryRun: false, rotation: await startRotation(db, settings, { organizationId: principal.organizationId, userId: principal.userId, policyId: null }, account, credentials, request) };
+}
 
+/** Who starts a rotation: a person, or a rotation policy (no user). */
+export interface RotationStarter {
+  organizationId: string;
+  userId: string | null;
+  policyId: string | null;
+}
+
+/** Records the rotation (409 while another of the credential runs; the plan's monthly limit) and runs it. */
+async function startRotation(db: Db, settings: RotationSettings, starter: RotationStarter, account: AccountRow, credentials: AzureCredentials, request: Normalized): Promise<RotationRow> {
   const now = clockOf(settings);
   const conflict = (id: string) =>
     new AppError('conflict', `Credential ${request.key_id} of application ${request.application_id} is being rotated by ${id}; wait for it to end.`, [
@@ -130,13 +141,13 @@ export async function createRotation(db: Db, settings: RotationSettings, princip
   let row: RotationRow;
   try {
     row = await db.transaction().execute(async (trx) => {
-      await assertPlanLimit(trx, { ...settings.plans, now }, principal.organizationId, 'rotations_per_month');
-      const active = await findActiveRotation(trx, principal.organizationId, request.application_id, request.key_id);
+      await assertPlanLimit(trx, { ...settings.plans, now }, starter.organizationId, 'rotations_per_month');
+      const active = await findActiveRotation(trx, starter.organizationId, request.application_id, request.key_id);
       if (active) throw conflict(active.id);
       const steps = plannedSteps(request).map((step) => pendingStep(step.name, step.target));
       return insertRotation(trx, {
         id: newId('rot'),
-        organization_id: principal.organizationId,
+        organization_id: starter.organizationId,
         account_id: account.id,
         application_id: request.application_id,
         key_id: request.key_id,
@@ -145,16 +156,22 @@ export async function createRotation(db: Db, settings: RotationSettings, princip
         overlap_hours: request.overlap_hours,
         status: 'running',
         steps: JSON.stringify(steps),
-        created_by: principal.userId,
+        created_by: starter.userId,
+        policy_id: starter.policyId,
         created_at: now(),
       });
     });
   } catch (error) {
     if ((error as { code?: string }).code !== '23505') throw error;
-    const active = await findActiveRotation(db, principal.organizationId, request.application_id, request.key_id);
+    const active = await findActiveRotation(db, starter.organizationId, request.application_id, request.key_id);
     throw conflict(active?.id ?? 'another rotation');
   }
-  return { dryRun: false, rotation: await runRotation(db, settings, row, credentials) };
+  return runRotation(db, settings, row, credentials);
+}
+
+/** A rotation a policy starts, through the account's connection (the policy's check has no caller). */
+export async function startPolicyRotation(db: Db, settings: RotationSettings, starter: RotationStarter, account: AccountRow, request: Normalized): Promise<RotationRow> {
+  return startRotation(db, settings, starter, account, await azureConnection(db, settings.keyring, account), request);
 }
 
 async function runRotation(db: Db, settings: RotationSettings, row: RotationRow, credentials: AzureCredentials): Promise<RotationRow> {

@@ -51,7 +51,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .alterTable('rotations')
     .addColumn('policy_id', 'text', (c) => c.references('rotation_policies.id').onDelete('set null'))
-    .addColumn('credential_resource_id', 'text', (c) => c.references('resources.id').onDelete('set null'))
     .execute();
   // What a policy's check asks of each credential: its latest rotation.
   await sql`create index rotations_credential_idx on rotations (organization_id, key_id, created_at)`.execute(db);
@@ -60,7 +59,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop index rotations_credential_idx`.execute(db);
-  await db.schema.alterTable('rotations').dropColumn('credential_resource_id').dropColumn('policy_id').execute();
+  await db.schema.alterTable('rotations').dropColumn('policy_id').execute();
   await db.schema.dropTable('rotation_policies').execute();
   await sql`drop index syncs_due_idx`.execute(db);
   await db.schema.alterTable('syncs').dropColumn('schedule_paused_reason').dropColumn('schedule_set_by').dropColumn('next_run_at').execute();
