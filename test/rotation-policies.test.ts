@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import request, { type Response } from 'supertest';
 import { newId } from '../src/ids';
 import { insertResources } from '../src/resources/resources.repository';
@@ -183,10 +184,20 @@ describe('rotation policies', () => {
     expect(seen(await request(t.app).get('/v1/rotations').set(as(owner)).expect(200)).body.data[0].policy_id).toBeNull();
   });
 
-  test('no generated secret in any response or log', () => {
+  test('no generated secret in any table, response or log', async () => {
     expect(cloud.generated.length).toBeGreaterThanOrEqual(2);
+    const tables = await sql<{ schema: string; name: string }>`
+      select table_schema as schema, table_name as name from information_schema.tables
+      where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')`.execute(t.db);
+    let dump = '';
+    for (const table of tables.rows) {
+      const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(`${table.schema}.${table.name}`)} t`.execute(t.db);
+      dump += rows.rows.map((r) => r.row).join('\n');
+    }
+    expect(dump).toContain(DUE_KEY);
     const logs = JSON.stringify(t.logs);
     for (const secret of cloud.generated) {
+      expect(dump).not.toContain(secret);
       expect(bodies.join('\n')).not.toContain(secret);
       expect(logs).not.toContain(secret);
     }
