@@ -788,6 +788,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rotation-policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List rotation policies
+         * @description The organization's rotation policies, newest first. Readable on every plan, so that a lower plan still shows what a higher one made (and why its policies are paused).
+         */
+        get: operations["listRotationPolicies"];
+        put?: never;
+        /**
+         * Create a rotation policy
+         * @description Rotates credentials of the inventory automatically, `days_before_expiry` days before they
+         *     expire: those the `selector` names (credential resource ids, accounts, tags, a name pattern;
+         *     every part given must match) and no `exclusions` pattern matches. The check runs hourly on
+         *     the job queue; each due credential is rotated as `POST /v1/rotations` would (the same steps,
+         *     rollback and history; the rotation names the policy in `policy_id`), into the Key Vault
+         *     secrets that hold it (a Key Vault secret of the inventory whose tag names the credential's
+         *     key id). A credential is rotated once at a time, and not again while a rotation of it
+         *     succeeded or waits to remove the old password. Rotated credentials today: Entra ID
+         *     application passwords (`azuread_application_password`). Needs the `pro` plan
+         *     (`403 plan_required`, feature `automatic_rotation`); a policy of an organization whose
+         *     plan no longer has it is paused, saying why, and kept. Accepts `Idempotency-Key`.
+         */
+        post: operations["createRotationPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rotation-policies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The rotation policy's id.
+                 * @example rpol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["rotationPolicyId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a rotation policy
+         * @description One rotation policy; `paused_reason` says why it rotates nothing now, if it does not.
+         */
+        get: operations["getRotationPolicy"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a rotation policy
+         * @description Deletes the policy, on every plan (a downgraded organization may clean up). Its rotations stay, with `policy_id` null.
+         */
+        delete: operations["deleteRotationPolicy"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a rotation policy
+         * @description Changes the fields given (`selector` is replaced whole). Needs the `pro` plan (`403 plan_required`); `enabled: false` stops it without deleting it.
+         */
+        patch: operations["updateRotationPolicy"];
+        trace?: never;
+    };
     "/v1/accounts/{id}/imports": {
         parameters: {
             query?: never;
@@ -1423,6 +1491,9 @@ export interface paths {
          *       and 1 days left, and `expired`; one event per check listing them.
          *     - `scan_completed`, `scan_failed`: one per discovery scan that ended (`succeeded` or
          *       `partially_succeeded`; `failed`).
+         *     - `rotation_failed`: one per credential rotation that ended `failed`.
+         *     - `sync_failed`, `sync_conflict`: one per sync run that ended `failed`, and one per run that
+         *       left targets changed outside fourfold untouched (an item per target).
          *
          *     An event lists its first 100 items; `data.total` says how many there were. Alert rules add
          *     filters, thresholds and notifications on top: what they send is in `GET /v1/deliveries`, not
@@ -2963,6 +3034,66 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    rotation_failed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * rotation_failed event
+         * @description A credential rotation ended `failed`: a step failed and what could be was rolled back (see the rotation's steps and their `rollback_status`); one event per rotation, whether a person or a rotation policy started it (`policy_id`). Rules of this type take the `account_ids` filter. Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         */
+        post: operations["receiveRotationFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    sync_failed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * sync_failed event
+         * @description A sync run ended `failed`: its source could not be read at all (`error_code`, `error_message`); one event per run. Runs whose results include `failed` ones end `partially_succeeded` and raise no `sync_failed`. Rules of this type take the `account_ids` filter (the source account). Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         */
+        post: operations["receiveSyncFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    sync_conflict: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * sync_conflict event
+         * @description A sync run found targets changed outside fourfold since fourfold last wrote them (or that exist and fourfold never wrote) and left them untouched (`on_conflict: skip`): one event per run, one item per such target. Rules of this type take the `account_ids` filter (the target account). Recorded once in `GET /v1/events` and sent to every enabled webhook endpoint whose `event_types` include it (`data.alert_rule` null), except an endpoint an enabled alert rule of this type delivers to, which gets that rule's message instead (`data.alert_rule` set, items narrowed by its filters). See WebhookEvent for the signature headers.
+         */
+        post: operations["receiveSyncConflictEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     score_dropped: {
         parameters: {
             query?: never;
@@ -3424,7 +3555,7 @@ export interface components {
          * @enum {string}
          */
         SyncOnConflict: "skip" | "overwrite";
-        /** @description A cron expression (5 fields) in a time zone, validated and kept; this release does not yet start runs from it (`null`: none). */
+        /** @description When runs start on their own: a 5-field cron expression (minute hour day-of-month month day-of-week, names such as `MON-FRI` allowed) read in an IANA time zone; each time it names, a run with `trigger: schedule` is queued (checked every minute; a time at which a run is still queued or running is skipped, and times missed while no worker ran are run once). Setting it anew makes its runs attributed to the caller. `null`: runs start only through `POST /v1/syncs/{id}/run`. */
         SyncSchedule: null | {
             /** @example 0 3 * * * */
             cron: string;
@@ -3480,6 +3611,10 @@ export interface components {
             exclusions: components["schemas"]["SyncExclusions"];
             on_conflict: components["schemas"]["SyncOnConflict"];
             schedule: components["schemas"]["SyncSchedule"];
+            /** @description When the schedule next queues a run; `null` without a schedule. */
+            next_run_at: null | components["schemas"]["Timestamp"];
+            /** @description Why the schedule's last due time started no run: the organization's plan no longer includes `sync` (a downgrade deletes nothing; the schedule keeps moving on and runs again once the plan has `sync`). `null` while it runs. */
+            schedule_paused_reason: string | null;
             created_by: null | components["schemas"]["UserId"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
@@ -3732,7 +3867,7 @@ export interface components {
             updated: number;
             /**
              * Format: int32
-             * @description Open proposals no reason supports any more
+             * @description Open proposals no reason supports any more: removed.
              */
             withdrawn: number;
             /**
@@ -3760,6 +3895,98 @@ export interface components {
         DependentList: {
             /** @description This page's items, at most `limit` of them. */
             data: components["schemas"]["Dependent"][];
+            next_cursor: components["schemas"]["NextCursor"];
+            has_more: components["schemas"]["HasMore"];
+        };
+        /** @example rpol_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
+        RotationPolicyId: string;
+        /** @example Payments app secrets */
+        RotationPolicyName: string;
+        /**
+         * @description A credential name pattern (the inventory resource's name): `*` any run of characters, `?` one character; case-insensitive.
+         * @example payments-*
+         */
+        RotationPolicyNamePattern: string;
+        /** @description Which credentials the policy covers: every part given (not `null`) must match. At least one part. */
+        RotationPolicySelector: {
+            /** @description Credential resources of the inventory, by id. */
+            resource_ids?: null | components["schemas"]["ResourceId"][];
+            /** @description Credentials of these accounts. */
+            account_ids?: null | components["schemas"]["AccountId"][];
+            /** @description Credentials carrying every one of these tags with these values. */
+            tags?: null | {
+                [key: string]: string;
+            };
+            name_pattern?: null | components["schemas"]["RotationPolicyNamePattern"];
+        };
+        /** @description Credential name patterns (as `name_pattern`) never rotated by the policy. */
+        RotationPolicyExclusions: components["schemas"]["RotationPolicyNamePattern"][];
+        /**
+         * Format: int32
+         * @description How many days before a credential expires the policy rotates it.
+         * @example 30
+         */
+        RotationPolicyDays: number;
+        RotationPolicyCreate: {
+            name: components["schemas"]["RotationPolicyName"];
+            selector: components["schemas"]["RotationPolicySelector"];
+            exclusions?: components["schemas"]["RotationPolicyExclusions"];
+            days_before_expiry: components["schemas"]["RotationPolicyDays"];
+            /**
+             * Format: int32
+             * @description The new credential's lifetime (as in `POST /v1/rotations`).
+             * @default 180
+             */
+            lifetime_days: number;
+            /**
+             * Format: int32
+             * @description How long both credentials stay valid (as in `POST /v1/rotations`).
+             * @default 24
+             */
+            overlap_hours: number;
+            /** @default true */
+            enabled: boolean;
+        };
+        RotationPolicyUpdate: {
+            name?: components["schemas"]["RotationPolicyName"];
+            selector?: components["schemas"]["RotationPolicySelector"];
+            exclusions?: components["schemas"]["RotationPolicyExclusions"];
+            days_before_expiry?: components["schemas"]["RotationPolicyDays"];
+            /** Format: int32 */
+            lifetime_days?: number;
+            /** Format: int32 */
+            overlap_hours?: number;
+            enabled?: boolean;
+        };
+        RotationPolicy: {
+            id: components["schemas"]["RotationPolicyId"];
+            name: components["schemas"]["RotationPolicyName"];
+            selector: {
+                resource_ids: components["schemas"]["ResourceId"][] | null;
+                account_ids: components["schemas"]["AccountId"][] | null;
+                tags: null | {
+                    [key: string]: string;
+                };
+                name_pattern: null | components["schemas"]["RotationPolicyNamePattern"];
+            };
+            exclusions: components["schemas"]["RotationPolicyExclusions"];
+            days_before_expiry: components["schemas"]["RotationPolicyDays"];
+            /** Format: int32 */
+            lifetime_days: number;
+            /** Format: int32 */
+            overlap_hours: number;
+            enabled: boolean;
+            /** @description Why the last check rotated nothing although the policy is enabled: the organization's plan no longer includes `automatic_rotation` (a downgrade deletes nothing; the policy rotates again once the plan has it). `null` while it runs. */
+            paused_reason: string | null;
+            /** @description When the hourly check last looked at the policy's credentials. */
+            last_checked_at: null | components["schemas"]["Timestamp"];
+            created_by: null | components["schemas"]["UserId"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        RotationPolicyList: {
+            /** @description This page's items, at most `limit` of them. */
+            data: components["schemas"]["RotationPolicy"][];
             next_cursor: components["schemas"]["NextCursor"];
             has_more: components["schemas"]["HasMore"];
         };
@@ -3881,8 +4108,10 @@ export interface components {
                 step: components["schemas"]["RotationStepName"];
                 message: string;
             } | null;
-            /** @description The user who asked for it. */
+            /** @description The user who asked for it; `null` when a rotation policy started it. */
             created_by: string | null;
+            /** @description The rotation policy that started it; `null` when a person did (or the policy was deleted). */
+            policy_id: null | components["schemas"]["RotationPolicyId"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -5617,10 +5846,15 @@ export interface components {
          *       score) fell by at least `min_points` from the previous succeeded full audit to this one.
          *     - When a discovery scan ends: `scan_completed` (`succeeded` or `partially_succeeded`),
          *       `scan_failed`; filter `account_ids`.
+         *     - `rotation_failed`: a credential rotation ended `failed` (what could be was rolled back);
+         *       filter `account_ids` (the account it rotates through).
+         *     - When a sync run ends: `sync_failed` (the run `failed`: its source could not be read;
+         *       filter `account_ids` on the source account), `sync_conflict` (one item per target
+         *       changed outside fourfold and left untouched; filter `account_ids` on the target account).
          * @example secret_expiring
          * @enum {string}
          */
-        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring" | "risk_acceptance_expiring" | "finding_opened" | "finding_reopened" | "audit_failed" | "score_dropped" | "scan_completed" | "scan_failed";
+        AlertType: "secret_expiring" | "certificate_expiring" | "key_expiring" | "risk_acceptance_expiring" | "finding_opened" | "finding_reopened" | "audit_failed" | "score_dropped" | "scan_completed" | "scan_failed" | "rotation_failed" | "sync_failed" | "sync_conflict";
         /** @description `score_dropped` only: which score (one of `dimension` and `framework`) and by how much. */
         ScoreDrop: {
             dimension?: components["schemas"]["Dimension"];
@@ -5878,10 +6112,10 @@ export interface components {
              * @description How many items there were.
              */
             total: number;
-            /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop), `scan` (scan: id, mode, status, error_code, error_message, failures, audit_id; account). */
+            /** @description The first 100 items. `kind` says which: `expiry` (resource, expires_at, days_left, stage), `finding` (finding, resource), `risk_acceptance` (finding, resource, expires_at, days_left, stage), `audit` (audit), `score` (audit_id, previous_audit_id, score, previous, current, drop), `scan` (scan: id, mode, status, error_code, error_message, failures, audit_id; account), `rotation` (rotation: id, status, application_id, key_id, failed_step, error_message, policy_id; account), `sync` (sync: id, name; run: id, trigger, status, error_code, error_message; result: the conflicting item and target, or `null` for a failed run). */
             items: ({
                 /** @enum {string} */
-                kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score" | "scan";
+                kind: "expiry" | "finding" | "risk_acceptance" | "audit" | "score" | "scan" | "rotation" | "sync";
             } & {
                 [key: string]: unknown;
             })[];
@@ -6346,6 +6580,11 @@ export interface components {
          * @example cln_01JD8X3N5W6Q2R4T7Y9ZABCDEF
          */
         credentialLinkId: components["schemas"]["CredentialLinkId"];
+        /**
+         * @description The rotation policy's id.
+         * @example rpol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+         */
+        rotationPolicyId: components["schemas"]["RotationPolicyId"];
         /**
          * @description The rotation's id.
          * @example rot_01JD8X3N5W6Q2R4T7Y9ZABCDEF
@@ -8099,6 +8338,217 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRotationPolicies: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many items to return, 1 to 200.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and
+                 *     sort that produced it (otherwise `400` `invalid_cursor`).
+                 * @example eyJrIjpbIjIwMjYtMTEtMjJUMDg6MDA6MDBaIiwiZm5kXzAxSkQ4WDNONVciXX0
+                 */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rotation policies. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotationPolicyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createRotationPolicy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A key of your choosing (a UUID, say) that makes a retry safe: a request sent again with the
+                 *     same key, by the same user, within 24 hours gets the first answer again (status, body and
+                 *     `Location`, with `Idempotent-Replayed: true`) instead of doing the work twice. The same
+                 *     key with a different request is `422 idempotency_key_reused`; while the first is still
+                 *     being answered, `409 idempotency_key_in_progress`. Answers with status 500 or more are not
+                 *     kept, so such a request can be retried with its key.
+                 * @example 5f0c6d2e-8a3b-4f7e-9c1d-2b4a6e8f0a1c
+                 */
+                "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RotationPolicyCreate"];
+            };
+        };
+        responses: {
+            /** @description The policy. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The policy's URL. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotationPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRotationPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The rotation policy's id.
+                 * @example rpol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["rotationPolicyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotationPolicy"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteRotationPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The rotation policy's id.
+                 * @example rpol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["rotationPolicyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateRotationPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The rotation policy's id.
+                 * @example rpol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                id: components["parameters"]["rotationPolicyId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RotationPolicyUpdate"];
+            };
+        };
+        responses: {
+            /** @description The policy, changed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotationPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanForbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -13063,6 +13513,141 @@ export interface operations {
         };
     };
     receiveScanFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveRotationFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveSyncFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id, the same on every attempt (deduplicate on it).
+                 * @example dlv_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds of the attempt.
+                 * @example 1795852800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description v1,<base64 HMAC-SHA256>; two, space-separated, during a rotation overlap.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges it. 408, 429 (honouring Retry-After), 5xx and network errors are retried; other answers (redirects included) fail it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The receiver refused it; not retried. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveSyncConflictEvent: {
         parameters: {
             query?: never;
             header: {

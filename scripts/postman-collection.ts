@@ -50,6 +50,7 @@ const PATH_VARIABLES: [RegExp, Record<string, string>][] = [
   [/^\/v1\/scans\//, { id: 'scan_id' }],
   [/^\/v1\/rotations\//, { id: 'rotation_id' }],
   [/^\/v1\/credential-links\//, { id: 'credential_link_id' }],
+  [/^\/v1\/rotation-policies\//, { id: 'rotation_policy_id' }],
   [/^\/v1\/compliance\/frameworks\//, { id: 'framework_id' }],
   [/^\/v1\/findings\//, { id: 'finding_id' }],
   [/^\/v1\/policies\//, { id: 'policy_id' }],
@@ -81,6 +82,7 @@ const DEFAULTS: Record<string, string> = {
   sync_run_id: 'synr_00000000000000000000000000',
   rotation_id: 'rot_00000000000000000000000000',
   credential_link_id: 'cln_00000000000000000000000000',
+  rotation_policy_id: 'rpol_00000000000000000000000000',
   framework_id: 'cis_aws_foundations',
   finding_id: 'fnd_00000000000000000000000000',
   findings_cursor: '',
@@ -155,6 +157,12 @@ const PLAN: Step[] = [
   },
   { op: 'listRotations', expect: [200] },
   { op: 'getRotation', expect: [200, 404] },
+  // Rotation policies need the pro plan: on starter creating and changing one answers 403.
+  { op: 'createRotationPolicy', expect: [201, 403], body: { name: 'Postman policy', selector: { tags: { team: 'postman' } }, days_before_expiry: 30 }, capture: { rotation_policy_id: 'body.id' } },
+  { op: 'listRotationPolicies', expect: [200] },
+  { op: 'getRotationPolicy', expect: [200, 404] },
+  { op: 'updateRotationPolicy', expect: [200, 403, 404], body: { enabled: false } },
+  { op: 'deleteRotationPolicy', expect: [204, 404] },
   { op: 'deleteAccountConnection', expect: [204, 409] },
   // Sync needs the pro plan and a connected Azure source: on starter these answer 403, else 404/422.
   { op: 'createSync' },

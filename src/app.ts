@@ -55,6 +55,7 @@ import type { Feature } from './plans/plan-catalogue';
 import { resourceHandlers } from './resources/resources.handlers';
 import { credentialLinkHandlers } from './credential-links/credential-links.handlers';
 import { rotationHandlers } from './rotations/rotations.handlers';
+import { rotationPolicyHandlers } from './rotation-policies/rotation-policies.handlers';
 import { verifyDelays } from './rotations/rotations.service';
 import { reportHandlers } from './reports/reports.handlers';
 import { ruleHandlers } from './rules/rules.handlers';
@@ -175,6 +176,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
       logger,
       verifyRetryDelaysMs: verifyDelays(config.discovery.rotationVerifySeconds),
     }),
+    ...rotationPolicyHandlers(db),
     ...webhookHandlers(db, webhooks),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });

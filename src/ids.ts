@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 
 /** `cli` OAuth clients; `oau` a user's authorization of one; `ocd`/`otk` OAuth code and token rows, `fev` finding events (internal); `ses` login sessions. */
-export type IdPrefix = 'org' | 'usr' | 'req' | 'pat' | 'acc' | 'res' | 'imp' | 'cli' | 'oau' | 'ocd' | 'otk' | 'aud' | 'fnd' | 'fev' | 'pol' | 'rpt' | 'ses' | 'alr' | 'dlv' | 'whe' | 'evt' | 'log' | 'scn' | 'syn' | 'synr' | 'rot' | 'cln';
+export type IdPrefix = 'org' | 'usr' | 'req' | 'pat' | 'acc' | 'res' | 'imp' | 'cli' | 'oau' | 'ocd' | 'otk' | 'aud' | 'fnd' | 'fev' | 'pol' | 'rpt' | 'ses' | 'alr' | 'dlv' | 'whe' | 'evt' | 'log' | 'scn' | 'syn' | 'synr' | 'rot' | 'cln' | 'rpol';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const RANDOM_DIGITS = 16;

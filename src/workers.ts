@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { DEFAULT_ORGANIZATION_LIMITS, type OrganizationLimits } from './config';
 import type { Db } from './db/database';
-import { raiseAuditAlerts, raiseScanAlerts, raiseScheduledAlerts, type AlertJob, type AlertRunSettings } from './alerts/alert-runner';
+import { raiseJobAlerts, raiseScheduledAlerts, type AlertJob, type AlertRunSettings } from './alerts/alert-runner';
 import type { Config } from './config';
 import { attemptDelivery, RETRY_DELAYS_SECONDS, type DeliveryJob, type DeliverySettings } from './deliveries/deliveries.service';
 import { failAbandonedAudit, runAudit, type AuditRunSettings } from './audits/audit-runner';
@@ -17,12 +17,16 @@ import { startScheduledScans, type ScanJob } from './discovery/scans.service';
 import { secretsKeyring } from './discovery/connection-secrets';
 import { failAbandonedSyncRun, runSync } from './syncs/sync-runner';
 import type { SyncJob } from './syncs/syncs.service';
+import { startScheduledSyncRuns } from './syncs/sync-schedule';
+import { checkRotationPolicies, ROTATION_POLICY_CRON } from './rotation-policies/rotation-policy-check';
 import { revokeDueRotations, ROTATION_SWEEP_CRON, verifyDelays, type RotationJob, type RotationSettings } from './rotations/rotations.service';
 
 /** Risk acceptances end to the minute: the expiry job runs every minute (an indexed query when nothing is due). */
 export const EXPIRY_CRON = '* * * * *';
 /** Connections' scan schedules name minutes: they are checked every minute (an indexed query when nothing is due). */
 export const SCAN_SCHEDULE_CRON = '* * * * *';
+/** Syncs' schedules name minutes: they are checked every minute (an indexed query when nothing is due). */
+export const SYNC_SCHEDULE_CRON = '* * * * *';
 /** Expiry alerts are checked every hour besides after each audit (each stage notifies once, however often it is checked). */
 export const ALERTS_CRON = '7 * * * *';
 
@@ -158,12 +162,20 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   });
   await jobs.schedule(QUEUES.scanSchedule, SCAN_SCHEDULE_CRON);
 
+  const rotations: RotationSettings = {
+    ...rotationSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, endpoints: {} }, license: undefined }, ''),
+    ...options.rotations,
+    jobs,
+    logger,
+  };
+
   // Syncs read and write through the same connections and endpoint overrides as scans.
   const syncs = { keyring: scans.keyring, endpoints: scans.endpoints };
   await jobs.workFairly<SyncJob>(QUEUES.syncs, async (job) => {
     const log = logger.child({ job: job.id, sync_run: job.data.sync_run_id, attempt: job.retryCount + 1 });
     try {
       await runSync(db, job.data.sync_run_id, syncs, log);
+      await jobs.send(QUEUES.alerts, { sync_run_id: job.data.sync_run_id } satisfies AlertJob);
     } catch (error) {
       log.error({ err: error }, 'sync run attempt failed');
       throw error;
@@ -172,19 +184,28 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.work<SyncJob>(QUEUES.abandonedSyncs, async (job) => {
     logger.error({ sync_run: job.data.sync_run_id }, 'sync run abandoned after its last attempt');
     await failAbandonedSyncRun(db, job.data.sync_run_id);
+    await jobs.send(QUEUES.alerts, { sync_run_id: job.data.sync_run_id } satisfies AlertJob);
   });
+  await jobs.work(QUEUES.syncSchedule, async (job) => {
+    const settings = { now: scans.now ?? (() => new Date()), limits: scans.limits, plans: rotations.plans, auditLogSecret: scans.auditLogSecret, logger };
+    for (const outcome of await startScheduledSyncRuns(db, jobs, settings)) {
+      if (outcome.outcome === 'started') logger.info({ job: job.id, ...outcome }, 'scheduled sync run started');
+      else logger.warn({ job: job.id, ...outcome }, 'scheduled sync run skipped');
+    }
+  });
+  await jobs.schedule(QUEUES.syncSchedule, SYNC_SCHEDULE_CRON);
 
-  const rotations: RotationSettings = {
-    ...rotationSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, endpoints: {} }, license: undefined }, ''),
-    ...options.rotations,
-    jobs,
-    logger,
-  };
   await jobs.work<RotationJob>(QUEUES.rotationRevokes, async (job) => {
     const revoked = await revokeDueRotations(db, rotations, job.data);
     for (const row of revoked) logger.info({ job: job.id, rotation: row.id, status: row.status }, 'rotated password removal ran');
   });
   await jobs.schedule(QUEUES.rotationRevokes, ROTATION_SWEEP_CRON);
+  await jobs.work(QUEUES.rotationPolicies, async (job) => {
+    for (const outcome of await checkRotationPolicies(db, rotations, logger)) {
+      if (outcome.outcome !== 'already_rotated') logger.info({ job: job.id, ...outcome }, 'rotation policy checked a credential');
+    }
+  });
+  await jobs.schedule(QUEUES.rotationPolicies, ROTATION_POLICY_CRON);
 
   await jobs.work(QUEUES.findingExpiry, async (job) => {
     const reopened = await reopenExpiredRiskAcceptances(db, new Date());
@@ -193,7 +214,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.schedule(QUEUES.findingExpiry, EXPIRY_CRON);
 
   await jobs.work<AlertJob>(QUEUES.alerts, async (job) => {
-    const queued = 'scan_id' in job.data ? await raiseScanAlerts(db, jobs, job.data.scan_id, alerts) : await raiseAuditAlerts(db, jobs, job.data.audit_id, alerts);
+    const queued = await raiseJobAlerts(db, jobs, job.data, alerts);
     if (queued > 0) logger.info({ job: job.id, ...job.data, deliveries: queued }, 'alerts raised');
   });
   await jobs.work(QUEUES.alertsSchedule, async (job) => {

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import request from 'supertest';
 import { selfSignedCertificate, testServiceAccountKey } from './support/cloud-stand-ins';
-import { as, logInAs, OWNER, useTestApp } from './support/app';
+import { startScheduledSyncRuns } from '../src/syncs/sync-schedule';
+import { as, logInAs, OWNER, TEST_SECRET, useTestApp } from './support/app';
 import { startAwsSyncStandIn, startGcpSyncStandIn, startKeyVaultStandIn, type AwsSyncStandIn, type GcpSyncStandIn, type KeyVaultStandIn } from './support/sync-stand-ins';
 
 const TENANT = '8c3dad1d-0000-4000-8000-00000000000a';
@@ -237,6 +238,33 @@ describe('a sync to Secrets Manager, ACM and Secret Manager', () => {
     expect(run.results).toEqual([]);
   });
 
+  it('raised sync_conflict (an item per target left untouched) and sync_failed in the event feed, once per run', async () => {
+    const eventsOf = async (type: string) => {
+      for (let i = 0; i < 120; i++) {
+        const events = keep(await request(t.app).get('/v1/events').set(as(owner)).query({ type }));
+        expect(events.status).toBe(200);
+        if (events.body.data.length > 0) return events.body.data;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      throw new Error(`no ${type} event`);
+    };
+    const [conflict, ...moreConflicts] = await eventsOf('sync_conflict');
+    expect(moreConflicts).toEqual([]);
+    expect(conflict.data.total).toBe(2);
+    expect(conflict.data.items.map((item: { result: { item_name: string; target_service: string } }) => `${item.result.item_name} → ${item.result.target_service}`).sort()).toEqual([
+      'payments-db-password → aws_secrets_manager',
+      'payments-tls → aws_acm',
+    ]);
+    expect(conflict.data.items[0]).toMatchObject({ kind: 'sync', sync: { id: syncId, name: 'Payments to AWS and GCP' }, run: { trigger: 'api', status: 'succeeded' } });
+    const [failed, ...moreFailed] = await eventsOf('sync_failed');
+    expect(moreFailed).toEqual([]);
+    expect(failed.data).toEqual({
+      alert_rule: null,
+      total: 1,
+      items: [expect.objectContaining({ kind: 'sync', result: null, run: expect.objectContaining({ status: 'failed', error_code: 'source_unreadable' }) })],
+    });
+  });
+
   it('lists runs newest first and the syncs', async () => {
     const runs = keep(await request(t.app).get(`/v1/syncs/${syncId}/runs`).set(as(owner)).query({ limit: 2 }));
     expect(runs.status).toBe(200);
@@ -296,5 +324,58 @@ describe('a sync to Secrets Manager, ACM and Secret Manager', () => {
       expect(logs).not.toContain(value);
       expect(answered).not.toContain(value);
     }
+  });
+
+  it('its schedule queues runs when due, pauses saying why while the plan lacks sync, and runs again once it has it', async () => {
+    vault.failListing = null;
+    const sync = async () => keep(await request(t.app).get(`/v1/syncs/${syncId}`).set(as(owner)).expect(200)).body;
+    const check = (now: Date) =>
+      startScheduledSyncRuns(t.db, t.jobs, { now: () => now, limits: t.config.organizationLimits, plans: { license: undefined }, auditLogSecret: TEST_SECRET, logger: t.logger });
+    const setPlan = (name: string) => request(t.app).patch(`/v1/platform/organizations/${organizationId}`).set(as(owner)).send({ plan: { name, expires_at: null } }).expect(200);
+    const first = await sync();
+    // 03:00 in Berlin is 01:00 or 02:00 UTC.
+    expect(first.next_run_at).toMatch(/T0[12]:00:00\.000Z$/);
+    expect(first.schedule_paused_reason).toBeNull();
+    expect(Date.parse(first.next_run_at)).toBeGreaterThan(Date.now());
+
+    const due = new Date(first.next_run_at);
+    const [started, ...others] = await check(due);
+    expect(others).toEqual([]);
+    expect(started).toMatchObject({ sync_id: syncId, outcome: 'started' });
+    // Another process checking at the same time finds it taken.
+    expect(await check(due)).toEqual([]);
+    const afterRun = await sync();
+    expect(Date.parse(afterRun.next_run_at) - due.getTime()).toBe(24 * 3_600_000);
+    for (let i = 0; i < 240; i++) {
+      const run = keep(await request(t.app).get(`/v1/syncs/${syncId}/runs/${(started as { sync_run_id: string }).sync_run_id}`).set(as(owner)).expect(200)).body;
+      expect(run.trigger).toBe('schedule');
+      expect(run.created_by).toBeNull();
+      if (!['queued', 'running'].includes(run.status)) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const log = keep(await request(t.app).get('/v1/audit-log').set(as(owner)).query({ action: 'startSyncRun' }).expect(200));
+    expect(log.body.data).toEqual(expect.arrayContaining([expect.objectContaining({ actor: expect.objectContaining({ type: 'system' }), target_id: syncId })]));
+
+    // Downgraded: the schedule waits, says why, moves on; nothing is deleted.
+    await setPlan('starter');
+    const runsBefore = keep(await request(t.app).get(`/v1/syncs/${syncId}/runs`).set(as(owner)).query({ limit: 200 }).expect(200)).body.data.length;
+    const [paused] = await check(new Date(afterRun.next_run_at));
+    expect(paused).toMatchObject({ sync_id: syncId, outcome: 'paused' });
+    const waiting = await sync();
+    expect(waiting.schedule_paused_reason).toMatch(/needs the pro plan; this organization is on starter/);
+    expect(Date.parse(waiting.next_run_at)).toBeGreaterThan(Date.parse(afterRun.next_run_at));
+    expect(keep(await request(t.app).get(`/v1/syncs/${syncId}/runs`).set(as(owner)).query({ limit: 200 }).expect(200)).body.data).toHaveLength(runsBefore);
+
+    await setPlan('pro');
+    const [resumed] = await check(new Date(waiting.next_run_at));
+    expect(resumed).toMatchObject({ sync_id: syncId, outcome: 'started' });
+    expect((await sync()).schedule_paused_reason).toBeNull();
+
+    // A schedule cron-parser cannot read is refused.
+    const refused = keep(await request(t.app).patch(`/v1/syncs/${syncId}`).set(as(owner)).send({ schedule: { cron: '0 25 * * *', time_zone: 'UTC' } }));
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.details).toEqual([expect.objectContaining({ field: 'body.schedule.cron' })]);
+    const cleared = keep(await request(t.app).patch(`/v1/syncs/${syncId}`).set(as(owner)).send({ schedule: null }).expect(200)).body;
+    expect(cleared).toMatchObject({ schedule: null, next_run_at: null, schedule_paused_reason: null });
   });
 });

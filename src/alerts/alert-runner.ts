@@ -9,13 +9,19 @@ import { frameworkComplianceAsOf } from '../compliance/compliance.service';
 import type { JobQueue } from '../jobs/job-queue';
 import { DIMENSIONS, SEVERITIES } from '../rules/rule-definition';
 import { endpointsSubscribedTo } from '../webhooks/webhooks.service';
-import { ALERT_TYPES, AUDIT_ALERT_TYPES, SCAN_ALERT_TYPES, STAGED_ALERT_TYPES, type AlertType } from './alert-types';
+import { ALERT_TYPES, AUDIT_ALERT_TYPES, ROTATION_ALERT_TYPES, SCAN_ALERT_TYPES, STAGED_ALERT_TYPES, SYNC_ALERT_TYPES, type AlertType } from './alert-types';
 import {
   claimAudit,
   claimEventStages,
+  claimRotation,
   claimScan,
+  claimSyncRun,
+  findRotationForAlerts,
   findScanForAlerts,
+  findSyncRunForAlerts,
+  type RotationForAlerts,
   type ScanForAlerts,
+  type SyncRunForAlerts,
   claimNotifications,
   claimResolvedTriggers,
   claimTriggersOfFindings,
@@ -42,8 +48,19 @@ export interface AlertRunSettings {
   now: () => Date;
 }
 
-/** The audit, or the discovery scan, whose events to raise. */
-export type AlertJob = { audit_id: string } | { scan_id: string };
+/** The audit, discovery scan, rotation or sync run whose events to raise. */
+export type AlertJob = { audit_id: string } | { scan_id: string } | { rotation_id: string } | { sync_run_id: string };
+
+/** Something that ended besides an audit, whose events are raised once (claimed). */
+type Ended = { kind: 'scan'; scan: ScanForAlerts } | { kind: 'rotation'; rotation: RotationForAlerts } | { kind: 'sync_run'; run: SyncRunForAlerts };
+
+/** Raises the events of whatever the job names. Answers how many deliveries were queued. */
+export function raiseJobAlerts(db: Db, jobs: JobQueue, job: AlertJob, settings: AlertRunSettings): Promise<number> {
+  if ('scan_id' in job) return raiseScanAlerts(db, jobs, job.scan_id, settings);
+  if ('rotation_id' in job) return raiseRotationAlerts(db, jobs, job.rotation_id, settings);
+  if ('sync_run_id' in job) return raiseSyncRunAlerts(db, jobs, job.sync_run_id, settings);
+  return raiseAuditAlerts(db, jobs, job.audit_id, settings);
+}
 
 /**
  * Something a rule may notify: the facets its filters look at, and for staged kinds what it is
@@ -66,7 +83,21 @@ export async function raiseAuditAlerts(db: Db, jobs: JobQueue, auditId: string, 
 export async function raiseScanAlerts(db: Db, jobs: JobQueue, scanId: string, settings: AlertRunSettings): Promise<number> {
   const scan = await findScanForAlerts(db, scanId);
   if (!scan || !['succeeded', 'partially_succeeded', 'failed'].includes(scan.status)) return 0;
-  return raise(db, jobs, scan.organization_id, settings.now(), SCAN_ALERT_TYPES, null, scan);
+  return raise(db, jobs, scan.organization_id, settings.now(), SCAN_ALERT_TYPES, null, { kind: 'scan', scan });
+}
+
+/** Raises `rotation_failed` for a rotation that ended `failed`, once per rotation. Answers how many deliveries were queued. */
+export async function raiseRotationAlerts(db: Db, jobs: JobQueue, rotationId: string, settings: AlertRunSettings): Promise<number> {
+  const rotation = await findRotationForAlerts(db, rotationId);
+  if (rotation?.status !== 'failed') return 0;
+  return raise(db, jobs, rotation.organization_id, settings.now(), ROTATION_ALERT_TYPES, null, { kind: 'rotation', rotation });
+}
+
+/** Raises `sync_failed` and `sync_conflict` for an ended sync run, once per run. Answers how many deliveries were queued. */
+export async function raiseSyncRunAlerts(db: Db, jobs: JobQueue, syncRunId: string, settings: AlertRunSettings): Promise<number> {
+  const run = await findSyncRunForAlerts(db, syncRunId);
+  if (!run || !['succeeded', 'partially_succeeded', 'failed'].includes(run.status)) return 0;
+  return raise(db, jobs, run.organization_id, settings.now(), SYNC_ALERT_TYPES, null, { kind: 'sync_run', run });
 }
 
 /** The scheduled check: what ends (expiries, risk acceptances) in every organization with such rules, noticed even when no audit runs. */
@@ -124,7 +155,7 @@ async function raise(
   now: Date,
   types: readonly AlertType[],
   audit: AuditForAlerts | null,
-  scan: ScanForAlerts | null = null,
+  ended: Ended | null = null,
 ): Promise<number> {
   const rules = await enabledAlertRules(db, organizationId, types);
   const sources = new Map<string, Promise<Candidate[] | Hits>>();
@@ -136,12 +167,12 @@ async function raise(
     const type = rule.alert_type;
     // Finding events are filtered in SQL, so rules share a query only when their filters are the same.
     const key = type === 'score_dropped' ? rule.id : isFindingEvent(type) ? `${type}:${JSON.stringify(rule.filters)}` : type;
-    return source(key, () => (isFindingEvent(type) ? findingEvents(db, organizationId, type, rule.filters, audit) : candidates(db, organizationId, type, audit, rule.score_drop, scan)));
+    return source(key, () => (isFindingEvent(type) ? findingEvents(db, organizationId, type, rule.filters, audit) : candidates(db, organizationId, type, audit, rule.score_drop, ended)));
   };
   const feedOf = (type: AlertType): Promise<Candidate[] | Hits> =>
     type === 'score_dropped'
       ? dimensionDrops(db, organizationId, audit)
-      : source(isFindingEvent(type) ? `${type}:{}` : type, () => (isFindingEvent(type) ? findingEvents(db, organizationId, type, {}, audit) : candidates(db, organizationId, type, audit, null, scan)));
+      : source(isFindingEvent(type) ? `${type}:{}` : type, () => (isFindingEvent(type) ? findingEvents(db, organizationId, type, {}, audit) : candidates(db, organizationId, type, audit, null, ended)));
   const feed = await Promise.all(types.map(async (type) => ({ type, hits: await feedOf(type) })));
   const matched = await Promise.all(
     rules.map(async (rule) => {
@@ -151,7 +182,7 @@ async function raise(
   );
   const queued = await db.transaction().execute(async (trx) => {
     if (audit && !(await claimAudit(trx, audit.id, now))) return [];
-    if (scan && !(await claimScan(trx, scan.id, now))) return [];
+    if (ended && !(await claimEnded(trx, ended, now))) return [];
     const deliveries: NewDelivery[] = [];
     const events: Notification[] = [];
     for (const { type, hits } of feed) {
@@ -278,11 +309,18 @@ async function candidates(
   type: Exclude<AlertType, FindingAlertType>,
   audit: AuditForAlerts | null,
   scoreDrop: AlertRuleRow['score_drop'],
-  scan: ScanForAlerts | null,
+  ended: Ended | null,
 ): Promise<Candidate[]> {
   switch (type) {
+    case 'rotation_failed':
+      return ended?.kind === 'rotation' ? [rotationCandidate(ended.rotation)] : [];
+    case 'sync_failed':
+      return ended?.kind === 'sync_run' && ended.run.status === 'failed' ? [syncCandidate(ended.run, null)] : [];
+    case 'sync_conflict':
+      return ended?.kind === 'sync_run' ? ended.run.results.filter((result) => result.outcome === 'conflict').map((result) => syncCandidate(ended.run, result)) : [];
     case 'scan_completed':
-    case 'scan_failed':
+    case 'scan_failed': {
+      const scan = ended?.kind === 'scan' ? ended.scan : null;
       if (!scan || (scan.status === 'failed') !== (type === 'scan_failed')) return [];
       return [
         {
@@ -302,6 +340,7 @@ async function candidates(
           }),
         },
       ];
+    }
     case 'secret_expiring':
     case 'certificate_expiring':
     case 'key_expiring': {
@@ -351,6 +390,56 @@ async function candidates(
     case 'score_dropped':
       return scoreDrops(db, organizationId, scoreDrop, audit);
   }
+}
+
+function claimEnded(trx: Db, ended: Ended, now: Date): Promise<boolean> {
+  switch (ended.kind) {
+    case 'scan':
+      return claimScan(trx, ended.scan.id, now);
+    case 'rotation':
+      return claimRotation(trx, ended.rotation.id, now);
+    case 'sync_run':
+      return claimSyncRun(trx, ended.run.id, now);
+  }
+}
+
+function rotationCandidate(rotation: RotationForAlerts): Candidate {
+  return {
+    facets: { account_id: rotation.account_id },
+    item: () => ({
+      kind: 'rotation' as const,
+      rotation: {
+        id: rotation.id,
+        status: rotation.status,
+        application_id: rotation.application_id,
+        key_id: rotation.key_id,
+        failed_step: rotation.error?.step ?? null,
+        error_message: rotation.error?.message ?? null,
+        policy_id: rotation.policy_id,
+      },
+      account: { id: rotation.account_id, name: rotation.account_name, external_id: rotation.account_external_id },
+    }),
+  };
+}
+
+/** A failed run (`result` null: its source account is the facet) or one conflict (its target account). */
+function syncCandidate(run: SyncRunForAlerts, result: SyncRunForAlerts['results'][number] | null): Candidate {
+  return {
+    facets: { account_id: result?.target_account_id ?? run.source.account_id },
+    item: () => ({
+      kind: 'sync' as const,
+      sync: { id: run.sync_id, name: run.sync_name },
+      run: { id: run.id, trigger: run.trigger, status: run.status, error_code: run.error_code, error_message: run.error_message },
+      result: result && {
+        item_kind: result.item_kind,
+        item_name: result.item_name,
+        target_account_id: result.target_account_id,
+        target_service: result.target_service,
+        target_name: result.target_name,
+        error: result.error,
+      },
+    }),
+  };
 }
 
 /** The rule's score, if it fell by at least its points from the previous succeeded full audit of every account to this one. */

@@ -21,10 +21,19 @@ export const ALERT_TYPES: Record<AlertType, { staged: boolean; filters: readonly
   score_dropped: { staged: false, filters: [], scoreDrop: true },
   scan_completed: { staged: false, filters: ['account_ids'], scoreDrop: false },
   scan_failed: { staged: false, filters: ['account_ids'], scoreDrop: false },
+  rotation_failed: { staged: false, filters: ['account_ids'], scoreDrop: false },
+  sync_failed: { staged: false, filters: ['account_ids'], scoreDrop: false },
+  sync_conflict: { staged: false, filters: ['account_ids'], scoreDrop: false },
 };
 
 export const STAGED_ALERT_TYPES = (Object.keys(ALERT_TYPES) as AlertType[]).filter((type) => ALERT_TYPES[type].staged);
 /** Raised when a discovery scan ends, not by audits. */
 export const SCAN_ALERT_TYPES: readonly AlertType[] = ['scan_completed', 'scan_failed'];
+/** Raised when a credential rotation fails. */
+export const ROTATION_ALERT_TYPES: readonly AlertType[] = ['rotation_failed'];
+/** Raised when a sync run ends. */
+export const SYNC_ALERT_TYPES: readonly AlertType[] = ['sync_failed', 'sync_conflict'];
 /** Raised after each audit. */
-export const AUDIT_ALERT_TYPES = (Object.keys(ALERT_TYPES) as AlertType[]).filter((type) => !SCAN_ALERT_TYPES.includes(type));
+export const AUDIT_ALERT_TYPES = (Object.keys(ALERT_TYPES) as AlertType[]).filter(
+  (type) => !SCAN_ALERT_TYPES.includes(type) && !ROTATION_ALERT_TYPES.includes(type) && !SYNC_ALERT_TYPES.includes(type),
+);

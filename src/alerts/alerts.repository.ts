@@ -317,3 +317,45 @@ export function findScanForAlerts(db: Db, scanId: string) {
     .executeTakeFirst();
 }
 export type ScanForAlerts = NonNullable<Awaited<ReturnType<typeof findScanForAlerts>>>;
+
+/** Marks a failed rotation's event raised; false when it already was. */
+export async function claimRotation(db: Db, rotationId: string, now: Date): Promise<boolean> {
+  const claimed = await db
+    .insertInto('alerted_rotations')
+    .values({ rotation_id: rotationId, alerted_at: now })
+    .onConflict((oc) => oc.column('rotation_id').doNothing())
+    .returning('rotation_id')
+    .executeTakeFirst();
+  return claimed !== undefined;
+}
+
+export function findRotationForAlerts(db: Db, rotationId: string) {
+  return db
+    .selectFrom('rotations as r')
+    .innerJoin('accounts as a', 'a.id', 'r.account_id')
+    .select(['r.id', 'r.organization_id', 'r.account_id', 'r.status', 'r.application_id', 'r.key_id', 'r.error', 'r.policy_id', 'a.name as account_name', 'a.external_id as account_external_id'])
+    .where('r.id', '=', rotationId)
+    .executeTakeFirst();
+}
+export type RotationForAlerts = NonNullable<Awaited<ReturnType<typeof findRotationForAlerts>>>;
+
+/** Marks an ended sync run's events raised; false when they already were. */
+export async function claimSyncRun(db: Db, syncRunId: string, now: Date): Promise<boolean> {
+  const claimed = await db
+    .insertInto('alerted_sync_runs')
+    .values({ sync_run_id: syncRunId, alerted_at: now })
+    .onConflict((oc) => oc.column('sync_run_id').doNothing())
+    .returning('sync_run_id')
+    .executeTakeFirst();
+  return claimed !== undefined;
+}
+
+export function findSyncRunForAlerts(db: Db, syncRunId: string) {
+  return db
+    .selectFrom('sync_runs as r')
+    .innerJoin('syncs as s', 's.id', 'r.sync_id')
+    .select(['r.id', 'r.organization_id', 'r.sync_id', 'r.trigger', 'r.status', 'r.error_code', 'r.error_message', 'r.results', 's.name as sync_name', 's.source'])
+    .where('r.id', '=', syncRunId)
+    .executeTakeFirst();
+}
+export type SyncRunForAlerts = NonNullable<Awaited<ReturnType<typeof findSyncRunForAlerts>>>;

@@ -54,6 +54,38 @@ export function sampleItem(rule: AlertRuleRow, now: Date): NotificationItem {
         account: resource.account,
       };
     }
+    case 'rotation_failed':
+      return {
+        kind: 'rotation',
+        rotation: {
+          id: `rot_${SAMPLE_ID}`,
+          status: 'failed',
+          application_id: '00000000-0000-0000-0000-000000000000',
+          key_id: '00000000-0000-0000-0000-000000000000',
+          failed_step: 'verify',
+          error_message: 'A sample failure (a test of the alert rule).',
+          policy_id: null,
+        },
+        account: resource.account,
+      };
+    case 'sync_failed':
+    case 'sync_conflict': {
+      const conflict = rule.alert_type === 'sync_conflict';
+      return {
+        kind: 'sync',
+        sync: { id: `syn_${SAMPLE_ID}`, name: 'sample sync' },
+        run: {
+          id: `synr_${SAMPLE_ID}`,
+          trigger: 'api',
+          status: conflict ? 'succeeded' : 'failed',
+          error_code: conflict ? null : 'sample',
+          error_message: conflict ? null : 'A sample failure (a test of the alert rule).',
+        },
+        result: conflict
+          ? { item_kind: 'secret', item_name: 'fourfold-sample', target_account_id: resource.account.id, target_service: 'aws_secrets_manager', target_name: 'fourfold-sample', error: 'A sample conflict.' }
+          : null,
+      };
+    }
     case 'score_dropped': {
       const drop = rule.score_drop?.min_points ?? 10;
       const score = rule.score_drop?.framework !== undefined ? `framework:${rule.score_drop.framework}` : `dimension:${rule.score_drop?.dimension ?? 'security'}`;

@@ -35,6 +35,7 @@ import * as rotations from './migrations/0031_rotations';
 import * as syncs from './migrations/0032_syncs';
 import * as findingContentHash from './migrations/0033_finding_content_hash';
 import * as credentialLinks from './migrations/0037_credential_links';
+import * as rotationAutomation from './migrations/0038_rotation_automation';
 
 export type Db = Kysely<Database>;
 
@@ -77,6 +78,7 @@ const migrations: Record<string, Migration> = {
   '0032_syncs': syncs,
   '0033_finding_content_hash': findingContentHash,
   '0037_credential_links': credentialLinks,
+  '0038_rotation_automation': rotationAutomation,
 };
 
 /**

@@ -515,6 +515,9 @@ export interface Database {
   sync_targets_written: SyncTargetsWrittenTable;
   rotations: RotationsTable;
   credential_links: CredentialLinksTable;
+  rotation_policies: RotationPoliciesTable;
+  alerted_rotations: AlertedRotationsTable;
+  alerted_sync_runs: AlertedSyncRunsTable;
 }
 
 export interface WebhookEndpointsTable {
@@ -790,6 +793,12 @@ export interface SyncsTable {
   exclusions: Json<string[]>;
   on_conflict: 'skip' | 'overwrite';
   schedule: NullableJson<SyncScheduleData>;
+  /** When the schedule is next due; null without a schedule. */
+  next_run_at: Date | null;
+  /** Whom scheduled runs are attributed to: who set the schedule. */
+  schedule_set_by: string | null;
+  /** Why the schedule waits (the plan lost `sync`); null while it runs. */
+  schedule_paused_reason: string | null;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -846,6 +855,8 @@ export interface RotationsTable {
   created_by: string | null;
   created_at: Date;
   finished_at: Date | null;
+  /** The rotation policy that started it; null when a person did (or the policy is gone). */
+  policy_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type RotationRow = Selectable<RotationsTable>;
@@ -867,4 +878,40 @@ export interface CredentialLinksTable {
   updated_at: Date;
 }
 
+/** Which credentials a rotation policy covers; every given part must match (an empty selector matches none). */
+export interface RotationPolicySelectorData {
+  resource_ids: string[] | null;
+  account_ids: string[] | null;
+  tags: Record<string, string> | null;
+  name_pattern: string | null;
+}
+
+export interface RotationPoliciesTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  selector: Json<RotationPolicySelectorData>;
+  exclusions: Json<string[]>;
+  days_before_expiry: number;
+  lifetime_days: number;
+  overlap_hours: number;
+  enabled: boolean;
+  paused_reason: string | null;
+  last_checked_at: Date | null;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
 export type CredentialLinkRow = Selectable<CredentialLinksTable>;
+export type RotationPolicyRow = Selectable<RotationPoliciesTable>;
+
+export interface AlertedRotationsTable {
+  rotation_id: string;
+  alerted_at: Date;
+}
+
+export interface AlertedSyncRunsTable {
+  sync_run_id: string;
+  alerted_at: Date;
+}

@@ -12,6 +12,9 @@ const WHAT: Record<string, [singular: string, plural: string]> = {
   score_dropped: ['score dropped', 'scores dropped'],
   scan_completed: ['scan completed', 'scans completed'],
   scan_failed: ['scan failed', 'scans failed'],
+  rotation_failed: ['rotation failed', 'rotations failed'],
+  sync_failed: ['sync run failed', 'sync runs failed'],
+  sync_conflict: ['sync conflict', 'sync conflicts'],
 };
 
 export interface RenderedMessage {
@@ -160,6 +163,27 @@ export function describeItem(item: NotificationItem, publicUrl: string | undefin
         where: null,
         link: `${base}/v1/scans/${item.scan.id}`,
       };
+    case 'rotation':
+      return {
+        title: `Rotation ${item.rotation.id} of credential ${item.rotation.key_id} (application ${item.rotation.application_id}) in ${item.account.name} ${item.rotation.status}`,
+        when: item.rotation.error_message && `${item.rotation.failed_step ?? 'rotation'}: ${item.rotation.error_message}`,
+        where: null,
+        link: `${base}/v1/rotations/${item.rotation.id}`,
+      };
+    case 'sync':
+      return item.result
+        ? {
+            title: `Sync "${item.sync.name}": ${item.result.item_kind} ${item.result.item_name} → ${item.result.target_service} ${item.result.target_name} changed outside fourfold, left untouched`,
+            when: null,
+            where: null,
+            link: `${base}/v1/syncs/${item.sync.id}/runs/${item.run.id}`,
+          }
+        : {
+            title: `Sync "${item.sync.name}" run ${item.run.id} ${item.run.status}`,
+            when: item.run.error_message && `${item.run.error_code}: ${item.run.error_message}`,
+            where: null,
+            link: `${base}/v1/syncs/${item.sync.id}/runs/${item.run.id}`,
+          };
     case 'score':
       return {
         title: `${item.score.replace(':', ' ')} score fell by ${item.drop} points, from ${item.previous} to ${item.current}`,

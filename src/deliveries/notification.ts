@@ -80,7 +80,32 @@ export interface ScanItem {
   account: { id: string; name: string; external_id: string };
 }
 
-export type NotificationItem = ExpiryItem | FindingItem | RiskAcceptanceItem | AuditItem | ScoreItem | ScanItem;
+/** A credential rotation that failed (its steps say what was rolled back). */
+export interface RotationItem {
+  kind: 'rotation';
+  rotation: {
+    id: string;
+    status: string;
+    application_id: string;
+    key_id: string;
+    /** The step that failed. */
+    failed_step: string | null;
+    error_message: string | null;
+    /** The rotation policy that started it; null when a person did. */
+    policy_id: string | null;
+  };
+  account: { id: string; name: string; external_id: string };
+}
+
+/** A sync run that failed, or one of its results that is a `conflict` (`result` set). */
+export interface SyncItem {
+  kind: 'sync';
+  sync: { id: string; name: string };
+  run: { id: string; trigger: string; status: string; error_code: string | null; error_message: string | null };
+  result: { item_kind: string; item_name: string; target_account_id: string; target_service: string; target_name: string; error: string | null } | null;
+}
+
+export type NotificationItem = ExpiryItem | FindingItem | RiskAcceptanceItem | AuditItem | ScoreItem | ScanItem | RotationItem | SyncItem;
 
 /** Messages list at most this many items; `total` says how many there were. */
 export const MAX_NOTIFIED_ITEMS = 100;

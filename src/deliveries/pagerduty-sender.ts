@@ -22,6 +22,10 @@ export function dedupKey(ruleId: string, item: NotificationItem): string {
       return `fourfold/${ruleId}/${item.audit.id}`;
     case 'scan':
       return `fourfold/${ruleId}/${item.scan.id}`;
+    case 'rotation':
+      return `fourfold/${ruleId}/${item.rotation.id}`;
+    case 'sync':
+      return `fourfold/${ruleId}/${item.run.id}${item.result ? `/${item.result.target_service}/${item.result.target_name}` : ''}`;
     case 'score':
       return `fourfold/${ruleId}/${item.score}@${item.audit_id}`;
   }
@@ -66,6 +70,10 @@ function severityOf(item: NotificationItem): PagerDutySeverity {
       return 'error';
     case 'scan':
       return item.scan.status === 'failed' ? 'error' : item.scan.status === 'partially_succeeded' ? 'warning' : 'info';
+    case 'rotation':
+      return 'error';
+    case 'sync':
+      return item.result ? 'warning' : 'error';
     case 'score':
       return 'warning';
   }

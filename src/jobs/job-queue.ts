@@ -28,6 +28,10 @@ export const QUEUES = {
   /** One run of one sync (src/syncs). */
   syncs: 'syncs',
   abandonedSyncs: 'syncs-abandoned',
+  /** Every minute: the syncs whose `schedule` is due start their runs. */
+  syncSchedule: 'sync-schedule',
+  /** Hourly: rotation policies rotate the credentials that expire within their days (src/rotation-policies). */
+  rotationPolicies: 'rotation-policies',
   /** A rotation's old password removed once its overlap has passed (src/rotations); without a rotation id, every one due. */
   rotationRevokes: 'rotation-revokes',
 } as const;

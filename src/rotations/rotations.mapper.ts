@@ -17,6 +17,7 @@ export function toRotation(row: RotationRow): Schemas['Rotation'] {
     steps: row.steps,
     error: row.error,
     created_by: row.created_by,
+    policy_id: row.policy_id,
     created_at: row.created_at.toISOString(),
     finished_at: row.finished_at?.toISOString() ?? null,
   };

@@ -58,7 +58,7 @@ function clockOf(settings: RotationSettings): () => Date {
   return settings.now ?? settings.plans.now ?? (() => new Date());
 }
 
-interface Normalized {
+export interface Normalized {
   account_id: string;
   application_id: string;
   key_id: string;
@@ -121,7 +121,18 @@ export async function createRotation(db: Db, settings: RotationSettings, princip
   const account = await requireAccount(db, principal, request.account_id);
   const credentials = await azureConnection(db, settings.keyring, account);
   if (dryRun) return { dryRun: true, plan: { dry_run: true, ...request, steps: plannedSteps(request) } };
+  return { dryRun: false, rotation: await startRotation(db, settings, { organizationId: principal.organizationId, userId: principal.userId, policyId: null }, account, credentials, request) };
+}
 
+/** Who starts a rotation: a person, or a rotation policy (no user). */
+export interface RotationStarter {
+  organizationId: string;
+  userId: string | null;
+  policyId: string | null;
+}
+
+/** Records the rotation (409 while another of the credential runs; the plan's monthly limit) and runs it. */
+async function startRotation(db: Db, settings: RotationSettings, starter: RotationStarter, account: AccountRow, credentials: AzureCredentials, request: Normalized): Promise<RotationRow> {
   const now = clockOf(settings);
   const conflict = (id: string) =>
     new AppError('conflict', `Credential ${request.key_id} of application ${request.application_id} is being rotated by ${id}; wait for it to end.`, [
@@ -130,13 +141,13 @@ export async function createRotation(db: Db, settings: RotationSettings, princip
   let row: RotationRow;
   try {
     row = await db.transaction().execute(async (trx) => {
-      await assertPlanLimit(trx, { ...settings.plans, now }, principal.organizationId, 'rotations_per_month');
-      const active = await findActiveRotation(trx, principal.organizationId, request.application_id, request.key_id);
+      await assertPlanLimit(trx, { ...settings.plans, now }, starter.organizationId, 'rotations_per_month');
+      const active = await findActiveRotation(trx, starter.organizationId, request.application_id, request.key_id);
       if (active) throw conflict(active.id);
       const steps = plannedSteps(request).map((step) => pendingStep(step.name, step.target));
       return insertRotation(trx, {
         id: newId('rot'),
-        organization_id: principal.organizationId,
+        organization_id: starter.organizationId,
         account_id: account.id,
         application_id: request.application_id,
         key_id: request.key_id,
@@ -145,16 +156,22 @@ export async function createRotation(db: Db, settings: RotationSettings, princip
         overlap_hours: request.overlap_hours,
         status: 'running',
         steps: JSON.stringify(steps),
-        created_by: principal.userId,
+        created_by: starter.userId,
+        policy_id: starter.policyId,
         created_at: now(),
       });
     });
   } catch (error) {
     if ((error as { code?: string }).code !== '23505') throw error;
-    const active = await findActiveRotation(db, principal.organizationId, request.application_id, request.key_id);
+    const active = await findActiveRotation(db, starter.organizationId, request.application_id, request.key_id);
     throw conflict(active?.id ?? 'another rotation');
   }
-  return { dryRun: false, rotation: await runRotation(db, settings, row, credentials) };
+  return runRotation(db, settings, row, credentials);
+}
+
+/** A rotation a policy starts, through the account's connection (the policy's check has no caller). */
+export async function startPolicyRotation(db: Db, settings: RotationSettings, starter: RotationStarter, account: AccountRow, request: Normalized): Promise<RotationRow> {
+  return startRotation(db, settings, starter, account, await azureConnection(db, settings.keyring, account), request);
 }
 
 async function runRotation(db: Db, settings: RotationSettings, row: RotationRow, credentials: AzureCredentials): Promise<RotationRow> {
@@ -266,6 +283,7 @@ async function rollBack(
   const failed = await updateRotation(db, row.id, { steps, status: 'failed', error: { step: steps[failedIndex]!.name, message }, finished_at: now() });
   settings.logger?.warn({ rotation: row.id, step: steps[failedIndex]!.name, error: message }, 'rotation failed and was rolled back');
   await recordAutomated(settings, db, failed, 'rotation.rollback', 500, { failed_step: steps[failedIndex]!.name });
+  await announceFailure(settings, failed);
   return failed;
 }
 
@@ -283,6 +301,7 @@ async function revoke(db: Db, settings: RotationSettings, row: RotationRow, sess
     Object.assign(steps[index]!, { outcome: 'failed', finished_at: now().toISOString(), error: message, rollback_status: 'nothing_to_roll_back' });
     const failed = await updateRotation(db, row.id, { steps, status: 'failed', error: { step: 'revoke', message }, finished_at: now() });
     await recordAutomated(settings, db, failed, 'rotation.revoke', 500, { key_id: row.key_id });
+    await announceFailure(settings, failed);
     return failed;
   }
   Object.assign(steps[index]!, { outcome: 'succeeded', finished_at: now().toISOString() });
@@ -335,6 +354,7 @@ async function endInterruptedRotations(db: Db, settings: RotationSettings, now: 
     const failedStep = steps.find((step) => step.outcome === 'failed')?.name ?? 'create';
     const failed = await updateRotation(db, row.id, { steps, error: { step: failedStep, message }, finished_at: now });
     await recordAutomated(settings, db, failed, 'rotation.rollback', 500, { failed_step: failedStep });
+    await announceFailure(settings, failed);
     ended.push(failed);
   }
   return ended;
@@ -357,7 +377,9 @@ export async function revokeDueRotations(db: Db, settings: RotationSettings, job
     } catch (error) {
       const steps = row.steps.map((step) => ({ ...step }));
       Object.assign(steps[steps.length - 1]!, { outcome: 'failed', finished_at: now.toISOString(), error: errorText(error), rollback_status: 'nothing_to_roll_back' });
-      results.push(await updateRotation(db, row.id, { steps, status: 'failed', error: { step: 'revoke', message: errorText(error) }, finished_at: now }));
+      const failed = await updateRotation(db, row.id, { steps, status: 'failed', error: { step: 'revoke', message: errorText(error) }, finished_at: now });
+      await announceFailure(settings, failed);
+      results.push(failed);
     }
   }
   return [...interrupted, ...results];
@@ -384,6 +406,11 @@ async function recordAutomated(settings: RotationSettings, db: Db, row: Rotation
     ip: null,
     detail,
   }).catch((error: unknown) => settings.logger?.error({ err: error, rotation: row.id }, 'could not write the audit-log entry of a rotation'));
+}
+
+/** Queues the `rotation_failed` event of a rotation that ended failed (an alerts job, as for scans). */
+async function announceFailure(settings: RotationSettings, row: RotationRow): Promise<void> {
+  await settings.jobs?.send(QUEUES.alerts, { rotation_id: row.id }).catch((error: unknown) => settings.logger?.error({ err: error, rotation: row.id }, 'could not queue the rotation_failed event'));
 }
 
 function errorText(error: unknown): string {

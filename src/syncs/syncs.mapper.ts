@@ -12,6 +12,8 @@ export function toSync(row: SyncRow): Schemas['Sync'] {
     exclusions: row.exclusions,
     on_conflict: row.on_conflict,
     schedule: row.schedule,
+    next_run_at: row.next_run_at?.toISOString() ?? null,
+    schedule_paused_reason: row.schedule_paused_reason,
     created_by: row.created_by,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),

@@ -102,3 +102,30 @@ export async function recordWrittenTarget(db: Db | Trx, row: Insertable<SyncTarg
     )
     .execute();
 }
+
+/** Syncs whose schedule is due at `now`, oldest due first, with their organization's status. */
+export function dueScheduledSyncs(db: Db, now: Date, limit: number) {
+  return db
+    .selectFrom('syncs')
+    .innerJoin('organizations', 'organizations.id', 'syncs.organization_id')
+    .select(['syncs.id', 'syncs.organization_id', 'syncs.schedule', 'syncs.next_run_at', 'syncs.schedule_set_by', 'syncs.schedule_paused_reason', 'organizations.status as organization_status'])
+    .where('syncs.next_run_at', '<=', now)
+    .orderBy('syncs.next_run_at')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Moves a sync's schedule from `due` to `next` and sets why it waits (null: it runs), only if it
+ * is still at `due`: of processes that found the same due schedule, one answers true.
+ */
+export async function claimScheduledSync(trx: Trx, id: string, due: Date, next: Date | null, pausedReason: string | null): Promise<boolean> {
+  const row = await trx
+    .updateTable('syncs')
+    .set({ next_run_at: next, schedule_paused_reason: pausedReason })
+    .where('id', '=', id)
+    .where('next_run_at', '=', due)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -1,7 +1,8 @@
 import type { OrganizationLimits } from '../config';
-import type { Db } from '../db/database';
+import type { Db, Trx } from '../db/database';
 import type { SyncRow, SyncRunRow, SyncScheduleData, SyncSourceData, SyncTargetData } from '../db/schema';
 import { findConnection } from '../discovery/connections.service';
+import { cronProblem, nextScanTime } from '../discovery/scan-schedule';
 import { AppError, type ErrorDetail } from '../errors';
 import type { Schemas } from '../http/contract';
 import type { Principal } from '../http/principal';
@@ -78,8 +79,9 @@ function checkFields(template: string, schedule: SyncScheduleData | null): void 
     } catch {
       problems.push({ field: 'body.schedule.time_zone', issue: 'not an IANA time zone' });
     }
-    const field = /^(\*|\d{1,2}(-\d{1,2})?)(\/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(\/\d{1,2})?)*$/;
-    if (!schedule.cron.split(' ').every((part) => field.test(part))) problems.push({ field: 'body.schedule.cron', issue: 'not a 5-field cron expression' });
+    const problem = cronProblem(schedule.cron);
+    if (problem) problems.push({ field: 'body.schedule.cron', issue: problem });
+    else if (problems.length === 0 && nextScanTime(schedule, new Date()) === null) problems.push({ field: 'body.schedule.cron', issue: 'names no time in the coming years' });
   }
   if (problems.length > 0) throw new AppError('validation_failed', `The sync is not valid: ${problems.map((p) => `${p.field} ${p.issue}`).join('; ')}.`, problems);
 }
@@ -113,6 +115,8 @@ export async function createSync(db: Db, principal: Principal, input: SyncCreate
     exclusions: JSON.stringify(input.exclusions ?? []),
     on_conflict: input.on_conflict ?? 'skip',
     schedule: schedule ? JSON.stringify(schedule) : null,
+    next_run_at: schedule && nextScanTime(schedule, now),
+    schedule_set_by: schedule ? principal.userId : null,
     created_by: principal.userId,
     created_at: now,
     updated_at: now,
@@ -127,7 +131,12 @@ export async function updateSync(db: Db, principal: Principal, id: string, input
   const schedule = input.schedule === undefined ? sync.schedule : input.schedule;
   checkFields(template, schedule);
   if (input.source || input.targets) await checkAccounts(db, principal.organizationId, source, targets);
+  // A schedule given anew is due next from now, and its runs are the caller's; left out, it stays as it was.
+  const now = new Date();
+  const scheduling =
+    input.schedule !== undefined ? { next_run_at: schedule && nextScanTime(schedule, now), schedule_set_by: schedule ? principal.userId : null, schedule_paused_reason: null } : {};
   const updated = await updateSyncRow(db, principal.organizationId, sync.id, {
+    ...scheduling,
     ...(input.name !== undefined ? { name: input.name } : {}),
     source: JSON.stringify(source),
     targets: JSON.stringify(targets),
@@ -136,7 +145,7 @@ export async function updateSync(db: Db, principal: Principal, id: string, input
     ...(input.exclusions !== undefined ? { exclusions: JSON.stringify(input.exclusions) } : {}),
     ...(input.on_conflict !== undefined ? { on_conflict: input.on_conflict } : {}),
     schedule: schedule ? JSON.stringify(schedule) : null,
-    updated_at: new Date(),
+    updated_at: now,
   });
   if (!updated) throw new AppError('not_found', `No sync ${id} in this organization.`);
   return updated;
@@ -152,22 +161,7 @@ export async function startSyncRun(db: Db, jobs: JobQueue, principal: Principal,
   await jobs.start();
   try {
     const run = await db.transaction().execute(async (trx) => {
-      await assertQueuedJobQuota(trx, principal.organizationId, limits);
-      const row = await insertSyncRun(trx, {
-        id: newId('synr'),
-        organization_id: principal.organizationId,
-        sync_id: sync.id,
-        trigger: 'api',
-        status: 'queued',
-        error_code: null,
-        error_message: null,
-        created_by: principal.userId,
-        created_at: new Date(),
-        started_at: null,
-        finished_at: null,
-      });
-      await jobs.send(QUEUES.syncs, { sync_run_id: row.id } satisfies SyncJob, trx, principal.organizationId);
-      return row;
+      return insertSyncRunRow(trx, jobs, { organizationId: principal.organizationId, userId: principal.userId, trigger: 'api' }, sync.id, limits, new Date());
     });
     jobs.wake(QUEUES.syncs);
     return run;
@@ -178,4 +172,31 @@ export async function startSyncRun(db: Db, jobs: JobQueue, principal: Principal,
     if (!running) throw error;
     throw new AppError('conflict', `Sync ${sync.id} already has run ${running.id} ${running.status}; wait for it to end.`, [{ field: null, issue: `running sync run ${running.id}` }]);
   }
+}
+
+/** Queues a run in the caller's transaction (the queue started), within the organization's queued-job quota. */
+export async function insertSyncRunRow(
+  trx: Trx,
+  jobs: JobQueue,
+  starter: { organizationId: string; userId: string | null; trigger: 'api' | 'schedule' },
+  syncId: string,
+  limits: OrganizationLimits,
+  now: Date,
+): Promise<SyncRunRow> {
+  await assertQueuedJobQuota(trx, starter.organizationId, limits);
+  const row = await insertSyncRun(trx, {
+    id: newId('synr'),
+    organization_id: starter.organizationId,
+    sync_id: syncId,
+    trigger: starter.trigger,
+    status: 'queued',
+    error_code: null,
+    error_message: null,
+    created_by: starter.userId,
+    created_at: now,
+    started_at: null,
+    finished_at: null,
+  });
+  await jobs.send(QUEUES.syncs, { sync_run_id: row.id } satisfies SyncJob, trx, starter.organizationId);
+  return row;
 }

@@ -9,7 +9,7 @@ import { openRedis } from '../../src/http/rate-limit-store';
 import type { AuditRunSettings } from '../../src/audits/audit-runner';
 import type { ScanRunSettings } from '../../src/discovery/scan-runner';
 import { JobQueue } from '../../src/jobs/job-queue';
-import { alertSettings, scanSettings, startWorkers } from '../../src/workers';
+import { alertSettings, rotationSettings, scanSettings, startWorkers } from '../../src/workers';
 import type { AlertRunSettings } from '../../src/alerts/alert-runner';
 import type { DeliverySettings } from '../../src/deliveries/deliveries.service';
 import { bootstrapFirstOwner } from '../../src/organizations/organizations.service';
@@ -90,6 +90,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       limits: config.organizationLimits,
       alerts: { ...alertSettings(config, TEST_SECRET), ...options.alertSettings },
       scans: { ...scanSettings(config, TEST_SECRET), progressEveryMs: 200, ...options.scanSettings },
+      rotations: rotationSettings(config, TEST_SECRET),
     });
   }
   const app = createApp({ config, db: database.db, logger, signingSecret: TEST_SECRET, redis, jobs, document: options.document });

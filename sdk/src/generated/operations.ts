@@ -5,6 +5,7 @@ export const idempotencyKeyOperations = [
   { method: 'POST', path: '/v1/accounts', operationId: 'createAccount' },
   { method: 'POST', path: '/v1/accounts/{id}/scans', operationId: 'createAccountScan' },
   { method: 'POST', path: '/v1/scans', operationId: 'createScans' },
+  { method: 'POST', path: '/v1/rotation-policies', operationId: 'createRotationPolicy' },
   { method: 'POST', path: '/v1/accounts/{id}/imports', operationId: 'createImport' },
   { method: 'POST', path: '/v1/alert-rules', operationId: 'createAlertRule' },
   { method: 'POST', path: '/v1/syncs', operationId: 'createSync' },

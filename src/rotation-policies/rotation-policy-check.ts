@@ -1,0 +1,118 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/database';
+import type { RotationPolicyRow } from '../db/schema';
+import { organizationPlan, planRequired } from '../plans/plans.service';
+import { planIncludes } from '../plans/plan-catalogue';
+import { startPolicyRotation, type RotationSettings } from '../rotations/rotations.service';
+import { nameMatches } from '../syncs/sync-runner';
+import { activeResourcesOfTypes, enabledRotationPolicies, findPolicyAccount, latestRotationOf, updateRotationPolicyRow } from './rotation-policies.repository';
+
+/** Hourly: expiries are days away, an hour late is on time. */
+export const ROTATION_POLICY_CRON = '23 * * * *';
+
+const DAY_MS = 86_400_000;
+/** A credential whose last rotation failed is tried again after this long, not at every check. */
+const RETRY_AFTER_FAILURE_MS = DAY_MS;
+const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+
+/** What one check did with one credential a policy covers. */
+export type PolicyOutcome =
+  | { policy_id: string; resource_id: string; outcome: 'rotated' | 'rotation_failed'; rotation_id: string }
+  | { policy_id: string; resource_id: string; outcome: 'rotation_in_progress' | 'already_rotated' | 'recently_failed' | 'no_key_vault_secret' | 'error'; detail?: string }
+  | { policy_id: string; outcome: 'paused'; reason: string };
+
+type Resource = Awaited<ReturnType<typeof activeResourcesOfTypes>>[number];
+
+/** An Entra ID application password of the inventory (Terraform's `azuread_application_password`, provider 2 and 3 attribute names). */
+export function entraPassword(resource: Resource): { applicationId: string; keyId: string; expiresAt: Date } | null {
+  const a = resource.attributes;
+  const application = GUID.exec(String(a.application_object_id ?? a.application_id ?? ''))?.[0];
+  const keyId = GUID.exec(String(a.key_id ?? ''))?.[0];
+  const expiresAt = typeof a.end_date === 'string' ? new Date(a.end_date) : null;
+  if (!application || !keyId || !expiresAt || Number.isNaN(expiresAt.getTime())) return null;
+  return { applicationId: application.toLowerCase(), keyId: keyId.toLowerCase(), expiresAt };
+}
+
+/** A Key Vault secret of the inventory as the URI a rotation writes (no version). */
+function vaultSecretUri(resource: Resource): string | null {
+  const a = resource.attributes;
+  const uri = String(a.versionless_id ?? a.id ?? resource.native_id);
+  const match = /^(https:\/\/[^/]+\/secrets\/[0-9A-Za-z-]{1,127})(\/|$)/.exec(uri);
+  return match ? match[1]! : null;
+}
+
+function covers(policy: RotationPolicyRow, resource: Resource): boolean {
+  const { selector } = policy;
+  const name = resource.name ?? resource.native_id;
+  if (selector.resource_ids && !selector.resource_ids.includes(resource.id)) return false;
+  if (selector.account_ids && !selector.account_ids.includes(resource.account_id)) return false;
+  if (selector.tags && !Object.entries(selector.tags).every(([key, value]) => resource.tags[key] === value)) return false;
+  if (selector.name_pattern && !nameMatches(selector.name_pattern, name)) return false;
+  return !policy.exclusions.some((pattern) => nameMatches(pattern, name));
+}
+
+/**
+ * The hourly check: each enabled policy rotates the credentials it covers that expire within its
+ * `days_before_expiry`, into the Key Vault secrets of the inventory whose tag names the
+ * credential's key id, one rotation per credential at a time. A credential whose rotation
+ * succeeded (or waits to remove the old password) is not rotated again: the next scan shows the
+ * new one. A policy whose organization's plan lost `automatic_rotation` is paused, saying why.
+ */
+export async function checkRotationPolicies(db: Db, settings: RotationSettings, logger?: Pick<Logger, 'warn'>): Promise<PolicyOutcome[]> {
+  const now = (settings.now ?? settings.plans.now ?? (() => new Date()))();
+  const outcomes: PolicyOutcome[] = [];
+  for (const policy of await enabledRotationPolicies(db)) {
+    const plan = await organizationPlan(db, { ...settings.plans, now: () => now }, policy.organization_id);
+    const paused = planIncludes(plan.plan, 'automatic_rotation') ? null : `Paused: ${planRequired('automatic_rotation', plan).message} Nothing was deleted; the policy rotates again once the plan includes it.`;
+    await updateRotationPolicyRow(db, policy.organization_id, policy.id, { paused_reason: paused, last_checked_at: now });
+    if (paused) {
+      outcomes.push({ policy_id: policy.id, outcome: 'paused', reason: paused });
+      continue;
+    }
+    const resources = await activeResourcesOfTypes(db, policy.organization_id, ['azuread_application_password', 'azurerm_key_vault_secret']);
+    const vaultSecrets = resources.filter((r) => r.type === 'azurerm_key_vault_secret');
+    for (const resource of resources) {
+      if (resource.type !== 'azuread_application_password' || !covers(policy, resource)) continue;
+      const credential = entraPassword(resource);
+      if (!credential || credential.expiresAt.getTime() - policy.days_before_expiry * DAY_MS > now.getTime()) continue;
+      const base = { policy_id: policy.id, resource_id: resource.id };
+      const latest = await latestRotationOf(db, policy.organization_id, credential.keyId);
+      if (latest?.status === 'running') {
+        outcomes.push({ ...base, outcome: 'rotation_in_progress' });
+        continue;
+      }
+      if (latest && latest.status !== 'failed') {
+        outcomes.push({ ...base, outcome: 'already_rotated' });
+        continue;
+      }
+      if (latest && now.getTime() - latest.created_at.getTime() < RETRY_AFTER_FAILURE_MS) {
+        outcomes.push({ ...base, outcome: 'recently_failed' });
+        continue;
+      }
+      const holders = vaultSecrets.filter((secret) => Object.values(secret.tags).some((value) => value.toLowerCase() === credential.keyId)).flatMap((secret) => vaultSecretUri(secret) ?? []);
+      if (holders.length === 0) {
+        outcomes.push({ ...base, outcome: 'no_key_vault_secret' });
+        continue;
+      }
+      try {
+        const account = await findPolicyAccount(db, policy.organization_id, resource.account_id);
+        if (!account) throw new Error(`account ${resource.account_id} is gone`);
+        const rotation = await startPolicyRotation(db, settings, { organizationId: policy.organization_id, userId: null, policyId: policy.id }, account, {
+          account_id: account.id,
+          application_id: credential.applicationId,
+          key_id: credential.keyId,
+          key_vault_secrets: [...new Set(holders)].slice(0, 20),
+          lifetime_days: policy.lifetime_days,
+          overlap_hours: policy.overlap_hours,
+        });
+        outcomes.push({ ...base, outcome: rotation.status === 'failed' ? 'rotation_failed' : 'rotated', rotation_id: rotation.id });
+      } catch (error) {
+        // A 409 (another rotation started meanwhile), a missing connection: the next check tries again.
+        const detail = error instanceof Error ? error.message : String(error);
+        logger?.warn({ policy: policy.id, resource: resource.id, error: detail }, 'a rotation policy could not start a rotation');
+        outcomes.push({ ...base, outcome: 'error', detail });
+      }
+    }
+  }
+  return outcomes;
+}
