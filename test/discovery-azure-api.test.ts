@@ -52,6 +52,9 @@ const t = useTestApp(
     get DISCOVERY_AZURE_KEY_VAULT_ENDPOINT() {
       return standIn.url;
     },
+    get DISCOVERY_AZURE_GRAPH_ENDPOINT() {
+      return standIn.url;
+    },
   } as Record<string, string>,
   { workers: true },
 );

@@ -383,7 +383,7 @@ class GraphError extends Error {
   constructor(
     readonly statusCode: number,
     readonly code: string | null,
-    readonly response: { headers: Headers },
+    readonly response: { headers: { get(name: string): string | undefined | null } },
     message: string,
   ) {
     super(message);
@@ -398,9 +398,23 @@ function applicationsUrl(session: AzureSession, top: number): string {
 async function graphPage(session: AzureSession, url: string): Promise<{ value: GraphApplication[]; nextLink: string | null }> {
   const { ctx } = session;
   const token = await session.credential.getToken(GRAPH_SCOPE, { abortSignal: ctx.signal });
-  const response = await fetch(url, { headers: { authorization: `Bearer ${token?.token ?? ''}` }, signal: ctx.signal });
-  const body = (await response.json().catch(() => ({}))) as { value?: GraphApplication[]; '@odata.nextLink'?: string; error?: { code?: string; message?: string } };
-  if (!response.ok) {
+  // The Azure SDK's own HTTP client, not fetch: it sends through the session's agent (DISCOVERY_AZURE_CA_FILE).
+  const { createDefaultHttpClient, createHttpHeaders, createPipelineRequest } = await import('@azure/core-rest-pipeline');
+  const request = createPipelineRequest({
+    url,
+    headers: createHttpHeaders({ authorization: `Bearer ${token?.token ?? ''}` }),
+    abortSignal: ctx.signal,
+  });
+  // Set on the request itself: createPipelineRequest does not take an agent (the SDK's agentPolicy sets it so too).
+  if (session.agent !== undefined) request.agent = session.agent;
+  const response = await createDefaultHttpClient().sendRequest(request);
+  let body: { value?: GraphApplication[]; '@odata.nextLink'?: string; error?: { code?: string; message?: string } } = {};
+  try {
+    body = JSON.parse(response.bodyAsText ?? '{}') as typeof body;
+  } catch {
+    // A body that is not JSON leaves the status to speak.
+  }
+  if (response.status < 200 || response.status > 299) {
     throw new GraphError(response.status, body.error?.code ?? null, { headers: response.headers }, `Microsoft Graph answered ${response.status}${body.error?.message ? `: ${body.error.message}` : ''}`);
   }
   return { value: Array.isArray(body.value) ? body.value : [], nextLink: typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : null };
