@@ -103,17 +103,24 @@ describe('audits of several chunks', () => {
 
   it('an audit canceled after some chunks were written leaves no trace; the next one decides as if it had not run', async () => {
     const before = await stored();
-    // Cancels the audit as it reports 4,000 resources evaluated, when its first chunks are written (on PostgreSQL).
+    // Cancels the first audit that reports 4,000 resources evaluated, when its first chunks are written
+    // (on PostgreSQL). The trigger stays until no audit runs: dropping it (DDL) while the canceled
+    // audit's transaction is still open would queue that audit's next progress update behind the DDL,
+    // a wait across two connections that PostgreSQL cannot see as a deadlock.
+    await sql`create table cancel_mid_audit_done (audit_id text)`.execute(t.db);
     await sql`
       create function cancel_mid_audit() returns trigger language plpgsql as $$
-      begin new.status := 'canceled'; new.finished_at := now(); return new; end $$`.execute(t.db);
+      begin
+        if not exists (select 1 from cancel_mid_audit_done) then
+          insert into cancel_mid_audit_done values (new.id);
+          new.status := 'canceled'; new.finished_at := now();
+        end if;
+        return new;
+      end $$`.execute(t.db);
     await sql`
       create trigger cancel_mid_audit before update on audits for each row
       when (new.status = 'running' and new.resources_evaluated >= 4000) execute function cancel_mid_audit()`.execute(t.db);
-    const canceled = await runAuditThroughHttp(t.app, owner).finally(async () => {
-      await sql`drop trigger cancel_mid_audit on audits`.execute(t.db);
-      await sql`drop function cancel_mid_audit()`.execute(t.db);
-    });
+    const canceled = await runAuditThroughHttp(t.app, owner);
     expect(canceled).toMatchObject({ status: 'canceled', summary: null });
     expect(await eventsOf(canceled.id)).toEqual([]);
     for (const table of ['audit_findings', 'audit_resources', 'audit_rule_outcomes'] as const) {
@@ -122,7 +129,11 @@ describe('audits of several chunks', () => {
     }
     expect(await stored()).toEqual(before);
 
-    const next = await runAuditThroughHttp(t.app, owner);
+    const next = await runAuditThroughHttp(t.app, owner).finally(async () => {
+      await sql`drop trigger cancel_mid_audit on audits`.execute(t.db);
+      await sql`drop function cancel_mid_audit()`.execute(t.db);
+      await sql`drop table cancel_mid_audit_done`.execute(t.db);
+    });
     const open = [...before.values()].filter((f) => f.status === 'open').length;
     expect(next).toMatchObject({ status: 'succeeded', summary: { new: 0, recurring: open, resolved: 0 } });
     expect(await eventsOf(next.id)).toEqual([]);
