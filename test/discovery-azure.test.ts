@@ -283,12 +283,18 @@ describe('Azure collector (recorded responses)', () => {
     mockGraph([ROWS.slice(0, 1)], bodies);
     mockGraph([ROWS.slice(2)], bodies);
     mockVault({ secrets: { status: 200, body: secretsPage } });
+    // Graph has no change history: an incremental scan still reads every app registration.
+    const applicationUrls: string[] = [];
+    mockApplications([APPLICATIONS], applicationUrls);
     const result = await collectAzure(credentials, SUBSCRIPTION, context({ mode: 'incremental', changedSince: new Date('2025-06-01T00:00:00Z') }));
+    expect(applicationUrls).toHaveLength(1);
+    expect(result.failures).toEqual([]);
     const query = JSON.parse(bodies[0] as string).query as string;
     expect(query).toContain('resourcechanges');
     expect(query).toContain('datetime(2025-06-01T00:00:00.000Z)');
     expect(result.complete).toEqual([]);
-    expect(result.resources.map((r) => r.name).sort()).toEqual(['db-password', 'stlegacyexports']);
+    expect(result.resources.filter((r) => !r.type.startsWith('azuread_')).map((r) => r.name).sort()).toEqual(['db-password', 'stlegacyexports']);
+    expect(result.resources.filter((r) => r.type === 'azuread_application').map((r) => r.name).sort()).toEqual(['no-credentials', 'payments-api']);
   });
 
   it('verify names each permission and whether it worked', async () => {
