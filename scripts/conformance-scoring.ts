@@ -222,6 +222,85 @@ export const recallOf = (t: Tally): number | null => (t.TP + t.FN === 0 ? null :
 /** TP/(TP+FP), or null with no fourfold finding scored. */
 export const precisionOf = (t: Tally): number | null => (t.TP + t.FP === 0 ? null : t.TP / (t.TP + t.FP));
 
+/**
+ * Why a disagreement that stays counted is not fourfold's error (`scripts/conformance-disagreements.json`):
+ * - `peer_label`: the peer's label contradicts its own definition applied to the plan in the corpus
+ *   (a Sentinel test whose mock edits its `planned_values` but ships the unedited plan as `raw`, a
+ *   policy bug), or another of its labels for the same plan (`contradicted`);
+ * - `unknown_at_plan`: the value is known only after apply; fourfold answers `unknown`, never a finding;
+ * - `provider_default`: the peer fails an attribute left out, whose provider default complies;
+ * - `peer_scope`: the peer judges resources the control it implements leaves out.
+ */
+export const DISAGREEMENT_CAUSES = ['peer_label', 'unknown_at_plan', 'provider_default', 'peer_scope'] as const;
+export type DisagreementCause = (typeof DISAGREEMENT_CAUSES)[number];
+
+/** One explained FN or FP: still counted in every figure, listed with its cause. */
+export interface DisagreementNote {
+  peer: string;
+  fixture: string;
+  address?: string;
+  classification: 'FN' | 'FP';
+  cause: DisagreementCause;
+  reason: string;
+}
+
+/** Validates the disagreements file against the labels; throws MappingError naming the first bad entry. */
+export function validateDisagreementNotes(document: unknown, known: { peerChecks: ReadonlySet<string>; fixtures: ReadonlySet<string> }): DisagreementNote[] {
+  if (typeof document !== 'object' || document === null || !Array.isArray((document as { disagreements?: unknown }).disagreements)) {
+    throw new MappingError('the disagreements file must be an object {"disagreements": [...]}');
+  }
+  const seen = new Set<string>();
+  return (document as { disagreements: unknown[] }).disagreements.map((entry, index) => {
+    const e = (typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? entry : {}) as Record<string, unknown>;
+    const fail = (message: string): never => {
+      throw new MappingError(`disagreements[${index}] (${String(e.peer)} on ${String(e.fixture)}): ${message}`);
+    };
+    const extra = Object.keys(e).filter((key) => !['peer', 'fixture', 'address', 'classification', 'cause', 'reason'].includes(key));
+    if (extra.length > 0) fail(`unknown field ${extra.join(', ')}`);
+    if (typeof e.peer !== 'string' || !known.peerChecks.has(e.peer)) fail('unknown peer check (not in the labels\' checks)');
+    if (typeof e.fixture !== 'string' || !known.fixtures.has(e.fixture)) fail('unknown fixture (not in the labels)');
+    if (e.address !== undefined && (typeof e.address !== 'string' || e.address === '')) fail('"address" must be a Terraform address');
+    if (e.classification !== 'FN' && e.classification !== 'FP') fail('"classification" must be FN or FP');
+    if (typeof e.cause !== 'string' || !(DISAGREEMENT_CAUSES as readonly string[]).includes(e.cause)) fail(`bad cause "${String(e.cause)}": expected one of ${DISAGREEMENT_CAUSES.join(', ')}`);
+    if (typeof e.reason !== 'string' || e.reason.trim() === '') fail('"reason" must say in one line why the verdict is not fourfold\'s error');
+    const note: DisagreementNote = { peer: e.peer as string, fixture: e.fixture as string, classification: e.classification as 'FN' | 'FP', cause: e.cause as DisagreementCause, reason: e.reason as string };
+    if (e.address !== undefined) note.address = e.address as string;
+    const key = noteKey(note);
+    if (seen.has(key)) fail('noted twice');
+    seen.add(key);
+    return note;
+  });
+}
+
+const noteKey = (n: { peer: string; fixture: string; address?: string | null }): string => `${n.peer}\u0000${n.fixture}\u0000${n.address ?? ''}`;
+
+/** A scored FN or FP (contradicted or not). */
+export interface Disagreement {
+  fixture: string;
+  verdict: Verdict;
+  contradicted: boolean;
+}
+
+/**
+ * Pairs every disagreement with its note: `explained` (the note's classification matches),
+ * `unexplained` (no note, or a note for the other classification), and `stale` notes that match
+ * no disagreement any more (a rule or the reading changed: the note must go or be rewritten).
+ */
+export function explainDisagreements(disagreements: readonly Disagreement[], notes: readonly DisagreementNote[]): { explained: { disagreement: Disagreement; note: DisagreementNote }[]; unexplained: Disagreement[]; stale: DisagreementNote[] } {
+  const byKey = new Map(notes.map((n) => [noteKey(n), n]));
+  const used = new Set<DisagreementNote>();
+  const explained: { disagreement: Disagreement; note: DisagreementNote }[] = [];
+  const unexplained: Disagreement[] = [];
+  for (const d of disagreements) {
+    const note = byKey.get(noteKey({ peer: d.verdict.check, fixture: d.fixture, address: d.verdict.address }));
+    if (note !== undefined && note.classification === d.verdict.classification) {
+      explained.push({ disagreement: d, note });
+      used.add(note);
+    } else unexplained.push(d);
+  }
+  return { explained, unexplained, stale: notes.filter((n) => !used.has(n)) };
+}
+
 /** Groups import problem messages that differ only in names, quoted values and numbers. */
 export function problemKind(message: string): string {
   return message

@@ -8,11 +8,15 @@
  *
  *   node --import tsx scripts/conformance.ts [--labels ../shared/rulebench/labels.json]
  *     [--fixtures ../shared/rulebench/fixtures] [--mapping scripts/conformance-mapping.json]
+ *     [--disagreements scripts/conformance-disagreements.json]
  *     [--json figures.json] [--check <peer check id>] [--errors] [--top 25] [--now 2026-11-26T00:00:00Z]
  *     [--min-recall 0.5] [--min-precision 0.8]
  *
  * `--check` lists every verdict of one peer check; `--errors` lists every FN and FP of all mapped
- * checks (the contradicted ones too, marked), with the findings behind them.
+ * checks (the contradicted ones too, marked), with the findings behind them. Every run lists the
+ * disagreements (FN and FP, contradicted or not) with the cause noted for each in the
+ * disagreements file, the ones without a note, and notes that match no disagreement any more;
+ * a note explains, it never takes a verdict out of the figures.
  *
  * Relative default paths are taken from the project root; paths given are taken from the current
  * directory. The corpus stays outside the repository.
@@ -30,14 +34,18 @@ import {
   contradictedExpectations,
   contradictionKey,
   emptyTally,
+  explainDisagreements,
   mappingsByPeer,
   precisionOf,
   planContentKey,
   problemKind,
   recallOf,
   scoreExpectation,
+  validateDisagreementNotes,
   validateMappings,
   withContradicted,
+  type Disagreement,
+  type DisagreementNote,
   type Expectation,
   type Finding,
   type Tally,
@@ -60,6 +68,7 @@ async function main(): Promise<number> {
       labels: { type: 'string' },
       fixtures: { type: 'string' },
       mapping: { type: 'string' },
+      disagreements: { type: 'string' },
       json: { type: 'string' },
       check: { type: 'string' },
       errors: { type: 'boolean', default: false },
@@ -72,6 +81,7 @@ async function main(): Promise<number> {
   const labelsFile = options.labels ? path.resolve(options.labels) : path.join(ROOT, '../shared/rulebench/labels.json');
   const fixturesDir = options.fixtures ? path.resolve(options.fixtures) : path.join(ROOT, '../shared/rulebench/fixtures');
   const mappingFile = options.mapping ? path.resolve(options.mapping) : path.join(ROOT, 'scripts/conformance-mapping.json');
+  const disagreementsFile = options.disagreements ? path.resolve(options.disagreements) : path.join(ROOT, 'scripts/conformance-disagreements.json');
   const now = new Date(options.now);
   if (Number.isNaN(now.getTime())) throw new Error(`--now: not a date: ${options.now}`);
   const top = Number(options.top);
@@ -86,6 +96,7 @@ async function main(): Promise<number> {
     ruleTypes: new Map(catalogue.rules.map((r) => [r.rule.id, r.rule.resource_types])),
   });
   const byPeer = mappingsByPeer(mappings);
+  const notes = validateDisagreementNotes(readJson(disagreementsFile), { peerChecks: new Set(Object.keys(labels.checks)), fixtures: new Set(Object.keys(labels.fixtures)) });
   if (options.check !== undefined && !(options.check in labels.checks)) throw new Error(`--check: no peer check "${options.check}" in ${labelsFile}`);
 
   const imports = { files: 0, imported: 0, refused: 0, heldOut: 0, heldOutRefused: 0, resources: 0 };
@@ -95,6 +106,7 @@ async function main(): Promise<number> {
   const outcomes = new Map<string, Record<string, number>>();
   const errorExamples = new Map<string, string>();
   const traced: { fixture: string; verdict: Verdict | { refused: string }; contradicted?: boolean }[] = [];
+  const disagreements: Disagreement[] = [];
 
   // Fixtures holding the same plan with opposite verdicts of a check: not scored (see conformance-scoring.ts).
   const contradicted = contradictedExpectations(
@@ -158,6 +170,7 @@ async function main(): Promise<number> {
         if (c === 'TP' || c === 'FN' || c === 'FP' || c === 'TN') tally.contradicted_scores[c]++;
       }
       const isError = verdict.classification === 'FN' || verdict.classification === 'FP';
+      if (isError) disagreements.push({ fixture: entry.id, verdict, contradicted: isContradicted });
       if (expectation.check === options.check || (options.errors && isError)) traced.push({ fixture: entry.id, verdict, contradicted: isContradicted });
     }
   }
@@ -184,6 +197,7 @@ async function main(): Promise<number> {
   const rows = [...perCheck.entries()]
     .map(([check, t]) => ({ check, rules: (byPeer.get(check) ?? []).map((m) => `${m.fourfold} (${m.mode})`), ...t, recall: recallOf(t), precision: precisionOf(t) }))
     .sort((a, b) => b.FN + b.FP - (a.FN + a.FP) || b.refused - a.refused || (a.check < b.check ? -1 : 1));
+  const explanation = explainDisagreements(disagreements, notes);
   const ruleOutcomes = [...outcomes.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([rule, counts]) => ({ rule, ...counts }));
 
   const figures = {
@@ -201,15 +215,22 @@ async function main(): Promise<number> {
     },
     coverage: { mapped: byPeer.size, checks: allChecks.length, ratio: byPeer.size / allChecks.length, mappings: mappings.length, rules_mapped: new Set(mappings.map((m) => m.fourfold)).size },
     checks: rows,
+    disagreements: {
+      explained: explanation.explained.map(({ disagreement: d, note }) => ({ check: d.verdict.check, fixture: d.fixture, address: d.verdict.address, classification: d.verdict.classification, contradicted: d.contradicted, cause: note.cause, reason: note.reason })),
+      unexplained: explanation.unexplained.map((d) => ({ check: d.verdict.check, fixture: d.fixture, address: d.verdict.address, classification: d.verdict.classification, contradicted: d.contradicted })),
+      stale_notes: explanation.stale,
+    },
     rule_outcomes: ruleOutcomes,
     unmapped,
   };
 
   printReport(figures, top, errorExamples, labelsFile, fixturesDir, mappingFile);
-  if (options.check !== undefined) printTrace(`Verdicts of ${options.check}`, traced.filter(({ verdict }) => 'refused' in verdict || verdict.check === options.check), byPeer);
+  printDisagreements(explanation, disagreementsFile);
+  const noteOf = new Map(explanation.explained.map(({ disagreement, note }) => [disagreement.verdict, note]));
+  if (options.check !== undefined) printTrace(`Verdicts of ${options.check}`, traced.filter(({ verdict }) => 'refused' in verdict || verdict.check === options.check), byPeer, noteOf);
   if (options.errors) {
     const errors = traced.filter((t): t is { fixture: string; verdict: Verdict; contradicted?: boolean } => !('refused' in t.verdict) && (t.verdict.classification === 'FN' || t.verdict.classification === 'FP'));
-    printTrace('FN and FP of every mapped check', errors.sort((a, b) => a.verdict.check.localeCompare(b.verdict.check)), byPeer);
+    printTrace('FN and FP of every mapped check', errors.sort((a, b) => a.verdict.check.localeCompare(b.verdict.check)), byPeer, noteOf);
   }
   if (options.json !== undefined) writeFileSync(path.resolve(options.json), `${JSON.stringify(figures, null, 2)}\n`);
 
@@ -233,6 +254,7 @@ type Figures = {
   totals: Tally & { recall: number | null; precision: number | null; recall_with_contradicted: number | null; precision_with_contradicted: number | null; not_scored_unmapped_check: number };
   coverage: { mapped: number; checks: number; ratio: number; mappings: number; rules_mapped: number };
   checks: ({ check: string; rules: string[]; recall: number | null; precision: number | null } & Tally)[];
+  disagreements: { explained: unknown[]; unexplained: unknown[]; stale_notes: DisagreementNote[] };
   rule_outcomes: ({ rule: string } & Record<string, number | string>)[];
   unmapped: { check: string; title: string; resource_types: string[]; fixtures_with_types: number; labelled_expectations: number }[];
 };
@@ -286,7 +308,30 @@ function printReport(f: Figures, top: number, errorExamples: Map<string, string>
   for (const u of f.unmapped.slice(0, top)) out(`${String(u.fixtures_with_types).padStart(8)} ${String(u.labelled_expectations).padStart(6)}  ${u.check} — ${u.resource_types.join(', ')}`);
 }
 
-function printTrace(title: string, traced: { fixture: string; verdict: Verdict | { refused: string }; contradicted?: boolean }[], byPeer: ReadonlyMap<string, readonly { fourfold: string; mode: string; types: string[] }[]>): void {
+function printDisagreements(explanation: ReturnType<typeof explainDisagreements>, disagreementsFile: string): void {
+  const out = (line = '') => console.log(line);
+  const all = [...explanation.explained.map(({ disagreement }) => disagreement), ...explanation.unexplained];
+  out(`\n== Disagreements (FN and FP, contradicted too), all counted in the raw figures; causes from ${path.basename(disagreementsFile)} ==`);
+  const count = (list: readonly Disagreement[], c: 'FN' | 'FP') => list.filter((d) => d.verdict.classification === c).length;
+  out(`${all.length} disagreements: FN ${count(all, 'FN')}, FP ${count(all, 'FP')}; explained ${explanation.explained.length}, unexplained ${explanation.unexplained.length}`);
+  const causes = [...new Set(explanation.explained.map(({ note }) => note.cause))].sort();
+  for (const cause of causes) {
+    const of = explanation.explained.filter(({ note }) => note.cause === cause);
+    out(`\n${cause}: FN ${count(of.map(({ disagreement }) => disagreement), 'FN')}, FP ${count(of.map(({ disagreement }) => disagreement), 'FP')}`);
+    for (const { disagreement: d, note } of of) out(`  ${(d.contradicted ? `contra:${d.verdict.classification}` : d.verdict.classification).padEnd(10)} ${d.fixture}${d.verdict.address === null ? '' : ` ${d.verdict.address}`}\n      ${note.reason}`);
+  }
+  if (explanation.unexplained.length > 0) out('\nunexplained (fourfold errors until shown otherwise):');
+  for (const d of explanation.unexplained) out(`  ${(d.contradicted ? `contra:${d.verdict.classification}` : d.verdict.classification).padEnd(10)} ${d.verdict.check} on ${d.fixture}${d.verdict.address === null ? '' : ` ${d.verdict.address}`}`);
+  if (explanation.stale.length > 0) out('\nstale notes (no such disagreement any more; remove or rewrite them):');
+  for (const n of explanation.stale) out(`  ${n.classification} ${n.peer} on ${n.fixture}`);
+}
+
+function printTrace(
+  title: string,
+  traced: { fixture: string; verdict: Verdict | { refused: string }; contradicted?: boolean }[],
+  byPeer: ReadonlyMap<string, readonly { fourfold: string; mode: string; types: string[] }[]>,
+  noteOf: ReadonlyMap<Verdict, DisagreementNote>,
+): void {
   console.log(`\n== ${title} ==`);
   let check: string | undefined;
   for (const { fixture, verdict, contradicted } of traced) {
@@ -303,6 +348,8 @@ function printTrace(title: string, traced: { fixture: string; verdict: Verdict |
     const label = contradicted === true ? `contra:${verdict.classification}` : verdict.classification;
     console.log(`  ${label.padEnd(10)} ${fixture}${subject}: peer ${verdict.peer}, fourfold ${verdict.fourfold}`);
     for (const finding of verdict.findings) console.log(`      ${finding.rule} on ${finding.address}: ${finding.evidence.map((e) => `${e.path}=${JSON.stringify(e.value)}`).join(', ')}`);
+    const note = noteOf.get(verdict);
+    if (note !== undefined) console.log(`      noted (${note.cause}): ${note.reason}`);
   }
 }
 

@@ -3,6 +3,8 @@ import {
   contradictedExpectations,
   contradictionKey,
   emptyTally,
+  explainDisagreements,
+  validateDisagreementNotes,
   planContentKey,
   withContradicted,
   precisionOf,
@@ -10,6 +12,7 @@ import {
   recallOf,
   scoreExpectation,
   validateMappings,
+  type Disagreement,
   type Expectation,
   type FixtureResults,
   type Mapping,
@@ -179,5 +182,58 @@ describe('conformance scoring: contradicted labels', () => {
     expect(problemKind('unsupported `terraform show -json` format_version "0.1": fourfold reads format 1.x')).toBe(
       problemKind('unsupported `terraform show -json` format_version "0.2": fourfold reads format 1.x'),
     );
+  });
+});
+
+describe('conformance scoring: explained disagreements', () => {
+  const known = { peerChecks: new Set(['peer:check']), fixtures: new Set(['f1', 'f2', 'f3']) };
+  const note = { peer: 'peer:check', fixture: 'f1', classification: 'FN', cause: 'peer_label', reason: 'the plan says delete_protection = true' };
+  const disagreement = (fixture: string, classification: 'FN' | 'FP', address: string | null = null): Disagreement => ({
+    fixture,
+    contradicted: false,
+    verdict: { check: 'peer:check', scope: address === null ? 'fixture' : 'resource', address, peer: classification === 'FN' ? 'fail' : 'pass', fourfold: classification === 'FN' ? 'pass' : 'fail', classification, findings: [] },
+  });
+
+  it('accepts a valid note, with an address for a resource-scope verdict', () => {
+    expect(validateDisagreementNotes({ disagreements: [note, { ...note, fixture: 'f2', address: 'aws_s3_bucket.a' }] }, known)).toEqual([note, { ...note, fixture: 'f2', address: 'aws_s3_bucket.a' }]);
+  });
+
+  it.each([
+    [{ ...note, peer: 'peer:nope' }, /disagreements\[0\] \(peer:nope on f1\): unknown peer check/],
+    [{ ...note, fixture: 'f9' }, /unknown fixture/],
+    [{ ...note, classification: 'TP' }, /"classification" must be FN or FP/],
+    [{ ...note, cause: 'because' }, /bad cause "because"/],
+    [{ ...note, reason: ' ' }, /"reason"/],
+    [{ ...note, address: '' }, /"address"/],
+    [{ ...note, verdict: 'pass' }, /unknown field verdict/],
+  ])('rejects a bad note, naming it: %#', (entry, message) => {
+    expect(() => validateDisagreementNotes({ disagreements: [entry] }, known)).toThrow(MappingError);
+    expect(() => validateDisagreementNotes({ disagreements: [entry] }, known)).toThrow(message);
+  });
+
+  it('rejects a note given twice and a file without notes', () => {
+    expect(() => validateDisagreementNotes({ disagreements: [note, note] }, known)).toThrow(/disagreements\[1\].*noted twice/);
+    expect(() => validateDisagreementNotes({ mappings: [] }, known)).toThrow(MappingError);
+  });
+
+  it('explains a disagreement only by a note of the same check, subject and classification, and reports stale notes', () => {
+    const notes = validateDisagreementNotes(
+      { disagreements: [note, { ...note, fixture: 'f2', classification: 'FP' }, { ...note, fixture: 'f3', address: 'aws_s3_bucket.a' }, { ...note, fixture: 'f3' }] },
+      known,
+    );
+    const f1 = disagreement('f1', 'FN');
+    const f2 = disagreement('f2', 'FN');
+    const f3 = disagreement('f3', 'FN', 'aws_s3_bucket.a');
+    const result = explainDisagreements([f1, f2, f3], notes);
+    expect(result.explained.map(({ disagreement: d, note: n }) => [d.fixture, n.cause])).toEqual([
+      ['f1', 'peer_label'],
+      ['f3', 'peer_label'],
+    ]);
+    // f2's note is for an FP: the FN it became is unexplained, and the note is stale.
+    expect(result.unexplained).toEqual([f2]);
+    expect(result.stale.map((n) => [n.fixture, n.classification, n.address ?? null])).toEqual([
+      ['f2', 'FP', null],
+      ['f3', 'FN', null],
+    ]);
   });
 });
