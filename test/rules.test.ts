@@ -58,6 +58,15 @@ describe('GET /v1/rules', () => {
     expect((await allRules(query)).map((r) => r.id)).toEqual(expected);
   });
 
+  it('lists the catalogue the issue asks for per cloud: 200+ AWS, 50+ Azure, 50+ GCP rules, 40+ cost rules', async () => {
+    const count = async (query: string) => new Set((await allRules(query)).map((r) => r.id)).size;
+    expect(await count('provider=aws')).toBeGreaterThanOrEqual(200);
+    expect(await count('provider=azure')).toBeGreaterThanOrEqual(50);
+    expect(await count('provider=gcp')).toBeGreaterThanOrEqual(50);
+    expect(await count('dimension=cost')).toBeGreaterThanOrEqual(40);
+    expect(await count('')).toBeGreaterThanOrEqual(300);
+  });
+
   it('includes the publicly-accessible-database rule among the database rules', async () => {
     const listed = await ids('resource_type=aws_db_instance&dimension=security');
     const { rules } = await loadCatalogue();
