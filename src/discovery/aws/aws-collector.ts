@@ -421,9 +421,10 @@ async function bucketRegion(session: Session, name: string): Promise<string | un
  * EC2 describes by filter: with Config naming the changed items, the call asks for them alone
  * (a filter, unlike an id list, does not fail for an item deleted since).
  */
-function ec2Filter(scope: ReadScope, type: string, region: string, name: string): object {
+function ec2Filter(scope: ReadScope, type: string, region: string, name: string, idPrefix: string): object {
   const only = scope.only(type, region);
-  return only === null || only.size > EC2_FILTER_VALUES ? {} : { Filters: [{ Name: name, Values: [...only].sort() }] };
+  const ids = only === null ? [] : [...only].filter((key) => key.startsWith(idPrefix)).sort();
+  return ids.length === 0 || ids.length > EC2_FILTER_VALUES ? {} : { Filters: [{ Name: name, Values: ids }] };
 }
 const EC2_FILTER_VALUES = 200;
 
@@ -447,7 +448,7 @@ async function readEc2(session: Session, region: string, scope: ReadScope): Prom
   const out: CanonicalResource[] = [];
   const next = { in: 'NextToken', out: 'NextToken' };
   const wanted = (type: string, keys: unknown[]) => inScope(scope, type, region, keys);
-  const groups = listed(scope, 'aws_security_group', region) ? await session.pages('ec2:DescribeSecurityGroups', region, { MaxResults: 1000, ...ec2Filter(scope, 'aws_security_group', region, 'group-id') }, next) : [];
+  const groups = listed(scope, 'aws_security_group', region) ? await session.pages('ec2:DescribeSecurityGroups', region, { MaxResults: 1000, ...ec2Filter(scope, 'aws_security_group', region, 'group-id', 'sg-') }, next) : [];
   for (const page of groups) {
     for (const g of (page.SecurityGroups ?? []) as Output[]) {
       if (!wanted('aws_security_group', [g.GroupId, g.GroupName, arn('security-group', g.GroupId)])) continue;
@@ -466,7 +467,7 @@ async function readEc2(session: Session, region: string, scope: ReadScope): Prom
       );
     }
   }
-  const instances = listed(scope, 'aws_instance', region) ? await session.pages('ec2:DescribeInstances', region, { MaxResults: 1000, ...ec2Filter(scope, 'aws_instance', region, 'instance-id') }, next) : [];
+  const instances = listed(scope, 'aws_instance', region) ? await session.pages('ec2:DescribeInstances', region, { MaxResults: 1000, ...ec2Filter(scope, 'aws_instance', region, 'instance-id', 'i-') }, next) : [];
   for (const page of instances) {
     for (const reservation of (page.Reservations ?? []) as Output[]) {
       for (const i of (reservation.Instances ?? []) as Output[]) {
@@ -496,7 +497,7 @@ async function readEc2(session: Session, region: string, scope: ReadScope): Prom
       }
     }
   }
-  const volumes = listed(scope, 'aws_ebs_volume', region) ? await session.pages('ec2:DescribeVolumes', region, { MaxResults: 1000, ...ec2Filter(scope, 'aws_ebs_volume', region, 'volume-id') }, next) : [];
+  const volumes = listed(scope, 'aws_ebs_volume', region) ? await session.pages('ec2:DescribeVolumes', region, { MaxResults: 1000, ...ec2Filter(scope, 'aws_ebs_volume', region, 'volume-id', 'vol-') }, next) : [];
   for (const page of volumes) {
     for (const v of (page.Volumes ?? []) as Output[]) {
       if (!wanted('aws_ebs_volume', [v.VolumeId, arn('volume', v.VolumeId)])) continue;
