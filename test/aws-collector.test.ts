@@ -166,7 +166,7 @@ describe('the AWS collector, incremental', () => {
   });
 
   function configRecording(group: object = { allSupported: true, includeGlobalResourceTypes: true }) {
-    config!.on(DescribeConfigurationRecorderStatusCommand).resolves({ ConfigurationRecordersStatus: [{ name: 'default', recording: true, lastStartTime: new Date('2026-01-01T00:00:00Z'), lastStatus: 'SUCCESS' }] });
+    config!.on(DescribeConfigurationRecorderStatusCommand).resolves({ ConfigurationRecordersStatus: [{ name: 'default', recording: true, lastStartTime: new Date('2026-01-01T00:00:00Z'), lastStatus: 'Success' }] });
     config!.on(DescribeConfigurationRecordersCommand).resolves({ ConfigurationRecorders: [{ name: 'default', recordingGroup: group }] });
   }
   const row = (resourceType: string, resourceId: string, resourceName?: string) => JSON.stringify({ resourceType, resourceId, ...(resourceName ? { resourceName } : {}) });
