@@ -247,6 +247,8 @@ describe('AWS scans through the API against a local stand-in', () => {
   it('a missing permission on one service ends partially_succeeded and marks nothing of it gone', async () => {
     const token = await t.ownerToken();
     fake.state.deny.add('ListKeys');
+    // Config serves incremental scans only: a full scan does not ask it, so this denial is no failure of it; verify names it.
+    fake.state.deny.add('SelectResourceConfig');
     try {
       const scan = await scanToEnd(token, accountId, 'full');
       expect(scan.status).toBe('partially_succeeded');
@@ -258,6 +260,8 @@ describe('AWS scans through the API against a local stand-in', () => {
       expect(verified.body.ok).toBe(false);
       expect(verified.body.checks).toContainEqual(expect.objectContaining({ permission: 'kms:ListKeys', ok: false }));
       expect(verified.body.checks).toContainEqual(expect.objectContaining({ permission: 's3:ListAllMyBuckets', ok: true }));
+      expect(verified.body.checks).toContainEqual(expect.objectContaining({ permission: 'config:SelectResourceConfig', ok: false, error: expect.stringContaining('AccessDeniedException') }));
+      expect(verified.body.checks).toContainEqual(expect.objectContaining({ permission: 'config:DescribeConfigurationRecorderStatus', ok: true }));
     } finally {
       fake.state.deny.clear();
     }
