@@ -167,7 +167,6 @@ async function configChanges(session: Session, regions: string[], since: Date, c
       const recorders = ((await session.call('config:DescribeConfigurationRecorders', region, {}))?.ConfigurationRecorders ?? []) as Output[];
       const recorded = new Set(recorders.filter((r) => recordingNames.has(r.name)).flatMap((r) => [...recordedTypes(r.recordingGroup)]));
       if (recorded.size === 0) return;
-      ctx.progress({ service: 'config', region, status: 'running', resources: 0 });
       const pages = await session.pages('config:SelectResourceConfig', region, { Expression: changesQuery(since, recorded), Limit: CONFIG_PAGE_LIMIT }, { in: 'NextToken', out: 'NextToken' });
       const results = pages.flatMap((page) => (page.Results ?? []) as string[]);
       answered.push({ region, recorded, changed: changedKeys(results) });
