@@ -232,6 +232,25 @@ describe('the AWS collector, incremental', () => {
     expect(kms!.commandCalls(DescribeKeyCommand)).toHaveLength(6);
   });
 
+  it('uses Config in the regions that record and reads the others in full; global IAM types from whichever region records them', async () => {
+    const regionOf = async (getClient: () => unknown) => (getClient() as { config: { region: () => Promise<string> } }).config.region();
+    config!.on(DescribeConfigurationRecorderStatusCommand).callsFake(async (_input, getClient) => ({
+      ConfigurationRecordersStatus: (await regionOf(getClient)) === 'eu-west-1' ? [{ name: 'default', recording: true, lastStartTime: new Date('2026-01-01T00:00:00Z') }] : [],
+    }));
+    config!.on(DescribeConfigurationRecordersCommand).resolves({ ConfigurationRecorders: [{ name: 'default', recordingGroup: { allSupported: true, includeGlobalResourceTypes: true } }] });
+    config!.on(SelectResourceConfigCommand).resolves({ Results: [row('AWS::KMS::Key', 'k3'), row('AWS::IAM::Policy', 'ANPAOLD', 'old')] });
+    const progress: string[] = [];
+    const result = await collectAws(credentials, { ...incremental(), progress: (unit) => progress.push(`${unit.service} ${unit.region} ${unit.status} ${unit.resources}`) });
+    expect(config!.commandCalls(SelectResourceConfigCommand)).toHaveLength(1);
+    expect(progress).toContain('config eu-west-1 succeeded 2');
+    // us-east-1: every key; eu-west-1: the one Config named.
+    const keys = result.resources.filter((r) => r.type === 'aws_kms_key').map((r) => `${r.region} ${String(r.attributes.key_id)}`).sort();
+    expect(keys).toEqual(['eu-west-1 k3', 'us-east-1 k1', 'us-east-1 k2', 'us-east-1 k3']);
+    expect(iam!.commandCalls(GetPolicyVersionCommand).map((call) => call.args[0].input.PolicyArn)).toEqual(['arn:aws:iam::123456789012:policy/old']);
+    // The bucket is in us-east-1, where Config does not record: described.
+    expect(s3!.commandCalls(GetBucketAclCommand)).toHaveLength(1);
+  });
+
   it('a full read asks Config nothing', async () => {
     configRecording();
     const result = await collectAws({ ...credentials, regions: ['us-east-1'] }, context());
