@@ -3,8 +3,9 @@
 // and prints seconds, requests made and the collector process's peak RSS.
 //   node --import tsx scripts/bench-scan.ts [--count 20000] [--clouds aws,azure,gcp]
 // AWS: one region; of N, a half security groups, a quarter EBS volumes, a tenth KMS keys (each
-// described and its rotation read) and the rest S3 buckets (each read in 9 calls, answering the
-// bucket, its encryption and its ACL), listed 1000 a page.
+// described and its rotation read) and the rest S3 buckets (each read in 8 calls, answering the
+// bucket, its encryption and its ACL), listed 1000 a page. Then an incremental AWS scan of the
+// same account with AWS Config recording and naming 1 in 100 of them (of each kind) as changed.
 // Azure: N Resource Graph rows (storage accounts, NSGs, disks, VMs, 1 in 50 a Key Vault holding
 // 5 secrets, 3 keys and 2 certificates counted in N). GCP: N assets (buckets, instances,
 // firewalls, disks, 1 in 50 a secret) plus the project's IAM policy.
@@ -12,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selfSignedCertificate, startAzureStandIn, startGcpStandIn, testServiceAccountKey, type AzureStandInData } from '../test/support/cloud-stand-ins';
-import { startFakeAws, type FakeAwsState } from '../test/support/fake-aws';
+import { startFakeAws, type FakeAwsState, type FakeConfigItem } from '../test/support/fake-aws';
 
 const SUBSCRIPTION = '5f1c9a52-0000-4000-8000-000000000001';
 
@@ -29,6 +30,17 @@ export function syntheticAws(count: number): Pick<FakeAwsState, 'securityGroups'
     kmsKeys: Array.from({ length: keys }, (_, i) => `0000${i.toString(16).padStart(4, '0')}-0000-4000-8000-000000000000`),
     buckets: Array.from({ length: buckets }, (_, i) => `bench-bucket-${i}`),
   };
+}
+
+/** One in 100 of each kind, as AWS Config's advanced query names them. */
+function changedAws(state: FakeAwsState, capturedAt: string): FakeConfigItem[] {
+  const every100 = <T>(items: T[]) => items.filter((_, i) => i % 100 === 0);
+  return [
+    ...every100(state.securityGroups).map((g) => ({ resourceType: 'AWS::EC2::SecurityGroup', resourceId: g.id, resourceName: g.name, configurationItemCaptureTime: capturedAt })),
+    ...every100(state.volumes).map((v) => ({ resourceType: 'AWS::EC2::Volume', resourceId: v.id, configurationItemCaptureTime: capturedAt })),
+    ...every100(state.kmsKeys).map((k) => ({ resourceType: 'AWS::KMS::Key', resourceId: k, configurationItemCaptureTime: capturedAt })),
+    ...every100(state.buckets).map((b) => ({ resourceType: 'AWS::S3::Bucket', resourceId: b, resourceName: b, configurationItemCaptureTime: capturedAt })),
+  ];
 }
 
 /** N resources in all: Resource Graph rows plus the vault items they hold. */
@@ -132,6 +144,16 @@ async function main(): Promise<void> {
         changedSince: null,
       }, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true' });
       report('aws', count, run, { aws: fake.requests });
+      const before = fake.requests;
+      fake.state.config = { recording: true, startedAt: '2026-01-01T00:00:00Z', items: changedAws(fake.state, new Date().toISOString()) };
+      const incremental = await runCollector({
+        cloud: 'aws',
+        credentials: { account_id: fake.state.accountId, access_key_id: fake.state.accessKeyId, secret_access_key: 'bench-secret', regions: ['us-east-1'] },
+        endpoints: { aws: fake.url },
+        mode: 'incremental',
+        changedSince: new Date(Date.now() - 60_000).toISOString(),
+      }, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true' });
+      report(`aws incremental (Config naming ${fake.state.config.items.length} changed)`, count, incremental, { aws: fake.requests - before });
     } finally {
       await fake.close();
     }

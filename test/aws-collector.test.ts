@@ -1,15 +1,16 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ConfigServiceClient, DescribeConfigurationRecordersCommand, DescribeConfigurationRecorderStatusCommand, SelectResourceConfigCommand } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeLoadBalancerAttributesCommand, DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
-import { GenerateCredentialReportCommand, GetCredentialReportCommand, IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
+import { GenerateCredentialReportCommand, GetCredentialReportCommand, GetPolicyVersionCommand, IAMClient, ListPoliciesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, GetKeyRotationStatusCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetBucketAclCommand, GetBucketLocationCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -19,9 +20,9 @@ import type { CollectorContext } from '../src/discovery/collector';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const awsError = (name: string, message = name) => Object.assign(new Error(message), { name });
-const clients = [ACMClient, CloudTrailClient, CloudWatchLogsClient, DynamoDBClient, EC2Client, ElasticLoadBalancingV2Client, IAMClient, KMSClient, LambdaClient, RDSClient, S3Client, SecretsManagerClient, STSClient, ElasticLoadBalancingClient];
+const clients = [ACMClient, CloudTrailClient, CloudWatchLogsClient, DynamoDBClient, EC2Client, ElasticLoadBalancingV2Client, IAMClient, KMSClient, LambdaClient, RDSClient, S3Client, SecretsManagerClient, STSClient, ElasticLoadBalancingClient, ConfigServiceClient];
 const mocks = clients.map((client) => mockClient(client as never));
-const [, cloudtrail, , , ec2, , iam, kms, , , , secrets, sts, elb] = mocks;
+const [, cloudtrail, , , ec2, , iam, kms, , , s3, secrets, sts, elb, config] = mocks;
 
 function context(): CollectorContext {
   return { signal: new AbortController().signal, mode: 'full', changedSince: null, endpoints: {}, concurrency: 4, progress: () => undefined };
@@ -142,5 +143,119 @@ describe('the AWS collector', () => {
       },
     });
     expect(result.failures).toEqual([]);
+  });
+});
+
+describe('the AWS collector, incremental', () => {
+  const since = new Date('2026-12-01T02:00:00.000Z');
+  const incremental = (): CollectorContext => ({ ...context(), mode: 'incremental', changedSince: since });
+  const keyArn = (id: string) => `arn:aws:kms:us-east-1:123456789012:key/${id}`;
+
+  beforeEach(() => {
+    kms!.on(ListKeysCommand).resolves({ Keys: ['k1', 'k2', 'k3'].map((id) => ({ KeyId: id, KeyArn: keyArn(id) })) });
+    kms!.on(DescribeKeyCommand).callsFake(async (input: { KeyId: string }) => ({ KeyMetadata: { KeyId: input.KeyId, Arn: keyArn(input.KeyId), KeyManager: 'CUSTOMER', KeyState: 'Enabled', KeySpec: 'SYMMETRIC_DEFAULT', Enabled: true } }));
+    s3!.on(ListBucketsCommand).resolves({ Buckets: [{ Name: 'unchanged-bucket', BucketRegion: 'us-east-1' }] });
+    ec2!.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-2', GroupName: 'db', IpPermissions: [], IpPermissionsEgress: [] }] });
+    iam!.on(ListPoliciesCommand).resolves({
+      Policies: [
+        { PolicyName: 'old', PolicyId: 'ANPAOLD', Arn: 'arn:aws:iam::123456789012:policy/old', DefaultVersionId: 'v1', UpdateDate: new Date('2026-11-01T00:00:00Z') },
+        { PolicyName: 'new', PolicyId: 'ANPANEW', Arn: 'arn:aws:iam::123456789012:policy/new', DefaultVersionId: 'v2', UpdateDate: new Date('2026-12-02T00:00:00Z') },
+      ],
+    });
+    iam!.on(GetPolicyVersionCommand).resolves({ PolicyVersion: { Document: encodeURIComponent('{"Version":"2012-10-17","Statement":[]}'), VersionId: 'v2', IsDefaultVersion: true } });
+  });
+
+  function configRecording(group: object = { allSupported: true, includeGlobalResourceTypes: true }) {
+    config!.on(DescribeConfigurationRecorderStatusCommand).resolves({ ConfigurationRecordersStatus: [{ name: 'default', recording: true, lastStartTime: new Date('2026-01-01T00:00:00Z'), lastStatus: 'Success' }] });
+    config!.on(DescribeConfigurationRecordersCommand).resolves({ ConfigurationRecorders: [{ name: 'default', recordingGroup: group }] });
+  }
+  const row = (resourceType: string, resourceId: string, resourceName?: string) => JSON.stringify({ resourceType, resourceId, ...(resourceName ? { resourceName } : {}) });
+
+  it("with Config recording, describes only what Config says changed, following Config's pages", async () => {
+    configRecording();
+    config!.on(SelectResourceConfigCommand).resolves({ Results: [row('AWS::EC2::SecurityGroup', 'sg-2', 'db')], NextToken: 'page-2' });
+    config!.on(SelectResourceConfigCommand, { NextToken: 'page-2' }).resolves({ Results: [row('AWS::KMS::Key', 'k2'), row('AWS::IAM::Policy', 'ANPAOLD', 'old')] });
+    const result = await collectAws({ ...credentials, regions: ['us-east-1'] }, incremental());
+
+    const selects = config!.commandCalls(SelectResourceConfigCommand);
+    expect(selects).toHaveLength(2);
+    const expression = selects[0]!.args[0].input.Expression!;
+    expect(expression).toContain("configurationItemCaptureTime > '2026-12-01T01:55:00.000Z'");
+    expect(expression).toContain("'AWS::EC2::SecurityGroup'");
+    expect(expression).toContain("'AWS::IAM::Policy'");
+    // KMS: listed, one key described.
+    expect(kms!.commandCalls(DescribeKeyCommand).map((call) => call.args[0].input.KeyId)).toEqual(['k2']);
+    // EC2: asked for the changed group alone.
+    expect(ec2!.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input.Filters).toEqual([{ Name: 'group-id', Values: ['sg-2'] }]);
+    // S3: the unchanged bucket is not described; IAM: only the policy Config named (even though the other was updated more recently).
+    expect(s3!.commandCalls(GetBucketAclCommand)).toHaveLength(0);
+    expect(s3!.commandCalls(GetBucketLocationCommand)).toHaveLength(0);
+    expect(iam!.commandCalls(GetPolicyVersionCommand).map((call) => call.args[0].input.PolicyArn)).toEqual(['arn:aws:iam::123456789012:policy/old']);
+    // What Config does not record is read as always: users and the credential report.
+    expect(iam!.commandCalls(ListUsersCommand)).toHaveLength(1);
+    expect(result.resources.map((r) => `${r.type} ${String(r.attributes.id)}`).sort()).toEqual(['aws_iam_policy arn:aws:iam::123456789012:policy/old', 'aws_kms_key k2', 'aws_security_group sg-2'].sort());
+    // An incremental read never claims complete coverage, so nothing is ever marked gone.
+    expect(result.complete).toEqual([]);
+    expect(result.failures).toEqual([]);
+  });
+
+  it('reads types the recorder does not record as a full read does', async () => {
+    configRecording({ allSupported: false, resourceTypes: ['AWS::EC2::SecurityGroup'], recordingStrategy: { useOnly: 'INCLUSION_BY_RESOURCE_TYPES' } });
+    config!.on(SelectResourceConfigCommand).resolves({ Results: [] });
+    const result = await collectAws({ ...credentials, regions: ['us-east-1'] }, incremental());
+    expect(config!.commandCalls(SelectResourceConfigCommand)[0]!.args[0].input.Expression).toMatch(/resourceType IN \('AWS::EC2::SecurityGroup'\)$/);
+    expect(ec2!.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(0);
+    expect(kms!.commandCalls(DescribeKeyCommand)).toHaveLength(3);
+    expect(s3!.commandCalls(GetBucketAclCommand)).toHaveLength(1);
+    expect(result.resources.filter((r) => r.type === 'aws_kms_key')).toHaveLength(3);
+  });
+
+  it('falls back when Config may not be queried (AccessDenied): everything re-listed, IAM policies described only when updated since', async () => {
+    configRecording();
+    config!.on(SelectResourceConfigCommand).rejects(awsError('AccessDeniedException', 'User is not authorized to perform: config:SelectResourceConfig'));
+    const result = await collectAws({ ...credentials, regions: ['us-east-1'] }, incremental());
+    expect(kms!.commandCalls(DescribeKeyCommand)).toHaveLength(3);
+    expect(ec2!.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input.Filters).toBeUndefined();
+    expect(s3!.commandCalls(GetBucketAclCommand)).toHaveLength(1);
+    expect(iam!.commandCalls(GetPolicyVersionCommand).map((call) => call.args[0].input.PolicyArn)).toEqual(['arn:aws:iam::123456789012:policy/new']);
+    // Config's refusal is no failure of the scan: what it would have said was read another way.
+    expect(result.failures).toEqual([]);
+    expect(result.complete).toEqual([]);
+  });
+
+  it('falls back when Config is off, or started recording after the last scan', async () => {
+    config!.on(DescribeConfigurationRecorderStatusCommand).resolves({ ConfigurationRecordersStatus: [{ name: 'default', recording: false, lastStartTime: new Date('2026-01-01T00:00:00Z') }] });
+    await collectAws({ ...credentials, regions: ['us-east-1'] }, incremental());
+    config!.on(DescribeConfigurationRecorderStatusCommand).resolves({ ConfigurationRecordersStatus: [{ name: 'default', recording: true, lastStartTime: new Date('2026-12-02T00:00:00Z') }] });
+    await collectAws({ ...credentials, regions: ['us-east-1'] }, incremental());
+    expect(config!.commandCalls(SelectResourceConfigCommand)).toHaveLength(0);
+    expect(kms!.commandCalls(DescribeKeyCommand)).toHaveLength(6);
+  });
+
+  it('uses Config in the regions that record and reads the others in full; global IAM types from whichever region records them', async () => {
+    const regionOf = async (getClient: () => unknown) => (getClient() as { config: { region: () => Promise<string> } }).config.region();
+    config!.on(DescribeConfigurationRecorderStatusCommand).callsFake(async (_input, getClient) => ({
+      ConfigurationRecordersStatus: (await regionOf(getClient)) === 'eu-west-1' ? [{ name: 'default', recording: true, lastStartTime: new Date('2026-01-01T00:00:00Z') }] : [],
+    }));
+    config!.on(DescribeConfigurationRecordersCommand).resolves({ ConfigurationRecorders: [{ name: 'default', recordingGroup: { allSupported: true, includeGlobalResourceTypes: true } }] });
+    config!.on(SelectResourceConfigCommand).resolves({ Results: [row('AWS::KMS::Key', 'k3'), row('AWS::IAM::Policy', 'ANPAOLD', 'old')] });
+    const progress: string[] = [];
+    const result = await collectAws(credentials, { ...incremental(), progress: (unit) => progress.push(`${unit.service} ${unit.region} ${unit.status} ${unit.resources}`) });
+    expect(config!.commandCalls(SelectResourceConfigCommand)).toHaveLength(1);
+    expect(progress).toContain('config eu-west-1 succeeded 2');
+    // us-east-1: every key; eu-west-1: the one Config named.
+    const keys = result.resources.filter((r) => r.type === 'aws_kms_key').map((r) => `${r.region} ${String(r.attributes.key_id)}`).sort();
+    expect(keys).toEqual(['eu-west-1 k3', 'us-east-1 k1', 'us-east-1 k2', 'us-east-1 k3']);
+    expect(iam!.commandCalls(GetPolicyVersionCommand).map((call) => call.args[0].input.PolicyArn)).toEqual(['arn:aws:iam::123456789012:policy/old']);
+    // The bucket is in us-east-1, where Config does not record: described.
+    expect(s3!.commandCalls(GetBucketAclCommand)).toHaveLength(1);
+  });
+
+  it('a full read asks Config nothing', async () => {
+    configRecording();
+    const result = await collectAws({ ...credentials, regions: ['us-east-1'] }, context());
+    expect(config!.commandCalls(DescribeConfigurationRecorderStatusCommand)).toHaveLength(0);
+    expect(kms!.commandCalls(DescribeKeyCommand)).toHaveLength(3);
+    expect(result.complete.length).toBeGreaterThan(0);
   });
 });

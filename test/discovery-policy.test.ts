@@ -29,7 +29,8 @@ describe('the AWS least-privilege policy', () => {
   });
 
   it('names read-only actions only', () => {
-    // GenerateCredentialReport only asks IAM to build the report GetCredentialReport reads (AWS lists it as a Read action, and SecurityAudit allows it).
-    for (const call of calls) expect(call).toMatch(/^[a-z0-9-]+:(Get|List|Describe)[A-Za-z]+$|^iam:GenerateCredentialReport$/);
+    // GenerateCredentialReport only asks IAM to build the report GetCredentialReport reads (AWS lists it as a Read action, and SecurityAudit allows it);
+    // SelectResourceConfig runs a read-only query over AWS Config's recorded configuration items (a Read action too).
+    for (const call of calls) expect(call).toMatch(/^[a-z0-9-]+:(Get|List|Describe)[A-Za-z]+$|^iam:GenerateCredentialReport$|^config:SelectResourceConfig$/);
   });
 });

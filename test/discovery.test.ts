@@ -203,9 +203,52 @@ describe('AWS scans through the API against a local stand-in', () => {
     expect(versions).toHaveLength(2);
   });
 
+  it('an incremental scan with AWS Config recording describes only what Config says changed, writes one new version and marks nothing gone', async () => {
+    const token = await t.ownerToken();
+    const versionCount = async () => Number((await t.db.selectFrom('resource_versions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    const resourcesBefore = (await request(t.app).get(`/v1/resources?account_id=${accountId}&limit=200`).set(as(token)).expect(200)).body.data as { id: string }[];
+    const versionsBefore = await versionCount();
+    fake.state.config = {
+      recording: true,
+      startedAt: '2026-01-01T00:00:00Z',
+      items: [
+        // Captured long before the last scan, which read it: not asked about again.
+        { resourceType: 'AWS::KMS::Key', resourceId: 'k-1', configurationItemCaptureTime: '2026-01-02T00:00:00.000Z' },
+        { resourceType: 'AWS::EC2::SecurityGroup', resourceId: 'sg-0a1', resourceName: 'web', configurationItemCaptureTime: new Date().toISOString() },
+      ],
+    };
+    fake.state.securityGroups[0]!.openPorts = [22, 3389, 5432];
+    const callsBefore = { ...fake.calls };
+    const callsSince = (operation: string) => (fake.calls[operation] ?? 0) - (callsBefore[operation] ?? 0);
+    try {
+      const scan = await scanToEnd(token, accountId, 'incremental');
+      expect(scan.status).toBe('succeeded');
+      expect(scan.counts).toMatchObject({ created: 0, updated: 1, gone: 0 });
+      expect(scan.progress.units).toContainEqual({ service: 'config', region: 'us-east-1', status: 'succeeded', resources: 1 });
+      // Config was asked, and only the changed group was described: no key, no bucket, no load balancer.
+      expect(callsSince('SelectResourceConfig')).toBe(1);
+      expect(callsSince('DescribeSecurityGroups')).toBe(1);
+      expect(callsSince('ListKeys') + callsSince('DescribeKey')).toBe(0);
+      expect(callsSince('s3:acl') + callsSince('s3:location') + callsSince('s3:encryption')).toBe(0);
+      expect(callsSince('DescribeLoadBalancerAttributes')).toBe(0);
+      const group = (await request(t.app).get(`/v1/resources?account_id=${accountId}&type=aws_security_group`).set(as(token)).expect(200)).body.data[0];
+      expect(group.version).toBe(3);
+      const stored = (await request(t.app).get(`/v1/resources/${group.id}`).set(as(token)).expect(200)).body;
+      expect(stored.attributes.ingress.map((rule: { from_port: number }) => rule.from_port)).toEqual([22, 3389, 5432]);
+      expect(await versionCount()).toBe(versionsBefore + 1);
+      const after = (await request(t.app).get(`/v1/resources?account_id=${accountId}&limit=200`).set(as(token)).expect(200)).body.data as { id: string; status: string }[];
+      expect(after.map((r) => r.id).sort()).toEqual(resourcesBefore.map((r) => r.id).sort());
+      expect(after.every((r) => r.status === 'active')).toBe(true);
+    } finally {
+      fake.state.config = null;
+    }
+  });
+
   it('a missing permission on one service ends partially_succeeded and marks nothing of it gone', async () => {
     const token = await t.ownerToken();
     fake.state.deny.add('ListKeys');
+    // Config serves incremental scans only: a full scan does not ask it, so this denial is no failure of it; verify names it.
+    fake.state.deny.add('SelectResourceConfig');
     try {
       const scan = await scanToEnd(token, accountId, 'full');
       expect(scan.status).toBe('partially_succeeded');
@@ -217,6 +260,8 @@ describe('AWS scans through the API against a local stand-in', () => {
       expect(verified.body.ok).toBe(false);
       expect(verified.body.checks).toContainEqual(expect.objectContaining({ permission: 'kms:ListKeys', ok: false }));
       expect(verified.body.checks).toContainEqual(expect.objectContaining({ permission: 's3:ListAllMyBuckets', ok: true }));
+      expect(verified.body.checks).toContainEqual(expect.objectContaining({ permission: 'config:SelectResourceConfig', ok: false, error: expect.stringContaining('AccessDeniedException') }));
+      expect(verified.body.checks).toContainEqual(expect.objectContaining({ permission: 'config:DescribeConfigurationRecorderStatus', ok: true }));
     } finally {
       fake.state.deny.clear();
     }

@@ -9,7 +9,7 @@ import { as } from './app';
  * recorded shapes of the calls the collector makes (query/XML for STS, EC2, IAM, RDS, ELB, ELBv2;
  * REST/XML for S3; JSON for KMS, CloudTrail, Secrets Manager, ACM, DynamoDB, Logs; REST/JSON
  * for Lambda), so request signing, serialization and paging run for real. `state` says what the
- * account holds; `deny` makes an operation answer AccessDenied.
+ * account holds; `deny` makes an operation answer AccessDenied; `config` makes AWS Config record.
  */
 export interface FakeAwsState {
   accountId: string;
@@ -28,12 +28,25 @@ export interface FakeAwsState {
   pageSize: number;
   /** Operation names (`ListKeys`, `DescribeSecurityGroups`) answering AccessDenied. */
   deny: Set<string>;
+  /** AWS Config: null when no recorder is set up; else one recorder recording every supported type (with IAM's) since `startedAt`, and the configuration items it captured. */
+  config: { recording: boolean; startedAt: string; items: FakeConfigItem[] } | null;
+}
+
+/** A configuration item as Config's advanced query answers it. */
+export interface FakeConfigItem {
+  resourceType: string;
+  resourceId: string;
+  resourceName?: string;
+  arn?: string;
+  configurationItemCaptureTime: string;
 }
 
 export interface FakeAws {
   url: string;
   state: FakeAwsState;
   requests: number;
+  /** Requests by operation (`DescribeKey`, `SelectResourceConfig`; S3 as `s3:<subresource>`, `s3:ListBuckets`). */
+  calls: Record<string, number>;
   /** Every Authorization header seen (to check which key signed). */
   close(): Promise<void>;
 }
@@ -41,8 +54,11 @@ export interface FakeAws {
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
 export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise<FakeAws> {
-  const state: FakeAwsState = { accountId: '123456789012', accessKeyId: 'AKIATESTFAKE00000001', buckets: [], securityGroups: [], kmsKeys: [], volumes: [], users: [], rootAccessKey: false, classicLoadBalancers: [], pageSize: 1000, deny: new Set(), ...initial };
-  const fake = { url: '', state, requests: 0, close: async () => {} } as FakeAws;
+  const state: FakeAwsState = { accountId: '123456789012', accessKeyId: 'AKIATESTFAKE00000001', buckets: [], securityGroups: [], kmsKeys: [], volumes: [], users: [], rootAccessKey: false, classicLoadBalancers: [], pageSize: 1000, deny: new Set(), config: null, ...initial };
+  const fake = { url: '', state, requests: 0, calls: {}, close: async () => {} } as FakeAws;
+  const count = (operation: string) => {
+    fake.calls[operation] = (fake.calls[operation] ?? 0) + 1;
+  };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -77,6 +93,7 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
 
   function json(operation: string, _input: Record<string, unknown>, send: Send): void {
     const reply = (value: unknown) => send(200, 'application/x-amz-json-1.1', JSON.stringify(value));
+    count(operation);
     if (denied(operation)) return send(400, 'application/x-amz-json-1.1', JSON.stringify({ __type: 'AccessDeniedException', message: `User is not authorized to perform: kms:${operation}` }));
     const keyArn = (id: string) => `arn:aws:kms:us-east-1:${state.accountId}:key/${id}`;
     switch (operation) {
@@ -91,6 +108,22 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
       }
       case 'GetKeyRotationStatus':
         return reply({ KeyRotationEnabled: false });
+      case 'DescribeConfigurationRecorderStatus':
+        return reply({ ConfigurationRecordersStatus: state.config ? [{ name: 'default', recording: state.config.recording, lastStartTime: Date.parse(state.config.startedAt) / 1000, lastStatus: 'Success' }] : [] });
+      case 'DescribeConfigurationRecorders':
+        return reply({ ConfigurationRecorders: state.config ? [{ name: 'default', roleARN: `arn:aws:iam::${state.accountId}:role/config`, recordingGroup: { allSupported: true, includeGlobalResourceTypes: true } }] : [] });
+      case 'SelectResourceConfig': {
+        // The subset of Config's SQL the collector sends: a capture time bound and a list of types.
+        const expression = String(_input.Expression);
+        const after = /configurationItemCaptureTime > '([^']+)'/.exec(expression)?.[1];
+        const types = [...(/resourceType IN \(([^)]*)\)/.exec(expression)?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]);
+        const items = (state.config?.items ?? []).filter((item) => (after === undefined || item.configurationItemCaptureTime > after) && (types.length === 0 || types.includes(item.resourceType)));
+        const limit = Number(_input.Limit ?? 100);
+        const start = Number(_input.NextToken ?? 0);
+        const next = start + limit < items.length ? String(start + limit) : undefined;
+        const page = items.slice(start, start + limit).map(({ configurationItemCaptureTime: _time, ...row }) => JSON.stringify(row));
+        return reply({ Results: page, QueryInfo: { SelectFields: [{ Name: 'resourceType' }, { Name: 'resourceId' }, { Name: 'resourceName' }, { Name: 'arn' }] }, ...(next === undefined ? {} : { NextToken: next }) });
+      }
       default:
         return reply({});
     }
@@ -98,6 +131,7 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
 
   function query(params: URLSearchParams, send: Send): void {
     const action = params.get('Action')!;
+    count(action);
     const ec2 = params.has('Version') && params.get('Version') === '2016-11-15';
     if (denied(action)) {
       return ec2
@@ -108,7 +142,8 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
       let inner = '';
       const nextToken = (next: string | undefined) => (next === undefined ? '' : `<nextToken>${next}</nextToken>`);
       if (action === 'DescribeSecurityGroups') {
-        const { items, next } = pageOf(state.securityGroups, params.get('NextToken'));
+        const ids = params.get('Filter.1.Name') === 'group-id' ? [...params.entries()].filter(([key]) => key.startsWith('Filter.1.Value.')).map(([, value]) => value) : null;
+        const { items, next } = pageOf(state.securityGroups.filter((g) => ids === null || ids.includes(g.id)), params.get('NextToken'));
         inner = `${nextToken(next)}<securityGroupInfo>${items
           .map(
             (g) =>
@@ -162,10 +197,11 @@ export async function startFakeAws(initial: Partial<FakeAwsState> = {}): Promise
     const xml = (text: string) => send(200, 'application/xml', `<?xml version="1.0" encoding="UTF-8"?>${text}`);
     const error = (status: number, code: string) => send(status, 'application/xml', `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
     const bucket = url.pathname.split('/')[1] ?? '';
+    count(`s3:${bucket === '' ? 'ListBuckets' : ([...url.searchParams.keys()][0] ?? 'object')}`);
     if (method === 'GET' && bucket === '') {
       if (denied('ListBuckets')) return error(403, 'AccessDenied');
       const { items, next } = pageOf(state.buckets, url.searchParams.get('continuation-token'));
-      return xml(`<ListAllMyBucketsResult>${next === undefined ? '' : `<ContinuationToken>${next}</ContinuationToken>`}<Buckets>${items.map((b) => `<Bucket><Name>${b}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket>`).join('')}</Buckets><Owner><ID>owner</ID></Owner></ListAllMyBucketsResult>`);
+      return xml(`<ListAllMyBucketsResult>${next === undefined ? '' : `<ContinuationToken>${next}</ContinuationToken>`}<Buckets>${items.map((b) => `<Bucket><Name>${b}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate><BucketRegion>us-east-1</BucketRegion></Bucket>`).join('')}</Buckets><Owner><ID>owner</ID></Owner></ListAllMyBucketsResult>`);
     }
     if (!state.buckets.includes(bucket)) return error(404, 'NoSuchBucket');
     const has = (key: string) => url.searchParams.has(key);

@@ -622,7 +622,25 @@ export interface paths {
          *       permission, a region that failed) is never marked gone.
          *     - `incremental` reads what changed since the account's last successful scan where the cloud
          *       can say so, else re-lists and describes again; it writes new versions only of resources
-         *       whose content changed and **never** marks anything gone.
+         *       whose content changed and **never** marks anything gone. Per cloud:
+         *       - **AWS**: in each region where AWS Config has recorded without a pause since the last
+         *         scan, Config's advanced query (`SelectResourceConfig` on `configurationItemCaptureTime`)
+         *         names the changed items, and only those are described: S3 buckets (with their split
+         *         configuration), security groups, instances, EBS volumes, VPCs, IAM roles and
+         *         customer-managed policies, KMS keys, CloudTrail trails, Secrets Manager secrets, ACM
+         *         certificates, RDS instances, Lambda functions, DynamoDB tables and load balancers (of
+         *         the types the recorder records). Config records nothing the rules judge of IAM users,
+         *         access keys, the credential report, the password policy, EBS snapshots, flow logs, log
+         *         groups or EBS default encryption: those are re-read every time (listings and one report).
+         *         Where Config is off, recording since after the last scan, or may not be read (a denied
+         *         `config:` call is no failure of the scan), every type is re-listed; IAM policies are
+         *         described only when their `UpdateDate` is later than the last scan, every other type
+         *         (whose listing has no modification date, or holds the whole item) is read in full.
+         *         The scan's progress has a `config` unit per region Config answered, counting the
+         *         changed items it named.
+         *       - **Azure**: Resource Graph's change history (`resourcechanges`) since the last scan, and
+         *         Key Vault items whose update date is later.
+         *       - **GCP**: Cloud Asset's update times since the last scan.
          *
          *     A scan that could read some services or regions and not others ends `partially_succeeded`
          *     with each failure (service, region, the cloud's error code and the missing permission);
@@ -3705,7 +3723,7 @@ export interface components {
         /** @example scn_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         ScanId: string;
         /**
-         * @description `full` reads everything and marks what it read completely but did not see as gone; `incremental` reads what changed since the last successful scan (Azure: Resource Graph's change history and Key Vault items' update dates; GCP: Cloud Asset's update times; AWS: every service re-listed) and writes new versions only of resources that changed; it never marks anything gone.
+         * @description `full` reads everything and marks what it read completely but did not see as gone; `incremental` reads what changed since the last successful scan (Azure: Resource Graph's change history and Key Vault items' update dates; GCP: Cloud Asset's update times; AWS: AWS Config's recorded changes where Config records, else every service re-listed) and writes new versions only of resources that changed; it never marks anything gone.
          * @example full
          * @enum {string}
          */

@@ -47,6 +47,10 @@ export const AWS_CALLS = {
   'elasticloadbalancing:DescribeLoadBalancers': { service: 'elbv2', command: 'DescribeLoadBalancers' },
   'elb:DescribeLoadBalancers': { service: 'elb', command: 'DescribeLoadBalancers', action: 'elasticloadbalancing:DescribeLoadBalancers' },
   'elb:DescribeLoadBalancerAttributes': { service: 'elb', command: 'DescribeLoadBalancerAttributes', action: 'elasticloadbalancing:DescribeLoadBalancerAttributes' },
+  // Incremental scans only: what AWS Config recorded as changed (without them, incremental scans re-list).
+  'config:DescribeConfigurationRecorderStatus': { service: 'config', command: 'DescribeConfigurationRecorderStatus' },
+  'config:DescribeConfigurationRecorders': { service: 'config', command: 'DescribeConfigurationRecorders' },
+  'config:SelectResourceConfig': { service: 'config', command: 'SelectResourceConfig' },
 } as const satisfies Record<string, { service: string; command: string; action?: string }>;
 
 export type AwsCall = keyof typeof AWS_CALLS;

@@ -9,6 +9,7 @@ import {
   type PermissionCheck,
 } from '../collector';
 import { actionOf, AWS_CALLS, type AwsCall } from './aws-calls';
+import { CONFIG_PAGE_LIMIT, ConfigChanges, changedKeys, changesQuery, EVERYTHING, inScope, listed, modifiedSince, recordedTypes, recordingSince, type ReadScope, type RegionChanges } from './aws-changes';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the SDK's outputs are read field by field into Terraform's shapes */
 type Output = any;
@@ -34,7 +35,7 @@ interface Unit {
   service: string;
   region: string | null;
   types: string[];
-  read(session: Session, region: string): Promise<CanonicalResource[]>;
+  read(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]>;
 }
 
 /** The clients of one scan, and the calls it makes through them (counted, retried when throttled, failing with the missing permission). */
@@ -116,11 +117,17 @@ class CallFailure extends Error {
   }
 }
 
-/** Reads the account: every unit of every region, `ctx.concurrency` at a time. */
+/**
+ * Reads the account: every unit of every region, `ctx.concurrency` at a time. An incremental
+ * read describes only what AWS Config says changed since `ctx.changedSince` where Config records
+ * it (see aws-changes.ts), and everything else as a full read does.
+ */
 export async function collectAws(credentials: AwsCredentials, ctx: CollectorContext): Promise<CollectorResult> {
   const session = await openSession(credentials, ctx);
   try {
     const regions = credentials.regions ?? (await enabledRegions(session));
+    const incremental = ctx.mode === 'incremental' && ctx.changedSince !== null;
+    const scope = incremental ? await configChanges(session, regions, ctx.changedSince as Date, ctx) : EVERYTHING;
     const units = [...GLOBAL_UNITS, ...regions.flatMap((region) => REGIONAL_UNITS.map((unit) => ({ ...unit, region })))];
     const resources: CanonicalResource[] = [];
     const failures: CollectorFailure[] = [];
@@ -128,9 +135,10 @@ export async function collectAws(credentials: AwsCredentials, ctx: CollectorCont
     await eachLimited(units, ctx.concurrency, async (unit) => {
       ctx.progress({ service: unit.service, region: unit.region, status: 'running', resources: 0 });
       try {
-        const read = await unit.read(session, unit.region ?? HOME_REGION);
+        const read = await unit.read(session, unit.region ?? HOME_REGION, scope);
         resources.push(...read);
-        complete.push({ types: unit.types, region: unit.region });
+        // Only a full scan may say what it saw completely: an incremental one never marks anything gone.
+        if (!incremental) complete.push({ types: unit.types, region: unit.region });
         ctx.progress({ service: unit.service, region: unit.region, status: 'succeeded', resources: read.length });
       } catch (error) {
         if (!(error instanceof CallFailure)) throw error;
@@ -142,6 +150,32 @@ export async function collectAws(credentials: AwsCredentials, ctx: CollectorCont
   } finally {
     session.close();
   }
+}
+
+/**
+ * Asks each region's AWS Config what changed since `since`: regions where Config has not
+ * recorded all along, or may not be read, are left out (read without it); an incremental scan
+ * never fails for want of Config.
+ */
+async function configChanges(session: Session, regions: string[], since: Date, ctx: CollectorContext): Promise<ReadScope> {
+  const answered: RegionChanges[] = [];
+  await eachLimited(regions, ctx.concurrency, async (region) => {
+    try {
+      const statuses = ((await session.call('config:DescribeConfigurationRecorderStatus', region, {}))?.ConfigurationRecordersStatus ?? []) as Output[];
+      const recordingNames = new Set(statuses.filter((status) => recordingSince(status, since)).map((status) => status.name as string));
+      if (recordingNames.size === 0) return;
+      const recorders = ((await session.call('config:DescribeConfigurationRecorders', region, {}))?.ConfigurationRecorders ?? []) as Output[];
+      const recorded = new Set(recorders.filter((r) => recordingNames.has(r.name)).flatMap((r) => [...recordedTypes(r.recordingGroup)]));
+      if (recorded.size === 0) return;
+      const pages = await session.pages('config:SelectResourceConfig', region, { Expression: changesQuery(since, recorded), Limit: CONFIG_PAGE_LIMIT }, { in: 'NextToken', out: 'NextToken' });
+      const results = pages.flatMap((page) => (page.Results ?? []) as string[]);
+      answered.push({ region, recorded, changed: changedKeys(results) });
+      ctx.progress({ service: 'config', region, status: 'succeeded', resources: results.length });
+    } catch (error) {
+      if (!(error instanceof CallFailure)) throw error;
+    }
+  });
+  return answered.length > 0 ? new ConfigChanges(answered, since) : modifiedSince(since);
 }
 
 /** One cheap call per permission a scan needs, in the first region; the exact missing permission where one fails. */
@@ -170,6 +204,9 @@ export async function verifyAws(credentials: AwsCredentials, ctx: CollectorConte
     ['logs:DescribeLogGroups', { limit: 1 }],
     ['elasticloadbalancing:DescribeLoadBalancers', { PageSize: 1 }],
     ['iam:GenerateCredentialReport', {}],
+    ['config:DescribeConfigurationRecorderStatus', {}],
+    ['config:DescribeConfigurationRecorders', {}],
+    ['config:SelectResourceConfig', { Expression: "SELECT resourceId WHERE resourceType = 'AWS::S3::Bucket'", Limit: 1 }],
   ];
   try {
     for (const [call, input] of tries) {
@@ -309,16 +346,16 @@ function iso(value: unknown): string | null {
   return value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : null;
 }
 
-async function readS3(session: Session): Promise<CanonicalResource[]> {
+async function readS3(session: Session, _region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const pages = await session.pages('s3:ListAllMyBuckets', HOME_REGION, { MaxBuckets: 1000 }, { in: 'ContinuationToken', out: 'ContinuationToken' });
   const buckets = pages.flatMap((page) => (page.Buckets ?? []) as Output[]);
   const out: CanonicalResource[] = [];
   await eachLimited(buckets, ITEM_CONCURRENCY, async (bucket) => {
     const name = bucket.Name as string;
-    const location = await session.call('s3:GetBucketLocation', HOME_REGION, { Bucket: name });
-    if (location === undefined) return; // deleted since the listing
-    const region = !location.LocationConstraint ? 'us-east-1' : location.LocationConstraint === 'EU' ? 'eu-west-1' : (location.LocationConstraint as string);
+    const region = (bucket.BucketRegion as string | undefined) ?? (await bucketRegion(session, name));
+    if (region === undefined) return; // deleted since the listing
     const arn = `arn:aws:s3:::${name}`;
+    if (!inScope(scope, 'aws_s3_bucket', region, [name, arn])) return;
     const b = { Bucket: name };
     const [tagging, encryption, versioning, block, policy, acl, logging] = [
       await session.call('s3:GetBucketTagging', region, b, ['NoSuchTagSet']),
@@ -372,6 +409,24 @@ async function readS3(session: Session): Promise<CanonicalResource[]> {
   return out;
 }
 
+/** ListBuckets answers each bucket's region nowadays; GetBucketLocation where it does not. */
+async function bucketRegion(session: Session, name: string): Promise<string | undefined> {
+  const location = await session.call('s3:GetBucketLocation', HOME_REGION, { Bucket: name });
+  if (location === undefined) return undefined;
+  return !location.LocationConstraint ? 'us-east-1' : location.LocationConstraint === 'EU' ? 'eu-west-1' : (location.LocationConstraint as string);
+}
+
+/**
+ * EC2 describes by filter: with Config naming the changed items, the call asks for them alone
+ * (a filter, unlike an id list, does not fail for an item deleted since).
+ */
+function ec2Filter(scope: ReadScope, type: string, region: string, name: string, idPrefix: string): object {
+  const only = scope.only(type, region);
+  const ids = only === null ? [] : [...only].filter((key) => key.startsWith(idPrefix)).sort();
+  return ids.length === 0 || ids.length > EC2_FILTER_VALUES ? {} : { Filters: [{ Name: name, Values: ids }] };
+}
+const EC2_FILTER_VALUES = 200;
+
 function ipRules(permissions: Output[] | undefined) {
   return (permissions ?? []).map((p) => ({
     protocol: String(p.IpProtocol),
@@ -386,13 +441,16 @@ function ipRules(permissions: Output[] | undefined) {
   }));
 }
 
-async function readEc2(session: Session, region: string): Promise<CanonicalResource[]> {
+async function readEc2(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const account = session.accountId;
   const arn = (kind: string, id: string) => `arn:aws:ec2:${region}:${account}:${kind}/${id}`;
   const out: CanonicalResource[] = [];
   const next = { in: 'NextToken', out: 'NextToken' };
-  for (const page of await session.pages('ec2:DescribeSecurityGroups', region, { MaxResults: 1000 }, next)) {
+  const wanted = (type: string, keys: unknown[]) => inScope(scope, type, region, keys);
+  const groups = listed(scope, 'aws_security_group', region) ? await session.pages('ec2:DescribeSecurityGroups', region, { MaxResults: 1000, ...ec2Filter(scope, 'aws_security_group', region, 'group-id', 'sg-') }, next) : [];
+  for (const page of groups) {
     for (const g of (page.SecurityGroups ?? []) as Output[]) {
+      if (!wanted('aws_security_group', [g.GroupId, g.GroupName, arn('security-group', g.GroupId)])) continue;
       out.push(
         resource('aws_security_group', arn('security-group', g.GroupId), region, {
           id: g.GroupId,
@@ -408,10 +466,11 @@ async function readEc2(session: Session, region: string): Promise<CanonicalResou
       );
     }
   }
-  for (const page of await session.pages('ec2:DescribeInstances', region, { MaxResults: 1000 }, next)) {
+  const instances = listed(scope, 'aws_instance', region) ? await session.pages('ec2:DescribeInstances', region, { MaxResults: 1000, ...ec2Filter(scope, 'aws_instance', region, 'instance-id', 'i-') }, next) : [];
+  for (const page of instances) {
     for (const reservation of (page.Reservations ?? []) as Output[]) {
       for (const i of (reservation.Instances ?? []) as Output[]) {
-        if (i.State?.Name === 'terminated') continue;
+        if (i.State?.Name === 'terminated' || !wanted('aws_instance', [i.InstanceId, arn('instance', i.InstanceId)])) continue;
         const rootName = i.RootDeviceName;
         const root = ((i.BlockDeviceMappings ?? []) as Output[]).find((m) => m.DeviceName === rootName);
         out.push(
@@ -437,8 +496,10 @@ async function readEc2(session: Session, region: string): Promise<CanonicalResou
       }
     }
   }
-  for (const page of await session.pages('ec2:DescribeVolumes', region, { MaxResults: 1000 }, next)) {
+  const volumes = listed(scope, 'aws_ebs_volume', region) ? await session.pages('ec2:DescribeVolumes', region, { MaxResults: 1000, ...ec2Filter(scope, 'aws_ebs_volume', region, 'volume-id', 'vol-') }, next) : [];
+  for (const page of volumes) {
     for (const v of (page.Volumes ?? []) as Output[]) {
+      if (!wanted('aws_ebs_volume', [v.VolumeId, arn('volume', v.VolumeId)])) continue;
       out.push(
         resource('aws_ebs_volume', arn('volume', v.VolumeId), region, {
           id: v.VolumeId,
@@ -471,8 +532,10 @@ async function readEc2(session: Session, region: string): Promise<CanonicalResou
       );
     }
   }
+  // Every VPC is listed (a flow log's relationship names its VPC); only those in scope are answered.
   const vpcs = (await session.pages('ec2:DescribeVpcs', region, { MaxResults: 1000 }, next)).flatMap((page) => (page.Vpcs ?? []) as Output[]);
   for (const v of vpcs) {
+    if (!wanted('aws_vpc', [v.VpcId, arn('vpc', v.VpcId)])) continue;
     out.push(resource('aws_vpc', arn('vpc', v.VpcId), region, { id: v.VpcId, arn: arn('vpc', v.VpcId), cidr_block: v.CidrBlock, is_default: v.IsDefault ?? false, tags: tagsOf(v.Tags) }));
   }
   for (const page of await session.pages('ec2:DescribeFlowLogs', region, { MaxResults: 1000 }, next)) {
@@ -506,7 +569,7 @@ async function readEc2(session: Session, region: string): Promise<CanonicalResou
   return out;
 }
 
-async function readIam(session: Session): Promise<CanonicalResource[]> {
+async function readIam(session: Session, _region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
   const marker = { in: 'Marker', out: 'Marker' };
   const users = (await session.pages('iam:ListUsers', HOME_REGION, {}, marker)).flatMap((page) => (page.Users ?? []) as Output[]);
@@ -530,8 +593,10 @@ async function readIam(session: Session): Promise<CanonicalResource[]> {
       }
     }
   });
-  for (const page of await session.pages('iam:ListRoles', HOME_REGION, {}, marker)) {
+  // Users, their access keys, the credential report and the password policy are read every time: Config records none of what the rules judge of them.
+  for (const page of listed(scope, 'aws_iam_role', null) ? await session.pages('iam:ListRoles', HOME_REGION, {}, marker) : []) {
     for (const r of (page.Roles ?? []) as Output[]) {
+      if (!inScope(scope, 'aws_iam_role', null, [r.Arn, r.RoleName, r.RoleId])) continue;
       out.push(
         resource('aws_iam_role', r.Arn, null, {
           id: r.RoleName,
@@ -546,8 +611,12 @@ async function readIam(session: Session): Promise<CanonicalResource[]> {
       );
     }
   }
-  for (const page of await session.pages('iam:ListPolicies', HOME_REGION, { Scope: 'Local' }, marker)) {
+  const policiesModifiedAfter = scope.modifiedAfter('aws_iam_policy', null);
+  for (const page of listed(scope, 'aws_iam_policy', null) ? await session.pages('iam:ListPolicies', HOME_REGION, { Scope: 'Local' }, marker) : []) {
     for (const p of (page.Policies ?? []) as Output[]) {
+      if (!inScope(scope, 'aws_iam_policy', null, [p.Arn, p.PolicyName, p.PolicyId])) continue;
+      // UpdateDate moves with every new version: an older policy's document is as the last scan read it.
+      if (policiesModifiedAfter !== null && p.UpdateDate instanceof Date && p.UpdateDate <= policiesModifiedAfter) continue;
       const version = await session.call('iam:GetPolicyVersion', HOME_REGION, { PolicyArn: p.Arn, VersionId: p.DefaultVersionId });
       if (version === undefined) continue; // deleted since the listing
       const document = version.PolicyVersion?.Document ? decodeURIComponent(version.PolicyVersion.Document) : '';
@@ -632,10 +701,12 @@ function rootAccessKeys(accountId: string, report: Map<string, ReportRow> | unde
     );
 }
 
-async function readKms(session: Session, region: string): Promise<CanonicalResource[]> {
+async function readKms(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
+  if (!listed(scope, 'aws_kms_key', region)) return out;
   const keys = (await session.pages('kms:ListKeys', region, {}, { in: 'Marker', out: 'NextMarker' })).flatMap((page) => (page.Keys ?? []) as Output[]);
   await eachLimited(keys, ITEM_CONCURRENCY, async (k) => {
+    if (!inScope(scope, 'aws_kms_key', region, [k.KeyId, k.KeyArn])) return;
     const described = await session.call('kms:DescribeKey', region, { KeyId: k.KeyId });
     const m = described?.KeyMetadata;
     if (!m || m.KeyManager !== 'CUSTOMER' || m.KeyState === 'PendingDeletion') return;
@@ -657,10 +728,12 @@ async function readKms(session: Session, region: string): Promise<CanonicalResou
   return out;
 }
 
-async function readCloudTrail(session: Session, region: string): Promise<CanonicalResource[]> {
-  const answer = await session.call('cloudtrail:DescribeTrails', region, { includeShadowTrails: false });
+async function readCloudTrail(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
+  if (!listed(scope, 'aws_cloudtrail', region)) return out;
+  const answer = await session.call('cloudtrail:DescribeTrails', region, { includeShadowTrails: false });
   for (const t of (answer?.trailList ?? []) as Output[]) {
+    if (!inScope(scope, 'aws_cloudtrail', region, [t.TrailARN, t.Name])) continue;
     const status = await session.call('cloudtrail:GetTrailStatus', region, { Name: t.TrailARN });
     out.push(
       resource('aws_cloudtrail', t.TrailARN, t.HomeRegion ?? region, {
@@ -681,10 +754,12 @@ async function readCloudTrail(session: Session, region: string): Promise<Canonic
   return out;
 }
 
-async function readSecrets(session: Session, region: string): Promise<CanonicalResource[]> {
+async function readSecrets(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
+  if (!listed(scope, 'aws_secretsmanager_secret', region)) return out;
   for (const page of await session.pages('secretsmanager:ListSecrets', region, {}, { in: 'NextToken', out: 'NextToken' })) {
     for (const s of (page.SecretList ?? []) as Output[]) {
+      if (!inScope(scope, 'aws_secretsmanager_secret', region, [s.ARN, s.Name])) continue;
       out.push(
         resource('aws_secretsmanager_secret', s.ARN, region, {
           id: s.ARN,
@@ -705,9 +780,12 @@ async function readSecrets(session: Session, region: string): Promise<CanonicalR
   return out;
 }
 
-async function readAcm(session: Session, region: string): Promise<CanonicalResource[]> {
+async function readAcm(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
-  const summaries = (await session.pages('acm:ListCertificates', region, {}, { in: 'NextToken', out: 'NextToken' })).flatMap((page) => (page.CertificateSummaryList ?? []) as Output[]);
+  if (!listed(scope, 'aws_acm_certificate', region)) return out;
+  const summaries = (await session.pages('acm:ListCertificates', region, {}, { in: 'NextToken', out: 'NextToken' }))
+    .flatMap((page) => (page.CertificateSummaryList ?? []) as Output[])
+    .filter((summary) => inScope(scope, 'aws_acm_certificate', region, [summary.CertificateArn]));
   await eachLimited(summaries, ITEM_CONCURRENCY, async (summary) => {
     const described = await session.call('acm:DescribeCertificate', region, { CertificateArn: summary.CertificateArn });
     const c = described?.Certificate;
@@ -731,10 +809,12 @@ async function readAcm(session: Session, region: string): Promise<CanonicalResou
   return out;
 }
 
-async function readRds(session: Session, region: string): Promise<CanonicalResource[]> {
+async function readRds(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
+  if (!listed(scope, 'aws_db_instance', region)) return out;
   for (const page of await session.pages('rds:DescribeDBInstances', region, {}, { in: 'Marker', out: 'Marker' })) {
     for (const d of (page.DBInstances ?? []) as Output[]) {
+      if (!inScope(scope, 'aws_db_instance', region, [d.DbiResourceId, d.DBInstanceIdentifier, d.DBInstanceArn])) continue;
       out.push(
         resource('aws_db_instance', d.DBInstanceArn, region, {
           id: d.DbiResourceId ?? d.DBInstanceIdentifier,
@@ -765,10 +845,12 @@ async function readRds(session: Session, region: string): Promise<CanonicalResou
   return out;
 }
 
-async function readLambda(session: Session, region: string): Promise<CanonicalResource[]> {
+async function readLambda(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
+  if (!listed(scope, 'aws_lambda_function', region)) return out;
   for (const page of await session.pages('lambda:ListFunctions', region, {}, { in: 'Marker', out: 'NextMarker' })) {
     for (const f of (page.Functions ?? []) as Output[]) {
+      if (!inScope(scope, 'aws_lambda_function', region, [f.FunctionName, f.FunctionArn])) continue;
       out.push(
         resource('aws_lambda_function', f.FunctionArn, region, {
           id: f.FunctionName,
@@ -790,9 +872,12 @@ async function readLambda(session: Session, region: string): Promise<CanonicalRe
   return out;
 }
 
-async function readDynamo(session: Session, region: string): Promise<CanonicalResource[]> {
+async function readDynamo(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
-  const names = (await session.pages('dynamodb:ListTables', region, {}, { in: 'ExclusiveStartTableName', out: 'LastEvaluatedTableName' })).flatMap((page) => (page.TableNames ?? []) as string[]);
+  if (!listed(scope, 'aws_dynamodb_table', region)) return out;
+  const names = (await session.pages('dynamodb:ListTables', region, {}, { in: 'ExclusiveStartTableName', out: 'LastEvaluatedTableName' }))
+    .flatMap((page) => (page.TableNames ?? []) as string[])
+    .filter((name) => inScope(scope, 'aws_dynamodb_table', region, [name, `arn:aws:dynamodb:${region}:${session.accountId}:table/${name}`]));
   await eachLimited(names, ITEM_CONCURRENCY, async (name) => {
     const described = await session.call('dynamodb:DescribeTable', region, { TableName: name });
     const t = described?.Table;
@@ -824,10 +909,12 @@ async function readLogGroups(session: Session, region: string): Promise<Canonica
   return out;
 }
 
-async function readLoadBalancers(session: Session, region: string): Promise<CanonicalResource[]> {
+async function readLoadBalancers(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
+  if (!listed(scope, 'aws_lb', region)) return out;
   for (const page of await session.pages('elasticloadbalancing:DescribeLoadBalancers', region, {}, { in: 'Marker', out: 'NextMarker' })) {
     for (const lb of (page.LoadBalancers ?? []) as Output[]) {
+      if (!inScope(scope, 'aws_lb', region, [lb.LoadBalancerArn, lb.LoadBalancerName])) continue;
       out.push(
         resource('aws_lb', lb.LoadBalancerArn, region, {
           id: lb.LoadBalancerArn,
@@ -846,11 +933,13 @@ async function readLoadBalancers(session: Session, region: string): Promise<Cano
   return out;
 }
 
-async function readClassicLoadBalancers(session: Session, region: string): Promise<CanonicalResource[]> {
+async function readClassicLoadBalancers(session: Session, region: string, scope: ReadScope): Promise<CanonicalResource[]> {
   const out: CanonicalResource[] = [];
+  if (!listed(scope, 'aws_elb', region)) return out;
   for (const page of await session.pages('elb:DescribeLoadBalancers', region, {}, { in: 'Marker', out: 'NextMarker' })) {
     for (const lb of (page.LoadBalancerDescriptions ?? []) as Output[]) {
       const name = lb.LoadBalancerName as string;
+      if (!inScope(scope, 'aws_elb', region, [name, `arn:aws:elasticloadbalancing:${region}:${session.accountId}:loadbalancer/${name}`])) continue;
       const described = await session.call('elb:DescribeLoadBalancerAttributes', region, { LoadBalancerName: name }, ['LoadBalancerNotFound']);
       if (described === undefined) continue; // deleted since the listing
       const a = described.LoadBalancerAttributes ?? {};
@@ -901,6 +990,7 @@ const CLIENT_MODULES: Record<string, () => Promise<Record<string, any>>> = {
   rds: () => import('@aws-sdk/client-rds'),
   lambda: () => import('@aws-sdk/client-lambda'),
   dynamodb: () => import('@aws-sdk/client-dynamodb'),
+  config: () => import('@aws-sdk/client-config-service'),
   logs: () => import('@aws-sdk/client-cloudwatch-logs'),
   elbv2: () => import('@aws-sdk/client-elastic-load-balancing-v2'),
   elb: () => import('@aws-sdk/client-elastic-load-balancing'),
@@ -917,6 +1007,7 @@ const CLIENT_CLASSES: Record<string, string> = {
   rds: 'RDSClient',
   lambda: 'LambdaClient',
   dynamodb: 'DynamoDBClient',
+  config: 'ConfigServiceClient',
   logs: 'CloudWatchLogsClient',
   elbv2: 'ElasticLoadBalancingV2Client',
   elb: 'ElasticLoadBalancingClient',
