@@ -105,9 +105,11 @@ export async function pfxToPem(base64: string): Promise<PemParts | null> {
     if (!key?.n || certificates.length === 0) return null;
     const ofKey = (cert: pki.Certificate) => (cert.publicKey as pki.rsa.PublicKey).n?.equals(key.n) === true;
     const leaf = certificates.find(ofKey) ?? certificates[0]!;
-    const chain = certificates.filter((cert) => cert !== leaf).map((cert) => forge.pki.certificateToPem(cert).trim());
-    const privateKey = forge.pki.privateKeyInfoToPem(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(key)));
-    return { certificate: `${forge.pki.certificateToPem(leaf).trim()}\n`, privateKey: `${privateKey.trim()}\n`, chain: chain.length > 0 ? `${chain.join('\n')}\n` : null };
+    // node-forge writes CRLF lines; the clouds and tools expect LF.
+    const lf = (pem: string) => pem.replace(/\r\n/g, '\n').trim();
+    const chain = certificates.filter((cert) => cert !== leaf).map((cert) => lf(forge.pki.certificateToPem(cert)));
+    const privateKey = lf(forge.pki.privateKeyInfoToPem(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(key))));
+    return { certificate: `${lf(forge.pki.certificateToPem(leaf))}\n`, privateKey: `${privateKey}\n`, chain: chain.length > 0 ? `${chain.join('\n')}\n` : null };
   } catch {
     return null;
   }
