@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import request from 'supertest';
-import { syncRotatedSecrets } from '../src/syncs/rotated-secrets-sync';
+import { followUpRotationSync, syncRotatedSecrets } from '../src/syncs/rotated-secrets-sync';
 import { selfSignedCertificate, testServiceAccountKey } from './support/cloud-stand-ins';
 import { startScheduledSyncRuns } from '../src/syncs/sync-schedule';
 import { as, logInAs, OWNER, TEST_SECRET, useTestApp } from './support/app';
@@ -553,6 +553,46 @@ describe('a sync to SSM Parameter Store, ACM and Certificate Manager, with a PFX
     await request(t.app).patch(`/v1/platform/organizations/${organizationId}`).set(as(owner)).send({ plan: { name: 'starter', expires_at: null } }).expect(200);
     expect(await syncRotatedSecrets(t.db, { plans: { license: undefined }, auditSecret: TEST_SECRET, jobs: t.jobs, logger: t.logger }, rotation)).toEqual([{ sync_id: null, outcome: 'plan_lacks_sync' }]);
     await request(t.app).patch(`/v1/platform/organizations/${organizationId}`).set(as(owner)).send({ plan: { name: 'pro', expires_at: null } }).expect(200);
+  });
+
+  it("a rotation's run joins a queued run, and waits behind a running one until it ends", async () => {
+    const rotation = await t.db.selectFrom('rotations').selectAll().where('id', '=', 'rot_01JDSYNCR0TAT10N000000000A').executeTakeFirstOrThrow();
+    const settings = { plans: { license: undefined }, auditSecret: TEST_SECRET, jobs: t.jobs, logger: t.logger };
+    // Rows only (no job), standing for a run a worker has not taken yet, then one it is working on.
+    const busy = {
+      organization_id: organizationId,
+      sync_id: syncId,
+      trigger: 'rotation' as const,
+      status: 'queued' as const,
+      error_code: null,
+      error_message: null,
+      created_by: null,
+      created_at: new Date(),
+      started_at: null,
+      finished_at: null,
+    };
+    await t.db.insertInto('sync_runs').values({ ...busy, id: 'synr_01JDSYNCQ0EXED00000000000A', only_items: JSON.stringify(['dr-other-secret']) }).execute();
+    expect(await syncRotatedSecrets(t.db, settings, rotation)).toEqual([{ sync_id: syncId, outcome: 'covered_by_queued_run', sync_run_id: 'synr_01JDSYNCQ0EXED00000000000A' }]);
+    const widened = keep(await request(t.app).get(`/v1/syncs/${syncId}/runs/synr_01JDSYNCQ0EXED00000000000A`).set(as(owner)).expect(200)).body;
+    expect([...widened.only_items].sort()).toEqual(['dr-api-key', 'dr-other-secret']);
+
+    await t.db.updateTable('sync_runs').set({ status: 'running', started_at: new Date() }).where('id', '=', 'synr_01JDSYNCQ0EXED00000000000A').execute();
+    const [deferred] = await syncRotatedSecrets(t.db, settings, rotation);
+    expect(deferred).toEqual({ sync_id: syncId, outcome: 'deferred', sync_run_id: 'synr_01JDSYNCQ0EXED00000000000A' });
+    await t.db.updateTable('sync_runs').set({ status: 'succeeded', finished_at: new Date() }).where('id', '=', 'synr_01JDSYNCQ0EXED00000000000A').execute();
+    // The deferred job, as the worker runs it 30 seconds later.
+    const followedUp = await followUpRotationSync(t.db, t.jobs, settings, {
+      rotation_follow_up: { rotation_id: rotation.id, organization_id: organizationId, created_by: null, sync_id: syncId, names: ['dr-api-key'], attempt: 2 },
+    });
+    expect(followedUp).toEqual({ sync_id: syncId, outcome: 'started', sync_run_id: expect.stringMatching(/^synr_/) });
+    for (let i = 0; i < 240; i++) {
+      const run = keep(await request(t.app).get(`/v1/syncs/${syncId}/runs/${followedUp!.sync_id === syncId ? (followedUp as { sync_run_id: string }).sync_run_id : ''}`).set(as(owner)).expect(200)).body;
+      if (!['queued', 'running'].includes(run.status)) {
+        expect(run).toMatchObject({ trigger: 'rotation', status: 'succeeded', only_items: ['dr-api-key'], counts: { unchanged: 1, skipped: 2 } });
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   });
 
   it('keeps none of these values in any table, log line or response', async () => {
