@@ -3526,17 +3526,17 @@ export interface components {
         /** @example synr_01JD8X3N5W6Q2R4T7Y9ZABCDEF */
         SyncRunId: string;
         /**
-         * @description A Key Vault secret, or a Key Vault certificate (its certificate, key and chain, read from the secret of the same name; PEM certificates only in this release).
+         * @description A Key Vault secret, or a Key Vault certificate (its certificate, key and chain, read from the secret of the same name: a PEM bundle (`application/x-pem-file`) is split, a PFX (`application/x-pkcs12`, base64 PKCS#12 without a password, RSA key) is converted to a PEM certificate, PKCS#8 private key and chain for ACM and Certificate Manager; Secrets Manager, Parameter Store and Secret Manager get the secret as Key Vault holds it).
          * @example secret
          * @enum {string}
          */
         SyncItemKind: "secret" | "certificate";
         /**
-         * @description `aws_secrets_manager` and `aws_acm` on a connected AWS account; `gcp_secret_manager` on a connected GCP account (its project). Secrets go to Secrets Manager and Secret Manager, certificates to all three (ACM takes certificates only).
+         * @description `aws_secrets_manager`, `aws_ssm_parameter_store` (a `SecureString` parameter, Intelligent-Tiering so that values over 4 KB fit; the name keeps letters, digits, `_ . - /`, other characters become `-`, and a name with `/` starts with one) and `aws_acm` on a connected AWS account; `gcp_secret_manager` and `gcp_certificate_manager` (a self-managed certificate in the `global` location; the id is the name lowercased, other characters than letters, digits and `-` become `-`) on a connected GCP account (its project). Secrets go to Secrets Manager, Parameter Store and Secret Manager, certificates to all five (ACM and Certificate Manager take certificates only).
          * @example aws_secrets_manager
          * @enum {string}
          */
-        SyncTargetService: "aws_secrets_manager" | "aws_acm" | "gcp_secret_manager";
+        SyncTargetService: "aws_secrets_manager" | "aws_ssm_parameter_store" | "aws_acm" | "gcp_secret_manager" | "gcp_certificate_manager";
         /**
          * @description A Key Vault item name pattern: `*` any run of characters, `?` one character; case-insensitive.
          * @example payments-*
@@ -3650,7 +3650,7 @@ export interface components {
          */
         SyncRunStatus: "queued" | "running" | "succeeded" | "partially_succeeded" | "failed";
         /**
-         * @description `created`: the target did not exist and was written; `updated`: a new version was written; `unchanged`: the source has not changed since fourfold last wrote the target; `conflict`: the target changed outside fourfold (its version id or modification date differs from the one recorded), or exists and fourfold never wrote it, and was left untouched (`on_conflict: skip`); `skipped`: the item cannot go to this target (e.g. a secret to ACM, a PFX certificate); `failed`: see `error`.
+         * @description `created`: the target did not exist and was written; `updated`: a new version was written; `unchanged`: the source has not changed since fourfold last wrote the target; `conflict`: the target changed outside fourfold (its version id or modification date differs from the one recorded), or exists and fourfold never wrote it, and was left untouched (`on_conflict: skip`); `skipped`: the item cannot go to this target (a secret to ACM or Certificate Manager, a certificate whose secret is neither PEM nor a PFX fourfold can read); `failed`: see `error`.
          * @example created
          * @enum {string}
          */
@@ -3667,13 +3667,13 @@ export interface components {
             target_account_id: components["schemas"]["AccountId"];
             target_service: components["schemas"]["SyncTargetService"];
             /**
-             * @description The target's name (Secrets Manager, Secret Manager) or ARN (ACM, once imported).
+             * @description The target's name (Secrets Manager, Parameter Store, Secret Manager, Certificate Manager) or ARN (ACM, once imported).
              * @example azure/kv-payments/payments-db-password
              */
             target_name: string;
             outcome: components["schemas"]["SyncOutcome"];
             /**
-             * @description The target's version id (Secrets Manager, Secret Manager) or import time (ACM) after the run.
+             * @description The target's version after the run: its version id (Secrets Manager, Secret Manager), `<Version>@<LastModifiedDate>` (Parameter Store), import time (ACM) or update time (Certificate Manager). A later run that finds another is a `conflict`.
              * @example 8c1f0e5d-2b7a-4c3e-9f1d-0a2b3c4d5e6f
              */
             target_version: string | null;
@@ -3683,8 +3683,15 @@ export interface components {
         SyncRun: {
             id: components["schemas"]["SyncRunId"];
             sync_id: components["schemas"]["SyncId"];
-            /** @enum {string} */
-            trigger: "api" | "schedule";
+            /**
+             * @description Who started it: `POST /v1/syncs/{id}/run`, the sync's `schedule`, or a rotation that wrote Key Vault secrets the sync covers (once its new secret is verified; restricted to those secrets, see `only_items`, and attributed to whoever started the rotation). A sync with a run already queued has that run copy them; behind a running one, the rotation's run is queued when it ends.
+             * @enum {string}
+             */
+            trigger: "api" | "schedule" | "rotation";
+            /** @description The rotation that started it (`trigger` `rotation`); `null` otherwise. */
+            rotation_id: null | components["schemas"]["RotationId"];
+            /** @description The Key Vault secret names this run is restricted to (a rotation's run; still filtered by the sync's pattern, tags and exclusions); `null`: every item the sync selects. */
+            only_items: string[] | null;
             status: components["schemas"]["SyncRunStatus"];
             /** @description How many results had each outcome. */
             counts: {

@@ -15,6 +15,7 @@ import { QUEUES, type JobQueue } from './jobs/job-queue';
 import { failAbandonedScan, runScan, type ScanRunSettings } from './discovery/scan-runner';
 import { startScheduledScans, type ScanJob } from './discovery/scans.service';
 import { secretsKeyring } from './discovery/connection-secrets';
+import { followUpRotationSync, type RotationFollowUpJob } from './syncs/rotated-secrets-sync';
 import { failAbandonedSyncRun, runSync } from './syncs/sync-runner';
 import type { SyncJob } from './syncs/syncs.service';
 import { startScheduledSyncRuns } from './syncs/sync-schedule';
@@ -171,7 +172,12 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
 
   // Syncs read and write through the same connections and endpoint overrides as scans.
   const syncs = { keyring: scans.keyring, endpoints: scans.endpoints };
-  await jobs.workFairly<SyncJob>(QUEUES.syncs, async (job) => {
+  await jobs.workFairly<SyncJob | RotationFollowUpJob>(QUEUES.syncs, async (job) => {
+    if ('rotation_follow_up' in job.data) {
+      const outcome = await followUpRotationSync(db, jobs, rotations, job.data);
+      logger.info({ job: job.id, rotation: job.data.rotation_follow_up.rotation_id, ...outcome }, 'rotation sync run follow-up');
+      return;
+    }
     const log = logger.child({ job: job.id, sync_run: job.data.sync_run_id, attempt: job.retryCount + 1 });
     try {
       await runSync(db, job.data.sync_run_id, syncs, log);
@@ -181,7 +187,8 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
       throw error;
     }
   });
-  await jobs.work<SyncJob>(QUEUES.abandonedSyncs, async (job) => {
+  await jobs.work<SyncJob | RotationFollowUpJob>(QUEUES.abandonedSyncs, async (job) => {
+    if ('rotation_follow_up' in job.data) return logger.error({ ...job.data.rotation_follow_up }, 'could not queue the sync run of a rotation');
     logger.error({ sync_run: job.data.sync_run_id }, 'sync run abandoned after its last attempt');
     await failAbandonedSyncRun(db, job.data.sync_run_id);
     await jobs.send(QUEUES.alerts, { sync_run_id: job.data.sync_run_id } satisfies AlertJob);

@@ -1,5 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import request from 'supertest';
+import { followUpRotationSync, syncRotatedSecrets } from '../src/syncs/rotated-secrets-sync';
 import { selfSignedCertificate, testServiceAccountKey } from './support/cloud-stand-ins';
 import { startScheduledSyncRuns } from '../src/syncs/sync-schedule';
 import { as, logInAs, OWNER, TEST_SECRET, useTestApp } from './support/app';
@@ -107,6 +113,29 @@ async function runAndWait(token: string, syncId: string) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error('the sync run did not end');
+}
+
+/** None of `values` is in any table (a full dump), the logs or any response; `name` (an item name) is, so that the search reads real text. */
+async function expectNowhere(values: string[], name: string) {
+  const tables = await sql<{ schema: string; name: string }>`
+    select table_schema as schema, table_name as name from information_schema.tables
+    where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')`.execute(t.db);
+  expect(tables.rows.map((r) => r.name)).toEqual(expect.arrayContaining(['syncs', 'sync_runs', 'sync_targets_written']));
+  let dump = '';
+  for (const table of tables.rows) {
+    const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(`${table.schema}.${table.name}`)} t`.execute(t.db);
+    dump += rows.rows.map((r) => r.row).join('\n');
+  }
+  expect(dump).toContain(name);
+  const logs = JSON.stringify(t.logs);
+  expect(logs).toContain('sync run finished');
+  const answered = responses.join('\n');
+  expect(answered).toContain(name);
+  for (const value of values) {
+    expect(dump).not.toContain(value);
+    expect(logs).not.toContain(value);
+    expect(answered).not.toContain(value);
+  }
 }
 
 type Result = { item_name: string; target_service: string; outcome: string; target_name: string; error: string | null };
@@ -304,26 +333,7 @@ describe('a sync to Secrets Manager, ACM and Secret Manager', () => {
   });
 
   it('keeps no value in any table, log line or response', async () => {
-    const values = [DB_PASSWORD, DB_PASSWORD_V2, certificate.key.split('\n')[1]!, 'excluded-value-never-copied', 'other-pattern-value-never-copied'];
-    const tables = await sql<{ schema: string; name: string }>`
-      select table_schema as schema, table_name as name from information_schema.tables
-      where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')`.execute(t.db);
-    expect(tables.rows.map((r) => r.name)).toEqual(expect.arrayContaining(['syncs', 'sync_runs', 'sync_targets_written']));
-    let dump = '';
-    for (const table of tables.rows) {
-      const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(`${table.schema}.${table.name}`)} t`.execute(t.db);
-      dump += rows.rows.map((r) => r.row).join('\n');
-    }
-    expect(dump).toContain('payments-db-password');
-    const logs = JSON.stringify(t.logs);
-    expect(logs).toContain('sync run finished');
-    const answered = responses.join('\n');
-    expect(answered).toContain('payments-db-password');
-    for (const value of values) {
-      expect(dump).not.toContain(value);
-      expect(logs).not.toContain(value);
-      expect(answered).not.toContain(value);
-    }
+    await expectNowhere([DB_PASSWORD, DB_PASSWORD_V2, certificate.key.split('\n')[1]!, 'excluded-value-never-copied', 'other-pattern-value-never-copied'], 'payments-db-password');
   });
 
   it('its schedule queues runs when due, pauses saying why while the plan lacks sync, and runs again once it has it', async () => {
@@ -377,5 +387,215 @@ describe('a sync to Secrets Manager, ACM and Secret Manager', () => {
     expect(refused.body.error.details).toEqual([expect.objectContaining({ field: 'body.schedule.cron' })]);
     const cleared = keep(await request(t.app).patch(`/v1/syncs/${syncId}`).set(as(owner)).send({ schedule: null }).expect(200)).body;
     expect(cleared).toMatchObject({ schedule: null, next_run_at: null, schedule_paused_reason: null });
+  });
+});
+
+/** A leaf certificate signed by a CA, as Key Vault keeps a PFX certificate: base64 PKCS#12 without a password, the CA as its chain. */
+function pfxWithChain() {
+  const dir = mkdtempSync(join(tmpdir(), 'fourfold-pfx-'));
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=DR Test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=dr.payments.test', '-keyout', 'leaf.key', '-out', 'leaf.csr');
+  openssl('x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-out', 'leaf.pem');
+  openssl('pkcs12', '-export', '-inkey', 'leaf.key', '-in', 'leaf.pem', '-certfile', 'ca.pem', '-passout', 'pass:', '-out', 'leaf.pfx');
+  const read = (file: string) => readFileSync(join(dir, file));
+  const der = (pem: string) => new X509Certificate(pem).raw.toString('base64');
+  return { pfx: read('leaf.pfx').toString('base64'), leafKey: read('leaf.key').toString('utf8'), leafDer: der(read('leaf.pem').toString('utf8')), caDer: der(read('ca.pem').toString('utf8')) };
+}
+
+const pemDer = (pem: string) => [...pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]).raw.toString('base64'));
+
+describe('a sync to SSM Parameter Store, ACM and Certificate Manager, with a PFX certificate', () => {
+  const DR_API_KEY = 'kv-value-dr-api-key-4b7d1e9a3c';
+  const DR_API_KEY_ROTATED = 'kv-value-dr-api-key-rotated-8e2f6a0b4d';
+  const SSM_OUT_OF_BAND = 'changed-by-hand-in-ssm-5c9e1f';
+  const pfx = pfxWithChain();
+  const PARAMETER = '/dr/kv-payments/dr-api-key';
+  const PFX_PARAMETER = '/dr/kv-payments/dr-tls';
+  const GCP_CERTIFICATE = 'dr-kv-payments-dr-tls';
+  let syncId: string;
+
+  beforeAll(() => {
+    vault.failListing = null;
+    vault.secrets.push({ name: 'dr-api-key', version: '7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a', value: DR_API_KEY, tags: { team: 'dr' } });
+    vault.certificates.push({ name: 'dr-tls', version: '8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b', value: pfx.pfx, contentType: 'application/x-pkcs12', tags: { team: 'dr' } });
+  });
+
+  it('first run: the secret to Parameter Store, the PFX converted to PEM for ACM and Certificate Manager', async () => {
+    const created = keep(
+      await request(t.app)
+        .post('/v1/syncs')
+        .set(as(owner))
+        .send({
+          name: 'DR parameters and TLS',
+          source: { account_id: accounts.azure, vault_name: VAULT, name_pattern: 'dr-*' },
+          targets: [
+            { account_id: accounts.aws, service: 'aws_ssm_parameter_store', region: 'eu-central-1' },
+            { account_id: accounts.aws, service: 'aws_acm', region: 'eu-central-1' },
+            { account_id: accounts.gcp, service: 'gcp_certificate_manager', region: null },
+          ],
+          naming_template: '/dr/{vault}/{name}',
+        }),
+    );
+    expect(created.status).toBe(201);
+    expect(created.body.targets.map((target: { service: string }) => target.service)).toEqual(['aws_ssm_parameter_store', 'aws_acm', 'gcp_certificate_manager']);
+    syncId = created.body.id;
+    const run = await runAndWait(owner, syncId);
+    expect(run.status).toBe('succeeded');
+    expect(outcomes(run)).toEqual({
+      'dr-api-key → aws_ssm_parameter_store': 'created',
+      'dr-api-key → aws_acm': 'skipped',
+      'dr-api-key → gcp_certificate_manager': 'skipped',
+      'dr-tls → aws_ssm_parameter_store': 'created',
+      'dr-tls → aws_acm': 'created',
+      'dr-tls → gcp_certificate_manager': 'created',
+    });
+    expect(run.results.find((r: Result) => r.item_name === 'dr-api-key' && r.target_service === 'gcp_certificate_manager').error).toMatch(/Certificate Manager takes certificates only/);
+    expect(aws.parameters.get(PARAMETER)).toMatchObject({ value: DR_API_KEY, version: 1, tags: { team: 'dr' } });
+    expect(aws.parameters.get(PFX_PARAMETER)?.value).toBe(pfx.pfx);
+    const parameterResult = run.results.find((r: Result) => r.target_service === 'aws_ssm_parameter_store' && r.item_name === 'dr-api-key');
+    expect(parameterResult).toMatchObject({ target_name: PARAMETER, target_version: expect.stringMatching(/^1@\d{4}-/) });
+
+    // ACM: the leaf and its key, the CA as the chain; Certificate Manager: leaf then chain.
+    const imported = [...aws.certificates.values()].find((c) => c.tags.Name === PFX_PARAMETER)!;
+    expect(pemDer(imported.certificate)).toEqual([pfx.leafDer]);
+    expect(pemDer(imported.chain ?? '')).toEqual([pfx.caDer]);
+    expect(createPrivateKey(imported.privateKey).export({ format: 'der', type: 'pkcs8' })).toEqual(createPrivateKey(pfx.leafKey).export({ format: 'der', type: 'pkcs8' }));
+    const managed = gcp.certificates.get(GCP_CERTIFICATE)!;
+    expect(pemDer(managed.pemCertificate)).toEqual([pfx.leafDer, pfx.caDer]);
+    expect(createPrivateKey(managed.pemPrivateKey).export({ format: 'der', type: 'pkcs8' })).toEqual(createPrivateKey(pfx.leafKey).export({ format: 'der', type: 'pkcs8' }));
+    expect(managed.labels).toEqual({ team: 'dr' });
+  });
+
+  it('second run: unchanged, nothing written', async () => {
+    const certificateTime = gcp.certificates.get(GCP_CERTIFICATE)!.updateTime;
+    const run = await runAndWait(owner, syncId);
+    expect(run.counts).toEqual({ created: 0, updated: 0, unchanged: 4, conflict: 0, skipped: 2, failed: 0 });
+    expect(aws.parameters.get(PARAMETER)!.version).toBe(1);
+    expect(gcp.certificates.get(GCP_CERTIFICATE)!.updateTime).toBe(certificateTime);
+  });
+
+  it('a parameter and a certificate changed out of band are conflicts and untouched; on_conflict overwrite writes them', async () => {
+    aws.putParameterOutOfBand(PARAMETER, SSM_OUT_OF_BAND);
+    gcp.updateCertificateOutOfBand(GCP_CERTIFICATE);
+    gcp.certificates.get(GCP_CERTIFICATE)!.pemCertificate = 'replaced by hand';
+    const run = await runAndWait(owner, syncId);
+    expect(outcomes(run)).toMatchObject({
+      'dr-api-key → aws_ssm_parameter_store': 'conflict',
+      'dr-tls → aws_ssm_parameter_store': 'unchanged',
+      'dr-tls → aws_acm': 'unchanged',
+      'dr-tls → gcp_certificate_manager': 'conflict',
+    });
+    expect(run.results.find((r: Result) => r.item_name === 'dr-api-key' && r.target_service === 'aws_ssm_parameter_store').error).toMatch(/is not the one fourfold wrote \(1@/);
+    expect(aws.parameters.get(PARAMETER)).toMatchObject({ value: SSM_OUT_OF_BAND, version: 2 });
+    expect(gcp.certificates.get(GCP_CERTIFICATE)!.pemCertificate).toBe('replaced by hand');
+
+    keep(await request(t.app).patch(`/v1/syncs/${syncId}`).set(as(owner)).send({ on_conflict: 'overwrite' }).expect(200));
+    const overwritten = await runAndWait(owner, syncId);
+    expect(outcomes(overwritten)['dr-api-key → aws_ssm_parameter_store']).toBe('updated');
+    expect(outcomes(overwritten)['dr-tls → gcp_certificate_manager']).toBe('updated');
+    // Overwriting keeps the tags (PutParameter takes none with Overwrite; they are added after).
+    expect(aws.parameters.get(PARAMETER)).toMatchObject({ value: DR_API_KEY, version: 3, tags: { team: 'dr' } });
+    expect(pemDer(gcp.certificates.get(GCP_CERTIFICATE)!.pemCertificate)).toEqual([pfx.leafDer, pfx.caDer]);
+    keep(await request(t.app).patch(`/v1/syncs/${syncId}`).set(as(owner)).send({ on_conflict: 'skip' }).expect(200));
+    const settled = await runAndWait(owner, syncId);
+    expect(settled.counts).toMatchObject({ unchanged: 4, conflict: 0 });
+  });
+
+  it('a rotation that wrote a covered secret runs the sync for that secret only, with trigger rotation', async () => {
+    const rotationId = 'rot_01JDSYNCR0TAT10N000000000A';
+    await t.db
+      .insertInto('rotations')
+      .values({
+        id: rotationId,
+        organization_id: organizationId,
+        account_id: accounts.azure,
+        application_id: '3f0e3a1b-0000-4000-8000-0000000000c1',
+        key_id: '0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b',
+        new_key_id: null,
+        key_vault_secrets: JSON.stringify([`https://${VAULT}.vault.azure.net/secrets/dr-api-key`, 'https://another-kv.vault.azure.net/secrets/dr-api-key']),
+        lifetime_days: 180,
+        overlap_hours: 24,
+        status: 'running',
+        new_expires_at: null,
+        revoke_at: null,
+        steps: '[]',
+        error: null,
+        created_by: null,
+        created_at: new Date(),
+        finished_at: null,
+      })
+      .execute();
+    const rotation = await t.db.selectFrom('rotations').selectAll().where('id', '=', rotationId).executeTakeFirstOrThrow();
+    // The rotation wrote a new version of dr-api-key (as rotations.service does, then calls this).
+    Object.assign(vault.secrets.find((s) => s.name === 'dr-api-key')!, { version: '9c9c9c9c9c9c9c9c9c9c9c9c9c9c9c9c', value: DR_API_KEY_ROTATED });
+    const started = await syncRotatedSecrets(t.db, { plans: { license: undefined }, auditSecret: TEST_SECRET, jobs: t.jobs, logger: t.logger }, rotation);
+    // The payments sync's pattern does not cover dr-api-key; another vault has no sync.
+    expect(started).toEqual([{ sync_id: syncId, outcome: 'started', sync_run_id: expect.stringMatching(/^synr_/) }]);
+    const runId = (started[0] as { sync_run_id: string }).sync_run_id;
+    let run: { status: string; trigger: string; rotation_id: string; only_items: string[]; results: Result[]; counts: object } | undefined;
+    for (let i = 0; i < 240; i++) {
+      run = keep(await request(t.app).get(`/v1/syncs/${syncId}/runs/${runId}`).set(as(owner)).expect(200)).body;
+      if (!['queued', 'running'].includes(run!.status)) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(run).toMatchObject({ status: 'succeeded', trigger: 'rotation', rotation_id: rotationId, only_items: ['dr-api-key'] });
+    expect(outcomes(run!)).toEqual({
+      'dr-api-key → aws_ssm_parameter_store': 'updated',
+      'dr-api-key → aws_acm': 'skipped',
+      'dr-api-key → gcp_certificate_manager': 'skipped',
+    });
+    expect(aws.parameters.get(PARAMETER)!.value).toBe(DR_API_KEY_ROTATED);
+    const log = keep(await request(t.app).get('/v1/audit-log').set(as(owner)).query({ action: 'startSyncRun' }).expect(200));
+    expect(log.body.data).toEqual(expect.arrayContaining([expect.objectContaining({ target_id: syncId, actor: expect.objectContaining({ type: 'system' }) })]));
+
+    // Without the plan feature, a rotation starts no sync run.
+    await request(t.app).patch(`/v1/platform/organizations/${organizationId}`).set(as(owner)).send({ plan: { name: 'starter', expires_at: null } }).expect(200);
+    expect(await syncRotatedSecrets(t.db, { plans: { license: undefined }, auditSecret: TEST_SECRET, jobs: t.jobs, logger: t.logger }, rotation)).toEqual([{ sync_id: null, outcome: 'plan_lacks_sync' }]);
+    await request(t.app).patch(`/v1/platform/organizations/${organizationId}`).set(as(owner)).send({ plan: { name: 'pro', expires_at: null } }).expect(200);
+  });
+
+  it("a rotation's run joins a queued run, and waits behind a running one until it ends", async () => {
+    const rotation = await t.db.selectFrom('rotations').selectAll().where('id', '=', 'rot_01JDSYNCR0TAT10N000000000A').executeTakeFirstOrThrow();
+    const settings = { plans: { license: undefined }, auditSecret: TEST_SECRET, jobs: t.jobs, logger: t.logger };
+    // Rows only (no job), standing for a run a worker has not taken yet, then one it is working on.
+    const busy = {
+      organization_id: organizationId,
+      sync_id: syncId,
+      trigger: 'rotation' as const,
+      status: 'queued' as const,
+      error_code: null,
+      error_message: null,
+      created_by: null,
+      created_at: new Date(),
+      started_at: null,
+      finished_at: null,
+    };
+    await t.db.insertInto('sync_runs').values({ ...busy, id: 'synr_01JDSYNCQ0EXED00000000000A', only_items: JSON.stringify(['dr-other-secret']) }).execute();
+    expect(await syncRotatedSecrets(t.db, settings, rotation)).toEqual([{ sync_id: syncId, outcome: 'covered_by_queued_run', sync_run_id: 'synr_01JDSYNCQ0EXED00000000000A' }]);
+    const widened = keep(await request(t.app).get(`/v1/syncs/${syncId}/runs/synr_01JDSYNCQ0EXED00000000000A`).set(as(owner)).expect(200)).body;
+    expect([...widened.only_items].sort()).toEqual(['dr-api-key', 'dr-other-secret']);
+
+    await t.db.updateTable('sync_runs').set({ status: 'running', started_at: new Date() }).where('id', '=', 'synr_01JDSYNCQ0EXED00000000000A').execute();
+    const [deferred] = await syncRotatedSecrets(t.db, settings, rotation);
+    expect(deferred).toEqual({ sync_id: syncId, outcome: 'deferred', sync_run_id: 'synr_01JDSYNCQ0EXED00000000000A' });
+    await t.db.updateTable('sync_runs').set({ status: 'succeeded', finished_at: new Date() }).where('id', '=', 'synr_01JDSYNCQ0EXED00000000000A').execute();
+    // The deferred job, as the worker runs it 30 seconds later.
+    const followedUp = await followUpRotationSync(t.db, t.jobs, settings, {
+      rotation_follow_up: { rotation_id: rotation.id, organization_id: organizationId, created_by: null, sync_id: syncId, names: ['dr-api-key'], attempt: 2 },
+    });
+    expect(followedUp).toEqual({ sync_id: syncId, outcome: 'started', sync_run_id: expect.stringMatching(/^synr_/) });
+    for (let i = 0; i < 240; i++) {
+      const run = keep(await request(t.app).get(`/v1/syncs/${syncId}/runs/${followedUp!.sync_id === syncId ? (followedUp as { sync_run_id: string }).sync_run_id : ''}`).set(as(owner)).expect(200)).body;
+      if (!['queued', 'running'].includes(run.status)) {
+        expect(run).toMatchObject({ trigger: 'rotation', status: 'succeeded', only_items: ['dr-api-key'], counts: { unchanged: 1, skipped: 2 } });
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  });
+
+  it('keeps none of these values in any table, log line or response', async () => {
+    await expectNowhere([DR_API_KEY, DR_API_KEY_ROTATED, SSM_OUT_OF_BAND, pfx.pfx.slice(100, 160), pfx.leafKey.split('\n')[1]!], 'dr-api-key');
   });
 });

@@ -748,7 +748,7 @@ export interface ScansTable {
 export type AccountConnectionRow = Selectable<AccountConnectionsTable>;
 export type ScanRow = Selectable<ScansTable>;
 
-export type SyncTargetService = 'aws_secrets_manager' | 'aws_acm' | 'gcp_secret_manager';
+export type SyncTargetService = 'aws_secrets_manager' | 'aws_ssm_parameter_store' | 'aws_acm' | 'gcp_secret_manager' | 'gcp_certificate_manager';
 export type SyncItemKind = 'secret' | 'certificate';
 export interface SyncSourceData {
   account_id: string;
@@ -808,9 +808,13 @@ export interface SyncRunsTable {
   id: string;
   organization_id: string;
   sync_id: string;
-  trigger: 'api' | 'schedule';
+  trigger: 'api' | 'schedule' | 'rotation';
   status: SyncRunStatus;
   results: ColumnType<SyncResultData[], string | undefined, string>;
+  /** The rotation whose Key Vault writes started this run (`trigger` `rotation`). */
+  rotation_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The Key Vault secret names the run is restricted to; null: every item the sync selects. */
+  only_items: ColumnType<string[] | null, string | null | undefined, string | null>;
   error_code: string | null;
   error_message: string | null;
   created_by: string | null;

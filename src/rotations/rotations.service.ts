@@ -12,6 +12,7 @@ import type { Principal } from '../http/principal';
 import { newId } from '../ids';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import { assertPlanLimit, type PlanSettings } from '../plans/plans.service';
+import { syncRotatedSecrets } from '../syncs/rotated-secrets-sync';
 import { EntraSession, GRAPH_SCOPE, requestToken, type EntraEndpoints, type VaultSecretVersion } from './entra-rotation-client';
 import { claimDueRevoke, claimInterruptedRotation, dueRevokeIds, interruptedRotationIds, findActiveRotation, findRotation, findRotationAccount, findRotationById, insertRotation, updateRotation } from './rotations.repository';
 
@@ -219,6 +220,7 @@ async function runRotation(db: Db, settings: RotationSettings, row: RotationRow,
   } catch (error) {
     return rollBack(db, settings, row, session, steps, index, error, newKeyId, written);
   }
+  await syncRotatedSecrets(db, settings, row);
 
   if (row.overlap_hours === 0) {
     const claimed = await save({ status: 'running', revoke_at: now() });

@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
+import type { pki } from 'node-forge';
 import type { SyncItemKind } from '../db/schema';
 import type { AwsCredentials, AzureCredentials, CloudEndpoints, GcpCredentials } from '../discovery/collector';
 
@@ -14,10 +15,16 @@ export interface SourceItem {
   name: string;
   version: string;
   tags: Record<string, string>;
-  /** The secret's value, or the certificate's PEM bundle. */
+  /** The secret's value, or the certificate's secret as Key Vault holds it (a PEM bundle, or a base64 PFX). */
   value: string;
-  /** Certificates stored as PEM: the parts ACM needs; null for a PFX certificate (not converted in this release). */
-  pem: { certificate: string; privateKey: string; chain: string | null } | null;
+  /** Certificates: the PEM parts ACM and Certificate Manager need (converted from PFX when stored so); null for a secret, or a certificate that could not be read. */
+  pem: PemParts | null;
+}
+
+export interface PemParts {
+  certificate: string;
+  privateKey: string;
+  chain: string | null;
 }
 
 export interface SourceSelection {
@@ -70,12 +77,50 @@ async function azureCredential(credentials: AzureCredentials, endpoints: CloudEn
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
 
 /** Splits a PEM bundle (Key Vault's `application/x-pem-file`) into the key, the leaf certificate and the chain. */
-export function splitPem(bundle: string): { certificate: string; privateKey: string; chain: string | null } | null {
+export function splitPem(bundle: string): PemParts | null {
   const blocks = [...bundle.matchAll(PEM_BLOCK)].map((m) => ({ label: m[1]!, text: m[0] }));
   const key = blocks.find((b) => b.label.endsWith('PRIVATE KEY'));
   const certificates = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => b.text);
   if (!key || certificates.length === 0) return null;
   return { privateKey: `${key.text}\n`, certificate: `${certificates[0]!}\n`, chain: certificates.length > 1 ? `${certificates.slice(1).join('\n')}\n` : null };
+}
+
+const PKCS12_BAGS = { key: '1.2.840.113549.1.12.10.1.1', shroudedKey: '1.2.840.113549.1.12.10.1.2', certificate: '1.2.840.113549.1.12.10.1.3' };
+
+/**
+ * Converts a Key Vault PFX (`application/x-pkcs12`: base64 PKCS#12 without a password) into the
+ * PEM parts: the private key (PKCS#8), the certificate of that key, and the other certificates as
+ * the chain. Null when it is not one, has no key or certificate, or holds a key node-forge cannot
+ * read (only RSA keys).
+ */
+export async function pfxToPem(base64: string): Promise<PemParts | null> {
+  const { default: forge } = await import('node-forge');
+  try {
+    const der = forge.util.decode64(base64.replace(/\s+/g, ''));
+    const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(der), false, '');
+    const bags = (type: string) => p12.getBags({ bagType: type })[type] ?? [];
+    const keyBags = [...bags(PKCS12_BAGS.shroudedKey), ...bags(PKCS12_BAGS.key)];
+    const key = keyBags.find((bag) => bag.key !== undefined)?.key as pki.rsa.PrivateKey | undefined;
+    const certificates = bags(PKCS12_BAGS.certificate).flatMap((bag) => (bag.cert ? [bag.cert] : []));
+    if (!key?.n || certificates.length === 0) return null;
+    const ofKey = (cert: pki.Certificate) => (cert.publicKey as pki.rsa.PublicKey).n?.equals(key.n) === true;
+    const leaf = certificates.find(ofKey) ?? certificates[0]!;
+    // node-forge writes CRLF lines; the clouds and tools expect LF.
+    const lf = (pem: string) => pem.replace(/\r\n/g, '\n').trim();
+    const chain = certificates.filter((cert) => cert !== leaf).map((cert) => lf(forge.pki.certificateToPem(cert)));
+    const privateKey = lf(forge.pki.privateKeyInfoToPem(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(key))));
+    return { certificate: `${lf(forge.pki.certificateToPem(leaf))}\n`, privateKey: `${privateKey}\n`, chain: chain.length > 0 ? `${chain.join('\n')}\n` : null };
+  } catch {
+    return null;
+  }
+}
+
+/** The PEM parts of a certificate's secret, by its content type (PEM, or PFX converted). */
+async function certificateParts(value: string, contentType: string | undefined): Promise<PemParts | null> {
+  const type = (contentType ?? '').toLowerCase();
+  if (type === 'application/x-pem-file') return splitPem(value);
+  if (type === 'application/x-pkcs12') return pfxToPem(value);
+  return splitPem(value) ?? pfxToPem(value);
 }
 
 /** Reads the current version of every enabled item of the vault the selection wants. */
@@ -106,15 +151,14 @@ export async function readKeyVault(credentials: AzureCredentials, endpoints: Clo
       if (name === undefined || properties.enabled === false || !selection.wanted(name, tags)) continue;
       const secret = await secrets.getSecret(name);
       if (secret.value === undefined || secret.properties.version === undefined) continue;
-      const isPem = (secret.properties.contentType ?? '').toLowerCase() === 'application/x-pem-file';
-      items.push({ kind: 'certificate', name, version: secret.properties.version, tags, value: secret.value, pem: isPem ? splitPem(secret.value) : null });
+      items.push({ kind: 'certificate', name, version: secret.properties.version, tags, value: secret.value, pem: await certificateParts(secret.value, secret.properties.contentType) });
     }
   }
   return items;
 }
 
 // ---------------------------------------------------------------------------------------------
-// AWS (Secrets Manager, ACM)
+// AWS (Secrets Manager, SSM Parameter Store, ACM)
 
 type AwsStatic = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
@@ -202,6 +246,53 @@ export async function acmWriter(credentials: AwsCredentials, endpoints: CloudEnd
   };
 }
 
+/** SSM parameter names: letters, digits, `_ . - /`; a name with `/` is a path and starts with one. */
+export function ssmParameterName(name: string): string {
+  const clean = name.replace(/[^A-Za-z0-9_.\-/]/g, '-').replace(/\/{2,}/g, '/');
+  return (clean.includes('/') && !clean.startsWith('/') ? `/${clean}` : clean).slice(0, 1011);
+}
+
+/**
+ * SSM Parameter Store `SecureString` parameters. A parameter's version is its `Version` and
+ * `LastModifiedDate` together (a parameter deleted and made again starts at version 1 anew), read
+ * with DescribeParameters so that no value is ever fetched. PutParameter overwrites only when the
+ * runner decided to (`create: false`); a parameter that appeared meanwhile fails the create.
+ */
+export async function ssmParameterWriter(credentials: AwsCredentials, endpoints: CloudEndpoints, region: string): Promise<TargetWriter> {
+  const ssm = await import('@aws-sdk/client-ssm');
+  const client = new ssm.SSMClient(awsConfig(await awsIdentity(credentials, endpoints, region), endpoints, region));
+  const stateOf = async (name: string): Promise<TargetState> => {
+    const described = await client.send(new ssm.DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }] }));
+    const parameter = described.Parameters?.find((p) => p.Name === name);
+    if (!parameter) return { exists: false };
+    return { exists: true, version: `${parameter.Version ?? 0}@${parameter.LastModifiedDate?.toISOString() ?? 'unknown'}` };
+  };
+  const asTags = (tags: Record<string, string>) => Object.entries(tags).slice(0, 50).map(([Key, Value]) => ({ Key, Value }));
+  return {
+    current: (name) => stateOf(ssmParameterName(name)),
+    async write({ name, item, tags, create }) {
+      const parameterName = ssmParameterName(name);
+      const withTags = tags !== null && Object.keys(tags).length > 0;
+      await client.send(
+        new ssm.PutParameterCommand({
+          Name: parameterName,
+          Value: item.value,
+          Type: 'SecureString',
+          // Values over 4 KB (certificate bundles) need the advanced tier; smaller ones stay standard.
+          Tier: 'Intelligent-Tiering',
+          Overwrite: !create,
+          // PutParameter takes tags only when it creates; an overwrite sets them separately.
+          ...(create && withTags ? { Tags: asTags(tags) } : {}),
+        }),
+      );
+      if (!create && withTags) await client.send(new ssm.AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: parameterName, Tags: asTags(tags) }));
+      const state = await stateOf(parameterName);
+      return { name: parameterName, version: state.exists ? state.version : 'none' };
+    },
+    close: () => client.destroy(),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // GCP Secret Manager
 
@@ -216,7 +307,8 @@ function gcpLabels(tags: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(tags).filter(([key]) => /^[a-z]/i.test(key)).slice(0, 64).map(([key, value]) => [clean(key), clean(value)]));
 }
 
-export async function gcpSecretManagerWriter(credentials: GcpCredentials, endpoints: CloudEndpoints, projectId: string): Promise<TargetWriter> {
+/** The options of a GCP client over REST, with the discovery endpoint override. */
+function gcpClientOptions(credentials: GcpCredentials, endpoints: CloudEndpoints, projectId: string): Record<string, string | number | object> {
   const key = JSON.parse(credentials.service_account_key) as { client_email: string; private_key: string };
   const clientOptions: Record<string, string | number | object> = { credentials: { client_email: key.client_email, private_key: key.private_key }, projectId, fallback: 'rest' };
   if (endpoints.gcp !== undefined) {
@@ -224,6 +316,13 @@ export async function gcpSecretManagerWriter(credentials: GcpCredentials, endpoi
     const https = url.protocol === 'https:';
     Object.assign(clientOptions, { apiEndpoint: url.hostname, port: Number(url.port || (https ? 443 : 80)), protocol: https ? 'https' : 'http' });
   }
+  return clientOptions;
+}
+
+const gcpNotFound = (error: unknown) => (error as { code?: number }).code === 5 || (error as { code?: number }).code === 404;
+
+export async function gcpSecretManagerWriter(credentials: GcpCredentials, endpoints: CloudEndpoints, projectId: string): Promise<TargetWriter> {
+  const clientOptions = gcpClientOptions(credentials, endpoints, projectId);
   const { SecretManagerServiceClient } = await import('@google-cloud/secret-manager');
   const client = new SecretManagerServiceClient(clientOptions);
   const secretName = (name: string) => `projects/${projectId}/secrets/${gcpSecretId(name)}`;
@@ -234,7 +333,7 @@ export async function gcpSecretManagerWriter(credentials: GcpCredentials, endpoi
         const [version] = await client.getSecretVersion({ name: `${secretName(name)}/versions/latest` });
         return { exists: true, version: versionOf(version.name) };
       } catch (error) {
-        if ((error as { code?: number }).code === 5 || (error as { code?: number }).code === 404) return { exists: false };
+        if (gcpNotFound(error)) return { exists: false };
         throw error;
       }
     },
@@ -253,6 +352,54 @@ export async function gcpSecretManagerWriter(credentials: GcpCredentials, endpoi
       }
       const [version] = await client.addSecretVersion({ parent: secretName(name), payload: { data: Buffer.from(item.value, 'utf8') } });
       return { name: gcpSecretId(name), version: versionOf(version.name) };
+    },
+    close: () => void client.close(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GCP Certificate Manager
+
+/** Certificate Manager ids: lowercase letters, digits and `-`, starting with a letter, at most 63. */
+export function gcpCertificateId(name: string): string {
+  const id = name.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '').slice(0, 63).replace(/-+$/, '');
+  return id === '' ? 'certificate' : id;
+}
+
+/**
+ * Self-managed certificates of Certificate Manager (global location). A certificate's version is
+ * its `updateTime`; a write replaces its PEM certificate (leaf then chain) and key, and waits for
+ * the operation to end.
+ */
+export async function gcpCertificateManagerWriter(credentials: GcpCredentials, endpoints: CloudEndpoints, projectId: string): Promise<TargetWriter> {
+  const { CertificateManagerClient } = await import('@google-cloud/certificate-manager');
+  const client = new CertificateManagerClient(gcpClientOptions(credentials, endpoints, projectId));
+  const parent = `projects/${projectId}/locations/global`;
+  const nameOf = (name: string) => `${parent}/certificates/${gcpCertificateId(name)}`;
+  const timeOf = (time: { seconds?: number | string | null | { toString(): string }; nanos?: number | null } | null | undefined) =>
+    time?.seconds === undefined || time.seconds === null ? 'none' : new Date(Number(time.seconds.toString()) * 1000 + Math.floor((time.nanos ?? 0) / 1e6)).toISOString();
+  return {
+    async current(name) {
+      try {
+        const [certificate] = await client.getCertificate({ name: nameOf(name) });
+        return { exists: true, version: timeOf(certificate.updateTime) };
+      } catch (error) {
+        if (gcpNotFound(error)) return { exists: false };
+        throw error;
+      }
+    },
+    async write({ name, item, tags, create }) {
+      const pem = item.pem!;
+      const selfManaged = { pemCertificate: `${pem.certificate}${pem.chain ?? ''}`, pemPrivateKey: pem.privateKey };
+      const labels = tags ? gcpLabels(tags) : undefined;
+      const [operation] = create
+        ? await client.createCertificate({ parent, certificateId: gcpCertificateId(name), certificate: { selfManaged, ...(labels ? { labels } : {}) } })
+        : await client.updateCertificate({
+            certificate: { name: nameOf(name), selfManaged, ...(labels ? { labels } : {}) },
+            updateMask: { paths: labels ? ['self_managed', 'labels'] : ['self_managed'] },
+          });
+      const [written] = await operation.promise();
+      return { name: gcpCertificateId(name), version: timeOf(written.updateTime) };
     },
     close: () => void client.close(),
   };

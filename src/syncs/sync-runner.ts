@@ -4,7 +4,7 @@ import type { SyncItemKind, SyncOutcome, SyncResultData, SyncRow, SyncTargetData
 import type { CloudEndpoints } from '../discovery/collector';
 import type { SecretsKeyring } from '../discovery/connection-secrets';
 import { connectionCredentials, findConnection, type ConnectionCredentials } from '../discovery/connections.service';
-import { acmWriter, errorText, gcpSecretManagerWriter, readKeyVault, secretsManagerWriter, type SourceItem, type TargetWriter } from './sync-clouds';
+import { acmWriter, errorText, gcpCertificateManagerWriter, gcpSecretManagerWriter, readKeyVault, secretsManagerWriter, ssmParameterWriter, type SourceItem, type TargetWriter } from './sync-clouds';
 import { finishSyncRunRow, findOrganizationAccount, findSyncById, findSyncRunById, recordWrittenTarget, startSyncRunRow, writtenTargets } from './syncs.repository';
 
 export interface SyncRunSettings {
@@ -41,12 +41,14 @@ export async function runSync(db: Db, runId: string, settings: SyncRunSettings, 
   if ('error' in source) return fail(source.error.code, source.error.message);
   if (source.credentials.provider !== 'azure') return fail('not_connected', `The source account ${sync.source.account_id} is not an Azure account.`);
 
+  const only = run.only_items === null ? null : new Set(run.only_items.map((name) => name.toLowerCase()));
   let items: SourceItem[];
   try {
     items = await readKeyVault(source.credentials.azure, settings.endpoints, {
       vaultName: sync.source.vault_name,
-      kinds: sync.source.kinds,
-      wanted: (name, tags) => wanted(sync, name, tags),
+      kinds: only === null ? sync.source.kinds : sync.source.kinds.filter((kind) => kind === 'secret'),
+      // A rotation's run: only the secrets it wrote, still through the sync's own selection.
+      wanted: (name, tags) => wanted(sync, name, tags) && (only === null || only.has(name.toLowerCase())),
     });
   } catch (error) {
     return fail('source_unreadable', `Key Vault ${sync.source.vault_name} could not be read: ${errorText(error)}`);
@@ -73,12 +75,13 @@ export async function runSync(db: Db, runId: string, settings: SyncRunSettings, 
         results.push(result('failed', { error: opened.error.message }));
         continue;
       }
-      if (target.service === 'aws_acm' && item.kind !== 'certificate') {
-        results.push(result('skipped', { error: 'ACM takes certificates only.' }));
+      const certificateService = CERTIFICATE_SERVICES[target.service];
+      if (certificateService !== undefined && item.kind !== 'certificate') {
+        results.push(result('skipped', { error: `${certificateService} takes certificates only.` }));
         continue;
       }
-      if (target.service === 'aws_acm' && item.pem === null) {
-        results.push(result('skipped', { error: 'The certificate is stored as PFX (PKCS#12); this release copies PEM certificates to ACM only.' }));
+      if (certificateService !== undefined && item.pem === null) {
+        results.push(result('skipped', { error: `The certificate's secret could not be read as PEM or PFX (PKCS#12 without a password, RSA key) with a private key and a certificate; ${certificateService} needs both.` }));
         continue;
       }
       const previous = written.get(stateKey(item.kind, item.name, target.account_id, target.service));
@@ -126,7 +129,7 @@ export async function runSync(db: Db, runId: string, settings: SyncRunSettings, 
   if (ended) {
     const counts: Record<string, number> = {};
     for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
-    logger.info({ sync_run: run.id, sync: sync.id, status: ended.status, items: items.length, counts }, 'sync run finished');
+    logger.info({ sync_run: run.id, sync: sync.id, trigger: run.trigger, status: ended.status, items: items.length, counts }, 'sync run finished');
   }
 }
 
@@ -137,12 +140,15 @@ export async function failAbandonedSyncRun(db: Db, runId: string): Promise<void>
   await finishSyncRunRow(db, run.id, { status: 'failed', error_code: 'worker_lost', error_message: 'The run did not finish after several attempts.' });
 }
 
-function wanted(sync: SyncRow, name: string, tags: Record<string, string>): boolean {
+export function wanted(sync: Pick<SyncRow, 'source' | 'exclusions'>, name: string, tags: Record<string, string>): boolean {
   if (sync.source.name_pattern !== null && !nameMatches(sync.source.name_pattern, name)) return false;
   if (sync.exclusions.some((pattern) => nameMatches(pattern, name))) return false;
   if (sync.source.tag_filter !== null && !Object.entries(sync.source.tag_filter).every(([key, value]) => tags[key] === value)) return false;
   return true;
 }
+
+/** The targets that take certificates only, by their name in messages. */
+const CERTIFICATE_SERVICES: Partial<Record<SyncTargetData['service'], string>> = { aws_acm: 'ACM', gcp_certificate_manager: 'Certificate Manager' };
 
 function stateKey(kind: string, name: string, accountId: string, service: string): string {
   return [kind, name, accountId, service].join('\u0000');
@@ -169,10 +175,12 @@ async function openTarget(db: Db, settings: SyncRunSettings, organizationId: str
   const { credentials, account } = found;
   try {
     if (credentials.provider === 'aws' && target.service === 'aws_secrets_manager') return { writer: await secretsManagerWriter(credentials.aws, settings.endpoints, target.region ?? 'us-east-1') };
+    if (credentials.provider === 'aws' && target.service === 'aws_ssm_parameter_store') return { writer: await ssmParameterWriter(credentials.aws, settings.endpoints, target.region ?? 'us-east-1') };
     if (credentials.provider === 'aws' && target.service === 'aws_acm') return { writer: await acmWriter(credentials.aws, settings.endpoints, target.region ?? 'us-east-1') };
-    if (credentials.provider === 'gcp' && target.service === 'gcp_secret_manager') {
+    if (credentials.provider === 'gcp') {
       const project = 'project_id' in credentials.scope ? credentials.scope.project_id : account.external_id;
-      return { writer: await gcpSecretManagerWriter(credentials.gcp, settings.endpoints, project) };
+      if (target.service === 'gcp_secret_manager') return { writer: await gcpSecretManagerWriter(credentials.gcp, settings.endpoints, project) };
+      if (target.service === 'gcp_certificate_manager') return { writer: await gcpCertificateManagerWriter(credentials.gcp, settings.endpoints, project) };
     }
   } catch (error) {
     return { error: { code: 'invalid_credentials', message: `The target could not be reached: ${errorText(error)}` } };

@@ -27,6 +27,8 @@ export function toSyncRun(row: SyncRunRow): Schemas['SyncRun'] {
     id: row.id,
     sync_id: row.sync_id,
     trigger: row.trigger,
+    rotation_id: row.rotation_id,
+    only_items: row.only_items,
     status: row.status,
     counts,
     results: row.results,

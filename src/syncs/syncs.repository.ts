@@ -1,4 +1,5 @@
 import type { Insertable, Updateable } from 'kysely';
+import { sql } from 'kysely';
 import type { Db, Trx } from '../db/database';
 import type { SyncResultData, SyncRunsTable, SyncRunStatus, SyncsTable, SyncTargetsWrittenTable } from '../db/schema';
 
@@ -125,6 +126,30 @@ export async function claimScheduledSync(trx: Trx, id: string, due: Date, next: 
     .set({ next_run_at: next, schedule_paused_reason: pausedReason })
     .where('id', '=', id)
     .where('next_run_at', '=', due)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The organization's syncs reading Key Vault `vaultName` (stored lowercase). */
+export function syncsOfVault(db: Db, organizationId: string, vaultName: string) {
+  return db
+    .selectFrom('syncs')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where(sql<string>`source->>'vault_name'`, '=', vaultName.toLowerCase())
+    .orderBy('id')
+    .execute();
+}
+
+/** Widens a still-queued restricted run to `names` as well; false when it is no longer queued. */
+export async function widenQueuedSyncRun(db: Db, id: string, names: string[]): Promise<boolean> {
+  const row = await db
+    .updateTable('sync_runs')
+    .set({ only_items: sql<string>`(select coalesce(jsonb_agg(distinct n), '[]'::jsonb) from jsonb_array_elements_text(coalesce(only_items, '[]'::jsonb) || ${JSON.stringify(names)}::jsonb) n)` })
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .where('only_items', 'is not', null)
     .returning('id')
     .executeTakeFirst();
   return row !== undefined;

@@ -27,7 +27,13 @@ export interface SyncJob {
 type SyncCreate = Schemas['SyncCreate'];
 type SyncUpdate = Schemas['SyncUpdate'];
 
-const SERVICE_PROVIDER: Record<SyncTargetData['service'], 'aws' | 'gcp'> = { aws_secrets_manager: 'aws', aws_acm: 'aws', gcp_secret_manager: 'gcp' };
+const SERVICE_PROVIDER: Record<SyncTargetData['service'], 'aws' | 'gcp'> = {
+  aws_secrets_manager: 'aws',
+  aws_ssm_parameter_store: 'aws',
+  aws_acm: 'aws',
+  gcp_secret_manager: 'gcp',
+  gcp_certificate_manager: 'gcp',
+};
 
 export async function requireSync(db: Db, principal: Principal, id: string): Promise<SyncRow> {
   const sync = await findSync(db, principal.organizationId, id);
@@ -174,21 +180,28 @@ export async function startSyncRun(db: Db, jobs: JobQueue, principal: Principal,
   }
 }
 
-/** Queues a run in the caller's transaction (the queue started), within the organization's queued-job quota. */
-export async function insertSyncRunRow(
-  trx: Trx,
-  jobs: JobQueue,
-  starter: { organizationId: string; userId: string | null; trigger: 'api' | 'schedule' },
-  syncId: string,
-  limits: OrganizationLimits,
-  now: Date,
-): Promise<SyncRunRow> {
-  await assertQueuedJobQuota(trx, starter.organizationId, limits);
+/** Who starts a run: a request, a schedule, or a rotation (restricted to the secrets it wrote). */
+export interface SyncRunStarter {
+  organizationId: string;
+  userId: string | null;
+  trigger: SyncRunRow['trigger'];
+  rotationId?: string;
+  onlyItems?: string[];
+}
+
+/**
+ * Queues a run in the caller's transaction (the queue started), within the organization's
+ * queued-job quota; `limits` null for a rotation's run, which follows work already done.
+ */
+export async function insertSyncRunRow(trx: Trx, jobs: JobQueue, starter: SyncRunStarter, syncId: string, limits: OrganizationLimits | null, now: Date): Promise<SyncRunRow> {
+  if (limits) await assertQueuedJobQuota(trx, starter.organizationId, limits);
   const row = await insertSyncRun(trx, {
     id: newId('synr'),
     organization_id: starter.organizationId,
     sync_id: syncId,
     trigger: starter.trigger,
+    rotation_id: starter.rotationId ?? null,
+    only_items: starter.onlyItems ? JSON.stringify(starter.onlyItems) : null,
     status: 'queued',
     error_code: null,
     error_message: null,
