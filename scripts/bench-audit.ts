@@ -5,11 +5,17 @@
 // the `fourfold:audit-timings` diagnostics channel); a second full audit with nothing changed;
 // then, for three rules, the CEL condition against the same
 // check written as a plain JavaScript predicate, over the same resources, in-process.
+// Beside each audit it prints the CPU the PostgreSQL server's backends of the bench database spent
+// (from /proc, when the server runs on this machine): on a shared, loaded machine wall times swing
+// twofold between runs, while CPU per finding written compares two versions of the write path.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-audit.ts [--count 100000]
 import { randomUUID } from 'node:crypto';
 import diagnosticsChannel from 'node:diagnostics_channel';
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
+import { sql } from 'kysely';
+import type { Db } from '../src/db/database';
 import { runInNewContext } from 'node:vm';
 import type { CanonicalResource } from '../src/imports/canonical-resource';
 import type { Provider } from '../src/providers';
@@ -55,6 +61,44 @@ const HAND_WRITTEN: Record<string, (resource: RuleResource) => boolean> = {
   // !attr(resource, 'attributes.encrypted', false)
   'aws.ec2.ebs_volume_unencrypted': ({ attributes }) => !or<boolean>(attributes.encrypted, false),
 };
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU time in 1/100 s
+
+/**
+ * CPU seconds (user + system) used so far by each backend connected to the bench database, by
+ * process id; empty when the server's processes are not readable here (another machine).
+ */
+async function backendCpu(db: Db): Promise<Map<number, number>> {
+  const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db);
+  const seconds = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      seconds.set(pid, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    } catch {
+      // not on this machine, or gone meanwhile
+    }
+  }
+  return seconds;
+}
+
+/**
+ * The CPU the backends spent between two `backendCpu` readings (a backend that left meanwhile is
+ * not counted): in all (polls and the job queue's statements too, more the longer the audit takes)
+ * and by the busiest one, the audit's transaction.
+ */
+function backendCpuSpent(before: Map<number, number>, after: Map<number, number>): { all: number; busiest: number } | null {
+  if (after.size === 0) return null;
+  let all = 0;
+  let busiest = 0;
+  for (const [pid, seconds] of after) {
+    const spent = seconds - (before.get(pid) ?? 0);
+    all += spent;
+    busiest = Math.max(busiest, spent);
+  }
+  return { all, busiest };
+}
 
 const TRIALS = 7;
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -134,6 +178,7 @@ async function main(): Promise<void> {
     // The audit, through HTTP: POST → 202 → poll until succeeded.
     const catalogue = await loadCatalogue();
     let evaluatedAt: number | undefined;
+    const backendsBefore = await backendCpu(db);
     const auditStarted = process.hrtime.bigint();
     const queued = await call('POST', '/v1/audits', JSON.stringify({ mode: 'full' }));
     const audit = await settle(`/v1/audits/${String(queued.id)}`, (body) => {
@@ -141,6 +186,7 @@ async function main(): Promise<void> {
       if (evaluatedAt === undefined && progress.resources_total > 0 && progress.resources_evaluated === progress.resources_total) evaluatedAt = elapsed(auditStarted);
     });
     const seconds = elapsed(auditStarted);
+    const backendSeconds = backendCpuSpent(backendsBefore, await backendCpu(db));
     const summary = audit.summary as { new: number; recurring: number; resolved: number; coverage: { evaluations: number; evaluation_errors: number; rules_evaluated: number } };
     const findings = summary.new + summary.recurring;
     const stored = Number((await db.selectFrom('findings').select(db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
@@ -157,18 +203,22 @@ async function main(): Promise<void> {
     console.log(`  ${summary.coverage.evaluations} rule evaluations (${summary.coverage.evaluation_errors} errors): ${Math.round(summary.coverage.evaluations / seconds).toLocaleString('en')} evaluations/s`);
     console.log(`  ${findings} findings written (${summary.new} new, ${summary.recurring} recurring; ${stored} in the database): ${Math.round(findings / seconds).toLocaleString('en')} findings/s`);
     console.log(inside(String(queued.id)));
+    console.log(backendLine(backendSeconds, findings));
 
     // Again, over the same estate: every finding recurs.
+    const backendsBeforeAgain = await backendCpu(db);
     const againStarted = process.hrtime.bigint();
     const second = await call('POST', '/v1/audits', JSON.stringify({ mode: 'full' }));
     const again = await settle(`/v1/audits/${String(second.id)}`, () => {});
     const againSummary = again.summary as { new: number; recurring: number };
     const againSeconds = elapsed(againStarted);
+    const againBackendSeconds = backendCpuSpent(backendsBeforeAgain, await backendCpu(db));
     console.log(
       `a second full audit, nothing changed (${againSummary.recurring} recurring, ${againSummary.new} new): ${againSeconds.toFixed(1)} s end to end ` +
         `(target < ${TARGET_SECOND_AUDIT_SECONDS} s) ${met(againSeconds < TARGET_SECOND_AUDIT_SECONDS)}`,
     );
     console.log(inside(String(second.id)));
+    console.log(backendLine(againBackendSeconds, againSummary.recurring + againSummary.new));
 
     auditTime = new Date(audit.started_at as string);
   } finally {
@@ -179,6 +229,15 @@ async function main(): Promise<void> {
   const catalogue = await loadCatalogue();
   evaluationAlone(resources, catalogue, auditTime!);
   compareWithJavaScript(resources, catalogue, auditTime!);
+}
+
+function backendLine(spent: { all: number; busiest: number } | null, findings: number): string {
+  if (spent === null) return '  PostgreSQL backends: CPU not readable here (the server runs on another machine)';
+  const perFinding = (seconds: number) => Math.round((seconds * 1e6) / Math.max(findings, 1));
+  return (
+    `  PostgreSQL backends of the bench database: ${spent.all.toFixed(1)} s of CPU during the audit (${perFinding(spent.all)} µs per finding); ` +
+    `the busiest (the audit's transaction) ${spent.busiest.toFixed(1)} s (${perFinding(spent.busiest)} µs per finding)`
+  );
 }
 
 /**

@@ -37,6 +37,8 @@ import * as findingContentHash from './migrations/0033_finding_content_hash';
 import * as credentialLinks from './migrations/0037_credential_links';
 import * as rotationAutomation from './migrations/0038_rotation_automation';
 import * as syncRotationRuns from './migrations/0041_sync_rotation_runs';
+import * as findingsResourceKey from './migrations/0043_findings_resource_key';
+import * as importPayloadCompression from './migrations/0044_import_payload_compression';
 
 export type Db = Kysely<Database>;
 
@@ -81,6 +83,8 @@ const migrations: Record<string, Migration> = {
   '0037_credential_links': credentialLinks,
   '0038_rotation_automation': rotationAutomation,
   '0041_sync_rotation_runs': syncRotationRuns,
+  '0043_findings_resource_key': findingsResourceKey,
+  '0044_import_payload_compression': importPayloadCompression,
 };
 
 /**
