@@ -91,12 +91,19 @@ function keyOf(token: string): string {
 
 /** Keeps `cache` in step with `credentials_changed`; answers a function that stops listening. */
 export function watchCredentialChanges(db: Db, cache: CredentialCache, logger: Logger): Promise<() => Promise<void>> {
+  // Told once per outage, not at every attempt to listen again.
+  let told = false;
   return listenForNotices(db, CREDENTIALS_CHANGED, {
     notice: () => cache.clear(),
     lost: (error) => {
       cache.setListening(false);
-      logger.warn({ err: error }, 'lost the LISTEN connection for credential changes: credentials are verified on every request until it is back');
+      if (!told) logger.warn({ err: error }, 'no LISTEN connection for credential changes: credentials are verified on every request until there is one again');
+      told = true;
     },
-    listening: () => cache.setListening(true),
+    listening: () => {
+      cache.setListening(true);
+      if (told) logger.info('listening for credential changes again: verified credentials are kept again');
+      told = false;
+    },
   });
 }
