@@ -26,17 +26,22 @@ export async function up(db: Kysely<any>): Promise<void> {
     end $$`.execute(db);
   for (const { table, columns } of WATCHED) {
     const update = columns ? `update of ${columns.join(', ')}` : 'update';
+    // Per row, so that a statement that changes nothing (no expired session to delete at a login)
+    // notifies nothing; the notices of one transaction are one (PostgreSQL folds equal ones).
     await sql
-      .raw(
-        `create trigger ${table}_credentials_changed after ${update} or delete or truncate on ${table} ` +
-          'for each statement execute function notify_credentials_changed()',
-      )
+      .raw(`create trigger ${table}_credentials_changed after ${update} or delete on ${table} for each row execute function notify_credentials_changed()`)
+      .execute(db);
+    await sql
+      .raw(`create trigger ${table}_credentials_truncated after truncate on ${table} for each statement execute function notify_credentials_changed()`)
       .execute(db);
   }
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const { table } of WATCHED) await sql.raw(`drop trigger ${table}_credentials_changed on ${table}`).execute(db);
+  for (const { table } of WATCHED) {
+    await sql.raw(`drop trigger ${table}_credentials_changed on ${table}`).execute(db);
+    await sql.raw(`drop trigger ${table}_credentials_truncated on ${table}`).execute(db);
+  }
   await sql`drop function notify_credentials_changed()`.execute(db);
 }
