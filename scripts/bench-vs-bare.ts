@@ -9,6 +9,10 @@
 // so the ratios of interleaved rounds are what counts, not the absolute figures.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-vs-bare.ts \
 //     [--count 100000] [--rounds 3] [--seconds 8] [--connections 32] [--profile <dir>] [--redis redis://127.0.0.1:6379]
+//     [--deep-page 10000]
+// It also compares page --deep-page of GET /v1/findings?limit=100 (reached by following the
+// cursors; the last full page when fewer findings are seeded: --count 1000000 gives page 10,000)
+// with page 1, in interleaved rounds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +32,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '32' },
     profile: { type: 'string' },
     redis: { type: 'string' },
+    'deep-page': { type: 'string', default: '10000' },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -35,6 +40,7 @@ const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
 const LIST_LIMIT = 50;
 const LISTING = `/v1/findings?limit=${LIST_LIMIT}&severity=high,critical&status=open`;
+const DEEP_LIMIT = 100;
 const OWNER = { username: 'bench', password: 'bench-password-123' };
 const CLOCK_TICKS = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU time in 1/100 s
 const ROOT = path.resolve(__dirname, '..');
@@ -243,6 +249,7 @@ async function main(): Promise<void> {
       console.log(`  bare     req/s ${spread(b.map((x) => x.rps), 0)}; p50 ${median(b.map((x) => x.p50))} ms; p99 ${median(b.map((x) => x.p99))} ms; CPU/req ${spread(b.map((x) => x.cpuMsPerRequest), 2)} ms`);
       console.log(`  fourfold/bare req/s ${spread(rpsRatios, 2)}; CPU/req ${spread(cpuRatios, 2)}`);
     }
+    await compareDeepPage(base, token, fourfold.pid!, Math.min(Number(args['deep-page']), Math.floor(Number(args.count) / DEEP_LIMIT)));
     const rss = fs.readFileSync(`/proc/${fourfold.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
     if (rss) console.log(`fourfold peak RSS: ${(Number(rss[1]) / 1024).toFixed(0)} MB`);
   } finally {
@@ -252,6 +259,31 @@ async function main(): Promise<void> {
     await admin.end();
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Page `pageNumber` of the whole findings listing against page 1: keyset pagination should cost the same at any depth. */
+async function compareDeepPage(base: string, token: string, pid: number, pageNumber: number): Promise<void> {
+  const first = `/v1/findings?limit=${DEEP_LIMIT}`;
+  let url = first;
+  const walkStarted = Date.now();
+  for (let page = 1; page < pageNumber; page++) {
+    const response = await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${token}` } });
+    const body = (await response.json()) as { next_cursor: string | null };
+    if (!body.next_cursor) throw new Error(`the listing ended at page ${page}`);
+    url = `${first}&cursor=${body.next_cursor}`;
+  }
+  console.log(`\npage ${pageNumber} of GET ${first} vs page 1 (reached in ${((Date.now() - walkStarted) / 1000).toFixed(0)} s by following ${pageNumber - 1} cursors):`);
+  const deep: Figures[] = [];
+  const shallow: Figures[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = round % 2 === 1 ? [url, first] : [first, url];
+    for (const target of order) {
+      const figures = await load(base, { name: target, method: 'GET', url: target }, token, pid);
+      (target === first ? shallow : deep).push(figures);
+    }
+    console.log(`  round ${round}: page ${pageNumber} ${deep.at(-1)!.rps.toFixed(0)} req/s p50 ${deep.at(-1)!.p50} ms; page 1 ${shallow.at(-1)!.rps.toFixed(0)} req/s p50 ${shallow.at(-1)!.p50} ms`);
+  }
+  console.log(`  page ${pageNumber} / page 1: req/s ${spread(deep.map((d, i) => d.rps / shallow[i]!.rps), 2)}; p50 ${spread(deep.map((d, i) => d.p50 / Math.max(1, shallow[i]!.p50)), 2)}`);
 }
 
 main().catch((error: unknown) => {

@@ -14,6 +14,7 @@ import { complianceHandlers } from './compliance/compliance.handlers';
 import { credentialHandlers } from './credentials/credentials.handlers';
 import type { TokenSettings } from './auth/login-tokens';
 import { authenticateLoginToken } from './auth/auth.service';
+import { CredentialCache, watchCredentialChanges } from './auth/credential-cache';
 import { SigningKeyring } from './auth/signing-keys';
 import type { Config } from './config';
 import type { Db } from './db/database';
@@ -79,6 +80,9 @@ export interface AppDeps {
   document?: OpenAPIV3_1.Document;
 }
 
+// Enough for every client of a busy instance; beyond it the oldest are verified again.
+const CREDENTIAL_CACHE_ENTRIES = 10_000;
+
 /** Builds the HTTP application without listening. */
 export function createApp({ config, db, logger, signingSecret, redis, jobs, document = loadOpenApiDocument().document }: AppDeps): express.Express {
   const tokens: TokenSettings = {
@@ -112,7 +116,11 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   if (config.validateResponses) app.use(responseValidator(document));
   app.use(recordStateChanges(db, signingSecret, logger));
   app.use(forbidStoringSecrets);
-  app.use(identifyCaller(bearerAuthenticator(db, tokens)));
+  const credentials = new CredentialCache(config.credentialCacheSeconds * 1000, CREDENTIAL_CACHE_ENTRIES);
+  if (config.credentialCacheSeconds > 0) {
+    watchCredentialChanges(db, credentials, logger).catch((error: unknown) => logger.error({ err: error }, 'could not listen for credential changes'));
+  }
+  app.use(identifyCaller(credentials.wrap(bearerAuthenticator(db, tokens))));
   app.use(rateLimitPerCaller(config.rateLimits, rateLimitStores, logger));
   app.use(requireKnownOperation);
   app.use(requireCredentials);

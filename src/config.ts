@@ -28,6 +28,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   validateResponses: boolean;
   bodyLimitBytes: number;
+  /** How long a verified credential is reused without asking the database (0: never); changes reach every process at once by NOTIFY. */
+  credentialCacheSeconds: number;
   /** The body limit of operations marked `x-body-limit: import` in the spec. */
   importBodyLimitBytes: number;
   /** Imports of more resources than this are written by a worker (202) rather than in the request. */
@@ -256,6 +258,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     validateResponses: boolean('VALIDATE_RESPONSES', false),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1048576, 1024, 104857600),
+    credentialCacheSeconds: integer('CREDENTIAL_CACHE_SECONDS', 5, 0, 60),
     importBodyLimitBytes: integer('IMPORT_BODY_LIMIT_BYTES', 67108864, 1048576, 1073741824),
     importInlineMaxResources: integer('IMPORT_INLINE_MAX_RESOURCES', 5000, 0, 1000000),
     runWorkers: boolean('RUN_WORKERS', true),

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, type Migration, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, type KyselyConfig, type Migration, type Transaction } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Database } from './schema';
@@ -39,6 +39,7 @@ import * as rotationAutomation from './migrations/0038_rotation_automation';
 import * as syncRotationRuns from './migrations/0041_sync_rotation_runs';
 import * as findingsResourceKey from './migrations/0043_findings_resource_key';
 import * as importPayloadCompression from './migrations/0044_import_payload_compression';
+import * as credentialChangeNotices from './migrations/0046_credential_change_notices';
 
 export type Db = Kysely<Database>;
 
@@ -85,6 +86,7 @@ const migrations: Record<string, Migration> = {
   '0041_sync_rotation_runs': syncRotationRuns,
   '0043_findings_resource_key': findingsResourceKey,
   '0044_import_payload_compression': importPayloadCompression,
+  '0046_credential_change_notices': credentialChangeNotices,
 };
 
 /**
@@ -119,7 +121,7 @@ export function openDatabase(options: {
     // The same for a connection in use between two statements (inside a transaction): its error
     // then reaches the next statement, which fails (and answers 503), and the pool drops it.
     pool.on('connect', (client) => client.on('error', () => {}));
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return new ServerDatabase(options.databaseUrl, { dialect: new PostgresDialect({ pool }) });
   }
   let dataDir: string | undefined;
   if (options.dataDir !== null) {
@@ -135,6 +137,90 @@ export function openDatabase(options: {
 }
 
 const embeddedDatabases = new WeakMap<Db, PGlite>();
+
+/** A database on a PostgreSQL server: it knows its URL, for the connections that LISTEN, and closes them with its pool. */
+class ServerDatabase extends Kysely<Database> {
+  readonly listeners = new Set<() => Promise<void>>();
+
+  constructor(
+    readonly url: string,
+    config: KyselyConfig,
+  ) {
+    super(config);
+  }
+
+  override async destroy(): Promise<void> {
+    await Promise.all([...this.listeners].map((close) => close()));
+    await super.destroy();
+  }
+}
+
+export interface NoticeHandlers {
+  /** A notification on the channel (its payload). */
+  notice(payload: string): void;
+  /** Notices may have been missed from now on (the connection dropped); `notice` waits for `listening` again. */
+  lost(error: Error): void;
+  /** Notices are delivered from now on (again after a loss). */
+  listening(): void;
+}
+
+const RELISTEN_DELAY_MS = 1000;
+
+/**
+ * Delivers the notifications of `channel` (PostgreSQL's LISTEN/NOTIFY) to `handlers`: on the
+ * server through a connection of its own, kept open (reopened after a loss) until `db.destroy()`;
+ * on PGlite, in this process, before the notifying statement's promise resolves. Answers a
+ * function that stops listening.
+ */
+export async function listenForNotices(db: Db, channel: string, handlers: NoticeHandlers): Promise<() => Promise<void>> {
+  const embedded = embeddedDatabases.get(db);
+  if (embedded) {
+    const unlisten = await embedded.listen(channel, handlers.notice);
+    handlers.listening();
+    return async () => {
+      if (!embedded.closed) await unlisten();
+    };
+  }
+  if (!(db instanceof ServerDatabase)) throw new Error('listenForNotices needs a database opened by openDatabase');
+  const server = db;
+  let closed = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    const current = new pg.Client({ connectionString: server.url, keepAlive: true });
+    client = current;
+    let failed = false;
+    const fail = (error: Error) => {
+      if (failed || closed) return;
+      failed = true;
+      handlers.lost(error);
+      void current.end().catch(() => {});
+      retry = setTimeout(() => void connect().catch(() => {}), RELISTEN_DELAY_MS);
+      retry.unref();
+    };
+    current.on('error', fail);
+    current.on('end', () => fail(new Error('the LISTEN connection ended')));
+    current.on('notification', (message) => {
+      if (message.channel === channel) handlers.notice(message.payload ?? '');
+    });
+    try {
+      await current.connect();
+      await current.query(`listen ${pg.escapeIdentifier(channel)}`);
+      if (!closed && !failed) handlers.listening();
+    } catch (error) {
+      fail(error as Error);
+    }
+  };
+  const close = async () => {
+    closed = true;
+    clearTimeout(retry);
+    server.listeners.delete(close);
+    await client?.end().catch(() => {});
+  };
+  server.listeners.add(close);
+  await connect();
+  return close;
+}
 
 /** The PGlite instance behind `db`, when it is the embedded database. */
 /** Runs SQL text with `$n` parameters on Kysely's connection: for libraries that bring their own SQL (pg-boss). */

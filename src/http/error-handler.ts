@@ -79,7 +79,7 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
   const appError = error instanceof AppError ? error : translate(error as LibraryError, req);
   const status = STATUS_BY_CODE[appError.code];
   if (status >= 500) {
-    // pino-http logs the response line with this error attached; the client sees none of it.
+    // The request logger writes the response line with this error attached; the client sees none of it.
     res.err = error instanceof Error ? error : new Error(String(error));
   }
   for (const [name, value] of Object.entries(appError.headers)) res.setHeader(name, value);

@@ -3,7 +3,7 @@ import type { components } from '../../generated/openapi';
 /** What authenticated the request; `id` tells one credential from another (rate limits key on it). */
 export type Credential =
   | { kind: 'session'; id: string; expiresAt: Date }
-  | { kind: 'personal_access_token'; id: string }
+  | { kind: 'personal_access_token'; id: string; expiresAt: Date | null }
   /** An OAuth 2.0 access token (`ffo_…`); `id` is its row, `clientId` the app it was issued to. */
   | { kind: 'oauth'; id: string; clientId: string; expiresAt: Date };
 

@@ -98,7 +98,7 @@ export async function authenticatePersonalAccessToken(db: Db, secret: string, vi
     role: member.role,
     scopes: token.scopes.filter((scope) => roleScopes.includes(scope)),
     member,
-    credential: { kind: 'personal_access_token', id: token.id },
+    credential: { kind: 'personal_access_token', id: token.id, expiresAt: token.expires_at },
     via,
   };
 }
