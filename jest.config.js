@@ -14,4 +14,9 @@ module.exports = {
   // Jest's default of one worker fewer than the cores runs the files one at a time on a 2-core
   // machine; two workers take the suite from about 5½ to 3½ minutes on PGlite.
   maxWorkers: 2,
+  // A worker that ran a file keeps what that file's modules left reachable from outside their
+  // module registry; each file loads its own app and PGlite (a few hundred MB). Workers reached
+  // 10-11 GB each over a run. A worker whose heap is over this after a file is replaced by a
+  // fresh one (jest measures the heap only; the PGlite memory outside it grows alongside).
+  workerIdleMemoryLimit: '400MB',
 };
