@@ -14,4 +14,9 @@ module.exports = {
   // Jest's default of one worker fewer than the cores runs the files one at a time on a 2-core
   // machine; two workers take the suite from about 5½ to 3½ minutes on PGlite.
   maxWorkers: 2,
+  // A worker keeps each file it ran: under --experimental-vm-modules Node does not free a finished
+  // file's modules (jestjs/jest#14605), and with them its app and PGlite, some 250 MB of RSS per
+  // file; workers reached 10-11 GB each over a run. A worker whose heap is over this after a file
+  // (one file leaves 120-200 MB, then about 50 MB more per file) is replaced by a fresh one.
+  workerIdleMemoryLimit: '300MB',
 };

@@ -6,6 +6,7 @@ import { sigtermUnderLoad } from '../scripts/faults/sigterm';
 import { soak } from '../scripts/faults/soak';
 import type { Say } from '../scripts/faults/support';
 import { workerKilled } from '../scripts/faults/worker-kill';
+import { EMBEDDED_TEMPLATE_ENV } from './support/template';
 
 const TIMEOUT_MS = 240_000;
 
@@ -49,7 +50,7 @@ it('Redis frozen, then stopped, while rate limits use it: requests still served,
 }, TIMEOUT_MS);
 
 it('SIGTERM under load: requests in flight finish, new connections are refused, exit 0', async () => {
-  const result = await sigtermUnderLoad({ clients: 8, loadSeconds: 1 }, narrator('sigterm'));
+  const result = await sigtermUnderLoad({ clients: 8, loadSeconds: 1, templateFile: process.env[EMBEDDED_TEMPLATE_ENV] }, narrator('sigterm'));
   expect(Object.keys(result.answered)).toEqual(['201']);
   expect(result.cut).toBe(0);
   expect(result.refused.ECONNREFUSED).toBeGreaterThan(0);

@@ -3,13 +3,19 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../src/db/database';
-import { FourfoldProcess, logDirectory, ownerToken, send, sleep, type Say } from './support';
+import { FourfoldProcess, logDirectory, ownerToken, run, send, sleep, type Say } from './support';
 
 export interface SigtermOptions {
   /** Concurrent clients, each sending one write (POST /v1/accounts) after another. */
   clients: number;
   /** Seconds of load before SIGTERM. */
   loadSeconds: number;
+  /**
+   * A PGlite data directory tarball (`dumpDataDir()`, migrated) the API's database starts from:
+   * the test suite's template. Without it the API runs initdb and every migration first, which
+   * took most of this scenario's time in the tests.
+   */
+  templateFile?: string;
 }
 
 export interface SigtermResult {
@@ -33,6 +39,11 @@ export interface SigtermResult {
 export async function sigtermUnderLoad(options: SigtermOptions, say: Say): Promise<SigtermResult> {
   const logs = logDirectory();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fourfold-faults-data-'));
+  if (options.templateFile) {
+    // Where openDatabase keeps the embedded database of DATA_DIR.
+    fs.mkdirSync(path.join(dataDir, 'pgdata'));
+    await run('tar', ['-xf', options.templateFile, '-C', path.join(dataDir, 'pgdata')]);
+  }
   const api = await FourfoldProcess.api({ DATA_DIR: dataDir, RUN_WORKERS: 'false', RATE_LIMIT_PER_MINUTE: '1000000' }, logs);
   try {
     const { port } = api;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 
-const run = promisify(execFile);
+export const run = promisify(execFile);
 export const ROOT = path.join(__dirname, '..', '..');
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const SECRET = 'faults-signing-secret-0123456789-0123456789';
@@ -166,21 +166,31 @@ export class FourfoldProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  /** Starts the API and waits until `/health` answers. */
+  /**
+   * Starts the API on a port the system picks (PORT=0), learns which from the process's own
+   * listening socket, and waits until `/health` answers there.
+   *
+   * Not a port found free beforehand and passed in: between its release and the API's listen,
+   * another process could take it, and on this machine other processes are fourfold too (each
+   * supertest request of a test file beside this one listens on a port of the system's choice).
+   * `/health` then answered 200 from that app, and the owner's login 401: it has no such user.
+   */
   static async api(env: Record<string, string>, logDir: string): Promise<FourfoldProcess> {
-    const port = await freePort();
-    const api = FourfoldProcess.spawn('src/main.ts', { PORT: String(port), ...env }, port, logDir);
+    const { child, logFile } = FourfoldProcess.spawn('src/main.ts', { PORT: '0', ...env }, logDir);
+    let port: number | undefined;
     for (;;) {
-      if (api.child.exitCode !== null) throw new Error(`the API exited with ${api.child.exitCode}; see ${api.logFile}`);
-      const answer = await send(port, 'GET', '/health').catch(() => undefined);
-      if (answer?.status === 200) return api;
+      if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode}; see ${logFile}`);
+      port ??= listeningPort(child.pid!);
+      const answer = port === undefined ? undefined : await send(port, 'GET', '/health').catch(() => undefined);
+      if (port !== undefined && answer?.status === 200) return new FourfoldProcess(child, port, logFile);
       await sleep(100);
     }
   }
 
   /** Starts a worker process (`npm run worker`) and waits until it works the queues. */
   static async worker(env: Record<string, string>, logDir: string): Promise<FourfoldProcess> {
-    const worker = FourfoldProcess.spawn('src/worker.ts', env, 0, logDir);
+    const { child, logFile } = FourfoldProcess.spawn('src/worker.ts', env, logDir);
+    const worker = new FourfoldProcess(child, 0, logFile);
     for (;;) {
       if (worker.child.exitCode !== null) throw new Error(`the worker exited with ${worker.child.exitCode}; see ${worker.logFile}`);
       if (fs.readFileSync(worker.logFile, 'utf8').includes('fourfold worker started')) return worker;
@@ -188,7 +198,7 @@ export class FourfoldProcess {
     }
   }
 
-  private static spawn(entry: string, env: Record<string, string>, port: number, logDir: string): FourfoldProcess {
+  private static spawn(entry: string, env: Record<string, string>, logDir: string): { child: ChildProcess; logFile: string } {
     const logFile = path.join(logDir, `${path.basename(entry, '.ts')}-${Date.now()}.log`);
     const log = fs.openSync(logFile, 'a');
     const child = spawn(process.execPath, ['--import', 'tsx', entry], {
@@ -197,7 +207,7 @@ export class FourfoldProcess {
       stdio: ['ignore', log, log],
     });
     fs.closeSync(log);
-    return new FourfoldProcess(child, port, logFile);
+    return { child, logFile };
   }
 
   /** Resident set size now, in MB (Linux). */
@@ -209,6 +219,33 @@ export class FourfoldProcess {
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
+  }
+}
+
+/** The TCP port process `pid` listens on, once it does (Linux: its socket inodes in /proc/net/tcp and tcp6). */
+function listeningPort(pid: number): number | undefined {
+  let sockets: Set<string>;
+  try {
+    sockets = new Set(fs.readdirSync(`/proc/${pid}/fd`).map((fd) => /^socket:\[(\d+)\]$/.exec(readLink(`/proc/${pid}/fd/${fd}`))?.[1] ?? ''));
+  } catch {
+    return undefined;
+  }
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const rows = fs.existsSync(table) ? fs.readFileSync(table, 'utf8').trim().split('\n').slice(1) : [];
+    for (const row of rows) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+      const [, local, , state, , , , , , inode] = row.trim().split(/\s+/);
+      if (state === '0A' && inode && sockets.has(inode)) return parseInt(local!.split(':')[1]!, 16);
+    }
+  }
+  return undefined;
+}
+
+function readLink(file: string): string {
+  try {
+    return fs.readlinkSync(file);
+  } catch {
+    return '';
   }
 }
 

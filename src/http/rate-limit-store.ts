@@ -188,6 +188,11 @@ export class FallbackStore implements Store {
   readonly localKeys = false;
   readonly prefix: string | undefined;
   private readonly local = new MemoryStore();
+  // The local count starts on its first use: MemoryStore's init starts an interval, and a running
+  // interval keeps this store, the shared one and its database reachable for as long as the
+  // process lives, even after the app is gone (each test file's apps piled up in a test worker).
+  private localOptions: Options | undefined;
+  private localStarted = false;
   private lastReport = 0;
 
   constructor(
@@ -198,7 +203,7 @@ export class FallbackStore implements Store {
   }
 
   init(options: Options): void | Promise<void> {
-    this.local.init(options);
+    this.localOptions = options;
     return this.shared.init?.(options);
   }
 
@@ -230,8 +235,16 @@ export class FallbackStore implements Store {
         this.lastReport = Date.now();
         this.onFailure(error);
       }
-      return work(this.local);
+      return work(this.startedLocal());
     }
+  }
+
+  private startedLocal(): MemoryStore {
+    if (!this.localStarted && this.localOptions) {
+      this.local.init(this.localOptions);
+      this.localStarted = true;
+    }
+    return this.local;
   }
 }
 
