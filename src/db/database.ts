@@ -36,6 +36,7 @@ import * as syncs from './migrations/0032_syncs';
 import * as findingContentHash from './migrations/0033_finding_content_hash';
 import * as credentialLinks from './migrations/0037_credential_links';
 import * as rotationAutomation from './migrations/0038_rotation_automation';
+import * as rotationCredentials from './migrations/0039_rotation_credentials';
 
 export type Db = Kysely<Database>;
 
@@ -79,6 +80,7 @@ const migrations: Record<string, Migration> = {
   '0033_finding_content_hash': findingContentHash,
   '0037_credential_links': credentialLinks,
   '0038_rotation_automation': rotationAutomation,
+  '0039_rotation_credentials': rotationCredentials,
 };
 
 /**

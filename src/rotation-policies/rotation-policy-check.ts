@@ -3,6 +3,7 @@ import type { Db } from '../db/database';
 import type { RotationPolicyRow } from '../db/schema';
 import { organizationPlan, planRequired } from '../plans/plans.service';
 import { planIncludes } from '../plans/plan-catalogue';
+import { entraPassword, vaultSecretUri } from '../rotations/rotation-targets';
 import { startPolicyRotation, type RotationSettings } from '../rotations/rotations.service';
 import { nameMatches } from '../syncs/sync-runner';
 import { activeResourcesOfTypes, enabledRotationPolicies, findPolicyAccount, latestRotationOf, updateRotationPolicyRow } from './rotation-policies.repository';
@@ -13,7 +14,6 @@ export const ROTATION_POLICY_CRON = '23 * * * *';
 const DAY_MS = 86_400_000;
 /** A credential whose last rotation failed is tried again after this long, not at every check. */
 const RETRY_AFTER_FAILURE_MS = DAY_MS;
-const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
 /** What one check did with one credential a policy covers. */
 export type PolicyOutcome =
@@ -22,24 +22,6 @@ export type PolicyOutcome =
   | { policy_id: string; outcome: 'paused'; reason: string };
 
 type Resource = Awaited<ReturnType<typeof activeResourcesOfTypes>>[number];
-
-/** An Entra ID application password of the inventory (Terraform's `azuread_application_password`, provider 2 and 3 attribute names). */
-export function entraPassword(resource: Resource): { applicationId: string; keyId: string; expiresAt: Date } | null {
-  const a = resource.attributes;
-  const application = GUID.exec(String(a.application_object_id ?? a.application_id ?? ''))?.[0];
-  const keyId = GUID.exec(String(a.key_id ?? ''))?.[0];
-  const expiresAt = typeof a.end_date === 'string' ? new Date(a.end_date) : null;
-  if (!application || !keyId || !expiresAt || Number.isNaN(expiresAt.getTime())) return null;
-  return { applicationId: application.toLowerCase(), keyId: keyId.toLowerCase(), expiresAt };
-}
-
-/** A Key Vault secret of the inventory as the URI a rotation writes (no version). */
-function vaultSecretUri(resource: Resource): string | null {
-  const a = resource.attributes;
-  const uri = String(a.versionless_id ?? a.id ?? resource.native_id);
-  const match = /^(https:\/\/[^/]+\/secrets\/[0-9A-Za-z-]{1,127})(\/|$)/.exec(uri);
-  return match ? match[1]! : null;
-}
 
 function covers(policy: RotationPolicyRow, resource: Resource): boolean {
   const { selector } = policy;
@@ -97,11 +79,13 @@ export async function checkRotationPolicies(db: Db, settings: RotationSettings, 
       try {
         const account = await findPolicyAccount(db, policy.organization_id, resource.account_id);
         if (!account) throw new Error(`account ${resource.account_id} is gone`);
-        const rotation = await startPolicyRotation(db, settings, { organizationId: policy.organization_id, userId: null, policyId: policy.id }, account, {
+        const rotation = await startPolicyRotation(db, settings, { organizationId: policy.organization_id, userId: null, policyId: policy.id }, {
+          credential_type: 'azuread_application_password',
+          credential_resource_id: resource.id,
           account_id: account.id,
           application_id: credential.applicationId,
           key_id: credential.keyId,
-          key_vault_secrets: [...new Set(holders)].slice(0, 20),
+          stores: [...new Set(holders)].slice(0, 20).map((uri) => ({ type: 'azurerm_key_vault_secret' as const, resource_id: null, account_id: account.id, target: uri })),
           lifetime_days: policy.lifetime_days,
           overlap_hours: policy.overlap_hours,
         });

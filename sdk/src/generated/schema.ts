@@ -3175,7 +3175,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "plan_required" | "plan_limit_reached" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "webhook_url_not_allowed" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "not_connected" | "scan_in_progress" | "scan_not_cancelable" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "plan_required" | "plan_limit_reached" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "webhook_url_not_allowed" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "not_connected" | "no_confirmed_store" | "credential_not_rotatable" | "scan_in_progress" | "scan_not_cancelable" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -4004,36 +4004,77 @@ export interface components {
          * @example https://payments-kv.vault.azure.net/secrets/payments-api-client-secret
          */
         KeyVaultSecretUri: string;
-        RotationCreate: {
+        /**
+         * @description The kind of credential rotated: an Entra ID app password (client secret), an AWS IAM user's access key, a GCP service-account key.
+         * @example aws_iam_access_key
+         * @enum {string}
+         */
+        RotationCredentialType: "azuread_application_password" | "aws_iam_access_key" | "google_service_account_key";
+        /**
+         * @description A store entry a rotation writes: a Key Vault secret, an AWS Secrets Manager secret, a GCP Secret Manager secret.
+         * @example aws_secretsmanager_secret
+         * @enum {string}
+         */
+        RotationStoreType: "azurerm_key_vault_secret" | "aws_secretsmanager_secret" | "google_secret_manager_secret";
+        /** @description A store entry the rotation writes the new credential into, through the connection of `account_id`. */
+        RotationStore: {
+            type: components["schemas"]["RotationStoreType"];
+            /** @description The store entry's resource (its credential link's store side); `null` for a Key Vault secret named explicitly. */
+            resource_id: components["schemas"]["ResourceId"] | null;
             account_id: components["schemas"]["AccountId"];
+            /**
+             * @description The entry: a Key Vault secret URI without version, a Secrets Manager secret ARN, or `projects/<project>/secrets/<id>`.
+             * @example arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci/deploy-key-AbCdEf
+             */
+            target: string;
+        };
+        /**
+         * @description Either `credential_id` (any credential kind; its stores are its confirmed credential links),
+         *     or the explicit Entra ID form: `account_id`, `application_id`, `key_id` and
+         *     `key_vault_secrets` together. Mixing the two, or neither, answers `422 validation_failed`.
+         */
+        RotationCreate: {
+            /** @description The credential resource to rotate (`azuread_application_password`, `aws_iam_access_key` or `google_service_account_key`), as discovery found it. The new credential is written into every store entry of its **confirmed** credential links; none answers `422 no_confirmed_store`. */
+            credential_id?: components["schemas"]["ResourceId"];
+            account_id?: components["schemas"]["AccountId"];
             /** @description The app registration's object id (not its client id), in the tenant of the account's connection. */
-            application_id: components["schemas"]["EntraObjectId"];
+            application_id?: components["schemas"]["EntraObjectId"];
             /** @description The `keyId` of the password credential being replaced. */
-            key_id: components["schemas"]["EntraObjectId"];
+            key_id?: components["schemas"]["EntraObjectId"];
             /** @description The Key Vault secrets that hold the credential; each gets a new version holding the new secret. */
-            key_vault_secrets: components["schemas"]["KeyVaultSecretUri"][];
+            key_vault_secrets?: components["schemas"]["KeyVaultSecretUri"][];
             /**
              * Format: int32
-             * @description How long the new password is valid; also the Key Vault secrets' new expiry.
+             * @description How long the new credential is valid (Entra ID password, GCP key: `validBeforeTime` is not settable, so the key is revoked by the next rotation); also the Key Vault secrets' new expiry. AWS access keys do not expire: rotate again before `lifetime_days` pass.
              * @default 180
              */
             lifetime_days?: number;
             /**
              * Format: int32
-             * @description How long both passwords stay valid before the old one is removed; `0` removes it at once.
+             * @description How long both credentials stay valid before the old one is revoked; `0` revokes it at once.
              * @default 24
              */
             overlap_hours?: number;
         };
         /**
-         * @description `create` the new password, `write` one Key Vault secret, `verify` a sign-in with the new secret, `revoke` the old password.
+         * @description Whose credential it is: the Entra ID application's object id, the IAM user's name, or the service account's email.
+         * @example 6a1f3c9e-2b4d-4e8f-9a0b-1c2d3e4f5a6b
+         */
+        RotationOwner: string;
+        /**
+         * @description The credential's key: the Entra ID password's `keyId`, the IAM access key id, or the service-account key's id.
+         * @example 0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b
+         */
+        RotationKeyId: string;
+        /**
+         * @description `create` the new credential (Entra ID `addPassword`, IAM `CreateAccessKey`, IAM `projects.serviceAccounts.keys.create`); `write` one store entry (Key Vault set secret, Secrets Manager `PutSecretValue`, Secret Manager `AddSecretVersion`); `verify` a sign-in with the new credential (client-credentials token, `sts:GetCallerIdentity`, a JWT-bearer token exchange); `revoke` the old credential (`removePassword`; `UpdateAccessKey` Inactive then `DeleteAccessKey`; `DeleteServiceAccountKey`).
          * @example write
          * @enum {string}
          */
         RotationStepName: "create" | "write" | "verify" | "revoke";
         RotationPlannedStep: {
             name: components["schemas"]["RotationStepName"];
-            /** @description What the step changes: the application and key id, or a Key Vault secret. */
+            /** @description What the step changes: the credential's owner (application, IAM user, service account) or key, or a store entry (see RotationStore.target). */
             target: string;
             description: string;
         };
@@ -4041,9 +4082,13 @@ export interface components {
         RotationPlan: {
             /** @constant */
             dry_run: true;
+            credential_type: components["schemas"]["RotationCredentialType"];
+            /** @description The credential resource; `null` for the explicit Entra ID form. */
+            credential_id: components["schemas"]["ResourceId"] | null;
             account_id: components["schemas"]["AccountId"];
-            application_id: components["schemas"]["EntraObjectId"];
-            key_id: components["schemas"]["EntraObjectId"];
+            application_id: components["schemas"]["RotationOwner"];
+            key_id: components["schemas"]["RotationKeyId"];
+            stores: components["schemas"]["RotationStore"][];
             key_vault_secrets: components["schemas"]["KeyVaultSecretUri"][];
             /** Format: int32 */
             lifetime_days: number;
@@ -4053,7 +4098,7 @@ export interface components {
         };
         RotationStep: {
             name: components["schemas"]["RotationStepName"];
-            /** @description The key id the step created or removes, or the Key Vault secret it writes. */
+            /** @description The key id the step created or revokes, the owner it verifies, or the store entry it writes (see RotationStore.target). */
             target: string;
             /**
              * @description `pending`: not run yet (`revoke` waits for the overlap); `skipped`: not run because an earlier step failed.
@@ -4067,7 +4112,7 @@ export interface components {
             /** @description The cloud's answer when the step failed. */
             error: string | null;
             /**
-             * @description After a failure: whether what the step did was undone (`rolled_back`: the new password removed, or the Key Vault secret back on its previous value), could not be (`rollback_failed`, see `rollback_error`), or the step changed nothing. `null` while no rollback happened.
+             * @description After a failure: whether what the step did was undone (`rolled_back`: the new credential deleted; a Key Vault secret given its previous value again as a new version; a Secrets Manager secret's `AWSCURRENT` stage moved back to its previous version; a Secret Manager version disabled), could not be (`rollback_failed`, see `rollback_error`), or the step changed nothing. `null` while no rollback happened.
              * @enum {string|null}
              */
             rollback_status: "rolled_back" | "rollback_failed" | "nothing_to_roll_back" | null;
@@ -4081,11 +4126,18 @@ export interface components {
         RotationStatus: "running" | "revoke_scheduled" | "succeeded" | "failed";
         Rotation: {
             id: components["schemas"]["RotationId"];
+            credential_type: components["schemas"]["RotationCredentialType"];
+            /** @description The credential resource rotated; `null` for the explicit Entra ID form (or once the resource is deleted). */
+            credential_id: components["schemas"]["ResourceId"] | null;
+            /** @description The credential's account, whose connection creates, verifies and revokes it. */
             account_id: components["schemas"]["AccountId"];
-            application_id: components["schemas"]["EntraObjectId"];
-            key_id: components["schemas"]["EntraObjectId"];
-            /** @description The new password credential's key id (never its value); `null` until created. */
-            new_key_id: components["schemas"]["EntraObjectId"] | null;
+            application_id: components["schemas"]["RotationOwner"];
+            key_id: components["schemas"]["RotationKeyId"];
+            /** @description The new credential's key id (never its value); `null` until created. */
+            new_key_id: components["schemas"]["RotationKeyId"] | null;
+            /** @description The store entries written, in order (one `write` step each). */
+            stores: components["schemas"]["RotationStore"][];
+            /** @description The Key Vault secrets among `stores` (kept for the explicit Entra ID form). */
             key_vault_secrets: components["schemas"]["KeyVaultSecretUri"][];
             /** Format: int32 */
             lifetime_days: number;
