@@ -733,27 +733,38 @@ export interface paths {
         get: operations["listRotations"];
         put?: never;
         /**
-         * Rotate an Entra ID app secret
-         * @description Replaces a password credential (client secret) of an Entra ID app registration, through the
-         *     Azure connection of `account_id` (its service principal needs Microsoft Graph
-         *     `Application.ReadWrite.All` and Key Vault Secrets Officer on each vault), in steps:
+         * Rotate a credential
+         * @description Replaces a credential in every store entry that holds it: an Entra ID app password, an AWS IAM
+         *     user's access key or a GCP service-account key (`credential_id`, a resource of the inventory),
+         *     written into the store entries of its **confirmed** credential links (Key Vault, Secrets
+         *     Manager, Secret Manager secrets; any mix of clouds), each through the connection of the
+         *     account that owns it. The explicit Entra ID form (`account_id`, `application_id`, `key_id`,
+         *     `key_vault_secrets`) still works. Steps:
          *
-         *     1. **create**: a new password on the application (`addPassword`), valid `lifetime_days`;
-         *     2. **write**: a new version of each of `key_vault_secrets` holding it, expiring with it;
-         *     3. **verify**: a client-credentials token request with the new secret;
-         *     4. **revoke**: after `overlap_hours`, the old password `key_id` removed (`removePassword`);
-         *        with `0`, at once.
+         *     1. **create**: the new credential (`addPassword`; `CreateAccessKey`, which fails clearly for a
+         *        user holding two keys already; `serviceAccounts.keys.create`), valid `lifetime_days`;
+         *     2. **write**: a new version of each store entry (Key Vault: the secret, expiring with it;
+         *        Secrets Manager: a new `AWSCURRENT` version, for an access key the JSON
+         *        `{"access_key_id", "secret_access_key"}`; Secret Manager: a new version, for a key the key
+         *        file JSON);
+         *     3. **verify**: a sign-in with the new credential (client-credentials token;
+         *        `sts:GetCallerIdentity`; JWT-bearer token exchange);
+         *     4. **revoke**: after `overlap_hours`, the old credential (`removePassword`; `UpdateAccessKey`
+         *        Inactive then `DeleteAccessKey`; `DeleteServiceAccountKey`); with `0`, at once.
          *
          *     The answer comes when steps 1 to 3 are done: `201` with the rotation `revoke_scheduled` (or
-         *     `succeeded` with an overlap of `0`), or `failed`: then the new password was removed and each
-         *     written Key Vault secret given its previous value again as a new version, each step saying
-         *     so in `rollback_status`. The new secret value is held in memory only: never stored, logged
-         *     or answered.
+         *     `succeeded` with an overlap of `0`), or `failed`: then each written store entry was returned to
+         *     its previous current version (Key Vault: previous value as a new version; Secrets Manager:
+         *     `AWSCURRENT` moved back; Secret Manager: the new version disabled) and the new credential
+         *     deleted, each step saying so in `rollback_status`. The new secret is held in memory only:
+         *     never stored, logged or answered.
          *
          *     With `?dry_run=true` the answer is `200` with the exact steps planned, and nothing changes
-         *     and nothing counts against the plan. One rotation of a credential at a time: while one runs
-         *     or waits to revoke, `409 conflict` naming it. On the `starter` plan the fourth rotation
-         *     of a calendar month (UTC) answers `403 plan_limit_reached` (`rotations_per_month`).
+         *     and nothing counts against the plan. A credential without a confirmed link answers
+         *     `422 no_confirmed_store`; one that cannot be rotated `422 credential_not_rotatable`. One
+         *     rotation of a credential at a time: while one runs or waits to revoke, `409 conflict` naming
+         *     it. On the `starter` plan the fourth rotation of a calendar month (UTC) answers
+         *     `403 plan_limit_reached` (`rotations_per_month`).
          */
         post: operations["createRotation"];
         delete?: never;
