@@ -15,7 +15,7 @@ import { assertPlanLimit, type PlanSettings } from '../plans/plans.service';
 import { confirmedStoresOf } from '../credential-links/credential-links.service';
 import { requireResource } from '../resources/resources.service';
 import { credentialCalls, storeWrite, type CredentialCalls } from './rotation-clouds';
-import { CREDENTIAL_PROVIDER, rotationCredential, rotationStore } from './rotation-targets';
+import { CREDENTIAL_PROVIDER, rotationCredential, rotationStore, type TargetResource } from './rotation-targets';
 import { claimDueRevoke, claimInterruptedRotation, dueRevokeIds, interruptedRotationIds, findActiveRotation, findRotation, findRotationAccount, findRotationById, insertRotation, updateRotation } from './rotations.repository';
 
 export interface RotationSettings {
@@ -105,6 +105,14 @@ async function normalizeCredential(db: Db, organizationId: string, input: Rotati
     throw new AppError('validation_failed', 'With credential_id, the stores are its confirmed credential links: leave out the explicit Entra ID fields.', mixed.map((field) => ({ field: `body.${field}`, issue: 'not allowed with credential_id' })));
   }
   const resource = await requireResource(db, organizationId, input.credential_id);
+  return rotationOfCredential(db, organizationId, resource, { lifetime_days: input.lifetime_days ?? 180, overlap_hours: input.overlap_hours ?? 24 });
+}
+
+/**
+ * The rotation of a credential resource into the store entries of its confirmed credential links:
+ * 422 `credential_not_rotatable` for a resource that is not one, `no_confirmed_store` without links.
+ */
+export async function rotationOfCredential(db: Db, organizationId: string, resource: TargetResource, timing: { lifetime_days: number; overlap_hours: number }): Promise<Normalized> {
   const credential = rotationCredential(resource);
   const stores: RotationStoreData[] = [];
   for (const store of await confirmedStoresOf(db, organizationId, resource.id)) {
@@ -124,8 +132,7 @@ async function normalizeCredential(db: Db, organizationId: string, input: Rotati
     application_id: credential.owner,
     key_id: credential.keyId,
     stores: stores.slice(0, 20),
-    lifetime_days: input.lifetime_days ?? 180,
-    overlap_hours: input.overlap_hours ?? 24,
+    ...timing,
   };
 }
 
