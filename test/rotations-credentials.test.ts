@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import request, { type Response } from 'supertest';
+import { checkRotationPolicies } from '../src/rotation-policies/rotation-policy-check';
 import { revokeDueRotations } from '../src/rotations/rotations.service';
 import { rotationSettings } from '../src/workers';
 import { as, TEST_SECRET, useTestApp } from './support/app';
@@ -100,7 +101,7 @@ beforeAll(async () => {
   owner = await t.ownerToken();
   await t.db.updateTable('organizations').set({ plan: 'pro' }).execute();
   await account('aws', aws.accountId, { kind: 'aws_access_key', access_key_id: aws.connection.accessKeyId, secret_access_key: aws.connection.secretAccessKey }, [
-    { type: 'aws_iam_access_key', native_id: OLD_KEY, name: 'ci-deployer-key', attributes: { id: OLD_KEY, user: USER, status: 'Active' } },
+    { type: 'aws_iam_access_key', native_id: OLD_KEY, name: 'ci-deployer-key', attributes: { id: OLD_KEY, user: USER, status: 'Active', create_date: '2026-01-02T03:04:05Z' } },
     { type: 'aws_iam_access_key', native_id: 'arn:aws:iam::210987654321:root/access_key_1', name: 'root-key', attributes: { id: 'root-access-key-1', user: '<root_account>', status: 'Active' } },
     { type: 'aws_secretsmanager_secret', native_id: ARN_1, name: 'ci/deployer', attributes: { arn: ARN_1, name: 'ci/deployer' } },
     { type: 'aws_secretsmanager_secret', native_id: ARN_2, name: 'ci/deployer-dr', attributes: { arn: ARN_2, name: 'ci/deployer-dr' } },
@@ -124,9 +125,28 @@ beforeAll(async () => {
   await link('payments-api-secret', 'payments-client-secret');
 });
 
+describe('a rotation policy', () => {
+  test('rotates an access key due 90 days after its creation into its confirmed links', async () => {
+    resetAws();
+    const policy = seen(await request(t.app).post('/v1/rotation-policies').set(as(owner)).send({ name: 'CI keys', selector: { resource_ids: [ids['ci-deployer-key']] }, exclusions: [], days_before_expiry: 7, overlap_hours: 0 }));
+    expect(policy.status).toBe(201);
+    const settings = { ...rotationSettings({ ...t.config }, TEST_SECRET), jobs: t.jobs };
+    // Created 2026-01-02: due 2026-04-02; a week before that it is not yet within 7 days.
+    expect(await checkRotationPolicies(t.db, { ...settings, now: () => new Date('2026-03-20T00:00:00Z') })).toEqual([]);
+    const outcomes = await checkRotationPolicies(t.db, { ...settings, now: () => new Date('2026-03-30T00:00:00Z') });
+    expect(outcomes).toEqual([expect.objectContaining({ policy_id: policy.body.id, resource_id: ids['ci-deployer-key'], outcome: 'rotated' })]);
+    const keys = [...aws.users.get(USER)!.keys()];
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).not.toBe(OLD_KEY);
+    for (const arn of [ARN_1, ARN_2]) expect(JSON.parse(aws.secrets.get(arn)!.versions.get(aws.secrets.get(arn)!.current)!).access_key_id).toBe(keys[0]);
+    await request(t.app).delete(`/v1/rotation-policies/${policy.body.id as string}`).set(as(owner)).expect(204);
+  });
+});
+
 describe('AWS IAM access keys', () => {
   test('a dry run answers the exact steps from the confirmed links', async () => {
     resetAws();
+    const created = aws.hits.CreateAccessKey ?? 0;
     const plan = await rotate('ci-deployer-key', {}, '?dry_run=true');
     expect(plan.status).toBe(200);
     expect(plan.body).toMatchObject({ dry_run: true, credential_type: 'aws_iam_access_key', credential_id: ids['ci-deployer-key'], account_id: accounts.aws, application_id: USER, key_id: OLD_KEY, key_vault_secrets: [], lifetime_days: 180, overlap_hours: 24 });
@@ -135,11 +155,12 @@ describe('AWS IAM access keys', () => {
       { type: 'aws_secretsmanager_secret', resource_id: ids['ci/deployer-dr'], account_id: accounts.aws, target: ARN_2 },
     ]);
     expect(plan.body.steps.map((s: { name: string; target: string }) => [s.name, s.target])).toEqual([['create', USER], ['write', ARN_1], ['write', ARN_2], ['verify', USER], ['revoke', OLD_KEY]]);
-    expect(aws.hits.CreateAccessKey ?? 0).toBe(0);
+    expect(aws.hits.CreateAccessKey ?? 0).toBe(created);
   });
 
   test('creates a key, writes both secrets, verifies with STS, and revokes the old key after the overlap', async () => {
     resetAws();
+    const deactivations = aws.hits.UpdateAccessKey ?? 0;
     const response = await rotate('ci-deployer-key', { overlap_hours: 24 });
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({ status: 'revoke_scheduled', credential_type: 'aws_iam_access_key', key_id: OLD_KEY, error: null });
@@ -162,7 +183,7 @@ describe('AWS IAM access keys', () => {
     const [revoked] = await revokeDueRotations(t.db, { ...settings, now: () => new Date(Date.now() + 25 * 3_600_000) }, { rotation_id: response.body.id as string });
     expect(revoked?.status).toBe('succeeded');
     expect([...keys.keys()]).toEqual([newKey]);
-    expect(aws.hits.UpdateAccessKey).toBe(1);
+    expect(aws.hits.UpdateAccessKey).toBe(deactivations + 1);
 
     const history = seen(await request(t.app).get(`/v1/rotations/${response.body.id as string}`).set(as(owner)).expect(200));
     expect(steps(history.body)).toEqual([
