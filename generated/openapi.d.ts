@@ -818,11 +818,12 @@ export interface paths {
          *     expire: those the `selector` names (credential resource ids, accounts, tags, a name pattern;
          *     every part given must match) and no `exclusions` pattern matches. The check runs hourly on
          *     the job queue; each due credential is rotated as `POST /v1/rotations` would (the same steps,
-         *     rollback and history; the rotation names the policy in `policy_id`), into the Key Vault
-         *     secrets that hold it (a Key Vault secret of the inventory whose tag names the credential's
-         *     key id). A credential is rotated once at a time, and not again while a rotation of it
-         *     succeeded or waits to remove the old password. Rotated credentials today: Entra ID
-         *     application passwords (`azuread_application_password`). Needs the `pro` plan
+         *     rollback and history; the rotation names the policy in `policy_id`), into the store entries
+         *     of its confirmed credential links (an Entra ID password without any: the Key Vault secrets of
+         *     the inventory whose tag names its key id). A credential is rotated once at a time, and not
+         *     again while a rotation of it succeeded or waits to revoke the old one. Rotated credentials:
+         *     Entra ID application passwords (due at `end_date`), IAM user access keys (due 90 days after
+         *     `create_date`) and user-managed service-account keys (due at `valid_before`). Needs the `pro` plan
          *     (`403 plan_required`, feature `automatic_rotation`); a policy of an organization whose
          *     plan no longer has it is paused, saying why, and kept. Accepts `Idempotency-Key`.
          */
