@@ -74,6 +74,8 @@ export interface Normalized {
 }
 
 const EXPLICIT_FIELDS = ['account_id', 'application_id', 'key_id', 'key_vault_secrets'] as const;
+/** The spec's bound on a rotation's store entries (and steps). */
+const MAX_STORES = 20;
 
 /** The explicit Entra ID form (Key Vault secrets named in the request), through the account's connection. */
 function normalizeExplicit(input: RotationCreate): Normalized {
@@ -125,13 +127,19 @@ export async function rotationOfCredential(db: Db, organizationId: string, resou
       { field: 'body.credential_id', issue: 'no confirmed credential link' },
     ]);
   }
+  if (stores.length > MAX_STORES) {
+    // Writing some and leaving others would rotate it half-way.
+    throw new AppError('validation_failed', `Credential ${resource.id} has ${stores.length} confirmed store entries; a rotation writes at most ${MAX_STORES}: reject the links not in use.`, [
+      { field: 'body.credential_id', issue: `more than ${MAX_STORES} confirmed store entries` },
+    ]);
+  }
   return {
     credential_type: credential.type,
     credential_resource_id: resource.id,
     account_id: resource.account_id,
     application_id: credential.owner,
     key_id: credential.keyId,
-    stores: stores.slice(0, 20),
+    stores,
     ...timing,
   };
 }
