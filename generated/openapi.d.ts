@@ -751,27 +751,38 @@ export interface paths {
         get: operations["listRotations"];
         put?: never;
         /**
-         * Rotate an Entra ID app secret
-         * @description Replaces a password credential (client secret) of an Entra ID app registration, through the
-         *     Azure connection of `account_id` (its service principal needs Microsoft Graph
-         *     `Application.ReadWrite.All` and Key Vault Secrets Officer on each vault), in steps:
+         * Rotate a credential
+         * @description Replaces a credential in every store entry that holds it: an Entra ID app password, an AWS IAM
+         *     user's access key or a GCP service-account key (`credential_id`, a resource of the inventory),
+         *     written into the store entries of its **confirmed** credential links (Key Vault, Secrets
+         *     Manager, Secret Manager secrets; any mix of clouds), each through the connection of the
+         *     account that owns it. The explicit Entra ID form (`account_id`, `application_id`, `key_id`,
+         *     `key_vault_secrets`) still works. Steps:
          *
-         *     1. **create**: a new password on the application (`addPassword`), valid `lifetime_days`;
-         *     2. **write**: a new version of each of `key_vault_secrets` holding it, expiring with it;
-         *     3. **verify**: a client-credentials token request with the new secret;
-         *     4. **revoke**: after `overlap_hours`, the old password `key_id` removed (`removePassword`);
-         *        with `0`, at once.
+         *     1. **create**: the new credential (`addPassword`; `CreateAccessKey`, which fails clearly for a
+         *        user holding two keys already; `serviceAccounts.keys.create`), valid `lifetime_days`;
+         *     2. **write**: a new version of each store entry (Key Vault: the secret, expiring with it;
+         *        Secrets Manager: a new `AWSCURRENT` version, for an access key the JSON
+         *        `{"access_key_id", "secret_access_key"}`; Secret Manager: a new version, for a key the key
+         *        file JSON);
+         *     3. **verify**: a sign-in with the new credential (client-credentials token;
+         *        `sts:GetCallerIdentity`; JWT-bearer token exchange);
+         *     4. **revoke**: after `overlap_hours`, the old credential (`removePassword`; `UpdateAccessKey`
+         *        Inactive then `DeleteAccessKey`; `DeleteServiceAccountKey`); with `0`, at once.
          *
          *     The answer comes when steps 1 to 3 are done: `201` with the rotation `revoke_scheduled` (or
-         *     `succeeded` with an overlap of `0`), or `failed`: then the new password was removed and each
-         *     written Key Vault secret given its previous value again as a new version, each step saying
-         *     so in `rollback_status`. The new secret value is held in memory only: never stored, logged
-         *     or answered.
+         *     `succeeded` with an overlap of `0`), or `failed`: then each written store entry was returned to
+         *     its previous current version (Key Vault: previous value as a new version; Secrets Manager:
+         *     `AWSCURRENT` moved back; Secret Manager: the new version disabled) and the new credential
+         *     deleted, each step saying so in `rollback_status`. The new secret is held in memory only:
+         *     never stored, logged or answered.
          *
          *     With `?dry_run=true` the answer is `200` with the exact steps planned, and nothing changes
-         *     and nothing counts against the plan. One rotation of a credential at a time: while one runs
-         *     or waits to revoke, `409 conflict` naming it. On the `starter` plan the fourth rotation
-         *     of a calendar month (UTC) answers `403 plan_limit_reached` (`rotations_per_month`).
+         *     and nothing counts against the plan. A credential without a confirmed link answers
+         *     `422 no_confirmed_store`; one that cannot be rotated `422 credential_not_rotatable`. One
+         *     rotation of a credential at a time: while one runs or waits to revoke, `409 conflict` naming
+         *     it. On the `starter` plan the fourth rotation of a calendar month (UTC) answers
+         *     `403 plan_limit_reached` (`rotations_per_month`).
          */
         post: operations["createRotation"];
         delete?: never;
@@ -825,11 +836,12 @@ export interface paths {
          *     expire: those the `selector` names (credential resource ids, accounts, tags, a name pattern;
          *     every part given must match) and no `exclusions` pattern matches. The check runs hourly on
          *     the job queue; each due credential is rotated as `POST /v1/rotations` would (the same steps,
-         *     rollback and history; the rotation names the policy in `policy_id`), into the Key Vault
-         *     secrets that hold it (a Key Vault secret of the inventory whose tag names the credential's
-         *     key id). A credential is rotated once at a time, and not again while a rotation of it
-         *     succeeded or waits to remove the old password. Rotated credentials today: Entra ID
-         *     application passwords (`azuread_application_password`). Needs the `pro` plan
+         *     rollback and history; the rotation names the policy in `policy_id`), into the store entries
+         *     of its confirmed credential links (an Entra ID password without any: the Key Vault secrets of
+         *     the inventory whose tag names its key id). A credential is rotated once at a time, and not
+         *     again while a rotation of it succeeded or waits to revoke the old one. Rotated credentials:
+         *     Entra ID application passwords (due at `end_date`), IAM user access keys (due 90 days after
+         *     `create_date`) and user-managed service-account keys (due at `valid_before`). Needs the `pro` plan
          *     (`403 plan_required`, feature `automatic_rotation`); a policy of an organization whose
          *     plan no longer has it is paused, saying why, and kept. Accepts `Idempotency-Key`.
          */
@@ -3193,7 +3205,7 @@ export interface components {
          * @description A stable, machine-readable error code. The table in the introduction says which status carries which code.
          * @enum {string}
          */
-        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "plan_required" | "plan_limit_reached" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "webhook_url_not_allowed" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "not_connected" | "scan_in_progress" | "scan_not_cancelable" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
+        ErrorCode: "malformed_json" | "malformed_body" | "malformed_request" | "invalid_cursor" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "forbidden" | "insufficient_scope" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "conflict" | "username_taken" | "last_owner" | "account_exists" | "account_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "scope_not_held" | "invalid_import" | "invalid_redirect_uri" | "invalid_severity_filter" | "invalid_filter" | "audit_not_cancelable" | "audit_not_finished" | "invalid_transition" | "idempotency_key_reused" | "idempotency_key_in_progress" | "invalid_policy_expression" | "invalid_policy" | "report_not_ready" | "organization_suspended" | "plan_required" | "plan_limit_reached" | "organization_not_suspended" | "slug_taken" | "email_not_configured" | "webhook_url_not_allowed" | "rate_limited" | "too_many_queued_jobs" | "quota_exceeded" | "risk_acceptance_too_long" | "not_connected" | "no_confirmed_store" | "credential_not_rotatable" | "scan_in_progress" | "scan_not_cancelable" | "request_timeout" | "request_header_too_large" | "internal_error" | "service_unavailable";
         Health: {
             /** @constant */
             status: "ok";
@@ -4029,36 +4041,77 @@ export interface components {
          * @example https://payments-kv.vault.azure.net/secrets/payments-api-client-secret
          */
         KeyVaultSecretUri: string;
-        RotationCreate: {
+        /**
+         * @description The kind of credential rotated: an Entra ID app password (client secret), an AWS IAM user's access key, a GCP service-account key.
+         * @example aws_iam_access_key
+         * @enum {string}
+         */
+        RotationCredentialType: "azuread_application_password" | "aws_iam_access_key" | "google_service_account_key";
+        /**
+         * @description A store entry a rotation writes: a Key Vault secret, an AWS Secrets Manager secret, a GCP Secret Manager secret.
+         * @example aws_secretsmanager_secret
+         * @enum {string}
+         */
+        RotationStoreType: "azurerm_key_vault_secret" | "aws_secretsmanager_secret" | "google_secret_manager_secret";
+        /** @description A store entry the rotation writes the new credential into, through the connection of `account_id`. */
+        RotationStore: {
+            type: components["schemas"]["RotationStoreType"];
+            /** @description The store entry's resource (its credential link's store side); `null` for a Key Vault secret named explicitly. */
+            resource_id: components["schemas"]["ResourceId"] | null;
             account_id: components["schemas"]["AccountId"];
+            /**
+             * @description The entry: a Key Vault secret URI without version, a Secrets Manager secret ARN, or `projects/<project>/secrets/<id>`.
+             * @example arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci/deploy-key-AbCdEf
+             */
+            target: string;
+        };
+        /**
+         * @description Either `credential_id` (any credential kind; its stores are its confirmed credential links),
+         *     or the explicit Entra ID form: `account_id`, `application_id`, `key_id` and
+         *     `key_vault_secrets` together. Mixing the two, or neither, answers `422 validation_failed`.
+         */
+        RotationCreate: {
+            /** @description The credential resource to rotate (`azuread_application_password`, `aws_iam_access_key` or `google_service_account_key`), as discovery found it. The new credential is written into every store entry of its **confirmed** credential links; none answers `422 no_confirmed_store`. */
+            credential_id?: components["schemas"]["ResourceId"];
+            account_id?: components["schemas"]["AccountId"];
             /** @description The app registration's object id (not its client id), in the tenant of the account's connection. */
-            application_id: components["schemas"]["EntraObjectId"];
+            application_id?: components["schemas"]["EntraObjectId"];
             /** @description The `keyId` of the password credential being replaced. */
-            key_id: components["schemas"]["EntraObjectId"];
+            key_id?: components["schemas"]["EntraObjectId"];
             /** @description The Key Vault secrets that hold the credential; each gets a new version holding the new secret. */
-            key_vault_secrets: components["schemas"]["KeyVaultSecretUri"][];
+            key_vault_secrets?: components["schemas"]["KeyVaultSecretUri"][];
             /**
              * Format: int32
-             * @description How long the new password is valid; also the Key Vault secrets' new expiry.
+             * @description How long the new credential is valid (Entra ID password, GCP key: `validBeforeTime` is not settable, so the key is revoked by the next rotation); also the Key Vault secrets' new expiry. AWS access keys do not expire: rotate again before `lifetime_days` pass.
              * @default 180
              */
             lifetime_days: number;
             /**
              * Format: int32
-             * @description How long both passwords stay valid before the old one is removed; `0` removes it at once.
+             * @description How long both credentials stay valid before the old one is revoked; `0` revokes it at once.
              * @default 24
              */
             overlap_hours: number;
         };
         /**
-         * @description `create` the new password, `write` one Key Vault secret, `verify` a sign-in with the new secret, `revoke` the old password.
+         * @description Whose credential it is: the Entra ID application's object id, the IAM user's name, or the service account's email.
+         * @example 6a1f3c9e-2b4d-4e8f-9a0b-1c2d3e4f5a6b
+         */
+        RotationOwner: string;
+        /**
+         * @description The credential's key: the Entra ID password's `keyId`, the IAM access key id, or the service-account key's id.
+         * @example 0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b
+         */
+        RotationKeyId: string;
+        /**
+         * @description `create` the new credential (Entra ID `addPassword`, IAM `CreateAccessKey`, IAM `projects.serviceAccounts.keys.create`); `write` one store entry (Key Vault set secret, Secrets Manager `PutSecretValue`, Secret Manager `AddSecretVersion`); `verify` a sign-in with the new credential (client-credentials token, `sts:GetCallerIdentity`, a JWT-bearer token exchange); `revoke` the old credential (`removePassword`; `UpdateAccessKey` Inactive then `DeleteAccessKey`; `DeleteServiceAccountKey`).
          * @example write
          * @enum {string}
          */
         RotationStepName: "create" | "write" | "verify" | "revoke";
         RotationPlannedStep: {
             name: components["schemas"]["RotationStepName"];
-            /** @description What the step changes: the application and key id, or a Key Vault secret. */
+            /** @description What the step changes: the credential's owner (application, IAM user, service account) or key, or a store entry (see RotationStore.target). */
             target: string;
             description: string;
         };
@@ -4066,9 +4119,13 @@ export interface components {
         RotationPlan: {
             /** @constant */
             dry_run: true;
+            credential_type: components["schemas"]["RotationCredentialType"];
+            /** @description The credential resource; `null` for the explicit Entra ID form. */
+            credential_id: components["schemas"]["ResourceId"] | null;
             account_id: components["schemas"]["AccountId"];
-            application_id: components["schemas"]["EntraObjectId"];
-            key_id: components["schemas"]["EntraObjectId"];
+            application_id: components["schemas"]["RotationOwner"];
+            key_id: components["schemas"]["RotationKeyId"];
+            stores: components["schemas"]["RotationStore"][];
             key_vault_secrets: components["schemas"]["KeyVaultSecretUri"][];
             /** Format: int32 */
             lifetime_days: number;
@@ -4078,7 +4135,7 @@ export interface components {
         };
         RotationStep: {
             name: components["schemas"]["RotationStepName"];
-            /** @description The key id the step created or removes, or the Key Vault secret it writes. */
+            /** @description The key id the step created or revokes, the owner it verifies, or the store entry it writes (see RotationStore.target). */
             target: string;
             /**
              * @description `pending`: not run yet (`revoke` waits for the overlap); `skipped`: not run because an earlier step failed.
@@ -4092,7 +4149,7 @@ export interface components {
             /** @description The cloud's answer when the step failed. */
             error: string | null;
             /**
-             * @description After a failure: whether what the step did was undone (`rolled_back`: the new password removed, or the Key Vault secret back on its previous value), could not be (`rollback_failed`, see `rollback_error`), or the step changed nothing. `null` while no rollback happened.
+             * @description After a failure: whether what the step did was undone (`rolled_back`: the new credential deleted; a Key Vault secret given its previous value again as a new version; a Secrets Manager secret's `AWSCURRENT` stage moved back to its previous version; a Secret Manager version disabled), could not be (`rollback_failed`, see `rollback_error`), or the step changed nothing. `null` while no rollback happened.
              * @enum {string|null}
              */
             rollback_status: "rolled_back" | "rollback_failed" | "nothing_to_roll_back" | null;
@@ -4106,11 +4163,18 @@ export interface components {
         RotationStatus: "running" | "revoke_scheduled" | "succeeded" | "failed";
         Rotation: {
             id: components["schemas"]["RotationId"];
+            credential_type: components["schemas"]["RotationCredentialType"];
+            /** @description The credential resource rotated; `null` for the explicit Entra ID form (or once the resource is deleted). */
+            credential_id: components["schemas"]["ResourceId"] | null;
+            /** @description The credential's account, whose connection creates, verifies and revokes it. */
             account_id: components["schemas"]["AccountId"];
-            application_id: components["schemas"]["EntraObjectId"];
-            key_id: components["schemas"]["EntraObjectId"];
-            /** @description The new password credential's key id (never its value); `null` until created. */
-            new_key_id: components["schemas"]["EntraObjectId"] | null;
+            application_id: components["schemas"]["RotationOwner"];
+            key_id: components["schemas"]["RotationKeyId"];
+            /** @description The new credential's key id (never its value); `null` until created. */
+            new_key_id: components["schemas"]["RotationKeyId"] | null;
+            /** @description The store entries written, in order (one `write` step each). */
+            stores: components["schemas"]["RotationStore"][];
+            /** @description The Key Vault secrets among `stores` (kept for the explicit Entra ID form). */
             key_vault_secrets: components["schemas"]["KeyVaultSecretUri"][];
             /** Format: int32 */
             lifetime_days: number;

@@ -137,3 +137,17 @@ export async function deleteProposals(trx: Trx, ids: string[]): Promise<void> {
 export async function lockProposals(trx: Trx, organizationId: string): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtext(${`credential-links:${organizationId}`}))`.execute(trx);
 }
+
+/** The active store entries of a credential's confirmed links, oldest link first. */
+export function confirmedStoreResources(db: Db | Trx, organizationId: string, credentialResourceId: string) {
+  return db
+    .selectFrom('credential_links as l')
+    .innerJoin('resources as s', 's.id', 'l.store_resource_id')
+    .select(['s.id', 's.account_id', 's.type', 's.native_id', 's.name', 's.attributes'])
+    .where('l.organization_id', '=', organizationId)
+    .where('l.credential_resource_id', '=', credentialResourceId)
+    .where('l.status', '=', 'confirmed')
+    .where('s.status', '=', 'active')
+    .orderBy('l.id')
+    .execute();
+}

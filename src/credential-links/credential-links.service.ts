@@ -6,6 +6,7 @@ import { requireResource } from '../resources/resources.service';
 import { CREDENTIAL_TYPES, isCredentialType, isStoreType, STORE_TYPES } from './credential-kinds';
 import { proposeLinks, type LinkCandidate } from './credential-link-proposals';
 import {
+  confirmedStoreResources,
   deleteCredentialLinkRow,
   deleteProposals,
   findCredentialLink,
@@ -21,6 +22,11 @@ import {
   type EndRow,
 } from './credential-links.repository';
 import { DEPENDENT_TYPES, referencesIn, secretTarget, type SecretReference } from './secret-dependents';
+
+/** The store entries a person confirmed hold the credential (what a rotation writes). */
+export function confirmedStoresOf(db: Db, organizationId: string, credentialResourceId: string) {
+  return confirmedStoreResources(db, organizationId, credentialResourceId);
+}
 
 export async function requireCredentialLink(db: Db, organizationId: string, id: string): Promise<CredentialLinkView> {
   const link = await findCredentialLink(db, organizationId, id);

@@ -36,6 +36,7 @@ import * as syncs from './migrations/0032_syncs';
 import * as findingContentHash from './migrations/0033_finding_content_hash';
 import * as credentialLinks from './migrations/0037_credential_links';
 import * as rotationAutomation from './migrations/0038_rotation_automation';
+import * as rotationCredentials from './migrations/0039_rotation_credentials';
 import * as syncRotationRuns from './migrations/0041_sync_rotation_runs';
 import * as findingsResourceKey from './migrations/0043_findings_resource_key';
 import * as importPayloadCompression from './migrations/0044_import_payload_compression';
@@ -83,6 +84,7 @@ const migrations: Record<string, Migration> = {
   '0033_finding_content_hash': findingContentHash,
   '0037_credential_links': credentialLinks,
   '0038_rotation_automation': rotationAutomation,
+  '0039_rotation_credentials': rotationCredentials,
   '0041_sync_rotation_runs': syncRotationRuns,
   '0043_findings_resource_key': findingsResourceKey,
   '0044_import_payload_compression': importPayloadCompression,

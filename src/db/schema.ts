@@ -861,7 +861,14 @@ export interface RotationsTable {
   finished_at: Date | null;
   /** The rotation policy that started it; null when a person did (or the policy is gone). */
   policy_id: ColumnType<string | null, string | null | undefined, string | null>;
+  credential_type: ColumnType<RotationCredentialType, RotationCredentialType | undefined, RotationCredentialType>;
+  /** The credential resource rotated; null for a rotation asked with explicit Key Vault secrets (or the resource is gone). */
+  credential_resource_id: ColumnType<string | null, string | null | undefined, string | null>;
+  stores: ColumnType<RotationStoreData[], string | undefined, string>;
 }
+
+export type RotationCredentialType = components['schemas']['RotationCredentialType'];
+export type RotationStoreData = components['schemas']['RotationStore'];
 
 export type RotationRow = Selectable<RotationsTable>;
 

@@ -33,6 +33,8 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   scan_in_progress: 409,
   scan_not_cancelable: 409,
   not_connected: 422,
+  no_confirmed_store: 422,
+  credential_not_rotatable: 422,
   username_taken: 409,
   last_owner: 409,
   account_exists: 409,

@@ -48,10 +48,6 @@ export function activeResourcesOfTypes(db: Db, organizationId: string, types: re
     .execute();
 }
 
-export function findPolicyAccount(db: Db, organizationId: string, accountId: string) {
-  return db.selectFrom('accounts').selectAll().where('organization_id', '=', organizationId).where('id', '=', accountId).executeTakeFirst();
-}
-
 /** The latest rotation of a credential, if any. */
 export function latestRotationOf(db: Db, organizationId: string, keyId: string) {
   return db

@@ -3,9 +3,12 @@ import type { Db } from '../db/database';
 import type { RotationPolicyRow } from '../db/schema';
 import { organizationPlan, planRequired } from '../plans/plans.service';
 import { planIncludes } from '../plans/plan-catalogue';
-import { startPolicyRotation, type RotationSettings } from '../rotations/rotations.service';
+import { EXPIRY_SOURCES } from '../alerts/expiry';
+import { AppError } from '../errors';
+import { rotationCredential, vaultSecretUri, type RotationCredential } from '../rotations/rotation-targets';
+import { rotationOfCredential, startPolicyRotation, type Normalized, type RotationSettings } from '../rotations/rotations.service';
 import { nameMatches } from '../syncs/sync-runner';
-import { activeResourcesOfTypes, enabledRotationPolicies, findPolicyAccount, latestRotationOf, updateRotationPolicyRow } from './rotation-policies.repository';
+import { activeResourcesOfTypes, enabledRotationPolicies, latestRotationOf, updateRotationPolicyRow } from './rotation-policies.repository';
 
 /** Hourly: expiries are days away, an hour late is on time. */
 export const ROTATION_POLICY_CRON = '23 * * * *';
@@ -13,32 +16,35 @@ export const ROTATION_POLICY_CRON = '23 * * * *';
 const DAY_MS = 86_400_000;
 /** A credential whose last rotation failed is tried again after this long, not at every check. */
 const RETRY_AFTER_FAILURE_MS = DAY_MS;
-const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
 /** What one check did with one credential a policy covers. */
 export type PolicyOutcome =
   | { policy_id: string; resource_id: string; outcome: 'rotated' | 'rotation_failed'; rotation_id: string }
-  | { policy_id: string; resource_id: string; outcome: 'rotation_in_progress' | 'already_rotated' | 'recently_failed' | 'no_key_vault_secret' | 'error'; detail?: string }
+  | { policy_id: string; resource_id: string; outcome: 'rotation_in_progress' | 'already_rotated' | 'recently_failed' | 'no_store' | 'error'; detail?: string }
   | { policy_id: string; outcome: 'paused'; reason: string };
 
 type Resource = Awaited<ReturnType<typeof activeResourcesOfTypes>>[number];
 
-/** An Entra ID application password of the inventory (Terraform's `azuread_application_password`, provider 2 and 3 attribute names). */
-export function entraPassword(resource: Resource): { applicationId: string; keyId: string; expiresAt: Date } | null {
-  const a = resource.attributes;
-  const application = GUID.exec(String(a.application_object_id ?? a.application_id ?? ''))?.[0];
-  const keyId = GUID.exec(String(a.key_id ?? ''))?.[0];
-  const expiresAt = typeof a.end_date === 'string' ? new Date(a.end_date) : null;
-  if (!application || !keyId || !expiresAt || Number.isNaN(expiresAt.getTime())) return null;
-  return { applicationId: application.toLowerCase(), keyId: keyId.toLowerCase(), expiresAt };
-}
+/** The credential kinds a policy rotates. */
+const ROTATABLE_TYPES = ['azuread_application_password', 'aws_iam_access_key', 'google_service_account_key'] as const;
 
-/** A Key Vault secret of the inventory as the URI a rotation writes (no version). */
-function vaultSecretUri(resource: Resource): string | null {
-  const a = resource.attributes;
-  const uri = String(a.versionless_id ?? a.id ?? resource.native_id);
-  const match = /^(https:\/\/[^/]+\/secrets\/[0-9A-Za-z-]{1,127})(\/|$)/.exec(uri);
-  return match ? match[1]! : null;
+/** When each kind is due: an Entra ID password or a service-account key when it expires, an access key 90 days after creation. */
+const DUE_AT: Record<(typeof ROTATABLE_TYPES)[number], (attributes: Record<string, unknown>) => Date | null> = {
+  azuread_application_password: EXPIRY_SOURCES.secret_expiring.azuread_application_password!,
+  aws_iam_access_key: EXPIRY_SOURCES.key_expiring.aws_iam_access_key!,
+  google_service_account_key: EXPIRY_SOURCES.key_expiring.google_service_account_key!,
+};
+
+/** A credential of the inventory a policy may rotate, with when it is due; null for one that cannot be rotated or never expires. */
+function dueCredential(resource: Resource): (RotationCredential & { expiresAt: Date }) | null {
+  let credential: RotationCredential;
+  try {
+    credential = rotationCredential(resource);
+  } catch {
+    return null;
+  }
+  const expiresAt = DUE_AT[credential.type](resource.attributes);
+  return expiresAt === null || Number.isNaN(expiresAt.getTime()) ? null : { ...credential, expiresAt };
 }
 
 function covers(policy: RotationPolicyRow, resource: Resource): boolean {
@@ -69,11 +75,11 @@ export async function checkRotationPolicies(db: Db, settings: RotationSettings, 
       outcomes.push({ policy_id: policy.id, outcome: 'paused', reason: paused });
       continue;
     }
-    const resources = await activeResourcesOfTypes(db, policy.organization_id, ['azuread_application_password', 'azurerm_key_vault_secret']);
+    const resources = await activeResourcesOfTypes(db, policy.organization_id, [...ROTATABLE_TYPES, 'azurerm_key_vault_secret']);
     const vaultSecrets = resources.filter((r) => r.type === 'azurerm_key_vault_secret');
     for (const resource of resources) {
-      if (resource.type !== 'azuread_application_password' || !covers(policy, resource)) continue;
-      const credential = entraPassword(resource);
+      if (!(ROTATABLE_TYPES as readonly string[]).includes(resource.type) || !covers(policy, resource)) continue;
+      const credential = dueCredential(resource);
       if (!credential || credential.expiresAt.getTime() - policy.days_before_expiry * DAY_MS > now.getTime()) continue;
       const base = { policy_id: policy.id, resource_id: resource.id };
       const latest = await latestRotationOf(db, policy.organization_id, credential.keyId);
@@ -89,22 +95,30 @@ export async function checkRotationPolicies(db: Db, settings: RotationSettings, 
         outcomes.push({ ...base, outcome: 'recently_failed' });
         continue;
       }
-      const holders = vaultSecrets.filter((secret) => Object.values(secret.tags).some((value) => value.toLowerCase() === credential.keyId)).flatMap((secret) => vaultSecretUri(secret) ?? []);
-      if (holders.length === 0) {
-        outcomes.push({ ...base, outcome: 'no_key_vault_secret' });
-        continue;
+      const timing = { lifetime_days: policy.lifetime_days, overlap_hours: policy.overlap_hours };
+      let request: Normalized;
+      try {
+        request = await rotationOfCredential(db, policy.organization_id, resource, timing);
+      } catch (error) {
+        if (!(error instanceof AppError) || error.code !== 'no_confirmed_store') throw error;
+        // An Entra ID password without confirmed links: the Key Vault secrets whose tag names its key id.
+        const holders = resource.type === 'azuread_application_password' ? vaultSecrets.filter((secret) => Object.values(secret.tags).some((value) => value.toLowerCase() === credential.keyId)).flatMap((secret) => vaultSecretUri(secret) ?? []) : [];
+        if (holders.length === 0) {
+          outcomes.push({ ...base, outcome: 'no_store', detail: error instanceof Error ? error.message : String(error) });
+          continue;
+        }
+        request = {
+          credential_type: 'azuread_application_password',
+          credential_resource_id: resource.id,
+          account_id: resource.account_id,
+          application_id: credential.owner,
+          key_id: credential.keyId,
+          stores: [...new Set(holders)].slice(0, 20).map((uri) => ({ type: 'azurerm_key_vault_secret' as const, resource_id: null, account_id: resource.account_id, target: uri })),
+          ...timing,
+        };
       }
       try {
-        const account = await findPolicyAccount(db, policy.organization_id, resource.account_id);
-        if (!account) throw new Error(`account ${resource.account_id} is gone`);
-        const rotation = await startPolicyRotation(db, settings, { organizationId: policy.organization_id, userId: null, policyId: policy.id }, account, {
-          account_id: account.id,
-          application_id: credential.applicationId,
-          key_id: credential.keyId,
-          key_vault_secrets: [...new Set(holders)].slice(0, 20),
-          lifetime_days: policy.lifetime_days,
-          overlap_hours: policy.overlap_hours,
-        });
+        const rotation = await startPolicyRotation(db, settings, { organizationId: policy.organization_id, userId: null, policyId: policy.id }, request);
         outcomes.push({ ...base, outcome: rotation.status === 'failed' ? 'rotation_failed' : 'rotated', rotation_id: rotation.id });
       } catch (error) {
         // A 409 (another rotation started meanwhile), a missing connection: the next check tries again.

@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import { requireAccount } from '../accounts/accounts.service';
 import { recordAuditLogEntry } from '../audit-log/audit-log.service';
 import type { Db } from '../db/database';
-import type { AccountRow, RotationRow, RotationStepData } from '../db/schema';
-import { connectionCredentials, findConnection } from '../discovery/connections.service';
+import type { AccountRow, RotationCredentialType, RotationRow, RotationStepData, RotationStoreData } from '../db/schema';
+import { connectionCredentials, findConnection, type ConnectionCredentials } from '../discovery/connections.service';
 import type { SecretsKeyring } from '../discovery/connection-secrets';
-import type { AzureCredentials } from '../discovery/collector';
+import type { CloudEndpoints } from '../discovery/collector';
 import { AppError } from '../errors';
 import type { Schemas } from '../http/contract';
 import type { Principal } from '../http/principal';
@@ -13,12 +13,15 @@ import { newId } from '../ids';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import { assertPlanLimit, type PlanSettings } from '../plans/plans.service';
 import { syncRotatedSecrets } from '../syncs/rotated-secrets-sync';
-import { EntraSession, GRAPH_SCOPE, requestToken, type EntraEndpoints, type VaultSecretVersion } from './entra-rotation-client';
+import { confirmedStoresOf } from '../credential-links/credential-links.service';
+import { requireResource } from '../resources/resources.service';
+import { credentialCalls, storeWrite, type CredentialCalls } from './rotation-clouds';
+import { CREDENTIAL_PROVIDER, rotationCredential, rotationStore, type TargetResource } from './rotation-targets';
 import { claimDueRevoke, claimInterruptedRotation, dueRevokeIds, interruptedRotationIds, findActiveRotation, findRotation, findRotationAccount, findRotationById, insertRotation, updateRotation } from './rotations.repository';
 
 export interface RotationSettings {
   keyring: SecretsKeyring;
-  endpoints: EntraEndpoints;
+  endpoints: CloudEndpoints;
   plans: PlanSettings;
   /** The server key audit-log entries of automated actions are signed with (the JWT signing secret). */
   auditSecret: string;
@@ -59,51 +62,159 @@ function clockOf(settings: RotationSettings): () => Date {
   return settings.now ?? settings.plans.now ?? (() => new Date());
 }
 
+/** A rotation as asked, before it is recorded: the credential, its account, the store entries. */
 export interface Normalized {
+  credential_type: RotationCredentialType;
+  credential_resource_id: string | null;
   account_id: string;
   application_id: string;
   key_id: string;
-  key_vault_secrets: string[];
+  stores: RotationStoreData[];
   lifetime_days: number;
   overlap_hours: number;
 }
 
-function normalize(input: RotationCreate): Normalized {
+const EXPLICIT_FIELDS = ['account_id', 'application_id', 'key_id', 'key_vault_secrets'] as const;
+/** The spec's bound on a rotation's store entries (and steps). */
+const MAX_STORES = 20;
+
+/** The explicit Entra ID form (Key Vault secrets named in the request), through the account's connection. */
+function normalizeExplicit(input: RotationCreate): Normalized {
+  const missing = EXPLICIT_FIELDS.filter((field) => input[field] === undefined);
+  if (missing.length > 0) {
+    throw new AppError(
+      'validation_failed',
+      'Name the credential to rotate: `credential_id`, or all of account_id, application_id, key_id and key_vault_secrets (an Entra ID password).',
+      missing.map((field) => ({ field: `body.${field}`, issue: 'required without credential_id' })),
+    );
+  }
+  const accountId = input.account_id!;
   return {
-    account_id: input.account_id,
-    application_id: input.application_id.toLowerCase(),
-    key_id: input.key_id.toLowerCase(),
-    key_vault_secrets: input.key_vault_secrets.map((uri) => uri.replace(/\/+$/, '')),
+    credential_type: 'azuread_application_password',
+    credential_resource_id: null,
+    account_id: accountId,
+    application_id: input.application_id!.toLowerCase(),
+    key_id: input.key_id!.toLowerCase(),
+    stores: input.key_vault_secrets!.map((uri) => ({ type: 'azurerm_key_vault_secret', resource_id: null, account_id: accountId, target: uri.replace(/\/+$/, '') })),
     lifetime_days: input.lifetime_days ?? 180,
     overlap_hours: input.overlap_hours ?? 24,
   };
 }
 
-/** The account's Azure connection, decrypted; 404 for an account not the caller's, 422 for one that cannot rotate. */
-async function azureConnection(db: Db, keyring: SecretsKeyring, account: AccountRow): Promise<AzureCredentials> {
-  if (account.provider !== 'azure') {
-    throw new AppError('validation_failed', `Account ${account.id} is ${account.provider}: Entra ID secrets are rotated through an Azure account's connection.`, [
-      { field: 'body.account_id', issue: 'not an Azure account' },
+/** A credential of the inventory, written into the store entries of its confirmed credential links. */
+async function normalizeCredential(db: Db, organizationId: string, input: RotationCreate & { credential_id: string }): Promise<Normalized> {
+  const mixed = EXPLICIT_FIELDS.filter((field) => input[field] !== undefined);
+  if (mixed.length > 0) {
+    throw new AppError('validation_failed', 'With credential_id, the stores are its confirmed credential links: leave out the explicit Entra ID fields.', mixed.map((field) => ({ field: `body.${field}`, issue: 'not allowed with credential_id' })));
+  }
+  const resource = await requireResource(db, organizationId, input.credential_id);
+  return rotationOfCredential(db, organizationId, resource, { lifetime_days: input.lifetime_days ?? 180, overlap_hours: input.overlap_hours ?? 24 });
+}
+
+/**
+ * The rotation of a credential resource into the store entries of its confirmed credential links:
+ * 422 `credential_not_rotatable` for a resource that is not one, `no_confirmed_store` without links.
+ */
+export async function rotationOfCredential(db: Db, organizationId: string, resource: TargetResource, timing: { lifetime_days: number; overlap_hours: number }): Promise<Normalized> {
+  const credential = rotationCredential(resource);
+  const stores: RotationStoreData[] = [];
+  for (const store of await confirmedStoresOf(db, organizationId, resource.id)) {
+    const target = rotationStore(store);
+    if (target === null) throw new AppError('no_confirmed_store', `Store entry ${store.id} (${store.type}) does not say where it is: rescan its account, or reject its link.`, [{ field: 'body.credential_id', issue: `store ${store.id} has no address` }]);
+    stores.push(target);
+  }
+  if (stores.length === 0) {
+    throw new AppError('no_confirmed_store', `Credential ${resource.id} has no confirmed credential link to a store entry: confirm a proposed link (PATCH /v1/credential-links/{id}) or add one (POST /v1/credential-links) first.`, [
+      { field: 'body.credential_id', issue: 'no confirmed credential link' },
     ]);
+  }
+  if (stores.length > MAX_STORES) {
+    // Writing some and leaving others would rotate it half-way.
+    throw new AppError('validation_failed', `Credential ${resource.id} has ${stores.length} confirmed store entries; a rotation writes at most ${MAX_STORES}: reject the links not in use.`, [
+      { field: 'body.credential_id', issue: `more than ${MAX_STORES} confirmed store entries` },
+    ]);
+  }
+  return {
+    credential_type: credential.type,
+    credential_resource_id: resource.id,
+    account_id: resource.account_id,
+    application_id: credential.owner,
+    key_id: credential.keyId,
+    stores,
+    ...timing,
+  };
+}
+
+/** The account's connection, decrypted; 422 for an account of another cloud or without a connection. */
+async function accountConnection(db: Db, keyring: SecretsKeyring, account: AccountRow, provider: 'azure' | 'aws' | 'gcp', field: string): Promise<ConnectionCredentials> {
+  if (account.provider !== provider) {
+    throw new AppError('validation_failed', `Account ${account.id} is ${account.provider}: this is done through a ${provider} account's connection.`, [{ field, issue: `not a ${provider} account` }]);
   }
   const connection = await findConnection(db, account.organization_id, account.id);
   if (!connection) throw new AppError('not_connected', `Account ${account.id} has no connection; PUT /v1/accounts/${account.id}/connection first.`);
-  const credentials = await connectionCredentials(db, keyring, account, connection);
-  if (credentials.provider !== 'azure') throw new Error(`account ${account.id}'s connection is not an Azure one`);
-  return credentials.azure;
+  return connectionCredentials(db, keyring, account, connection);
 }
 
+const STORE_PROVIDER: Record<RotationStoreData['type'], 'azure' | 'aws' | 'gcp'> = {
+  azurerm_key_vault_secret: 'azure',
+  aws_secretsmanager_secret: 'aws',
+  google_secret_manager_secret: 'gcp',
+};
+
+/** The connections a rotation uses, by account id: the credential's, and each store entry's (checked before anything changes). */
+async function rotationConnections(db: Db, settings: RotationSettings, organizationId: string, request: Normalized): Promise<Map<string, ConnectionCredentials>> {
+  const connections = new Map<string, ConnectionCredentials>();
+  const need = async (accountId: string, provider: 'azure' | 'aws' | 'gcp', field: string) => {
+    if (connections.has(accountId)) return;
+    const account = await findRotationAccount(db, organizationId, accountId);
+    if (!account) throw new AppError('not_found', `No account ${accountId} in this organization.`);
+    connections.set(accountId, await accountConnection(db, settings.keyring, account, provider, field));
+  };
+  await need(request.account_id, CREDENTIAL_PROVIDER[request.credential_type], request.credential_resource_id === null ? 'body.account_id' : 'body.credential_id');
+  for (const store of request.stores) await need(store.account_id, STORE_PROVIDER[store.type], request.credential_resource_id === null ? 'body.account_id' : 'body.credential_id');
+  return connections;
+}
+
+const KIND_WORDS: Record<RotationCredentialType, { create: (r: Normalized) => string; verify: string; revoke: (r: Normalized) => string }> = {
+  azuread_application_password: {
+    create: (r) => `Add a password to application ${r.application_id} valid for ${r.lifetime_days} days.`,
+    verify: 'Request a token with the new secret (client credentials).',
+    revoke: () => 'Remove the old password',
+  },
+  aws_iam_access_key: {
+    create: (r) => `Create an access key for IAM user ${r.application_id} (CreateAccessKey; IAM allows two per user).`,
+    verify: 'Call sts:GetCallerIdentity signed with the new key.',
+    revoke: () => 'Deactivate, then delete, the old access key',
+  },
+  google_service_account_key: {
+    create: (r) => `Create a key for service account ${r.application_id} (IAM keys.create).`,
+    verify: 'Exchange a JWT signed with the new key for a token (JWT bearer grant).',
+    revoke: () => 'Delete the old key (DeleteServiceAccountKey)',
+  },
+};
+
+const STORE_WORDS: Record<RotationStoreData['type'], string> = {
+  azurerm_key_vault_secret: 'Write the new secret as a new version of this Key Vault secret, with the new expiry.',
+  aws_secretsmanager_secret: 'Write {"access_key_id", "secret_access_key"} (or the secret) as a new AWSCURRENT version of this Secrets Manager secret (PutSecretValue).',
+  google_secret_manager_secret: 'Add a version holding the new credential to this Secret Manager secret (AddSecretVersion).',
+};
+
 export function plannedSteps(input: Normalized): Schemas['RotationPlannedStep'][] {
+  const words = KIND_WORDS[input.credential_type];
   return [
-    { name: 'create', target: input.application_id, description: `Add a password to application ${input.application_id} valid for ${input.lifetime_days} days.` },
-    ...input.key_vault_secrets.map((uri) => ({ name: 'write' as const, target: uri, description: 'Write the new secret as a new version of this Key Vault secret, with the new expiry.' })),
-    { name: 'verify', target: input.application_id, description: 'Request a token with the new secret (client credentials).' },
+    { name: 'create', target: input.application_id, description: words.create(input) },
+    ...input.stores.map((store) => ({ name: 'write' as const, target: store.target, description: STORE_WORDS[store.type] })),
+    { name: 'verify', target: input.application_id, description: words.verify },
     {
       name: 'revoke',
       target: input.key_id,
-      description: input.overlap_hours === 0 ? 'Remove the old password at once.' : `Remove the old password ${input.overlap_hours} hours after the rotation.`,
+      description: input.overlap_hours === 0 ? `${words.revoke(input)} at once.` : `${words.revoke(input)} ${input.overlap_hours} hours after the rotation.`,
     },
   ];
+}
+
+function keyVaultSecretsOf(stores: RotationStoreData[]): string[] {
+  return stores.filter((store) => store.type === 'azurerm_key_vault_secret').map((store) => store.target);
 }
 
 function pendingStep(name: Step['name'], target: string): Step {
@@ -113,16 +224,19 @@ function pendingStep(name: Step['name'], target: string): Step {
 export type CreateRotationResult = { dryRun: true; plan: Schemas['RotationPlan'] } | { dryRun: false; rotation: RotationRow };
 
 /**
- * Rotates a password credential of an Entra ID app registration: create → write each Key Vault
- * secret → verify, in this request (the new secret lives in this process's memory only, so it
- * cannot wait for a worker), then the old password's removal after the overlap.
+ * Rotates a credential: create → write each store entry → verify, in this request (the new
+ * secret lives in this process's memory only, so it cannot wait for a worker), then the old
+ * credential's revocation after the overlap.
  */
 export async function createRotation(db: Db, settings: RotationSettings, principal: Principal, input: RotationCreate, dryRun: boolean): Promise<CreateRotationResult> {
-  const request = normalize(input);
-  const account = await requireAccount(db, principal, request.account_id);
-  const credentials = await azureConnection(db, settings.keyring, account);
-  if (dryRun) return { dryRun: true, plan: { dry_run: true, ...request, steps: plannedSteps(request) } };
-  return { dryRun: false, rotation: await startRotation(db, settings, { organizationId: principal.organizationId, userId: principal.userId, policyId: null }, account, credentials, request) };
+  const request = input.credential_id !== undefined ? await normalizeCredential(db, principal.organizationId, { ...input, credential_id: input.credential_id }) : normalizeExplicit(input);
+  await requireAccount(db, principal, request.account_id);
+  const connections = await rotationConnections(db, settings, principal.organizationId, request);
+  if (dryRun) {
+    const { credential_resource_id: credentialId, ...rest } = request;
+    return { dryRun: true, plan: { dry_run: true, ...rest, credential_id: credentialId, key_vault_secrets: keyVaultSecretsOf(request.stores), steps: plannedSteps(request) } };
+  }
+  return { dryRun: false, rotation: await startRotation(db, settings, { organizationId: principal.organizationId, userId: principal.userId, policyId: null }, connections, request) };
 }
 
 /** Who starts a rotation: a person, or a rotation policy (no user). */
@@ -133,12 +247,11 @@ export interface RotationStarter {
 }
 
 /** Records the rotation (409 while another of the credential runs; the plan's monthly limit) and runs it. */
-async function startRotation(db: Db, settings: RotationSettings, starter: RotationStarter, account: AccountRow, credentials: AzureCredentials, request: Normalized): Promise<RotationRow> {
+async function startRotation(db: Db, settings: RotationSettings, starter: RotationStarter, connections: Map<string, ConnectionCredentials>, request: Normalized): Promise<RotationRow> {
   const now = clockOf(settings);
+  const field = request.credential_resource_id === null ? 'body.key_id' : 'body.credential_id';
   const conflict = (id: string) =>
-    new AppError('conflict', `Credential ${request.key_id} of application ${request.application_id} is being rotated by ${id}; wait for it to end.`, [
-      { field: 'body.key_id', issue: `rotation ${id} is in progress` },
-    ]);
+    new AppError('conflict', `Credential ${request.key_id} of ${request.application_id} is being rotated by ${id}; wait for it to end.`, [{ field, issue: `rotation ${id} is in progress` }]);
   let row: RotationRow;
   try {
     row = await db.transaction().execute(async (trx) => {
@@ -149,10 +262,13 @@ async function startRotation(db: Db, settings: RotationSettings, starter: Rotati
       return insertRotation(trx, {
         id: newId('rot'),
         organization_id: starter.organizationId,
-        account_id: account.id,
+        account_id: request.account_id,
+        credential_type: request.credential_type,
+        credential_resource_id: request.credential_resource_id,
         application_id: request.application_id,
         key_id: request.key_id,
-        key_vault_secrets: JSON.stringify(request.key_vault_secrets),
+        stores: JSON.stringify(request.stores),
+        key_vault_secrets: JSON.stringify(keyVaultSecretsOf(request.stores)),
         lifetime_days: request.lifetime_days,
         overlap_hours: request.overlap_hours,
         status: 'running',
@@ -167,17 +283,29 @@ async function startRotation(db: Db, settings: RotationSettings, starter: Rotati
     const active = await findActiveRotation(db, starter.organizationId, request.application_id, request.key_id);
     throw conflict(active?.id ?? 'another rotation');
   }
-  return runRotation(db, settings, row, credentials);
+  return runRotation(db, settings, row, connections);
 }
 
-/** A rotation a policy starts, through the account's connection (the policy's check has no caller). */
-export async function startPolicyRotation(db: Db, settings: RotationSettings, starter: RotationStarter, account: AccountRow, request: Normalized): Promise<RotationRow> {
-  return startRotation(db, settings, starter, account, await azureConnection(db, settings.keyring, account), request);
+/** A rotation a policy starts, through the accounts' connections (the policy's check has no caller). */
+export async function startPolicyRotation(db: Db, settings: RotationSettings, starter: RotationStarter, request: Normalized): Promise<RotationRow> {
+  return startRotation(db, settings, starter, await rotationConnections(db, settings, starter.organizationId, request), request);
 }
 
-async function runRotation(db: Db, settings: RotationSettings, row: RotationRow, credentials: AzureCredentials): Promise<RotationRow> {
+function callsOf(settings: RotationSettings, row: RotationRow, connections: Map<string, ConnectionCredentials>): CredentialCalls {
+  const connection = connections.get(row.account_id);
+  if (!connection) throw new Error(`no connection of account ${row.account_id}`);
+  return credentialCalls(row.credential_type, row.application_id, row.key_id, connection, settings.endpoints, settings.verifyRetryDelaysMs ?? DEFAULT_VERIFY_DELAYS_MS);
+}
+
+/** What a rollback undoes: the written store entries, newest last. */
+interface Written {
+  index: number;
+  undo: () => Promise<void>;
+}
+
+async function runRotation(db: Db, settings: RotationSettings, row: RotationRow, connections: Map<string, ConnectionCredentials>): Promise<RotationRow> {
   const now = clockOf(settings);
-  const session = new EntraSession(settings.endpoints, credentials);
+  const calls = callsOf(settings, row, connections);
   const steps = row.steps.map((step) => ({ ...step }));
   const save = (change: Parameters<typeof updateRotation>[2] = {}) => updateRotation(db, row.id, { steps, ...change });
   const begin = (index: number) => {
@@ -188,65 +316,50 @@ async function runRotation(db: Db, settings: RotationSettings, row: RotationRow,
   };
 
   // The new secret: this function's memory only, dropped when it returns.
-  let secret: string | undefined;
+  let value: string | undefined;
   let newKeyId: string | undefined;
-  const written: { index: number; uri: string; previous: VaultSecretVersion }[] = [];
+  const written: Written[] = [];
   const expiresAt = new Date(now().getTime() + row.lifetime_days * 86_400_000);
   let index = 0;
   try {
     begin(index);
-    const application = await session.getApplication(row.application_id);
-    if (!application.passwordKeyIds.includes(row.key_id)) throw new Error(`application ${row.application_id} has no password credential ${row.key_id}`);
-    const created = await session.addPassword(row.application_id, `fourfold ${row.id}`, expiresAt);
-    secret = created.secretText;
+    const created = await calls.create(expiresAt, `fourfold ${row.id}`);
+    value = created.value;
     newKeyId = created.keyId;
     succeed(index, newKeyId);
     await save({ new_key_id: newKeyId, new_expires_at: expiresAt });
 
-    for (const uri of row.key_vault_secrets) {
+    for (const store of row.stores) {
       index += 1;
       begin(index);
-      const previous = await session.getSecret(uri);
-      await session.setSecret(uri, { value: secret, contentType: previous.contentType, tags: previous.tags, expires: Math.floor(expiresAt.getTime() / 1000) });
-      written.push({ index, uri, previous });
+      const connection = connections.get(store.account_id);
+      if (!connection) throw new Error(`no connection of account ${store.account_id}`);
+      written.push({ index, undo: await storeWrite(store, connection, settings.endpoints)(value, expiresAt) });
       succeed(index);
       await save();
     }
 
     index += 1;
     begin(index);
-    await verifySecret(settings, credentials.tenant_id, application.appId, secret);
+    await calls.verify();
     succeed(index);
   } catch (error) {
-    return rollBack(db, settings, row, session, steps, index, error, newKeyId, written);
+    return rollBack(db, settings, row, calls, steps, index, error, newKeyId, written);
   }
+  // The new secret reaches the syncs' copies before the old one is revoked.
   await syncRotatedSecrets(db, settings, row);
 
   if (row.overlap_hours === 0) {
     const claimed = await save({ status: 'running', revoke_at: now() });
-    return revoke(db, settings, claimed, session);
+    return revoke(db, settings, claimed, calls);
   }
   const revokeAt = new Date(now().getTime() + row.overlap_hours * 3_600_000);
   const scheduled = await save({ status: 'revoke_scheduled', revoke_at: revokeAt });
   await settings.jobs?.sendLater(QUEUES.rotationRevokes, { rotation_id: row.id } satisfies RotationJob, row.overlap_hours * 3600).catch((error: unknown) => {
-    // The periodic sweep removes it all the same.
-    settings.logger?.warn({ err: error, rotation: row.id }, 'could not schedule the removal of a rotated password');
+    // The periodic sweep revokes it all the same.
+    settings.logger?.warn({ err: error, rotation: row.id }, 'could not schedule the revocation of a rotated credential');
   });
   return scheduled;
-}
-
-async function verifySecret(settings: RotationSettings, tenantId: string, appId: string, secret: string): Promise<void> {
-  const delays = settings.verifyRetryDelaysMs ?? DEFAULT_VERIFY_DELAYS_MS;
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      await requestToken(settings.endpoints, tenantId, appId, secret, GRAPH_SCOPE);
-      return;
-    } catch (error) {
-      const delay = delays[attempt];
-      if (delay === undefined) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
 }
 
 /** Undoes what the steps before `failedIndex` did, newest first, each saying how it went. */
@@ -254,12 +367,12 @@ async function rollBack(
   db: Db,
   settings: RotationSettings,
   row: RotationRow,
-  session: EntraSession,
+  calls: CredentialCalls,
   steps: Step[],
   failedIndex: number,
   error: unknown,
   newKeyId: string | undefined,
-  written: { index: number; uri: string; previous: VaultSecretVersion }[],
+  written: Written[],
 ): Promise<RotationRow> {
   const now = clockOf(settings);
   const message = errorText(error);
@@ -267,7 +380,7 @@ async function rollBack(
   for (const step of steps.slice(failedIndex + 1)) step.outcome = 'skipped';
   for (const entry of [...written].reverse()) {
     try {
-      await session.setSecret(entry.uri, entry.previous);
+      await entry.undo();
       steps[entry.index]!.rollback_status = 'rolled_back';
     } catch (rollbackError) {
       Object.assign(steps[entry.index]!, { rollback_status: 'rollback_failed', rollback_error: errorText(rollbackError) });
@@ -276,7 +389,7 @@ async function rollBack(
   written.length = 0;
   if (newKeyId !== undefined) {
     try {
-      await session.removePassword(row.application_id, newKeyId);
+      await calls.discard(newKeyId);
       steps[0]!.rollback_status = 'rolled_back';
     } catch (rollbackError) {
       Object.assign(steps[0]!, { rollback_status: 'rollback_failed', rollback_error: errorText(rollbackError) });
@@ -289,16 +402,16 @@ async function rollBack(
   return failed;
 }
 
-/** Removes the old password of a rotation whose overlap has passed (already claimed: status `running`). */
-async function revoke(db: Db, settings: RotationSettings, row: RotationRow, session: EntraSession): Promise<RotationRow> {
+/** Revokes the old credential of a rotation whose overlap has passed (already claimed: status `running`). */
+async function revoke(db: Db, settings: RotationSettings, row: RotationRow, calls: CredentialCalls): Promise<RotationRow> {
   const now = clockOf(settings);
   const steps = row.steps.map((step) => ({ ...step }));
   const index = steps.length - 1;
   steps[index]!.started_at = now().toISOString();
   try {
-    await session.removePassword(row.application_id, row.key_id);
+    await calls.revoke(row.key_id);
   } catch (error) {
-    // The new secret stays: it is in place and verified. The old one stays valid until removed by hand.
+    // The new credential stays: it is in place and verified. The old one stays valid until revoked by hand.
     const message = errorText(error);
     Object.assign(steps[index]!, { outcome: 'failed', finished_at: now().toISOString(), error: message, rollback_status: 'nothing_to_roll_back' });
     const failed = await updateRotation(db, row.id, { steps, status: 'failed', error: { step: 'revoke', message }, finished_at: now() });
@@ -310,6 +423,14 @@ async function revoke(db: Db, settings: RotationSettings, row: RotationRow, sess
   const done = await updateRotation(db, row.id, { steps, status: 'succeeded', finished_at: now() });
   await recordAutomated(settings, db, done, 'rotation.revoke', 200, { key_id: row.key_id });
   return done;
+}
+
+/** The credential's calls of a rotation the worker picks up (no request, so no connections yet). */
+async function workerCalls(db: Db, settings: RotationSettings, row: RotationRow): Promise<CredentialCalls> {
+  const account = await findRotationAccount(db, row.organization_id, row.account_id);
+  if (!account) throw new Error('the account is gone');
+  const connection = await accountConnection(db, settings.keyring, account, CREDENTIAL_PROVIDER[row.credential_type], 'account_id');
+  return callsOf(settings, row, new Map([[row.account_id, connection]]));
 }
 
 /** A rotation still `running` this long after it started (or was due to revoke) was interrupted: its process stopped. */
@@ -341,12 +462,10 @@ async function endInterruptedRotations(db: Db, settings: RotationSettings, now: 
     const create = steps[0]!;
     if (create.outcome === 'succeeded' && row.new_key_id !== null) {
       if (wrote) {
-        Object.assign(create, { rollback_status: 'rollback_failed', rollback_error: 'kept: Key Vault secrets hold the new password' });
+        Object.assign(create, { rollback_status: 'rollback_failed', rollback_error: 'kept: store entries hold the new credential' });
       } else {
         try {
-          const account = await findRotationAccount(db, row.organization_id, row.account_id);
-          if (!account) throw new Error('the account is gone');
-          await new EntraSession(settings.endpoints, await azureConnection(db, settings.keyring, account)).removePassword(row.application_id, row.new_key_id);
+          await (await workerCalls(db, settings, row)).discard(row.new_key_id);
           create.rollback_status = 'rolled_back';
         } catch (error) {
           Object.assign(create, { rollback_status: 'rollback_failed', rollback_error: errorText(error) });
@@ -371,11 +490,8 @@ export async function revokeDueRotations(db: Db, settings: RotationSettings, job
   for (const id of ids) {
     const row = await claimDueRevoke(db, id, now);
     if (!row) continue;
-    const account = await findRotationAccount(db, row.organization_id, row.account_id);
     try {
-      if (!account) throw new Error('the account is gone');
-      const credentials = await azureConnection(db, settings.keyring, account);
-      results.push(await revoke(db, settings, row, new EntraSession(settings.endpoints, credentials)));
+      results.push(await revoke(db, settings, row, await workerCalls(db, settings, row)));
     } catch (error) {
       const steps = row.steps.map((step) => ({ ...step }));
       Object.assign(steps[steps.length - 1]!, { outcome: 'failed', finished_at: now.toISOString(), error: errorText(error), rollback_status: 'nothing_to_roll_back' });

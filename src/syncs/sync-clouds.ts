@@ -162,7 +162,7 @@ export async function readKeyVault(credentials: AzureCredentials, endpoints: Clo
 
 type AwsStatic = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
-async function awsIdentity(credentials: AwsCredentials, endpoints: CloudEndpoints, region: string): Promise<AwsStatic | undefined> {
+export async function awsIdentity(credentials: AwsCredentials, endpoints: CloudEndpoints, region: string): Promise<AwsStatic | undefined> {
   let base: AwsStatic | undefined;
   if (credentials.access_key_id !== undefined && credentials.secret_access_key !== undefined) base = { accessKeyId: credentials.access_key_id, secretAccessKey: credentials.secret_access_key };
   if (credentials.role_arn === undefined) return base;
@@ -177,7 +177,7 @@ async function awsIdentity(credentials: AwsCredentials, endpoints: CloudEndpoint
   }
 }
 
-function awsConfig(identity: AwsStatic | undefined, endpoints: CloudEndpoints, region: string) {
+export function awsConfig(identity: AwsStatic | undefined, endpoints: CloudEndpoints, region: string) {
   return { region, maxAttempts: 3, ...(identity ? { credentials: identity } : {}), ...(endpoints.aws ? { endpoint: endpoints.aws } : {}) };
 }
 

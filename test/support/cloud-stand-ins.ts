@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createPublicKey, createVerify, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, createVerify, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -253,4 +253,225 @@ export function testServiceAccountKey(projectId: string): { keyJson: string; pub
     token_uri: 'https://oauth2.googleapis.com/token',
   });
   return { keyJson, privateKeyPem, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotation stand-ins: AWS (IAM, STS, Secrets Manager) and GCP (IAM keys, Secret Manager, token).
+
+export interface AwsRotationStandIn extends StandIn {
+  accountId: string;
+  /** The connection's access key (signs IAM and Secrets Manager calls). */
+  connection: { accessKeyId: string; secretAccessKey: string };
+  /** IAM users' access keys: key id → secret and status. */
+  users: Map<string, Map<string, { secret: string; status: 'Active' | 'Inactive' }>>;
+  /** Secrets Manager secrets by ARN: every version, and which holds AWSCURRENT / AWSPREVIOUS. */
+  secrets: Map<string, { versions: Map<string, string>; current: string; previous: string | null }>;
+  /** Every secret access key CreateAccessKey answered. */
+  generated: string[];
+  /** Operations answering an error (`CreateAccessKey`, `GetCallerIdentity`, …); `PutSecretValue:<arn>` for one secret only. */
+  fail: Set<string>;
+}
+
+function xml(res: http.ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/xml' });
+  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`);
+}
+
+/** IAM and STS (query protocol, XML) and Secrets Manager (JSON) of one AWS account, on one endpoint. */
+export async function startAwsRotationStandIn(): Promise<AwsRotationStandIn> {
+  const hits: Record<string, number> = {};
+  const hit = (route: string): void => { hits[route] = (hits[route] ?? 0) + 1; };
+  const state = {
+    accountId: '210987654321',
+    connection: { accessKeyId: `AKIACONN${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64') },
+    users: new Map<string, Map<string, { secret: string; status: 'Active' | 'Inactive' }>>(),
+    secrets: new Map<string, { versions: Map<string, string>; current: string; previous: string | null }>(),
+    generated: [] as string[],
+    fail: new Set<string>(),
+  };
+  const iamNs = 'https://iam.amazonaws.com/doc/2010-05-08/';
+  const stsNs = 'https://sts.amazonaws.com/doc/2011-06-15/';
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const body = await bodyOf(req);
+      const signer = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+      const target = req.headers['x-amz-target'];
+      if (typeof target === 'string') {
+        // Secrets Manager, JSON protocol.
+        const operation = target.split('.').at(-1) ?? '';
+        hit(operation);
+        const send = (status: number, value: unknown) => {
+          res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+          res.end(JSON.stringify(value));
+        };
+        const input = JSON.parse(body || '{}') as Record<string, string>;
+        if (signer !== state.connection.accessKeyId) return send(400, { __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+        if (state.fail.has(operation) || state.fail.has(`${operation}:${input.SecretId ?? ''}`)) return send(400, { __type: 'AccessDeniedException', message: `User is not authorized to perform secretsmanager:${operation} (injected)` });
+        const secret = state.secrets.get(input.SecretId ?? '');
+        if (!secret) return send(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+        switch (operation) {
+          case 'DescribeSecret': {
+            const stages: Record<string, string[]> = { [secret.current]: ['AWSCURRENT'] };
+            if (secret.previous !== null) stages[secret.previous] = ['AWSPREVIOUS'];
+            return send(200, { ARN: input.SecretId, Name: input.SecretId, VersionIdsToStages: stages });
+          }
+          case 'PutSecretValue': {
+            const versionId = input.ClientRequestToken ?? randomUUID();
+            secret.versions.set(versionId, input.SecretString ?? '');
+            secret.previous = secret.current;
+            secret.current = versionId;
+            return send(200, { ARN: input.SecretId, Name: input.SecretId, VersionId: versionId, VersionStages: ['AWSCURRENT'] });
+          }
+          case 'UpdateSecretVersionStage': {
+            if (input.VersionStage !== 'AWSCURRENT' || input.RemoveFromVersionId !== secret.current || !secret.versions.has(input.MoveToVersionId ?? '')) {
+              return send(400, { __type: 'InvalidParameterException', message: 'bad stage move' });
+            }
+            secret.previous = secret.current;
+            secret.current = input.MoveToVersionId!;
+            return send(200, { ARN: input.SecretId, Name: input.SecretId });
+          }
+          default:
+            return send(400, { __type: 'UnknownOperationException', message: operation });
+        }
+      }
+      const form = new URLSearchParams(body);
+      const action = form.get('Action') ?? '';
+      hit(action);
+      const ns = action === 'GetCallerIdentity' ? stsNs : iamNs;
+      const error = (status: number, code: string, message: string) =>
+        xml(res, status, `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
+      const ok = (result: string) => xml(res, 200, `<${action}Response xmlns="${ns}">${result ? `<${action}Result>${result}</${action}Result>` : ''}<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`);
+      if (action === 'GetCallerIdentity') {
+        const owner = [...state.users].find(([, keys]) => keys.get(signer)?.status === 'Active')?.[0];
+        if (state.fail.has(action) || owner === undefined) return error(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+        return ok(`<Arn>arn:aws:iam::${state.accountId}:user/${owner}</Arn><UserId>AIDA${randomBytes(8).toString('hex').toUpperCase()}</UserId><Account>${state.accountId}</Account>`);
+      }
+      if (signer !== state.connection.accessKeyId) return error(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+      if (state.fail.has(action)) return error(403, 'AccessDenied', `User is not authorized to perform iam:${action} (injected)`);
+      const userName = form.get('UserName') ?? '';
+      const keys = state.users.get(userName);
+      if (!keys) return error(404, 'NoSuchEntity', `The user with name ${userName} cannot be found.`);
+      switch (action) {
+        case 'CreateAccessKey': {
+          if (keys.size >= 2) return error(409, 'LimitExceeded', 'Cannot exceed quota for AccessKeysPerUser: 2');
+          const id = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
+          const secret = randomBytes(30).toString('base64');
+          keys.set(id, { secret, status: 'Active' });
+          state.generated.push(secret);
+          return ok(`<AccessKey><UserName>${userName}</UserName><AccessKeyId>${id}</AccessKeyId><Status>Active</Status><SecretAccessKey>${secret}</SecretAccessKey><CreateDate>${new Date().toISOString()}</CreateDate></AccessKey>`);
+        }
+        case 'UpdateAccessKey': {
+          const key = keys.get(form.get('AccessKeyId') ?? '');
+          if (!key) return error(404, 'NoSuchEntity', 'The Access Key with id cannot be found.');
+          key.status = form.get('Status') === 'Inactive' ? 'Inactive' : 'Active';
+          return ok('');
+        }
+        case 'DeleteAccessKey': {
+          if (!keys.delete(form.get('AccessKeyId') ?? '')) return error(404, 'NoSuchEntity', 'The Access Key with id cannot be found.');
+          return ok('');
+        }
+        default:
+          return error(400, 'InvalidAction', action);
+      }
+    })();
+  });
+  const standIn = await listen(server, 'http', hits);
+  return Object.assign(standIn, state);
+}
+
+export interface GcpRotationStandIn extends StandIn {
+  projectId: string;
+  /** The connection's key file (JSON) for `PUT /v1/accounts/{id}/connection`. */
+  connectionKeyJson: string;
+  /** Service accounts' keys: email → key id → public key (PEM). */
+  serviceAccounts: Map<string, Map<string, string>>;
+  /** Secret Manager secrets by `projects/<p>/secrets/<id>`: versions in order, with their state. */
+  secrets: Map<string, { value: string; state: 'ENABLED' | 'DISABLED' }[]>;
+  /** Every key file keys.create answered. */
+  generated: string[];
+  /** Injected failures: `createKey`, `deleteKey`, `token`, `addVersion:<secret>`, `disable`. */
+  fail: Set<string>;
+}
+
+/** GCP IAM service-account keys, Secret Manager and the OAuth token endpoint over REST, on one endpoint. */
+export async function startGcpRotationStandIn(): Promise<GcpRotationStandIn> {
+  const hits: Record<string, number> = {};
+  const hit = (route: string): void => { hits[route] = (hits[route] ?? 0) + 1; };
+  const projectId = 'acme-rotate';
+  const connection = testServiceAccountKey(projectId);
+  const state = {
+    projectId,
+    connectionKeyJson: connection.keyJson,
+    serviceAccounts: new Map<string, Map<string, string>>(),
+    secrets: new Map<string, { value: string; state: 'ENABLED' | 'DISABLED' }[]>(),
+    generated: [] as string[],
+    fail: new Set<string>(),
+  };
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const body = await bodyOf(req);
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+      const error = (code: number, status: string, message: string) => json(res, code, { error: { code, status, message } });
+      if (path === '/token') {
+        hit('token');
+        const assertion = new URLSearchParams(body).get('assertion') ?? '';
+        const claims = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as { iss?: string };
+        const keys = [...(state.serviceAccounts.get(claims.iss ?? '')?.values() ?? [])];
+        const signedBy = (publicKeyPem: string) => {
+          try {
+            return jwtValid(`Bearer ${assertion}`, publicKeyPem);
+          } catch {
+            return false;
+          }
+        };
+        if (state.fail.has('token') || !keys.some(signedBy)) return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
+        return json(res, 200, { access_token: `ya29.${randomUUID()}`, expires_in: 3599, token_type: 'Bearer' });
+      }
+      if (!jwtValid(req.headers.authorization, connection.publicKeyPem)) return error(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
+      const keys = /^\/v1\/projects\/-\/serviceAccounts\/([^/]+)\/keys(?:\/([^/]+))?$/.exec(path);
+      if (keys !== null) {
+        const email = keys[1]!;
+        const accountKeys = state.serviceAccounts.get(email);
+        if (!accountKeys) return error(404, 'NOT_FOUND', `Service account ${email} does not exist.`);
+        if (req.method === 'POST' && keys[2] === undefined) {
+          hit('createKey');
+          if (state.fail.has('createKey')) return error(403, 'PERMISSION_DENIED', 'Permission iam.serviceAccountKeys.create denied (injected).');
+          const keyId = randomBytes(20).toString('hex');
+          const made = testServiceAccountKey(projectId);
+          const keyJson = JSON.stringify({ ...(JSON.parse(made.keyJson) as object), private_key_id: keyId, client_email: email });
+          accountKeys.set(keyId, made.publicKeyPem);
+          state.generated.push(keyJson, made.privateKeyPem);
+          return json(res, 200, { name: `projects/${projectId}/serviceAccounts/${email}/keys/${keyId}`, privateKeyType: 'TYPE_GOOGLE_CREDENTIALS_FILE', privateKeyData: Buffer.from(keyJson).toString('base64'), keyAlgorithm: 'KEY_ALG_RSA_2048' });
+        }
+        if (req.method === 'DELETE' && keys[2] !== undefined) {
+          hit('deleteKey');
+          if (state.fail.has('deleteKey')) return error(403, 'PERMISSION_DENIED', 'Permission iam.serviceAccountKeys.delete denied (injected).');
+          if (!accountKeys.delete(keys[2])) return error(404, 'NOT_FOUND', `Service account key ${keys[2]} does not exist.`);
+          return json(res, 200, {});
+        }
+      }
+      const add = /^\/v1\/(projects\/[^/]+\/secrets\/[^/:]+):addVersion$/.exec(path);
+      if (req.method === 'POST' && add !== null) {
+        hit('addVersion');
+        const versions = state.secrets.get(add[1]!);
+        if (state.fail.has(`addVersion:${add[1]!}`)) return error(403, 'PERMISSION_DENIED', `Permission secretmanager.versions.add denied on ${add[1]!} (injected).`);
+        if (!versions) return error(404, 'NOT_FOUND', `Secret [${add[1]!}] not found.`);
+        const payload = JSON.parse(body) as { payload: { data: string } };
+        versions.push({ value: Buffer.from(payload.payload.data, 'base64').toString('utf8'), state: 'ENABLED' });
+        return json(res, 200, { name: `${add[1]!}/versions/${versions.length}`, state: 'ENABLED' });
+      }
+      const disable = /^\/v1\/(projects\/[^/]+\/secrets\/[^/:]+)\/versions\/(\d+):disable$/.exec(path);
+      if (req.method === 'POST' && disable !== null) {
+        hit('disable');
+        const version = state.secrets.get(disable[1]!)?.[Number(disable[2]) - 1];
+        if (state.fail.has('disable')) return error(403, 'PERMISSION_DENIED', 'Permission secretmanager.versions.disable denied (injected).');
+        if (!version) return error(404, 'NOT_FOUND', `Secret Version [${path}] not found.`);
+        version.state = 'DISABLED';
+        return json(res, 200, { name: `${disable[1]!}/versions/${disable[2]!}`, state: 'DISABLED' });
+      }
+      return error(404, 'NOT_FOUND', path);
+    })();
+  });
+  const standIn = await listen(server, 'http', hits);
+  return Object.assign(standIn, state);
 }

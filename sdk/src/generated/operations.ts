@@ -63,6 +63,8 @@ export const errorCodes = [
   'quota_exceeded',
   'risk_acceptance_too_long',
   'not_connected',
+  'no_confirmed_store',
+  'credential_not_rotatable',
   'scan_in_progress',
   'scan_not_cancelable',
   'request_timeout',

@@ -1,0 +1,127 @@
+import type { RotationCredentialType, RotationStoreData } from '../db/schema';
+import type { CloudEndpoints } from '../discovery/collector';
+import type { ConnectionCredentials } from '../discovery/connections.service';
+import { accessKeySecretValue, AwsIamSession, SecretsManagerEntry, verifyAccessKey, type NewAccessKey } from './aws-rotation-client';
+import { CloudCallError, EntraSession, GRAPH_SCOPE, requestToken } from './entra-rotation-client';
+import { GcpSession, verifyServiceAccountKey } from './gcp-rotation-client';
+
+/**
+ * One rotation's calls to the clouds, the same four steps for every credential kind and the
+ * same write for every store kind. A new credential's value lives in these closures only, for
+ * as long as the rotation's request runs.
+ */
+
+/** The credential side, bound to one credential (owner and key) through its account's connection. */
+export interface CredentialCalls {
+  /** Creates the new credential; `value` is what each store entry is given. */
+  create(expiresAt: Date, displayName: string): Promise<{ keyId: string; value: string }>;
+  /** Signs in with the credential `create` made. */
+  verify(): Promise<void>;
+  /** Deletes a new credential again (a rollback). */
+  discard(newKeyId: string): Promise<void>;
+  /** Revokes the old credential after the overlap. */
+  revoke(oldKeyId: string): Promise<void>;
+}
+
+/** Calls again after each delay while `call` fails: a new credential takes seconds to be accepted everywhere. */
+async function withRetries(delays: readonly number[], call: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await call();
+      return;
+    } catch (error) {
+      const delay = delays[attempt];
+      if (delay === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+function expect<P extends ConnectionCredentials['provider']>(connection: ConnectionCredentials, provider: P, what: string): Extract<ConnectionCredentials, { provider: P }> {
+  if (connection.provider !== provider) throw new CloudCallError(`${what} needs a ${provider} connection, not ${connection.provider}`);
+  return connection as Extract<ConnectionCredentials, { provider: P }>;
+}
+
+export function credentialCalls(type: RotationCredentialType, owner: string, oldKeyId: string, connection: ConnectionCredentials, endpoints: CloudEndpoints, verifyDelays: readonly number[]): CredentialCalls {
+  switch (type) {
+    case 'azuread_application_password': {
+      const azure = expect(connection, 'azure', 'an Entra ID password').azure;
+      const session = new EntraSession(endpoints, azure);
+      let created: { appId: string; secret: string } | undefined;
+      return {
+        async create(expiresAt, displayName) {
+          const application = await session.getApplication(owner);
+          if (!application.passwordKeyIds.includes(oldKeyId)) throw new CloudCallError(`application ${owner} has no password credential ${oldKeyId}`);
+          const password = await session.addPassword(owner, displayName, expiresAt);
+          created = { appId: application.appId, secret: password.secretText };
+          return { keyId: password.keyId, value: password.secretText };
+        },
+        verify: () => withRetries(verifyDelays, async () => void (await requestToken(endpoints, azure.tenant_id, created!.appId, created!.secret, GRAPH_SCOPE))),
+        discard: (keyId) => session.removePassword(owner, keyId),
+        revoke: (keyId) => session.removePassword(owner, keyId),
+      };
+    }
+    case 'aws_iam_access_key': {
+      const session = new AwsIamSession(endpoints, expect(connection, 'aws', 'an IAM access key').aws);
+      let key: NewAccessKey | undefined;
+      return {
+        async create() {
+          key = await session.createAccessKey(owner);
+          return { keyId: key.accessKeyId, value: accessKeySecretValue(key) };
+        },
+        verify: () => withRetries(verifyDelays, () => verifyAccessKey(endpoints, key!, owner)),
+        discard: (keyId) => session.deleteAccessKey(owner, keyId),
+        revoke: (keyId) => session.revokeAccessKey(owner, keyId),
+      };
+    }
+    case 'google_service_account_key': {
+      const session = new GcpSession(endpoints, expect(connection, 'gcp', 'a service-account key').gcp);
+      const keyName = (keyId: string) => `projects/-/serviceAccounts/${owner}/keys/${keyId}`;
+      let keyJson: string | undefined;
+      return {
+        async create() {
+          const key = await session.createKey(owner);
+          keyJson = key.keyJson;
+          return { keyId: key.keyId, value: key.keyJson };
+        },
+        verify: () => withRetries(verifyDelays, () => verifyServiceAccountKey(endpoints, keyJson!)),
+        discard: (keyId) => session.deleteKey(keyName(keyId)),
+        revoke: (keyId) => session.deleteKey(keyName(keyId)),
+      };
+    }
+  }
+}
+
+/** Writes one store entry; answers how to put it back as it was. */
+export type StoreWrite = (value: string, expiresAt: Date) => Promise<() => Promise<void>>;
+
+export function storeWrite(store: RotationStoreData, connection: ConnectionCredentials, endpoints: CloudEndpoints): StoreWrite {
+  switch (store.type) {
+    case 'azurerm_key_vault_secret': {
+      const session = new EntraSession(endpoints, expect(connection, 'azure', 'a Key Vault secret').azure);
+      return async (value, expiresAt) => {
+        // The previous value is held in memory for a rollback only.
+        const previous = await session.getSecret(store.target);
+        await session.setSecret(store.target, { value, contentType: previous.contentType, tags: previous.tags, expires: Math.floor(expiresAt.getTime() / 1000) });
+        return () => session.setSecret(store.target, previous);
+      };
+    }
+    case 'aws_secretsmanager_secret': {
+      const entry = new SecretsManagerEntry(endpoints, expect(connection, 'aws', 'a Secrets Manager secret').aws, store.target);
+      return async (value) => {
+        const written = await entry.write(value);
+        return async () => {
+          if (written.previousVersionId === null) throw new CloudCallError(`Secrets Manager secret ${store.target} had no AWSCURRENT version to return to`);
+          await entry.restore(written.previousVersionId, written.versionId);
+        };
+      };
+    }
+    case 'google_secret_manager_secret': {
+      const session = new GcpSession(endpoints, expect(connection, 'gcp', 'a Secret Manager secret').gcp);
+      return async (value) => {
+        const version = await session.addSecretVersion(store.target, value);
+        return () => session.disableSecretVersion(version);
+      };
+    }
+  }
+}
