@@ -226,9 +226,34 @@ describe('AWS IAM access keys', () => {
     expect(response.body.steps[0].rollback_status).toBe('nothing_to_roll_back');
     expect(aws.secrets.get(ARN_1)!.versions.size).toBe(1);
   });
+
+  test('an old key IAM no longer lists: the create step fails before any key is made', async () => {
+    resetAws();
+    aws.users.get(USER)!.clear();
+    const created = aws.hits.CreateAccessKey ?? 0;
+    const response = await rotate('ci-deployer-key', { overlap_hours: 0 });
+    expect(response.status).toBe(201);
+    expect(response.body.status).toBe('failed');
+    expect(response.body.error).toEqual({ step: 'create', message: `IAM user ${USER} has no access key ${OLD_KEY}` });
+    expect(aws.hits.CreateAccessKey ?? 0).toBe(created);
+    expect(aws.users.get(USER)!.size).toBe(0);
+    expect(aws.secrets.get(ARN_1)!.versions.size).toBe(1);
+  });
 });
 
 describe('GCP service-account keys', () => {
+  test('an old key IAM answers 404 for: the create step fails before any key is made', async () => {
+    resetGcp();
+    gcp.serviceAccounts.get(SA)!.clear();
+    const created = gcp.hits.createKey ?? 0;
+    const response = await rotate('payments-sa-key', { overlap_hours: 0 });
+    expect(response.status).toBe(201);
+    expect(response.body.status).toBe('failed');
+    expect(response.body.error).toEqual({ step: 'create', message: `service account ${SA} has no key ${OLD_GCP_KEY}` });
+    expect(gcp.hits.createKey ?? 0).toBe(created);
+    expect(gcp.secrets.get(GCP_SECRET)).toHaveLength(1);
+  });
+
   test('creates a key, adds a version holding its key file, verifies by a token exchange, deletes the old key at once', async () => {
     resetGcp();
     const response = await rotate('payments-sa-key', { overlap_hours: 0 });

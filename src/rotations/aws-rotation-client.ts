@@ -69,6 +69,14 @@ export class AwsIamSession {
     }
   }
 
+  /** The user's access key ids (ListAccessKeys: two at most, so no paging). */
+  async listAccessKeyIds(userName: string): Promise<string[]> {
+    return this.#iam('IAM (ListAccessKeys)', async (iam, client) => {
+      const listed = await client.send(new iam.ListAccessKeysCommand({ UserName: userName }));
+      return (listed.AccessKeyMetadata ?? []).flatMap((key) => (key.AccessKeyId ? [key.AccessKeyId] : []));
+    });
+  }
+
   /** Revokes a key: inactive first (so a failing delete leaves it unusable), then deleted. */
   async revokeAccessKey(userName: string, accessKeyId: string): Promise<void> {
     await this.#iam('IAM (UpdateAccessKey Inactive)', (iam, client) => client.send(new iam.UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Inactive' })));

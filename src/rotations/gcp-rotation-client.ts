@@ -100,6 +100,17 @@ export class GcpSession {
     return { name: created.name, keyId: created.name.split('/').at(-1) ?? '', keyJson: Buffer.from(created.privateKeyData, 'base64').toString('utf8') };
   }
 
+  /** Whether the key exists: IAM answers 404 for a deleted one. */
+  async keyExists(keyName: string): Promise<boolean> {
+    try {
+      await this.#request('iam', keyName, 'GET', undefined, `IAM (get key ${keyName})`);
+      return true;
+    } catch (error) {
+      if (error instanceof CloudCallError && / answered 404\b/.test(error.message)) return false;
+      throw error;
+    }
+  }
+
   async deleteKey(keyName: string): Promise<void> {
     await this.#request('iam', keyName, 'DELETE', undefined, `IAM (delete key ${keyName})`);
   }

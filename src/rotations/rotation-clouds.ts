@@ -66,6 +66,7 @@ export function credentialCalls(type: RotationCredentialType, owner: string, old
       let key: NewAccessKey | undefined;
       return {
         async create() {
+          if (!(await session.listAccessKeyIds(owner)).includes(oldKeyId)) throw new CloudCallError(`IAM user ${owner} has no access key ${oldKeyId}`);
           key = await session.createAccessKey(owner);
           return { keyId: key.accessKeyId, value: accessKeySecretValue(key) };
         },
@@ -80,6 +81,7 @@ export function credentialCalls(type: RotationCredentialType, owner: string, old
       let keyJson: string | undefined;
       return {
         async create() {
+          if (!(await session.keyExists(keyName(oldKeyId)))) throw new CloudCallError(`service account ${owner} has no key ${oldKeyId}`);
           const key = await session.createKey(owner);
           keyJson = key.keyJson;
           return { keyId: key.keyId, value: key.keyJson };

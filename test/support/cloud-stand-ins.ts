@@ -360,6 +360,10 @@ export async function startAwsRotationStandIn(): Promise<AwsRotationStandIn> {
           state.generated.push(secret);
           return ok(`<AccessKey><UserName>${userName}</UserName><AccessKeyId>${id}</AccessKeyId><Status>Active</Status><SecretAccessKey>${secret}</SecretAccessKey><CreateDate>${new Date().toISOString()}</CreateDate></AccessKey>`);
         }
+        case 'ListAccessKeys': {
+          const members = [...keys].map(([id, key]) => `<member><UserName>${userName}</UserName><AccessKeyId>${id}</AccessKeyId><Status>${key.status}</Status></member>`);
+          return ok(`<AccessKeyMetadata>${members.join('')}</AccessKeyMetadata><IsTruncated>false</IsTruncated>`);
+        }
         case 'UpdateAccessKey': {
           const key = keys.get(form.get('AccessKeyId') ?? '');
           if (!key) return error(404, 'NoSuchEntity', 'The Access Key with id cannot be found.');
@@ -442,6 +446,11 @@ export async function startGcpRotationStandIn(): Promise<GcpRotationStandIn> {
           accountKeys.set(keyId, made.publicKeyPem);
           state.generated.push(keyJson, made.privateKeyPem);
           return json(res, 200, { name: `projects/${projectId}/serviceAccounts/${email}/keys/${keyId}`, privateKeyType: 'TYPE_GOOGLE_CREDENTIALS_FILE', privateKeyData: Buffer.from(keyJson).toString('base64'), keyAlgorithm: 'KEY_ALG_RSA_2048' });
+        }
+        if (req.method === 'GET' && keys[2] !== undefined) {
+          hit('getKey');
+          if (!accountKeys.has(keys[2])) return error(404, 'NOT_FOUND', `Service account key ${keys[2]} does not exist.`);
+          return json(res, 200, { name: `projects/${projectId}/serviceAccounts/${email}/keys/${keys[2]}`, keyType: 'USER_MANAGED' });
         }
         if (req.method === 'DELETE' && keys[2] !== undefined) {
           hit('deleteKey');
