@@ -783,6 +783,19 @@ export interface paths {
          *     rotation of a credential at a time: while one runs or waits to revoke, `409 conflict` naming
          *     it. On the `starter` plan the fourth rotation of a calendar month (UTC) answers
          *     `403 plan_limit_reached` (`rotations_per_month`).
+         *
+         *     An AWS Secrets Manager secret whose rotation is enabled (discovery's `rotation_enabled`, with
+         *     its `rotation_lambda_arn`) is rotated by its own rotation function instead: `credential_id` is
+         *     the `aws_secretsmanager_secret` resource, no credential link is needed, and the steps are
+         *     **rotate** (`RotateSecret` with `RotateImmediately`, through the account's connection) and
+         *     **verify** (`DescribeSecret`, polled for up to `ROTATION_SECRET_WAIT_SECONDS`, until
+         *     `AWSCURRENT` is on a new version and no `AWSPENDING` is left). `new_key_id` is the new version
+         *     id; `application_id` and `key_id` are the secret's ARN. No secret value is read. On failure
+         *     (`RotateSecret` refused, the function failing or not ending in time), the rollback moves
+         *     `AWSCURRENT` back to the version it was on if it had moved, and removes a left-over
+         *     `AWSPENDING` stage so the next rotation can start; the secret's value itself is whatever the
+         *     rotation function left in the service or database it rotates, which fourfold cannot undo.
+         *     A secret without rotation enabled answers `422 credential_not_rotatable`.
          */
         post: operations["createRotation"];
         delete?: never;
@@ -4042,11 +4055,11 @@ export interface components {
          */
         KeyVaultSecretUri: string;
         /**
-         * @description The kind of credential rotated: an Entra ID app password (client secret), an AWS IAM user's access key, a GCP service-account key.
+         * @description The kind of credential rotated: an Entra ID app password (client secret), an AWS IAM user's access key, a GCP service-account key, or an AWS Secrets Manager secret rotated by its own rotation function (`RotateSecret`).
          * @example aws_iam_access_key
          * @enum {string}
          */
-        RotationCredentialType: "azuread_application_password" | "aws_iam_access_key" | "google_service_account_key";
+        RotationCredentialType: "azuread_application_password" | "aws_iam_access_key" | "google_service_account_key" | "aws_secretsmanager_secret";
         /**
          * @description A store entry a rotation writes: a Key Vault secret, an AWS Secrets Manager secret, a GCP Secret Manager secret.
          * @example aws_secretsmanager_secret
@@ -4094,21 +4107,21 @@ export interface components {
             overlap_hours: number;
         };
         /**
-         * @description Whose credential it is: the Entra ID application's object id, the IAM user's name, or the service account's email.
+         * @description Whose credential it is: the Entra ID application's object id, the IAM user's name, the service account's email, or the Secrets Manager secret's ARN.
          * @example 6a1f3c9e-2b4d-4e8f-9a0b-1c2d3e4f5a6b
          */
         RotationOwner: string;
         /**
-         * @description The credential's key: the Entra ID password's `keyId`, the IAM access key id, or the service-account key's id.
+         * @description The credential's key: the Entra ID password's `keyId`, the IAM access key id, the service-account key's id, or (a Secrets Manager secret) its ARN again; `new_key_id` is then the version id made `AWSCURRENT`.
          * @example 0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b
          */
         RotationKeyId: string;
         /**
-         * @description `create` the new credential (Entra ID `addPassword`, IAM `CreateAccessKey`, IAM `projects.serviceAccounts.keys.create`); `write` one store entry (Key Vault set secret, Secrets Manager `PutSecretValue`, Secret Manager `AddSecretVersion`); `verify` a sign-in with the new credential (client-credentials token, `sts:GetCallerIdentity`, a JWT-bearer token exchange); `revoke` the old credential (`removePassword`; `UpdateAccessKey` Inactive then `DeleteAccessKey`; `DeleteServiceAccountKey`).
+         * @description `rotate` a Secrets Manager secret through its own rotation function (`RotateSecret` with `RotateImmediately`), then `verify` that `AWSCURRENT` moved to a new version and no `AWSPENDING` is left (`DescribeSecret`, polled); for the other kinds, `create` the new credential (Entra ID `addPassword`, IAM `CreateAccessKey`, IAM `projects.serviceAccounts.keys.create`); `write` one store entry (Key Vault set secret, Secrets Manager `PutSecretValue`, Secret Manager `AddSecretVersion`); `verify` a sign-in with the new credential (client-credentials token, `sts:GetCallerIdentity`, a JWT-bearer token exchange); `revoke` the old credential (`removePassword`; `UpdateAccessKey` Inactive then `DeleteAccessKey`; `DeleteServiceAccountKey`).
          * @example write
          * @enum {string}
          */
-        RotationStepName: "create" | "write" | "verify" | "revoke";
+        RotationStepName: "create" | "write" | "verify" | "revoke" | "rotate";
         RotationPlannedStep: {
             name: components["schemas"]["RotationStepName"];
             /** @description What the step changes: the credential's owner (application, IAM user, service account) or key, or a store entry (see RotationStore.target). */

@@ -183,6 +183,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
       jobs,
       logger,
       verifyRetryDelaysMs: verifyDelays(config.discovery.rotationVerifySeconds),
+      secretRotationWait: config.discovery.rotationSecretWait,
     }),
     ...rotationPolicyHandlers(db),
     ...webhookHandlers(db, webhooks),

@@ -122,6 +122,8 @@ export interface DiscoveryConfig {
   scanConcurrency: number;
   /** How long a rotation keeps retrying the verification of a new secret (Entra ID takes seconds to accept it everywhere); 0: one attempt. */
   rotationVerifySeconds: number;
+  /** How long a Secrets Manager rotation (RotateSecret) is waited for, and how often DescribeSecret is asked meanwhile. */
+  rotationSecretWait: { seconds: number; pollMs: number };
   /** Endpoint overrides for emulators and tests; AWS also honours AWS_ENDPOINT_URL itself. */
   endpoints: { aws?: string; azureAuthorityHost?: string; azureResourceManager?: string; azureKeyVault?: string; azureGraph?: string; gcp?: string; azureCaPem?: string };
 }
@@ -312,6 +314,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       scanTimeoutSeconds: integer('SCAN_TIMEOUT_SECONDS', Math.max(1, Math.min(600, jobTimeoutSeconds - 1)), 1, 86400),
       scanConcurrency: integer('SCAN_CONCURRENCY', 8, 1, 64),
       rotationVerifySeconds: integer('ROTATION_VERIFY_SECONDS', 40, 0, 300),
+      rotationSecretWait: { seconds: integer('ROTATION_SECRET_WAIT_SECONDS', 300, 1, 900), pollMs: integer('ROTATION_SECRET_POLL_MS', 5000, 10, 60_000) },
       endpoints: definedOnly({
         aws: read('DISCOVERY_AWS_ENDPOINT') ?? read('AWS_ENDPOINT_URL'),
         azureAuthorityHost: read('DISCOVERY_AZURE_AUTHORITY_HOST'),

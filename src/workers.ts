@@ -57,6 +57,7 @@ export function rotationSettings(config: Pick<Config, 'discovery' | 'license'>, 
     plans: { license: config.license },
     auditSecret: signingSecret,
     verifyRetryDelaysMs: verifyDelays(config.discovery.rotationVerifySeconds),
+    secretRotationWait: config.discovery.rotationSecretWait,
   };
 }
 
@@ -138,7 +139,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     await failAbandonedReport(db, job.data.report_id);
   });
 
-  const scans: ScanRunSettings = { ...scanSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, endpoints: {} }, organizationLimits: limits }, ''), ...options.scans };
+  const scans: ScanRunSettings = { ...scanSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, rotationSecretWait: { seconds: 300, pollMs: 5000 }, endpoints: {} }, organizationLimits: limits }, ''), ...options.scans };
   await jobs.workFairly<ScanJob>(QUEUES.scans, async (job) => {
     const log = logger.child({ job: job.id, scan: job.data.scan_id, attempt: job.retryCount + 1 });
     try {
@@ -164,7 +165,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.schedule(QUEUES.scanSchedule, SCAN_SCHEDULE_CRON);
 
   const rotations: RotationSettings = {
-    ...rotationSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, endpoints: {} }, license: undefined }, ''),
+    ...rotationSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, rotationSecretWait: { seconds: 300, pollMs: 5000 }, endpoints: {} }, license: undefined }, ''),
     ...options.rotations,
     jobs,
     logger,

@@ -41,6 +41,7 @@ import * as syncRotationRuns from './migrations/0041_sync_rotation_runs';
 import * as findingsResourceKey from './migrations/0043_findings_resource_key';
 import * as importPayloadCompression from './migrations/0044_import_payload_compression';
 import * as credentialChangeNotices from './migrations/0046_credential_change_notices';
+import * as secretRotations from './migrations/0047_secret_rotations';
 
 export type Db = Kysely<Database>;
 
@@ -89,6 +90,7 @@ const migrations: Record<string, Migration> = {
   '0043_findings_resource_key': findingsResourceKey,
   '0044_import_payload_compression': importPayloadCompression,
   '0046_credential_change_notices': credentialChangeNotices,
+  '0047_secret_rotations': secretRotations,
 };
 
 /**

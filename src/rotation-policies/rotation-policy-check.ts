@@ -43,6 +43,8 @@ function dueCredential(resource: Resource): (RotationCredential & { expiresAt: D
   } catch {
     return null;
   }
+  // Secrets Manager schedules its own rotation functions (rotation_rules).
+  if (credential.type === 'aws_secretsmanager_secret') return null;
   const expiresAt = DUE_AT[credential.type](resource.attributes);
   return expiresAt === null || Number.isNaN(expiresAt.getTime()) ? null : { ...credential, expiresAt };
 }

@@ -115,7 +115,7 @@ export class SecretsManagerEntry {
     readonly arn: string,
   ) {}
 
-  async #call<T>(what: string, run: (sm: typeof import('@aws-sdk/client-secrets-manager'), client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient) => Promise<T>): Promise<T> {
+  async call<T>(what: string, run: (sm: typeof import('@aws-sdk/client-secrets-manager'), client: import('@aws-sdk/client-secrets-manager').SecretsManagerClient) => Promise<T>): Promise<T> {
     const sm = await import('@aws-sdk/client-secrets-manager');
     const region = secretRegion(this.arn);
     const identity = await attempt('STS (assume the connection role)', () => awsIdentity(this.credentials, this.endpoints, region));
@@ -129,7 +129,7 @@ export class SecretsManagerEntry {
 
   /** Writes `value` as the new AWSCURRENT version; answers the version it replaced (null: none) and the new one. */
   async write(value: string): Promise<{ previousVersionId: string | null; versionId: string }> {
-    return this.#call('PutSecretValue', async (sm, client) => {
+    return this.call('PutSecretValue', async (sm, client) => {
       const described = await client.send(new sm.DescribeSecretCommand({ SecretId: this.arn }));
       const previous = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0] ?? null;
       const put = await client.send(new sm.PutSecretValueCommand({ SecretId: this.arn, SecretString: value }));
@@ -140,8 +140,54 @@ export class SecretsManagerEntry {
 
   /** Moves AWSCURRENT back from the version written to the one before. */
   async restore(previousVersionId: string, versionId: string): Promise<void> {
-    await this.#call('UpdateSecretVersionStage', (sm, client) =>
+    await this.call('UpdateSecretVersionStage', (sm, client) =>
       client.send(new sm.UpdateSecretVersionStageCommand({ SecretId: this.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: previousVersionId, RemoveFromVersionId: versionId })),
     );
+  }
+}
+
+/** Where a secret's staging labels are: the versions holding AWSCURRENT and AWSPENDING. */
+export interface SecretStages {
+  current: string | null;
+  pending: string | null;
+}
+
+/** A Secrets Manager secret rotated by its own rotation function; no call here reads its value. */
+export class SecretsManagerRotation {
+  readonly #entry: SecretsManagerEntry;
+
+  constructor(endpoints: CloudEndpoints, credentials: AwsCredentials, arn: string) {
+    this.#entry = new SecretsManagerEntry(endpoints, credentials, arn);
+  }
+
+  get arn(): string {
+    return this.#entry.arn;
+  }
+
+  async stages(): Promise<SecretStages> {
+    return this.#entry.call('DescribeSecret', async (sm, client) => {
+      const described = await client.send(new sm.DescribeSecretCommand({ SecretId: this.arn }));
+      const holding = (stage: string) => Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes(stage))?.[0] ?? null;
+      return { current: holding('AWSCURRENT'), pending: holding('AWSPENDING') };
+    });
+  }
+
+  /** Starts the rotation function at once; answers the version it is making. */
+  async rotate(): Promise<string> {
+    return this.#entry.call('RotateSecret', async (sm, client) => {
+      const started = await client.send(new sm.RotateSecretCommand({ SecretId: this.arn, RotateImmediately: true }));
+      if (!started.VersionId) throw new Error('no version id in the answer');
+      return started.VersionId;
+    });
+  }
+
+  /** Moves AWSCURRENT to `versionId` from the version holding it. */
+  async moveCurrent(versionId: string, from: string): Promise<void> {
+    await this.#entry.restore(versionId, from);
+  }
+
+  /** Removes AWSPENDING from a version a failed rotation left it on, so the next rotation can start. */
+  async clearPending(versionId: string): Promise<void> {
+    await this.#entry.call('UpdateSecretVersionStage', (sm, client) => client.send(new sm.UpdateSecretVersionStageCommand({ SecretId: this.arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: versionId })));
   }
 }

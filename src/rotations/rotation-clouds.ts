@@ -1,7 +1,7 @@
 import type { RotationCredentialType, RotationStoreData } from '../db/schema';
 import type { CloudEndpoints } from '../discovery/collector';
 import type { ConnectionCredentials } from '../discovery/connections.service';
-import { accessKeySecretValue, AwsIamSession, SecretsManagerEntry, verifyAccessKey, type NewAccessKey } from './aws-rotation-client';
+import { accessKeySecretValue, AwsIamSession, SecretsManagerEntry, SecretsManagerRotation, verifyAccessKey, type NewAccessKey } from './aws-rotation-client';
 import { CloudCallError, EntraSession, GRAPH_SCOPE, requestToken } from './entra-rotation-client';
 import { GcpSession, verifyServiceAccountKey } from './gcp-rotation-client';
 
@@ -42,8 +42,58 @@ function expect<P extends ConnectionCredentials['provider']>(connection: Connect
   return connection as Extract<ConnectionCredentials, { provider: P }>;
 }
 
-export function credentialCalls(type: RotationCredentialType, owner: string, oldKeyId: string, connection: ConnectionCredentials, endpoints: CloudEndpoints, verifyDelays: readonly number[]): CredentialCalls {
+/** How long a rotation function is waited for, and how often its secret is described meanwhile. */
+export interface SecretRotationWait {
+  seconds: number;
+  pollMs: number;
+}
+
+/** Secrets Manager's own rotation: `create` starts the function, `verify` waits for its new version, `discard` undoes the stage moves. */
+function secretRotationCalls(rotation: SecretsManagerRotation, wait: SecretRotationWait): CredentialCalls {
+  let previous: string | null = null;
+  let version: string | undefined;
+  return {
+    async create() {
+      previous = (await rotation.stages()).current;
+      version = await rotation.rotate();
+      // Nothing to hand to store entries: the function writes the secret itself.
+      return { keyId: version, value: '' };
+    },
+    async verify() {
+      const deadline = Date.now() + wait.seconds * 1000;
+      for (;;) {
+        const stages = await rotation.stages();
+        if (stages.current !== null && stages.current !== previous && stages.pending === null) return;
+        if (Date.now() >= deadline) {
+          throw new CloudCallError(
+            `the rotation function of ${rotation.arn} did not finish within ${wait.seconds} seconds: AWSCURRENT is on version ${stages.current ?? 'none'}` +
+              `${stages.current === previous ? ' (unchanged)' : ''}, AWSPENDING on ${stages.pending ?? 'none'} (see the function's CloudWatch logs)`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait.pollMs));
+      }
+    },
+    async discard(newVersion) {
+      const stages = await rotation.stages();
+      if (stages.current === newVersion && previous !== null) await rotation.moveCurrent(previous, newVersion);
+      if (stages.pending !== null) await rotation.clearPending(stages.pending);
+    },
+    revoke: () => Promise.resolve(),
+  };
+}
+
+export function credentialCalls(
+  type: RotationCredentialType,
+  owner: string,
+  oldKeyId: string,
+  connection: ConnectionCredentials,
+  endpoints: CloudEndpoints,
+  verifyDelays: readonly number[],
+  secretWait: SecretRotationWait,
+): CredentialCalls {
   switch (type) {
+    case 'aws_secretsmanager_secret':
+      return secretRotationCalls(new SecretsManagerRotation(endpoints, expect(connection, 'aws', 'a Secrets Manager rotation').aws, owner), secretWait);
     case 'azuread_application_password': {
       const azure = expect(connection, 'azure', 'an Entra ID password').azure;
       const session = new EntraSession(endpoints, azure);

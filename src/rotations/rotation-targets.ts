@@ -63,10 +63,16 @@ export function rotationCredential(resource: TargetResource): RotationCredential
       if (!email.includes('@') || !/^[0-9a-f]{8,64}$/i.test(keyId)) throw notRotatable(resource, 'its service account or key id is unknown');
       return { type: 'google_service_account_key', owner: email, keyId };
     }
+    case 'aws_secretsmanager_secret': {
+      const arn = String(a.arn ?? resource.native_id);
+      if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/.test(arn)) throw notRotatable(resource, 'its ARN is unknown');
+      if (a.rotation_enabled !== true) throw notRotatable(resource, 'its rotation is not enabled in Secrets Manager (no rotation function to run)');
+      return { type: 'aws_secretsmanager_secret', owner: arn, keyId: arn };
+    }
     case 'azuread_application_certificate':
       throw notRotatable(resource, 'Entra ID certificates are not rotated by fourfold (only passwords, access keys and service-account keys)');
     default:
-      throw notRotatable(resource, 'it is not a credential: one of azuread_application_password, aws_iam_access_key, google_service_account_key');
+      throw notRotatable(resource, 'it is not a credential: one of azuread_application_password, aws_iam_access_key, google_service_account_key, aws_secretsmanager_secret (with rotation enabled)');
   }
 }
 
@@ -75,6 +81,7 @@ export const CREDENTIAL_PROVIDER: Record<RotationCredentialType, 'azure' | 'aws'
   azuread_application_password: 'azure',
   aws_iam_access_key: 'aws',
   google_service_account_key: 'gcp',
+  aws_secretsmanager_secret: 'aws',
 };
 
 /** A Key Vault secret as the URI a rotation writes (no version). */

@@ -15,7 +15,7 @@ import { assertPlanLimit, type PlanSettings } from '../plans/plans.service';
 import { syncRotatedSecrets } from '../syncs/rotated-secrets-sync';
 import { confirmedStoresOf } from '../credential-links/credential-links.service';
 import { requireResource } from '../resources/resources.service';
-import { credentialCalls, storeWrite, type CredentialCalls } from './rotation-clouds';
+import { credentialCalls, storeWrite, type CredentialCalls, type SecretRotationWait } from './rotation-clouds';
 import { CREDENTIAL_PROVIDER, rotationCredential, rotationStore, type TargetResource } from './rotation-targets';
 import { claimDueRevoke, claimInterruptedRotation, dueRevokeIds, interruptedRotationIds, findActiveRotation, findRotation, findRotationAccount, findRotationById, insertRotation, updateRotation } from './rotations.repository';
 
@@ -32,6 +32,8 @@ export interface RotationSettings {
   now?: () => Date;
   /** Waits before each further verification attempt: Entra ID takes a few seconds to accept a new password everywhere. */
   verifyRetryDelaysMs?: readonly number[];
+  /** How long a Secrets Manager rotation function is waited for (default 300 s, described every 5 s). */
+  secretRotationWait?: SecretRotationWait;
 }
 
 export interface RotationJob {
@@ -54,6 +56,7 @@ export function verifyDelays(seconds: number): number[] {
   return delays;
 }
 const DEFAULT_VERIFY_DELAYS_MS = verifyDelays(40);
+const DEFAULT_SECRET_WAIT: SecretRotationWait = { seconds: 300, pollMs: 5000 };
 
 type RotationCreate = Schemas['RotationCreate'];
 type Step = RotationStepData;
@@ -118,6 +121,10 @@ async function normalizeCredential(db: Db, organizationId: string, input: Rotati
 export async function rotationOfCredential(db: Db, organizationId: string, resource: TargetResource, timing: { lifetime_days: number; overlap_hours: number }): Promise<Normalized> {
   const credential = rotationCredential(resource);
   const stores: RotationStoreData[] = [];
+  if (credential.type === 'aws_secretsmanager_secret') {
+    // Its rotation function writes the secret itself: no store entries, no links.
+    return { credential_type: credential.type, credential_resource_id: resource.id, account_id: resource.account_id, application_id: credential.owner, key_id: credential.keyId, stores, ...timing };
+  }
   for (const store of await confirmedStoresOf(db, organizationId, resource.id)) {
     const target = rotationStore(store);
     if (target === null) throw new AppError('no_confirmed_store', `Store entry ${store.id} (${store.type}) does not say where it is: rescan its account, or reject its link.`, [{ field: 'body.credential_id', issue: `store ${store.id} has no address` }]);
@@ -175,7 +182,7 @@ async function rotationConnections(db: Db, settings: RotationSettings, organizat
   return connections;
 }
 
-const KIND_WORDS: Record<RotationCredentialType, { create: (r: Normalized) => string; verify: string; revoke: (r: Normalized) => string }> = {
+const KIND_WORDS: Record<Exclude<RotationCredentialType, 'aws_secretsmanager_secret'>, { create: (r: Normalized) => string; verify: string; revoke: (r: Normalized) => string }> = {
   azuread_application_password: {
     create: (r) => `Add a password to application ${r.application_id} valid for ${r.lifetime_days} days.`,
     verify: 'Request a token with the new secret (client credentials).',
@@ -200,6 +207,12 @@ const STORE_WORDS: Record<RotationStoreData['type'], string> = {
 };
 
 export function plannedSteps(input: Normalized): Schemas['RotationPlannedStep'][] {
+  if (input.credential_type === 'aws_secretsmanager_secret') {
+    return [
+      { name: 'rotate', target: input.application_id, description: "Run the secret's own rotation function now (RotateSecret with RotateImmediately)." },
+      { name: 'verify', target: input.application_id, description: 'Describe the secret until AWSCURRENT is on a new version and no AWSPENDING is left (DescribeSecret; no value is read).' },
+    ];
+  }
   const words = KIND_WORDS[input.credential_type];
   return [
     { name: 'create', target: input.application_id, description: words.create(input) },
@@ -294,7 +307,7 @@ export async function startPolicyRotation(db: Db, settings: RotationSettings, st
 function callsOf(settings: RotationSettings, row: RotationRow, connections: Map<string, ConnectionCredentials>): CredentialCalls {
   const connection = connections.get(row.account_id);
   if (!connection) throw new Error(`no connection of account ${row.account_id}`);
-  return credentialCalls(row.credential_type, row.application_id, row.key_id, connection, settings.endpoints, settings.verifyRetryDelaysMs ?? DEFAULT_VERIFY_DELAYS_MS);
+  return credentialCalls(row.credential_type, row.application_id, row.key_id, connection, settings.endpoints, settings.verifyRetryDelaysMs ?? DEFAULT_VERIFY_DELAYS_MS, settings.secretRotationWait ?? DEFAULT_SECRET_WAIT);
 }
 
 /** What a rollback undoes: the written store entries, newest last. */
@@ -345,6 +358,10 @@ async function runRotation(db: Db, settings: RotationSettings, row: RotationRow,
     succeed(index);
   } catch (error) {
     return rollBack(db, settings, row, calls, steps, index, error, newKeyId, written);
+  }
+  if (row.credential_type === 'aws_secretsmanager_secret') {
+    // Nothing to revoke: the rotation function retired the old version itself (AWSPREVIOUS).
+    return save({ status: 'succeeded', finished_at: now() });
   }
   // The new secret reaches the syncs' copies before the old one is revoked.
   await syncRotatedSecrets(db, settings, row);

@@ -768,6 +768,7 @@ async function readSecrets(session: Session, region: string, scope: ReadScope): 
           description: s.Description ?? '',
           kms_key_id: s.KmsKeyId ?? '',
           rotation_enabled: s.RotationEnabled ?? false,
+          rotation_lambda_arn: s.RotationLambdaARN ?? '',
           rotation_rules: s.RotationRules?.AutomaticallyAfterDays ? [{ automatically_after_days: s.RotationRules.AutomaticallyAfterDays }] : [],
           last_rotated_date: iso(s.LastRotatedDate),
           next_rotation_date: iso(s.NextRotationDate),
