@@ -20,6 +20,8 @@ afterAll(async () => Promise.all([aws.close(), gcp.close(), azure.close()]));
 const t = useTestApp({
   SECRETS_KEY: 'rotation-credentials-secrets-key-0123456789',
   ROTATION_VERIFY_SECONDS: '0',
+  ROTATION_SECRET_WAIT_SECONDS: '1',
+  ROTATION_SECRET_POLL_MS: '20',
   get DISCOVERY_AWS_ENDPOINT() {
     return aws.url;
   },
@@ -50,6 +52,7 @@ const ARN_2 = 'arn:aws:secretsmanager:us-east-2:210987654321:secret:ci/deployer-
 const SA = 'payments-api@acme-rotate.iam.gserviceaccount.com';
 const OLD_GCP_KEY = '0123456789abcdef0123456789abcdef01234567';
 const GCP_SECRET = 'projects/acme-rotate/secrets/payments-sa-key';
+const DB_ARN = 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:orders/db-password-Zx9Yw8';
 const ENTRA_KEY = '0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b';
 const ENTRA_SECRETS = { aws: 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:payments/client-secret-QwErTy', gcp: 'projects/acme-rotate/secrets/payments-client-secret' };
 
@@ -83,7 +86,8 @@ function resetAws(): void {
   aws.users.set(USER, new Map([[OLD_KEY, { secret: 'old-secret-access-key-value', status: 'Active' }]]));
   aws.users.set('payments', new Map());
   aws.secrets.clear();
-  for (const arn of [ARN_1, ARN_2, ENTRA_SECRETS.aws]) aws.secrets.set(arn, { versions: new Map([['v-original', 'original-value']]), current: 'v-original', previous: null });
+  for (const arn of [ARN_1, ARN_2, ENTRA_SECRETS.aws, DB_ARN]) aws.secrets.set(arn, { versions: new Map([['v-original', 'original-value']]), current: 'v-original', previous: null });
+  aws.secrets.get(DB_ARN)!.rotation = 'succeeds';
 }
 
 function resetGcp(): void {
@@ -106,6 +110,10 @@ beforeAll(async () => {
     { type: 'aws_secretsmanager_secret', native_id: ARN_1, name: 'ci/deployer', attributes: { arn: ARN_1, name: 'ci/deployer' } },
     { type: 'aws_secretsmanager_secret', native_id: ARN_2, name: 'ci/deployer-dr', attributes: { arn: ARN_2, name: 'ci/deployer-dr' } },
     { type: 'aws_secretsmanager_secret', native_id: ENTRA_SECRETS.aws, name: 'payments/client-secret', attributes: { arn: ENTRA_SECRETS.aws, name: 'payments/client-secret' } },
+    {
+      type: 'aws_secretsmanager_secret', native_id: DB_ARN, name: 'orders/db-password',
+      attributes: { arn: DB_ARN, name: 'orders/db-password', rotation_enabled: true, rotation_lambda_arn: 'arn:aws:lambda:eu-west-1:210987654321:function:rotate-orders-db' },
+    },
   ]);
   await account('gcp', gcp.projectId, { kind: 'gcp_service_account', service_account_key: gcp.connectionKeyJson }, [
     { type: 'google_service_account_key', native_id: `//iam.googleapis.com/projects/acme-rotate/serviceAccounts/${SA}/keys/${OLD_GCP_KEY}`, name: 'payments-sa-key', attributes: { key_id: OLD_GCP_KEY, service_account_id: SA, key_type: 'USER_MANAGED' } },
@@ -238,6 +246,74 @@ describe('AWS IAM access keys', () => {
     expect(aws.hits.CreateAccessKey ?? 0).toBe(created);
     expect(aws.users.get(USER)!.size).toBe(0);
     expect(aws.secrets.get(ARN_1)!.versions.size).toBe(1);
+  });
+});
+
+describe('a Secrets Manager secret with its own rotation function', () => {
+  test('a dry run plans rotate then verify, with no link needed', async () => {
+    resetAws();
+    const plan = await rotate('orders/db-password', {}, '?dry_run=true');
+    expect(plan.status).toBe(200);
+    expect(plan.body).toMatchObject({ credential_type: 'aws_secretsmanager_secret', application_id: DB_ARN, key_id: DB_ARN, stores: [] });
+    expect(plan.body.steps.map((s: { name: string; target: string }) => [s.name, s.target])).toEqual([['rotate', DB_ARN], ['verify', DB_ARN]]);
+    expect(aws.hits.RotateSecret ?? 0).toBe(0);
+  });
+
+  test('RotateSecret runs the function; the rotation succeeds once AWSCURRENT moved and no AWSPENDING is left', async () => {
+    resetAws();
+    const described = aws.hits.DescribeSecret ?? 0;
+    const response = await rotate('orders/db-password');
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ status: 'succeeded', credential_type: 'aws_secretsmanager_secret', error: null, revoke_at: null, new_expires_at: null });
+    const secret = aws.secrets.get(DB_ARN)!;
+    expect(response.body.new_key_id).toBe(secret.current);
+    expect(secret.current).not.toBe('v-original');
+    expect(secret.previous).toBe('v-original');
+    expect(secret.pending).toBeNull();
+    expect(steps(response.body)).toEqual([
+      ['rotate', secret.current, 'succeeded', null],
+      ['verify', DB_ARN, 'succeeded', null],
+    ]);
+    // The function takes 60 ms and the secret is described every 20: it was polled.
+    expect((aws.hits.DescribeSecret ?? 0) - described).toBeGreaterThanOrEqual(3);
+    expect(aws.hits.GetSecretValue).toBeUndefined();
+    expect(response.text).not.toContain(secret.versions.get(secret.current)!);
+  });
+
+  test('a rotation function that fails: failed at verify with the stages, AWSPENDING removed, AWSCURRENT untouched', async () => {
+    resetAws();
+    aws.secrets.get(DB_ARN)!.rotation = 'fails';
+    const response = await rotate('orders/db-password');
+    expect(response.body.status).toBe('failed');
+    const secret = aws.secrets.get(DB_ARN)!;
+    const version = response.body.new_key_id as string;
+    expect(secret.versions.has(version)).toBe(true);
+    expect(response.body.error).toEqual({ step: 'verify', message: `the rotation function of ${DB_ARN} did not finish within 1 seconds: AWSCURRENT is on version v-original (unchanged), AWSPENDING on ${version} (see the function's CloudWatch logs)` });
+    expect(steps(response.body)).toEqual([
+      ['rotate', version, 'succeeded', 'rolled_back'],
+      ['verify', DB_ARN, 'failed', 'nothing_to_roll_back'],
+    ]);
+    expect(secret.current).toBe('v-original');
+    expect(secret.pending).toBeNull();
+    // The stages are clean again: the next rotation can start.
+    secret.rotation = 'succeeds';
+    expect((await rotate('orders/db-password')).body.status).toBe('succeeded');
+  });
+
+  test('RotateSecret refused: failed at rotate, nothing to roll back; a secret without rotation: 422', async () => {
+    resetAws();
+    aws.fail.add('RotateSecret');
+    const response = await rotate('orders/db-password');
+    expect(response.body.status).toBe('failed');
+    expect(response.body.error).toEqual({ step: 'rotate', message: expect.stringContaining('AccessDeniedException') });
+    expect(steps(response.body)).toEqual([
+      ['rotate', DB_ARN, 'failed', 'nothing_to_roll_back'],
+      ['verify', DB_ARN, 'skipped', null],
+    ]);
+    expect(aws.secrets.get(DB_ARN)!.current).toBe('v-original');
+    const refused = seen(await rotate('ci/deployer'));
+    expectError(refused, 422, 'credential_not_rotatable');
+    expect(refused.body.error.message).toContain('rotation is not enabled');
   });
 });
 

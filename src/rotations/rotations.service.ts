@@ -340,7 +340,8 @@ async function runRotation(db: Db, settings: RotationSettings, row: RotationRow,
     value = created.value;
     newKeyId = created.keyId;
     succeed(index, newKeyId);
-    await save({ new_key_id: newKeyId, new_expires_at: expiresAt });
+    // A rotation function's new version has no expiry fourfold knows of.
+    await save({ new_key_id: newKeyId, new_expires_at: row.credential_type === 'aws_secretsmanager_secret' ? null : expiresAt });
 
     for (const store of row.stores) {
       index += 1;

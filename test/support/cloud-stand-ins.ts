@@ -258,14 +258,23 @@ export function testServiceAccountKey(projectId: string): { keyJson: string; pub
 // ---------------------------------------------------------------------------------------------
 // Rotation stand-ins: AWS (IAM, STS, Secrets Manager) and GCP (IAM keys, Secret Manager, token).
 
+export interface SecretsManagerStandInSecret {
+  versions: Map<string, string>;
+  current: string;
+  previous: string | null;
+  pending?: string | null;
+  /** RotateSecret: `succeeds` moves AWSCURRENT to the new version a few milliseconds later; `fails` leaves it AWSPENDING. Absent: no rotation function. */
+  rotation?: 'succeeds' | 'fails';
+}
+
 export interface AwsRotationStandIn extends StandIn {
   accountId: string;
   /** The connection's access key (signs IAM and Secrets Manager calls). */
   connection: { accessKeyId: string; secretAccessKey: string };
   /** IAM users' access keys: key id → secret and status. */
   users: Map<string, Map<string, { secret: string; status: 'Active' | 'Inactive' }>>;
-  /** Secrets Manager secrets by ARN: every version, and which holds AWSCURRENT / AWSPREVIOUS. */
-  secrets: Map<string, { versions: Map<string, string>; current: string; previous: string | null }>;
+  /** Secrets Manager secrets by ARN: every version, and which holds AWSCURRENT / AWSPREVIOUS / AWSPENDING; `rotation`: what its rotation function does. */
+  secrets: Map<string, SecretsManagerStandInSecret>;
   /** Every secret access key CreateAccessKey answered. */
   generated: string[];
   /** Operations answering an error (`CreateAccessKey`, `GetCallerIdentity`, …); `PutSecretValue:<arn>` for one secret only. */
@@ -285,7 +294,7 @@ export async function startAwsRotationStandIn(): Promise<AwsRotationStandIn> {
     accountId: '210987654321',
     connection: { accessKeyId: `AKIACONN${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64') },
     users: new Map<string, Map<string, { secret: string; status: 'Active' | 'Inactive' }>>(),
-    secrets: new Map<string, { versions: Map<string, string>; current: string; previous: string | null }>(),
+    secrets: new Map<string, SecretsManagerStandInSecret>(),
     generated: [] as string[],
     fail: new Set<string>(),
   };
@@ -313,6 +322,7 @@ export async function startAwsRotationStandIn(): Promise<AwsRotationStandIn> {
           case 'DescribeSecret': {
             const stages: Record<string, string[]> = { [secret.current]: ['AWSCURRENT'] };
             if (secret.previous !== null) stages[secret.previous] = ['AWSPREVIOUS'];
+            if (secret.pending) stages[secret.pending] = ['AWSPENDING'];
             return send(200, { ARN: input.SecretId, Name: input.SecretId, VersionIdsToStages: stages });
           }
           case 'PutSecretValue': {
@@ -322,7 +332,28 @@ export async function startAwsRotationStandIn(): Promise<AwsRotationStandIn> {
             secret.current = versionId;
             return send(200, { ARN: input.SecretId, Name: input.SecretId, VersionId: versionId, VersionStages: ['AWSCURRENT'] });
           }
+          case 'RotateSecret': {
+            if (secret.rotation === undefined) return send(400, { __type: 'InvalidRequestException', message: 'No Lambda rotation function ARN is associated with this secret.' });
+            if (secret.pending) return send(400, { __type: 'InvalidRequestException', message: "A previous rotation isn't complete. That rotation will be reattempted." });
+            const versionId = input.ClientRequestToken ?? randomUUID();
+            // The function's new value stays inside the stand-in: fourfold never reads it.
+            secret.versions.set(versionId, `rotated-${randomBytes(8).toString('hex')}`);
+            secret.pending = versionId;
+            if (secret.rotation === 'succeeds') {
+              setTimeout(() => {
+                secret.previous = secret.current;
+                secret.current = versionId;
+                secret.pending = null;
+              }, 60);
+            }
+            return send(200, { ARN: input.SecretId, Name: input.SecretId, VersionId: versionId });
+          }
           case 'UpdateSecretVersionStage': {
+            if (input.VersionStage === 'AWSPENDING' && input.MoveToVersionId === undefined) {
+              if (!secret.pending || input.RemoveFromVersionId !== secret.pending) return send(400, { __type: 'InvalidParameterException', message: 'bad stage move' });
+              secret.pending = null;
+              return send(200, { ARN: input.SecretId, Name: input.SecretId });
+            }
             if (input.VersionStage !== 'AWSCURRENT' || input.RemoveFromVersionId !== secret.current || !secret.versions.has(input.MoveToVersionId ?? '')) {
               return send(400, { __type: 'InvalidParameterException', message: 'bad stage move' });
             }
