@@ -53,11 +53,11 @@ describe('the AWS collector', () => {
 
   it('retries throttling until it succeeds', async () => {
     secrets!.on(ListSecretsCommand).rejectsOnce(awsError('ThrottlingException', 'Rate exceeded')).resolves({
-      SecretList: [{ ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf', Name: 'db', RotationEnabled: true, RotationRules: { AutomaticallyAfterDays: 30 }, LastRotatedDate: new Date('2026-11-01T00:00:00Z') }],
+      SecretList: [{ ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf', Name: 'db', RotationEnabled: true, RotationLambdaARN: 'arn:aws:lambda:us-east-1:123456789012:function:rotate-db', RotationRules: { AutomaticallyAfterDays: 30 }, LastRotatedDate: new Date('2026-11-01T00:00:00Z') }],
     });
     const result = await collectAws({ ...credentials, regions: ['us-east-1'] }, context());
     const secret = result.resources.find((r) => r.type === 'aws_secretsmanager_secret');
-    expect(secret?.attributes).toMatchObject({ rotation_enabled: true, rotation_rules: [{ automatically_after_days: 30 }], last_rotated_date: '2026-11-01T00:00:00.000Z' });
+    expect(secret?.attributes).toMatchObject({ rotation_enabled: true, rotation_lambda_arn: 'arn:aws:lambda:us-east-1:123456789012:function:rotate-db', rotation_rules: [{ automatically_after_days: 30 }], last_rotated_date: '2026-11-01T00:00:00.000Z' });
     expect(result.failures).toEqual([]);
   });
 
