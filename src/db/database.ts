@@ -125,7 +125,7 @@ export function openDatabase(options: {
     // The same for a connection in use between two statements (inside a transaction): its error
     // then reaches the next statement, which fails (and answers 503), and the pool drops it.
     pool.on('connect', (client) => client.on('error', () => {}));
-    return new ServerDatabase(options.databaseUrl, { dialect: new PostgresDialect({ pool }) });
+    return new ServerDatabase(options.databaseUrl, options.connectTimeoutMs ?? 5000, { dialect: new PostgresDialect({ pool }) });
   }
   let dataDir: string | undefined;
   if (options.dataDir !== null) {
@@ -148,6 +148,8 @@ class ServerDatabase extends Kysely<Database> {
 
   constructor(
     readonly url: string,
+    /** How long opening a connection may take, for the LISTEN connections as for the pool's. */
+    readonly connectTimeoutMs: number,
     config: KyselyConfig,
   ) {
     super(config);
@@ -191,7 +193,9 @@ export async function listenForNotices(db: Db, channel: string, handlers: Notice
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   const connect = async (): Promise<void> => {
-    const current = new pg.Client({ connectionString: server.url, keepAlive: true });
+    // Bounded like the pool's: a server that accepts but never answers would otherwise hold
+    // this connect, and the database's destroy() that waits for it, forever.
+    const current = new pg.Client({ connectionString: server.url, keepAlive: true, connectionTimeoutMillis: server.connectTimeoutMs });
     client = current;
     let failed = false;
     const fail = (error: Error) => {
