@@ -49,6 +49,9 @@ export interface WorkerDeps {
   rotations?: Partial<RotationSettings>;
 }
 
+/** Discovery settings of workers started without a configuration (tests): config's defaults, no secrets key. */
+const DEFAULT_DISCOVERY: Config['discovery'] = { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, rotationSecretWait: { seconds: 300, pollMs: 5000 }, endpoints: {} };
+
 /** The rotation settings of a configuration. */
 export function rotationSettings(config: Pick<Config, 'discovery' | 'license'>, signingSecret: string): Omit<RotationSettings, 'jobs' | 'logger'> {
   return {
@@ -139,7 +142,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
     await failAbandonedReport(db, job.data.report_id);
   });
 
-  const scans: ScanRunSettings = { ...scanSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, rotationSecretWait: { seconds: 300, pollMs: 5000 }, endpoints: {} }, organizationLimits: limits }, ''), ...options.scans };
+  const scans: ScanRunSettings = { ...scanSettings({ discovery: DEFAULT_DISCOVERY, organizationLimits: limits }, ''), ...options.scans };
   await jobs.workFairly<ScanJob>(QUEUES.scans, async (job) => {
     const log = logger.child({ job: job.id, scan: job.data.scan_id, attempt: job.retryCount + 1 });
     try {
@@ -165,7 +168,7 @@ export async function startWorkers({ jobs, db, logger, reportsDir, limits = DEFA
   await jobs.schedule(QUEUES.scanSchedule, SCAN_SCHEDULE_CRON);
 
   const rotations: RotationSettings = {
-    ...rotationSettings({ discovery: { secretsKey: undefined, previousSecretsKeys: [], scanTimeoutSeconds: 600, scanConcurrency: 8, rotationVerifySeconds: 40, rotationSecretWait: { seconds: 300, pollMs: 5000 }, endpoints: {} }, license: undefined }, ''),
+    ...rotationSettings({ discovery: DEFAULT_DISCOVERY, license: undefined }, ''),
     ...options.rotations,
     jobs,
     logger,
