@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { CredentialCache } from '../src/auth/credential-cache';
 import type { Principal } from '../src/http/principal';
 
@@ -90,4 +91,33 @@ it('does not keep a verification that a change overtook, and empties on a change
   cache.setListening(false);
   cache.setListening(true);
   expect(cache.get('ffp_b')).toBeUndefined();
+});
+
+it("empties at once on this process's own write to a credential, and keeps nothing new for a moment after it", async () => {
+  const cache = new CredentialCache(5000, 10);
+  cache.setListening(true);
+  const { calls, authenticate } = counting();
+  const cached = cache.wrap(authenticate);
+  await cached('ffp_a', 'authorization_header');
+
+  cache.noteWrite({ table: 'personal_access_tokens', columns: ['last_used_at'] });
+  cache.noteWrite({ table: 'findings', columns: ['status'] });
+  expect(cache.get('ffp_a')).toBeDefined();
+
+  cache.noteWrite({ table: 'personal_access_tokens', columns: ['revoked_at'] });
+  expect(cache.get('ffp_a')).toBeUndefined();
+  await cached('ffp_a', 'authorization_header');
+  await cached('ffp_a', 'authorization_header');
+  expect(calls).toHaveLength(3);
+
+  const later = Date.now() + 1500;
+  const now = jest.spyOn(Date, 'now').mockReturnValue(later);
+  try {
+    await cached('ffp_a', 'authorization_header');
+    expect(cache.get('ffp_a', later)).toBeDefined();
+    cache.noteWrite({ table: 'memberships' });
+    expect(cache.get('ffp_a', later)).toBeUndefined();
+  } finally {
+    now.mockRestore();
+  }
 });

@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { listenForNotices, type Db } from '../db/database';
+import { listenForNotices, observeWrites, type Db, type TableWrite } from '../db/database';
+import { WATCHED_WRITES } from '../db/migrations/0046_credential_change_notices';
 import type { BearerAuthenticator } from '../http/authenticate';
 import type { Principal } from '../http/principal';
 
 /** The channel migration 0046's triggers notify when a credential, member or organization changes. */
 export const CREDENTIALS_CHANGED = 'credentials_changed';
+
+/**
+ * How long after this process sends a write that notifies `credentials_changed` it keeps nothing
+ * new. The notice reaches the LISTEN connection a moment after the write commits, and a client
+ * that revoked a token must see it refused at its very next request, not after that moment.
+ */
+const HOLD_AFTER_WRITE_MS = 1000;
 
 interface Entry {
   principal: Principal;
@@ -24,6 +32,8 @@ export class CredentialCache {
   private listening = false;
   /** Bumped by every change: a verification that started before one must not be kept. */
   private generation = 0;
+  /** Epoch ms until which nothing new is kept: this process has just written a credential. */
+  private holdUntil = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -55,7 +65,7 @@ export class CredentialCache {
       if (kept) return kept.via === via ? kept : { ...kept, via };
       const generation = this.generation;
       const principal = await authenticate(token, via);
-      if (this.listening && generation === this.generation) this.keep(token, principal);
+      if (this.listening && generation === this.generation && Date.now() >= this.holdUntil) this.keep(token, principal);
       return principal;
     };
   }
@@ -64,6 +74,15 @@ export class CredentialCache {
   clear(): void {
     this.generation++;
     this.entries.clear();
+  }
+
+  /** Drops every kept credential and keeps nothing for a moment if `write` is one migration 0046 notifies. */
+  noteWrite(write: TableWrite): void {
+    const watched = WATCHED_WRITES.find((w) => w.table === write.table);
+    if (!watched) return;
+    if (watched.columns && write.columns && !write.columns.some((column) => watched.columns!.includes(column))) return;
+    this.clear();
+    this.holdUntil = Date.now() + HOLD_AFTER_WRITE_MS;
   }
 
   /** Starts or stops using the cache; stopping empties it, as changes may be missed meanwhile. */
@@ -90,10 +109,12 @@ function keyOf(token: string): string {
 }
 
 /** Keeps `cache` in step with `credentials_changed`; answers a function that stops listening. */
-export function watchCredentialChanges(db: Db, cache: CredentialCache, logger: Logger): Promise<() => Promise<void>> {
+export async function watchCredentialChanges(db: Db, cache: CredentialCache, logger: Logger): Promise<() => Promise<void>> {
+  // This process's own writes are seen as they are sent, ahead of their notices.
+  const stopObserving = observeWrites(db, (write) => cache.noteWrite(write));
   // Told once per outage, not at every attempt to listen again.
   let told = false;
-  return listenForNotices(db, CREDENTIALS_CHANGED, {
+  const stopListening = await listenForNotices(db, CREDENTIALS_CHANGED, {
     notice: () => cache.clear(),
     lost: (error) => {
       cache.setListening(false);
@@ -106,4 +127,8 @@ export function watchCredentialChanges(db: Db, cache: CredentialCache, logger: L
       told = false;
     },
   });
+  return async () => {
+    stopObserving();
+    await stopListening();
+  };
 }

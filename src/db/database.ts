@@ -1,7 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, type KyselyConfig, type Migration, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  sql,
+  type KyselyConfig,
+  type KyselyPlugin,
+  type Migration,
+  type OperationNode,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryId,
+  type QueryResult,
+  type RootOperationNode,
+  type Transaction,
+  type UnknownRow,
+} from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Database } from './schema';
@@ -125,7 +142,10 @@ export function openDatabase(options: {
     // The same for a connection in use between two statements (inside a transaction): its error
     // then reaches the next statement, which fails (and answers 503), and the pool drops it.
     pool.on('connect', (client) => client.on('error', () => {}));
-    return new ServerDatabase(options.databaseUrl, options.connectTimeoutMs ?? 5000, { dialect: new PostgresDialect({ pool }) });
+    const writes = new WriteObserver();
+    const db = new ServerDatabase(options.databaseUrl, options.connectTimeoutMs ?? 5000, { dialect: new PostgresDialect({ pool }), plugins: [writes] });
+    writeObservers.set(db, writes);
+    return db;
   }
   let dataDir: string | undefined;
   if (options.dataDir !== null) {
@@ -135,12 +155,90 @@ export function openDatabase(options: {
   // One options object: PGlite's (dataDir, options) form drops `options` when dataDir is undefined,
   // which silently ran initdb instead of loading the template.
   const pglite = new PGlite({ dataDir, ...(options.template && dataDir === undefined ? { loadDataDir: options.template } : {}) });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const writes = new WriteObserver();
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), plugins: [writes] });
   embeddedDatabases.set(db, pglite);
+  writeObservers.set(db, writes);
   return db;
 }
 
 const embeddedDatabases = new WeakMap<Db, PGlite>();
+const writeObservers = new WeakMap<Db, WriteObserver>();
+
+/** An UPDATE, DELETE or upsert built with Kysely (not raw SQL): its table, and for an update the columns it sets. */
+export interface TableWrite {
+  table: string;
+  columns?: string[];
+}
+
+/** Tells observers of each UPDATE, DELETE and upsert that changed rows, as its result arrives (in a transaction, before the commit). */
+class WriteObserver implements KyselyPlugin {
+  readonly observers = new Set<(write: TableWrite) => void>();
+  private readonly pending = new WeakMap<QueryId, TableWrite[]>();
+
+  transformQuery({ node, queryId }: PluginTransformQueryArgs): RootOperationNode {
+    if (this.observers.size > 0) {
+      const writes = writesOf(node);
+      if (writes.length > 0) this.pending.set(queryId, writes);
+    }
+    return node;
+  }
+
+  transformResult({ result, queryId }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    const writes = this.pending.get(queryId);
+    if (writes && (result.numAffectedRows ?? 0n) > 0n) {
+      for (const write of writes) for (const observe of this.observers) observe(write);
+    }
+    return Promise.resolve(result);
+  }
+}
+
+type Node = OperationNode & Record<string, unknown>;
+
+function writesOf(node: RootOperationNode): TableWrite[] {
+  const query = node as Node;
+  if (query.kind === 'UpdateQueryNode') {
+    const table = tableName(query.table as Node | undefined);
+    if (!table) return [];
+    return [{ table, columns: columnsOf((query.updates ?? []) as Node[]) }];
+  }
+  // INSERT … ON CONFLICT DO UPDATE updates the rows it conflicts with.
+  if (query.kind === 'InsertQueryNode') {
+    const updates = (((query.onConflict as Node | undefined)?.updates ?? []) as Node[]);
+    const table = tableName(query.into as Node | undefined);
+    return table && updates.length > 0 ? [{ table, columns: columnsOf(updates) }] : [];
+  }
+  if (query.kind === 'DeleteQueryNode') {
+    const froms = ((query.from as Node | undefined)?.froms ?? []) as Node[];
+    return froms.flatMap((from) => {
+      const table = tableName(from);
+      return table ? [{ table }] : [];
+    });
+  }
+  return [];
+}
+
+function columnsOf(updates: Node[]): string[] {
+  return updates.map((update) => identifierName((update.column as Node).column as Node)).filter((name): name is string => !!name);
+}
+
+function tableName(node: Node | undefined): string | undefined {
+  if (node?.kind === 'AliasNode') return tableName(node.node as Node);
+  if (node?.kind === 'TableNode') return identifierName((node.table as Node).identifier as Node);
+  return undefined;
+}
+
+function identifierName(node: Node | undefined): string | undefined {
+  return node?.kind === 'IdentifierNode' ? (node.name as string) : undefined;
+}
+
+/** Calls `observe` for every UPDATE, DELETE and upsert built with Kysely on `db` that changed rows; answers a function that stops. */
+export function observeWrites(db: Db, observe: (write: TableWrite) => void): () => void {
+  const writes = writeObservers.get(db);
+  if (!writes) throw new Error('observeWrites needs a database opened by openDatabase');
+  writes.observers.add(observe);
+  return () => writes.observers.delete(observe);
+}
 
 /** A database on a PostgreSQL server: it knows its URL, for the connections that LISTEN, and closes them with its pool. */
 class ServerDatabase extends Kysely<Database> {
@@ -230,12 +328,12 @@ export async function listenForNotices(db: Db, channel: string, handlers: Notice
   return close;
 }
 
-/** The PGlite instance behind `db`, when it is the embedded database. */
 /** Runs SQL text with `$n` parameters on Kysely's connection: for libraries that bring their own SQL (pg-boss). */
 export function executeRawSql<Row>(db: Db, text: string, values: readonly unknown[] = []): Promise<{ rows: Row[] }> {
   return db.executeQuery<Row>(CompiledQuery.raw(text, [...values]));
 }
 
+/** The PGlite instance behind `db`, when it is the embedded database. */
 export function embeddedDatabaseOf(db: Db): PGlite | undefined {
   return embeddedDatabases.get(db);
 }

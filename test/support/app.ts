@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
-import type { Db } from '../../src/db/database';
+import { openDatabase, type Db } from '../../src/db/database';
 import { openRedis } from '../../src/http/rate-limit-store';
 import type { AuditRunSettings } from '../../src/audits/audit-runner';
 import type { ScanRunSettings } from '../../src/discovery/scan-runner';
@@ -58,9 +58,7 @@ export interface TestAppOptions {
  * With `REDIS_URL` in `env` its rate-limit counters live in that Redis.
  */
 export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
-  const database: TestDatabase = options.sharing
-    ? { db: options.sharing.db, databaseUrl: options.sharing.config.databaseUrl, drop: async () => {} }
-    : (options.database ?? (await createTestDatabase()));
+  const database: TestDatabase = options.sharing ? sharedDatabase(options.sharing) : (options.database ?? (await createTestDatabase()));
   const config = loadConfig({
     VALIDATE_RESPONSES: 'true',
     JWT_SECRET: TEST_SECRET,
@@ -127,6 +125,18 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       await database.drop();
     },
   };
+}
+
+/**
+ * The database of `owner`, for a second instance: on the server through a pool and LISTEN
+ * connection of its own, as another process would, so that it hears of the first's writes only
+ * by their notices; PGlite lives in this process and is shared as is.
+ */
+function sharedDatabase(owner: TestApp): TestDatabase {
+  const databaseUrl = owner.config.databaseUrl;
+  if (!databaseUrl) return { db: owner.db, databaseUrl, drop: async () => {} };
+  const db = openDatabase({ databaseUrl, dataDir: null });
+  return { db, databaseUrl, drop: () => db.destroy() };
 }
 
 /** How long a test app may take to start: a fresh database and its migrations, seconds each on a busy machine. */

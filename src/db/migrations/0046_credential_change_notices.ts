@@ -6,7 +6,8 @@ import { sql, type Kysely } from 'kysely';
 // retired signing key) notifies `credentials_changed` when it commits, whoever writes it (the API,
 // a worker, the command line, psql), and every process drops what it keeps. Uses of a credential
 // (`last_used_at`) change nothing it grants, so they do not notify.
-const WATCHED: { table: string; columns?: string[] }[] = [
+// src/auth/credential-cache.ts reads the list too, to see this process's own writes before their notices.
+export const WATCHED_WRITES: { table: string; columns?: string[] }[] = [
   { table: 'sessions', columns: ['expires_at', 'user_id', 'organization_id'] },
   { table: 'personal_access_tokens', columns: ['revoked_at', 'expires_at', 'scopes', 'user_id', 'organization_id'] },
   { table: 'oauth_tokens', columns: ['revoked_at', 'access_expires_at', 'scopes', 'user_id', 'organization_id'] },
@@ -24,7 +25,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       perform pg_notify('credentials_changed', tg_table_name);
       return null;
     end $$`.execute(db);
-  for (const { table, columns } of WATCHED) {
+  for (const { table, columns } of WATCHED_WRITES) {
     const update = columns ? `update of ${columns.join(', ')}` : 'update';
     // Per row, so that a statement that changes nothing (no expired session to delete at a login)
     // notifies nothing; the notices of one transaction are one (PostgreSQL folds equal ones).
@@ -39,7 +40,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const { table } of WATCHED) {
+  for (const { table } of WATCHED_WRITES) {
     await sql.raw(`drop trigger ${table}_credentials_changed on ${table}`).execute(db);
     await sql.raw(`drop trigger ${table}_credentials_truncated on ${table}`).execute(db);
   }
