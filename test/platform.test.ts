@@ -150,7 +150,8 @@ describe('two organizations created through the platform API', () => {
     for (const list of ['/v1/accounts', '/v1/resources', '/v1/audits', '/v1/findings', '/v1/oauth-clients']) {
       expect((await request(t.app).get(list).set(as(b.token))).body.data).toEqual([]);
     }
-  });
+    // Two tenants, an audit and some forty requests: well past jest's 30 s on a loaded machine.
+  }, 120_000);
 });
 
 describe('suspension', () => {

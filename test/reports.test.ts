@@ -337,7 +337,7 @@ describe('reports kept in a folder, before they are ready, and failing', () => {
       { resource: 1, ruleId: 'pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF', title: 'Buckets must carry a data-owner tag', severity: 'high' },
       { resource: 1, ruleId: 'aws.ec2.instance_outside_autoscaling', title: 'Instance outside autoscaling', severity: 'low', dimension: 'architecture' },
     ]));
-  });
+  }, 120_000);
   afterAll(async () => {
     await folderApp.close();
     fs.rmSync(reportsDir, { recursive: true, force: true });
