@@ -95,7 +95,7 @@ export interface AuditResults {
   now: Date;
   failures: readonly FailedEvaluation[];
   /** `evaluationKey(rule, resource)` of every evaluation that passed: the findings it resolves. */
-  passed: ReadonlySet<string>;
+  passed: { has(key: string): boolean };
   /** `evaluationKey(rule, resource)` of every evaluation an override skipped: the findings it resolves as excepted. */
   excepted: ReadonlySet<string>;
   /** The current findings of the evaluated resources, all statuses (locked by the caller). */
