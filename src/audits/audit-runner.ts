@@ -43,6 +43,8 @@ export interface AuditTimings {
   evaluations: number;
   /** Time spent evaluating rules, in this thread (one core). */
   evaluationSeconds: number;
+  /** CPU this process spent meanwhile (user + system): on a loaded machine, what the evaluation cost rather than how long it waited for a core. */
+  evaluationCpuSeconds: number;
   /** Finding rows inserted or updated (new, refreshed, reopened, re-sighted, resolved). */
   findingsWritten: number;
   /** Time the chunks' writes took (statements in flight, partly overlapped with the evaluation of the next chunk). */
@@ -101,6 +103,7 @@ export async function runAudit(db: Db, auditId: string, settings: AuditRunSettin
         auditId,
         evaluations: tally.evaluations,
         evaluationSeconds: tally.evaluationSeconds,
+        evaluationCpuSeconds: tally.evaluationCpuSeconds,
         findingsWritten: writes.rows,
         writeSeconds: writes.seconds,
       } satisfies AuditTimings);
@@ -161,8 +164,12 @@ interface Failure {
 interface Chunk {
   resources: AuditedResource[];
   failures: Failure[];
-  /** `evaluationKey` of every evaluation that passed: the findings it resolves. */
-  passed: Set<string>;
+  /**
+   * `evaluationKey` of every evaluation that did not pass (failed, skipped, unknown, error): a
+   * rule of a resource's type that is not here passed on it. Most evaluations pass, and a key
+   * made for each would be made for nothing on most: only those of a current finding are asked.
+   */
+  notPassed: Set<string>;
   /** `evaluationKey` of every evaluation an override skipped: the findings it resolves as excepted. */
   excepted: Set<string>;
   /** The unknown and error outcomes, as stored for `GET /v1/resources/{id}/evaluations`. */
@@ -177,6 +184,7 @@ class Tally {
   readonly errors: AuditSummaryData['errors'] = [];
   evaluations = 0;
   evaluationSeconds = 0;
+  evaluationCpuSeconds = 0;
   errorCount = 0;
   unknownCount = 0;
 
@@ -212,11 +220,14 @@ async function* evaluateInChunks(
   tally: Tally,
 ): AsyncGenerator<Chunk> {
   for (let start = 0; start < targets.length; start += CHUNK) {
-    const chunk: Chunk = { resources: targets.slice(start, start + CHUNK), failures: [], passed: new Set(), excepted: new Set(), undecided: [] };
+    const chunk: Chunk = { resources: targets.slice(start, start + CHUNK), failures: [], notPassed: new Set(), excepted: new Set(), undecided: [] };
     for (let from = 0; from < chunk.resources.length; from += YIELD_EVERY) {
       const started = performance.now();
+      const cpu = process.cpuUsage();
       for (const resource of chunk.resources.slice(from, from + YIELD_EVERY)) evaluateResource(ruleSet, graph, resource, now, tally, chunk);
+      const spent = process.cpuUsage(cpu);
       tally.evaluationSeconds += (performance.now() - started) / 1000;
+      tally.evaluationCpuSeconds += (spent.user + spent.system) / 1e6;
       await new Promise(setImmediate);
     }
     const evaluated = start + chunk.resources.length;
@@ -234,7 +245,9 @@ function evaluateResource(ruleSet: RuleSet, graph: ResourceGraph, resource: Audi
     const { rule } = effective.compiled;
     const outcome = ruleSet.evaluate(effective, resource, context);
     if (outcome.outcome === 'skipped') {
-      chunk.excepted.add(evaluationKey(effective.key, resource.id));
+      const key = evaluationKey(effective.key, resource.id);
+      chunk.excepted.add(key);
+      chunk.notPassed.add(key);
       continue;
     }
     const result = (tally.ruleResults[effective.key] ??= { evaluated: 0, failed: 0, errors: 0, unknown: 0 });
@@ -244,6 +257,7 @@ function evaluateResource(ruleSet: RuleSet, graph: ResourceGraph, resource: Audi
       tally.errorCount++;
       if (tally.errors.length < SHOWN_ERRORS) tally.errors.push({ rule_id: effective.key, resource_id: resource.id, message: outcome.message });
       chunk.undecided.push({ resource_id: resource.id, rule_id: effective.key, outcome: 'error', unknown_paths: null, message: outcome.message });
+      chunk.notPassed.add(evaluationKey(effective.key, resource.id));
       continue;
     }
     // Unknown: counted and stored, but neither a pass nor a failure (the finding lifecycle leaves its finding as it is).
@@ -251,13 +265,13 @@ function evaluateResource(ruleSet: RuleSet, graph: ResourceGraph, resource: Audi
       result.unknown = (result.unknown ?? 0) + 1;
       tally.unknownCount++;
       chunk.undecided.push({ resource_id: resource.id, rule_id: effective.key, outcome: 'unknown', unknown_paths: outcome.unknown_paths, message: null });
+      chunk.notPassed.add(evaluationKey(effective.key, resource.id));
       continue;
     }
     result.evaluated++;
     tally.weights[rule.dimension].evaluated += SEVERITY_WEIGHTS[rule.severity];
-    if (outcome.outcome === 'pass') {
-      chunk.passed.add(evaluationKey(effective.key, resource.id));
-    } else {
+    if (outcome.outcome !== 'pass') {
+      chunk.notPassed.add(evaluationKey(effective.key, resource.id));
       result.failed++;
       tally.findings[rule.dimension][rule.severity]++;
       tally.weights[rule.dimension].failed += SEVERITY_WEIGHTS[rule.severity];
@@ -314,7 +328,7 @@ async function writeChunks(
       }
       if (settlesGoneResources(audit.mode)) {
         const gone = await lockOpenFindingsOfGoneResources(trx, audit.organization_id, audit.account_ids);
-        await write({ resources: [], failures: [], passed: new Set(), excepted: new Set(), undecided: [] }, gone);
+        await write({ resources: [], failures: [], notPassed: new Set(), excepted: new Set(), undecided: [] }, gone);
       }
     })(),
   );
@@ -349,7 +363,7 @@ async function writeFindings(
     seenAt: now,
     now: new Date(),
     failures: chunk.failures.map(failedEvaluation),
-    passed: chunk.passed,
+    passed: passesOf(chunk, rules),
     excepted: chunk.excepted,
     findings: chunk.findings,
     stillCurrent: stillCurrentIds,
@@ -363,6 +377,19 @@ async function writeFindings(
   await insertAuditRuleOutcomes(trx, audit.id, chunk.undecided);
   const written = changes.opened.length + changes.reopened.length + changes.updated.length + (changes.sighted?.ids.length ?? 0) + changes.resolved.length;
   return { ...changes.counts, written };
+}
+
+/** The evaluations of a chunk that passed, as `decideAuditFindings` asks: a rule of the resource's type that did not end otherwise. */
+function passesOf(chunk: Chunk, rules: RuleSet): { has(key: string): boolean } {
+  const types = new Map(chunk.resources.map((r) => [r.id, r.type]));
+  return {
+    has: (key) => {
+      if (chunk.notPassed.has(key)) return false;
+      const [ruleKey, resourceId] = key.split('\n') as [string, string];
+      const type = types.get(resourceId);
+      return type !== undefined && rules.rulesFor(type).some((rule) => rule.key === ruleKey);
+    },
+  };
 }
 
 /** A failure as the finding lifecycle takes it: what the finding says, from the rule as the organization applies it. */

@@ -95,7 +95,7 @@ export interface AuditResults {
   now: Date;
   failures: readonly FailedEvaluation[];
   /** `evaluationKey(rule, resource)` of every evaluation that passed: the findings it resolves. */
-  passed: ReadonlySet<string>;
+  passed: { has(key: string): boolean };
   /** `evaluationKey(rule, resource)` of every evaluation an override skipped: the findings it resolves as excepted. */
   excepted: ReadonlySet<string>;
   /** The current findings of the evaluated resources, all statuses (locked by the caller). */
@@ -192,21 +192,22 @@ export function decideAuditFindings(results: AuditResults): AuditFindingChanges 
   const sighted: string[] = [];
   for (const { ruleId, resource, content } of results.failures) {
     if (!isCurrent(resource.id)) continue;
-    const observed = {
+    const contentHash = contentHashOf(content, resource.region);
+    const observed = () => ({
       ...content,
       region: resource.region,
       severity_rank: SEVERITIES.indexOf(content.severity),
       last_seen_at: seenAt,
       last_audit_id: audit.id,
       updated_at: now,
-      content_hash: contentHashOf(content, resource.region),
-    };
+      content_hash: contentHash,
+    });
     const fingerprint = fingerprintOf(ruleId, resource.id);
     const found = existing.get(fingerprint);
     if (!found) {
       const id = newId('fnd');
       changes.opened.push({
-        ...observed,
+        ...observed(),
         id,
         organization_id: audit.organization_id,
         fingerprint,
@@ -231,11 +232,11 @@ export function decideAuditFindings(results: AuditResults): AuditFindingChanges 
     if (reanalysis || changedSinceStart(found)) continue;
     if (found.status === 'resolved') {
       event(found.id, 'reopened', 'resolved', 'open', 'failed again');
-      changes.reopened.push({ ...observed, id: found.id, status: 'open', status_reason: null, resolved_at: null });
-    } else if (found.content_hash === observed.content_hash) {
+      changes.reopened.push({ ...observed(), id: found.id, status: 'open', status_reason: null, resolved_at: null });
+    } else if (found.content_hash === contentHash) {
       sighted.push(found.id);
     } else {
-      changes.updated.push({ ...observed, id: found.id, status: found.status, status_reason: found.status_reason, resolved_at: found.resolved_at });
+      changes.updated.push({ ...observed(), id: found.id, status: found.status, status_reason: found.status_reason, resolved_at: found.resolved_at });
     }
   }
   if (sighted.length > 0) changes.sighted = { ids: sighted, lastSeenAt: seenAt, auditId: audit.id, at: now };

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db, Trx } from '../db/database';
 import type { FindingEventRow } from '../db/schema';
 import type { CurrentFinding, FindingWrite, ObservedFindingWrite, ResolveReason } from './finding-lifecycle';
@@ -57,18 +57,67 @@ export function lockOpenFindingsOfGoneResources(
   return query.orderBy('findings.id').forUpdate('findings').execute();
 }
 
-// Batches travel as column arrays (`insert … select … from unnest($1::text[], …)`), which
-// PostgreSQL parses once per statement, rather than as a JSON document taken apart row by row;
-// timestamps and JSON values as text, which both drivers pass through unchanged.
-const timestamps = <T>(rows: readonly T[], value: (row: T) => Date | null): (string | null)[] => rows.map((row) => value(row)?.toISOString() ?? null);
-const json = <T>(rows: readonly T[], value: (row: T) => unknown): string[] => rows.map((row) => JSON.stringify(value(row)));
+// Batches travel as column arrays (`select … from unnest($1::text[], …)`), which PostgreSQL
+// parses once per statement, rather than as a JSON document taken apart row by row; timestamps
+// and JSON values as text, which both drivers pass through unchanged. A column every row of the
+// batch holds the same value of (an audit's organization, its id, its clock, `open`, the nulls of
+// a new finding: about half of a finding's columns and most of an event's) travels once, as one
+// parameter, rather than as an array of copies for the driver to escape and the server to parse.
+const timestamp = (value: Date | null): string | null => value?.toISOString() ?? null;
+const jsonText = (value: unknown): string => JSON.stringify(value);
+
+/** A column of a batch: its name, its SQL type, and its value in each row (as sent: text for timestamps and JSON). */
+interface Column<T> {
+  name: string;
+  type: string;
+  value: (row: T, index: number) => unknown;
+  /** The column as selected from the value sent (`r.<name>` or the one parameter), when it is not the value itself. */
+  select?: (value: RawBuilder<unknown>) => RawBuilder<unknown>;
+}
+
+/** A column most rows share (a rule's title, description, remediation, compliance mappings) of this batch (`rows`): see `shared`. */
+function sharedColumn<T>(name: string, type: 'text' | 'jsonb', rows: readonly T[], value: (row: T) => unknown): Column<T> {
+  const { values, index } = shared(rows, value, type === 'text' ? asText : jsonText);
+  const array = type === 'text' ? sql`${values}::text[]` : sql`${values}::text[]::jsonb[]`;
+  return { name, type: 'int', value: (_row, i) => index[i], select: (at) => sql`(${array})[${at}]` };
+}
+
+/**
+ * `select <columns> from unnest(<the varying columns' arrays>) as r(<their names>)` over a
+ * batch: each column under its name, a constant one as its one parameter.
+ */
+function batchRows<T>(batch: readonly T[], columns: readonly Column<T>[]): RawBuilder<unknown> {
+  const selected: RawBuilder<unknown>[] = [];
+  const arrays: RawBuilder<unknown>[] = [];
+  const names: RawBuilder<unknown>[] = [];
+  for (const column of columns) {
+    const values = batch.map((row, i) => column.value(row, i));
+    const first = values[0];
+    const constant = values.every((v) => v === first);
+    let value: RawBuilder<unknown>;
+    if (constant) {
+      value = sql`${first ?? null}::${sql.raw(column.type)}`;
+    } else {
+      arrays.push(sql`${values}::${sql.raw(column.type)}[]`);
+      names.push(sql.raw(column.name));
+      value = sql.raw(`r.${column.name}`);
+    }
+    selected.push(sql`${column.select ? column.select(value) : value} as ${sql.raw(column.name)}`);
+  }
+  // A batch whose every column is constant still has one row per element: unnest one array of them.
+  if (arrays.length === 0) {
+    arrays.push(sql`${batch.map(() => 1)}::int[]`);
+    names.push(sql.raw('one'));
+  }
+  return sql`select ${sql.join(selected)} from unnest(${sql.join(arrays)}) as r(${sql.join(names)})`;
+}
 
 /**
  * A column most rows share (a rule's title, description, remediation and compliance mappings,
  * the same for each of its findings): its distinct values, each serialized, escaped and parsed
  * once per statement (JSON values as JSON text), and each row's 1-based position among them.
  */
-function shared<T>(rows: readonly T[], value: (row: T) => unknown, serialize: (v: unknown) => string | null = (v) => JSON.stringify(v)): { values: (string | null)[]; index: number[] } {
+function shared<T>(rows: readonly T[], value: (row: T) => unknown, serialize: (v: unknown) => string | null): { values: (string | null)[]; index: number[] } {
   const positions = new Map<unknown, number>();
   const values: (string | null)[] = [];
   const index = rows.map((row) => {
@@ -85,38 +134,50 @@ function shared<T>(rows: readonly T[], value: (row: T) => unknown, serialize: (v
 
 const asText = (v: unknown) => v as string;
 
+/** What an audit writes of a finding's content and sighting, new or not: the columns of `ObservedFindingWrite`. */
+function observedColumns<T extends ObservedFindingWrite>(batch: readonly T[]): Column<T>[] {
+  return [
+    { name: 'id', type: 'text', value: (r) => r.id },
+    { name: 'rule_version', type: 'int', value: (r) => r.rule_version },
+    { name: 'region', type: 'text', value: (r) => r.region },
+    sharedColumn('title', 'text', batch, (r) => r.title),
+    sharedColumn('description', 'text', batch, (r) => r.description),
+    { name: 'dimension', type: 'text', value: (r) => r.dimension },
+    { name: 'severity', type: 'text', value: (r) => r.severity },
+    { name: 'severity_rank', type: 'smallint', value: (r) => r.severity_rank },
+    { name: 'status', type: 'text', value: (r) => r.status },
+    { name: 'status_reason', type: 'text', value: (r) => r.status_reason },
+    { name: 'evidence', type: 'text', value: (r) => jsonText(r.evidence), select: (v) => sql`${v}::jsonb` },
+    sharedColumn('remediation', 'jsonb', batch, (r) => r.remediation),
+    sharedColumn('compliance', 'jsonb', batch, (r) => r.compliance),
+    { name: 'cost_monthly_usd', type: 'float8', value: (r) => r.cost_monthly_usd },
+    { name: 'policy_id', type: 'text', value: (r) => r.policy_id },
+    { name: 'policy_version', type: 'int', value: (r) => r.policy_version },
+    { name: 'last_seen_at', type: 'timestamptz', value: (r) => timestamp(r.last_seen_at) },
+    { name: 'last_audit_id', type: 'text', value: (r) => r.last_audit_id },
+    { name: 'resolved_at', type: 'timestamptz', value: (r) => timestamp(r.resolved_at) },
+    { name: 'updated_at', type: 'timestamptz', value: (r) => timestamp(r.updated_at) },
+    { name: 'content_hash', type: 'text', value: (r) => r.content_hash ?? null },
+  ];
+}
+
 export async function insertFindings(db: Db, rows: FindingWrite[]): Promise<void> {
   for (let i = 0; i < rows.length; i += BATCH) {
     const batch = rows.slice(i, i + BATCH);
-    const remediation = shared(batch, (r) => r.remediation);
-    const compliance = shared(batch, (r) => r.compliance);
-    const title = shared(batch, (r) => r.title, asText);
-    const description = shared(batch, (r) => r.description, asText);
-    await sql`
-      insert into findings (id, organization_id, fingerprint, rule_id, rule_version, resource_id, account_id, resource_type, region,
-        title, description, dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence, remediation,
-        compliance, cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at, content_hash)
-      select id, organization_id, fingerprint, rule_id, rule_version, resource_id, account_id, resource_type, region,
-        (${title.values}::text[])[title], (${description.values}::text[])[description], dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence::jsonb,
-        (${remediation.values}::text[]::jsonb[])[remediation], (${compliance.values}::text[]::jsonb[])[compliance],
-        cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at, content_hash
-      from unnest(
-        ${batch.map((r) => r.id)}::text[], ${batch.map((r) => r.organization_id)}::text[], ${batch.map((r) => r.fingerprint)}::text[],
-        ${batch.map((r) => r.rule_id)}::text[], ${batch.map((r) => r.rule_version)}::int[], ${batch.map((r) => r.resource_id)}::text[],
-        ${batch.map((r) => r.account_id)}::text[], ${batch.map((r) => r.resource_type)}::text[], ${batch.map((r) => r.region)}::text[],
-        ${title.index}::int[], ${description.index}::int[], ${batch.map((r) => r.dimension)}::text[],
-        ${batch.map((r) => r.severity)}::text[], ${batch.map((r) => r.severity_rank)}::smallint[], ${batch.map((r) => r.status)}::text[],
-        ${batch.map((r) => r.status_reason)}::text[], ${timestamps(batch, (r) => r.expires_at)}::timestamptz[], ${batch.map((r) => r.note)}::text[],
-        ${json(batch, (r) => r.evidence)}::text[], ${remediation.index}::int[], ${compliance.index}::int[],
-        ${batch.map((r) => r.cost_monthly_usd)}::float8[], ${batch.map((r) => r.policy_id)}::text[], ${batch.map((r) => r.policy_version)}::int[],
-        ${timestamps(batch, (r) => r.first_seen_at)}::timestamptz[], ${timestamps(batch, (r) => r.last_seen_at)}::timestamptz[],
-        ${batch.map((r) => r.first_audit_id)}::text[], ${batch.map((r) => r.last_audit_id)}::text[],
-        ${timestamps(batch, (r) => r.resolved_at)}::timestamptz[], ${timestamps(batch, (r) => r.updated_at)}::timestamptz[],
-        ${batch.map((r) => r.content_hash ?? null)}::text[]
-      ) as r(id, organization_id, fingerprint, rule_id, rule_version, resource_id, account_id, resource_type, region,
-        title, description, dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence, remediation,
-        compliance, cost_monthly_usd, policy_id, policy_version, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at,
-        content_hash)`.execute(db);
+    const columns: Column<FindingWrite>[] = [
+      ...observedColumns(batch),
+      { name: 'organization_id', type: 'text', value: (r) => r.organization_id },
+      { name: 'fingerprint', type: 'text', value: (r) => r.fingerprint },
+      { name: 'rule_id', type: 'text', value: (r) => r.rule_id },
+      { name: 'resource_id', type: 'text', value: (r) => r.resource_id },
+      { name: 'account_id', type: 'text', value: (r) => r.account_id },
+      { name: 'resource_type', type: 'text', value: (r) => r.resource_type },
+      { name: 'expires_at', type: 'timestamptz', value: (r) => timestamp(r.expires_at) },
+      { name: 'note', type: 'text', value: (r) => r.note },
+      { name: 'first_seen_at', type: 'timestamptz', value: (r) => timestamp(r.first_seen_at) },
+      { name: 'first_audit_id', type: 'text', value: (r) => r.first_audit_id },
+    ];
+    await sql`insert into findings (${sql.join(columns.map((c) => sql.raw(c.name)))}) ${batchRows(batch, columns)}`.execute(db);
   }
 }
 
@@ -124,30 +185,9 @@ export async function insertFindings(db: Db, rows: FindingWrite[]): Promise<void
 export async function updateObservedFindings(trx: Trx, rows: ObservedFindingWrite[]): Promise<void> {
   for (let i = 0; i < rows.length; i += BATCH) {
     const batch = rows.slice(i, i + BATCH);
-    const remediation = shared(batch, (r) => r.remediation);
-    const compliance = shared(batch, (r) => r.compliance);
-    const title = shared(batch, (r) => r.title, asText);
-    const description = shared(batch, (r) => r.description, asText);
-    await sql`
-      update findings set rule_version = r.rule_version, region = r.region,
-        title = (${title.values}::text[])[r.title], description = (${description.values}::text[])[r.description],
-        dimension = r.dimension, severity = r.severity, severity_rank = r.severity_rank, status = r.status,
-        status_reason = r.status_reason, evidence = r.evidence::jsonb,
-        remediation = (${remediation.values}::text[]::jsonb[])[r.remediation], compliance = (${compliance.values}::text[]::jsonb[])[r.compliance],
-        cost_monthly_usd = r.cost_monthly_usd, policy_id = r.policy_id, policy_version = r.policy_version, last_seen_at = r.last_seen_at,
-        last_audit_id = r.last_audit_id, resolved_at = r.resolved_at, updated_at = r.updated_at, content_hash = r.content_hash
-      from unnest(
-        ${batch.map((r) => r.id)}::text[], ${batch.map((r) => r.rule_version)}::int[], ${batch.map((r) => r.region)}::text[],
-        ${title.index}::int[], ${description.index}::int[], ${batch.map((r) => r.dimension)}::text[],
-        ${batch.map((r) => r.severity)}::text[], ${batch.map((r) => r.severity_rank)}::smallint[], ${batch.map((r) => r.status)}::text[],
-        ${batch.map((r) => r.status_reason)}::text[], ${json(batch, (r) => r.evidence)}::text[], ${remediation.index}::int[],
-        ${compliance.index}::int[], ${batch.map((r) => r.cost_monthly_usd)}::float8[], ${batch.map((r) => r.policy_id)}::text[],
-        ${batch.map((r) => r.policy_version)}::int[], ${timestamps(batch, (r) => r.last_seen_at)}::timestamptz[],
-        ${batch.map((r) => r.last_audit_id)}::text[], ${timestamps(batch, (r) => r.resolved_at)}::timestamptz[],
-        ${timestamps(batch, (r) => r.updated_at)}::timestamptz[], ${batch.map((r) => r.content_hash ?? null)}::text[]
-      ) as r(id, rule_version, region, title, description, dimension, severity, severity_rank, status, status_reason, evidence,
-        remediation, compliance, cost_monthly_usd, policy_id, policy_version, last_seen_at, last_audit_id, resolved_at, updated_at, content_hash)
-      where findings.id = r.id`.execute(trx);
+    const columns = observedColumns(batch);
+    const set = columns.filter((c) => c.name !== 'id').map((c) => sql`${sql.raw(c.name)} = r.${sql.raw(c.name)}`);
+    await sql`update findings set ${sql.join(set)} from (${batchRows(batch, columns)}) as r where findings.id = r.id`.execute(trx);
   }
 }
 
@@ -176,13 +216,19 @@ export async function resolveFindings(trx: Trx, ids: string[], change: { reason:
 
 /** Writes events in batches of column arrays (an audit can write hundreds of thousands). */
 export async function insertFindingEvents(db: Db, rows: FindingEventRow[]): Promise<void> {
+  const columns: Column<FindingEventRow>[] = [
+    { name: 'id', type: 'text', value: (r) => r.id },
+    { name: 'finding_id', type: 'text', value: (r) => r.finding_id },
+    { name: 'type', type: 'text', value: (r) => r.type },
+    { name: 'from_status', type: 'text', value: (r) => r.from_status },
+    { name: 'to_status', type: 'text', value: (r) => r.to_status },
+    { name: 'reason', type: 'text', value: (r) => r.reason },
+    { name: 'actor_user_id', type: 'text', value: (r) => r.actor_user_id },
+    { name: 'audit_id', type: 'text', value: (r) => r.audit_id },
+    { name: 'created_at', type: 'timestamptz', value: (r) => timestamp(r.created_at) },
+  ];
   for (let i = 0; i < rows.length; i += BATCH) {
     const batch = rows.slice(i, i + BATCH);
-    await sql`
-      insert into finding_events (id, finding_id, type, from_status, to_status, reason, actor_user_id, audit_id, created_at)
-      select * from unnest(
-        ${batch.map((r) => r.id)}::text[], ${batch.map((r) => r.finding_id)}::text[], ${batch.map((r) => r.type)}::text[],
-        ${batch.map((r) => r.from_status)}::text[], ${batch.map((r) => r.to_status)}::text[], ${batch.map((r) => r.reason)}::text[],
-        ${batch.map((r) => r.actor_user_id)}::text[], ${batch.map((r) => r.audit_id)}::text[], ${timestamps(batch, (r) => r.created_at)}::timestamptz[])`.execute(db);
+    await sql`insert into finding_events (${sql.join(columns.map((c) => sql.raw(c.name)))}) ${batchRows(batch, columns)}`.execute(db);
   }
 }
