@@ -6,7 +6,12 @@
 // bare server (scripts/bench-bare-server.ts) running them, then runs interleaved autocannon rounds
 // (the listing, GET /v1/me, PATCH /v1/findings/{id}) and prints per round and as min/median/max:
 // req/s, p50, p99, Node CPU per request (from /proc) of each, and the ratios. The machine is shared,
-// so the ratios of interleaved rounds are what counts, not the absolute figures.
+// so the ratios of interleaved rounds are what counts, not the absolute figures. GET /v1/me runs
+// twice: against the production settings, where a cached credential runs no statement (so the bare
+// twin answers a constant), and against a second fourfold with CREDENTIAL_CACHE_SECONDS=0 beside a
+// bare twin running the statements that one runs; both ratios are printed side by side. fourfold
+// starts with the Node flags of `npm start` (package.json), and its RSS is printed at idle and at
+// its peak.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-vs-bare.ts \
 //     [--count 100000] [--rounds 3] [--seconds 8] [--connections 32] [--profile <dir>] [--redis redis://127.0.0.1:6379]
 //     [--deep-page 10000]
@@ -51,7 +56,12 @@ interface Scenario {
   url: string;
   body?: string;
   list?: boolean;
+  /** Measured against the fourfold started with CREDENTIAL_CACHE_SECONDS=0, and its own bare route. */
+  uncached?: boolean;
 }
+
+/** The bare server's route of a scenario: its statements differ when fourfold's credential cache is off. */
+const bareUrl = (scenario: Scenario) => (scenario.uncached ? `${scenario.url}${scenario.url.includes('?') ? '&' : '?'}credential_cache=off` : scenario.url);
 
 interface Figures {
   rps: number;
@@ -85,8 +95,21 @@ async function waitFor(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} did not answer`);
 }
 
+/** The Node flags `npm start` gives the server (package.json), so fourfold is measured as it runs in production. */
+function startFlags(): string[] {
+  const { scripts } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = scripts.start.split(/\s+/);
+  return words.filter((word, i) => word.startsWith('--') && word !== '--import' && words[i - 1] !== '--import');
+}
+
+/** Resident set size in MB: now, or the peak (`VmHWM`) since the process started. */
+function rssMb(pid: number, which: 'VmRSS' | 'VmHWM'): number {
+  const kb = new RegExp(`${which}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Math.round(Number(kb) / 1024);
+}
+
 function start(script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, script], {
+  const child = spawn(process.execPath, [...(script === 'src/main.ts' ? startFlags() : []), '--import', 'tsx', ...nodeArgs, script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -168,39 +191,16 @@ async function main(): Promise<void> {
     const findingId = page.data[0]!.id;
     const scenarios: Scenario[] = [
       { name: `GET ${LISTING}`, method: 'GET', url: LISTING, list: true },
-      { name: 'GET /v1/me', method: 'GET', url: '/v1/me' },
+      { name: 'GET /v1/me, credential cache on (production; fourfold runs no statement, so bare answers a constant)', method: 'GET', url: '/v1/me' },
       { name: 'PATCH /v1/findings/{id}', method: 'PATCH', url: `/v1/findings/${findingId}`, body: JSON.stringify({ note: 'Reviewed in the benchmark.' }) },
+      { name: 'GET /v1/me, credential cache off (CREDENTIAL_CACHE_SECONDS=0; bare runs the same statements)', method: 'GET', url: '/v1/me', uncached: true },
     ];
-    const routes: BareRoute[] = [];
-    for (const scenario of scenarios) {
-      // Twice: the first request of a kind may warm caches (signing keys) with statements of its own.
-      let statements: { text: string; values: unknown[] }[] = [];
-      for (let attempt = 0; attempt < 2; attempt++) {
-        await sleep(300);
-        const offset = fs.statSync(captureFile).size;
-        const response = await fetch(`${base}${scenario.url}`, {
-          method: scenario.method,
-          headers: { Authorization: `Bearer ${token}`, ...(scenario.body ? { 'Content-Type': 'application/json' } : {}) },
-          body: scenario.body,
-        });
-        if (!response.ok) throw new Error(`${scenario.name}: ${response.status} ${await response.text()}`);
-        await response.arrayBuffer();
-        await sleep(300);
-        const lines = fs.readFileSync(captureFile, 'utf8').slice(offset).split('\n').filter(Boolean);
-        // Not the request's own: the job queue's polling, the signing-key refresh (on a timer) and
-        // the batched rate-limit flush (one statement per 100 ms for every caller, not per request).
-        const background = /pgboss|from "signing_keys"|insert into rate_limits[\s\S]*from unnest\(/i;
-        statements = lines.map((line) => JSON.parse(line) as { text: string; values: unknown[] }).filter((s) => !background.test(s.text));
-      }
-      const answer = scenario.list
-        ? statements.findIndex((s) => /from "findings"/i.test(s.text) && /limit/i.test(s.text))
-        : scenario.method === 'PATCH'
-          ? statements.map((s) => /^(update|select)[\s\S]*"findings"/i.test(s.text)).lastIndexOf(true)
-          : statements.length - 1;
-      routes.push({ method: scenario.method, url: scenario.url, statements, answer: { statement: Math.max(0, answer), list: scenario.list ? { limit: LIST_LIMIT } : undefined } });
-      console.log(`${scenario.name}: ${statements.length} statements`);
-      for (const statement of statements) console.log(`  ${statement.text.replace(/\s+/g, ' ').slice(0, 160)}`);
-    }
+    const routes = await captureRoutes(base, token, captureFile, scenarios.filter((scenario) => !scenario.uncached));
+    await stop(fourfold);
+    fourfold = start('src/main.ts', { ...fourfoldEnv, CREDENTIAL_CACHE_SECONDS: '0', BENCH_CAPTURE_FILE: captureFile }, ['--import', './scripts/bench-capture.ts']);
+    children[0] = fourfold;
+    await waitFor(`${base}/health`, fourfold);
+    routes.push(...(await captureRoutes(base, token, captureFile, scenarios.filter((scenario) => scenario.uncached))));
     await stop(fourfold);
     children.length = 0;
 
@@ -209,14 +209,21 @@ async function main(): Promise<void> {
     fs.writeFileSync(routesFile, JSON.stringify(routes));
     const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : [];
     fourfold = start('src/main.ts', fourfoldEnv, profileArgs);
+    const uncachedBase = `http://127.0.0.1:${port + 2}`;
+    const uncached = start('src/main.ts', { ...fourfoldEnv, PORT: String(port + 2), CREDENTIAL_CACHE_SECONDS: '0' });
     const bare = start('scripts/bench-bare-server.ts', { DATABASE_URL: databaseUrl, PORT: String(port + 1), BENCH_BARE_ROUTES: routesFile });
-    children.push(fourfold, bare);
+    children.push(fourfold, uncached, bare);
     await waitFor(`${base}/health`, fourfold);
+    await waitFor(`${uncachedBase}/health`, uncached);
     await waitFor(`${bareBase}/`, bare);
+    await sleep(5000);
+    const idleRss = rssMb(fourfold.pid!, 'VmRSS');
+    console.log(`fourfold started with ${startFlags().join(' ') || 'no Node flags'} (npm start's); RSS at idle after start: ${idleRss} MB`);
+    const fourfoldOf = (scenario: Scenario) => (scenario.uncached ? { base: uncachedBase, pid: uncached.pid! } : { base, pid: fourfold.pid! });
     // Warm-up: JIT, pools, caches.
     for (const scenario of scenarios) {
-      await autocannon({ url: `${base}${scenario.url}`, method: scenario.method, connections: 8, duration: 2, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: scenario.body });
-      await autocannon({ url: `${bareBase}${scenario.url}`, method: scenario.method, connections: 8, duration: 2, body: scenario.body });
+      await autocannon({ url: `${fourfoldOf(scenario).base}${scenario.url}`, method: scenario.method, connections: 8, duration: 2, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: scenario.body });
+      await autocannon({ url: `${bareBase}${bareUrl(scenario)}`, method: scenario.method, connections: 8, duration: 2, body: scenario.body });
     }
 
     // 3. Interleaved rounds: which server goes first alternates.
@@ -227,7 +234,10 @@ async function main(): Promise<void> {
         const order = round % 2 === 1 ? (['fourfold', 'bare'] as const) : (['bare', 'fourfold'] as const);
         const figures: Partial<Record<'fourfold' | 'bare', Figures>> = {};
         for (const which of order) {
-          figures[which] = await load(which === 'fourfold' ? base : bareBase, scenario, token, (which === 'fourfold' ? fourfold : bare).pid!);
+          figures[which] =
+            which === 'fourfold'
+              ? await load(fourfoldOf(scenario).base, scenario, token, fourfoldOf(scenario).pid)
+              : await load(bareBase, { ...scenario, url: bareUrl(scenario) }, token, bare.pid!);
           results.get(scenario.name)![which].push(figures[which]);
         }
         const f = figures.fourfold!;
@@ -249,9 +259,18 @@ async function main(): Promise<void> {
       console.log(`  bare     req/s ${spread(b.map((x) => x.rps), 0)}; p50 ${median(b.map((x) => x.p50))} ms; p99 ${median(b.map((x) => x.p99))} ms; CPU/req ${spread(b.map((x) => x.cpuMsPerRequest), 2)} ms`);
       console.log(`  fourfold/bare req/s ${spread(rpsRatios, 2)}; CPU/req ${spread(cpuRatios, 2)}`);
     }
+    const meRatios = scenarios
+      .filter((scenario) => scenario.url === '/v1/me')
+      .map((scenario) => {
+        const { fourfold: f, bare: b } = results.get(scenario.name)!;
+        return `${scenario.uncached ? 'cache off' : 'cache on'} ${spread(f.map((x, i) => x.rps / b[i]!.rps), 2)}`;
+      });
+    console.log(`GET /v1/me fourfold/bare req/s side by side: ${meRatios.join('  |  ')}`);
+    const peakUnderLoad = rssMb(fourfold.pid!, 'VmHWM');
+    console.log(`fourfold RSS: ${idleRss} MB at idle after start, peak ${peakUnderLoad} MB over the rounds above (the cache-off instance: peak ${rssMb(uncached.pid!, 'VmHWM')} MB)`);
+    await stop(uncached);
     await compareDeepPage(base, token, fourfold.pid!, Math.min(Number(args['deep-page']), Math.floor(Number(args.count) / DEEP_LIMIT)));
-    const rss = fs.readFileSync(`/proc/${fourfold.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
-    if (rss) console.log(`fourfold peak RSS: ${(Number(rss[1]) / 1024).toFixed(0)} MB`);
+    console.log(`fourfold peak RSS: ${rssMb(fourfold.pid!, 'VmHWM')} MB (after the deep-page rounds too)`);
   } finally {
     for (const child of children) await stop(child);
     await db.destroy();
@@ -259,6 +278,41 @@ async function main(): Promise<void> {
     await admin.end();
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The statements each scenario's request runs on the fourfold at `base` (started with the capture preload), as the bare server's routes. */
+async function captureRoutes(base: string, token: string, captureFile: string, scenarios: Scenario[]): Promise<BareRoute[]> {
+  const routes: BareRoute[] = [];
+  for (const scenario of scenarios) {
+    // Twice: the first request of a kind may warm caches (signing keys) with statements of its own.
+    let statements: { text: string; values: unknown[] }[] = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await sleep(300);
+      const offset = fs.statSync(captureFile).size;
+      const response = await fetch(`${base}${scenario.url}`, {
+        method: scenario.method,
+        headers: { Authorization: `Bearer ${token}`, ...(scenario.body ? { 'Content-Type': 'application/json' } : {}) },
+        body: scenario.body,
+      });
+      if (!response.ok) throw new Error(`${scenario.name}: ${response.status} ${await response.text()}`);
+      await response.arrayBuffer();
+      await sleep(300);
+      const lines = fs.readFileSync(captureFile, 'utf8').slice(offset).split('\n').filter(Boolean);
+      // Not the request's own: the job queue's polling, the signing-key refresh (on a timer) and
+      // the batched rate-limit flush (one statement per 100 ms for every caller, not per request).
+      const background = /pgboss|from "signing_keys"|insert into rate_limits[\s\S]*from unnest\(/i;
+      statements = lines.map((line) => JSON.parse(line) as { text: string; values: unknown[] }).filter((s) => !background.test(s.text));
+    }
+    const answer = scenario.list
+      ? statements.findIndex((s) => /from "findings"/i.test(s.text) && /limit/i.test(s.text))
+      : scenario.method === 'PATCH'
+        ? statements.map((s) => /^(update|select)[\s\S]*"findings"/i.test(s.text)).lastIndexOf(true)
+        : statements.length - 1;
+    routes.push({ method: scenario.method, url: bareUrl(scenario), statements, answer: { statement: Math.max(0, answer), list: scenario.list ? { limit: LIST_LIMIT } : undefined } });
+    console.log(`${scenario.name}: ${statements.length} statements`);
+    for (const statement of statements) console.log(`  ${statement.text.replace(/\s+/g, ' ').slice(0, 160)}`);
+  }
+  return routes;
 }
 
 /** Page `pageNumber` of the whole findings listing against page 1: keyset pagination should cost the same at any depth. */

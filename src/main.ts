@@ -6,7 +6,6 @@ import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
 import { drainable } from './http/drain';
-import { openRedis } from './http/rate-limit-store';
 import { JobQueue } from './jobs/job-queue';
 import { alertSettings, rotationSettings, scanSettings, startWorkers } from './workers';
 import { bootstrapFirstOwner } from './organizations/organizations.service';
@@ -35,7 +34,7 @@ async function main(): Promise<void> {
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
   await bootstrapFirstOwner(db, config.admin, logger);
 
-  const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
+  const redis = config.redisUrl ? (await import('./http/redis-client.js')).openRedis(config.redisUrl) : undefined;
   redis?.on('error', (error: Error) => logger.error({ err: error }, 'redis error'));
   const jobs = new JobQueue(db, config, logger);
   const signingSecret = resolveSigningSecret(config);

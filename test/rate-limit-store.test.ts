@@ -3,7 +3,8 @@ import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import pino from 'pino';
-import { FallbackStore, FLUSH_EVERY_MS, openRedis, PostgresStore, RecoveringRedisStore, redisStores } from '../src/http/rate-limit-store';
+import { FallbackStore, FLUSH_EVERY_MS, PostgresStore, RecoveringRedisStore, redisStores } from '../src/http/rate-limit-store';
+import { openRedis } from '../src/http/redis-client';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { requireRedis, TEST_REDIS_URL } from './support/system-tools';
 

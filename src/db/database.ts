@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   Kysely,
@@ -19,7 +19,6 @@ import {
   type Transaction,
   type UnknownRow,
 } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Database } from './schema';
 import * as identity from './migrations/0001_identity';
@@ -152,9 +151,15 @@ export function openDatabase(options: {
     dataDir = path.join(options.dataDir, 'pgdata');
     fs.mkdirSync(dataDir, { recursive: true });
   }
+  // Required here rather than imported: PGlite and its dialect keep ~45 MB resident, which a
+  // process on a PostgreSQL server never uses; require() because openDatabase is synchronous.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { PGlite: EmbeddedPostgres } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
+  const { PGliteDialect } = require('kysely-pglite-dialect') as typeof import('kysely-pglite-dialect');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   // One options object: PGlite's (dataDir, options) form drops `options` when dataDir is undefined,
   // which silently ran initdb instead of loading the template.
-  const pglite = new PGlite({ dataDir, ...(options.template && dataDir === undefined ? { loadDataDir: options.template } : {}) });
+  const pglite = new EmbeddedPostgres({ dataDir, ...(options.template && dataDir === undefined ? { loadDataDir: options.template } : {}) });
   const writes = new WriteObserver();
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), plugins: [writes] });
   embeddedDatabases.set(db, pglite);

@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { AttemptOutcome } from './attempt-outcome';
 import type { RenderedMessage } from './notification-text';
 
@@ -8,6 +8,8 @@ const transports = new Map<string, Transporter>();
 export async function sendEmail(smtpUrl: string, from: string, to: string, message: RenderedMessage): Promise<AttemptOutcome> {
   let transport = transports.get(smtpUrl);
   if (!transport) {
+    // Loaded at the first email (~10 MB resident), not in every process that can deliver alerts.
+    const { default: nodemailer } = await import('nodemailer');
     transport = nodemailer.createTransport(smtpUrl);
     transports.set(smtpUrl, transport);
   }

@@ -1,5 +1,5 @@
 import { MemoryStore, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisStore } from 'rate-limit-redis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database';
@@ -306,9 +306,4 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 
 function reportFailure(logger: Logger): (error: unknown) => void {
   return (error) => logger.error({ err: error }, 'rate-limit store failed; counting in this process until it answers again');
-}
-
-/** A client for `REDIS_URL`; it connects in the background and reconnects by itself. */
-export function openRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 0, connectTimeout: 2000 });
 }

@@ -10,9 +10,6 @@ import { newId } from '../ids';
 import { findOrganizationById } from '../organizations/organizations.service';
 import { QUEUES, type JobQueue } from '../jobs/job-queue';
 import { assertQueuedJobQuota, assertReportStorageQuota } from '../quotas/quotas.service';
-import { writeComplianceEvidencePdf } from './compliance-evidence.pdf';
-import { writeExecutiveSummaryPdf } from './executive-summary.pdf';
-import { writeRemediationPlanPdf } from './remediation-plan.pdf';
 import { complianceEvidence, executiveSummary, remediationPlan, type ReportHeader } from './report-content';
 import { writeComplianceEvidenceJson, writeExecutiveSummaryJson, writeRemediationPlanJson } from './report-json';
 import { removeReportFile, ReportFileWriter } from './report-storage';
@@ -167,21 +164,22 @@ export async function generateReport(db: Db, reportId: string, settings: ReportS
     file = await ReportFileWriter.open(settings.reportsDir, report.organization_id, fileNameOf(report));
     const writer = file;
     const write = (chunk: Buffer | string) => writer.write(chunk);
+    // The PDF writers (pdfkit and its fonts, ~18 MB resident) load at the first PDF report, not in every process that imports this service.
     const pdf = report.format === 'pdf';
     switch (report.type) {
       case 'executive_summary': {
         const content = await executiveSummary(db, header, audit);
-        await (pdf ? writeExecutiveSummaryPdf(content, write) : writeExecutiveSummaryJson(content, write));
+        await (pdf ? (await import('./executive-summary.pdf.js')).writeExecutiveSummaryPdf(content, write) : writeExecutiveSummaryJson(content, write));
         break;
       }
       case 'remediation_plan': {
         const content = await remediationPlan(db, header, audit);
-        await (pdf ? writeRemediationPlanPdf(content, await accountNamesOfAudit(db, audit), write) : writeRemediationPlanJson(content, write));
+        await (pdf ? (await import('./remediation-plan.pdf.js')).writeRemediationPlanPdf(content, await accountNamesOfAudit(db, audit), write) : writeRemediationPlanJson(content, write));
         break;
       }
       case 'compliance_evidence': {
         const content = await complianceEvidence(db, header, audit, report.framework!);
-        await (pdf ? writeComplianceEvidencePdf(content, await accountNamesOfAudit(db, audit), write) : writeComplianceEvidenceJson(content, write));
+        await (pdf ? (await import('./compliance-evidence.pdf.js')).writeComplianceEvidencePdf(content, await accountNamesOfAudit(db, audit), write) : writeComplianceEvidenceJson(content, write));
         break;
       }
     }

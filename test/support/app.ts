@@ -5,7 +5,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Db } from '../../src/db/database';
-import { openRedis } from '../../src/http/rate-limit-store';
+import { openRedis } from '../../src/http/redis-client';
 import type { AuditRunSettings } from '../../src/audits/audit-runner';
 import type { ScanRunSettings } from '../../src/discovery/scan-runner';
 import { JobQueue } from '../../src/jobs/job-queue';
