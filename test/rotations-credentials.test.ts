@@ -4,18 +4,22 @@ import { checkRotationPolicies } from '../src/rotation-policies/rotation-policy-
 import { revokeDueRotations } from '../src/rotations/rotations.service';
 import { rotationSettings } from '../src/workers';
 import { as, TEST_SECRET, useTestApp } from './support/app';
-import { startRotationStandIn, type RotationStandIn } from './support/azure-rotation-stand-in';
+import { startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
 import { startAwsRotationStandIn, startGcpRotationStandIn, type AwsRotationStandIn, type GcpRotationStandIn } from './support/cloud-stand-ins';
 import { expectError } from './support/expectations';
 
 let aws: AwsRotationStandIn;
 let gcp: GcpRotationStandIn;
-let azure: RotationStandIn;
+let azure: AzureStandIn;
 
 beforeAll(async () => {
-  [aws, gcp, azure] = await Promise.all([startAwsRotationStandIn(), startGcpRotationStandIn(), startRotationStandIn()]);
+  [aws, gcp] = await Promise.all([startAwsRotationStandIn(), startGcpRotationStandIn()]);
+  azure = startAzureStandIn();
 });
-afterAll(async () => Promise.all([aws.close(), gcp.close(), azure.close()]));
+afterAll(async () => {
+  azure.close();
+  await Promise.all([aws.close(), gcp.close()]);
+});
 
 const t = useTestApp({
   SECRETS_KEY: 'rotation-credentials-secrets-key-0123456789',
