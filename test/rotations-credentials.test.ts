@@ -304,6 +304,48 @@ describe('a Secrets Manager secret with its own rotation function', () => {
     expect((await rotate('orders/db-password')).body.status).toBe('succeeded');
   });
 
+  test('a function that moved AWSCURRENT and then failed: verify fails, the rollback moves AWSCURRENT back and removes AWSPENDING', async () => {
+    resetAws();
+    aws.secrets.get(DB_ARN)!.rotation = 'moves_then_fails';
+    const moves = aws.hits.UpdateSecretVersionStage ?? 0;
+    const response = await rotate('orders/db-password');
+    expect(response.body.status).toBe('failed');
+    const version = response.body.new_key_id as string;
+    expect(response.body.error).toEqual({ step: 'verify', message: `the rotation function of ${DB_ARN} did not finish within 1 seconds: AWSCURRENT is on version ${version}, AWSPENDING on ${version} (see the function's CloudWatch logs)` });
+    expect(steps(response.body)).toEqual([
+      ['rotate', version, 'succeeded', 'rolled_back'],
+      ['verify', DB_ARN, 'failed', 'nothing_to_roll_back'],
+    ]);
+    const secret = aws.secrets.get(DB_ARN)!;
+    // UpdateSecretVersionStage twice: AWSCURRENT back to the version that held it, then AWSPENDING off.
+    expect((aws.hits.UpdateSecretVersionStage ?? 0) - moves).toBe(2);
+    expect(secret.current).toBe('v-original');
+    expect(secret.previous).toBe(version);
+    expect(secret.pending).toBeNull();
+  });
+
+  test('when Secrets Manager refuses the stage moves: both are tried, and rollback_failed names both', async () => {
+    resetAws();
+    const secret = aws.secrets.get(DB_ARN)!;
+    secret.rotation = 'moves_then_fails';
+    const moves = aws.hits.UpdateSecretVersionStage ?? 0;
+    aws.fail.add(`UpdateSecretVersionStage:${DB_ARN}`);
+    const response = await rotate('orders/db-password');
+    aws.fail.clear();
+    const version = response.body.new_key_id as string;
+    expect(steps(response.body)).toEqual([
+      ['rotate', version, 'succeeded', 'rollback_failed'],
+      ['verify', DB_ARN, 'failed', 'nothing_to_roll_back'],
+    ]);
+    const rollbackError = response.body.steps[0].rollback_error as string;
+    expect(rollbackError).toContain(`AWSCURRENT not moved back to v-original: Secrets Manager (UpdateSecretVersionStage ${DB_ARN}) answered AccessDeniedException`);
+    expect(rollbackError).toContain(`AWSPENDING not removed from ${version}`);
+    expect((aws.hits.UpdateSecretVersionStage ?? 0) - moves).toBe(2);
+    // Nothing moved: the new version stays current, for a person to decide.
+    expect(secret.current).toBe(version);
+    expect(secret.pending).toBe(version);
+  });
+
   test('RotateSecret refused: failed at rotate, nothing to roll back; a secret without rotation: 422', async () => {
     resetAws();
     aws.fail.add('RotateSecret');

@@ -75,8 +75,15 @@ function secretRotationCalls(rotation: SecretsManagerRotation, wait: SecretRotat
     },
     async discard(newVersion) {
       const stages = await rotation.stages();
-      if (stages.current === newVersion && previous !== null) await rotation.moveCurrent(previous, newVersion);
-      if (stages.pending !== null) await rotation.clearPending(stages.pending);
+      // Both are tried: a left-over AWSPENDING blocks the next rotation even when AWSCURRENT could not move back.
+      const problems: string[] = [];
+      if (stages.current === newVersion && previous !== null) {
+        await rotation.moveCurrent(previous, newVersion).catch((error: unknown) => problems.push(`AWSCURRENT not moved back to ${previous}: ${(error as Error).message}`));
+      }
+      if (stages.pending !== null) {
+        await rotation.clearPending(stages.pending).catch((error: unknown) => problems.push(`AWSPENDING not removed from ${stages.pending}: ${(error as Error).message}`));
+      }
+      if (problems.length > 0) throw new CloudCallError(problems.join('; '));
     },
     revoke: () => Promise.resolve(),
   };

@@ -263,8 +263,12 @@ export interface SecretsManagerStandInSecret {
   current: string;
   previous: string | null;
   pending?: string | null;
-  /** RotateSecret: `succeeds` moves AWSCURRENT to the new version a few milliseconds later; `fails` leaves it AWSPENDING. Absent: no rotation function. */
-  rotation?: 'succeeds' | 'fails';
+  /**
+   * RotateSecret: `succeeds` moves AWSCURRENT to the new version a few milliseconds later; `fails`
+   * leaves it AWSPENDING; `moves_then_fails` moves AWSCURRENT to it but leaves AWSPENDING on it too
+   * (the function failed after its finishSecret step). Absent: no rotation function.
+   */
+  rotation?: 'succeeds' | 'fails' | 'moves_then_fails';
 }
 
 export interface AwsRotationStandIn extends StandIn {
@@ -322,7 +326,7 @@ export async function startAwsRotationStandIn(): Promise<AwsRotationStandIn> {
           case 'DescribeSecret': {
             const stages: Record<string, string[]> = { [secret.current]: ['AWSCURRENT'] };
             if (secret.previous !== null) stages[secret.previous] = ['AWSPREVIOUS'];
-            if (secret.pending) stages[secret.pending] = ['AWSPENDING'];
+            if (secret.pending) stages[secret.pending] = [...(stages[secret.pending] ?? []), 'AWSPENDING'];
             return send(200, { ARN: input.SecretId, Name: input.SecretId, VersionIdsToStages: stages });
           }
           case 'PutSecretValue': {
@@ -339,11 +343,12 @@ export async function startAwsRotationStandIn(): Promise<AwsRotationStandIn> {
             // The function's new value stays inside the stand-in: fourfold never reads it.
             secret.versions.set(versionId, `rotated-${randomBytes(8).toString('hex')}`);
             secret.pending = versionId;
-            if (secret.rotation === 'succeeds') {
+            if (secret.rotation === 'succeeds' || secret.rotation === 'moves_then_fails') {
+              const finished = secret.rotation === 'succeeds';
               setTimeout(() => {
                 secret.previous = secret.current;
                 secret.current = versionId;
-                secret.pending = null;
+                if (finished) secret.pending = null;
               }, 60);
             }
             return send(200, { ARN: input.SecretId, Name: input.SecretId, VersionId: versionId });
