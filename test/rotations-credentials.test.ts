@@ -433,6 +433,69 @@ describe('an Entra ID password linked to AWS and GCP stores', () => {
   });
 });
 
+describe('a rotation whose process stopped after writing AWS and GCP stores', () => {
+  /** Rotates the Entra ID password, then makes the row look as if its process had stopped while verifying, an hour ago. */
+  async function interruptedAfterWrites(): Promise<{ id: string; newKey: string; steps: { written_version?: string }[] }> {
+    resetAws();
+    resetGcp();
+    azure.fail = {};
+    azure.application.passwords.clear();
+    azure.application.passwords.set(ENTRA_KEY, 'original-entra-secret');
+    const made = await rotate('payments-api-secret', { overlap_hours: 24 });
+    expect(made.body.status).toBe('revoke_scheduled');
+    const interrupted = (made.body.steps as { name: string }[]).map((step) => (step.name === 'verify' || step.name === 'revoke' ? { ...step, outcome: 'pending', finished_at: null, ...(step.name === 'revoke' ? { started_at: null } : {}) } : step));
+    await t.db
+      .updateTable('rotations')
+      .set({ status: 'running', revoke_at: null, steps: JSON.stringify(interrupted), created_at: new Date(Date.now() - 3_600_000) })
+      .where('id', '=', made.body.id as string)
+      .execute();
+    return { id: made.body.id as string, newKey: made.body.new_key_id as string, steps: made.body.steps as { written_version?: string }[] };
+  }
+
+  test('the sweep returns both entries by the versions their steps recorded, then removes the new password', async () => {
+    const { id, newKey, steps: written } = await interruptedAfterWrites();
+    const awsVersion = aws.secrets.get(ENTRA_SECRETS.aws)!.current;
+    expect(written[1]!.written_version).toBe(awsVersion);
+    expect(written[2]!.written_version).toBe(`${ENTRA_SECRETS.gcp}/versions/2`);
+    const [ended] = await revokeDueRotations(t.db, rotationSettings({ ...t.config }, TEST_SECRET));
+    expect(ended?.id).toBe(id);
+    const after = seen(await request(t.app).get(`/v1/rotations/${id}`).set(as(owner)).expect(200));
+    expect(after.body).toMatchObject({ status: 'failed', error: { step: 'verify', message: 'the process running this rotation stopped before it ended' } });
+    expect(steps(after.body)).toEqual([
+      ['create', newKey, 'succeeded', 'rolled_back'],
+      ['write', ENTRA_SECRETS.aws, 'succeeded', 'rolled_back'],
+      ['write', ENTRA_SECRETS.gcp, 'succeeded', 'rolled_back'],
+      ['verify', azure.application.id, 'failed', 'nothing_to_roll_back'],
+      ['revoke', ENTRA_KEY, 'skipped', null],
+    ]);
+    const stored = aws.secrets.get(ENTRA_SECRETS.aws)!;
+    expect(stored.current).toBe('v-original');
+    expect(gcp.secrets.get(ENTRA_SECRETS.gcp)!.map((v) => v.state)).toEqual(['ENABLED', 'DISABLED']);
+    expect([...azure.application.passwords.keys()]).toEqual([ENTRA_KEY]);
+  });
+
+  test('a Secrets Manager secret written again since is left alone: rollback_failed saying so, and the new password kept', async () => {
+    const { id, newKey } = await interruptedAfterWrites();
+    const stored = aws.secrets.get(ENTRA_SECRETS.aws)!;
+    const ours = stored.current;
+    stored.versions.set('v-by-hand', 'set-by-hand');
+    Object.assign(stored, { previous: ours, current: 'v-by-hand' });
+    await revokeDueRotations(t.db, rotationSettings({ ...t.config }, TEST_SECRET));
+    const after = seen(await request(t.app).get(`/v1/rotations/${id}`).set(as(owner)).expect(200));
+    expect(steps(after.body)).toEqual([
+      ['create', newKey, 'succeeded', 'rollback_failed'],
+      ['write', ENTRA_SECRETS.aws, 'succeeded', 'rollback_failed'],
+      ['write', ENTRA_SECRETS.gcp, 'succeeded', 'rolled_back'],
+      ['verify', azure.application.id, 'failed', 'nothing_to_roll_back'],
+      ['revoke', ENTRA_KEY, 'skipped', null],
+    ]);
+    expect(after.body.steps[1].rollback_error).toBe(`AWSCURRENT of ${ENTRA_SECRETS.aws} is on version v-by-hand, no longer the one this rotation wrote (${ours}): left as it is`);
+    expect(after.body.steps[0].rollback_error).toBe('kept: store entries hold the new credential');
+    expect(stored.current).toBe('v-by-hand');
+    expect(azure.application.passwords.has(newKey)).toBe(true);
+  });
+});
+
 describe('refusals', () => {
   test('no confirmed link, a credential that cannot be rotated, a mixed request: 422; starter past its limit: 403', async () => {
     const unlinked = await request(t.app).post('/v1/credential-links').set(as(owner)).send({ credential_resource_id: ids['root-key'], store_resource_id: ids['ci/deployer'] }).expect(201);

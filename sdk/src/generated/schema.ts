@@ -4167,6 +4167,8 @@ export interface components {
              */
             rollback_status: "rolled_back" | "rollback_failed" | "nothing_to_roll_back" | null;
             rollback_error: string | null;
+            /** @description A `write` step into a Secrets Manager or Secret Manager secret, once it wrote: the version it made (the Secrets Manager version id, the Secret Manager version name). A rollback returns the secret from this version, the sweep of interrupted rotations too. Absent on other steps and on Key Vault secrets. */
+            written_version?: string;
         };
         /**
          * @description `revoke_scheduled`: the new secret is in place and verified; the old password is removed at `revoke_at`. `failed`: a step failed and what could be was rolled back (see each step's `rollback_status`).
