@@ -231,6 +231,30 @@ describe('a rotation whose process stopped', () => {
     expect(cloud.application.passwords.has(newKeyId)).toBe(false);
     expect(cloud.application.passwords.has(oldKeyId)).toBe(true);
   });
+
+  test('after a Key Vault secret was written: that step says rollback_failed with why, and the new password stays (the secret holds it)', async () => {
+    await setPlan('pro');
+    const oldKeyId = resetCloud();
+    const made = await rotate({ key_id: oldKeyId, key_vault_secrets: [PRIMARY], overlap_hours: 24 });
+    const newKeyId = made.body.new_key_id as string;
+    // Stopped while verifying: create and write done.
+    const steps = (made.body.steps as { name: string }[]).map((step) => (step.name === 'verify' ? { ...step, outcome: 'pending', finished_at: null } : step.name === 'revoke' ? { ...step, outcome: 'pending', started_at: null, finished_at: null } : step));
+    await t.db
+      .updateTable('rotations')
+      .set({ status: 'running', revoke_at: null, steps: JSON.stringify(steps), created_at: new Date(Date.now() - 3_600_000) })
+      .where('id', '=', made.body.id as string)
+      .execute();
+    await revokeDueRotations(t.db, rotationSettings({ ...t.config }, TEST_SECRET));
+    const after = seen(await request(t.app).get(`/v1/rotations/${made.body.id as string}`).set(as(owner)).expect(200));
+    expect(after.body.steps.map((s: { outcome: string; rollback_status: string | null; rollback_error: string | null }) => [s.outcome, s.rollback_status, s.rollback_error])).toEqual([
+      ['succeeded', 'rollback_failed', 'kept: store entries hold the new credential'],
+      ['succeeded', 'rollback_failed', "the secret's previous value was held by the stopped process only: set it again by hand, or rotate again"],
+      ['failed', 'nothing_to_roll_back', null],
+      ['skipped', null, null],
+    ]);
+    expect(cloud.application.passwords.has(newKeyId)).toBe(true);
+    expect(cloud.secrets.get('payments-kv/payments-api-client-secret')!.at(-1)!.value).toBe(cloud.application.passwords.get(newKeyId));
+  });
 });
 
 describe('bad input and other tenants', () => {
