@@ -777,6 +777,14 @@ export interface paths {
          *     deleted, each step saying so in `rollback_status`. The new secret is held in memory only:
          *     never stored, logged or answered.
          *
+         *     Once the new credential is verified, each sync (`pro`) covering a Key Vault secret the rotation
+         *     wrote gets a run restricted to those secrets (`trigger: rotation`, `rotation_id`, see
+         *     `GET /v1/syncs/{id}/runs`), queued before this answer and run by a worker; its outcome does not
+         *     change the rotation's (a target refusing the copy shows as a `failed` result of that run). A
+         *     rotation whose process stopped mid-way is ended `failed` by a sweep: Secrets Manager and Secret
+         *     Manager entries are returned by the version their `write` step recorded (`written_version`);
+         *     a Key Vault entry cannot be (its previous value was in that process's memory only).
+         *
          *     With `?dry_run=true` the answer is `200` with the exact steps planned, and nothing changes
          *     and nothing counts against the plan. A credential without a confirmed link answers
          *     `422 no_confirmed_store`; one that cannot be rotated `422 credential_not_rotatable`. One
