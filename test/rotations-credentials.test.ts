@@ -278,7 +278,7 @@ describe('a Secrets Manager secret with its own rotation function', () => {
       ['rotate', secret.current, 'succeeded', null],
       ['verify', DB_ARN, 'succeeded', null],
     ]);
-    // The function takes 60 ms and the secret is described every 20: it was polled.
+    // Described before RotateSecret, then polled until the function ended (on the second description).
     expect((aws.hits.DescribeSecret ?? 0) - described).toBeGreaterThanOrEqual(3);
     expect(aws.hits.GetSecretValue).toBeUndefined();
     expect(response.text).not.toContain(secret.versions.get(secret.current)!);

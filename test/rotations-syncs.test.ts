@@ -125,7 +125,8 @@ beforeAll(async () => {
   }
   expect(aws.secrets.get(COPY)?.value).toBe(ORIGINAL);
   expect(gcp.secrets.get(COPY)?.versions).toEqual([ORIGINAL]);
-});
+  // Three connections and a sync run through the workers: longer than a test's 30 s on a loaded machine.
+}, 120_000);
 
 describe('a rotated Key Vault secret that a sync covers', () => {
   test('is copied to AWS and GCP by a run the rotation started (trigger rotation), before the old password is removed', async () => {
