@@ -777,6 +777,14 @@ export interface paths {
          *     deleted, each step saying so in `rollback_status`. The new secret is held in memory only:
          *     never stored, logged or answered.
          *
+         *     Once the new credential is verified, each sync (`pro`) covering a Key Vault secret the rotation
+         *     wrote gets a run restricted to those secrets (`trigger: rotation`, `rotation_id`, see
+         *     `GET /v1/syncs/{id}/runs`), queued before this answer and run by a worker; its outcome does not
+         *     change the rotation's (a target refusing the copy shows as a `failed` result of that run). A
+         *     rotation whose process stopped mid-way is ended `failed` by a sweep: Secrets Manager and Secret
+         *     Manager entries are returned by the version their `write` step recorded (`written_version`);
+         *     a Key Vault entry cannot be (its previous value was in that process's memory only).
+         *
          *     With `?dry_run=true` the answer is `200` with the exact steps planned, and nothing changes
          *     and nothing counts against the plan. A credential without a confirmed link answers
          *     `422 no_confirmed_store`; one that cannot be rotated `422 credential_not_rotatable`. One
@@ -4167,6 +4175,8 @@ export interface components {
              */
             rollback_status: "rolled_back" | "rollback_failed" | "nothing_to_roll_back" | null;
             rollback_error: string | null;
+            /** @description A `write` step into a Secrets Manager or Secret Manager secret, once it wrote: the version it made (the Secrets Manager version id, the Secret Manager version name). A rollback returns the secret from this version, the sweep of interrupted rotations too. Absent on other steps and on Key Vault secrets. */
+            written_version?: string;
         };
         /**
          * @description `revoke_scheduled`: the new secret is in place and verified; the old password is removed at `revoke_at`. `failed`: a step failed and what could be was rolled back (see each step's `rollback_status`).

@@ -6,15 +6,15 @@ import { insertResources } from '../src/resources/resources.repository';
 import { checkRotationPolicies } from '../src/rotation-policies/rotation-policy-check';
 import { rotationSettings } from '../src/workers';
 import { as, TEST_SECRET, useTestApp } from './support/app';
-import { startRotationStandIn, type RotationStandIn } from './support/azure-rotation-stand-in';
+import { startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
 import { expectError } from './support/expectations';
 
 const SECRETS_KEY = 'rotation-policy-test-secrets-key-0123456789';
 const DAY_MS = 86_400_000;
-let cloud: RotationStandIn;
+let cloud: AzureStandIn;
 
 beforeAll(async () => {
-  cloud = await startRotationStandIn();
+  cloud = startAzureStandIn();
 });
 afterAll(async () => cloud.close());
 
@@ -103,7 +103,7 @@ beforeAll(async () => {
     .send({ kind: 'azure_service_principal', tenant_id: cloud.tenantId, client_id: cloud.connection.clientId, client_secret: cloud.connection.clientSecret, audit_after_scan: false })
     .expect(200);
   for (const keyId of [DUE_KEY, EXCLUDED_KEY, LATER_KEY]) cloud.application.passwords.set(keyId, ORIGINAL);
-  cloud.vaults.set('payments-kv/payments-api-client-secret', [{ value: ORIGINAL, exp: 1_800_000_000, contentType: 'text/plain', tags: { 'fourfold-credential': DUE_KEY } }]);
+  cloud.setSecret('payments-kv', 'payments-api-client-secret', { value: ORIGINAL, exp: 1_800_000_000, contentType: 'text/plain', tags: { 'fourfold-credential': DUE_KEY } });
   await seedInventory(Date.now());
 });
 
@@ -142,7 +142,7 @@ describe('rotation policies', () => {
     expect(cloud.application.passwords.has(DUE_KEY)).toBe(false);
     expect(cloud.application.passwords.has(EXCLUDED_KEY)).toBe(true);
     expect(cloud.application.passwords.has(LATER_KEY)).toBe(true);
-    expect(cloud.vaults.get('payments-kv/payments-api-client-secret')!.at(-1)!.value).toBe(cloud.application.passwords.get(rotation.new_key_id as string));
+    expect(cloud.secrets.get('payments-kv/payments-api-client-secret')!.at(-1)!.value).toBe(cloud.application.passwords.get(rotation.new_key_id as string));
 
     // The inventory still shows the old credential until the next scan: it is not rotated again.
     expect(await check()).toEqual([expect.objectContaining({ outcome: 'already_rotated' })]);

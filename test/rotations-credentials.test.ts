@@ -4,18 +4,22 @@ import { checkRotationPolicies } from '../src/rotation-policies/rotation-policy-
 import { revokeDueRotations } from '../src/rotations/rotations.service';
 import { rotationSettings } from '../src/workers';
 import { as, TEST_SECRET, useTestApp } from './support/app';
-import { startRotationStandIn, type RotationStandIn } from './support/azure-rotation-stand-in';
+import { startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
 import { startAwsRotationStandIn, startGcpRotationStandIn, type AwsRotationStandIn, type GcpRotationStandIn } from './support/cloud-stand-ins';
 import { expectError } from './support/expectations';
 
 let aws: AwsRotationStandIn;
 let gcp: GcpRotationStandIn;
-let azure: RotationStandIn;
+let azure: AzureStandIn;
 
 beforeAll(async () => {
-  [aws, gcp, azure] = await Promise.all([startAwsRotationStandIn(), startGcpRotationStandIn(), startRotationStandIn()]);
+  [aws, gcp] = await Promise.all([startAwsRotationStandIn(), startGcpRotationStandIn()]);
+  azure = startAzureStandIn();
 });
-afterAll(async () => Promise.all([aws.close(), gcp.close(), azure.close()]));
+afterAll(async () => {
+  azure.close();
+  await Promise.all([aws.close(), gcp.close()]);
+});
 
 const t = useTestApp({
   SECRETS_KEY: 'rotation-credentials-secrets-key-0123456789',
@@ -274,7 +278,7 @@ describe('a Secrets Manager secret with its own rotation function', () => {
       ['rotate', secret.current, 'succeeded', null],
       ['verify', DB_ARN, 'succeeded', null],
     ]);
-    // The function takes 60 ms and the secret is described every 20: it was polled.
+    // Described before RotateSecret, then polled until the function ended (on the second description).
     expect((aws.hits.DescribeSecret ?? 0) - described).toBeGreaterThanOrEqual(3);
     expect(aws.hits.GetSecretValue).toBeUndefined();
     expect(response.text).not.toContain(secret.versions.get(secret.current)!);
@@ -298,6 +302,48 @@ describe('a Secrets Manager secret with its own rotation function', () => {
     // The stages are clean again: the next rotation can start.
     secret.rotation = 'succeeds';
     expect((await rotate('orders/db-password')).body.status).toBe('succeeded');
+  });
+
+  test('a function that moved AWSCURRENT and then failed: verify fails, the rollback moves AWSCURRENT back and removes AWSPENDING', async () => {
+    resetAws();
+    aws.secrets.get(DB_ARN)!.rotation = 'moves_then_fails';
+    const moves = aws.hits.UpdateSecretVersionStage ?? 0;
+    const response = await rotate('orders/db-password');
+    expect(response.body.status).toBe('failed');
+    const version = response.body.new_key_id as string;
+    expect(response.body.error).toEqual({ step: 'verify', message: `the rotation function of ${DB_ARN} did not finish within 1 seconds: AWSCURRENT is on version ${version}, AWSPENDING on ${version} (see the function's CloudWatch logs)` });
+    expect(steps(response.body)).toEqual([
+      ['rotate', version, 'succeeded', 'rolled_back'],
+      ['verify', DB_ARN, 'failed', 'nothing_to_roll_back'],
+    ]);
+    const secret = aws.secrets.get(DB_ARN)!;
+    // UpdateSecretVersionStage twice: AWSCURRENT back to the version that held it, then AWSPENDING off.
+    expect((aws.hits.UpdateSecretVersionStage ?? 0) - moves).toBe(2);
+    expect(secret.current).toBe('v-original');
+    expect(secret.previous).toBe(version);
+    expect(secret.pending).toBeNull();
+  });
+
+  test('when Secrets Manager refuses the stage moves: both are tried, and rollback_failed names both', async () => {
+    resetAws();
+    const secret = aws.secrets.get(DB_ARN)!;
+    secret.rotation = 'moves_then_fails';
+    const moves = aws.hits.UpdateSecretVersionStage ?? 0;
+    aws.fail.add(`UpdateSecretVersionStage:${DB_ARN}`);
+    const response = await rotate('orders/db-password');
+    aws.fail.clear();
+    const version = response.body.new_key_id as string;
+    expect(steps(response.body)).toEqual([
+      ['rotate', version, 'succeeded', 'rollback_failed'],
+      ['verify', DB_ARN, 'failed', 'nothing_to_roll_back'],
+    ]);
+    const rollbackError = response.body.steps[0].rollback_error as string;
+    expect(rollbackError).toContain(`AWSCURRENT not moved back to v-original: Secrets Manager (UpdateSecretVersionStage ${DB_ARN}) answered AccessDeniedException`);
+    expect(rollbackError).toContain(`AWSPENDING not removed from ${version}`);
+    expect((aws.hits.UpdateSecretVersionStage ?? 0) - moves).toBe(2);
+    // Nothing moved: the new version stays current, for a person to decide.
+    expect(secret.current).toBe(version);
+    expect(secret.pending).toBe(version);
   });
 
   test('RotateSecret refused: failed at rotate, nothing to roll back; a secret without rotation: 422', async () => {
@@ -384,6 +430,69 @@ describe('an Entra ID password linked to AWS and GCP stores', () => {
       ['verify', azure.application.id, 'succeeded'],
       ['revoke', ENTRA_KEY, 'succeeded'],
     ]);
+  });
+});
+
+describe('a rotation whose process stopped after writing AWS and GCP stores', () => {
+  /** Rotates the Entra ID password, then makes the row look as if its process had stopped while verifying, an hour ago. */
+  async function interruptedAfterWrites(): Promise<{ id: string; newKey: string; steps: { written_version?: string }[] }> {
+    resetAws();
+    resetGcp();
+    azure.fail = {};
+    azure.application.passwords.clear();
+    azure.application.passwords.set(ENTRA_KEY, 'original-entra-secret');
+    const made = await rotate('payments-api-secret', { overlap_hours: 24 });
+    expect(made.body.status).toBe('revoke_scheduled');
+    const interrupted = (made.body.steps as { name: string }[]).map((step) => (step.name === 'verify' || step.name === 'revoke' ? { ...step, outcome: 'pending', finished_at: null, ...(step.name === 'revoke' ? { started_at: null } : {}) } : step));
+    await t.db
+      .updateTable('rotations')
+      .set({ status: 'running', revoke_at: null, steps: JSON.stringify(interrupted), created_at: new Date(Date.now() - 3_600_000) })
+      .where('id', '=', made.body.id as string)
+      .execute();
+    return { id: made.body.id as string, newKey: made.body.new_key_id as string, steps: made.body.steps as { written_version?: string }[] };
+  }
+
+  test('the sweep returns both entries by the versions their steps recorded, then removes the new password', async () => {
+    const { id, newKey, steps: written } = await interruptedAfterWrites();
+    const awsVersion = aws.secrets.get(ENTRA_SECRETS.aws)!.current;
+    expect(written[1]!.written_version).toBe(awsVersion);
+    expect(written[2]!.written_version).toBe(`${ENTRA_SECRETS.gcp}/versions/2`);
+    const [ended] = await revokeDueRotations(t.db, rotationSettings({ ...t.config }, TEST_SECRET));
+    expect(ended?.id).toBe(id);
+    const after = seen(await request(t.app).get(`/v1/rotations/${id}`).set(as(owner)).expect(200));
+    expect(after.body).toMatchObject({ status: 'failed', error: { step: 'verify', message: 'the process running this rotation stopped before it ended' } });
+    expect(steps(after.body)).toEqual([
+      ['create', newKey, 'succeeded', 'rolled_back'],
+      ['write', ENTRA_SECRETS.aws, 'succeeded', 'rolled_back'],
+      ['write', ENTRA_SECRETS.gcp, 'succeeded', 'rolled_back'],
+      ['verify', azure.application.id, 'failed', 'nothing_to_roll_back'],
+      ['revoke', ENTRA_KEY, 'skipped', null],
+    ]);
+    const stored = aws.secrets.get(ENTRA_SECRETS.aws)!;
+    expect(stored.current).toBe('v-original');
+    expect(gcp.secrets.get(ENTRA_SECRETS.gcp)!.map((v) => v.state)).toEqual(['ENABLED', 'DISABLED']);
+    expect([...azure.application.passwords.keys()]).toEqual([ENTRA_KEY]);
+  });
+
+  test('a Secrets Manager secret written again since is left alone: rollback_failed saying so, and the new password kept', async () => {
+    const { id, newKey } = await interruptedAfterWrites();
+    const stored = aws.secrets.get(ENTRA_SECRETS.aws)!;
+    const ours = stored.current;
+    stored.versions.set('v-by-hand', 'set-by-hand');
+    Object.assign(stored, { previous: ours, current: 'v-by-hand' });
+    await revokeDueRotations(t.db, rotationSettings({ ...t.config }, TEST_SECRET));
+    const after = seen(await request(t.app).get(`/v1/rotations/${id}`).set(as(owner)).expect(200));
+    expect(steps(after.body)).toEqual([
+      ['create', newKey, 'succeeded', 'rollback_failed'],
+      ['write', ENTRA_SECRETS.aws, 'succeeded', 'rollback_failed'],
+      ['write', ENTRA_SECRETS.gcp, 'succeeded', 'rolled_back'],
+      ['verify', azure.application.id, 'failed', 'nothing_to_roll_back'],
+      ['revoke', ENTRA_KEY, 'skipped', null],
+    ]);
+    expect(after.body.steps[1].rollback_error).toBe(`AWSCURRENT of ${ENTRA_SECRETS.aws} is on version v-by-hand, no longer the one this rotation wrote (${ours}): left as it is`);
+    expect(after.body.steps[0].rollback_error).toBe('kept: store entries hold the new credential');
+    expect(stored.current).toBe('v-by-hand');
+    expect(azure.application.passwords.has(newKey)).toBe(true);
   });
 });
 

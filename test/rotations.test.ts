@@ -4,14 +4,14 @@ import { insertOrganizationWithOwner } from '../src/organizations/organizations.
 import { revokeDueRotations, verifyDelays } from '../src/rotations/rotations.service';
 import { rotationSettings } from '../src/workers';
 import { as, logInAs, TEST_SECRET, useTestApp } from './support/app';
-import { startRotationStandIn, type RotationStandIn } from './support/azure-rotation-stand-in';
+import { startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
 import { expectError } from './support/expectations';
 
 const SECRETS_KEY = 'rotation-test-secrets-key-0123456789abcdef';
-let cloud: RotationStandIn;
+let cloud: AzureStandIn;
 
 beforeAll(async () => {
-  cloud = await startRotationStandIn();
+  cloud = startAzureStandIn();
 });
 afterAll(async () => cloud.close());
 
@@ -47,9 +47,9 @@ function resetCloud(): string {
   cloud.application.passwords.clear();
   const keyId = '0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b';
   cloud.application.passwords.set(keyId, ORIGINAL);
-  cloud.vaults.clear();
-  for (const key of ['payments-kv/payments-api-client-secret', 'payments-dr-kv/payments-api-client-secret']) {
-    cloud.vaults.set(key, [{ value: ORIGINAL, exp: 1_800_000_000, contentType: 'text/plain', tags: { app: 'payments' } }]);
+  cloud.secrets.clear();
+  for (const vault of ['payments-kv', 'payments-dr-kv']) {
+    cloud.setSecret(vault, 'payments-api-client-secret', { value: ORIGINAL, exp: 1_800_000_000, contentType: 'text/plain', tags: { app: 'payments' } });
   }
   return keyId;
 }
@@ -113,9 +113,9 @@ describe('must show 2: a secret in two Key Vault secrets, rotated with an overla
     expect(expiry - before).toBeGreaterThanOrEqual(90 * 86_400_000 - 1000);
     expect(expiry - before).toBeLessThan(90 * 86_400_000 + 60_000);
     for (const key of ['payments-kv/payments-api-client-secret', 'payments-dr-kv/payments-api-client-secret']) {
-      const versions = cloud.vaults.get(key)!;
+      const versions = cloud.secrets.get(key)!;
       expect(versions).toHaveLength(2);
-      expect(versions.at(-1)).toEqual({ value: newSecret, exp: Math.floor(expiry / 1000), contentType: 'text/plain', tags: { app: 'payments' } });
+      expect(versions.at(-1)).toMatchObject({ value: newSecret, exp: Math.floor(expiry / 1000), contentType: 'text/plain', tags: { app: 'payments' } });
     }
     expect(cloud.hits.verify).toBeGreaterThanOrEqual(1);
     expect(Date.parse(rotation.revoke_at as string) - Date.parse(rotation.steps[3].finished_at as string)).toBeGreaterThanOrEqual(24 * 3_600_000 - 1000);
@@ -171,10 +171,10 @@ describe('must show 3: writing the second Key Vault secret fails', () => {
     expect(response.body.steps[2].error).toMatch(/Forbidden/);
     // Only the old password is left; the first vault entry's current value is the previous one again.
     expect([...cloud.application.passwords.keys()]).toEqual([oldKeyId]);
-    const primary = cloud.vaults.get('payments-kv/payments-api-client-secret')!;
+    const primary = cloud.secrets.get('payments-kv/payments-api-client-secret')!;
     expect(primary.map((v) => v.value)).toEqual([ORIGINAL, cloud.generated.at(-1), ORIGINAL]);
-    expect(primary.at(-1)).toEqual({ value: ORIGINAL, exp: 1_800_000_000, contentType: 'text/plain', tags: { app: 'payments' } });
-    expect(cloud.vaults.get('payments-dr-kv/payments-api-client-secret')!.map((v) => v.value)).toEqual([ORIGINAL]);
+    expect(primary.at(-1)).toMatchObject({ value: ORIGINAL, exp: 1_800_000_000, contentType: 'text/plain', tags: { app: 'payments' } });
+    expect(cloud.secrets.get('payments-dr-kv/payments-api-client-secret')!.map((v) => v.value)).toEqual([ORIGINAL]);
     // A failed rotation frees the credential for another.
     cloud.fail = {};
     const again = await rotate({ key_id: oldKeyId, key_vault_secrets: [PRIMARY], overlap_hours: 0 });
@@ -194,7 +194,7 @@ describe('must show 3: writing the second Key Vault secret fails', () => {
     expect(cloud.hits.verify).toBe(verifications + 1);
     expect(response.body.steps.map((s: { rollback_status: string | null }) => s.rollback_status)).toEqual(['rolled_back', 'rolled_back', 'rolled_back', 'nothing_to_roll_back', null]);
     expect([...cloud.application.passwords.keys()]).toEqual([oldKeyId]);
-    for (const versions of cloud.vaults.values()) expect(versions.at(-1)?.value).toBe(ORIGINAL);
+    for (const versions of cloud.secrets.values()) expect(versions.at(-1)?.value).toBe(ORIGINAL);
   });
 
   test('verification retries double from a second within ROTATION_VERIFY_SECONDS', () => {
@@ -230,6 +230,30 @@ describe('a rotation whose process stopped', () => {
     ]);
     expect(cloud.application.passwords.has(newKeyId)).toBe(false);
     expect(cloud.application.passwords.has(oldKeyId)).toBe(true);
+  });
+
+  test('after a Key Vault secret was written: that step says rollback_failed with why, and the new password stays (the secret holds it)', async () => {
+    await setPlan('pro');
+    const oldKeyId = resetCloud();
+    const made = await rotate({ key_id: oldKeyId, key_vault_secrets: [PRIMARY], overlap_hours: 24 });
+    const newKeyId = made.body.new_key_id as string;
+    // Stopped while verifying: create and write done.
+    const steps = (made.body.steps as { name: string }[]).map((step) => (step.name === 'verify' ? { ...step, outcome: 'pending', finished_at: null } : step.name === 'revoke' ? { ...step, outcome: 'pending', started_at: null, finished_at: null } : step));
+    await t.db
+      .updateTable('rotations')
+      .set({ status: 'running', revoke_at: null, steps: JSON.stringify(steps), created_at: new Date(Date.now() - 3_600_000) })
+      .where('id', '=', made.body.id as string)
+      .execute();
+    await revokeDueRotations(t.db, rotationSettings({ ...t.config }, TEST_SECRET));
+    const after = seen(await request(t.app).get(`/v1/rotations/${made.body.id as string}`).set(as(owner)).expect(200));
+    expect(after.body.steps.map((s: { outcome: string; rollback_status: string | null; rollback_error: string | null }) => [s.outcome, s.rollback_status, s.rollback_error])).toEqual([
+      ['succeeded', 'rollback_failed', 'kept: store entries hold the new credential'],
+      ['succeeded', 'rollback_failed', "the secret's previous value was held by the stopped process only: set it again by hand, or rotate again"],
+      ['failed', 'nothing_to_roll_back', null],
+      ['skipped', null, null],
+    ]);
+    expect(cloud.application.passwords.has(newKeyId)).toBe(true);
+    expect(cloud.secrets.get('payments-kv/payments-api-client-secret')!.at(-1)!.value).toBe(cloud.application.passwords.get(newKeyId));
   });
 });
 

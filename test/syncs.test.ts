@@ -9,13 +9,10 @@ import { followUpRotationSync, syncRotatedSecrets } from '../src/syncs/rotated-s
 import { selfSignedCertificate, testServiceAccountKey } from './support/cloud-stand-ins';
 import { startScheduledSyncRuns } from '../src/syncs/sync-schedule';
 import { as, logInAs, OWNER, TEST_SECRET, useTestApp } from './support/app';
-import { startAwsSyncStandIn, startGcpSyncStandIn, startKeyVaultStandIn, type AwsSyncStandIn, type GcpSyncStandIn, type KeyVaultStandIn } from './support/sync-stand-ins';
+import { startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
+import { startAwsSyncStandIn, startGcpSyncStandIn, type AwsSyncStandIn, type GcpSyncStandIn } from './support/sync-stand-ins';
 
-const TENANT = '8c3dad1d-0000-4000-8000-00000000000a';
 const SUBSCRIPTION = '5f1c9a52-0000-4000-8000-000000000001';
-const AZURE_SECRET = 'azure-client-secret-value-Q9~x';
-const AUTHORITY = 'https://login.sync.test';
-const KEY_VAULT = 'https://kv.sync.test';
 const VAULT = 'kv-payments';
 const AWS_ACCOUNT = '123456789012';
 const AWS_KEY_ID = 'AKIASYNCTEST00000001';
@@ -32,23 +29,21 @@ const gcpKey = testServiceAccountKey(GCP_PROJECT);
 
 let aws: AwsSyncStandIn;
 let gcp: GcpSyncStandIn;
-let vault: KeyVaultStandIn;
+let azure: AzureStandIn;
 const endpoints: Record<string, string> = {};
 
 beforeAll(async () => {
   aws = await startAwsSyncStandIn(AWS_ACCOUNT, AWS_KEY_ID);
   gcp = await startGcpSyncStandIn(GCP_PROJECT);
-  vault = startKeyVaultStandIn({ authority: AUTHORITY, endpoint: KEY_VAULT, tenantId: TENANT, clientSecret: AZURE_SECRET, vault: VAULT });
-  vault.secrets.push(
-    { name: 'payments-db-password', version: '1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a', value: DB_PASSWORD, tags: { team: 'payments' } },
-    { name: 'payments-db-test', version: '2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b', value: 'excluded-value-never-copied' },
-    { name: 'billing-api-key', version: '3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c', value: 'other-pattern-value-never-copied' },
-  );
-  vault.certificates.push({ name: 'payments-tls', version: '4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d', value: PEM_BUNDLE, contentType: 'application/x-pem-file' });
-  Object.assign(endpoints, { DISCOVERY_AWS_ENDPOINT: aws.url, DISCOVERY_GCP_ENDPOINT: gcp.url, DISCOVERY_AZURE_AUTHORITY_HOST: AUTHORITY, DISCOVERY_AZURE_KEY_VAULT_ENDPOINT: KEY_VAULT });
+  azure = startAzureStandIn();
+  azure.setSecret(VAULT, 'payments-db-password', { value: DB_PASSWORD, tags: { team: 'payments' } });
+  azure.setSecret(VAULT, 'payments-db-test', { value: 'excluded-value-never-copied' });
+  azure.setSecret(VAULT, 'billing-api-key', { value: 'other-pattern-value-never-copied' });
+  azure.setCertificate(VAULT, 'payments-tls', { value: PEM_BUNDLE, contentType: 'application/x-pem-file' });
+  Object.assign(endpoints, { DISCOVERY_AWS_ENDPOINT: aws.url, DISCOVERY_GCP_ENDPOINT: gcp.url, DISCOVERY_AZURE_AUTHORITY_HOST: azure.url, DISCOVERY_AZURE_KEY_VAULT_ENDPOINT: azure.url });
 });
 afterAll(async () => {
-  vault.close();
+  azure.close();
   await aws.close();
   await gcp.close();
 });
@@ -80,7 +75,7 @@ async function connectAccounts(token: string) {
     expect(put.status).toBe(200);
     made[provider] = account.body.id as string;
   };
-  await create('azure', SUBSCRIPTION, { kind: 'azure_service_principal', tenant_id: TENANT, client_id: '3f0e3a1b-0000-4000-8000-0000000000c1', client_secret: AZURE_SECRET, audit_after_scan: false });
+  await create('azure', SUBSCRIPTION, { kind: 'azure_service_principal', tenant_id: azure.tenantId, client_id: azure.connection.clientId, client_secret: azure.connection.clientSecret, audit_after_scan: false });
   await create('aws', AWS_ACCOUNT, { kind: 'aws_access_key', access_key_id: AWS_KEY_ID, secret_access_key: 'aws-secret-access-key-for-sync-test', audit_after_scan: false });
   await create('gcp', GCP_PROJECT, { kind: 'gcp_service_account', service_account_key: gcpKey.keyJson, audit_after_scan: false });
   return made as Record<'azure' | 'aws' | 'gcp', string>;
@@ -220,7 +215,7 @@ describe('a sync to Secrets Manager, ACM and Secret Manager', () => {
     aws.changeSecretOutOfBand('azure-kv-payments-payments-db-password', OUT_OF_BAND);
     const arn = [...aws.certificates.keys()][0]!;
     aws.reimportOutOfBand(arn);
-    Object.assign(vault.secrets[0]!, { version: '5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e', value: DB_PASSWORD_V2 });
+    azure.setSecret(VAULT, 'payments-db-password', { value: DB_PASSWORD_V2, tags: { team: 'payments' } });
     const run = await runAndWait(owner, syncId);
     expect(outcomes(run)).toEqual({
       'payments-db-password → aws_secrets_manager': 'conflict',
@@ -245,7 +240,7 @@ describe('a sync to Secrets Manager, ACM and Secret Manager', () => {
   });
 
   it('a failing target write is failed with the cloud error, the run partially succeeded, and the next run retries it', async () => {
-    Object.assign(vault.secrets[0]!, { version: '6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f', value: DB_PASSWORD });
+    azure.setSecret(VAULT, 'payments-db-password', { value: DB_PASSWORD, tags: { team: 'payments' } });
     aws.failing.add('PutSecretValue');
     const run = await runAndWait(owner, syncId);
     aws.failing.delete('PutSecretValue');
@@ -260,7 +255,7 @@ describe('a sync to Secrets Manager, ACM and Secret Manager', () => {
   });
 
   it('a vault that cannot be read fails the run with source_unreadable', async () => {
-    vault.failListing = 403;
+    azure.fail.listSecrets = 403;
     const run = await runAndWait(owner, syncId);
     expect(run.status).toBe('failed');
     expect(run.error.code).toBe('source_unreadable');
@@ -337,7 +332,7 @@ describe('a sync to Secrets Manager, ACM and Secret Manager', () => {
   });
 
   it('its schedule queues runs when due, pauses saying why while the plan lacks sync, and runs again once it has it', async () => {
-    vault.failListing = null;
+    delete azure.fail.listSecrets;
     const sync = async () => keep(await request(t.app).get(`/v1/syncs/${syncId}`).set(as(owner)).expect(200)).body;
     const check = (now: Date) =>
       startScheduledSyncRuns(t.db, t.jobs, { now: () => now, limits: t.config.organizationLimits, plans: { license: undefined }, auditLogSecret: TEST_SECRET, logger: t.logger });
@@ -416,9 +411,9 @@ describe('a sync to SSM Parameter Store, ACM and Certificate Manager, with a PFX
   let syncId: string;
 
   beforeAll(() => {
-    vault.failListing = null;
-    vault.secrets.push({ name: 'dr-api-key', version: '7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a', value: DR_API_KEY, tags: { team: 'dr' } });
-    vault.certificates.push({ name: 'dr-tls', version: '8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b', value: pfx.pfx, contentType: 'application/x-pkcs12', tags: { team: 'dr' } });
+    delete azure.fail.listSecrets;
+    azure.setSecret(VAULT, 'dr-api-key', { value: DR_API_KEY, tags: { team: 'dr' } });
+    azure.setCertificate(VAULT, 'dr-tls', { value: pfx.pfx, contentType: 'application/x-pkcs12', tags: { team: 'dr' } });
   });
 
   it('first run: the secret to Parameter Store, the PFX converted to PEM for ACM and Certificate Manager', async () => {
@@ -510,7 +505,7 @@ describe('a sync to SSM Parameter Store, ACM and Certificate Manager, with a PFX
         id: rotationId,
         organization_id: organizationId,
         account_id: accounts.azure,
-        application_id: '3f0e3a1b-0000-4000-8000-0000000000c1',
+        application_id: azure.application.id,
         key_id: '0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b',
         new_key_id: null,
         key_vault_secrets: JSON.stringify([`https://${VAULT}.vault.azure.net/secrets/dr-api-key`, 'https://another-kv.vault.azure.net/secrets/dr-api-key']),
@@ -528,7 +523,7 @@ describe('a sync to SSM Parameter Store, ACM and Certificate Manager, with a PFX
       .execute();
     const rotation = await t.db.selectFrom('rotations').selectAll().where('id', '=', rotationId).executeTakeFirstOrThrow();
     // The rotation wrote a new version of dr-api-key (as rotations.service does, then calls this).
-    Object.assign(vault.secrets.find((s) => s.name === 'dr-api-key')!, { version: '9c9c9c9c9c9c9c9c9c9c9c9c9c9c9c9c', value: DR_API_KEY_ROTATED });
+    azure.setSecret(VAULT, 'dr-api-key', { value: DR_API_KEY_ROTATED, tags: { team: 'dr' } });
     const started = await syncRotatedSecrets(t.db, { plans: { license: undefined }, auditSecret: TEST_SECRET, jobs: t.jobs, logger: t.logger }, rotation);
     // The payments sync's pattern does not cover dr-api-key; another vault has no sync.
     expect(started).toEqual([{ sync_id: syncId, outcome: 'started', sync_run_id: expect.stringMatching(/^synr_/) }]);

@@ -138,6 +138,15 @@ export class SecretsManagerEntry {
     });
   }
 
+  /** The versions holding AWSCURRENT, AWSPREVIOUS and AWSPENDING. */
+  async stages(): Promise<SecretStages> {
+    return this.call('DescribeSecret', async (sm, client) => {
+      const described = await client.send(new sm.DescribeSecretCommand({ SecretId: this.arn }));
+      const holding = (stage: string) => Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes(stage))?.[0] ?? null;
+      return { current: holding('AWSCURRENT'), previous: holding('AWSPREVIOUS'), pending: holding('AWSPENDING') };
+    });
+  }
+
   /** Moves AWSCURRENT back from the version written to the one before. */
   async restore(previousVersionId: string, versionId: string): Promise<void> {
     await this.call('UpdateSecretVersionStage', (sm, client) =>
@@ -146,9 +155,10 @@ export class SecretsManagerEntry {
   }
 }
 
-/** Where a secret's staging labels are: the versions holding AWSCURRENT and AWSPENDING. */
+/** Where a secret's staging labels are: the versions holding AWSCURRENT, AWSPREVIOUS and AWSPENDING. */
 export interface SecretStages {
   current: string | null;
+  previous: string | null;
   pending: string | null;
 }
 
@@ -165,11 +175,7 @@ export class SecretsManagerRotation {
   }
 
   async stages(): Promise<SecretStages> {
-    return this.#entry.call('DescribeSecret', async (sm, client) => {
-      const described = await client.send(new sm.DescribeSecretCommand({ SecretId: this.arn }));
-      const holding = (stage: string) => Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes(stage))?.[0] ?? null;
-      return { current: holding('AWSCURRENT'), pending: holding('AWSPENDING') };
-    });
+    return this.#entry.stages();
   }
 
   /** Starts the rotation function at once; answers the version it is making. */

@@ -75,8 +75,15 @@ function secretRotationCalls(rotation: SecretsManagerRotation, wait: SecretRotat
     },
     async discard(newVersion) {
       const stages = await rotation.stages();
-      if (stages.current === newVersion && previous !== null) await rotation.moveCurrent(previous, newVersion);
-      if (stages.pending !== null) await rotation.clearPending(stages.pending);
+      // Both are tried: a left-over AWSPENDING blocks the next rotation even when AWSCURRENT could not move back.
+      const problems: string[] = [];
+      if (stages.current === newVersion && previous !== null) {
+        await rotation.moveCurrent(previous, newVersion).catch((error: unknown) => problems.push(`AWSCURRENT not moved back to ${previous}: ${(error as Error).message}`));
+      }
+      if (stages.pending !== null) {
+        await rotation.clearPending(stages.pending).catch((error: unknown) => problems.push(`AWSPENDING not removed from ${stages.pending}: ${(error as Error).message}`));
+      }
+      if (problems.length > 0) throw new CloudCallError(problems.join('; '));
     },
     revoke: () => Promise.resolve(),
   };
@@ -144,8 +151,16 @@ export function credentialCalls(
   }
 }
 
-/** Writes one store entry; answers how to put it back as it was. */
-export type StoreWrite = (value: string, expiresAt: Date) => Promise<() => Promise<void>>;
+/** What a store write made: the version (Secrets Manager, Secret Manager; null for Key Vault) and how to put the entry back as it was. */
+export interface StoreWritten {
+  version: string | null;
+  undo: () => Promise<void>;
+}
+
+export type StoreWrite = (value: string, expiresAt: Date) => Promise<StoreWritten>;
+
+/** Why a Key Vault secret written by a rotation whose process stopped cannot be returned. */
+export const KEY_VAULT_PREVIOUS_LOST = "the secret's previous value was held by the stopped process only: set it again by hand, or rotate again";
 
 export function storeWrite(store: RotationStoreData, connection: ConnectionCredentials, endpoints: CloudEndpoints): StoreWrite {
   switch (store.type) {
@@ -155,16 +170,19 @@ export function storeWrite(store: RotationStoreData, connection: ConnectionCrede
         // The previous value is held in memory for a rollback only.
         const previous = await session.getSecret(store.target);
         await session.setSecret(store.target, { value, contentType: previous.contentType, tags: previous.tags, expires: Math.floor(expiresAt.getTime() / 1000) });
-        return () => session.setSecret(store.target, previous);
+        return { version: null, undo: () => session.setSecret(store.target, previous) };
       };
     }
     case 'aws_secretsmanager_secret': {
       const entry = new SecretsManagerEntry(endpoints, expect(connection, 'aws', 'a Secrets Manager secret').aws, store.target);
       return async (value) => {
         const written = await entry.write(value);
-        return async () => {
-          if (written.previousVersionId === null) throw new CloudCallError(`Secrets Manager secret ${store.target} had no AWSCURRENT version to return to`);
-          await entry.restore(written.previousVersionId, written.versionId);
+        return {
+          version: written.versionId,
+          undo: async () => {
+            if (written.previousVersionId === null) throw new CloudCallError(`Secrets Manager secret ${store.target} had no AWSCURRENT version to return to`);
+            await entry.restore(written.previousVersionId, written.versionId);
+          },
         };
       };
     }
@@ -172,8 +190,30 @@ export function storeWrite(store: RotationStoreData, connection: ConnectionCrede
       const session = new GcpSession(endpoints, expect(connection, 'gcp', 'a Secret Manager secret').gcp);
       return async (value) => {
         const version = await session.addSecretVersion(store.target, value);
-        return () => session.disableSecretVersion(version);
+        return { version, undo: () => session.disableSecretVersion(version) };
       };
     }
   }
+}
+
+/**
+ * Returns a store entry from the version an interrupted rotation wrote (`version`, as its step
+ * recorded it), without the value: Secrets Manager's AWSCURRENT moves back to the version that
+ * holds AWSPREVIOUS, if AWSCURRENT is still on that version; a Secret Manager version is disabled.
+ * A Key Vault secret cannot be: its previous value was in the stopped process's memory.
+ */
+export async function undoStoreWrite(store: RotationStoreData, version: string | undefined, connection: ConnectionCredentials, endpoints: CloudEndpoints): Promise<void> {
+  if (store.type === 'azurerm_key_vault_secret') throw new CloudCallError(KEY_VAULT_PREVIOUS_LOST);
+  if (version === undefined) throw new CloudCallError(`the version written into ${store.target} was not recorded: return it to its previous version by hand, or rotate again`);
+  if (store.type === 'google_secret_manager_secret') {
+    await new GcpSession(endpoints, expect(connection, 'gcp', 'a Secret Manager secret').gcp).disableSecretVersion(version);
+    return;
+  }
+  const entry = new SecretsManagerEntry(endpoints, expect(connection, 'aws', 'a Secrets Manager secret').aws, store.target);
+  const stages = await entry.stages();
+  if (stages.current !== version) {
+    throw new CloudCallError(`AWSCURRENT of ${store.target} is on version ${stages.current ?? 'none'}, no longer the one this rotation wrote (${version}): left as it is`);
+  }
+  if (stages.previous === null) throw new CloudCallError(`Secrets Manager secret ${store.target} has no AWSPREVIOUS version to return to`);
+  await entry.restore(stages.previous, version);
 }

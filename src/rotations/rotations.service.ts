@@ -15,7 +15,7 @@ import { assertPlanLimit, type PlanSettings } from '../plans/plans.service';
 import { syncRotatedSecrets } from '../syncs/rotated-secrets-sync';
 import { confirmedStoresOf } from '../credential-links/credential-links.service';
 import { requireResource } from '../resources/resources.service';
-import { credentialCalls, storeWrite, type CredentialCalls, type SecretRotationWait } from './rotation-clouds';
+import { credentialCalls, storeWrite, undoStoreWrite, type CredentialCalls, type SecretRotationWait } from './rotation-clouds';
 import { CREDENTIAL_PROVIDER, rotationCredential, rotationStore, type TargetResource } from './rotation-targets';
 import { claimDueRevoke, claimInterruptedRotation, dueRevokeIds, interruptedRotationIds, findActiveRotation, findRotation, findRotationAccount, findRotationById, insertRotation, updateRotation } from './rotations.repository';
 
@@ -348,8 +348,11 @@ async function runRotation(db: Db, settings: RotationSettings, row: RotationRow,
       begin(index);
       const connection = connections.get(store.account_id);
       if (!connection) throw new Error(`no connection of account ${store.account_id}`);
-      written.push({ index, undo: await storeWrite(store, connection, settings.endpoints)(value, expiresAt) });
+      const write = await storeWrite(store, connection, settings.endpoints)(value, expiresAt);
+      written.push({ index, undo: write.undo });
       succeed(index);
+      // Recorded so that the sweep can return the entry should this process stop.
+      if (write.version !== null) steps[index]!.written_version = write.version;
       await save();
     }
 
@@ -454,12 +457,21 @@ async function workerCalls(db: Db, settings: RotationSettings, row: RotationRow)
 /** A rotation still `running` this long after it started (or was due to revoke) was interrupted: its process stopped. */
 const INTERRUPTED_AFTER_MS = 15 * 60_000;
 
+/** The connection of a store entry's account, for the sweep (no request, so none yet). */
+async function storeConnection(db: Db, settings: RotationSettings, row: RotationRow, store: RotationStoreData): Promise<ConnectionCredentials> {
+  const account = await findRotationAccount(db, row.organization_id, store.account_id);
+  if (!account) throw new Error(`the account ${store.account_id} is gone`);
+  return accountConnection(db, settings.keyring, account, STORE_PROVIDER[store.type], 'stores');
+}
+
 /**
- * Ends rotations whose process stopped mid-way. The new secret and the Key Vault secrets'
- * previous values were in that process's memory only, so a creation cannot be finished: when
- * no Key Vault secret was written yet the new password is removed; when some were, it stays (it
- * is what they hold now) and those steps say `rollback_failed`, for a person to finish. A
- * removal of the old password that was interrupted is scheduled again.
+ * Ends rotations whose process stopped mid-way. The new secret was in that process's memory
+ * only, so a rotation cannot be finished: it is rolled back as far as what was recorded allows.
+ * Secrets Manager and Secret Manager entries it wrote are returned by the version their step
+ * recorded; a Key Vault secret cannot be (its previous value was in that memory too) and says
+ * `rollback_failed`. The new credential is removed when no store entry holds it any more, and
+ * otherwise stays (it is what they hold), for a person to finish. A removal of the old password
+ * that was interrupted is scheduled again.
  */
 async function endInterruptedRotations(db: Db, settings: RotationSettings, now: Date): Promise<RotationRow[]> {
   const staleBefore = new Date(now.getTime() - INTERRUPTED_AFTER_MS);
@@ -469,17 +481,27 @@ async function endInterruptedRotations(db: Db, settings: RotationSettings, now: 
     if (!row || row.status !== 'failed') continue;
     const steps = row.steps.map((step) => ({ ...step }));
     const message = 'the process running this rotation stopped before it ended';
-    const wrote = steps.some((step) => step.name === 'write' && step.outcome === 'succeeded');
     for (const step of steps) {
       if (step.outcome === 'pending') step.outcome = step.started_at === null ? 'skipped' : 'failed';
       if (step.outcome === 'failed') Object.assign(step, { finished_at: now.toISOString(), error: message, rollback_status: 'nothing_to_roll_back' });
-      if (step.name === 'write' && step.outcome === 'succeeded') {
-        Object.assign(step, { rollback_status: 'rollback_failed', rollback_error: "the secret's previous value was held by the stopped process only: set it again by hand, or rotate again" });
+    }
+    // Steps are create, one write per store entry in order, verify, revoke; undone newest first.
+    let holding = 0;
+    for (let index = row.stores.length; index >= 1; index -= 1) {
+      const step = steps[index]!;
+      if (step.name !== 'write' || step.outcome !== 'succeeded') continue;
+      const store = row.stores[index - 1]!;
+      try {
+        await undoStoreWrite(store, step.written_version, await storeConnection(db, settings, row, store), settings.endpoints);
+        step.rollback_status = 'rolled_back';
+      } catch (error) {
+        Object.assign(step, { rollback_status: 'rollback_failed', rollback_error: errorText(error) });
+        holding += 1;
       }
     }
     const create = steps[0]!;
     if (create.outcome === 'succeeded' && row.new_key_id !== null) {
-      if (wrote) {
+      if (holding > 0) {
         Object.assign(create, { rollback_status: 'rollback_failed', rollback_error: 'kept: store entries hold the new credential' });
       } else {
         try {

@@ -263,8 +263,14 @@ export interface SecretsManagerStandInSecret {
   current: string;
   previous: string | null;
   pending?: string | null;
-  /** RotateSecret: `succeeds` moves AWSCURRENT to the new version a few milliseconds later; `fails` leaves it AWSPENDING. Absent: no rotation function. */
-  rotation?: 'succeeds' | 'fails';
+  /**
+   * RotateSecret: `succeeds` moves AWSCURRENT to the new version once the secret was described twice; `fails`
+   * leaves it AWSPENDING; `moves_then_fails` moves AWSCURRENT to it but leaves AWSPENDING on it too
+   * (the function failed after its finishSecret step). Absent: no rotation function.
+   */
+  rotation?: 'succeeds' | 'fails' | 'moves_then_fails';
+  /** While a rotation function runs: called on each DescribeSecret, it ends the function's work on the second. */
+  functionRunning?: () => void;
 }
 
 export interface AwsRotationStandIn extends StandIn {
@@ -320,9 +326,10 @@ export async function startAwsRotationStandIn(): Promise<AwsRotationStandIn> {
         if (!secret) return send(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
         switch (operation) {
           case 'DescribeSecret': {
+            secret.functionRunning?.();
             const stages: Record<string, string[]> = { [secret.current]: ['AWSCURRENT'] };
             if (secret.previous !== null) stages[secret.previous] = ['AWSPREVIOUS'];
-            if (secret.pending) stages[secret.pending] = ['AWSPENDING'];
+            if (secret.pending) stages[secret.pending] = [...(stages[secret.pending] ?? []), 'AWSPENDING'];
             return send(200, { ARN: input.SecretId, Name: input.SecretId, VersionIdsToStages: stages });
           }
           case 'PutSecretValue': {
@@ -339,12 +346,18 @@ export async function startAwsRotationStandIn(): Promise<AwsRotationStandIn> {
             // The function's new value stays inside the stand-in: fourfold never reads it.
             secret.versions.set(versionId, `rotated-${randomBytes(8).toString('hex')}`);
             secret.pending = versionId;
-            if (secret.rotation === 'succeeds') {
-              setTimeout(() => {
+            if (secret.rotation === 'succeeds' || secret.rotation === 'moves_then_fails') {
+              // The function ends as the secret is described the second time, however slow the machine.
+              const finished = secret.rotation === 'succeeds';
+              let describes = 0;
+              secret.functionRunning = () => {
+                describes += 1;
+                if (describes < 2) return;
                 secret.previous = secret.current;
                 secret.current = versionId;
-                secret.pending = null;
-              }, 60);
+                if (finished) secret.pending = null;
+                delete secret.functionRunning;
+              };
             }
             return send(200, { ARN: input.SecretId, Name: input.SecretId, VersionId: versionId });
           }

@@ -1,78 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import nock from 'nock';
 
 /**
- * Stand-ins for the clouds a sync touches, reached through the discovery endpoint overrides so
- * that the SDKs' signing, serialization and error parsing run for real: Key Vault and Entra ID
- * (nock, since both SDKs insist on https), AWS Secrets Manager, SSM Parameter Store and ACM
- * (JSON protocol), GCP Secret Manager and Certificate Manager (REST). Each keeps what was written, lets a test change a target out of band,
- * and fails an operation on request (`failing`).
+ * Stand-ins for the clouds a sync writes to, reached through the discovery endpoint overrides so
+ * that the SDKs' signing, serialization and error parsing run for real: AWS Secrets Manager, SSM
+ * Parameter Store and ACM (JSON protocol), GCP Secret Manager and Certificate Manager (REST). The
+ * Key Vault a sync reads is the shared Azure stand-in (azure-stand-in.ts). Each keeps what was
+ * written, lets a test change a target out of band, and fails an operation on request (`failing`).
  */
-
-export interface VaultItem {
-  name: string;
-  version: string;
-  value: string;
-  tags?: Record<string, string>;
-  contentType?: string;
-  enabled?: boolean;
-}
-
-export interface KeyVaultStandIn {
-  secrets: VaultItem[];
-  certificates: VaultItem[];
-  /** Answer the next listing of secrets with this status. */
-  failListing: number | null;
-  close(): void;
-}
-
-/** Entra ID at `authority` and Key Vault `vault` under `endpoint` (`<endpoint>/<vault>/...`), with Key Vault's challenge. */
-export function startKeyVaultStandIn(opts: { authority: string; endpoint: string; tenantId: string; clientSecret: string; vault: string }): KeyVaultStandIn {
-  const { authority, endpoint, tenantId, clientSecret, vault } = opts;
-  const state: KeyVaultStandIn = { secrets: [], certificates: [], failListing: null, close: () => nock.cleanAll() };
-  nock(authority).persist().get(`/${tenantId}/v2.0/.well-known/openid-configuration`).query(true).reply(200, {
-    token_endpoint: `${authority}/${tenantId}/oauth2/v2.0/token`,
-    authorization_endpoint: `${authority}/${tenantId}/oauth2/v2.0/authorize`,
-    end_session_endpoint: `${authority}/${tenantId}/oauth2/v2.0/logout`,
-    issuer: `${authority}/${tenantId}/v2.0`,
-    jwks_uri: `${authority}/${tenantId}/discovery/v2.0/keys`,
-  });
-  nock(authority).persist().post(`/${tenantId}/oauth2/v2.0/token`).query(true).reply((_uri, body) => {
-    const form = new URLSearchParams(String(body));
-    return form.get('client_secret') === clientSecret
-      ? [200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.e30.sig' }]
-      : [401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.', error_codes: [7000215] }];
-  });
-  const canonical = `https://${vault}.vault.azure.net`;
-  const attributes = (item: VaultItem) => ({ enabled: item.enabled ?? true, created: 1764000000, updated: 1764000000, recoveryLevel: 'Recoverable' });
-  nock(endpoint).persist().get(/.*/).query(true).reply(function reply(uri) {
-    const challenge = { 'www-authenticate': `Bearer authorization="${authority}/${tenantId}", resource="https://vault.azure.net"` };
-    if (this.req.headers.authorization === undefined) return [401, '', challenge];
-    const [, vaultName, collection, name] = new URL(uri, endpoint).pathname.split('/');
-    if (vaultName !== vault) return [404, { error: { code: 'VaultNotFound', message: 'no such vault' } }];
-    if (collection === 'secrets' && !name) {
-      if (state.failListing !== null) {
-        const status = state.failListing;
-        state.failListing = null;
-        return [status, { error: { code: 'Forbidden', message: 'Caller is not authorized to perform action on resource.' } }];
-      }
-      const managed = state.certificates.map((c) => ({ id: `${canonical}/secrets/${c.name}`, attributes: attributes(c), tags: c.tags ?? {}, contentType: c.contentType, managed: true }));
-      return [200, { value: [...state.secrets.map((s) => ({ id: `${canonical}/secrets/${s.name}`, attributes: attributes(s), tags: s.tags ?? {}, contentType: s.contentType })), ...managed], nextLink: null }];
-    }
-    if (collection === 'certificates' && !name) {
-      return [200, { value: state.certificates.map((c) => ({ id: `${canonical}/certificates/${c.name}`, attributes: attributes(c), tags: c.tags ?? {}, x5t: 'fLi3U52HunIVNXubkEnf8tP6Wbo' })), nextLink: null }];
-    }
-    if (collection === 'secrets' && name) {
-      const item = [...state.secrets, ...state.certificates].find((s) => s.name === name);
-      if (!item) return [404, { error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not found in this key vault.` } }];
-      return [200, { value: item.value, id: `${canonical}/secrets/${item.name}/${item.version}`, attributes: attributes(item), tags: item.tags ?? {}, contentType: item.contentType }];
-    }
-    return [404, { error: { code: 'NotFound', message: 'not found' } }];
-  });
-  return state;
-}
 
 interface StandInServer {
   url: string;
