@@ -231,6 +231,7 @@ it('leaves every object of the first organization as it was', async () => {
   for (const op of withIds.filter((o) => o.method === 'get')) {
     const url = concretePath(op.path, a);
     const response = await request(t.app).get(url).set(as(owner));
+    expectAsSpecified(response);
     // A report still being generated has no download yet (409); everything else answers 200.
     expect({ url, status: response.status === 409 ? 200 : response.status }).toEqual({ url, status: 200 });
   }
