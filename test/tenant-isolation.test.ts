@@ -63,6 +63,9 @@ beforeAll(async () => {
   const post = async (url: string, body: object, status = 201) => {
     const response = await request(t.app).post(url).set(as(owner)).send(body);
     if (response.status !== status) throw new Error(`POST ${url} answered ${response.status}: ${response.text}`);
+    expectAsSpecified(response);
+    // A Location names the object made, which can be read there.
+    if (response.headers.location) expect({ url, location: (await request(t.app).get(response.headers.location).set(as(owner))).status }).toEqual({ url, location: 200 });
     return response.body;
   };
   const tenant = await post('/v1/platform/organizations', { name: 'Other Co', slug: 'other-co', owner: { username: 'other@example.com', password: PASSWORD } });
@@ -369,3 +372,14 @@ it.each(bodyAndQueryCases.map((c) => [`${c.op.method.toUpperCase()} ${c.url} ${c
     for (const id of Object.values(a).filter((id) => !named.includes(id))) expect(theirs.text).not.toContain(id);
   },
 );
+
+it('answers the first organization as the spec says on every GET that needs no id', async () => {
+  // The authorization endpoint needs a client's request: the OAuth tests drive it.
+  const gets = specOperations().filter((o) => o.method === 'get' && !o.path.includes('{') && o.path !== '/oauth/authorize');
+  expect(gets.length).toBeGreaterThanOrEqual(30);
+  for (const op of gets) {
+    const response = await request(t.app).get(op.path).query(requiredQuery(op)).set(as(owner));
+    expect({ path: op.path, status: response.status < 300 ? 'success' : response.status }).toEqual({ path: op.path, status: 'success' });
+    expectAsSpecified(response);
+  }
+});
