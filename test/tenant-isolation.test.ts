@@ -383,3 +383,31 @@ it('answers the first organization as the spec says on every GET that needs no i
     expectAsSpecified(response);
   }
 });
+
+describe("the second organization's own objects changed to name the first's", () => {
+  const own: Record<string, string> = {};
+  beforeAll(async () => {
+    const create = async (url: string, body: object) => {
+      const response = await request(t.app).post(url).set(as(other)).send(body);
+      if (response.status !== 201) throw new Error(`POST ${url} answered ${response.status}: ${response.text}`);
+      return response.body.id as string;
+    };
+    own.webhookEndpoint = await create('/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/other', event_types: ['finding_opened'] });
+    own.alertRule = await create('/v1/alert-rules', { name: 'Own', alert_type: 'finding_opened', delivery_method: 'webhook', webhook_endpoint_id: own.webhookEndpoint });
+    own.rotationPolicy = await create('/v1/rotation-policies', { name: 'Own', selector: { tags: { team: 'other' } }, days_before_expiry: 30 });
+    own.policy = await create('/v1/policies', { kind: 'override', name: 'Own override', override: { rule_id: 'aws.s3.bucket_public_read', severity: 'critical' } });
+  });
+
+  it.each([
+    ['/v1/alert-rules', 'alertRule', (ids: Record<string, string>) => ({ webhook_endpoint_id: ids.webhookEndpoint })],
+    ['/v1/alert-rules', 'alertRule', (ids: Record<string, string>) => ({ filters: { policy_ids: [ids.policy], account_ids: [ids.account] } })],
+    ['/v1/rotation-policies', 'rotationPolicy', (ids: Record<string, string>) => ({ selector: { resource_ids: [ids.credential], account_ids: [ids.azureAccount] } })],
+    ['/v1/policies', 'policy', (ids: Record<string, string>) => ({ override: { rule_id: 'aws.s3.bucket_public_read', severity: 'critical', scope: { account_ids: [ids.account] } } })],
+  ])('PATCH %s/{id} answers as for ids that never existed', async (base, object, change) => {
+    const patch = (ids: Record<string, string>) => request(t.app).patch(`${base}/${own[object]}`).set(as(other)).send(change(ids));
+    const unknown = await patch(unknownIds(a));
+    const theirs = await patch(a);
+    expectAsSpecified(theirs);
+    expect({ status: theirs.status, code: theirs.body.error?.code }).toEqual({ status: unknown.status, code: unknown.body.error?.code });
+  });
+});
