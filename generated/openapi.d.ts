@@ -1958,7 +1958,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a code or refresh token for tokens
-         * @description The token endpoint (RFC 6749 §3.2), form-encoded. `authorization_code`: the code is single-use and lives one minute, and is bound to the client, the redirect URI and the PKCE `code_verifier`; presenting it a second time revokes the tokens it was exchanged for. `refresh_token`: answers a new refresh token and retires the old one; presenting a retired one revokes every token of the grant. Access tokens live one hour. Confidential clients authenticate with their secret (HTTP Basic or `client_secret`); public clients send `client_id` only. Errors follow RFC 6749 §5.2, except a grant of a suspended organization: `403 organization_suspended` in the API's error shape. Public: the client authenticates in the body.
+         * @description The token endpoint (RFC 6749 §3.2), form-encoded. `authorization_code`: the code is single-use and lives one minute, and is bound to the client, the redirect URI and the PKCE `code_verifier`; presenting it a second time revokes the tokens it was exchanged for. `refresh_token`: answers a new refresh token and retires the old one; presenting a retired one revokes every token of the grant. Access tokens live one hour. Confidential clients authenticate with their secret (HTTP Basic or `client_secret`); public clients send `client_id` only. Errors follow RFC 6749 §5.2, except a grant of a suspended organization: `403 organization_suspended` in the API's error shape. Unknown parameters, in the query or the form, are ignored (RFC 6749 §3.2). Public: the client authenticates in the body.
          */
         post: operations["createOAuthToken"];
         delete?: never;
@@ -1978,7 +1978,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke a token
-         * @description Token revocation (RFC 7009), form-encoded. Revoking an access or a refresh token revokes every token of its grant. Unknown tokens, tokens already revoked and tokens of other clients answer `200` too, so the answer reveals nothing. Confidential clients authenticate with their secret; public clients send `client_id`. Public: the client authenticates in the body.
+         * @description Token revocation (RFC 7009), form-encoded. Revoking an access or a refresh token revokes every token of its grant. Unknown tokens, tokens already revoked and tokens of other clients answer `200` too, so the answer reveals nothing. Confidential clients authenticate with their secret; public clients send `client_id`. Unknown parameters, in the query or the form, are ignored (RFC 6749 §3.2). Public: the client authenticates in the body.
          */
         post: operations["revokeOAuthToken"];
         delete?: never;
@@ -1998,7 +1998,7 @@ export interface paths {
         put?: never;
         /**
          * Introspect a token
-         * @description Token introspection (RFC 7662), form-encoded, for confidential clients authenticated with their secret. A client learns only about its own tokens: any other token, and any expired, revoked or unknown one, answers `{"active": false}`. The `scope` shown is what the token holds now, capped by the user's current role. Public: the client authenticates in the body.
+         * @description Token introspection (RFC 7662), form-encoded, for confidential clients authenticated with their secret. A client learns only about its own tokens: any other token, and any expired, revoked or unknown one, answers `{"active": false}`. The `scope` shown is what the token holds now, capped by the user's current role. Unknown parameters, in the query or the form, are ignored (RFC 6749 §3.2). Public: the client authenticates in the body.
          */
         post: operations["introspectOAuthToken"];
         delete?: never;
@@ -6939,6 +6939,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -12532,6 +12533,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
