@@ -3,7 +3,11 @@
 // `COPY` (psql's \copy) of the same rows into a twin of `resources` (same columns, indexes and
 // checks): the ceiling an import is measured against. Rounds interleave the three, so that a noisy
 // machine slows all alike; it prints each round and the medians of the ratios.
-//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-import.ts [--count 100000] [--rounds 3]
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-import.ts [--count 100000] [--rounds 3] [--phases]
+// --phases also prints, once, the CPU time of this process's steps over the file (parse, checks,
+// canonical JSON and hash), and for each import its statements grouped by shape: how many, their
+// wall time as this process waited for them, and the CPU time their server backend spent
+// (read from /proc, so the server must run on this machine).
 // N counts AWS resources (the account's provider): the file holds exactly N, all imported.
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
@@ -12,10 +16,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
+import pg from 'pg';
 import type { CanonicalResource } from '../src/imports/canonical-resource';
+import { parseInventory } from '../src/imports/import-parsers';
 import { contentHashOf, contentJson } from '../src/imports/resource-content';
+import { resourceLimitProblems } from '../src/imports/resource-limits';
 import { startBenchServer } from './bench-server';
 import { syntheticResources } from './synthetic-inventory';
 
@@ -28,7 +36,7 @@ const COPY_COLUMNS = [
 ];
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' } } });
+  const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' }, phases: { type: 'boolean', default: false } } });
   const count = Number(values.count);
   const rounds = Number(values.rounds);
 
@@ -52,6 +60,9 @@ async function main(): Promise<void> {
     const body = JSON.stringify({ resources: resources.map(({ source: _source, unknown_paths: _unknown, ...r }) => r) });
     console.log(`inventory: ${resources.length} aws resources, ${(Buffer.byteLength(body) / 1024 / 1024).toFixed(1)} MiB of JSON`);
 
+    const statements = values.phases ? recordStatements() : undefined;
+    if (values.phases) printNodePhases(body);
+
     await sql`create table ${sql.table(TWIN)} (like resources including all)`.execute(server.db);
     const copyFile = path.join(work, 'rows.copy');
     await writeCopyRows(copyFile, resources);
@@ -60,6 +71,8 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       const account = (await call('POST', '/v1/accounts', JSON.stringify({ provider: 'aws', external_id: String(100000000000 + round), name: `bench ${round}` }))).id as string;
       const importOnce = async (expected: 'created' | 'unchanged') => {
+        statements?.clear();
+        const cpu = process.cpuUsage();
         const started = process.hrtime.bigint();
         let done = await call('POST', `/v1/accounts/${account}/imports?format=native&mode=full`, body);
         // A large file is queued (202): the import ends when a worker has written it.
@@ -71,6 +84,11 @@ async function main(): Promise<void> {
         const counts = done.counts as Record<string, number>;
         if (done.status !== 'succeeded' || counts[expected] !== count) {
           throw new Error(`import ${done.id as string} ${done.status as string}: ${JSON.stringify(done.counts)} ${JSON.stringify(done.problems)}`);
+        }
+        if (statements) {
+          const used = process.cpuUsage(cpu);
+          console.log(`  ${expected} import: ${seconds.toFixed(2)} s, this process's CPU ${((used.user + used.system) / 1e6).toFixed(2)} s`);
+          statements.print();
         }
         return seconds;
       };
@@ -105,6 +123,65 @@ async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
     await server.close();
   }
+}
+
+/** CPU seconds of `step`, run once. */
+function cpuSeconds<T>(step: () => T): [T, number] {
+  const before = process.cpuUsage();
+  const result = step();
+  const used = process.cpuUsage(before);
+  return [result, (used.user + used.system) / 1e6];
+}
+
+/** The CPU time of an import's steps in this process, each run once over `body`. */
+function printNodePhases(body: string): void {
+  const [document, parse] = cpuSeconds(() => JSON.parse(body) as unknown);
+  const [parsed, map] = cpuSeconds(() => parseInventory('native', document));
+  const [, limits] = cpuSeconds(() => resourceLimitProblems(parsed.resources));
+  const [, hash] = cpuSeconds(() => parsed.resources.forEach((r) => contentHashOf(contentJson(r))));
+  const [, again] = cpuSeconds(() => parsed.resources.forEach((r) => contentHashOf(contentJson(r))));
+  console.log(
+    `CPU in this process: JSON.parse ${parse.toFixed(2)} s, native parser ${map.toFixed(2)} s, resource limits (canonical JSON made there) ${limits.toFixed(2)} s, ` +
+      `hash ${hash.toFixed(2)} s (canonical JSON already made; ${again.toFixed(2)} s again)`,
+  );
+}
+
+/** Statements grouped by shape, with their wall time and their backend's CPU time, from every pg client of this process. */
+function recordStatements() {
+  const shapes = new Map<string, { count: number; wallMs: number; serverCpuMs: number }>();
+  const ticksMs = 10; // /proc/<pid>/stat counts in clock ticks of 1/100 s
+  const backendCpu = (pid: number | null) => {
+    if (!pid) return 0;
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * ticksMs;
+  };
+  const shapeOf = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 90);
+  const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown; processID: number | null };
+  const query = prototype.query;
+  prototype.query = function (this: typeof prototype, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+    const result = query.apply(this, args);
+    if (text === undefined || !(result instanceof Promise)) return result;
+    const started = process.hrtime.bigint();
+    const cpu = backendCpu(this.processID);
+    const done = () => {
+      const shape = shapes.get(shapeOf(text)) ?? { count: 0, wallMs: 0, serverCpuMs: 0 };
+      shape.count++;
+      shape.wallMs += Number(process.hrtime.bigint() - started) / 1e6;
+      shape.serverCpuMs += backendCpu(this.processID) - cpu;
+      shapes.set(shapeOf(text), shape);
+    };
+    return result.then((value: unknown) => (done(), value), (error: unknown) => (done(), Promise.reject(error)));
+  };
+  return {
+    clear: () => shapes.clear(),
+    print: () => {
+      const rows = [...shapes.entries()].sort((a, b) => b[1].wallMs - a[1].wallMs).slice(0, 12);
+      for (const [shape, s] of rows) {
+        console.log(`    ${String(s.count).padStart(4)}x wall ${(s.wallMs / 1000).toFixed(2).padStart(6)} s, server CPU ${(s.serverCpuMs / 1000).toFixed(2).padStart(6)} s  ${shape}`);
+      }
+    },
+  };
 }
 
 /** The rows an import of `resources` writes, in COPY's text format (JSON escapes every control character; only `\` needs doubling). */
