@@ -8531,8 +8531,11 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    /** @description The policy's URL. */
-                    Location?: string;
+                    /**
+                     * @description The policy's URL.
+                     * @example /v1/rotation-policies/rpol_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9226,8 +9229,11 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    /** @description The link's URL. */
-                    Location?: string;
+                    /**
+                     * @description The link's URL.
+                     * @example /v1/credential-links/cln_01JD8X3N5W6Q2R4T7Y9ZABCDEF
+                     */
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content: {
