@@ -40,22 +40,14 @@ beforeAll(async () => {
 afterAll(async () => standIn.close());
 
 const t = useTestApp(
-  {
+  () => ({
     SECRETS_KEY: 'discovery-azure-api-test-secrets-key-0123456789',
     DISCOVERY_AZURE_CA_FILE: certificate.certPath,
-    get DISCOVERY_AZURE_AUTHORITY_HOST() {
-      return standIn.url;
-    },
-    get DISCOVERY_AZURE_RESOURCE_MANAGER_ENDPOINT() {
-      return standIn.url;
-    },
-    get DISCOVERY_AZURE_KEY_VAULT_ENDPOINT() {
-      return standIn.url;
-    },
-    get DISCOVERY_AZURE_GRAPH_ENDPOINT() {
-      return standIn.url;
-    },
-  } as Record<string, string>,
+    DISCOVERY_AZURE_AUTHORITY_HOST: standIn.url,
+    DISCOVERY_AZURE_RESOURCE_MANAGER_ENDPOINT: standIn.url,
+    DISCOVERY_AZURE_KEY_VAULT_ENDPOINT: standIn.url,
+    DISCOVERY_AZURE_GRAPH_ENDPOINT: standIn.url,
+  }),
   { workers: true },
 );
 

@@ -22,15 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => standIn.close());
 
-const t = useTestApp(
-  {
-    SECRETS_KEY: 'discovery-gcp-api-test-secrets-key-0123456789',
-    get DISCOVERY_GCP_ENDPOINT() {
-      return standIn.url;
-    },
-  } as Record<string, string>,
-  { workers: true },
-);
+const t = useTestApp(() => ({ SECRETS_KEY: 'discovery-gcp-api-test-secrets-key-0123456789', DISCOVERY_GCP_ENDPOINT: standIn.url }), { workers: true });
 
 async function untilEnded(token: string, path: string) {
   for (let i = 0; i < 600; i++) {

@@ -21,12 +21,7 @@ beforeAll(async () => {
 afterAll(async () => fake.close());
 
 const t = useTestApp(
-  {
-    SECRETS_KEY: 'discovery-schedule-test-secrets-key-0123456789',
-    get DISCOVERY_AWS_ENDPOINT() {
-      return fake.url;
-    },
-  } as Record<string, string>,
+  () => ({ SECRETS_KEY: 'discovery-schedule-test-secrets-key-0123456789', DISCOVERY_AWS_ENDPOINT: fake.url }),
   // The workers' own once-a-minute check runs on a clock at which nothing is due: only the
   // tests' checks, on their moved clocks, start scheduled scans.
   { workers: true, scanSettings: { now: () => new Date(0) } },

@@ -29,18 +29,7 @@ afterAll(async () => {
   await receiver.close();
 });
 
-const t = useTestApp(
-  {
-    SECRETS_KEY,
-    get DISCOVERY_AWS_ENDPOINT() {
-      return fake.url;
-    },
-    get WEBHOOK_ALLOWED_HOSTS() {
-      return receiver.host;
-    },
-  } as Record<string, string>,
-  { workers: true },
-);
+const t = useTestApp(() => ({ SECRETS_KEY, DISCOVERY_AWS_ENDPOINT: fake.url, WEBHOOK_ALLOWED_HOSTS: receiver.host }), { workers: true });
 
 const newAccount = (token: string, externalId = '123456789012') => createAwsAccount(t.app, token, externalId);
 const connect = (token: string, accountId: string, extra: object = {}) => connectToFake(t.app, token, accountId, fake, SECRET_ACCESS_KEY, extra);

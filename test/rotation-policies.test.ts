@@ -6,7 +6,7 @@ import { insertResources } from '../src/resources/resources.repository';
 import { checkRotationPolicies } from '../src/rotation-policies/rotation-policy-check';
 import { rotationSettings } from '../src/workers';
 import { as, TEST_SECRET, useTestApp } from './support/app';
-import { startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
+import { azureEndpoints, startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
 import { expectError } from './support/expectations';
 
 const SECRETS_KEY = 'rotation-policy-test-secrets-key-0123456789';
@@ -18,22 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => cloud.close());
 
-const t = useTestApp(
-  {
-    SECRETS_KEY,
-    ROTATION_VERIFY_SECONDS: '0',
-    get DISCOVERY_AZURE_AUTHORITY_HOST() {
-      return cloud.url;
-    },
-    get DISCOVERY_AZURE_GRAPH_ENDPOINT() {
-      return cloud.url;
-    },
-    get DISCOVERY_AZURE_KEY_VAULT_ENDPOINT() {
-      return cloud.url;
-    },
-  } as Record<string, string>,
-  { workers: true },
-);
+const t = useTestApp(() => ({ SECRETS_KEY, ROTATION_VERIFY_SECONDS: '0', ...azureEndpoints(cloud.url) }), { workers: true });
 
 const bodies: string[] = [];
 function seen(response: Response): Response {

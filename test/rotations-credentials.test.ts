@@ -4,7 +4,7 @@ import { checkRotationPolicies } from '../src/rotation-policies/rotation-policy-
 import { revokeDueRotations } from '../src/rotations/rotations.service';
 import { rotationSettings } from '../src/workers';
 import { as, TEST_SECRET, useTestApp } from './support/app';
-import { startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
+import { azureEndpoints, startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
 import { startAwsRotationStandIn, startGcpRotationStandIn, type AwsRotationStandIn, type GcpRotationStandIn } from './support/cloud-stand-ins';
 import { expectError } from './support/expectations';
 
@@ -21,27 +21,15 @@ afterAll(async () => {
   await Promise.all([aws.close(), gcp.close()]);
 });
 
-const t = useTestApp({
+const t = useTestApp(() => ({
   SECRETS_KEY: 'rotation-credentials-secrets-key-0123456789',
   ROTATION_VERIFY_SECONDS: '0',
   ROTATION_SECRET_WAIT_SECONDS: '1',
   ROTATION_SECRET_POLL_MS: '20',
-  get DISCOVERY_AWS_ENDPOINT() {
-    return aws.url;
-  },
-  get DISCOVERY_GCP_ENDPOINT() {
-    return gcp.url;
-  },
-  get DISCOVERY_AZURE_AUTHORITY_HOST() {
-    return azure.url;
-  },
-  get DISCOVERY_AZURE_GRAPH_ENDPOINT() {
-    return azure.url;
-  },
-  get DISCOVERY_AZURE_KEY_VAULT_ENDPOINT() {
-    return azure.url;
-  },
-} as Record<string, string>);
+  DISCOVERY_AWS_ENDPOINT: aws.url,
+  DISCOVERY_GCP_ENDPOINT: gcp.url,
+  ...azureEndpoints(azure.url),
+}));
 
 const bodies: string[] = [];
 function seen(response: Response): Response {

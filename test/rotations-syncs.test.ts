@@ -1,6 +1,6 @@
 import request, { type Response } from 'supertest';
 import { as, useTestApp } from './support/app';
-import { startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
+import { azureEndpoints, startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
 import { testServiceAccountKey } from './support/cloud-stand-ins';
 import { startAwsSyncStandIn, startGcpSyncStandIn, type AwsSyncStandIn, type GcpSyncStandIn } from './support/sync-stand-ins';
 
@@ -30,25 +30,13 @@ afterAll(async () => {
 });
 
 const t = useTestApp(
-  {
+  () => ({
     SECRETS_KEY: 'rotation-sync-test-secrets-key-0123456789',
     ROTATION_VERIFY_SECONDS: '0',
-    get DISCOVERY_AZURE_AUTHORITY_HOST() {
-      return azure.url;
-    },
-    get DISCOVERY_AZURE_GRAPH_ENDPOINT() {
-      return azure.url;
-    },
-    get DISCOVERY_AZURE_KEY_VAULT_ENDPOINT() {
-      return azure.url;
-    },
-    get DISCOVERY_AWS_ENDPOINT() {
-      return aws.url;
-    },
-    get DISCOVERY_GCP_ENDPOINT() {
-      return gcp.url;
-    },
-  } as Record<string, string>,
+    ...azureEndpoints(azure.url),
+    DISCOVERY_AWS_ENDPOINT: aws.url,
+    DISCOVERY_GCP_ENDPOINT: gcp.url,
+  }),
   { workers: true },
 );
 

@@ -4,7 +4,7 @@ import { insertOrganizationWithOwner } from '../src/organizations/organizations.
 import { revokeDueRotations, verifyDelays } from '../src/rotations/rotations.service';
 import { rotationSettings } from '../src/workers';
 import { as, logInAs, TEST_SECRET, useTestApp } from './support/app';
-import { startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
+import { azureEndpoints, startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
 import { expectError } from './support/expectations';
 
 const SECRETS_KEY = 'rotation-test-secrets-key-0123456789abcdef';
@@ -15,19 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => cloud.close());
 
-const t = useTestApp({
-  SECRETS_KEY,
-  ROTATION_VERIFY_SECONDS: '0',
-  get DISCOVERY_AZURE_AUTHORITY_HOST() {
-    return cloud.url;
-  },
-  get DISCOVERY_AZURE_GRAPH_ENDPOINT() {
-    return cloud.url;
-  },
-  get DISCOVERY_AZURE_KEY_VAULT_ENDPOINT() {
-    return cloud.url;
-  },
-} as Record<string, string>);
+const t = useTestApp(() => ({ SECRETS_KEY, ROTATION_VERIFY_SECONDS: '0', ...azureEndpoints(cloud.url) }));
 
 /** Every response body of the file, searched for secrets at the end. */
 const bodies: string[] = [];

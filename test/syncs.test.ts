@@ -9,7 +9,7 @@ import { followUpRotationSync, syncRotatedSecrets } from '../src/syncs/rotated-s
 import { selfSignedCertificate, testServiceAccountKey } from './support/cloud-stand-ins';
 import { startScheduledSyncRuns } from '../src/syncs/sync-schedule';
 import { as, logInAs, OWNER, TEST_SECRET, useTestApp } from './support/app';
-import { startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
+import { azureEndpoints, startAzureStandIn, type AzureStandIn } from './support/azure-stand-in';
 import { startAwsSyncStandIn, startGcpSyncStandIn, type AwsSyncStandIn, type GcpSyncStandIn } from './support/sync-stand-ins';
 
 const SUBSCRIPTION = '5f1c9a52-0000-4000-8000-000000000001';
@@ -30,7 +30,6 @@ const gcpKey = testServiceAccountKey(GCP_PROJECT);
 let aws: AwsSyncStandIn;
 let gcp: GcpSyncStandIn;
 let azure: AzureStandIn;
-const endpoints: Record<string, string> = {};
 
 beforeAll(async () => {
   aws = await startAwsSyncStandIn(AWS_ACCOUNT, AWS_KEY_ID);
@@ -40,7 +39,6 @@ beforeAll(async () => {
   azure.setSecret(VAULT, 'payments-db-test', { value: 'excluded-value-never-copied' });
   azure.setSecret(VAULT, 'billing-api-key', { value: 'other-pattern-value-never-copied' });
   azure.setCertificate(VAULT, 'payments-tls', { value: PEM_BUNDLE, contentType: 'application/x-pem-file' });
-  Object.assign(endpoints, { DISCOVERY_AWS_ENDPOINT: aws.url, DISCOVERY_GCP_ENDPOINT: gcp.url, DISCOVERY_AZURE_AUTHORITY_HOST: azure.url, DISCOVERY_AZURE_KEY_VAULT_ENDPOINT: azure.url });
 });
 afterAll(async () => {
   azure.close();
@@ -48,12 +46,10 @@ afterAll(async () => {
   await gcp.close();
 });
 
-// Endpoint overrides come from the environment the config reads: set above before the app starts.
-const t = useTestApp(new Proxy({ PLATFORM_ADMINS: OWNER.username } as Record<string, string>, {
-  ownKeys: (target) => [...Reflect.ownKeys(target), ...Object.keys(endpoints)],
-  getOwnPropertyDescriptor: (target, key) => (typeof key === 'string' && key in endpoints ? { value: endpoints[key], enumerable: true, configurable: true } : Reflect.getOwnPropertyDescriptor(target, key)),
-  get: (target, key) => (typeof key === 'string' && key in endpoints ? endpoints[key] : Reflect.get(target, key)),
-}), { workers: true });
+const t = useTestApp(
+  () => ({ PLATFORM_ADMINS: OWNER.username, DISCOVERY_AWS_ENDPOINT: aws.url, DISCOVERY_GCP_ENDPOINT: gcp.url, ...azureEndpoints(azure.url) }),
+  { workers: true },
+);
 
 const responses: string[] = [];
 /** Every answer's body is kept, to search for values. */

@@ -52,12 +52,16 @@ export interface TestAppOptions {
   scanSettings?: Partial<ScanRunSettings>;
 }
 
+/** Settings of the app, or a function answering them when it starts (after the stand-ins whose addresses they name have started in `beforeAll`). */
+export type TestEnv = Record<string, string> | (() => Record<string, string>);
+
 /**
  * The application on a fresh database holding one organization and its owner (`OWNER`), with
  * response validation on: a handler answering outside the spec fails its test with a 500.
  * With `REDIS_URL` in `env` its rate-limit counters live in that Redis.
  */
-export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(env: TestEnv = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  const settings = typeof env === 'function' ? env() : env;
   const database: TestDatabase = options.sharing ? sharedDatabase(options.sharing) : (options.database ?? (await createTestDatabase()));
   const config = loadConfig({
     VALIDATE_RESPONSES: 'true',
@@ -71,7 +75,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     RATE_LIMIT_LOGIN_PER_IP: '10000',
     JOB_POLLING_SECONDS: '1',
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
-    ...env,
+    ...settings,
   });
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });

@@ -57,6 +57,11 @@ function newVersion(input: Partial<VaultVersion> & { value: string }): VaultVers
   return { version: randomBytes(16).toString('hex'), exp: null, contentType: null, tags: {}, enabled: true, ...input };
 }
 
+/** The settings that send fourfold's Entra ID, Microsoft Graph and Key Vault clients to a stand-in at `url`. */
+export function azureEndpoints(url: string): Record<string, string> {
+  return { DISCOVERY_AZURE_AUTHORITY_HOST: url, DISCOVERY_AZURE_GRAPH_ENDPOINT: url, DISCOVERY_AZURE_KEY_VAULT_ENDPOINT: url };
+}
+
 export function startAzureStandIn(): AzureStandIn {
   const url = `https://azure-${randomBytes(4).toString('hex')}.stand-in.test`;
   const tokens = new Set<string>();
