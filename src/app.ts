@@ -43,7 +43,7 @@ import { requestLogger } from './http/request-logger';
 import { rejectUnstorableInput } from './http/unstorable-input';
 import { requireKnownOperation, resolveOperation } from './http/resolve-operation';
 import './http/locals';
-import { importHandlers } from './imports/imports.handlers';
+import { importHandlers, keepImportBody } from './imports/imports.handlers';
 import type { JobQueue } from './jobs/job-queue';
 import { memberHandlers } from './members/members.handlers';
 import { organizationHandlers } from './organizations/organizations.handlers';
@@ -127,7 +127,7 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   app.use(requireScopes);
   app.use(requirePlan((organizationId, feature) => requireFeature(db, plans, organizationId, feature as Feature)));
   const parseJson = express.json({ limit: config.bodyLimitBytes });
-  const parseLargeJson = express.json({ limit: config.importBodyLimitBytes });
+  const parseLargeJson = express.json({ limit: config.importBodyLimitBytes, verify: keepImportBody });
   app.use((req, res, next) => (res.locals.operation?.bodyLimit === 'import' ? parseLargeJson : parseJson)(req, res, next));
   app.use('/oauth', oauthFormParser(config.bodyLimitBytes));
   app.use(rejectUnstorableInput);

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { sql } from 'kysely';
 import { embeddedDatabaseOf, type Trx } from '../src/db/database';
 import { newId } from '../src/ids';
-import { insertImport, insertImportPayload } from '../src/imports/imports.repository';
+import { insertImport, insertImportDocument, insertImportPayload } from '../src/imports/imports.repository';
 import { applyQueuedImport } from '../src/imports/imports.service';
 import { QUEUES } from '../src/jobs/job-queue';
 import { as, useTestApp } from './support/app';
@@ -99,6 +99,45 @@ describe('queued imports', () => {
     await applyQueuedImport(t.db, importId, t.config.organizationLimits);
     expect((await request(t.app).get(`/v1/imports/${importId}`).set(as(owner))).body).toEqual(done.body);
     expect(await resourceCount(account)).toBe(7);
+  });
+
+  it('a worker without the resources in hand writes a file stored as it was sent, parsing it again: other providers skipped', async () => {
+    const account = await newAccount();
+    const importId = await queueWithoutJob(account, []);
+    await t.db.deleteFrom('import_payloads').where('import_id', '=', importId).execute();
+    // As a request stores it: the bytes it was sent, a byte order mark included.
+    await insertImportDocument(t.db, importId, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(native))]));
+    await applyQueuedImport(t.db, importId, t.config.organizationLimits);
+    const done = await request(t.app).get(`/v1/imports/${importId}`).set(as(owner)).expect(200);
+    expect(done.body).toMatchObject({ status: 'succeeded', counts: { created: 7, updated: 0, unchanged: 0 } });
+    const listed = await request(t.app).get(`/v1/resources?account_id=${account}&limit=100`).set(as(owner)).expect(200);
+    expect(listed.body.data.map((r: { native_id: string }) => r.native_id).sort()).toEqual(
+      native.resources.filter((r: { provider: string }) => r.provider === 'aws').map((r: { native_id: string }) => r.native_id).sort(),
+    );
+    expect(await t.db.selectFrom('import_payloads').selectAll().where('import_id', '=', importId).execute()).toEqual([]);
+  });
+
+  it('stores a queued file as the bytes it was sent, not its resources written out again', async () => {
+    const account = await newAccount();
+    const sent = JSON.stringify(native);
+    // The worker deletes the payload once written: a trigger keeps a copy of what the request stored.
+    await sql`create table stored_payloads (import_id text, resources text, document bytea)`.execute(t.db);
+    await sql`create function keep_stored_payload() returns trigger language plpgsql as $$
+      begin insert into stored_payloads values (new.import_id, new.resources, new.document); return new; end $$`.execute(t.db);
+    await sql`create trigger keep_stored_payload after insert on import_payloads for each row execute function keep_stored_payload()`.execute(t.db);
+    try {
+      const response = await request(t.app).post(`/v1/accounts/${account}/imports?format=native&mode=full`).set(as(owner)).set('Content-Type', 'application/json').send(sent);
+      expect(response.status).toBe(202);
+      expect((await waitUntilFinished(response.headers.location)).counts).toMatchObject({ created: 7 });
+      const stored = await sql<{ resources: string | null; document: Uint8Array | null }>`select resources, document from stored_payloads where import_id = ${response.body.id}`.execute(t.db);
+      expect(stored.rows).toHaveLength(1);
+      expect(stored.rows[0]!.resources).toBeNull();
+      expect(Buffer.from(stored.rows[0]!.document!).toString('utf8')).toBe(sent);
+    } finally {
+      await sql`drop trigger keep_stored_payload on import_payloads`.execute(t.db);
+      await sql`drop function keep_stored_payload()`.execute(t.db);
+      await sql`drop table stored_payloads`.execute(t.db);
+    }
   });
 
   it('an import whose every attempt fails ends failed, with nothing written, instead of staying running', async () => {

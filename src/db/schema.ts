@@ -177,11 +177,13 @@ export interface ImportsTable {
   finished_at: Date | null;
 }
 
-/** The canonical resources of a queued import, until a worker writes them. */
+/** What a queued import writes, until a worker writes it: one of its two forms. */
 export interface ImportPayloadsTable {
   import_id: string;
   /** JSON text of the CanonicalResource[]. */
-  resources: string;
+  resources: string | null;
+  /** The file as it was sent (UTF-8 JSON), in the import's format. */
+  document: Buffer | null;
 }
 
 export type AuditStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { requireAccount } from '../accounts/accounts.service';
 import type { Db } from '../db/database';
 import { AppError } from '../errors';
@@ -8,6 +9,16 @@ import { toImport } from './imports.mapper';
 import { findImport, listImports } from './imports.repository';
 import { importInventory, type ImportSettings } from './imports.service';
 
+const sentBodies = new WeakMap<IncomingMessage, Buffer>();
+
+/**
+ * For express.json's `verify` on import bodies: keeps the bytes of a UTF-8 body (a reference to
+ * the buffer the parser reads, no copy), so that a queued import can store the file as it was sent.
+ */
+export function keepImportBody(req: IncomingMessage, _res: unknown, body: Buffer, encoding: string): void {
+  if (encoding.toLowerCase() === 'utf-8' || encoding.toLowerCase() === 'utf8') sentBodies.set(req, body);
+}
+
 export function importHandlers(db: Db, settings: ImportSettings): HandlerTable<'createImport' | 'listAccountImports' | 'getImport'> {
   const createImport: OperationHandler<'createImport'> = async (req, res) => {
     const principal = principalOf(res);
@@ -16,6 +27,7 @@ export function importHandlers(db: Db, settings: ImportSettings): HandlerTable<'
       format: req.query.format,
       mode: req.query.mode ?? 'incremental',
       document: req.body,
+      sent: sentBodies.get(req),
     });
     res
       .status(created.status === 'queued' ? 202 : 201)

@@ -11,13 +11,22 @@ export function insertImport(db: Db, row: Insertable<ImportsTable>) {
 }
 
 export async function insertImportPayload(db: Db, importId: string, resources: CanonicalResource[]): Promise<void> {
-  await db.insertInto('import_payloads').values({ import_id: importId, resources: JSON.stringify(resources) }).execute();
+  await db.insertInto('import_payloads').values({ import_id: importId, resources: JSON.stringify(resources), document: null }).execute();
 }
 
-/** Removes and answers a queued import's resources (undefined once an attempt has written them). */
-export async function takeImportPayload(db: Db, importId: string): Promise<CanonicalResource[] | undefined> {
-  const row = await db.deleteFrom('import_payloads').where('import_id', '=', importId).returning('resources').executeTakeFirst();
-  return row ? (JSON.parse(row.resources) as CanonicalResource[]) : undefined;
+/** Stores a queued import's file as it was sent (UTF-8 JSON bytes), for a worker to parse again. */
+export async function insertImportDocument(db: Db, importId: string, document: Buffer): Promise<void> {
+  await db.insertInto('import_payloads').values({ import_id: importId, resources: null, document }).execute();
+}
+
+/** A queued import's payload: its canonical resources, or the file it was sent as. */
+export type ImportPayload = { resources: CanonicalResource[] } | { document: Buffer };
+
+/** Removes and answers a queued import's payload (undefined once an attempt has written it). */
+export async function takeImportPayload(db: Db, importId: string): Promise<ImportPayload | undefined> {
+  const row = await db.deleteFrom('import_payloads').where('import_id', '=', importId).returning(['resources', 'document']).executeTakeFirst();
+  if (!row) return undefined;
+  return row.document ? { document: Buffer.from(row.document) } : { resources: JSON.parse(row.resources ?? '[]') as CanonicalResource[] };
 }
 
 /** Marks a queued (or retried) import `running`; undefined if it is finished or gone. */

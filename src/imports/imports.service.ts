@@ -27,6 +27,7 @@ import { assertQueuedJobQuota, assertResourceQuota, organizationLimits, quotaDet
 import {
   finishImport,
   insertImport,
+  insertImportDocument,
   insertImportPayload,
   startQueuedImport,
   takeImportPayload,
@@ -35,6 +36,7 @@ import {
   hasPendingImport,
   lockPendingImport,
   oldestPendingImport,
+  type ImportPayload,
 } from './imports.repository';
 
 const SHOWN_PROBLEMS = 100;
@@ -63,7 +65,13 @@ export async function importInventory(
   settings: ImportSettings,
   principal: Principal,
   account: AccountRow,
-  input: { format: Schemas['ImportFormat']; mode: Schemas['ImportMode']; document: unknown },
+  input: {
+    format: Schemas['ImportFormat'];
+    mode: Schemas['ImportMode'];
+    document: unknown;
+    /** The UTF-8 JSON bytes `document` was parsed from, when at hand: what a queued import stores. */
+    sent?: Buffer;
+  },
 ): Promise<ImportRow> {
   const startedAt = new Date();
   // A file nested too deep is refused before the parsers (some of whose steps recurse) see it.
@@ -129,7 +137,8 @@ export async function importInventory(
       }
       await assertQueuedJobQuota(trx, principal.organizationId, settings.limits);
       const row = await insertImport(trx, record('queued', { ...NO_COUNTS, skipped }, []));
-      await insertImportPayload(trx, row.id, resources);
+      if (input.sent) await insertImportDocument(trx, row.id, input.sent);
+      else await insertImportPayload(trx, row.id, resources);
       await settings.jobs.send(QUEUES.imports, { import_id: row.id } satisfies ImportJob, trx, principal.organizationId);
       return row;
     });
@@ -203,11 +212,25 @@ async function writePendingImport(db: Db, importId: string, limits: Organization
     const account = await lockAccount(trx, pending.organization_id, pending.account_id);
     const inHand = payloadsInHand.get(importId);
     payloadsInHand.delete(importId); // a retry of a failed attempt reads the row its rollback kept
-    const resources = inHand && (await deleteImportPayload(trx, importId)) ? inHand : await takeImportPayload(trx, importId);
-    if (!account || !resources) return;
+    const payload = inHand && (await deleteImportPayload(trx, importId)) ? { resources: inHand } : await takeImportPayload(trx, importId);
+    if (!account || !payload) return;
+    const resources = payloadResources(payload, pending.format, account.provider);
     const counts = await writeResources(trx, account, pending.mode, resources, limits);
     await finishImport(trx, importId, 'succeeded', { ...counts, skipped: pending.counts.skipped }, []);
   });
+}
+
+/**
+ * The resources of a queued import's payload: a file stored as it was sent is parsed again, as
+ * the request parsed it (the same parser, so the resources its checks passed), without the
+ * resources of other providers it skipped.
+ */
+function payloadResources(payload: ImportPayload, format: Schemas['ImportFormat'], provider: AccountRow['provider']): CanonicalResource[] {
+  if ('resources' in payload) return payload.resources;
+  // A body may start with a byte order mark, which the request's parser skipped.
+  const text = payload.document.toString('utf8');
+  const document: unknown = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  return parseInventory(format, document).resources.filter((resource) => resource.provider === provider);
 }
 
 /** Ends an import whose job ran out of attempts as failed; its resources were never written. */
