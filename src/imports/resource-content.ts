@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { formatPath } from '../rules/attribute-path';
 import { stableJson } from '../stable-json';
 import type { CanonicalResource } from './canonical-resource';
@@ -34,7 +34,7 @@ export function contentJson(resource: CanonicalResource): string {
   return json;
 }
 
-/** SHA-256 (hex) of a resource's canonical content: its `content_hash`. */
+/** SHA-256 (hex) of a resource's canonical content: its `content_hash`. (The one-shot `hash` makes no Hash object per resource.) */
 export function contentHashOf(json: string): string {
-  return createHash('sha256').update(json).digest('hex');
+  return hash('sha256', json, 'hex');
 }
