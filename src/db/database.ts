@@ -58,6 +58,7 @@ import * as findingsResourceKey from './migrations/0043_findings_resource_key';
 import * as importPayloadCompression from './migrations/0044_import_payload_compression';
 import * as credentialChangeNotices from './migrations/0046_credential_change_notices';
 import * as secretRotations from './migrations/0047_secret_rotations';
+import * as auditRowsCascadeByStatement from './migrations/0048_audit_rows_cascade_by_statement';
 import * as importPayloadDocument from './migrations/0050_import_payload_document';
 
 export type Db = Kysely<Database>;
@@ -108,6 +109,7 @@ const migrations: Record<string, Migration> = {
   '0044_import_payload_compression': importPayloadCompression,
   '0046_credential_change_notices': credentialChangeNotices,
   '0047_secret_rotations': secretRotations,
+  '0048_audit_rows_cascade_by_statement': auditRowsCascadeByStatement,
   '0050_import_payload_document': importPayloadDocument,
 };
 
