@@ -30,7 +30,6 @@ import { handlerTable } from './http/contract';
 import { dispatchOperations } from './http/dispatch';
 import { identifyCaller, requireCredentials, requireScopes, type BearerAuthenticator } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
-import { jsonAsText } from './http/json-response';
 import { replayIdempotentRequests } from './http/idempotency';
 import { forbidStoringSecrets } from './http/no-store';
 import { loadOpenApiDocument } from './http/openapi-document';
@@ -106,7 +105,6 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   // Express's strong ETag hashes every body (sha1) for conditional GETs no API client makes; the
   // report downloads, which clients do revalidate, set their own.
   app.set('etag', false);
-  app.response.json = jsonAsText as express.Response['json'];
 
   const operations = new OperationIndex(document);
   const credentials = new CredentialCache(config.credentialCacheSeconds * 1000, CREDENTIAL_CACHE_ENTRIES);
