@@ -14,10 +14,11 @@
 // its peak.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-vs-bare.ts \
 //     [--count 100000] [--rounds 3] [--seconds 8] [--connections 32] [--profile <dir>] [--redis redis://127.0.0.1:6379]
-//     [--deep-page 10000]
+//     [--deep-page 10000] [--database <name>]
 // It also compares page --deep-page of GET /v1/findings?limit=100 (reached by following the
 // cursors; the last full page when fewer findings are seeded: --count 1000000 gives page 10,000)
-// with page 1, in interleaved rounds.
+// with page 1, in interleaved rounds. --database names the database it creates and drops (default
+// fourfold_bench_vs_bare_<pid>).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     redis: { type: 'string' },
     'deep-page': { type: 'string', default: '10000' },
+    database: { type: 'string' },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -147,7 +149,8 @@ async function load(base: string, scenario: Scenario, token: string, pid: number
 async function main(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) throw new Error('set DATABASE_URL to the PostgreSQL server (the benchmark creates and drops its own database)');
-  const name = `fourfold_bench_vs_bare_${process.pid}`;
+  const name = args.database ?? `fourfold_bench_vs_bare_${process.pid}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`--database ${name}: a lowercase PostgreSQL identifier, please`);
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`create database ${name}`);

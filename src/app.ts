@@ -25,6 +25,7 @@ import { secretsKeyring } from './discovery/connection-secrets';
 import { eventHandlers } from './events/events.handlers';
 import { docsHandlers } from './docs/docs.handlers';
 import { findingHandlers } from './findings/findings.handlers';
+import { chain } from './http/chain';
 import { handlerTable } from './http/contract';
 import { dispatchOperations } from './http/dispatch';
 import { identifyCaller, requireCredentials, requireScopes, type BearerAuthenticator } from './http/authenticate';
@@ -105,37 +106,33 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   // report downloads, which clients do revalidate, set their own.
   app.set('etag', false);
 
-  app.use(requestLogger(logger));
-  app.use(
-    helmet({
-      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    }),
-  );
   const operations = new OperationIndex(document);
-  app.use(resolveOperation(operations));
-  if (config.validateResponses) app.use(responseValidator(document));
-  app.use(recordStateChanges(db, signingSecret, logger));
-  app.use(forbidStoringSecrets);
   const credentials = new CredentialCache(config.credentialCacheSeconds * 1000, CREDENTIAL_CACHE_ENTRIES);
   if (config.credentialCacheSeconds > 0) {
     watchCredentialChanges(db, credentials, logger).catch((error: unknown) => logger.error({ err: error }, 'could not listen for credential changes'));
   }
-  app.use(identifyCaller(credentials.wrap(bearerAuthenticator(db, tokens))));
-  app.use(rateLimitPerCaller(config.rateLimits, rateLimitStores, logger));
-  app.use(requireKnownOperation);
-  app.use(requireCredentials);
-  app.use(requireScopes);
-  app.use(requirePlan((organizationId, feature) => requireFeature(db, plans, organizationId, feature as Feature)));
   const parseJson = express.json({ limit: config.bodyLimitBytes });
   const parseLargeJson = express.json({ limit: config.importBodyLimitBytes, verify: keepImportBody });
-  app.use((req, res, next) => (res.locals.operation?.bodyLimit === 'import' ? parseLargeJson : parseJson)(req, res, next));
+  app.use(
+    chain(
+      requestLogger(logger),
+      helmet({
+        contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      }),
+      resolveOperation(operations),
+      config.validateResponses ? [responseValidator(document)] : [],
+      recordStateChanges(db, signingSecret, logger),
+      forbidStoringSecrets,
+      identifyCaller(credentials.wrap(bearerAuthenticator(db, tokens))),
+      rateLimitPerCaller(config.rateLimits, rateLimitStores, logger),
+      requireKnownOperation,
+      requireCredentials,
+      requireScopes,
+      requirePlan((organizationId, feature) => requireFeature(db, plans, organizationId, feature as Feature)),
+      (req, res, next) => (res.locals.operation?.bodyLimit === 'import' ? parseLargeJson : parseJson)(req, res, next),
+    ),
+  );
   app.use('/oauth', oauthFormParser(config.bodyLimitBytes));
-  app.use(rejectUnstorableInput);
-  app.use(requestValidator(document));
-
-  app.use(rateLimitLogin(config.rateLimits, rateLimitStores, logger));
-  app.use(rateLimitSignup(config.rateLimits, rateLimitStores, logger, { enabled: config.signupEnabled }));
-  app.use(replayIdempotentRequests(db, logger));
 
   const webhooks = { allowedHosts: config.webhookAllowedHosts, encryptionSecret: signingSecret, pagerdutyEventsUrl: config.pagerdutyEventsUrl };
   const handlers = handlerTable({
@@ -189,7 +186,16 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
     ...webhookHandlers(db, webhooks),
     ...platformHandlers(db, tokens, { signupEnabled: config.signupEnabled, reportsDir: config.reportsDir, limits: config.organizationLimits }),
   });
-  app.use(dispatchOperations(handlers, operations));
+  app.use(
+    chain(
+      rejectUnstorableInput,
+      requestValidator(document),
+      rateLimitLogin(config.rateLimits, rateLimitStores, logger),
+      rateLimitSignup(config.rateLimits, rateLimitStores, logger, { enabled: config.signupEnabled }),
+      replayIdempotentRequests(db, logger),
+      dispatchOperations(handlers, operations),
+    ),
+  );
 
   app.use(errorHandler);
   return app;
