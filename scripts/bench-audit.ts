@@ -8,10 +8,13 @@
 // Beside each audit it prints the CPU the PostgreSQL server's backends of the bench database spent
 // (from /proc, when the server runs on this machine): on a shared, loaded machine wall times swing
 // twofold between runs, while CPU per finding written compares two versions of the write path.
-//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-audit.ts [--count 100000]
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-audit.ts [--count 100000] [--profile <file.cpuprofile>]
+// --profile writes a V8 CPU profile of this process (API and worker) during the first audit only
+// (scripts/cpu-profile-top.ts prints its top self-time entries).
 import { randomUUID } from 'node:crypto';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -110,7 +113,7 @@ const elapsed = (since: bigint): number => Number(process.hrtime.bigint() - sinc
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' } } });
+  const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, profile: { type: 'string' } } });
   const count = Number(values.count);
 
   const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -189,6 +192,7 @@ async function main(): Promise<void> {
     // The audit, through HTTP: POST → 202 → poll until succeeded.
     const catalogue = await loadCatalogue();
     let evaluatedAt: number | undefined;
+    const profiler = values.profile === undefined ? null : await startProfiler();
     const backendsBefore = await backendCpu(db);
     const nodeBefore = process.cpuUsage();
     const auditStarted = process.hrtime.bigint();
@@ -200,6 +204,7 @@ async function main(): Promise<void> {
     const seconds = elapsed(auditStarted);
     const nodeSeconds = cpuSeconds(process.cpuUsage(nodeBefore));
     const backendSeconds = backendCpuSpent(backendsBefore, await backendCpu(db));
+    if (profiler !== null) await profiler.stop(values.profile!);
     const summary = audit.summary as { new: number; recurring: number; resolved: number; coverage: { evaluations: number; evaluation_errors: number; rules_evaluated: number } };
     const findings = summary.new + summary.recurring;
     const stored = Number((await db.selectFrom('findings').select(db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
@@ -247,6 +252,21 @@ async function main(): Promise<void> {
   const resources = inventory();
   evaluationAlone(resources, catalogue, auditTime!);
   compareWithJavaScript(resources, catalogue, auditTime!);
+}
+
+/** Starts V8's CPU profiler on this process; `stop` writes the profile to a file. */
+async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    stop: async (file) => {
+      const { profile } = await session.post('Profiler.stop');
+      fs.writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 const cpuSeconds = ({ user, system }: NodeJS.CpuUsage): number => (user + system) / 1e6;

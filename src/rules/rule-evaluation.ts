@@ -73,6 +73,9 @@ export function compileRule(engine: CelEngine, rule: RuleDefinition): CompiledRu
   };
 }
 
+// Most evaluations pass: one outcome object serves them all (frozen, as it is shared).
+const PASS: RuleOutcome = Object.freeze({ outcome: 'pass' });
+
 /**
  * Evaluates one rule on one resource. Pure; never throws: a runtime error of the condition
  * (missing key, wrong type) is an `error` outcome for this resource only.
@@ -82,7 +85,7 @@ export function evaluateRule(compiled: CompiledRule, resource: RuleResource, con
   const run = runCondition(compiled.condition, variables);
   if ('outcome' in run) return run;
   const violated = run.value;
-  if (violated === false) return { outcome: 'pass' };
+  if (violated === false) return PASS;
   if (violated !== true) return { outcome: 'error', message: `the condition evaluated to ${describe(violated)}, not a bool` };
   return {
     outcome: 'fail',
