@@ -14,7 +14,7 @@ import { sql, type Kysely } from 'kysely';
 //   first write, and both go only with the organization;
 // - a finding (audit_findings and finding_events .finding_id): new in the same transaction, or
 //   locked `for update` by the audit, the import, triage or the expiry job that writes its event.
-// The keys to resources stay as they were (an audit does not lock the resources it saw).
+// The keys to resources went later, in 0049, once the audit locked its resources' accounts.
 const CASCADES = [
   { parent: 'audits', children: [['audit_findings', 'audit_id'], ['audit_resources', 'audit_id'], ['audit_rule_outcomes', 'audit_id']] },
   { parent: 'findings', children: [['audit_findings', 'finding_id'], ['finding_events', 'finding_id']] },
