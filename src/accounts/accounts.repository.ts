@@ -56,11 +56,13 @@ export async function deleteAccount(db: Db, organizationId: string, id: string):
 
 /**
  * Takes the account's row lock until the transaction ends, so that imports into one account, and
- * its deletion, run one after the other. Answers false when the account is gone.
+ * its deletion, run one after the other; answers the account, or undefined if it is not the
+ * organization's. `for no key update`: an audit holds its accounts `for key share` from its first
+ * write to its commit (`lockAuditedAccounts`), which an import need not wait for; the deletion
+ * itself does.
  */
-/** Locks the account's row for the rest of the transaction; answers it, or undefined if it is not the organization's. */
 export function lockAccount(trx: Trx, organizationId: string, accountId: string) {
-  return trx.selectFrom('accounts').selectAll().where('organization_id', '=', organizationId).where('id', '=', accountId).forUpdate().executeTakeFirst();
+  return trx.selectFrom('accounts').selectAll().where('organization_id', '=', organizationId).where('id', '=', accountId).forNoKeyUpdate().executeTakeFirst();
 }
 
 /** Of these account ids, the ones the organization has. */

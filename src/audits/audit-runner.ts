@@ -19,6 +19,7 @@ import {
   insertAuditResources,
   insertAuditRuleOutcomes,
   completeAudit,
+  lockAuditedAccounts,
   lockOrganization,
   recordAuditProgress,
   startAuditAttempt,
@@ -89,6 +90,7 @@ export async function runAudit(db: Db, auditId: string, settings: AuditRunSettin
     const writes = { rows: 0, seconds: 0 };
     await db.transaction().execute(async (trx) => {
       await lockOrganization(trx, audit.organization_id);
+      await lockAuditedAccounts(trx, audit.organization_id, targets);
       const counts = await writeChunks(trx, audit, targets, chunks, rules, now, writes);
       const completed = await completeAudit(trx, audit, {
         resources: targets.length,

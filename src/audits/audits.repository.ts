@@ -228,6 +228,24 @@ export async function lockOrganization(trx: Trx, organizationId: string): Promis
   await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).forNoKeyUpdate().execute();
 }
 
+/**
+ * Holds the rows of the accounts of these resources `for key share` until the transaction ends:
+ * an account's deletion, with its resources (the only way a resource goes but with its
+ * organization, which `lockOrganization` holds), waits for the audit's commit, so nothing the
+ * audit writes names a deleted resource (migration 0049). Imports and scans lock an account
+ * `for no key update`, which this does not wait for. Throws if an account went after the audit
+ * read its resources: the attempt fails, as the foreign keys made it, and its retry reads them again.
+ */
+export async function lockAuditedAccounts(trx: Trx, organizationId: string, resources: readonly { account_id: string }[]): Promise<void> {
+  const accountIds = [...new Set(resources.map((r) => r.account_id))];
+  if (accountIds.length === 0) return;
+  const locked = await trx.selectFrom('accounts').select('id').where('organization_id', '=', organizationId).where('id', 'in', accountIds).forKeyShare().execute();
+  if (locked.length < accountIds.length) {
+    const gone = accountIds.filter((id) => !locked.some((row) => row.id === id));
+    throw new Error(`The audited accounts ${gone.join(', ')} were deleted while the audit ran.`);
+  }
+}
+
 /** The organization's latest succeeded audit (what a dry run compares with by default). */
 export function latestSucceededAudit(db: Db, organizationId: string): Promise<AuditRow | undefined> {
   return db

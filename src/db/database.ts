@@ -59,6 +59,7 @@ import * as importPayloadCompression from './migrations/0044_import_payload_comp
 import * as credentialChangeNotices from './migrations/0046_credential_change_notices';
 import * as secretRotations from './migrations/0047_secret_rotations';
 import * as auditRowsCascadeByStatement from './migrations/0048_audit_rows_cascade_by_statement';
+import * as resourceRowsCascadeByStatement from './migrations/0049_resource_rows_cascade_by_statement';
 import * as importPayloadDocument from './migrations/0050_import_payload_document';
 
 export type Db = Kysely<Database>;
@@ -110,6 +111,7 @@ const migrations: Record<string, Migration> = {
   '0046_credential_change_notices': credentialChangeNotices,
   '0047_secret_rotations': secretRotations,
   '0048_audit_rows_cascade_by_statement': auditRowsCascadeByStatement,
+  '0049_resource_rows_cascade_by_statement': resourceRowsCascadeByStatement,
   '0050_import_payload_document': importPayloadDocument,
 };
 

@@ -14,16 +14,26 @@ import { sql, type Kysely } from 'kysely';
 //   first write, and both go only with the organization;
 // - a finding (audit_findings and finding_events .finding_id): new in the same transaction, or
 //   locked `for update` by the audit, the import, triage or the expiry job that writes its event.
-// The keys to resources stay as they were (an audit does not lock the resources it saw).
+// The keys to resources went later, in 0049, once the audit locked its resources' accounts.
 const CASCADES = [
   { parent: 'audits', children: [['audit_findings', 'audit_id'], ['audit_resources', 'audit_id'], ['audit_rule_outcomes', 'audit_id']] },
   { parent: 'findings', children: [['audit_findings', 'finding_id'], ['finding_events', 'finding_id']] },
   { parent: 'organizations', children: [['findings', 'organization_id']] },
-] as const;
+] as const satisfies readonly StatementCascade[];
 
+/** A table and the (table, column) pairs that name its rows by id. */
+export interface StatementCascade {
+  parent: string;
+  children: readonly (readonly [table: string, column: string])[];
+}
+
+/**
+ * A delete of `parent` deletes, once per statement, the `children` rows that name the deleted
+ * rows; their foreign keys are dropped.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function up(db: Kysely<any>): Promise<void> {
-  for (const { parent, children } of CASCADES) {
+export async function addStatementCascades(db: Kysely<any>, cascades: readonly StatementCascade[]): Promise<void> {
+  for (const { parent, children } of cascades) {
     const deletes = children.map(([child, column]) => `delete from ${child} where ${column} in (select id from gone);`).join('\n      ');
     await sql
       .raw(
@@ -39,13 +49,24 @@ export async function up(db: Kysely<any>): Promise<void> {
   }
 }
 
+/** Puts back the `on delete cascade` foreign keys `addStatementCascades` replaced. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function down(db: Kysely<any>): Promise<void> {
-  for (const { parent, children } of CASCADES) {
+export async function removeStatementCascades(db: Kysely<any>, cascades: readonly StatementCascade[]): Promise<void> {
+  for (const { parent, children } of cascades) {
     for (const [child, column] of children) {
       await sql.raw(`alter table ${child} add constraint ${child}_${column}_fkey foreign key (${column}) references ${parent} (id) on delete cascade`).execute(db);
     }
     await sql.raw(`drop trigger ${parent}_cascade_deletes on ${parent}`).execute(db);
     await sql.raw(`drop function ${parent}_cascade_deletes()`).execute(db);
   }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function up(db: Kysely<any>): Promise<void> {
+  await addStatementCascades(db, CASCADES);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function down(db: Kysely<any>): Promise<void> {
+  await removeStatementCascades(db, CASCADES);
 }
