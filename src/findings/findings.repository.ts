@@ -62,9 +62,9 @@ function likePattern(text: string): string {
 // and compiling the listing's query object cost about 6 % of a listing request's CPU (issue 20),
 // for a statement whose shape only the filters present change.
 
-/** A finding with its resource's columns, as every read of findings answers it. */
-const FINDINGS_WITH_RESOURCE =
-  'select "findings".*, "resources"."name" as "resource_name", "resources"."native_id" as "resource_native_id" from "findings" inner join "resources" on "resources"."id" = "findings"."resource_id"';
+/** A finding with its resource's columns, as every read of findings answers it: the columns, and where they come from. */
+const FINDING_COLUMNS = '"findings".*, "resources"."name" as "resource_name", "resources"."native_id" as "resource_native_id"';
+const FROM_FINDINGS_AND_RESOURCES = 'from "findings" inner join "resources" on "resources"."id" = "findings"."resource_id"';
 
 /** The parameters of one statement, each added as it is placed in the text: `add` answers its `$n`. */
 class Parameters {
@@ -146,7 +146,7 @@ export function listFindings(
 ): Promise<FindingWithResource[]> {
   const params = new Parameters();
   const where = matchingFindings(params, organizationId, filter);
-  return readFindings(db, `${FINDINGS_WITH_RESOURCE} where ${where}${pageOf(params, sort, limit, after)}`, params);
+  return readFindings(db, `select ${FINDING_COLUMNS} ${FROM_FINDINGS_AND_RESOURCES} where ${where}${pageOf(params, sort, limit, after)}`, params);
 }
 
 /** A finding as an export shows it: with its account's provider and cloud id. */
@@ -163,16 +163,17 @@ export function listFindingsForExport(
 ): Promise<ExportedFindingRow[]> {
   const params = new Parameters();
   const where = matchingFindings(params, organizationId, filter);
-  const withAccount = FINDINGS_WITH_RESOURCE.replace(
-    ' from "findings"',
-    ', "accounts"."provider" as "account_provider", "accounts"."external_id" as "account_external_id" from "findings"',
+  const columns = `${FINDING_COLUMNS}, "accounts"."provider" as "account_provider", "accounts"."external_id" as "account_external_id"`;
+  return readFindings(
+    db,
+    `select ${columns} ${FROM_FINDINGS_AND_RESOURCES} inner join "accounts" on "accounts"."id" = "findings"."account_id" where ${where}${pageOf(params, sort, limit, after)}`,
+    params,
   );
-  return readFindings(db, `${withAccount} inner join "accounts" on "accounts"."id" = "findings"."account_id" where ${where}${pageOf(params, sort, limit, after)}`, params);
 }
 
 export async function findFinding(db: Db, organizationId: string, id: string): Promise<FindingWithResource | undefined> {
   const params = new Parameters();
-  const rows = await readFindings<FindingWithResource>(db, `${FINDINGS_WITH_RESOURCE} where "findings"."organization_id" = ${params.add(organizationId)} and "findings"."id" = ${params.add(id)}`, params);
+  const rows = await readFindings<FindingWithResource>(db, `select ${FINDING_COLUMNS} ${FROM_FINDINGS_AND_RESOURCES} where "findings"."organization_id" = ${params.add(organizationId)} and "findings"."id" = ${params.add(id)}`, params);
   return rows[0];
 }
 
