@@ -19,3 +19,11 @@ export class AppError extends Error {
     this.name = 'AppError';
   }
 }
+
+/**
+ * A detail for each id in `ids` that is not in `known` (the ones the organization has), with
+ * its position: `{ field: 'body.filters.account_ids.2', issue: 'unknown account acc_…' }`.
+ */
+export function unknownIdDetails(ids: readonly string[], known: ReadonlySet<string>, field: string, noun: string): ErrorDetail[] {
+  return ids.flatMap((id, i) => (known.has(id) ? [] : [{ field: `${field}.${i}`, issue: `unknown ${noun} ${id}` }]));
+}

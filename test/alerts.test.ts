@@ -321,7 +321,8 @@ describe('event kinds: finding lifecycle, scores, failed audits, risk acceptance
     const opened = await createRule({ name: 'New critical exposures', alert_type: 'finding_opened', filters: { min_severity: 'high', policy_ids: [policyId] }, recipients: ['appsec@company.com'] });
     expect(opened).toMatchObject({ threshold_days: null, stages: [], score_drop: null, filters: { min_severity: 'high', policy_ids: [policyId] } });
     await createRule({ name: 'Reopened exposures', alert_type: 'finding_reopened', filters: { policy_ids: [policyId] }, recipients: ['appsec@company.com'] });
-    await createRule({ name: 'Low findings of another policy', alert_type: 'finding_opened', filters: { policy_ids: ['pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF'] }, recipients: ['nobody@company.com'] });
+    const otherPolicyId = (await request(t.app).post('/v1/policies').set(as(owner)).send({ kind: 'custom', name: 'Never', custom: exposure('false') }).expect(201)).body.id;
+    await createRule({ name: 'Low findings of another policy', alert_type: 'finding_opened', filters: { policy_ids: [otherPolicyId] }, recipients: ['nobody@company.com'] });
     await createRule({ name: 'Security score drop', alert_type: 'score_dropped', score_drop: { dimension: 'security', min_points: 10 }, recipients: ['platform@company.com'] });
     await createRule({ name: 'Failed audits', alert_type: 'audit_failed', recipients: ['oncall@company.com'] });
   });
@@ -403,6 +404,27 @@ describe('event kinds: finding lifecycle, scores, failed audits, risk acceptance
       expect(response.body.error.details[0].field).toBe(field);
     }
     await create({ alert_type: 'score_dropped', score_drop: { framework: 'soc2', min_points: 5 } }).expect(201);
+  });
+
+  it('answers 422 naming each account and policy a filter names that the organization does not have', async () => {
+    const unknownPolicy = 'pol_01JD8X3N5W6Q2R4T7Y9ZABCDEF';
+    const unknownAccount = 'acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF';
+    const filters = { policy_ids: [policyId, unknownPolicy], account_ids: [unknownAccount] };
+    const refused = await request(t.app).post('/v1/alert-rules').set(as(owner))
+      .send({ name: 'Typo', alert_type: 'finding_opened', delivery_method: 'email', recipients: ['a@company.com'], filters });
+    expectError(refused, 422, 'validation_failed');
+    expect(refused.body.error.details).toEqual([
+      { field: 'body.filters.account_ids.0', issue: `unknown account ${unknownAccount}` },
+      { field: 'body.filters.policy_ids.1', issue: `unknown policy ${unknownPolicy}` },
+    ]);
+
+    const rule = await createRule({ name: 'Known', alert_type: 'finding_opened', filters: { policy_ids: [policyId] }, recipients: ['a@company.com'] });
+    const patched = await request(t.app).patch(`/v1/alert-rules/${rule.id}`).set(as(owner)).send({ filters: { policy_ids: [unknownPolicy] } });
+    expectError(patched, 422, 'validation_failed');
+    expect(patched.body.error.details).toEqual([{ field: 'body.filters.policy_ids.0', issue: `unknown policy ${unknownPolicy}` }]);
+    const kept = (await request(t.app).get(`/v1/alert-rules/${rule.id}`).set(as(owner)).expect(200)).body;
+    expect(kept.filters).toEqual({ policy_ids: [policyId] });
+    await request(t.app).delete(`/v1/alert-rules/${rule.id}`).set(as(owner)).expect(204);
   });
 });
 

@@ -107,6 +107,14 @@ describe('rotation policies', () => {
     await setPlan('pro');
     expectError(seen(await request(t.app).post('/v1/rotation-policies').set(as(owner)).send({ ...policyBody(), selector: { tags: null } })), 422, 'validation_failed');
     expectError(seen(await request(t.app).post('/v1/rotation-policies').set(as(owner)).send({ ...policyBody(), days_before_expiry: 0 })), 422, 'validation_failed');
+    const unknownResource = 'res_01JD8X3N5W6Q2R4T7Y9ZABCDEF';
+    const unknownAccount = 'acc_01JD8X3N5W6Q2R4T7Y9ZABCDEF';
+    const typo = seen(await request(t.app).post('/v1/rotation-policies').set(as(owner)).send({ ...policyBody(), selector: { resource_ids: [unknownResource], account_ids: [accountId, unknownAccount] } }));
+    expectError(typo, 422, 'validation_failed');
+    expect(typo.body.error.details).toEqual([
+      { field: 'body.selector.resource_ids.0', issue: `unknown resource ${unknownResource}` },
+      { field: 'body.selector.account_ids.1', issue: `unknown account ${unknownAccount}` },
+    ]);
     expectError(seen(await request(t.app).get('/v1/rotation-policies/rpol_00000000000000000000000000').set(as(owner))), 404, 'not_found');
   });
 

@@ -1,9 +1,11 @@
 import type { Db } from '../db/database';
 import type { AlertRuleRow } from '../db/schema';
-import { AppError } from '../errors';
+import { existingAccountIds } from '../accounts/accounts.service';
+import { AppError, unknownIdDetails, type ErrorDetail } from '../errors';
 import type { Schemas } from '../http/contract';
 import type { Principal } from '../http/principal';
 import { newId } from '../ids';
+import { existingPolicyIds } from '../policies/policies.service';
 import { loadCatalogue } from '../rules/catalogue';
 import { requireEndpointFor, sealRoutingKey, sealTarget, type WebhookSettings } from '../webhooks/webhooks.service';
 import { ALERT_TYPES } from './alert-types';
@@ -82,6 +84,7 @@ export async function createAlertRule(db: Db, principal: Principal, checks: Aler
     checks,
     { db, organizationId: principal.organizationId },
   );
+  if (body.filters) await checkFilterIds(db, principal.organizationId, body.filters);
   return insertAlertRule(db, {
     id: newId('alr'),
     organization_id: principal.organizationId,
@@ -119,6 +122,7 @@ export async function changeAlertRule(db: Db, principal: Principal, checks: Aler
     checks,
     { db, organizationId: principal.organizationId },
   );
+  if (change.filters) await checkFilterIds(db, principal.organizationId, change.filters);
   const updated = await updateAlertRule(db, principal.organizationId, id, {
     ...storable(shape),
     ...(change.name !== undefined ? { name: change.name } : {}),
@@ -131,6 +135,21 @@ export async function changeAlertRule(db: Db, principal: Principal, checks: Aler
 
 export async function removeAlertRule(db: Db, principal: Principal, id: string): Promise<void> {
   if (!(await deleteAlertRule(db, principal.organizationId, id))) throw new AppError('not_found', `There is no alert rule ${id}.`);
+}
+
+/**
+ * The accounts and policies a filter names exist in the organization: a typo would otherwise
+ * match nothing, silently. Only filters given now are checked, so a rule whose account was
+ * deleted since can still be renamed or paused.
+ */
+async function checkFilterIds(db: Db, organizationId: string, filters: Schemas['AlertFilters']): Promise<void> {
+  const problems: ErrorDetail[] = [];
+  for (const [name, existing, noun] of [['account_ids', existingAccountIds, 'account'], ['policy_ids', existingPolicyIds, 'policy']] as const) {
+    const ids = filters[name] ?? [];
+    if (ids.length === 0) continue;
+    problems.push(...unknownIdDetails(ids, await existing(db, organizationId, ids), `body.filters.${name}`, noun));
+  }
+  if (problems.length > 0) throw new AppError('validation_failed', `The filters name what does not exist: ${problems.map((p) => p.issue).join('; ')}.`, problems);
 }
 
 /** The combination checks the schema cannot express; each 422 names its field. */

@@ -68,6 +68,12 @@ export function lockPolicy(trx: Trx, organizationId: string, id: string): Promis
   return trx.selectFrom('policies').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
+/** Of these policy ids, the ones the organization has. */
+export async function existingPolicyIds(db: Db, organizationId: string, ids: string[]): Promise<Set<string>> {
+  const rows = await db.selectFrom('policies').select('id').where('organization_id', '=', organizationId).where('id', 'in', ids).execute();
+  return new Set(rows.map((row) => row.id));
+}
+
 export async function deletePolicy(db: Db, organizationId: string, id: string): Promise<boolean> {
   const row = await db.deleteFrom('policies').where('organization_id', '=', organizationId).where('id', '=', id).returning('id').executeTakeFirst();
   return row !== undefined;

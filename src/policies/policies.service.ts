@@ -2,7 +2,7 @@ import { existingAccountIds } from '../accounts/accounts.service';
 import type { Principal } from '../http/principal';
 import type { Db } from '../db/database';
 import type { CustomPolicyData, OverridePolicyData, PolicyKind, PolicyRow } from '../db/schema';
-import { AppError, type ErrorDetail } from '../errors';
+import { AppError, unknownIdDetails, type ErrorDetail } from '../errors';
 import type { Schemas } from '../http/contract';
 import { newId } from '../ids';
 import type { Catalogue } from '../rules/catalogue';
@@ -11,7 +11,7 @@ import { InvalidExpressionError, type CelEngine } from '../rules/cel-engine';
 import { FRAMEWORK_IDS, type FrameworkId } from '../rules/rule-definition';
 import { deletePolicy, findPolicy, insertPolicy, lockPolicy, updatePolicy, type PolicyWrite } from './policies.repository';
 
-export { enabledPolicies } from './policies.repository';
+export { enabledPolicies, existingPolicyIds } from './policies.repository';
 import { providerOfType } from '../providers';
 
 type PolicyCreate = Schemas['PolicyCreate'];
@@ -121,9 +121,7 @@ async function checkOverride(db: Db, organizationId: string, checks: PolicyCheck
     });
     const accounts = [...new Set(scope.account_ids ?? [])];
     const known = accounts.length > 0 ? await existingAccountIds(db, organizationId, accounts) : new Set<string>();
-    (scope.account_ids ?? []).forEach((id, i) => {
-      if (!known.has(id)) problems.push({ field: `${field}.scope.account_ids.${i}`, issue: `unknown account ${id}` });
-    });
+    problems.push(...unknownIdDetails(scope.account_ids ?? [], known, `${field}.scope.account_ids`, 'account'));
   }
   rejectUnknown(problems);
   const exceptions = override.exceptions ?? [];

@@ -218,6 +218,12 @@ export async function insertResourceContents(
     from ${jsonRowsParam(rows.map(contentRowJson))}, jsonb_to_record(s.row::jsonb) as r(${CONTENT_COLUMNS})`.execute(db);
 }
 
+/** Of these resource ids, the ones the organization has. */
+export async function existingResourceIds(db: Db, organizationId: string, ids: string[]): Promise<Set<string>> {
+  const rows = await db.selectFrom('resources').select('id').where('organization_id', '=', organizationId).where('id', 'in', ids).execute();
+  return new Set(rows.map((row) => row.id));
+}
+
 export function findAccountResourceStates(db: Db, accountId: string) {
   return db.selectFrom('resources').select(['id', 'type', 'native_id', 'content_hash', 'version', 'status']).where('account_id', '=', accountId).execute();
 }

@@ -6,6 +6,7 @@ import { findResource } from './resources.repository';
 // through these.
 export {
   countResourcesOfAccount,
+  existingResourceIds,
   findAccountResourceStates,
   insertResourceContents,
   markResourcesSeen,

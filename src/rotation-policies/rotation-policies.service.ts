@@ -1,18 +1,28 @@
 import type { Db } from '../db/database';
 import type { RotationPolicyRow, RotationPolicySelectorData } from '../db/schema';
-import { AppError } from '../errors';
+import { existingAccountIds } from '../accounts/accounts.service';
+import { AppError, unknownIdDetails, type ErrorDetail } from '../errors';
 import type { Schemas } from '../http/contract';
 import type { Principal } from '../http/principal';
 import { newId } from '../ids';
+import { existingResourceIds } from '../resources/resources.service';
 import { deleteRotationPolicyRow, findRotationPolicy, insertRotationPolicy, updateRotationPolicyRow } from './rotation-policies.repository';
 
 type SelectorInput = Schemas['RotationPolicySelector'];
 
-function selectorOf(input: SelectorInput): RotationPolicySelectorData {
+/** The selector, checked: at least one part, and the resources and accounts it names exist in the organization (a typo would match nothing, silently). */
+async function selectorOf(db: Db, organizationId: string, input: SelectorInput): Promise<RotationPolicySelectorData> {
   const selector = { resource_ids: input.resource_ids ?? null, account_ids: input.account_ids ?? null, tags: input.tags ?? null, name_pattern: input.name_pattern ?? null };
   if (Object.values(selector).every((part) => part === null)) {
     throw new AppError('validation_failed', 'The selector names no credentials: give resource_ids, account_ids, tags or name_pattern.', [{ field: 'body.selector', issue: 'at least one part must be given' }]);
   }
+  const problems: ErrorDetail[] = [];
+  for (const [name, existing, noun] of [['resource_ids', existingResourceIds, 'resource'], ['account_ids', existingAccountIds, 'account']] as const) {
+    const ids = selector[name] ?? [];
+    if (ids.length === 0) continue;
+    problems.push(...unknownIdDetails(ids, await existing(db, organizationId, ids), `body.selector.${name}`, noun));
+  }
+  if (problems.length > 0) throw new AppError('validation_failed', `The selector names what does not exist: ${problems.map((p) => p.issue).join('; ')}.`, problems);
   return selector;
 }
 
@@ -22,13 +32,14 @@ export async function requireRotationPolicy(db: Db, principal: Principal, id: st
   return row;
 }
 
-export function createRotationPolicy(db: Db, principal: Principal, input: Schemas['RotationPolicyCreate']): Promise<RotationPolicyRow> {
+export async function createRotationPolicy(db: Db, principal: Principal, input: Schemas['RotationPolicyCreate']): Promise<RotationPolicyRow> {
   const now = new Date();
+  const selector = await selectorOf(db, principal.organizationId, input.selector);
   return insertRotationPolicy(db, {
     id: newId('rpol'),
     organization_id: principal.organizationId,
     name: input.name,
-    selector: JSON.stringify(selectorOf(input.selector)),
+    selector: JSON.stringify(selector),
     exclusions: JSON.stringify(input.exclusions ?? []),
     days_before_expiry: input.days_before_expiry,
     lifetime_days: input.lifetime_days ?? 180,
@@ -41,9 +52,10 @@ export function createRotationPolicy(db: Db, principal: Principal, input: Schema
 }
 
 export async function updateRotationPolicy(db: Db, principal: Principal, id: string, input: Schemas['RotationPolicyUpdate']): Promise<RotationPolicyRow> {
+  const selector = input.selector === undefined ? undefined : await selectorOf(db, principal.organizationId, input.selector);
   const updated = await updateRotationPolicyRow(db, principal.organizationId, id, {
     ...(input.name !== undefined ? { name: input.name } : {}),
-    ...(input.selector !== undefined ? { selector: JSON.stringify(selectorOf(input.selector)) } : {}),
+    ...(selector !== undefined ? { selector: JSON.stringify(selector) } : {}),
     ...(input.exclusions !== undefined ? { exclusions: JSON.stringify(input.exclusions) } : {}),
     ...(input.days_before_expiry !== undefined ? { days_before_expiry: input.days_before_expiry } : {}),
     ...(input.lifetime_days !== undefined ? { lifetime_days: input.lifetime_days } : {}),

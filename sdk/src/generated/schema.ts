@@ -3967,9 +3967,9 @@ export interface components {
         RotationPolicyNamePattern: string;
         /** @description Which credentials the policy covers: every part given (not `null`) must match. At least one part. */
         RotationPolicySelector: {
-            /** @description Credential resources of the inventory, by id. */
+            /** @description Credential resources of the inventory, by id. Each must be a resource of the organization, or the request answers 422 naming it. */
             resource_ids?: null | components["schemas"]["ResourceId"][];
-            /** @description Credentials of these accounts. */
+            /** @description Credentials of these accounts. Each must be an account of the organization, or the request answers 422 naming it. */
             account_ids?: null | components["schemas"]["AccountId"][];
             /** @description Credentials carrying every one of these tags with these values. */
             tags?: null | {
@@ -6006,7 +6006,9 @@ export interface components {
             min_severity?: components["schemas"]["Severity"];
             dimensions?: components["schemas"]["Dimension"][];
             rule_ids?: components["schemas"]["RuleId"][];
+            /** @description Findings of these custom policies. Each must be a policy of the organization when the filter is given, or the request answers 422 naming it. */
             policy_ids?: components["schemas"]["PolicyId"][];
+            /** @description Only these accounts. Each must be an account of the organization when the filter is given, or the request answers 422 naming it. */
             account_ids?: components["schemas"]["AccountId"][];
             resource_types?: components["schemas"]["ResourceType"][];
         };
