@@ -31,6 +31,7 @@ import { dispatchOperations } from './http/dispatch';
 import { identifyCaller, requireCredentials, requireScopes, type BearerAuthenticator } from './http/authenticate';
 import { errorHandler } from './http/error-handler';
 import { replayIdempotentRequests } from './http/idempotency';
+import { sendJson } from './http/json-response';
 import { forbidStoringSecrets } from './http/no-store';
 import { loadOpenApiDocument } from './http/openapi-document';
 import { requestValidator, responseValidator } from './http/openapi-validation';
@@ -105,6 +106,8 @@ export function createApp({ config, db, logger, signingSecret, redis, jobs, docu
   // Express's strong ETag hashes every body (sha1) for conditional GETs no API client makes; the
   // report downloads, which clients do revalidate, set their own.
   app.set('etag', false);
+  // Large JSON bodies (list pages) encoded piece by piece: see PIECEWISE_FROM_CHARACTERS.
+  app.response.json = sendJson;
 
   const operations = new OperationIndex(document);
   const credentials = new CredentialCache(config.credentialCacheSeconds * 1000, CREDENTIAL_CACHE_ENTRIES);
