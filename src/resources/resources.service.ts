@@ -8,6 +8,7 @@ export {
   countResourcesOfAccount,
   findAccountResourceStates,
   insertResourceContents,
+  markResourcesBack,
   markResourcesSeen,
   markUnseenCoveredResourcesGone,
   markUnseenResourcesGone,
