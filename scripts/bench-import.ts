@@ -1,7 +1,7 @@
 // Imports N synthetic resources (native format) through HTTP into a fresh account on the
 // PostgreSQL server, then re-imports the same file (all unchanged), and beside each round times a
-// `COPY` (psql's \copy) of the same rows into a twin of `resources` (same columns, indexes and
-// checks): the ceiling an import is measured against. Rounds interleave the three, so that a noisy
+// `COPY` (psql's \copy) of the same rows into twins of `resources` and `resource_sightings` (same
+// columns, indexes and checks): the ceiling an import is measured against. Rounds interleave the three, so that a noisy
 // machine slows all alike; it prints each round and the medians of the ratios.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx scripts/bench-import.ts [--count 100000] [--rounds 3] [--phases]
 // --phases also prints, once, the CPU time of this process's steps over the file (parse, checks,
@@ -32,8 +32,10 @@ const TARGET_REIMPORT_RATIO = 0.5;
 const TWIN = 'bench_copy_twin';
 const COPY_COLUMNS = [
   'id', 'organization_id', 'account_id', 'provider', 'type', 'native_id', 'region', 'name', 'tags', 'attributes', 'relationships',
-  'unknown_attributes', 'content_hash', 'version', 'first_seen_at', 'last_seen_at', 'status', 'version_recorded_at',
+  'unknown_attributes', 'content_hash', 'version', 'first_seen_at', 'status', 'version_recorded_at',
 ];
+const SIGHTINGS_TWIN = 'bench_copy_sightings_twin';
+const SIGHTINGS_COPY_COLUMNS = ['resource_id', 'organization_id', 'last_seen_at'];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' }, phases: { type: 'boolean', default: false } } });
@@ -64,8 +66,10 @@ async function main(): Promise<void> {
     if (values.phases) printNodePhases(body);
 
     await sql`create table ${sql.table(TWIN)} (like resources including all)`.execute(server.db);
+    await sql`create table ${sql.table(SIGHTINGS_TWIN)} (like resource_sightings including all)`.execute(server.db);
     const copyFile = path.join(work, 'rows.copy');
-    await writeCopyRows(copyFile, resources);
+    const sightingsFile = path.join(work, 'sightings.copy');
+    await writeCopyRows(copyFile, sightingsFile, resources);
 
     const isPending = async (importId: string) => {
       const row = await server.db.selectFrom('imports').select('status').where('id', '=', importId).executeTakeFirstOrThrow();
@@ -97,9 +101,9 @@ async function main(): Promise<void> {
         return seconds;
       };
 
-      await sql`truncate ${sql.table(TWIN)}`.execute(server.db);
+      await sql`truncate ${sql.table(TWIN)}, ${sql.table(SIGHTINGS_TWIN)}`.execute(server.db);
       await sql`checkpoint`.execute(server.db);
-      const copied = await timeCopy(server.databaseUrl, copyFile);
+      const copied = await timeCopy(server.databaseUrl, copyFile, sightingsFile);
       await sql`checkpoint`.execute(server.db);
       const imported = await importOnce('created');
       await sql`checkpoint`.execute(server.db);
@@ -189,20 +193,24 @@ function recordStatements() {
 }
 
 /** The rows an import of `resources` writes, in COPY's text format (JSON escapes every control character; only `\` needs doubling). */
-async function writeCopyRows(file: string, resources: CanonicalResource[]): Promise<void> {
+async function writeCopyRows(file: string, sightingsFile: string, resources: CanonicalResource[]): Promise<void> {
   const out = createWriteStream(file);
+  const sightings = createWriteStream(sightingsFile);
   const seenAt = new Date().toISOString();
   const text = (value: string | null) => (value === null ? '\\N' : value.replace(/\\/g, '\\\\'));
   for (const [i, r] of resources.entries()) {
     const hash = contentHashOf(contentJson(r));
+    const id = `res_bench${String(i).padStart(17, '0')}`;
     const fields = [
-      `res_bench${String(i).padStart(17, '0')}`, 'org_bench', 'acc_bench', r.provider, r.type, r.native_id, r.region, r.name,
-      JSON.stringify(r.tags), JSON.stringify(r.attributes), JSON.stringify(r.relationships), '[]', hash, '1', seenAt, seenAt, 'active', seenAt,
+      id, 'org_bench', 'acc_bench', r.provider, r.type, r.native_id, r.region, r.name,
+      JSON.stringify(r.tags), JSON.stringify(r.attributes), JSON.stringify(r.relationships), '[]', hash, '1', seenAt, 'active', seenAt,
     ];
     if (!out.write(`${fields.map(text).join('\t')}\n`)) await once(out, 'drain');
+    if (!sightings.write(`${id}\torg_bench\t${seenAt}\n`)) await once(sightings, 'drain');
   }
   out.end();
-  await once(out, 'finish');
+  sightings.end();
+  await Promise.all([once(out, 'finish'), once(sightings, 'finish')]);
 }
 
 function requestJson(url: string, method: string, token: string, body: string | undefined): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -218,10 +226,14 @@ function requestJson(url: string, method: string, token: string, body: string | 
   });
 }
 
-/** Seconds psql takes to `\copy` the file into the twin. */
-async function timeCopy(databaseUrl: string, file: string): Promise<number> {
+/** Seconds psql takes to `\copy` the files into the twins. */
+async function timeCopy(databaseUrl: string, file: string, sightingsFile: string): Promise<number> {
   const started = process.hrtime.bigint();
-  const psql = spawn('psql', [databaseUrl, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ${TWIN} (${COPY_COLUMNS.join(', ')}) from '${file}'`], {
+  const copies = [
+    '-c', `\\copy ${TWIN} (${COPY_COLUMNS.join(', ')}) from '${file}'`,
+    '-c', `\\copy ${SIGHTINGS_TWIN} (${SIGHTINGS_COPY_COLUMNS.join(', ')}) from '${sightingsFile}'`,
+  ];
+  const psql = spawn('psql', [databaseUrl, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...copies], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const [code] = (await once(psql, 'exit')) as [number | null];

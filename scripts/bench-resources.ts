@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     }
     await insertResources(db, batch);
     await sql`analyze resources`.execute(db);
+    await sql`analyze resource_sightings`.execute(db);
     console.log(`seeded ${count} resources in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
     await benchListing(base, token, `/v1/resources?${QUERY}`, FAR_PAGE);

@@ -40,13 +40,17 @@ export async function seed(db: Db, organizationId: string, count: number): Promi
 
   let started = Date.now();
   await sql`
-    insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes, relationships,
-      content_hash, version, version_recorded_at, first_seen_at, last_seen_at, status)
-    select ${idSql('res_01JC', sql.raw('n'))}, ${organizationId}, ${accountId}, 'aws', (${types}::text[])[1 + n % ${types.length}],
-      'arn:aws:bench:::' || n, (${REGIONS}::text[])[1 + n % ${REGIONS.length}], 'bench-' || n,
-      jsonb_build_object('env', (array['prod', 'prod', 'staging', 'dev'])[1 + n % 4], 'team', 'team-' || n % 8), '{}'::jsonb, '[]'::jsonb,
-      md5(n::text), 1, ${AT}, ${AT}, ${AT}, 'active'
-    from generate_series(1, ${resourceCount}::int) as n`.execute(db);
+    with inserted as (
+      insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes, relationships,
+        content_hash, version, version_recorded_at, first_seen_at, status)
+      select ${idSql('res_01JC', sql.raw('n'))}, ${organizationId}, ${accountId}, 'aws', (${types}::text[])[1 + n % ${types.length}],
+        'arn:aws:bench:::' || n, (${REGIONS}::text[])[1 + n % ${REGIONS.length}], 'bench-' || n,
+        jsonb_build_object('env', (array['prod', 'prod', 'staging', 'dev'])[1 + n % 4], 'team', 'team-' || n % 8), '{}'::jsonb, '[]'::jsonb,
+        md5(n::text), 1, ${AT}, ${AT}, 'active'
+      from generate_series(1, ${resourceCount}::int) as n
+      returning id
+    )
+    insert into resource_sightings (resource_id, organization_id, last_seen_at) select id, ${organizationId}, ${AT} from inserted`.execute(db);
   console.log(`seeded ${resourceCount} resources in ${seconds(started)} s`);
 
   // Finding n is on resource (n - 1) / 5 + 1; a resource's 5 findings are 5 consecutive rules

@@ -103,6 +103,59 @@ describe('imports', () => {
     expect(resources.filter((r) => r.status === 'active')).toHaveLength(6);
   });
 
+  it('records each sighting: an unchanged re-import moves last_seen_at, not the version; a gone resource seen again is back; full imports mark only the unseen gone', async () => {
+    const account = await newAccount();
+    const original = fixture('native.json');
+    const awsItems = original.resources.filter((r: { provider: string }) => r.provider === 'aws');
+    const listed = async (query: string) =>
+      (await request(t.app).get(`/v1/resources?account_id=${account}&limit=200&${query}`).set(as(owner)).expect(200)).body.data as {
+        id: string; native_id: string; status: string; version: number; first_seen_at: string; last_seen_at: string;
+      }[];
+    await importInto(account, 'native', original, 'full').expect(201);
+    const firstSeen = (await listed('sort=-last_seen_at'))[0]!.last_seen_at;
+
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const removed = awsItems[0];
+    const without = { resources: original.resources.filter((r: unknown) => r !== removed) };
+    expect((await importInto(account, 'native', without, 'full').expect(201)).body.counts).toMatchObject({ created: 0, updated: 0, unchanged: 6, gone: 1 });
+    let resources = await listed('sort=-last_seen_at');
+    const gone = resources.find((r) => r.native_id === removed.native_id)!;
+    expect(gone).toMatchObject({ status: 'gone', version: 1, last_seen_at: firstSeen });
+    const seen = resources.filter((r) => r.status === 'active');
+    expect(seen).toHaveLength(6);
+    const secondSeen = seen[0]!.last_seen_at;
+    expect(secondSeen > firstSeen).toBe(true);
+    for (const r of seen) expect(r).toMatchObject({ version: 1, last_seen_at: secondSeen, first_seen_at: firstSeen });
+    // Newest sighting first: the gone one, seen only by the first import, sorts last, and the sighting filters agree.
+    expect(resources.at(-1)!.id).toBe(gone.id);
+    expect((await listed(`seen_after=${encodeURIComponent(secondSeen)}`)).map((r) => r.id).sort()).toEqual(seen.map((r) => r.id).sort());
+    expect((await listed(`seen_before=${encodeURIComponent(secondSeen)}`)).map((r) => r.id)).toEqual([gone.id]);
+    const one = await request(t.app).get(`/v1/resources/${seen[0]!.id}`).set(as(owner)).expect(200);
+    expect(one.body).toMatchObject({ version: 1, last_seen_at: secondSeen, first_seen_at: firstSeen });
+    expect((await request(t.app).get(`/v1/resources/${seen[0]!.id}/versions`).set(as(owner))).body.data.map((v: { version: number }) => v.version)).toEqual([1]);
+
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await importInto(account, 'native', original, 'full').expect(201)).body.counts).toMatchObject({ created: 0, updated: 1, unchanged: 6, gone: 0 });
+    resources = await listed('sort=-last_seen_at');
+    const thirdSeen = resources[0]!.last_seen_at;
+    expect(thirdSeen > secondSeen).toBe(true);
+    for (const r of resources) expect(r).toMatchObject({ status: 'active', version: 1, last_seen_at: thirdSeen });
+
+    // Paging by sighting walks every resource once, in order.
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: request.Response = await request(t.app).get(`/v1/resources?account_id=${account}&sort=last_seen_at&limit=2${cursor ? `&cursor=${cursor}` : ''}`).set(as(owner)).expect(200);
+      paged.push(...page.body.data.map((r: { id: string }) => r.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(paged).toEqual(resources.map((r) => r.id).sort());
+
+    // The sightings go with their resources.
+    await request(t.app).delete(`/v1/accounts/${account}?force=true`).set(as(owner)).expect(204);
+    expect(await t.db.selectFrom('resource_sightings').select('resource_id').where('resource_id', 'in', resources.map((r) => r.id)).execute()).toEqual([]);
+  });
+
   it('imports a plan with values known only after apply: unknown_attributes on the resource, a new version when they change (issue 15)', async () => {
     const account = await newAccount();
     const aws = 'registry.terraform.io/hashicorp/aws';

@@ -166,8 +166,8 @@ describe('migration 0015 (issue 15)', () => {
 
       const insert = (id: string, type: string) => sql`
         insert into resources (id, organization_id, account_id, provider, type, native_id, tags, attributes, relationships, content_hash, version,
-                               first_seen_at, last_seen_at, status, version_recorded_at)
-        values (${id}, 'org_m', 'acc_m', 'aws', ${type}, 'acme-m', '{}', '{}', '[]', 'h', 1, now(), now(), 'active', now())`.execute(db);
+                               first_seen_at, status, version_recorded_at)
+        values (${id}, 'org_m', 'acc_m', 'aws', ${type}, 'acme-m', '{}', '{}', '[]', 'h', 1, now(), 'active', now())`.execute(db);
       await insert('res_p', 'aws_s3_bucket_policy');
       await expect(insert('res_q', 'aws_s3_bucket_policy')).rejects.toThrow(/resources_type_native_id_key/);
     } finally {

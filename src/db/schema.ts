@@ -143,10 +143,16 @@ export interface ResourcesTable {
   content_hash: string;
   version: number;
   first_seen_at: Date;
-  last_seen_at: Date;
   status: components['schemas']['ResourceStatus'];
   /** When the current version was recorded; the versions it superseded are in `resource_versions`. */
   version_recorded_at: Date;
+}
+
+/** When a resource was last seen: one row per resource, apart from its wide row so that recording a sighting rewrites only this. */
+export interface ResourceSightingsTable {
+  resource_id: string;
+  organization_id: string;
+  last_seen_at: Date;
 }
 
 /** The versions of a resource that a newer one has superseded (the current one is its `resources` row). */
@@ -481,6 +487,7 @@ export interface Database {
   accounts: AccountsTable;
   audit_log: AuditLogTable;
   resources: ResourcesTable;
+  resource_sightings: ResourceSightingsTable;
   resource_versions: ResourceVersionsTable;
   imports: ImportsTable;
   import_payloads: ImportPayloadsTable;
@@ -643,7 +650,8 @@ export type SessionRow = Selectable<SessionsTable>;
 export type NewUser = Insertable<UsersTable>;
 export type PersonalAccessTokenRow = Selectable<PersonalAccessTokensTable>;
 export type AccountRow = Selectable<AccountsTable>;
-export type ResourceRow = Selectable<ResourcesTable>;
+/** A resource with when it was last seen, as the API shows it. */
+export type ResourceRow = Selectable<ResourcesTable> & { last_seen_at: Date };
 export type ResourceVersionRow = Selectable<ResourceVersionsTable>;
 export type ImportRow = Selectable<ImportsTable>;
 export type AuditRow = Selectable<AuditsTable>;

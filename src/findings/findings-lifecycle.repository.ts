@@ -53,7 +53,17 @@ export function lockOpenFindingsOfGoneResources(
     .where('findings.status', '=', 'open')
     .where('resources.status', '=', 'gone');
   if (accountIds) query = query.where('findings.account_id', 'in', accountIds);
-  if (goneBefore) query = query.where('resources.last_seen_at', '<', goneBefore);
+  if (goneBefore) {
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('resource_sightings')
+          .select('resource_sightings.resource_id')
+          .whereRef('resource_sightings.resource_id', '=', 'resources.id')
+          .where('resource_sightings.last_seen_at', '<', goneBefore),
+      ),
+    );
+  }
   return query.orderBy('findings.id').forUpdate('findings').execute();
 }
 

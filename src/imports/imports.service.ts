@@ -10,6 +10,7 @@ import { newId } from '../ids';
 import {
   findAccountResourceStates,
   insertResourceContents,
+  markResourcesBack,
   markResourcesSeen,
   markUnseenCoveredResourcesGone,
   markUnseenResourcesGone,
@@ -317,6 +318,7 @@ async function applyResources(
   let created: ResourceContentRow[] = [];
   let changed: ResourceContentRow[] = [];
   let seenAgain: string[] = [];
+  let back: string[] = [];
   const flush = (all: boolean) => {
     if (created.length >= (all ? 1 : WRITE_BATCH)) {
       const batch = created;
@@ -333,6 +335,11 @@ async function applyResources(
       writes.push(() => markResourcesSeen(db, batch, seenAt));
       seenAgain = [];
     }
+    if (back.length >= (all ? 1 : WRITE_BATCH)) {
+      const batch = back;
+      writes.push(() => markResourcesBack(db, batch, seenAt));
+      back = [];
+    }
   };
   try {
     for (let i = 0; i < resources.length; i++) {
@@ -347,9 +354,14 @@ async function applyResources(
         counts.updated++;
         changed.push({ id: current.id, native_id: resource.native_id, content_hash: hash, version: current.version + 1, content });
       } else {
-        if (current.status === 'gone') counts.updated++;
-        else counts.unchanged++;
-        seenAgain.push(current.id);
+        // Unchanged: only the sighting is written, and the status of one that had gone.
+        if (current.status === 'gone') {
+          counts.updated++;
+          back.push(current.id);
+        } else {
+          counts.unchanged++;
+          seenAgain.push(current.id);
+        }
       }
       if (i % YIELD_EVERY === YIELD_EVERY - 1) {
         flush(false);

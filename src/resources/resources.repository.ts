@@ -22,9 +22,14 @@ export interface ResourceSort {
   descending: boolean;
 }
 
-/** The sort key as SQL; `name` sorts nulls as empty so that the keyset comparison stays total. */
+/**
+ * The sort key as SQL, and the id beside it; `name` sorts nulls as empty so that the keyset
+ * comparison stays total. `last_seen_at` is the sighting's, whose index holds its own copy of the id.
+ */
 function sortKey(field: ResourceSortField) {
-  return field === 'name' ? sql<string>`coalesce(name, '')` : sql.ref<string | Date>(field);
+  if (field === 'last_seen_at') return { key: sql.ref<Date>('resource_sightings.last_seen_at'), id: sql.ref<string>('resource_sightings.resource_id') };
+  const key = field === 'name' ? sql<string>`coalesce(resources.name, '')` : sql.ref<string | Date>(`resources.${field}`);
+  return { key, id: sql.ref<string>('resources.id') };
 }
 
 /** The key of `row` under `field`, as a cursor stores it. */
@@ -59,54 +64,64 @@ export function resourceListQuery(
   limit: number,
   after?: [string, string],
 ) {
-  const key = sortKey(sort.field);
+  const { key, id } = sortKey(sort.field);
   const direction = sort.descending ? 'desc' : 'asc';
   return db
     .selectFrom('resources')
+    .innerJoin('resource_sightings', 'resource_sightings.resource_id', 'resources.id')
     .select([
-      'id', 'account_id', 'provider', 'type', 'native_id', 'region', 'name', 'tags', 'relationships',
-      'first_seen_at', 'last_seen_at', 'status', 'version',
+      'resources.id', 'resources.account_id', 'resources.provider', 'resources.type', 'resources.native_id', 'resources.region',
+      'resources.name', 'resources.tags', 'resources.relationships', 'resources.first_seen_at', 'resource_sightings.last_seen_at',
+      'resources.status', 'resources.version',
     ])
-    .where('organization_id', '=', organizationId)
+    .where('resources.organization_id', '=', organizationId)
+    .where('resource_sightings.organization_id', '=', organizationId)
     .where((eb) => {
       const conditions: Expression<SqlBool>[] = [];
-      if (filter.accountId) conditions.push(eb('account_id', '=', filter.accountId));
-      if (filter.provider) conditions.push(eb('provider', '=', filter.provider));
-      if (filter.types?.length) conditions.push(eb('type', 'in', filter.types));
-      if (filter.region) conditions.push(eb('region', '=', filter.region));
-      if (filter.status) conditions.push(eb('status', '=', filter.status));
+      if (filter.accountId) conditions.push(eb('resources.account_id', '=', filter.accountId));
+      if (filter.provider) conditions.push(eb('resources.provider', '=', filter.provider));
+      if (filter.types?.length) conditions.push(eb('resources.type', 'in', filter.types));
+      if (filter.region) conditions.push(eb('resources.region', '=', filter.region));
+      if (filter.status) conditions.push(eb('resources.status', '=', filter.status));
       if (filter.tags?.length) {
         conditions.push(
           eb.or(
             filter.tags.map(({ key: tagKey, value }) =>
               value === undefined
-                ? sql<SqlBool>`tags ? ${tagKey}`
-                : sql<SqlBool>`tags @> ${JSON.stringify({ [tagKey]: value })}::jsonb`,
+                ? sql<SqlBool>`resources.tags ? ${tagKey}`
+                : sql<SqlBool>`resources.tags @> ${JSON.stringify({ [tagKey]: value })}::jsonb`,
             ),
           ),
         );
       }
-      if (filter.name) conditions.push(eb('name', 'ilike', likePattern(filter.name)));
+      if (filter.name) conditions.push(eb('resources.name', 'ilike', likePattern(filter.name)));
       if (filter.q) {
         const pattern = likePattern(filter.q);
-        conditions.push(eb.or([eb('name', 'ilike', pattern), eb('native_id', 'ilike', pattern)]));
+        conditions.push(eb.or([eb('resources.name', 'ilike', pattern), eb('resources.native_id', 'ilike', pattern)]));
       }
-      if (filter.seenAfter) conditions.push(eb('last_seen_at', '>=', filter.seenAfter));
-      if (filter.seenBefore) conditions.push(eb('last_seen_at', '<', filter.seenBefore));
+      if (filter.seenAfter) conditions.push(eb('resource_sightings.last_seen_at', '>=', filter.seenAfter));
+      if (filter.seenBefore) conditions.push(eb('resource_sightings.last_seen_at', '<', filter.seenBefore));
       if (after) {
         const [afterKey, afterId] = after;
         const keyValue = sort.field === 'last_seen_at' || sort.field === 'first_seen_at' ? new Date(afterKey) : afterKey;
-        conditions.push(sql<SqlBool>`(${key}, id) ${sql.raw(sort.descending ? '<' : '>')} (${keyValue}, ${afterId})`);
+        conditions.push(sql<SqlBool>`(${key}, ${id}) ${sql.raw(sort.descending ? '<' : '>')} (${keyValue}, ${afterId})`);
       }
       return eb.and(conditions);
     })
     .orderBy(key, direction)
-    .orderBy('id', direction)
+    .orderBy(id, direction)
     .limit(limit);
 }
 
 export function findResource(db: Db, organizationId: string, id: string) {
-  return db.selectFrom('resources').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('resources')
+    .innerJoin('resource_sightings', 'resource_sightings.resource_id', 'resources.id')
+    .selectAll('resources')
+    .select('resource_sightings.last_seen_at')
+    .where('resources.organization_id', '=', organizationId)
+    .where('resources.id', '=', id)
+    .executeTakeFirst();
 }
 
 /**
@@ -169,14 +184,19 @@ export function jsonRowsParam(rows: string[]) {
 export async function insertResources(db: Db, rows: NewResource[]): Promise<void> {
   if (rows.length === 0) return;
   await sql`
-    insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
-                           relationships, content_hash, version, first_seen_at, last_seen_at, status, version_recorded_at)
-    select id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
-           relationships, content_hash, version, first_seen_at, last_seen_at, status, first_seen_at
-    from ${jsonRowsParam(rows.map((row) => JSON.stringify(row)))}, jsonb_to_record(s.row::jsonb) as r(
-      id text, organization_id text, account_id text, provider text, type text, native_id text, region text, name text,
-      tags jsonb, attributes jsonb, relationships jsonb, content_hash text, version integer,
-      first_seen_at timestamptz, last_seen_at timestamptz, status text)`.execute(db);
+    with r as materialized (
+      select r.* from ${jsonRowsParam(rows.map((row) => JSON.stringify(row)))}, jsonb_to_record(s.row::jsonb) as r(
+        id text, organization_id text, account_id text, provider text, type text, native_id text, region text, name text,
+        tags jsonb, attributes jsonb, relationships jsonb, content_hash text, version integer,
+        first_seen_at timestamptz, last_seen_at timestamptz, status text)
+    ), inserted as (
+      insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
+                             relationships, content_hash, version, first_seen_at, status, version_recorded_at)
+      select id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
+             relationships, content_hash, version, first_seen_at, status, first_seen_at
+      from r
+    )
+    insert into resource_sightings (resource_id, organization_id, last_seen_at) select id, organization_id, last_seen_at from r`.execute(db);
 }
 
 /**
@@ -211,11 +231,15 @@ export async function insertResourceContents(
 ): Promise<void> {
   if (rows.length === 0) return;
   await sql`
-    insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
-                           relationships, unknown_attributes, content_hash, version, first_seen_at, last_seen_at, status, version_recorded_at)
-    select id, ${owner.organizationId}, ${owner.accountId}, ${owner.provider}, type, native_id, region, name, tags, attributes,
-           relationships, coalesce(unknown_attributes, '[]'::jsonb), content_hash, version, ${seenAt}, ${seenAt}, 'active', ${seenAt}
-    from ${jsonRowsParam(rows.map(contentRowJson))}, jsonb_to_record(s.row::jsonb) as r(${CONTENT_COLUMNS})`.execute(db);
+    with inserted as (
+      insert into resources (id, organization_id, account_id, provider, type, native_id, region, name, tags, attributes,
+                             relationships, unknown_attributes, content_hash, version, first_seen_at, status, version_recorded_at)
+      select id, ${owner.organizationId}, ${owner.accountId}, ${owner.provider}, type, native_id, region, name, tags, attributes,
+             relationships, coalesce(unknown_attributes, '[]'::jsonb), content_hash, version, ${seenAt}, 'active', ${seenAt}
+      from ${jsonRowsParam(rows.map(contentRowJson))}, jsonb_to_record(s.row::jsonb) as r(${CONTENT_COLUMNS})
+      returning id
+    )
+    insert into resource_sightings (resource_id, organization_id, last_seen_at) select id, ${owner.organizationId}, ${seenAt} from inserted`.execute(db);
 }
 
 /** Of these resource ids, the ones the organization has. */
@@ -243,17 +267,26 @@ export async function updateResourcesContent(db: Db, rows: ResourceContentRow[],
       select resources.id, resources.version, resources.content_hash, resources.name, resources.region, resources.tags,
              resources.attributes, resources.relationships, resources.unknown_attributes, resources.version_recorded_at
       from resources join r on resources.id = r.id
+    ), sighted as (
+      update resource_sightings set last_seen_at = ${seenAt} from r where resource_sightings.resource_id = r.id
     )
     update resources set type = r.type, name = r.name, region = r.region, tags = r.tags, attributes = r.attributes,
-      relationships = r.relationships, unknown_attributes = coalesce(r.unknown_attributes, '[]'::jsonb), content_hash = r.content_hash, version = r.version, last_seen_at = ${seenAt},
+      relationships = r.relationships, unknown_attributes = coalesce(r.unknown_attributes, '[]'::jsonb), content_hash = r.content_hash, version = r.version,
       version_recorded_at = ${seenAt}, status = 'active'
     from r where resources.id = r.id`.execute(db);
 }
 
-/** Marks resources seen again, unchanged (and active, in case they had gone). */
+/** Records that resources were seen at `seenAt`, unchanged: their sightings alone are written, not their rows. */
 export async function markResourcesSeen(db: Db, ids: string[], seenAt: Date): Promise<void> {
   if (ids.length === 0) return;
-  await db.updateTable('resources').set({ last_seen_at: seenAt, status: 'active' }).where('id', '=', sql<string>`any(${ids}::text[])`).execute();
+  await db.updateTable('resource_sightings').set({ last_seen_at: seenAt }).where('resource_id', '=', sql<string>`any(${ids}::text[])`).execute();
+}
+
+/** Marks gone resources seen again at `seenAt`, unchanged, and so active again. */
+export async function markResourcesBack(db: Db, ids: string[], seenAt: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await markResourcesSeen(db, ids, seenAt);
+  await db.updateTable('resources').set({ status: 'active' }).where('id', '=', sql<string>`any(${ids}::text[])`).execute();
 }
 
 /** Marks the account's active resources not seen since `seenAt` as gone; answers how many. */
@@ -264,13 +297,15 @@ export async function markUnseenCoveredResourcesGone(db: Db, accountId: string, 
     if (types.length === 0) continue;
     let query = db
       .updateTable('resources')
+      .from('resource_sightings')
       .set({ status: 'gone' })
-      .where('account_id', '=', accountId)
-      .where('status', '=', 'active')
-      .where('last_seen_at', '<', seenAt)
-      .where('type', 'in', types);
-    if (region !== null) query = query.where('region', '=', region);
-    gone += (await query.returning('id').execute()).length;
+      .whereRef('resource_sightings.resource_id', '=', 'resources.id')
+      .where('resources.account_id', '=', accountId)
+      .where('resources.status', '=', 'active')
+      .where('resource_sightings.last_seen_at', '<', seenAt)
+      .where('resources.type', 'in', types);
+    if (region !== null) query = query.where('resources.region', '=', region);
+    gone += (await query.returning('resources.id').execute()).length;
   }
   return gone;
 }
@@ -278,11 +313,13 @@ export async function markUnseenCoveredResourcesGone(db: Db, accountId: string, 
 export async function markUnseenResourcesGone(db: Db, accountId: string, seenAt: Date): Promise<number> {
   const rows = await db
     .updateTable('resources')
+    .from('resource_sightings')
     .set({ status: 'gone' })
-    .where('account_id', '=', accountId)
-    .where('status', '=', 'active')
-    .where('last_seen_at', '<', seenAt)
-    .returning('id')
+    .whereRef('resource_sightings.resource_id', '=', 'resources.id')
+    .where('resources.account_id', '=', accountId)
+    .where('resources.status', '=', 'active')
+    .where('resource_sightings.last_seen_at', '<', seenAt)
+    .returning('resources.id')
     .execute();
   return rows.length;
 }

@@ -9,6 +9,7 @@ export {
   existingResourceIds,
   findAccountResourceStates,
   insertResourceContents,
+  markResourcesBack,
   markResourcesSeen,
   markUnseenCoveredResourcesGone,
   markUnseenResourcesGone,
