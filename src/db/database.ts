@@ -61,6 +61,7 @@ import * as secretRotations from './migrations/0047_secret_rotations';
 import * as auditRowsCascadeByStatement from './migrations/0048_audit_rows_cascade_by_statement';
 import * as resourceRowsCascadeByStatement from './migrations/0049_resource_rows_cascade_by_statement';
 import * as importPayloadDocument from './migrations/0050_import_payload_document';
+import * as findingSightings from './migrations/0052_finding_sightings';
 
 export type Db = Kysely<Database>;
 
@@ -113,6 +114,7 @@ const migrations: Record<string, Migration> = {
   '0048_audit_rows_cascade_by_statement': auditRowsCascadeByStatement,
   '0049_resource_rows_cascade_by_statement': resourceRowsCascadeByStatement,
   '0050_import_payload_document': importPayloadDocument,
+  '0052_finding_sightings': findingSightings,
 };
 
 /**
