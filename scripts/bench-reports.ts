@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AuditSummaryData } from '../src/db/schema';
+import { insertFindings } from '../src/findings/findings-lifecycle.repository';
 import { newId } from '../src/ids';
 import { insertResources } from '../src/resources/resources.repository';
 import { loadCatalogue } from '../src/rules/catalogue';
@@ -85,14 +86,14 @@ async function main(): Promise<void> {
           id: newId('fnd'), organization_id: organizationId, fingerprint: createHash('sha256').update(`${rule.id}\n${id}`).digest('hex').slice(0, 32),
           rule_id: rule.id, rule_version: rule.version, resource_id: id, account_id: accountId, resource_type: type, region: 'eu-west-1',
           title: rule.title, description: rule.description, dimension: rule.dimension, severity: rule.severity, severity_rank: SEVERITIES.indexOf(rule.severity),
-          status: 'open' as const, status_reason: null, expires_at: null, note: null,
-          evidence: JSON.stringify(rule.evidence.map((p) => ({ path: p, value: null }))), remediation: JSON.stringify(rule.remediation),
-          compliance: JSON.stringify(rule.compliance), cost_monthly_usd: rule.dimension === 'cost' ? 7.5 : null,
+          status: 'open' as const, status_reason: null, expires_at: null, note: null, policy_id: null, policy_version: null,
+          evidence: rule.evidence.map((p) => ({ path: p, value: null })), remediation: rule.remediation,
+          compliance: rule.compliance, cost_monthly_usd: rule.dimension === 'cost' ? 7.5 : null,
           first_seen_at: finishedAt, last_seen_at: finishedAt, first_audit_id: auditId, last_audit_id: auditId, resolved_at: null, updated_at: finishedAt,
         });
       }
       await insertResources(db, resources);
-      await db.insertInto('findings').values(findings).execute();
+      await insertFindings(db, findings);
       await db.insertInto('audit_findings').values(findings.map((f) => ({ audit_id: auditId, finding_id: f.id }))).execute();
       await db.insertInto('audit_resources').values(resources.map((r) => ({ audit_id: auditId, resource_id: r.id, version: 1 }))).execute();
     }

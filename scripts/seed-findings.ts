@@ -74,7 +74,7 @@ export async function seed(db: Db, organizationId: string, count: number): Promi
       )
       insert into findings (id, organization_id, fingerprint, rule_id, rule_version, resource_id, account_id, resource_type, region,
         title, description, dimension, severity, severity_rank, status, status_reason, expires_at, note, evidence, remediation,
-        compliance, cost_monthly_usd, first_seen_at, last_seen_at, first_audit_id, last_audit_id, resolved_at, updated_at)
+        compliance, cost_monthly_usd, first_seen_at, first_audit_id, resolved_at)
       select ${idSql('fnd_01JD', sql.raw('s.n'))}, ${organizationId}, md5('bench|' || s.n), rules.rule_id, 1,
         ${idSql('res_01JC', sql.raw('s.r'))}, ${accountId}, rules.resource_type, (${REGIONS}::text[])[1 + s.r % ${REGIONS.length}],
         rules.title, rules.description, rules.dimension, rules.severity, rules.severity_rank, s.status,
@@ -82,15 +82,19 @@ export async function seed(db: Db, organizationId: string, count: number): Promi
         case when s.status = 'risk_accepted' then timestamptz '2030-01-01T00:00:00Z' end, null,
         jsonb_build_array(jsonb_build_object('path', 'attributes.id', 'value', 'bench-' || s.r)), rules.remediation, rules.compliance,
         case when rules.dimension = 'cost' then (abs(hashint4(s.n + 104729)) % 50000) / 100.0 end,
-        s.first_seen, case when s.status = 'resolved' then greatest(s.first_seen, ${AT}::timestamptz - interval '1 day') else ${AT}::timestamptz end,
-        ${auditId}, ${auditId}, case when s.status = 'resolved' then ${AT}::timestamptz end, ${AT}
+        s.first_seen, ${auditId}, case when s.status = 'resolved' then ${AT}::timestamptz end
       from s join rules on rules.idx = (abs(hashint4(s.r)) + (s.n - 1) % ${FINDINGS_PER_RESOURCE}) % ${rules.length}`.execute(db);
     process.stdout.write(`\rseeded ${to} findings in ${seconds(started)} s`);
   }
+  await sql`
+    insert into finding_sightings (finding_id, organization_id, last_seen_at, last_audit_id, updated_at)
+    select id, organization_id, case when status = 'resolved' then greatest(first_seen_at, ${AT}::timestamptz - interval '1 day') else ${AT}::timestamptz end, ${auditId}, ${AT}
+    from findings`.execute(db);
   await sql`insert into audit_findings (audit_id, finding_id) select ${auditId}, id from findings where status <> 'resolved'`.execute(db);
   await sql`analyze resources`.execute(db);
   await sql`analyze findings`.execute(db);
   await sql`analyze audit_findings`.execute(db);
+  await sql`analyze finding_sightings`.execute(db);
   console.log(`; audit_findings and ANALYZE done in ${seconds(started)} s`);
 
   const spread = await sql<{ severity: string; status: string; n: string }>`

@@ -38,12 +38,13 @@ describe('rows an audit writes, when what they name is deleted', () => {
     const rowsNaming = async (findingIds: string[]) => ({
       events: findingIds.length === 0 ? 0 : (await t.db.selectFrom('finding_events').select('id').where('finding_id', 'in', findingIds).execute()).length,
       audit_findings: findingIds.length === 0 ? 0 : (await t.db.selectFrom('audit_findings').select('finding_id').where('finding_id', 'in', findingIds).execute()).length,
+      sightings: findingIds.length === 0 ? 0 : (await t.db.selectFrom('finding_sightings').select('finding_id').where('finding_id', 'in', findingIds).execute()).length,
     });
     const doomedFindings = await findingsOf(doomed);
     const keptFindings = await findingsOf(kept);
     expect(doomedFindings.length).toBeGreaterThan(0);
     expect(keptFindings.length).toBeGreaterThan(0);
-    expect(await rowsNaming(doomedFindings)).toEqual({ events: doomedFindings.length, audit_findings: doomedFindings.length });
+    expect(await rowsNaming(doomedFindings)).toEqual({ events: doomedFindings.length, audit_findings: doomedFindings.length, sightings: doomedFindings.length });
 
     await request(t.app).delete(`/v1/accounts/${doomed}?force=true`).set(as(owner)).expect(204);
     expect(await findingsOf(doomed)).toEqual([]);
@@ -51,8 +52,8 @@ describe('rows an audit writes, when what they name is deleted', () => {
     expect(await namingResources('audit_resources', doomedResources)).toBe(0);
     expect(await namingResources('audit_rule_outcomes', doomedResources)).toBe(0);
     expect(await namingResources('audit_rule_outcomes', [keptResource!])).toBe(1);
-    expect(await rowsNaming(doomedFindings)).toEqual({ events: 0, audit_findings: 0 });
-    expect(await rowsNaming(keptFindings)).toEqual({ events: keptFindings.length, audit_findings: keptFindings.length });
+    expect(await rowsNaming(doomedFindings)).toEqual({ events: 0, audit_findings: 0, sightings: 0 });
+    expect(await rowsNaming(keptFindings)).toEqual({ events: keptFindings.length, audit_findings: keptFindings.length, sightings: keptFindings.length });
     const ofAudit = async (table: 'audit_findings' | 'audit_resources') => (await t.db.selectFrom(table).select('audit_id').where('audit_id', '=', audit.id).execute()).length;
     expect(await ofAudit('audit_findings')).toBe(keptFindings.length);
     expect(await ofAudit('audit_resources')).toBe(1);
@@ -63,7 +64,7 @@ describe('rows an audit writes, when what they name is deleted', () => {
     expect(await ofAudit('audit_findings')).toBe(0);
     expect(await ofAudit('audit_resources')).toBe(0);
     expect((await findingsOf(kept)).sort()).toEqual([...keptFindings].sort());
-    expect(await rowsNaming(keptFindings)).toEqual({ events: keptFindings.length, audit_findings: 0 });
+    expect(await rowsNaming(keptFindings)).toEqual({ events: keptFindings.length, audit_findings: 0, sightings: keptFindings.length });
   }, 120_000);
 });
 

@@ -93,8 +93,9 @@ describe('audits of an unchanged estate, through HTTP', () => {
   const findingsOf = () =>
     t.db
       .selectFrom('findings as f')
+      .innerJoin('finding_sightings as s', 's.finding_id', 'f.id')
       .innerJoin('resources as r', 'r.id', 'f.resource_id')
-      .select(['f.id', 'r.name', 'f.evidence', 'f.title', 'f.last_audit_id', 'f.last_seen_at', 'f.updated_at', 'f.content_hash', 'f.status'])
+      .select(['f.id', 'r.name', 'f.evidence', 'f.title', 's.last_audit_id', 's.last_seen_at', 's.updated_at', 'f.content_hash', 'f.status'])
       .where('f.rule_id', '=', RULE)
       .orderBy('r.name')
       .execute();
@@ -120,8 +121,11 @@ describe('audits of an unchanged estate, through HTTP', () => {
       expect(f.last_seen_at.getTime()).toBeGreaterThan(before[i]!.last_seen_at.getTime());
       expect(f.updated_at.getTime()).toBeGreaterThan(before[i]!.updated_at.getTime());
     }
-    const listed = await request(t.app).get(`/v1/findings?audit_id=${second.id}&rule_id=${RULE}`).set(as(owner)).expect(200);
+    const listed = await request(t.app).get(`/v1/findings?audit_id=${second.id}&rule_id=${RULE}&sort=-last_seen_at`).set(as(owner)).expect(200);
     expect(listed.body.data.map((f: { id: string }) => f.id).sort()).toEqual(before.map((f) => f.id).sort());
+    // The API shows the sighting the second audit recorded, as it stored it.
+    const shown = (f: { id: string; last_audit_id: string; last_seen_at: string; updated_at: string }) => [f.id, f.last_audit_id, f.last_seen_at, f.updated_at];
+    expect(listed.body.data.map(shown).sort()).toEqual(unchanged.map((f) => [f.id, second.id, f.last_seen_at.toISOString(), f.updated_at.toISOString()]).sort());
 
     // A key set on data-1 changes its evidence (still unencrypted: it keeps failing).
     await importVolumes([volume(0, null), volume(1, 'arn:aws:kms:us-west-2:345678901234:key/1234')]);

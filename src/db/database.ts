@@ -62,6 +62,7 @@ import * as auditRowsCascadeByStatement from './migrations/0048_audit_rows_casca
 import * as resourceRowsCascadeByStatement from './migrations/0049_resource_rows_cascade_by_statement';
 import * as importPayloadDocument from './migrations/0050_import_payload_document';
 import * as resourceSightings from './migrations/0051_resource_sightings';
+import * as findingSightings from './migrations/0052_finding_sightings';
 
 export type Db = Kysely<Database>;
 
@@ -115,6 +116,7 @@ const migrations: Record<string, Migration> = {
   '0049_resource_rows_cascade_by_statement': resourceRowsCascadeByStatement,
   '0050_import_payload_document': importPayloadDocument,
   '0051_resource_sightings': resourceSightings,
+  '0052_finding_sightings': findingSightings,
 };
 
 /**

@@ -289,13 +289,19 @@ export interface FindingsTable {
   policy_id: string | null;
   policy_version: number | null;
   first_seen_at: Date;
-  last_seen_at: Date;
   first_audit_id: string;
-  last_audit_id: string;
   resolved_at: Date | null;
-  updated_at: Date;
   /** A hash of what the last audit wrote of the content (see `contentHashOf` in finding-lifecycle.ts); null before one did. */
   content_hash: string | null;
+}
+
+/** A finding's sighting, and when it last changed: a narrow row of its own, which an audit seeing the finding again rewrites alone (migration 0052). */
+export interface FindingSightingsTable {
+  finding_id: string;
+  organization_id: string;
+  last_seen_at: Date;
+  last_audit_id: string;
+  updated_at: Date;
 }
 
 export interface AuditFindingsTable {
@@ -495,6 +501,7 @@ export interface Database {
   audit_resources: AuditResourcesTable;
   audit_rule_outcomes: AuditRuleOutcomesTable;
   findings: FindingsTable;
+  finding_sightings: FindingSightingsTable;
   audit_findings: AuditFindingsTable;
   finding_events: FindingEventsTable;
   idempotency_keys: IdempotencyKeysTable;
@@ -656,7 +663,7 @@ export type ResourceVersionRow = Selectable<ResourceVersionsTable>;
 export type ImportRow = Selectable<ImportsTable>;
 export type AuditRow = Selectable<AuditsTable>;
 // content_hash is optional in a row: only the audits read it, and a finding without it counts as changed.
-export type FindingRow = Omit<Selectable<FindingsTable>, 'content_hash'> & { content_hash?: string | null };
+export type FindingRow = Omit<Selectable<FindingsTable>, 'content_hash'> & { content_hash?: string | null } & Pick<FindingSightingsTable, 'last_seen_at' | 'last_audit_id' | 'updated_at'>;
 export type FindingEventRow = Selectable<FindingEventsTable>;
 export type PolicyRow = Selectable<PoliciesTable>;
 export type PolicyVersionRow = Selectable<PolicyVersionsTable>;

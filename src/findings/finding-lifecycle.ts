@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { AuditMode, FindingEventRow, FindingRow, FindingStatus, FindingsTable } from '../db/schema';
+import type { AuditMode, FindingEventRow, FindingRow, FindingSightingsTable, FindingStatus, FindingsTable } from '../db/schema';
 import { SEVERITIES } from '../rules/rule-definition';
 
 /**
@@ -9,14 +9,14 @@ import { SEVERITIES } from '../rules/rule-definition';
  * an id maker, and write the answer with `applyFindingChanges` (findings.service.ts).
  */
 
-/** A finding row as written: JSON columns as values, serialized once per batch. */
+/** A finding as written (its row and its sighting's): JSON columns as values, serialized once per batch. */
 export type FindingWrite = Omit<FindingsTable, 'evidence' | 'remediation' | 'compliance' | 'content_hash'> & {
   evidence: unknown;
   remediation: unknown;
   compliance: unknown;
   /** Written by audits; absent: null (the next audit rewrites the content). */
   content_hash?: string | null;
-};
+} & Pick<FindingSightingsTable, 'last_seen_at' | 'last_audit_id' | 'updated_at'>;
 
 /** What an audit rewrites of an existing finding it saw failing: content, sighting, and status where it changes. */
 export type ObservedFindingWrite = Pick<

@@ -11,7 +11,10 @@ import type { CurrentFinding, FindingWrite, ObservedFindingWrite, ResolveReason 
 // Rows a statement writes: large enough that round trips do not count, small enough to keep parameters a few MB.
 const BATCH = 5000;
 
-const CURRENT_COLUMNS = ['id', 'fingerprint', 'rule_id', 'resource_id', 'resource_type', 'policy_id', 'status', 'status_reason', 'resolved_at', 'updated_at', 'content_hash'] as const;
+const CURRENT_COLUMNS = [
+  ...(['id', 'fingerprint', 'rule_id', 'resource_id', 'resource_type', 'policy_id', 'status', 'status_reason', 'resolved_at', 'content_hash'] as const).map((column) => `findings.${column}` as const),
+  'finding_sightings.updated_at',
+] as const;
 
 /**
  * The organization's findings on these resources (all statuses, what the lifecycle reads of
@@ -25,11 +28,12 @@ export async function lockFindingsOfResources(trx: Trx, organizationId: string, 
     found.push(
       ...(await trx
         .selectFrom('findings')
+        .innerJoin('finding_sightings', 'finding_sightings.finding_id', 'findings.id')
         .select(CURRENT_COLUMNS)
-        .where('organization_id', '=', organizationId)
-        .where('resource_id', '=', sql<string>`any(${ids}::text[])`)
-        .orderBy('id')
-        .forUpdate()
+        .where('findings.organization_id', '=', organizationId)
+        .where('findings.resource_id', '=', sql<string>`any(${ids}::text[])`)
+        .orderBy('findings.id')
+        .forUpdate('findings')
         .execute()),
     );
   }
@@ -47,7 +51,8 @@ export function lockOpenFindingsOfGoneResources(
 ): Promise<CurrentFinding[]> {
   let query = trx
     .selectFrom('findings')
-    .select(CURRENT_COLUMNS.map((column) => `findings.${column}` as const))
+    .innerJoin('finding_sightings', 'finding_sightings.finding_id', 'findings.id')
+    .select(CURRENT_COLUMNS)
     .innerJoin('resources', 'resources.id', 'findings.resource_id')
     .where('findings.organization_id', '=', organizationId)
     .where('findings.status', '=', 'open')
@@ -144,7 +149,7 @@ function shared<T>(rows: readonly T[], value: (row: T) => unknown, serialize: (v
 
 const asText = (v: unknown) => v as string;
 
-/** What an audit writes of a finding's content and sighting, new or not: the columns of `ObservedFindingWrite`. */
+/** What an audit writes of a finding's content, new or not: the columns of `ObservedFindingWrite` in `findings`. */
 function observedColumns<T extends ObservedFindingWrite>(batch: readonly T[]): Column<T>[] {
   return [
     { name: 'id', type: 'text', value: (r) => r.id },
@@ -163,13 +168,18 @@ function observedColumns<T extends ObservedFindingWrite>(batch: readonly T[]): C
     { name: 'cost_monthly_usd', type: 'float8', value: (r) => r.cost_monthly_usd },
     { name: 'policy_id', type: 'text', value: (r) => r.policy_id },
     { name: 'policy_version', type: 'int', value: (r) => r.policy_version },
-    { name: 'last_seen_at', type: 'timestamptz', value: (r) => timestamp(r.last_seen_at) },
-    { name: 'last_audit_id', type: 'text', value: (r) => r.last_audit_id },
     { name: 'resolved_at', type: 'timestamptz', value: (r) => timestamp(r.resolved_at) },
-    { name: 'updated_at', type: 'timestamptz', value: (r) => timestamp(r.updated_at) },
     { name: 'content_hash', type: 'text', value: (r) => r.content_hash ?? null },
   ];
 }
+
+/** What an audit writes of a finding's sighting, new or not: the columns of `ObservedFindingWrite` in `finding_sightings`. */
+const SIGHTING_COLUMNS: Column<ObservedFindingWrite>[] = [
+  { name: 'finding_id', type: 'text', value: (r) => r.id },
+  { name: 'last_seen_at', type: 'timestamptz', value: (r) => timestamp(r.last_seen_at) },
+  { name: 'last_audit_id', type: 'text', value: (r) => r.last_audit_id },
+  { name: 'updated_at', type: 'timestamptz', value: (r) => timestamp(r.updated_at) },
+];
 
 export async function insertFindings(db: Db, rows: FindingWrite[]): Promise<void> {
   for (let i = 0; i < rows.length; i += BATCH) {
@@ -188,6 +198,8 @@ export async function insertFindings(db: Db, rows: FindingWrite[]): Promise<void
       { name: 'first_audit_id', type: 'text', value: (r) => r.first_audit_id },
     ];
     await sql`insert into findings (${sql.join(columns.map((c) => sql.raw(c.name)))}) ${batchRows(batch, columns)}`.execute(db);
+    const sightings: Column<FindingWrite>[] = [...SIGHTING_COLUMNS, { name: 'organization_id', type: 'text', value: (r) => r.organization_id }];
+    await sql`insert into finding_sightings (${sql.join(sightings.map((c) => sql.raw(c.name)))}) ${batchRows(batch, sightings)}`.execute(db);
   }
 }
 
@@ -198,6 +210,9 @@ export async function updateObservedFindings(trx: Trx, rows: ObservedFindingWrit
     const columns = observedColumns(batch);
     const set = columns.filter((c) => c.name !== 'id').map((c) => sql`${sql.raw(c.name)} = r.${sql.raw(c.name)}`);
     await sql`update findings set ${sql.join(set)} from (${batchRows(batch, columns)}) as r where findings.id = r.id`.execute(trx);
+    await sql`
+      update finding_sightings set last_seen_at = r.last_seen_at, last_audit_id = r.last_audit_id, updated_at = r.updated_at
+      from (${batchRows(batch, SIGHTING_COLUMNS)}) as r where finding_sightings.finding_id = r.finding_id`.execute(trx);
   }
 }
 
@@ -205,9 +220,9 @@ export async function updateObservedFindings(trx: Trx, rows: ObservedFindingWrit
 export async function recordFindingSightings(trx: Trx, ids: string[], sighting: { lastSeenAt: Date; auditId: string; at: Date }): Promise<void> {
   for (let i = 0; i < ids.length; i += BATCH * 4) {
     await trx
-      .updateTable('findings')
+      .updateTable('finding_sightings')
       .set({ last_seen_at: sighting.lastSeenAt, last_audit_id: sighting.auditId, updated_at: sighting.at })
-      .where('id', '=', sql<string>`any(${ids.slice(i, i + BATCH * 4)}::text[])`)
+      .where('finding_id', '=', sql<string>`any(${ids.slice(i, i + BATCH * 4)}::text[])`)
       .execute();
   }
 }
@@ -218,9 +233,10 @@ export async function resolveFindings(trx: Trx, ids: string[], change: { reason:
     const batch = ids.slice(i, i + BATCH);
     await trx
       .updateTable('findings')
-      .set({ status: 'resolved', status_reason: change.reason, resolved_at: change.at, updated_at: change.at })
+      .set({ status: 'resolved', status_reason: change.reason, resolved_at: change.at })
       .where('id', '=', sql<string>`any(${batch}::text[])`)
       .execute();
+    await trx.updateTable('finding_sightings').set({ updated_at: change.at }).where('finding_id', '=', sql<string>`any(${batch}::text[])`).execute();
   }
 }
 
